@@ -1,0 +1,88 @@
+/*
+ * Devices: one static descriptor per device type, with a property table.
+ *
+ * Lifecycle (ARCHITECTURE.md convention 4): init (cannot fail) -> set properties ->
+ * realize (may fail with a GError) -> reset -> ... -> unrealize. The machine keeps an
+ * ordered device list and unwinds in reverse when a realize fails.
+ * `-device NAME,prop=val,...` and `-device NAME,help` work from the table alone.
+ */
+#ifndef VIREO_DEVICE_H
+#define VIREO_DEVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <glib.h>
+#include "vireo/vmstate.h"
+
+typedef struct Machine Machine;
+typedef struct Device Device;
+
+typedef enum { BUS_SYS, BUS_ISA, BUS_PCI } BusKind;
+
+typedef enum {
+    PROP_BOOL,     /* bool: on/off, yes/no, true/false */
+    PROP_U8,
+    PROP_U16,
+    PROP_U32,
+    PROP_U64,
+    PROP_SIZE,     /* uint64_t with k/M/G/T suffixes */
+    PROP_STR,      /* char * (owned, g_free'd) */
+    PROP_CHARDEV,  /* char * naming a -chardev id; resolved by the device at realize */
+} PropType;
+
+typedef struct Property {
+    const char *name;
+    PropType type;
+    size_t offset;         /* from the start of the device struct */
+    const char *defval;    /* parsed like a user value; NULL = zero/empty */
+    const char *help;
+} Property;
+
+#define PROP(n, t, st, f, def, h) \
+    { .name = (n), .type = (t), .offset = offsetof(st, f), .defval = (def), .help = (h) }
+#define PROP_END { .name = NULL }
+
+typedef struct DeviceClass {
+    const char *name;
+    const char *desc;
+    BusKind bus;
+    size_t instance_size;          /* >= sizeof(Device); Device is the first member */
+    const Property *props;         /* terminated by PROP_END; may be NULL */
+    bool user_creatable;           /* may be given with -device */
+    void (*init)(Device *dev);     /* cannot fail */
+    bool (*realize)(Device *dev, GError **errp);
+    void (*reset)(Device *dev);
+    void (*unrealize)(Device *dev);
+    const VMStateDesc *vmsd;       /* describes the state at @state_offset */
+    size_t state_offset;           /* offset of the plain state struct in the device */
+} DeviceClass;
+
+struct Device {
+    const DeviceClass *cls;
+    Machine *machine;
+    char *id;
+    bool realized;
+};
+
+/* All device types, in a static table (hw/core/devices.c). */
+const DeviceClass *const *device_classes(void);
+const DeviceClass *device_class_find(const char *name);
+
+/* Allocates @cls, applies property defaults and calls init. */
+Device *device_new(Machine *m, const DeviceClass *cls);
+/* Sets one property from its textual form; errors name device and property. */
+bool device_set_prop(Device *dev, const char *name, const char *value, GError **errp);
+/* Parses "prop=val,prop=val" (QEMU option syntax, ",," escapes a comma). */
+bool device_set_props(Device *dev, const char *opts, GError **errp);
+bool device_realize(Device *dev, GError **errp);
+void device_reset(Device *dev);
+void device_free(Device *dev);
+/* Writes "NAME options:" and one line per property to @out (for -device NAME,help). */
+void device_print_help(const DeviceClass *cls, GString *out);
+/* Pointer to the plain state struct described by cls->vmsd. */
+void *device_state(Device *dev);
+
+#define DEVICE(p) ((Device *)(p))
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * The machine object: everything a running VM owns hangs off it (ARCHITECTURE.md
+ * convention 7: no mutable file-scope state), so one test binary can build many.
+ */
+#ifndef VIREO_MACHINE_H
+#define VIREO_MACHINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+#include "vireo/memory.h"
+#include "vireo/irq.h"
+#include "vireo/device.h"
+#include "vireo/chardev.h"
+#include "vireo/mainloop.h"
+
+#define MACHINE_NUM_GSI 24          /* IOAPIC pins of KVM's in-kernel irqchip */
+#define MACHINE_MAX_SERIAL 4
+
+typedef struct KvmState KvmState;
+typedef struct CPUState CPUState;
+typedef struct PciBus PciBus;
+typedef struct MachineClass MachineClass;
+
+typedef struct E820Entry {
+    uint64_t addr, size;
+    uint32_t type;                  /* 1 RAM, 2 reserved, 3 ACPI, 4 NVS */
+} __attribute__((packed)) E820Entry;
+#define E820_RAM      1
+#define E820_RESERVED 2
+#define E820_ACPI     3
+#define E820_MAX      32
+
+/* Options from the command line that the board consumes. */
+typedef struct MachineOpts {
+    const char *type;               /* "pc" */
+    uint64_t ram_size;
+    unsigned smp_cpus, sockets, dies, cores, threads, max_cpus;
+    const char *cpu_model;          /* "host", "qemu64", ... */
+    const char *kernel, *initrd, *append;
+    bool no_reboot, no_shutdown, start_paused;
+    const char *name;
+    const char *uuid;
+    bool rtc_utc;                   /* -rtc base=utc (default) or localtime */
+} MachineOpts;
+
+struct Machine {
+    const MachineClass *cls;
+    MachineOpts opts;
+
+    /* Guest RAM: one memfd mapping; below_4g bytes at GPA 0, the rest at 4 GiB. */
+    int ram_fd;
+    uint8_t *ram;
+    uint64_t ram_size, below_4g, above_4g;
+    MemRegion ram_lo, ram_hi;
+
+    AddressSpace *sysmem, *io;
+    KvmState *kvm;                  /* NULL in unit tests */
+    Clock *clock;
+
+    CPUState **cpus;
+    unsigned ncpus;
+
+    IrqLine gsi[MACHINE_NUM_GSI];   /* wired to the irqchip by the board */
+    MsiSink msi;
+    PciBus *pci_bus;
+
+    GPtrArray *devices;             /* realized order; reset and unwound in this order */
+    ChrRegistry *chardevs;
+    Chardev *serial[MACHINE_MAX_SERIAL];
+
+    E820Entry e820[E820_MAX];
+    unsigned e820_count;
+    uint64_t acpi_rsdp;             /* GPA of the RSDP, 0 when none */
+};
+
+struct MachineClass {
+    const char *name;
+    const char *desc;
+    const char *alias;              /* e.g. "pc-i440fx-7.2" */
+    bool is_default;
+    unsigned max_cpus;
+    /* Builds the board (RAM, devices, firmware tables, payload); may fail. */
+    bool (*init)(Machine *m, GError **errp);
+    /* Resets devices and reloads the payload after a guest/QMP reset. */
+    void (*reset)(Machine *m);
+};
+
+const MachineClass *const *machine_classes(void);
+const MachineClass *machine_class_find(const char *name);
+
+/* Adds an e820 entry (kept sorted by address). */
+void machine_e820_add(Machine *m, uint64_t addr, uint64_t size, uint32_t type);
+
+/* Realizes @dev and appends it to the device list; frees it on failure. */
+bool machine_add_device(Machine *m, Device *dev, GError **errp);
+/* Creates, configures from "prop=val,..." and realizes a device by type name. */
+Device *machine_create_device(Machine *m, const char *type, const char *opts,
+                              GError **errp);
+void machine_reset_devices(Machine *m);
+
+/* A bare machine for unit tests: address spaces, virtual clock, fake IRQ lines, @ram
+ * bytes of (malloc'd) RAM at GPA 0, no KVM. */
+Machine *machine_new_test(uint64_t ram);
+void machine_free(Machine *m);
+
+#endif

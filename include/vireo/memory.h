@@ -1,0 +1,86 @@
+/*
+ * Memory dispatch: one address-space object per space (system memory, port I/O).
+ *
+ * An address space is a sorted, non-overlapping list of regions. Each region is either
+ * RAM (a host pointer) or I/O (an ops table with read/write callbacks and an opaque).
+ * Handlers get the offset from the region base, never the absolute address.
+ * Lookups are binary searches over a snapshot array that is rebuilt on change.
+ * Listeners (the KVM slot listener) are told when RAM regions come and go, so hw/
+ * never issues a KVM ioctl.
+ *
+ * Locking: add/del/dispatch are called with the machine lock (BQL) held.
+ */
+#ifndef VIREO_MEMORY_H
+#define VIREO_MEMORY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <glib.h>
+
+typedef struct MemOps {
+    /* Returns the value read; size is 1, 2, 4 or 8 bytes. */
+    uint64_t (*read)(void *opaque, uint64_t offset, unsigned size);
+    void (*write)(void *opaque, uint64_t offset, uint64_t value, unsigned size);
+    /* Access sizes the device accepts; 0 means 1 and 8. The dispatcher splits or
+     * widens accesses outside [min,max] and rejects misaligned ones when aligned. */
+    unsigned min_access, max_access;
+    bool aligned;
+} MemOps;
+
+typedef struct MemRegion MemRegion;
+struct MemRegion {
+    const char *name;
+    uint64_t base, size;
+    const MemOps *ops;     /* NULL for RAM */
+    void *opaque;
+    void *ram;             /* host address of base, for RAM regions */
+    bool readonly;         /* ROM: guest writes are dropped (RAM regions only) */
+    bool mapped;           /* set while registered in an address space */
+};
+
+typedef struct MemListener MemListener;
+struct MemListener {
+    void (*region_add)(MemListener *l, MemRegion *r);
+    void (*region_del)(MemListener *l, MemRegion *r);
+    void *opaque;
+};
+
+typedef struct AddressSpace AddressSpace;
+
+AddressSpace *as_new(const char *name);
+void as_free(AddressSpace *as);
+const char *as_name(const AddressSpace *as);
+
+/* Initialises an I/O region (does not map it). */
+void mr_init_io(MemRegion *mr, const char *name, uint64_t size, const MemOps *ops, void *opaque);
+/* Initialises a RAM region backed by host memory at @host. */
+void mr_init_ram(MemRegion *mr, const char *name, uint64_t size, void *host);
+
+/* Maps @mr at @base. Fails (with a message naming both regions) on overlap. */
+bool as_add_region(AddressSpace *as, MemRegion *mr, uint64_t base, GError **errp);
+/* Unmaps @mr; a no-op if it is not mapped. */
+void as_del_region(AddressSpace *as, MemRegion *mr);
+/* Registers a listener; it is told about every RAM region already mapped. */
+void as_add_listener(AddressSpace *as, MemListener *l);
+void as_del_listener(AddressSpace *as, MemListener *l);
+
+/* Region that contains @addr, or NULL. */
+MemRegion *as_find(AddressSpace *as, uint64_t addr);
+
+/* Dispatches a guest access. Unassigned reads return all-ones; unassigned writes are
+ * dropped. Returns false when nothing is mapped at @addr (for logging). */
+bool as_read(AddressSpace *as, uint64_t addr, uint64_t *val, unsigned size);
+bool as_write(AddressSpace *as, uint64_t addr, uint64_t val, unsigned size);
+
+/* DMA helpers: guest-physical to host, only when [gpa, gpa+len) lies in one RAM region.
+ * Return NULL (never a pointer outside guest RAM) otherwise. */
+void *as_ram_ptr(AddressSpace *as, uint64_t gpa, uint64_t len);
+/* Copy to/from guest RAM; false if any byte is outside RAM (nothing is copied then). */
+bool as_dma_read(AddressSpace *as, uint64_t gpa, void *buf, uint64_t len);
+bool as_dma_write(AddressSpace *as, uint64_t gpa, const void *buf, uint64_t len);
+
+/* Calls @fn for each mapped region in address order. */
+void as_foreach(AddressSpace *as, void (*fn)(MemRegion *r, void *opaque), void *opaque);
+
+#endif

@@ -1,0 +1,78 @@
+/*
+ * Run states and lifecycle requests (QEMU's names, so QMP query-status matches).
+ * Requests may come from any thread (a vCPU exit, a device, QMP); the main loop
+ * acts on them. Exit statuses of the vireo process are documented in README.md.
+ */
+#ifndef VIREO_RUNSTATE_H
+#define VIREO_RUNSTATE_H
+
+#include <stdbool.h>
+
+typedef enum {
+    RUN_STATE_PRELAUNCH,   /* -S: created, not yet started */
+    RUN_STATE_RUNNING,
+    RUN_STATE_PAUSED,      /* QMP stop */
+    RUN_STATE_SHUTDOWN,    /* guest shut down and -no-shutdown kept it */
+    RUN_STATE_INTERNAL_ERROR,
+    RUN_STATE_GUEST_PANICKED,
+    RUN_STATE_DEBUG,
+    RUN_STATE_INMIGRATE,
+    RUN_STATE_POSTMIGRATE,
+    RUN_STATE_FINISH_MIGRATE,
+    RUN_STATE_SAVE_VM,
+    RUN_STATE_RESTORE_VM,
+    RUN_STATE_SUSPENDED,
+    RUN_STATE_WATCHDOG,
+    RUN_STATE_IO_ERROR,
+    RUN_STATE_COLO,
+    RUN_STATE__MAX
+} RunState;
+
+/* Why the machine is shutting down or resetting: QEMU's ShutdownCause names. */
+typedef enum {
+    SHUTDOWN_CAUSE_NONE,
+    SHUTDOWN_CAUSE_HOST_ERROR,
+    SHUTDOWN_CAUSE_HOST_QMP_QUIT,
+    SHUTDOWN_CAUSE_HOST_QMP_SYSTEM_RESET,
+    SHUTDOWN_CAUSE_HOST_SIGNAL,
+    SHUTDOWN_CAUSE_HOST_UI,
+    SHUTDOWN_CAUSE_GUEST_SHUTDOWN,
+    SHUTDOWN_CAUSE_GUEST_RESET,
+    SHUTDOWN_CAUSE_GUEST_PANIC,
+    SHUTDOWN_CAUSE_SUBSYSTEM_RESET,
+    SHUTDOWN_CAUSE_SNAPSHOT_LOAD,
+    SHUTDOWN_CAUSE__MAX
+} ShutdownCause;
+
+RunState runstate_get(void);
+const char *runstate_name(RunState s);
+bool runstate_is_running(void);
+const char *shutdown_cause_name(ShutdownCause c);
+/* true when the cause came from the guest (QMP SHUTDOWN/RESET "guest" member). */
+bool shutdown_cause_is_guest(ShutdownCause c);
+
+/* Requests, safe from any thread; the main loop carries them out. */
+void vm_request_shutdown(ShutdownCause cause);
+void vm_request_reset(ShutdownCause cause);
+void vm_request_powerdown(void);        /* ACPI power button */
+/* Fatal guest error (KVM internal error): stops the machine, process exits non-zero. */
+void vm_request_internal_error(void);
+
+/* Main thread, lock held: pause all vCPUs / resume them. vm_stop returns once every
+ * vCPU is parked outside KVM_RUN. */
+void vm_stop(RunState state);
+bool vm_start(void);
+
+/* Event hooks, so QMP can emit STOP/RESUME/RESET/SHUTDOWN/POWERDOWN without the core
+ * knowing about QMP. Each is called on the main thread with the lock held. */
+typedef struct RunstateNotifier {
+    void (*stopped)(void *opaque);
+    void (*resumed)(void *opaque);
+    void (*reset)(void *opaque, ShutdownCause cause);
+    void (*shutdown)(void *opaque, ShutdownCause cause);
+    void (*powerdown)(void *opaque);
+    void *opaque;
+} RunstateNotifier;
+void runstate_add_notifier(const RunstateNotifier *n);
+
+#endif

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Installs every Debian package Vireo needs to build and test, only when one is missing.
+# Run as root on Debian 12. Used by `make run` and `make check`.
+set -e
+PKGS="gcc make meson ninja-build pkg-config python3 \
+  libglib2.0-dev libpixman-1-dev libslirp-dev liburing-dev libaio-dev libjson-glib-dev \
+  zlib1g-dev libzstd-dev liblzma-dev libsdl2-dev libseccomp-dev libfdt-dev acpica-tools"
+if [ "${1:-}" = "--test" ]; then
+  # Test-only packages: qemu-utils (qemu-img/qemu-io interop), qemu-system-x86 (nested
+  # KVM sandbox and side-by-side benchmarks), busybox-static and cpio (initramfs images).
+  PKGS="$PKGS qemu-utils qemu-system-x86 busybox-static cpio socat"
+fi
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "install-deps: missing packages:$missing (run as root to install them)" >&2
+  exit 1
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing
