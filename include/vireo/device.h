@@ -85,4 +85,10 @@ void *device_state(Device *dev);
 
 #define DEVICE(p) ((Device *)(p))
 
+
+/* Option-string helpers shared by the command line and the device core. */
+bool parse_uint_suffix(const char *s, uint64_t *out, bool suffixes);
+bool parse_bool(const char *s, bool *out);
+GPtrArray *opts_split(const char *s);
+
 #endif

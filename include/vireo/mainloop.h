@@ -18,6 +18,9 @@
 void bql_lock(void);
 void bql_unlock(void);
 bool bql_locked(void);
+/* Waits on @cond with the lock as its mutex (the lock is held again on return). */
+#include <pthread.h>
+void bql_cond_wait(pthread_cond_t *cond);
 
 /* Installs the poll function that drops the lock around poll(); call once at start. */
 void mainloop_init(void);

@@ -75,4 +75,21 @@ typedef struct RunstateNotifier {
 } RunstateNotifier;
 void runstate_add_notifier(const RunstateNotifier *n);
 
+
+/* ---- for the machine core (system/, accel/) ---- */
+
+/* What the run-state code calls to act on the machine; set once by main. */
+typedef struct VmOps {
+    void (*pause_all)(void *opaque);      /* park every vCPU outside KVM_RUN */
+    void (*resume_all)(void *opaque);
+    void (*reset)(void *opaque);          /* devices + vCPUs + payload */
+    void *opaque;
+} VmOps;
+void runstate_init(const VmOps *ops, bool no_reboot, bool no_shutdown);
+void runstate_set(RunState s);
+/* Runs the main loop until the machine quits; returns the process exit status. */
+int vm_main_loop(void);
+/* Asks vm_main_loop() to return @status (e.g. isa-debug-exit, Ctrl-A x, QMP quit). */
+void vm_request_exit(int status);
+
 #endif

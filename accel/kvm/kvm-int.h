@@ -1,0 +1,50 @@
+/* Private to accel/kvm. */
+#ifndef ACCEL_KVM_INT_H
+#define ACCEL_KVM_INT_H
+
+#include "vireo/kvm.h"
+#include "vireo/cpu.h"
+#include <linux/kvm.h>
+#include <pthread.h>
+
+struct CPUState {
+    unsigned index;
+    uint32_t apic_id;
+    int fd;
+    struct kvm_run *run;
+    pthread_t thread;
+    int tid;
+    KvmState *kvm;
+    Machine *m;
+    bool stop, parked, quit, started;
+    bool reset_pending;          /* put reset state (+ boot regs for the BSP) */
+    X86CPUState *reset_state;
+    unsigned exit_log_budget;    /* rate limit for unhandled-exit messages */
+};
+
+typedef struct KvmSlot {
+    MemRegion *mr;
+    uint32_t id;
+} KvmSlot;
+
+struct KvmState {
+    int fd, vm_fd;
+    int run_size;
+    int max_vcpus, nr_slots;
+    Machine *m;
+    MemListener listener;
+    GArray *slots;               /* KvmSlot */
+    uint32_t next_slot;
+    struct kvm_cpuid2 *supported_cpuid;
+    struct kvm_irqchip pic[2], ioapic;
+    struct kvm_pit_state2 pit;
+    BootInfo boot;
+    bool have_boot;
+    pthread_cond_t parked_cond, resume_cond;
+};
+
+int kvm_vm_ioctl(KvmState *s, unsigned long req, void *arg);
+void kvm_reset_irqchip(KvmState *s);
+void kvm_apply_boot_regs(CPUState *cpu, const BootInfo *bi);
+
+#endif

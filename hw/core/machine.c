@@ -1,0 +1,116 @@
+/*
+ * Machine helpers shared by every board (include/vireo/machine.h): the e820 table, the
+ * ordered device list, and a bare machine for unit tests.
+ */
+#include "vireo/machine.h"
+#include <string.h>
+
+extern const MachineClass pc_machine_class;
+
+static const MachineClass *const all_machines[] = {
+    &pc_machine_class,
+    NULL,
+};
+
+const MachineClass *const *machine_classes(void) { return all_machines; }
+
+const MachineClass *machine_class_find(const char *name)
+{
+    for (const MachineClass *const *c = all_machines; *c; c++)
+        if (!strcmp((*c)->name, name) || ((*c)->alias && !strcmp((*c)->alias, name)))
+            return *c;
+    return NULL;
+}
+
+void machine_e820_add(Machine *m, uint64_t addr, uint64_t size, uint32_t type)
+{
+    if (m->e820_count >= E820_MAX || size == 0)
+        return;
+    unsigned i = m->e820_count;
+    while (i > 0 && m->e820[i - 1].addr > addr) {
+        m->e820[i] = m->e820[i - 1];
+        i--;
+    }
+    m->e820[i] = (E820Entry){ .addr = addr, .size = size, .type = type };
+    m->e820_count++;
+}
+
+bool machine_add_device(Machine *m, Device *dev, GError **errp)
+{
+    if (!device_realize(dev, errp)) {
+        device_free(dev);
+        return false;
+    }
+    g_ptr_array_add(m->devices, dev);
+    return true;
+}
+
+Device *machine_create_device(Machine *m, const char *type, const char *opts,
+                              GError **errp)
+{
+    const DeviceClass *cls = device_class_find(type);
+    if (!cls) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                    "'%s' is not a valid device model name", type);
+        return NULL;
+    }
+    Device *dev = device_new(m, cls);
+    if (!device_set_props(dev, opts, errp)) {
+        device_free(dev);
+        return NULL;
+    }
+    return machine_add_device(m, dev, errp) ? dev : NULL;
+}
+
+void machine_reset_devices(Machine *m)
+{
+    for (guint i = 0; i < m->devices->len; i++)
+        device_reset(m->devices->pdata[i]);
+}
+
+static void fake_gsi(void *opaque, int n, int level)
+{
+    Machine *m = opaque;
+    (void)m; (void)n; (void)level;
+}
+
+Machine *machine_new_test(uint64_t ram)
+{
+    Machine *m = g_new0(Machine, 1);
+    m->sysmem = as_new("memory");
+    m->io = as_new("io");
+    m->clock = vclock_new(1700000000LL * 1000000000LL);
+    m->devices = g_ptr_array_new();
+    m->chardevs = chr_registry_new();
+    m->ram_fd = -1;
+    m->ram_size = m->below_4g = ram;
+    m->opts.smp_cpus = m->ncpus = 1;
+    if (ram) {
+        m->ram = g_malloc0(ram);
+        mr_init_ram(&m->ram_lo, "ram-below-4g", ram, m->ram);
+        as_add_region(m->sysmem, &m->ram_lo, 0, NULL);
+    }
+    for (int i = 0; i < MACHINE_NUM_GSI; i++)
+        m->gsi[i] = (IrqLine){ .handler = fake_gsi, .opaque = m, .n = i };
+    return m;
+}
+
+/* Frees devices in reverse order of realization, then the machine. */
+void machine_free(Machine *m)
+{
+    if (!m)
+        return;
+    for (guint i = m->devices->len; i-- > 0;)
+        device_free(m->devices->pdata[i]);
+    g_ptr_array_free(m->devices, TRUE);
+    if (m->chardevs)
+        chr_registry_free(m->chardevs);
+    as_free(m->sysmem);
+    as_free(m->io);
+    if (m->clock && m->clock != clock_real())
+        vclock_free(m->clock);
+    if (m->ram_fd < 0)
+        g_free(m->ram);
+    g_free(m->cpus);
+    g_free(m);
+}

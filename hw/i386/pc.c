@@ -1,0 +1,224 @@
+/*
+ * The `pc` board: RAM (with the PCI hole below 4 GiB), the e820 map, the ISA devices
+ * (COM1-4, CMOS RTC, i8042, port 0x92), the i440FX PCI bus with its PIIX3 bridge, the
+ * ACPI PM device and tables, and the boot payload (-kernel or the embedded guest).
+ */
+#include "vireo/machine.h"
+#include "vireo/acpi.h"
+#include "vireo/hw-isa.h"
+#include "vireo/kvm.h"
+#include "vireo/loader.h"
+#include "vireo/pc.h"
+#include "vireo/pci.h"
+#include "vireo/runstate.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PC_PCI_HOLE_START 0xc0000000ULL   /* RAM above this moves to 4 GiB */
+#define PC_BIOS_AREA      0xe0000ULL      /* ACPI tables live here (reserved in e820) */
+#define PC_BIOS_AREA_SIZE 0x20000ULL
+#define PC_EBDA           0x9fc00ULL
+
+static const struct { uint16_t iobase; uint8_t irq; } com_ports[MACHINE_MAX_SERIAL] = {
+    { 0x3f8, 4 }, { 0x2f8, 3 }, { 0x3e8, 4 }, { 0x2e8, 3 },
+};
+
+/* Guest RAM: one memfd (shareable, for migration and vhost later), mapped 2 MiB-aligned
+ * with MADV_HUGEPAGE so KVM can use large (nested) mappings; see KVM-HOSTS.md. */
+bool machine_alloc_ram(Machine *m, GError **errp)
+{
+    const uint64_t align = 2 << 20;
+    m->ram_size = m->opts.ram_size;
+    m->below_4g = MIN(m->ram_size, PC_PCI_HOLE_START);
+    m->above_4g = m->ram_size - m->below_4g;
+    m->ram_fd = memfd_create("vireo-ram", MFD_CLOEXEC);
+    if (m->ram_fd < 0 || ftruncate(m->ram_fd, m->ram_size) < 0) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+                    "-m %" G_GUINT64_FORMAT "M: cannot allocate guest RAM: %s",
+                    m->ram_size >> 20, g_strerror(errno));
+        return false;
+    }
+    uint8_t *area = mmap(NULL, m->ram_size + align, PROT_NONE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (area == MAP_FAILED)
+        goto nomem;
+    uint8_t *aligned = (uint8_t *)(((uintptr_t)area + align - 1) & ~(align - 1));
+    m->ram = mmap(aligned, m->ram_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED |
+                  MAP_NORESERVE, m->ram_fd, 0);
+    if (m->ram == MAP_FAILED) {
+        munmap(area, m->ram_size + align);
+        m->ram = NULL;
+        goto nomem;
+    }
+    if (aligned > area)
+        munmap(area, aligned - area);
+    munmap(aligned + m->ram_size, (area + m->ram_size + align) - (aligned + m->ram_size));
+    madvise(m->ram, m->ram_size, MADV_HUGEPAGE);
+    mr_init_ram(&m->ram_lo, "ram-below-4g", m->below_4g, m->ram);
+    if (!as_add_region(m->sysmem, &m->ram_lo, 0, errp))
+        return false;
+    if (m->above_4g) {
+        mr_init_ram(&m->ram_hi, "ram-above-4g", m->above_4g, m->ram + m->below_4g);
+        if (!as_add_region(m->sysmem, &m->ram_hi, 1ULL << 32, errp))
+            return false;
+    }
+    return true;
+nomem:
+    g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+                "-m %" G_GUINT64_FORMAT "M: cannot map guest RAM: %s",
+                m->ram_size >> 20, g_strerror(errno));
+    return false;
+}
+
+/* e820: low RAM up to the EBDA, the legacy BIOS area reserved (ACPI tables), RAM from
+ * 1 MiB to the PCI hole, RAM above 4 GiB. */
+void pc_build_e820(Machine *m)
+{
+    m->e820_count = 0;
+    machine_e820_add(m, 0, PC_EBDA, E820_RAM);
+    machine_e820_add(m, PC_EBDA, 0xa0000 - PC_EBDA, E820_RESERVED);
+    machine_e820_add(m, PC_BIOS_AREA, PC_BIOS_AREA_SIZE, E820_RESERVED);
+    if (m->below_4g > 0x100000)
+        machine_e820_add(m, 0x100000, m->below_4g - 0x100000, E820_RAM);
+    if (m->above_4g)
+        machine_e820_add(m, 1ULL << 32, m->above_4g, E820_RAM);
+}
+
+static bool pc_create_isa(Machine *m, GError **errp)
+{
+    for (int i = 0; i < MACHINE_MAX_SERIAL; i++) {
+        if (!m->serial[i])
+            continue;
+        g_autofree char *opts = g_strdup_printf("iobase=0x%x,irq=%u,chardev=%s,index=%d",
+                                                com_ports[i].iobase, com_ports[i].irq,
+                                                chr_id(m->serial[i]), i);
+        if (!machine_create_device(m, "isa-serial", opts, errp))
+            return false;
+    }
+    Device *rtc = machine_create_device(m, "mc146818rtc", NULL, errp);
+    if (!rtc)
+        return false;
+    rtc_cmos_set_machine_info(rtc, m);
+    return machine_create_device(m, "i8042", NULL, errp) &&
+           machine_create_device(m, "port92", NULL, errp);
+}
+
+static void pc_powerdown(void *opaque)
+{
+    acpi_pm_power_button(opaque);
+}
+
+/* Reads a file by mapping it (no resident copy kept after loading). */
+static uint8_t *map_file(const char *opt, const char *path, size_t *len, GError **errp)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s %s: %s", opt, path,
+                    g_strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size == 0) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s %s: not a regular, "
+                    "non-empty file", opt, path);
+        close(fd);
+        return NULL;
+    }
+    void *p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_FAILED, "%s %s: %s", opt, path,
+                    g_strerror(errno));
+        return NULL;
+    }
+    *len = st.st_size;
+    return p;
+}
+
+/* Loads -kernel/-initrd/-append, or the embedded default guest. */
+bool pc_load_payload(Machine *m, BootInfo *bi, GError **errp)
+{
+    if (!m->opts.kernel) {
+        if (m->opts.initrd) {
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                        "-initrd only allowed with -kernel option");
+            return false;
+        }
+        return loader_load(m, "(embedded default guest)", vireo_default_guest,
+                           vireo_default_guest_len, NULL, 0, m->opts.append, bi, errp);
+    }
+    size_t klen = 0, ilen = 0;
+    uint8_t *k = map_file("-kernel", m->opts.kernel, &klen, errp), *i = NULL;
+    if (!k)
+        return false;
+    if (m->opts.initrd && !(i = map_file("-initrd", m->opts.initrd, &ilen, errp))) {
+        munmap(k, klen);
+        return false;
+    }
+    bool ok = loader_load(m, m->opts.kernel, k, klen, i, ilen, m->opts.append, bi, errp);
+    munmap(k, klen);
+    if (i)
+        munmap(i, ilen);
+    return ok;
+}
+
+static bool pc_firmware_tables(Machine *m, GError **errp)
+{
+    return acpi_build_pc(m, PC_BIOS_AREA, PC_BIOS_AREA_SIZE, errp);
+}
+
+static bool pc_init(Machine *m, GError **errp)
+{
+    if (!machine_alloc_ram(m, errp))
+        return false;
+    pc_build_e820(m);
+    if (!pc_create_isa(m, errp))
+        return false;
+    if (!pci_bus_new_pc(m, errp))
+        return false;
+    Device *pm = acpi_pm_create(m, errp);
+    if (!pm)
+        return false;
+    runstate_add_notifier(&(RunstateNotifier){ .powerdown = pc_powerdown, .opaque = pm });
+    return true;
+}
+
+/* After -device processing: BARs, firmware tables, payload. */
+bool pc_finish_init(Machine *m, BootInfo *bi, GError **errp)
+{
+    pci_bus_assign_bars(m->pci_bus);
+    return pc_firmware_tables(m, errp) && pc_load_payload(m, bi, errp);
+}
+
+static void pc_reset(Machine *m)
+{
+    g_autoptr(GError) err = NULL;
+    BootInfo bi;
+    machine_reset_devices(m);
+    pci_bus_assign_bars(m->pci_bus);
+    if (!pc_firmware_tables(m, &err) || !pc_load_payload(m, &bi, &err)) {
+        fprintf(stderr, "vireo: reset: %s\n", err->message);
+        vm_request_exit(1);
+        return;
+    }
+    if (m->kvm) {
+        kvm_set_boot_info(m->kvm, &bi);
+        kvm_reset_vcpus(m->kvm);
+    }
+}
+
+const MachineClass pc_machine_class = {
+    .name = "pc",
+    .alias = "pc-i440fx-7.2",
+    .desc = "Standard PC (i440FX + PIIX, 1996)",
+    .is_default = true,
+    .max_cpus = 255,
+    .init = pc_init,
+    .reset = pc_reset,
+};

@@ -1,0 +1,40 @@
+/*
+ * The QEMU-compatible command line (-opt value, key=val,... option strings, help/?).
+ * Parsing fills VireoOptions; nothing is created here, so it is unit-testable.
+ */
+#ifndef VIREO_CMDLINE_H
+#define VIREO_CMDLINE_H
+
+#include <stdbool.h>
+#include <glib.h>
+#include "vireo/machine.h"
+
+typedef struct VireoOptions {
+    MachineOpts machine;
+    const char *accel;            /* "kvm" */
+    bool nographic;
+    const char *display;          /* "none", ... */
+    GPtrArray *serials;           /* char * specs for -serial, in order */
+    GPtrArray *chardevs;          /* char * -chardev specs */
+    GPtrArray *devices;           /* char * -device specs */
+    GPtrArray *qmps;              /* char * -qmp specs (control) */
+    GPtrArray *qmps_pretty;       /* char * -qmp-pretty specs */
+    GPtrArray *mons;              /* char * -mon specs */
+    GPtrArray *monitors;          /* char * -monitor specs (HMP) */
+    /* What to print instead of running (help and version requests). */
+    bool want_version, want_help;
+    bool machine_help, cpu_help, device_help;
+    const char *device_help_name;  /* -device NAME,help */
+    bool smp_given;
+} VireoOptions;
+
+/* Parses argv; on error sets @errp with one line naming the option and value. */
+bool cmdline_parse(int argc, char **argv, VireoOptions *o, GError **errp);
+void cmdline_free(VireoOptions *o);
+/* Parses "-m" values: "512", "512M", "2G", "size=1G" (default unit MiB). */
+bool cmdline_parse_mem(const char *s, uint64_t *out, GError **errp);
+/* Parses "-smp" values: "2", "cpus=4,sockets=2,cores=2,threads=1". */
+bool cmdline_parse_smp(const char *s, MachineOpts *mo, GError **errp);
+void cmdline_print_usage(GString *out);
+
+#endif

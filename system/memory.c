@@ -1,0 +1,273 @@
+/*
+ * Memory dispatch (include/vireo/memory.h): one sorted, non-overlapping region list per
+ * address space, binary-searched on every access. Callers hold the big lock.
+ */
+#include "vireo/memory.h"
+#include <string.h>
+
+struct AddressSpace {
+    char *name;
+    GPtrArray *regions;      /* MemRegion *, sorted by base, non-overlapping */
+    GPtrArray *listeners;    /* MemListener * */
+};
+
+AddressSpace *as_new(const char *name)
+{
+    AddressSpace *as = g_new0(AddressSpace, 1);
+    as->name = g_strdup(name);
+    as->regions = g_ptr_array_new();
+    as->listeners = g_ptr_array_new();
+    return as;
+}
+
+void as_free(AddressSpace *as)
+{
+    if (!as)
+        return;
+    for (guint i = 0; i < as->regions->len; i++)
+        ((MemRegion *)as->regions->pdata[i])->mapped = false;
+    g_ptr_array_free(as->regions, TRUE);
+    g_ptr_array_free(as->listeners, TRUE);
+    g_free(as->name);
+    g_free(as);
+}
+
+const char *as_name(const AddressSpace *as) { return as->name; }
+
+void mr_init_io(MemRegion *mr, const char *name, uint64_t size, const MemOps *ops,
+                void *opaque)
+{
+    memset(mr, 0, sizeof(*mr));
+    mr->name = name;
+    mr->size = size;
+    mr->ops = ops;
+    mr->opaque = opaque;
+}
+
+void mr_init_ram(MemRegion *mr, const char *name, uint64_t size, void *host)
+{
+    memset(mr, 0, sizeof(*mr));
+    mr->name = name;
+    mr->size = size;
+    mr->ram = host;
+}
+
+/* Index of the first region whose end is above @addr (may be regions->len). */
+static guint as_lower_bound(AddressSpace *as, uint64_t addr)
+{
+    guint lo = 0, hi = as->regions->len;
+    while (lo < hi) {
+        guint mid = (lo + hi) / 2;
+        MemRegion *r = as->regions->pdata[mid];
+        if (r->base + r->size - 1 < addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+bool as_add_region(AddressSpace *as, MemRegion *mr, uint64_t base, GError **errp)
+{
+    if (mr->size == 0 || base + mr->size - 1 < base) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "%s: region '%s' at 0x%" G_GINT64_MODIFIER "x has an invalid size",
+                    as->name, mr->name, base);
+        return false;
+    }
+    if (mr->mapped) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                    "%s: region '%s' is already mapped", as->name, mr->name);
+        return false;
+    }
+    guint i = as_lower_bound(as, base);
+    if (i < as->regions->len) {
+        MemRegion *r = as->regions->pdata[i];
+        if (r->base <= base + mr->size - 1) {
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                        "%s: region '%s' [0x%" G_GINT64_MODIFIER "x, 0x%" G_GINT64_MODIFIER
+                        "x] overlaps '%s' [0x%" G_GINT64_MODIFIER "x, 0x%" G_GINT64_MODIFIER "x]",
+                        as->name, mr->name, base, base + mr->size - 1,
+                        r->name, r->base, r->base + r->size - 1);
+            return false;
+        }
+    }
+    mr->base = base;
+    mr->mapped = true;
+    g_ptr_array_insert(as->regions, i, mr);
+    if (mr->ram) {
+        for (guint j = 0; j < as->listeners->len; j++) {
+            MemListener *l = as->listeners->pdata[j];
+            if (l->region_add)
+                l->region_add(l, mr);
+        }
+    }
+    return true;
+}
+
+void as_del_region(AddressSpace *as, MemRegion *mr)
+{
+    if (!mr->mapped || !g_ptr_array_remove(as->regions, mr))
+        return;
+    mr->mapped = false;
+    if (mr->ram) {
+        for (guint j = 0; j < as->listeners->len; j++) {
+            MemListener *l = as->listeners->pdata[j];
+            if (l->region_del)
+                l->region_del(l, mr);
+        }
+    }
+}
+
+void as_add_listener(AddressSpace *as, MemListener *l)
+{
+    g_ptr_array_add(as->listeners, l);
+    for (guint i = 0; i < as->regions->len; i++) {
+        MemRegion *r = as->regions->pdata[i];
+        if (r->ram && l->region_add)
+            l->region_add(l, r);
+    }
+}
+
+void as_del_listener(AddressSpace *as, MemListener *l)
+{
+    g_ptr_array_remove(as->listeners, l);
+}
+
+MemRegion *as_find(AddressSpace *as, uint64_t addr)
+{
+    guint i = as_lower_bound(as, addr);
+    if (i < as->regions->len) {
+        MemRegion *r = as->regions->pdata[i];
+        if (r->base <= addr)
+            return r;
+    }
+    return NULL;
+}
+
+static void ops_limits(const MemOps *ops, unsigned *min, unsigned *max)
+{
+    *min = ops->min_access ? ops->min_access : 1;
+    *max = ops->max_access ? ops->max_access : 8;
+}
+
+/* One access of @size bytes at @off, split into pieces the device accepts
+ * (little-endian composition, as x86 does). */
+static uint64_t io_read(MemRegion *r, uint64_t off, unsigned size)
+{
+    unsigned min, max;
+    ops_limits(r->ops, &min, &max);
+    if (!r->ops->read)
+        return ~0ULL;
+    if (size >= min && size <= max)
+        return r->ops->read(r->opaque, off, size);
+    if (size < min) {
+        uint64_t base = off & ~(uint64_t)(min - 1);
+        uint64_t v = r->ops->read(r->opaque, base, min);
+        return v >> ((off - base) * 8);
+    }
+    uint64_t v = 0;
+    for (unsigned i = 0; i < size; i += max)
+        v |= r->ops->read(r->opaque, off + i, max) << (i * 8);
+    return v;
+}
+
+static void io_write(MemRegion *r, uint64_t off, uint64_t val, unsigned size)
+{
+    unsigned min, max;
+    ops_limits(r->ops, &min, &max);
+    if (!r->ops->write)
+        return;
+    if (size >= min && size <= max) {
+        r->ops->write(r->opaque, off, val, size);
+    } else if (size < min) {
+        /* Read-modify-write of the smallest access the device takes. */
+        uint64_t base = off & ~(uint64_t)(min - 1);
+        unsigned sh = (off - base) * 8;
+        uint64_t mask = (size == 8 ? ~0ULL : ((1ULL << (size * 8)) - 1)) << sh;
+        uint64_t old = r->ops->read ? r->ops->read(r->opaque, base, min) : 0;
+        r->ops->write(r->opaque, base, (old & ~mask) | ((val << sh) & mask), min);
+    } else {
+        for (unsigned i = 0; i < size; i += max)
+            r->ops->write(r->opaque, off + i, val >> (i * 8), max);
+    }
+}
+
+static uint64_t size_mask(unsigned size)
+{
+    return size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
+}
+
+bool as_read(AddressSpace *as, uint64_t addr, uint64_t *val, unsigned size)
+{
+    MemRegion *r = as_find(as, addr);
+    if (!r || addr + size - 1 > r->base + r->size - 1 ||
+        (r->ops && r->ops->aligned && (addr & (size - 1)))) {
+        *val = size_mask(size);
+        return false;
+    }
+    uint64_t off = addr - r->base;
+    if (r->ram) {
+        uint64_t v = 0;
+        memcpy(&v, (uint8_t *)r->ram + off, size);
+        *val = v;
+        return true;
+    }
+    *val = io_read(r, off, size) & size_mask(size);
+    return true;
+}
+
+bool as_write(AddressSpace *as, uint64_t addr, uint64_t val, unsigned size)
+{
+    MemRegion *r = as_find(as, addr);
+    if (!r || addr + size - 1 > r->base + r->size - 1 ||
+        (r->ops && r->ops->aligned && (addr & (size - 1))))
+        return false;
+    uint64_t off = addr - r->base;
+    if (r->ram) {
+        if (!r->readonly)
+            memcpy((uint8_t *)r->ram + off, &val, size);
+        return true;
+    }
+    io_write(r, off, val & size_mask(size), size);
+    return true;
+}
+
+void *as_ram_ptr(AddressSpace *as, uint64_t gpa, uint64_t len)
+{
+    if (len == 0 || gpa + len - 1 < gpa)
+        return NULL;
+    MemRegion *r = as_find(as, gpa);
+    if (!r || !r->ram || gpa + len - 1 > r->base + r->size - 1)
+        return NULL;
+    return (uint8_t *)r->ram + (gpa - r->base);
+}
+
+bool as_dma_read(AddressSpace *as, uint64_t gpa, void *buf, uint64_t len)
+{
+    if (len == 0)
+        return true;
+    void *p = as_ram_ptr(as, gpa, len);
+    if (!p)
+        return false;
+    memcpy(buf, p, len);
+    return true;
+}
+
+bool as_dma_write(AddressSpace *as, uint64_t gpa, const void *buf, uint64_t len)
+{
+    if (len == 0)
+        return true;
+    MemRegion *r = as_find(as, gpa);
+    void *p = as_ram_ptr(as, gpa, len);
+    if (!p || r->readonly)
+        return false;
+    memcpy(p, buf, len);
+    return true;
+}
+
+void as_foreach(AddressSpace *as, void (*fn)(MemRegion *r, void *opaque), void *opaque)
+{
+    for (guint i = 0; i < as->regions->len; i++)
+        fn(as->regions->pdata[i], opaque);
+}

@@ -1,0 +1,199 @@
+/*
+ * Run states and lifecycle requests (include/vireo/runstate.h).
+ *
+ * Requests arrive from any thread as flags and a main-loop wakeup; vm_main_loop()
+ * carries them out on the main thread with the lock held. There is one VM per
+ * process, so this state is process-wide.
+ */
+#include "vireo/runstate.h"
+#include "vireo/mainloop.h"
+#include <stdio.h>
+#include <glib.h>
+
+static const char *const runstate_names[RUN_STATE__MAX] = {
+    [RUN_STATE_PRELAUNCH] = "prelaunch", [RUN_STATE_RUNNING] = "running",
+    [RUN_STATE_PAUSED] = "paused", [RUN_STATE_SHUTDOWN] = "shutdown",
+    [RUN_STATE_INTERNAL_ERROR] = "internal-error",
+    [RUN_STATE_GUEST_PANICKED] = "guest-panicked", [RUN_STATE_DEBUG] = "debug",
+    [RUN_STATE_INMIGRATE] = "inmigrate", [RUN_STATE_POSTMIGRATE] = "postmigrate",
+    [RUN_STATE_FINISH_MIGRATE] = "finish-migrate", [RUN_STATE_SAVE_VM] = "save-vm",
+    [RUN_STATE_RESTORE_VM] = "restore-vm", [RUN_STATE_SUSPENDED] = "suspended",
+    [RUN_STATE_WATCHDOG] = "watchdog", [RUN_STATE_IO_ERROR] = "io-error",
+    [RUN_STATE_COLO] = "colo",
+};
+
+static const char *const cause_names[SHUTDOWN_CAUSE__MAX] = {
+    [SHUTDOWN_CAUSE_NONE] = "none", [SHUTDOWN_CAUSE_HOST_ERROR] = "host-error",
+    [SHUTDOWN_CAUSE_HOST_QMP_QUIT] = "host-qmp-quit",
+    [SHUTDOWN_CAUSE_HOST_QMP_SYSTEM_RESET] = "host-qmp-system-reset",
+    [SHUTDOWN_CAUSE_HOST_SIGNAL] = "host-signal", [SHUTDOWN_CAUSE_HOST_UI] = "host-ui",
+    [SHUTDOWN_CAUSE_GUEST_SHUTDOWN] = "guest-shutdown",
+    [SHUTDOWN_CAUSE_GUEST_RESET] = "guest-reset", [SHUTDOWN_CAUSE_GUEST_PANIC] = "guest-panic",
+    [SHUTDOWN_CAUSE_SUBSYSTEM_RESET] = "subsystem-reset",
+    [SHUTDOWN_CAUSE_SNAPSHOT_LOAD] = "snapshot-load",
+};
+
+static struct {
+    RunState state;
+    VmOps ops;
+    bool no_reboot, no_shutdown;
+    GArray *notifiers;                 /* RunstateNotifier */
+    volatile gint shutdown_req, reset_req, powerdown_req, error_req;
+    volatile gint exit_req;
+    int exit_status;
+} rs = { .state = RUN_STATE_PRELAUNCH };
+
+RunState runstate_get(void) { return rs.state; }
+bool runstate_is_running(void) { return rs.state == RUN_STATE_RUNNING; }
+
+const char *runstate_name(RunState s)
+{
+    return s < RUN_STATE__MAX ? runstate_names[s] : "unknown";
+}
+
+const char *shutdown_cause_name(ShutdownCause c)
+{
+    return c < SHUTDOWN_CAUSE__MAX ? cause_names[c] : "none";
+}
+
+bool shutdown_cause_is_guest(ShutdownCause c)
+{
+    return c == SHUTDOWN_CAUSE_GUEST_SHUTDOWN || c == SHUTDOWN_CAUSE_GUEST_RESET ||
+           c == SHUTDOWN_CAUSE_GUEST_PANIC;
+}
+
+void runstate_add_notifier(const RunstateNotifier *n)
+{
+    if (!rs.notifiers)
+        rs.notifiers = g_array_new(FALSE, FALSE, sizeof(RunstateNotifier));
+    g_array_append_val(rs.notifiers, *n);
+}
+
+#define NOTIFY(member, ...)                                                   \
+    do {                                                                      \
+        for (guint i_ = 0; rs.notifiers && i_ < rs.notifiers->len; i_++) {    \
+            RunstateNotifier *n_ = &g_array_index(rs.notifiers, RunstateNotifier, i_); \
+            if (n_->member)                                                   \
+                n_->member(n_->opaque, ##__VA_ARGS__);                        \
+        }                                                                     \
+    } while (0)
+
+void runstate_init(const VmOps *ops, bool no_reboot, bool no_shutdown)
+{
+    rs.ops = *ops;
+    rs.no_reboot = no_reboot;
+    rs.no_shutdown = no_shutdown;
+}
+
+void runstate_set(RunState s) { rs.state = s; }
+
+void vm_request_shutdown(ShutdownCause cause)
+{
+    g_atomic_int_set(&rs.shutdown_req, cause);
+    mainloop_wakeup();
+}
+
+void vm_request_reset(ShutdownCause cause)
+{
+    g_atomic_int_set(&rs.reset_req, cause);
+    mainloop_wakeup();
+}
+
+void vm_request_powerdown(void)
+{
+    g_atomic_int_set(&rs.powerdown_req, 1);
+    mainloop_wakeup();
+}
+
+void vm_request_internal_error(void)
+{
+    g_atomic_int_set(&rs.error_req, 1);
+    mainloop_wakeup();
+}
+
+void vm_request_exit(int status)
+{
+    rs.exit_status = status;
+    g_atomic_int_set(&rs.exit_req, 1);
+    mainloop_wakeup();
+}
+
+void vm_stop(RunState state)
+{
+    bool was_running = rs.state == RUN_STATE_RUNNING;
+    if (was_running && rs.ops.pause_all)
+        rs.ops.pause_all(rs.ops.opaque);
+    rs.state = state;
+    if (was_running)
+        NOTIFY(stopped);
+}
+
+bool vm_start(void)
+{
+    if (rs.state == RUN_STATE_RUNNING)
+        return true;
+    rs.state = RUN_STATE_RUNNING;
+    NOTIFY(resumed);
+    if (rs.ops.resume_all)
+        rs.ops.resume_all(rs.ops.opaque);
+    return true;
+}
+
+/* Shutdown (guest poweroff, Ctrl-A x, signal, QMP quit): QEMU emits SHUTDOWN, then
+ * either keeps the VM stopped (-no-shutdown, guest-initiated only) or exits 0. */
+static bool handle_shutdown(ShutdownCause cause)
+{
+    NOTIFY(shutdown, cause);
+    if (rs.no_shutdown && cause != SHUTDOWN_CAUSE_HOST_QMP_QUIT &&
+        cause != SHUTDOWN_CAUSE_HOST_SIGNAL && cause != SHUTDOWN_CAUSE_HOST_UI) {
+        vm_stop(RUN_STATE_SHUTDOWN);
+        return false;
+    }
+    vm_stop(RUN_STATE_SHUTDOWN);
+    return true;
+}
+
+static bool handle_reset(ShutdownCause cause)
+{
+    if (rs.no_reboot && shutdown_cause_is_guest(cause))
+        return handle_shutdown(cause);
+    bool was_running = rs.state == RUN_STATE_RUNNING;
+    if (was_running && rs.ops.pause_all)
+        rs.ops.pause_all(rs.ops.opaque);
+    if (rs.ops.reset)
+        rs.ops.reset(rs.ops.opaque);
+    NOTIFY(reset, cause);
+    if (rs.state == RUN_STATE_SHUTDOWN)
+        rs.state = RUN_STATE_PAUSED;
+    if (was_running && rs.ops.resume_all)
+        rs.ops.resume_all(rs.ops.opaque);
+    return false;
+}
+
+/* Returns true when the loop should end. */
+static bool process_requests(void)
+{
+    if (g_atomic_int_exchange(&rs.exit_req, 0))
+        return true;
+    if (g_atomic_int_exchange(&rs.error_req, 0)) {
+        vm_stop(RUN_STATE_INTERNAL_ERROR);
+        rs.exit_status = 1;
+        return true;
+    }
+    int cause = g_atomic_int_exchange(&rs.shutdown_req, 0);
+    if (cause && handle_shutdown(cause))
+        return true;
+    cause = g_atomic_int_exchange(&rs.reset_req, 0);
+    if (cause && handle_reset(cause))
+        return true;
+    if (g_atomic_int_exchange(&rs.powerdown_req, 0))
+        NOTIFY(powerdown);
+    return false;
+}
+
+int vm_main_loop(void)
+{
+    while (!process_requests())
+        mainloop_iterate(true);
+    return rs.exit_status;
+}

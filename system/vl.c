@@ -1,0 +1,266 @@
+/*
+ * vireo_main: builds the machine from the command line and runs it.
+ * Exit statuses: 0 guest poweroff / quit / Ctrl-A x / signal; 1 bad command line or
+ * start-up failure or KVM internal error; (v << 1) | 1 from isa-debug-exit.
+ */
+#include "vireo/cmdline.h"
+#include "vireo/cpu.h"
+#include "vireo/kvm.h"
+#include "vireo/pc.h"
+#include "vireo/qmp.h"
+#include "vireo/runstate.h"
+#include <glib-unix.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/sysinfo.h>
+
+static void print_machines(void)
+{
+    printf("Supported machines are:\n");
+    for (const MachineClass *const *c = machine_classes(); *c; c++) {
+        if ((*c)->alias)
+            printf("%-20s %s (alias of %s)\n", (*c)->name, (*c)->desc, (*c)->alias);
+        printf("%-20s %s%s\n", (*c)->alias ? (*c)->alias : (*c)->name, (*c)->desc,
+               (*c)->is_default ? " (default)" : "");
+    }
+}
+
+static void print_devices(void)
+{
+    static const char *const bus_names[] = { "System", "ISA", "PCI" };
+    for (int bus = BUS_SYS; bus <= BUS_PCI; bus++) {
+        bool header = false;
+        for (const DeviceClass *const *c = device_classes(); *c; c++) {
+            if ((*c)->bus != (BusKind)bus || !(*c)->user_creatable)
+                continue;
+            if (!header)
+                printf("%s%s devices:\n", bus == BUS_SYS ? "" : "\n", bus_names[bus]);
+            header = true;
+            printf("name \"%s\", bus %s, desc \"%s\"\n", (*c)->name,
+                   bus == BUS_PCI ? "PCI" : bus == BUS_ISA ? "ISA" : "System", (*c)->desc);
+        }
+    }
+}
+
+/* Handles the print-and-exit requests; returns true when one was handled. */
+static bool handle_info_requests(VireoOptions *o)
+{
+    if (o->want_version) {
+        printf("Vireo emulator version " VIREO_VERSION "\n"
+               "QEMU-compatible command line and QMP; KVM accelerator only.\n");
+        return true;
+    }
+    if (o->want_help) {
+        g_autoptr(GString) s = g_string_new(NULL);
+        cmdline_print_usage(s);
+        fputs(s->str, stdout);
+        return true;
+    }
+    if (o->machine_help) {
+        print_machines();
+        return true;
+    }
+    if (o->cpu_help) {
+        g_autoptr(GString) s = g_string_new(NULL);
+        x86_cpu_list(s);
+        fputs(s->str, stdout);
+        return true;
+    }
+    if (o->device_help) {
+        print_devices();
+        return true;
+    }
+    if (o->device_help_name) {
+        g_autoptr(GString) s = g_string_new(NULL);
+        device_print_help(device_class_find(o->device_help_name), s);
+        fputs(s->str, stdout);
+        return true;
+    }
+    return false;
+}
+
+static Machine *machine_new(const VireoOptions *o)
+{
+    Machine *m = g_new0(Machine, 1);
+    m->opts = o->machine;
+    m->cls = machine_class_find(o->machine.type);
+    m->sysmem = as_new("memory");
+    m->io = as_new("io");
+    m->clock = clock_real();
+    m->devices = g_ptr_array_new();
+    m->chardevs = chr_registry_new();
+    m->ram_fd = -1;
+    return m;
+}
+
+static bool check_resources(const VireoOptions *o, GError **errp)
+{
+    struct sysinfo si;
+    if (sysinfo(&si) == 0) {
+        uint64_t host = (uint64_t)si.totalram * si.mem_unit + (uint64_t)si.totalswap * si.mem_unit;
+        if (o->machine.ram_size > host) {
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+                        "-m %" G_GUINT64_FORMAT "M: more than the host's %" G_GUINT64_FORMAT
+                        " MiB of memory", o->machine.ram_size >> 20, host >> 20);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool add_chardev(Machine *m, Chardev *chr, GError **errp)
+{
+    return chr && chr_registry_add(m->chardevs, chr, errp);
+}
+
+/* -chardev, then -serial (default: the stdio mux with -nographic, else stdio). */
+static bool create_chardevs(Machine *m, const VireoOptions *o, GError **errp)
+{
+    for (guint i = 0; i < o->chardevs->len; i++)
+        if (!add_chardev(m, chr_new(o->chardevs->pdata[i], NULL, errp), errp))
+            return false;
+    GPtrArray *serials = o->serials;
+    g_autoptr(GPtrArray) defaults = g_ptr_array_new();
+    if (serials->len == 0) {
+        g_ptr_array_add(defaults, (char *)(o->nographic ? "mon:stdio" : "stdio"));
+        serials = defaults;
+    }
+    if (serials->len > MACHINE_MAX_SERIAL) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "-serial: at most %d serial ports", MACHINE_MAX_SERIAL);
+        return false;
+    }
+    for (guint i = 0; i < serials->len; i++) {
+        const char *spec = serials->pdata[i];
+        if (!strcmp(spec, "none"))
+            continue;
+        if (g_str_has_prefix(spec, "chardev:")) {
+            m->serial[i] = chr_registry_find(m->chardevs, spec + 8);
+            if (!m->serial[i]) {
+                g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                            "-serial %s: chardev '%s' not found", spec, spec + 8);
+                return false;
+            }
+            continue;
+        }
+        g_autofree char *id = g_strdup_printf("serial%u", i);
+        Chardev *chr = chr_new_shorthand(spec, id, errp);
+        if (!add_chardev(m, chr, errp))
+            return false;
+        m->serial[i] = chr;
+    }
+    return true;
+}
+
+static bool create_monitors(Machine *m, const VireoOptions *o, GError **errp)
+{
+    for (guint i = 0; i < o->qmps->len; i++)
+        if (!monitor_parse_qmp_option(m, o->qmps->pdata[i], false, errp))
+            return false;
+    for (guint i = 0; i < o->qmps_pretty->len; i++)
+        if (!monitor_parse_qmp_option(m, o->qmps_pretty->pdata[i], true, errp))
+            return false;
+    for (guint i = 0; i < o->mons->len; i++)
+        if (!monitor_parse_mon_option(m, o->mons->pdata[i], errp))
+            return false;
+    for (guint i = 0; i < o->monitors->len; i++)
+        if (!monitor_parse_hmp_option(m, o->monitors->pdata[i], errp))
+            return false;
+    return true;
+}
+
+static bool check_smp(Machine *m, GError **errp)
+{
+    unsigned max = kvm_max_vcpus(m->kvm);
+    if (m->opts.smp_cpus > max || m->opts.smp_cpus > m->cls->max_cpus) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "-smp %u: exceeds the maximum of %u CPUs (KVM allows %u, machine '%s' %u)",
+                    m->opts.smp_cpus, MIN(max, m->cls->max_cpus), max, m->cls->name,
+                    m->cls->max_cpus);
+        return false;
+    }
+    return true;
+}
+
+static bool build_machine(Machine *m, const VireoOptions *o, GError **errp)
+{
+    BootInfo bi;
+    if (!check_resources(o, errp) || !create_chardevs(m, o, errp))
+        return false;
+    m->kvm = kvm_init(m, errp);
+    if (!m->kvm || !check_smp(m, errp))
+        return false;
+    kvm_connect_irqs(m->kvm, m);
+    if (!m->cls->init(m, errp))
+        return false;
+    for (guint i = 0; i < o->devices->len; i++) {
+        g_autoptr(GPtrArray) parts = opts_split(o->devices->pdata[i]);
+        const char *comma = strchr(o->devices->pdata[i], ',');
+        if (!machine_create_device(m, parts->pdata[0], comma ? comma + 1 : NULL, errp)) {
+            g_prefix_error(errp, "-device %s: ", (char *)o->devices->pdata[i]);
+            return false;
+        }
+    }
+    if (!pc_finish_init(m, &bi, errp) || !kvm_create_vcpus(m->kvm, m, errp))
+        return false;
+    kvm_set_boot_info(m->kvm, &bi);
+    return create_monitors(m, o, errp);
+}
+
+static void vm_pause(void *opaque) { kvm_pause_all(((Machine *)opaque)->kvm); }
+static void vm_resume(void *opaque) { kvm_resume_all(((Machine *)opaque)->kvm); }
+static void vm_reset(void *opaque)
+{
+    Machine *m = opaque;
+    m->cls->reset(m);
+}
+
+static gboolean on_signal(gpointer data)
+{
+    fprintf(stderr, "vireo: terminating on signal %d\n", GPOINTER_TO_INT(data));
+    vm_request_shutdown(SHUTDOWN_CAUSE_HOST_SIGNAL);
+    return G_SOURCE_CONTINUE;
+}
+
+int vireo_main(int argc, char **argv)
+{
+    VireoOptions o;
+    g_autoptr(GError) err = NULL;
+    if (!cmdline_parse(argc, argv, &o, &err)) {
+        fprintf(stderr, "vireo: %s\n", err->message);
+        return 1;
+    }
+    if (handle_info_requests(&o)) {
+        cmdline_free(&o);
+        return 0;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    mainloop_init();
+    bql_lock();
+    Machine *m = machine_new(&o);
+    int status = 1;
+    if (!build_machine(m, &o, &err)) {
+        fprintf(stderr, "vireo: %s\n", err->message);
+        goto out;
+    }
+    VmOps ops = { .pause_all = vm_pause, .resume_all = vm_resume, .reset = vm_reset,
+                  .opaque = m };
+    runstate_init(&ops, o.machine.no_reboot, o.machine.no_shutdown);
+    g_unix_signal_add(SIGINT, on_signal, GINT_TO_POINTER(SIGINT));
+    g_unix_signal_add(SIGTERM, on_signal, GINT_TO_POINTER(SIGTERM));
+    g_unix_signal_add(SIGHUP, on_signal, GINT_TO_POINTER(SIGHUP));
+    if (o.machine.start_paused)
+        runstate_set(RUN_STATE_PRELAUNCH);
+    else
+        vm_start();
+    status = vm_main_loop();
+out:
+    if (m->kvm && m->cpus)
+        kvm_stop_vcpus(m->kvm);
+    chr_registry_free(m->chardevs);    /* restores the terminal */
+    m->chardevs = NULL;
+    bql_unlock();
+    cmdline_free(&o);
+    return status;
+}
