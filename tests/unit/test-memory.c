@@ -1,0 +1,135 @@
+/* Memory dispatch: ordering, overlap rejection, access splitting, DMA bounds. */
+#include "vireo/memory.h"
+#include <string.h>
+
+typedef struct { uint64_t last_off, last_val; unsigned last_size, writes; uint8_t regs[16]; } Dev;
+
+static uint64_t dev_read(void *o, uint64_t off, unsigned size)
+{
+    Dev *d = o;
+    uint64_t v = 0;
+    memcpy(&v, d->regs + off, size);
+    d->last_off = off;
+    d->last_size = size;
+    return v;
+}
+
+static void dev_write(void *o, uint64_t off, uint64_t val, unsigned size)
+{
+    Dev *d = o;
+    memcpy(d->regs + off, &val, size);
+    d->last_off = off;
+    d->last_val = val;
+    d->last_size = size;
+    d->writes++;
+}
+
+static const MemOps ops4 = { dev_read, dev_write, .min_access = 4, .max_access = 4 };
+static const MemOps ops1 = { dev_read, dev_write, .min_access = 1, .max_access = 1 };
+
+static void test_overlap(void)
+{
+    AddressSpace *as = as_new("test");
+    Dev d = {0};
+    MemRegion a, b, c;
+    mr_init_io(&a, "a", 0x10, &ops4, &d);
+    mr_init_io(&b, "b", 0x10, &ops4, &d);
+    mr_init_io(&c, "c", 0x10, &ops4, &d);
+    GError *err = NULL;
+    g_assert_true(as_add_region(as, &a, 0x100, &err));
+    g_assert_false(as_add_region(as, &b, 0x108, &err));
+    g_assert_nonnull(strstr(err->message, "overlaps 'a'"));
+    g_clear_error(&err);
+    g_assert_false(as_add_region(as, &b, 0xf8, &err));
+    g_clear_error(&err);
+    g_assert_true(as_add_region(as, &b, 0x110, NULL));
+    g_assert_true(as_add_region(as, &c, 0xf0, NULL));
+    g_assert_true(as_find(as, 0x10f) == &a);
+    g_assert_true(as_find(as, 0x110) == &b);
+    g_assert_true(as_find(as, 0xf0) == &c);
+    g_assert_null(as_find(as, 0x120));
+    as_del_region(as, &a);
+    g_assert_null(as_find(as, 0x100));
+    g_assert_true(as_add_region(as, &a, 0x200, NULL));
+    g_assert_true(as_find(as, 0x20f) == &a);
+    as_free(as);
+}
+
+static void test_dispatch_split(void)
+{
+    AddressSpace *as = as_new("io");
+    Dev d = {0}, e = {0};
+    MemRegion a, b;
+    mr_init_io(&a, "wide", 16, &ops4, &d);
+    mr_init_io(&b, "narrow", 16, &ops1, &e);
+    as_add_region(as, &a, 0x1000, NULL);
+    as_add_region(as, &b, 0x2000, NULL);
+    uint64_t v;
+    /* A 1-byte write to a 4-byte-only device is a read-modify-write at the base. */
+    memcpy(d.regs, "\x11\x22\x33\x44", 4);
+    g_assert_true(as_write(as, 0x1001, 0xaa, 1));
+    g_assert_cmpuint(d.last_off, ==, 0);
+    g_assert_cmpuint(d.last_val, ==, 0x4433aa11);
+    g_assert_true(as_read(as, 0x1002, &v, 1));
+    g_assert_cmphex(v, ==, 0x33);
+    /* An 8-byte read of a 1-byte device is composed little-endian. */
+    memcpy(e.regs, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+    g_assert_true(as_read(as, 0x2000, &v, 8));
+    g_assert_cmphex(v, ==, 0x0807060504030201ULL);
+    g_assert_true(as_write(as, 0x2004, 0xdeadbeef, 4));
+    g_assert_cmpuint(e.writes, ==, 4);
+    g_assert_cmphex(e.regs[4], ==, 0xef);
+    /* Unassigned reads are all ones; a write straddling the end is refused. */
+    g_assert_false(as_read(as, 0x3000, &v, 2));
+    g_assert_cmphex(v, ==, 0xffff);
+    g_assert_false(as_write(as, 0x200e, 0, 4));
+    as_free(as);
+}
+
+static int adds, dels;
+static void l_add(MemListener *l, MemRegion *r) { adds++; }
+static void l_del(MemListener *l, MemRegion *r) { dels++; }
+
+static void test_ram_dma(void)
+{
+    AddressSpace *as = as_new("mem");
+    uint8_t *ram = g_malloc0(0x10000);
+    MemRegion r, rom, io;
+    Dev d = {0};
+    mr_init_ram(&r, "ram", 0x8000, ram);
+    mr_init_ram(&rom, "rom", 0x1000, ram + 0x8000);
+    rom.readonly = true;
+    mr_init_io(&io, "io", 0x100, &ops4, &d);
+    MemListener l = { l_add, l_del };
+    as_add_region(as, &r, 0, NULL);
+    as_add_listener(as, &l);
+    g_assert_cmpint(adds, ==, 1);
+    as_add_region(as, &rom, 0x8000, NULL);
+    as_add_region(as, &io, 0x9000, NULL);
+    g_assert_cmpint(adds, ==, 2);   /* I/O regions are not slots */
+    uint8_t buf[16] = "0123456789abcdef";
+    g_assert_true(as_dma_write(as, 0x7ff0, buf, 16));
+    g_assert_false(as_dma_write(as, 0x7ff8, buf, 16));      /* crosses into the ROM */
+    g_assert_false(as_dma_write(as, 0x8000, buf, 4));       /* ROM is read-only */
+    g_assert_false(as_dma_read(as, 0x9000, buf, 4));        /* not RAM */
+    g_assert_false(as_dma_read(as, UINT64_MAX - 3, buf, 8)); /* wraps */
+    g_assert_null(as_ram_ptr(as, 0x10000, 1));
+    g_assert_true(as_ram_ptr(as, 0x100, 16) == ram + 0x100);
+    uint64_t v;
+    g_assert_true(as_write(as, 0x8000, 0x1234, 2));         /* dropped */
+    g_assert_true(as_read(as, 0x8000, &v, 2));
+    g_assert_cmphex(v, ==, 0);
+    as_del_region(as, &rom);
+    g_assert_cmpint(dels, ==, 1);
+    as_free(as);
+    g_free(ram);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/memory/overlap", test_overlap);
+    g_test_add_func("/memory/dispatch-split", test_dispatch_split);
+    g_test_add_func("/memory/ram-dma", test_ram_dma);
+    return g_test_run();
+}
