@@ -3,6 +3,7 @@
  * "key=val,..." grammar. Values are checked here; one line names any culprit.
  */
 #include "vireo/cmdline.h"
+#include <stdio.h>
 #include <string.h>
 
 typedef enum { ARG_NONE, ARG_ONE } ArgKind;
@@ -101,6 +102,11 @@ static bool smp_field(const char *s, const char *key, unsigned *out, GError **er
                     "-smp %s: invalid value '%s' for '%s'", s, v, key);
         return false;
     }
+    if (n == 0) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "-smp %s: CPU topology parameters must be greater than zero", s);
+        return false;
+    }
     *out = n;
     return true;
 }
@@ -115,10 +121,6 @@ bool cmdline_parse_smp(const char *s, MachineOpts *mo, GError **errp)
         !smp_field(s, "cores", &cores, errp) || !smp_field(s, "threads", &threads, errp) ||
         !smp_field(s, "maxcpus", &maxcpus, errp))
         return false;
-    g_autofree char *cv = opt_get(s, "cpus", true);
-    if ((cv && cpus == 0) || sockets == 0 && opt_get(s, "sockets", false) ||
-        (cores == 0 && strstr(s, "cores=")) || (threads == 0 && strstr(s, "threads=")))
-        return bad(errp, "smp", s, "CPU topology parameters must be greater than zero");
     if (!dies)
         dies = 1;
     /* QEMU's rule: missing values are computed, preferring sockets. */

@@ -44,7 +44,7 @@ bool parse_uint_suffix(const char *s, uint64_t *out, bool suffixes)
     if (suffixes && *end) {
         static const char units[] = "kmgtpe";
         const char *u = strchr(units, g_ascii_tolower(*end));
-        if (!u || end[1] != '\0' && !(end[1] == 'B' || end[1] == 'b') )
+        if (!u || (end[1] != '\0' && end[1] != 'B' && end[1] != 'b'))
             return false;
         if (end[1] && end[2])
             return false;

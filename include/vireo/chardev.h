@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <glib.h>
+#include "vireo/error.h"
 
 typedef struct Chardev Chardev;
 

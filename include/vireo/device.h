@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <glib.h>
+#include "vireo/error.h"
 #include "vireo/vmstate.h"
 
 typedef struct Machine Machine;

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <glib.h>
+#include "vireo/error.h"
 
 void bql_lock(void);
 void bql_unlock(void);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <glib.h>
+#include "vireo/error.h"
 
 typedef struct MemOps {
     /* Returns the value read; size is 1, 2, 4 or 8 bytes. */

@@ -30,6 +30,7 @@
 #include "vireo/device.h"
 #include "vireo/irq.h"
 #include "vireo/memory.h"
+#include "vireo/runstate.h"
 #include "vireo/vmstate.h"
 
 typedef struct Machine Machine;
@@ -113,6 +114,7 @@ typedef struct PciBar {
     uint64_t size;              /* 0: BAR not implemented */
     uint32_t flags;             /* PCI_BAR_* */
     uint64_t addr;              /* where mr is mapped now, or PCI_BAR_UNMAPPED */
+    uint64_t failed_addr;       /* last address that could not be mapped (logged once) */
     const MemOps *user_ops;     /* the device's ops (NULL: MSI-X only BAR) */
     void *user_opaque;
     MemOps ops;                 /* user_ops with PCI's MSI-X aware read/write */
@@ -127,7 +129,6 @@ typedef struct PciDeviceState {
     uint8_t config[PCI_CONFIG_SPACE_SIZE];
     uint8_t msix_table[PCI_MSIX_MAX_VECTORS * 16];
     uint64_t msix_pba;
-    uint32_t msi_pending;       /* MSI vectors held back by the mask bits */
     uint8_t intx_level;         /* level the device drives on its INTx pin */
 } PciDeviceState;
 
@@ -141,6 +142,7 @@ struct PciDevice {
     PciBus *bus;
     uint8_t devfn;
     bool attached;
+    bool intx_asserted;                       /* this device's share of its bus line */
     uint8_t wmask[PCI_CONFIG_SPACE_SIZE];     /* 1 bits: guest-writable */
     uint8_t w1cmask[PCI_CONFIG_SPACE_SIZE];   /* 1 bits: write 1 to clear */
     uint8_t used[PCI_CONFIG_SPACE_SIZE];      /* bytes taken by header/capabilities */
@@ -265,5 +267,8 @@ int pci_pc_intx_to_gsi(unsigned devfn, unsigned pin);
 /* The pc board's fixed PCI functions (created by pci_bus_new_pc). */
 extern const DeviceClass i440fx_class;      /* "i440FX": 8086:1237 at 00.0 */
 extern const DeviceClass piix3_class;       /* "PIIX3": ISA bridge 8086:7000 at 01.0 */
+/* Test seam: where a reset through port 0xcf9 goes (default vm_request_reset). */
+void piix3_set_reset_hook(PciDevice *piix3, void (*fn)(void *opaque, ShutdownCause cause),
+                          void *opaque);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <glib.h>
+#include "vireo/error.h"
 
 typedef enum {
     VMS_UINT,      /* unsigned integer of @size bytes (1, 2, 4, 8) times @count */
