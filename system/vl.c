@@ -97,6 +97,12 @@ static Machine *machine_new(const VireoOptions *o)
 static bool check_resources(const VireoOptions *o, GError **errp)
 {
     struct sysinfo si;
+    if (o->machine.smp_cpus > machine_class_find(o->machine.type)->max_cpus) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "-smp %u: machine '%s' supports at most %u CPUs", o->machine.smp_cpus,
+                    o->machine.type, machine_class_find(o->machine.type)->max_cpus);
+        return false;
+    }
     if (sysinfo(&si) == 0) {
         uint64_t host = (uint64_t)si.totalram * si.mem_unit + (uint64_t)si.totalswap * si.mem_unit;
         if (o->machine.ram_size > host) {
@@ -186,7 +192,8 @@ static bool check_smp(Machine *m, GError **errp)
 static bool build_machine(Machine *m, const VireoOptions *o, GError **errp)
 {
     BootInfo bi;
-    if (!check_resources(o, errp) || !create_chardevs(m, o, errp))
+    if (!check_resources(o, errp) || !pc_check_payload(&o->machine, errp) ||
+        !create_chardevs(m, o, errp))
         return false;
     m->kvm = kvm_init(m, errp);
     if (!m->kvm || !check_smp(m, errp))

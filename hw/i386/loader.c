@@ -388,6 +388,26 @@ bool loader_setup_tables(Machine *m, GError **errp)
     return true;
 }
 
+bool loader_check(const char *name, const uint8_t *kernel, size_t klen, GError **errp)
+{
+    GError *err = NULL;
+    ElfImage e;
+    BzImageInfo h;
+    bool ok;
+    if (elf_open(kernel, klen, &e, &err)) {
+        ok = elf_pvh_entry(&e) != 0;
+        if (!ok)
+            g_set_error(&err, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                        "ELF kernel has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY); "
+                        "use a bzImage or a kernel built with CONFIG_PVH");
+    } else {
+        ok = !err && bzimage_parse(kernel, klen, &h, &err);
+    }
+    if (!ok)
+        g_propagate_prefixed_error(errp, err, "-kernel %s: ", name);
+    return ok;
+}
+
 bool loader_load(Machine *m, const char *name, const uint8_t *kernel, size_t klen,
                  const uint8_t *initrd, size_t ilen, const char *cmdline,
                  BootInfo *bi, GError **errp)

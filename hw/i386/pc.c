@@ -141,15 +141,43 @@ static uint8_t *map_file(const char *opt, const char *path, size_t *len, GError 
     return p;
 }
 
-/* Loads -kernel/-initrd/-append, or the embedded default guest. */
-bool pc_load_payload(Machine *m, BootInfo *bi, GError **errp)
+/* Start-up checks of -kernel/-initrd before anything is created, so that a missing or
+ * non-kernel file is reported even where KVM is unavailable. */
+bool pc_check_payload(const MachineOpts *o, GError **errp)
 {
-    if (!m->opts.kernel) {
-        if (m->opts.initrd) {
+    size_t klen = 0, ilen = 0;
+    if (!o->kernel) {
+        if (o->initrd) {
             g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                         "-initrd only allowed with -kernel option");
             return false;
         }
+        return true;
+    }
+    uint8_t *k = map_file("-kernel", o->kernel, &klen, errp);
+    if (!k)
+        return false;
+    bool ok = loader_check(o->kernel, k, klen, errp);
+    munmap(k, klen);
+    if (ok && o->initrd) {
+        uint8_t *i = map_file("-initrd", o->initrd, &ilen, errp);
+        ok = i != NULL;
+        if (i)
+            munmap(i, ilen);
+        if (ok && ilen >= o->ram_size) {
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+                        "-initrd %s: %zu bytes do not fit in %" G_GUINT64_FORMAT " MiB of RAM",
+                        o->initrd, ilen, o->ram_size >> 20);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+/* Loads -kernel/-initrd/-append, or the embedded default guest. */
+bool pc_load_payload(Machine *m, BootInfo *bi, GError **errp)
+{
+    if (!m->opts.kernel) {
         return loader_load(m, "(embedded default guest)", vireo_default_guest,
                            vireo_default_guest_len, NULL, 0, m->opts.append, bi, errp);
     }

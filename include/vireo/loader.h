@@ -58,6 +58,9 @@ bool loader_load(Machine *m, const char *name, const uint8_t *kernel, size_t kle
                  const uint8_t *initrd, size_t ilen, const char *cmdline,
                  BootInfo *bi, GError **errp);
 
+/* Checks that @kernel is a bootable bzImage or PVH ELF without loading it. */
+bool loader_check(const char *name, const uint8_t *kernel, size_t klen, GError **errp);
+
 /* Writes the boot GDT and the identity-mapping page tables (first 4 GiB, 2 MiB pages). */
 bool loader_setup_tables(Machine *m, GError **errp);
 

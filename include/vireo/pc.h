@@ -10,6 +10,8 @@ bool machine_alloc_ram(Machine *m, GError **errp);
 void pc_build_e820(Machine *m);
 /* After -device processing: assigns BARs, writes ACPI tables, loads the payload. */
 bool pc_finish_init(Machine *m, BootInfo *bi, GError **errp);
+/* Checks -kernel/-initrd files (exist, bootable, fit) before the machine is built. */
+bool pc_check_payload(const MachineOpts *o, GError **errp);
 /* Loads -kernel/-initrd/-append, or the embedded default guest. */
 bool pc_load_payload(Machine *m, BootInfo *bi, GError **errp);
 #endif

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Command-line behaviour of the vireo binary that needs no KVM: help and version
+output, and bad input giving one line that names the culprit, exit status 1, and no
+process left behind."""
+import os, subprocess, sys, tempfile, unittest
+
+BUILD = os.environ.get("VIREO_BUILD_DIR", "build")
+VIREO = os.path.join(BUILD, "vireo")
+
+
+def run(*args, timeout=20):
+    p = subprocess.run([VIREO, *args], stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+class Help(unittest.TestCase):
+    def test_version(self):
+        rc, out, _ = run("--version")
+        self.assertEqual(rc, 0)
+        self.assertIn("Vireo emulator version", out)
+
+    def test_machine_help(self):
+        rc, out, _ = run("-machine", "help")
+        self.assertEqual(rc, 0)
+        self.assertIn("pc", out)
+        self.assertIn("(default)", out)
+        rc2, out2, _ = run("-M", "?")
+        self.assertEqual((rc2, out2), (rc, out))
+
+    def test_device_help(self):
+        rc, out, _ = run("-device", "help")
+        self.assertEqual(rc, 0)
+        self.assertIn('name "isa-debug-exit"', out)
+        rc, out, _ = run("-device", "isa-debug-exit,help")
+        self.assertEqual(rc, 0)
+        self.assertIn("iobase=<uint", out)
+
+    def test_cpu_help(self):
+        rc, out, _ = run("-cpu", "help")
+        self.assertEqual(rc, 0)
+        self.assertIn("qemu64", out)
+        self.assertIn("host", out)
+
+    def test_usage(self):
+        rc, out, _ = run("-h")
+        self.assertEqual(rc, 0)
+        self.assertIn("-kernel", out)
+
+
+class BadInput(unittest.TestCase):
+    def bad(self, needle, *args):
+        rc, out, err = run(*args)
+        self.assertEqual(rc, 1, f"{args}: rc={rc} err={err!r}")
+        lines = [l for l in err.splitlines() if l.strip()]
+        self.assertEqual(len(lines), 1, f"{args}: expected one line, got {err!r}")
+        self.assertTrue(lines[0].startswith("vireo: "), lines[0])
+        self.assertIn(needle, lines[0])
+
+    def test_unknown_option(self):
+        self.bad("-frobnicate: invalid option", "-frobnicate")
+
+    def test_missing_argument(self):
+        self.bad("-m: requires an argument", "-m")
+
+    def test_bad_memory(self):
+        self.bad("-m 12Q", "-m", "12Q")
+        self.bad("-m lots", "-m", "lots")
+
+    def test_memory_larger_than_host(self):
+        self.bad("more than the host", "-m", "64T")
+
+    def test_smp_zero(self):
+        self.bad("-smp 0", "-smp", "0")
+
+    def test_smp_too_many(self):
+        self.bad("supports at most 255 CPUs", "-smp", "1000")
+
+    def test_unknown_machine(self):
+        self.bad("-machine nosuch", "-machine", "nosuch")
+
+    def test_unknown_device(self):
+        self.bad("'nosuch-dev' is not a valid device model name", "-device", "nosuch-dev")
+
+    def test_unknown_accel(self):
+        self.bad("-accel tcg", "-accel", "tcg")
+
+    def test_missing_kernel(self):
+        self.bad("-kernel /nonexistent/vmlinuz", "-kernel", "/nonexistent/vmlinuz")
+
+    def test_not_a_kernel(self):
+        with tempfile.NamedTemporaryFile(suffix=".bin") as f:
+            f.write(b"this is not a kernel" * 100)
+            f.flush()
+            self.bad("not a Linux bzImage", "-kernel", f.name)
+
+    def test_empty_kernel(self):
+        with tempfile.NamedTemporaryFile() as f:
+            self.bad("not a regular, non-empty file", "-kernel", f.name)
+
+    def test_initrd_without_kernel(self):
+        self.bad("-initrd only allowed with -kernel", "-initrd", "/etc/hostname")
+
+    def test_bad_rtc(self):
+        self.bad("-rtc base=mars", "-rtc", "base=mars")
+
+    def test_bad_chardev(self):
+        self.bad("nosuchbackend", "-chardev", "nosuchbackend,id=x")
+
+
+if __name__ == "__main__":
+    if not os.path.exists(VIREO):
+        print(f"vireo binary not found at {VIREO}", file=sys.stderr)
+        sys.exit(1)
+    unittest.main(verbosity=2)
