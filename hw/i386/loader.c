@@ -6,6 +6,7 @@
  * gives a 32-bit entry point entered with paging off and EBX = struct hvm_start_info.
  */
 #include "vireo/loader.h"
+#include "kernel-unpack.h"
 #include <elf.h>
 #include <string.h>
 
@@ -150,6 +151,45 @@ static bool place_initrd(Machine *m, const uint8_t *initrd, size_t ilen, uint64_
     return true;
 }
 
+typedef struct ElfImage {
+    const uint8_t *img;
+    size_t len;
+    bool is64;
+    uint16_t phnum;
+    uint64_t phoff;
+    size_t phentsize;
+    uint64_t entry;
+} ElfImage;
+
+static bool elf_open(const uint8_t *img, size_t len, ElfImage *e, GError **errp);
+static bool elf_load_segments(Machine *m, const ElfImage *e, BootInfo *bi, GError **errp);
+static uint64_t elf_entry(const ElfImage *e);
+
+/* Decompresses the payload on the host and loads the kernel's own ELF segments, so the
+ * guest starts in startup_64 (same 64-bit entry conditions as the bzImage entry).
+ * Returns false (and leaves RAM for the regular path) if anything is unexpected. */
+static bool load_unpacked(Machine *m, const uint8_t *img, size_t len, const BzImageInfo *h,
+                          BootInfo *bi)
+{
+    if (!h->payload_length || g_getenv("VIREO_GUEST_DECOMPRESS") ||
+        h->setup_size + (uint64_t)h->payload_offset + h->payload_length > len)
+        return false;
+    size_t n;
+    g_autofree uint8_t *elf = kernel_unpack(img + h->setup_size + h->payload_offset,
+                                            h->payload_length, &n);
+    ElfImage ei, *e = &ei;
+    if (!elf || !elf_open(elf, n, e, NULL))
+        return false;
+    uint64_t entry = elf_entry(e);
+    if (entry >= 0xffffffff80000000ULL)
+        entry -= 0xffffffff80000000ULL;
+    if (!elf_load_segments(m, e, bi, NULL) || entry < bi->kernel_start ||
+        entry >= bi->kernel_end || bi->kernel_end > m->below_4g)
+        return false;
+    bi->entry = entry;
+    return true;
+}
+
 static bool load_bzimage(Machine *m, const uint8_t *img, size_t len,
                          const uint8_t *initrd, size_t ilen, const char *cmdline,
                          BootInfo *bi, GError **errp)
@@ -159,10 +199,17 @@ static bool load_bzimage(Machine *m, const uint8_t *img, size_t len,
         return false;
     uint64_t load = h.pref_address >= 0x100000 ? h.pref_address : 0x100000;
     uint64_t need = MAX((uint64_t)h.init_size, h.kernel_size);
-    uint8_t *k = gmem(m, load, need, "kernel", errp);
-    if (!k)
-        return false;
-    memcpy(k, img + h.setup_size, h.kernel_size);
+    bool unpacked = load_unpacked(m, img, len, &h, bi);
+    if (unpacked) {
+        load = bi->kernel_start;
+        need = bi->kernel_end - load;
+    } else {
+        uint8_t *k = gmem(m, load, need, "kernel", errp);
+        if (!k)
+            return false;
+        memcpy(k, img + h.setup_size, h.kernel_size);
+        bi->entry = load + 0x200;
+    }
 
     uint8_t *zp = gmem(m, BOOT_ZERO_PAGE_ADDR, 4096, "zero page", errp);
     if (!zp || !load_cmdline(m, cmdline, h.cmdline_size, errp))
@@ -188,7 +235,6 @@ static bool load_bzimage(Machine *m, const uint8_t *img, size_t len,
     write_e820(m, zp);
 
     bi->mode = BOOT_LINUX64;
-    bi->entry = load + 0x200;
     bi->arg = BOOT_ZERO_PAGE_ADDR;
     bi->kernel_start = load;
     bi->kernel_end = load + need;
@@ -198,14 +244,6 @@ static bool load_bzimage(Machine *m, const uint8_t *img, size_t len,
 
 /* ---- ELF with a PVH note ---- */
 
-typedef struct ElfImage {
-    const uint8_t *img;
-    size_t len;
-    bool is64;
-    uint16_t phnum;
-    uint64_t phoff;
-    size_t phentsize;
-} ElfImage;
 
 typedef struct ElfPhdr {
     uint32_t type;
@@ -227,6 +265,7 @@ static bool elf_open(const uint8_t *img, size_t len, ElfImage *e, GError **errp)
         if (h->e_machine != EM_X86_64)
             goto bad;
         e->phoff = h->e_phoff; e->phnum = h->e_phnum; e->phentsize = h->e_phentsize;
+        e->entry = h->e_entry;
         if (e->phentsize != sizeof(Elf64_Phdr))
             goto bad;
     } else {
@@ -234,6 +273,7 @@ static bool elf_open(const uint8_t *img, size_t len, ElfImage *e, GError **errp)
         if (h->e_machine != EM_386)
             goto bad;
         e->phoff = h->e_phoff; e->phnum = h->e_phnum; e->phentsize = h->e_phentsize;
+        e->entry = h->e_entry;
         if (e->phentsize != sizeof(Elf32_Phdr))
             goto bad;
     }
@@ -246,6 +286,8 @@ bad:
                 "valid program headers)");
     return false;
 }
+
+static uint64_t elf_entry(const ElfImage *e) { return e->entry; }
 
 static ElfPhdr elf_phdr(const ElfImage *e, unsigned i)
 {

@@ -217,12 +217,24 @@ static void test_debian_bzimage(void)
     g_assert_cmphex(h.pref_address, ==, 0x1000000);
     g_assert_cmpuint(h.init_size, >, h.kernel_size);
     g_assert_cmpuint(h.payload_length, >, 0);
+    /* Default: the payload is decompressed on the host, entry is startup_64 in vmlinux. */
     Machine *m = test_machine(256 << 20);
     BootInfo bi;
+    g_assert_true(loader_load(m, path, (uint8_t *)img, len, NULL, 0, "console=ttyS0", &bi, &err));
+    g_assert_no_error(err);
+    g_assert_cmphex(bi.kernel_start, ==, 0x1000000);
+    g_assert_cmphex(bi.entry, ==, 0x1000000);
+    g_assert_cmpuint(bi.kernel_end - bi.kernel_start, >, 2 * h.kernel_size);
+    g_assert_true(memcmp(m->ram + 0x1000000, img + h.setup_size, 4096) != 0);
+    machine_free(m);
+    /* Guest-side decompression: the compressed kernel at pref_address, entry + 0x200. */
+    g_setenv("VIREO_GUEST_DECOMPRESS", "1", TRUE);
+    m = test_machine(256 << 20);
     g_assert_true(loader_load(m, path, (uint8_t *)img, len, NULL, 0, "console=ttyS0", &bi, &err));
     g_assert_cmphex(bi.entry, ==, 0x1000200);
     g_assert_cmpmem(m->ram + 0x1000000, 4096, img + h.setup_size, 4096);
     machine_free(m);
+    g_unsetenv("VIREO_GUEST_DECOMPRESS");
     g_free(img);
 }
 
