@@ -68,6 +68,7 @@ struct Machine {
     GPtrArray *devices;             /* realized order; reset and unwound in this order */
     ChrRegistry *chardevs;
     Chardev *serial[MACHINE_MAX_SERIAL];
+    struct MonitorSet *monitors;    /* qapi/: QMP and HMP sessions (vireo/qmp.h) */
 
     E820Entry e820[E820_MAX];
     unsigned e820_count;
