@@ -53,6 +53,7 @@ if [ ${#mods[@]} -gt 0 ]; then
   done < "$stage/etc/modules.load"
 fi
 echo "$kver" > "$stage/etc/kver"
+install -m 644 "$VSB_DIR/guest/lib.sh" "$stage/lib/vtest.sh"
 for d in "${tdirs[@]}"; do
   for f in "$d"/*.sh; do [ -e "$f" ] && install -m 755 "$f" "$stage/tests/$(basename "$f")"; done
 done

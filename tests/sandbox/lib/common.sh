@@ -35,3 +35,17 @@ vsb_outer_key() {
 
 # Milliseconds since the epoch.
 vsb_now_ms() { date +%s%3N; }
+
+# Prints the path of the default inner-guest initramfs (guest/init.sh, guest/tests/*.sh,
+# virtio modules), building it into the cache when the inputs changed. Host side only.
+vsb_inner_initrd() {
+  local key out
+  key=$(cat "$VSB_DIR"/guest/*.sh "$VSB_DIR"/guest/tests/*.sh "$VSB_DIR/mkinitrd.sh" \
+          "$VSB_DIR/lib/kmods.py" | { cat; echo "$KVER"; } | sha256sum | cut -c1-16)
+  out=$VSB_CACHE/inner-$key.cpio.gz
+  if [ ! -f "$out" ]; then
+    bash "$VSB_DIR/mkinitrd.sh" -o "$out" >&2 || return 1
+    find "$VSB_CACHE" -maxdepth 1 -name 'inner-*.cpio.gz' ! -name "inner-$key.cpio.gz" -delete
+  fi
+  echo "$out"
+}

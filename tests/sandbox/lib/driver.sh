@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Runs inside the sandbox (started by run-tests.sh): every case script in
+# tests/sandbox/cases/*.sh (or those matching $VSB_CASES, a shell glob on the name),
+# one after the other, collecting their TAP lines in BUILD/sandbox-logs/results.tap.
+# Progress goes to stdout as "# ..." lines. See docs/sandbox.md for the contract.
+set -u
+build=$1
+export VSB_BUILD=$build
+export VSB_LIB=$(cd "$(dirname "$0")" && pwd)
+export VSB_DIR=$(cd "$VSB_LIB/.." && pwd)
+export VSB_ROOT=$(cd "$VSB_DIR/../.." && pwd)
+logs=$build/sandbox-logs
+rm -rf "$logs"; mkdir -p "$logs"
+res=$logs/results.tap
+: > "$res"
+[ -c /dev/kvm ] || echo "# warning: no /dev/kvm in the sandbox"
+
+cases=()
+for c in "$VSB_DIR"/cases/*.sh; do
+  [ -e "$c" ] || continue
+  n=$(basename "$c" .sh)
+  # shellcheck disable=SC2053
+  [[ $n == ${VSB_CASES:-*} ]] && cases+=("$c")
+done
+printf '%s\n' "${cases[@]##*/}" > "$logs/cases.planned"
+
+for c in "${cases[@]}"; do
+  n=$(basename "$c" .sh)
+  short=${n#[0-9][0-9]-}
+  to=$(sed -n 's/^# vsb-timeout: *\([0-9][0-9]*\).*/\1/p' "$c" | head -n1)
+  to=${to:-300}
+  work=$(mktemp -d /tmp/vsb-case.XXXXXX)
+  mkdir -p "$logs/$n"
+  echo "# sandbox case $n (limit ${to}s)"
+  start=$(date +%s)
+  ( cd "$VSB_ROOT" && VSB_WORK=$work VSB_LOGDIR=$logs/$n VSB_CASE=$n \
+      timeout -k 10 "$to" bash "$c" 2> "$logs/$n/stderr.log" ) > "$logs/$n/stdout.log" &
+  pid=$!
+  # Stream this case's TAP lines as they come (as comments: the host prints the real ones).
+  tail -n +1 -F --pid=$pid "$logs/$n/stdout.log" 2>/dev/null \
+    | grep --line-buffered -E '^(ok|not ok)\b' | sed -u "s/^/#   /" &
+  tpid=$!
+  wait $pid; rc=$?
+  wait $tpid
+  took=$(( $(date +%s) - start ))
+  ntap=0
+  while IFS= read -r line; do
+    line=${line%$'\r'}
+    case $line in
+      "ok "*|"not ok "*|ok|"not ok")
+        # Normalise "ok 3 - name # SKIP why" to "ok - CASE: name # SKIP why" (no subshells:
+        # every fork costs ~0.2 s in the TCG guest).
+        if [[ $line == not* ]]; then st="not ok"; else st=ok; fi
+        rest=${line#"$st"}
+        [[ $rest =~ ^[[:space:]]*[0-9]*[[:space:]]*-?[[:space:]]*(.*)$ ]] && rest=${BASH_REMATCH[1]}
+        desc=${rest%%#*} dir=
+        [[ $rest == *"#"* ]] && dir=${rest#*#}
+        [[ $desc =~ ^(.*[^[:space:]])[[:space:]]*$ ]] && desc=${BASH_REMATCH[1]}
+        if [[ $dir =~ ^[[:space:]]*[Ss][Kk][Ii][Pp][[:space:]]*(.*)$ ]]; then
+          echo "$st - $short: $desc # SKIP ${BASH_REMATCH[1]}" >> "$res"
+        else
+          echo "$st - $short: $desc" >> "$res"
+          [ -n "$dir" ] && echo "#$dir" >> "$res"
+        fi
+        ntap=$((ntap + 1)) ;;
+      "#"*) [ $ntap -gt 0 ] && echo "$line" >> "$res" ;;
+    esac
+  done < "$logs/$n/stdout.log"
+  if [ $rc = 124 ] || [ $rc = 137 ]; then
+    echo "not ok - $short: timed out after ${to}s" >> "$res"
+  elif [ $ntap = 0 ]; then
+    echo "not ok - $short: exited $rc without reporting a test" >> "$res"
+    tail -n 5 "$logs/$n/stderr.log" | sed 's/^/# /' >> "$res"
+  fi
+  echo "$n" >> "$logs/cases.done"
+  echo "# sandbox case $n: $ntap results, status $rc, ${took}s"
+  rm -rf "$work"
+done

@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Run one meson suite's tests from `meson introspect --tests` output; print TAP.
+
+usage: mesontests.py TESTS.json SUITE LOGDIR
+
+Inside the sandbox, `meson test` costs ~30 s of Python start-up (every module is
+read over 9p in a TCG guest), so run-tests.sh introspects on the host and this runs
+the test commands directly with meson's semantics: the test's env and workdir, its
+timeout (times $VSB_TIMEOUT_MULT, default 3: nested KVM in TCG is slow), exit status
+0 = pass, 77 = skip, anything else = fail (protocol "tap": also fail on a "not ok").
+"""
+import json, os, subprocess, sys, time
+
+
+def in_suite(t, suite):
+    return any(s == suite or s.endswith(":" + suite) for s in t.get("suite", []))
+
+
+def main():
+    path, suite, logdir = sys.argv[1:4]
+    with open(path) as f:
+        tests = [t for t in json.load(f) if in_suite(t, suite)]
+    if not tests:
+        print(f"ok - meson suite {suite} # SKIP the build defines no test in suite {suite}")
+        return
+    mult = float(os.environ.get("VSB_TIMEOUT_MULT", "3"))
+    for t in tests:
+        name = t["name"].replace("#", "_")
+        env = dict(os.environ)
+        env.update(t.get("env") or {})
+        cwd = t.get("workdir") or os.environ.get("VSB_BUILD") or "."
+        timeout = (t.get("timeout") or 0) * mult or None
+        log = os.path.join(logdir, name.replace("/", "_") + ".log")
+        start = time.monotonic()
+        with open(log, "w") as out:
+            try:
+                p = subprocess.run(t["cmd"], env=env, cwd=cwd, stdout=out,
+                                   stderr=subprocess.STDOUT, timeout=timeout,
+                                   stdin=subprocess.DEVNULL)
+                rc, how = p.returncode, f"exit status {p.returncode}"
+            except subprocess.TimeoutExpired:
+                rc, how = None, f"timed out after {timeout:.0f}s"
+            except OSError as e:
+                rc, how = None, f"cannot run: {e}"
+        took = time.monotonic() - start
+        with open(log, errors="replace") as f:
+            text = f.read()
+        if rc == 77:
+            print(f"ok - {name} # SKIP exit status 77")
+            continue
+        ok = rc == 0 and not (t.get("protocol") == "tap" and
+                              any(l.startswith("not ok") for l in text.splitlines()))
+        print(f"{'ok' if ok else 'not ok'} - {name}")
+        print(f"# {how} after {took:.1f}s")
+        if not ok:
+            for line in text.splitlines()[-15:]:
+                print(f"#   {line}")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

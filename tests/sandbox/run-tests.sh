@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# `make check`'s sandbox entry: ONE boot of the nested-KVM sandbox runs every case in
+# tests/sandbox/cases/ (the meson `kvm` suite, the Linux boot tests under Vireo and,
+# as the harness self-test, under Debian's QEMU; plus any dropped-in case) and prints
+# one TAP line per test: "ok N - name", "not ok N - name", "ok N - name # SKIP why".
+#
+#   tests/sandbox/run-tests.sh BUILD_DIR
+# Env: VSB_CASES=GLOB (run only matching cases), VSB_BOOT_VMMS="vireo qemu",
+#      VIREO_SANDBOX_CACHE, VSB_TIMEOUT (whole sandbox run, default 840 s).
+# Logs: BUILD_DIR/sandbox-logs/<case>/ (serial consoles, stdout/stderr of each case).
+set -uo pipefail
+. "$(dirname "$0")/lib/common.sh"
+[ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
+build=$(cd "$1" 2>/dev/null && pwd) || { echo "1..1"; echo "not ok 1 - sandbox: no build dir $1"; exit 1; }
+logs=$build/sandbox-logs
+t0=$(date +%s)
+
+fail_all() {  # every planned case is a failure: the sandbox could not run
+  echo "1..1"; echo "not ok 1 - sandbox: $*"; exit 1
+}
+setup_log=$(mktemp)
+( vsb_ensure_setup ) > "$setup_log" 2>&1 || { cat "$setup_log" >&2; rm -f "$setup_log"; fail_all "setup failed (tests/sandbox/setup.sh)"; }
+rm -f "$setup_log"
+vsb_load_env; . "$VSB_CACHE/outer.env"
+initrd=$(vsb_inner_initrd) || fail_all "cannot build the inner initramfs (tests/sandbox/mkinitrd.sh)"
+
+rm -rf "$logs"
+# The meson kvm suite is introspected here (natively fast), run inside by the case.
+kvmtests=$build/sandbox-kvm-tests.json
+rm -f "$kvmtests"
+if [ -f "$build/build.ninja" ]; then
+  meson introspect --tests "$build" > "$kvmtests.tmp" 2>/dev/null && mv "$kvmtests.tmp" "$kvmtests"
+  rm -f "$kvmtests.tmp"
+fi
+bash "$VSB_DIR/sandbox.sh" run --rw "$build" --timeout "${VSB_TIMEOUT:-840}" --cwd "$VSB_ROOT" \
+  --env "VSB_VMLINUZ=$VMLINUZ" --env "VSB_INITRD=$initrd" --env "VSB_KVER=$KVER" \
+  --env "VSB_MODDIR=$MODDIR" --env "VSB_CACHE=$VSB_CACHE" \
+  $( [ -f "$kvmtests" ] && echo --env "VSB_KVM_TESTS=$kvmtests" ) \
+  -- bash "$VSB_DIR/lib/driver.sh" "$build" 2>&1 | grep --line-buffered -v '^\(not \)\?ok\b'
+src=${PIPESTATUS[0]}
+
+# The numbered TAP report, from what the cases wrote; missing cases are failures.
+n=0
+out=$(mktemp)
+if [ -f "$logs/results.tap" ]; then
+  while IFS= read -r line; do
+    case $line in
+      "ok - "*|"not ok - "*) n=$((n + 1)); st=${line%% - *}; echo "$st $n - ${line#* - }" ;;
+      *) echo "$line" ;;
+    esac
+  done < "$logs/results.tap" > "$out"
+fi
+why="the sandbox run ended with status $src"
+[ "$src" = 124 ] && why="the sandbox run timed out"
+[ "$src" = 125 ] && why="the sandbox failed (boot or livelock), see $VSB_CACHE/last-console.log"
+for c in "$VSB_DIR"/cases/*.sh; do
+  [ -e "$c" ] || continue
+  c=$(basename "$c" .sh)
+  [[ $c == ${VSB_CASES:-*} ]] || continue
+  if ! grep -qx "$c" "$logs/cases.done" 2>/dev/null; then
+    n=$((n + 1)); echo "not ok $n - ${c#[0-9][0-9]-}: did not finish: $why" >> "$out"
+  fi
+done
+if [ $n = 0 ]; then n=1; echo "not ok 1 - sandbox: no case reported anything: $why" >> "$out"; fi
+echo "1..$n"
+cat "$out"; rm -f "$out"
+echo "# sandbox: run-tests.sh took $(( $(date +%s) - t0 ))s"
+grep -q '^not ok' < <(grep -v '^#' "$logs/results.tap" 2>/dev/null; [ $src = 0 ] || echo "not ok") && exit 1
+exit 0
