@@ -17,6 +17,7 @@
 
 #define SIG_KICK SIGUSR1
 #define MSR_MTRR_DEF_TYPE 0x2ff
+#define MSR_IA32_TSC      0x10
 
 static void kick_handler(int sig) { (void)sig; }
 
@@ -74,8 +75,12 @@ void kvm_apply_boot_regs(CPUState *cpu, const BootInfo *bi)
  * LINT1 as NMI (virtual-wire mode, Intel SDM vol. 3 10.5.1) on every vCPU. */
 static void setup_platform_defaults(CPUState *cpu)
 {
-    struct { struct kvm_msrs h; struct kvm_msr_entry e[1]; } msrs = {
-        .h.nmsrs = 1, .e[0] = { .index = MSR_MTRR_DEF_TYPE, .data = 0xc06 },
+    /* A host-initiated TSC write of 0 on every vCPU makes KVM synchronise them
+     * (arch/x86/kvm/x86.c, kvm_synchronize_tsc), as a power-on reset would. */
+    struct { struct kvm_msrs h; struct kvm_msr_entry e[2]; } msrs = {
+        .h.nmsrs = 2,
+        .e[0] = { .index = MSR_MTRR_DEF_TYPE, .data = 0xc06 },
+        .e[1] = { .index = MSR_IA32_TSC, .data = 0 },
     };
     vcpu_ioctl(cpu, KVM_SET_MSRS, &msrs);
     struct kvm_lapic_state l;
@@ -387,14 +392,23 @@ int kvm_vcpu_thread_id(KvmState *s, unsigned i)
     return i < s->m->ncpus ? s->m->cpus[i]->tid : 0;
 }
 
+/* A vCPU's registers can only be read while it is outside KVM_RUN: from its own
+ * thread, or from the main thread after parking every vCPU. */
 void kvm_vcpu_dump(KvmState *s, unsigned i, GString *out)
 {
     if (i >= s->m->ncpus)
         return;
+    CPUState *cpu = s->m->cpus[i];
+    bool self = pthread_equal(pthread_self(), cpu->thread);
+    bool pause = !self && !cpu->parked;
+    if (pause)
+        kvm_pause_all(s);
     X86CPUState *st = g_new0(X86CPUState, 1);
-    if (x86_cpu_get_state(s->fd, s->m->cpus[i]->fd, st) == 0)
+    if (x86_cpu_get_state(s->fd, cpu->fd, st) == 0)
         x86_cpu_dump_state(st, out);
     else
         g_string_append(out, "(registers unavailable)\n");
     g_free(st);
+    if (pause)
+        kvm_resume_all(s);
 }
