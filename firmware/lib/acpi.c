@@ -2,6 +2,7 @@
 #include "pvh.h"
 #include "io.h"
 #include "string.h"
+#include "cmos.h"
 
 struct acpi_info acpi;
 
@@ -31,8 +32,10 @@ static const struct acpi_rsdp *rsdp_find(void)
         if (rsdp_valid(r))
             return r;
     }
+    /* One 64-bit compare per paragraph: this scan is the guest's longest loop. */
+    const uint64_t sig = 0x2052545020445352ull;     /* "RSD PTR " little-endian */
     for (uintptr_t a = 0xe0000; a < 0x100000; a += 16)
-        if (!memcmp((const void *)a, "RSD PTR ", 8) && rsdp_valid((const void *)a))
+        if (*(const volatile uint64_t *)a == sig && rsdp_valid((const void *)a))
             return (const void *)a;
     return NULL;
 }
@@ -94,7 +97,9 @@ static bool parse_s5(const struct acpi_header *t)
 {
     const uint8_t *p = (const uint8_t *)(t + 1), *end = (const uint8_t *)t + t->length;
     for (; p + 8 < end; p++) {
-        if (memcmp(p, "_S5_", 4) || p[4] != 0x12 || (p[-1] != 0x08 && p[-1] != '\\'))
+        uint32_t name;
+        memcpy(&name, p, 4);                        /* one unaligned load per byte */
+        if (name != 0x5f35535f || p[4] != 0x12 || (p[-1] != 0x08 && p[-1] != '\\'))
             continue;
         const uint8_t *q = aml_skip_pkglength(p + 5) + 1;   /* skip NumElements */
         q = q < end ? aml_integer(q, &acpi.slp_typa) : NULL;
@@ -192,8 +197,12 @@ bool acpi_poweroff(void)
         uint16_t b = inw(acpi.pm1b_cnt) & ~(PM1_SLP_TYP_MASK | PM1_SLP_EN);
         outw(acpi.pm1b_cnt, b | acpi.slp_typb << PM1_SLP_TYP_SHIFT | PM1_SLP_EN);
     }
-    /* Power-off is not instant for the VMM: give it a moment before reporting failure. */
-    for (int i = 0; i < 1000; i++)
-        inb(0x80);
+    /* A VMM may act on the request asynchronously (QEMU finishes the current vCPU time
+     * slice first), so only after two RTC seconds have ticked is it declared a failure. */
+    for (int ticks = 0, s = cmos_read(RTC_SECONDS), n = 0; ticks < 2 && n < 50000000; n++) {
+        int now = cmos_read(RTC_SECONDS);
+        ticks += now != s;
+        s = now;
+    }
     return true;
 }

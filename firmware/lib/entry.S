@@ -37,7 +37,16 @@
 pvh_entry32:
     cli
     cld
-    /* EBX (start_info) is kept untouched until guest_entry. */
+    /* EBX (start_info) is kept untouched until guest_entry.  ESP is unspecified at entry:
+     * take our own stack before the first push.  The control registers and flags as the
+     * loader left them are kept for tests/guest/pvh.c. */
+    movl $stack_top, %esp
+    pushfl
+    popl pvh_entry_eflags
+    movl %cr0, %eax
+    movl %eax, pvh_entry_cr0
+    movl %cr4, %eax
+    movl %eax, pvh_entry_cr4
     lgdt gdt_desc
 
     /* Zero .bss: the page tables and the C program's zero-initialised data live there. */
@@ -151,6 +160,13 @@ exc_common:
 4:  cli
     hlt
     jmp 4b
+
+    .section .data.entry, "aw", @progbits
+    .balign 4
+    .globl pvh_entry_eflags, pvh_entry_cr0, pvh_entry_cr4
+pvh_entry_eflags: .long 0
+pvh_entry_cr0:    .long 0
+pvh_entry_cr4:    .long 0
 
     .section .rodata.entry, "a", @progbits
     .balign 8

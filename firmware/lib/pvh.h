@@ -31,6 +31,9 @@ struct hvm_memmap_table_entry {
 
 #define E820_RAM 1
 
+/* EFLAGS, CR0 and CR4 exactly as the loader entered the guest (saved by entry.S). */
+extern uint32_t pvh_entry_eflags, pvh_entry_cr0, pvh_entry_cr4;
+
 /* What the entry code was handed; set by guest_entry() before guest_main() runs. */
 extern const struct hvm_start_info *pvh_info;
 

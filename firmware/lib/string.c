@@ -1,5 +1,6 @@
 /* Freestanding memory and string routines (byte loops: the images are tiny and these run
  * rarely; a KVM instruction emulator would not make wider tricks pay off). */
+#define GUEST_STRING_IMPL
 #include "string.h"
 
 void *memset(void *d, int c, size_t n)

@@ -38,13 +38,23 @@ bool test_check(bool cond, const char *fmt, ...)
     return cond;
 }
 
+unsigned test_failures(void)
+{
+    return failures;
+}
+
 void test_end(void)
+{
+    test_end_with(TEST_PASS_CODE);
+}
+
+void test_end_with(uint32_t pass_code)
 {
     if (failures)
         kprintf("=== %s: FAIL (%u of %u checks failed)\n", test_name, failures, checks);
     else
         kprintf("=== %s: PASS (%u checks)\n", test_name, checks);
-    debug_exit(failures ? TEST_FAIL_CODE : TEST_PASS_CODE);
+    debug_exit(failures ? TEST_FAIL_CODE : pass_code);
     kprintf("=== %s: isa-debug-exit did not exit the VMM\n", test_name);
     cpu_halt_forever();
 }

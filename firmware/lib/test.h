@@ -22,10 +22,14 @@ void debug_exit(uint32_t v);
 void test_begin(const char *name);
 /* Records one check; prints "  ok   - ..." or "  FAIL - ..." with the formatted message. */
 bool test_check(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Number of failed checks so far. */
+unsigned test_failures(void);
 /* Prints an informational line (not a check). */
 #define test_info(...) kprintf("  info - " __VA_ARGS__)
 /* Prints "=== NAME: PASS (n checks)" or "FAIL (k of n failed)" and exits via debug-exit. */
 __attribute__((noreturn)) void test_end(void);
+/* Same, but a passing run exits with pass_code instead of TEST_PASS_CODE. */
+__attribute__((noreturn)) void test_end_with(uint32_t pass_code);
 
 #define CHECK(cond, ...) test_check((cond), __VA_ARGS__)
 
