@@ -13,15 +13,24 @@ static const VMStateField fields[] = {
 static const VMStateDesc desc2 = { .name = "st", .version = 2, .min_version = 1, .fields = fields };
 static const VMStateDesc desc1 = { .name = "st", .version = 1, .min_version = 1, .fields = fields };
 
+static void fill(St *s)
+{
+    memset(s, 0, sizeof(*s));      /* padding too, so memcmp compares only fields */
+    *s = (St){ 1, 0x0203, { 4, 5, 6 }, 0x0708090a0b0c0d0eULL, "abcd", 0x11223344 };
+}
+
 static void test_roundtrip(void)
 {
-    St s = { 1, 0x0203, { 4, 5, 6 }, 0x0708090a0b0c0d0eULL, "abcd", 0x11223344 }, t;
+    St s, t;
+    fill(&s);
     GByteArray *b = g_byte_array_new();
     vmstate_save(&desc2, &s, b);
     g_assert_cmpuint(b->len, ==, vmstate_size(&desc2));
     memset(&t, 0, sizeof(t));
     g_assert_cmpint(vmstate_load(&desc2, &t, b->data, b->len, NULL), ==, b->len);
-    g_assert_cmpmem(&s, sizeof(s), &t, sizeof(t));
+    g_assert_true(s.a == t.a && s.b == t.b && s.d == t.d && s.v2 == t.v2);
+    g_assert_cmpmem(s.c, sizeof(s.c), t.c, sizeof(t.c));
+    g_assert_cmpmem(s.buf, sizeof(s.buf), t.buf, sizeof(t.buf));
     g_byte_array_free(b, TRUE);
 }
 
