@@ -67,6 +67,8 @@ void vmstate_save(const VMStateDesc *d, const void *state, GByteArray *out)
     put_le(out, d->version, 4);
     put_le(out, payload_size(d, d->version), 4);
     for (const VMStateField *f = d->fields; f->name; f++) {
+        if (!field_in(f, d->version))
+            continue;
         const uint8_t *p = (const uint8_t *)state + f->offset;
         size_t n = f->count ? f->count : 1;
         if (f->type == VMS_BUFFER) {
