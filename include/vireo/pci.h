@@ -248,7 +248,8 @@ typedef struct PciWindows {
  * Windows: mem32 = max(below_4g, 3 GiB) .. 0xFEBFFFFF, mem64 = 32 GiB from the first
  * 1 GiB boundary above RAM, I/O 0xc000..0xffff. Free with pci_bus_free(). */
 PciBus *pci_bus_new_pc(Machine *m, GError **errp);
-/* Frees the bus and its config ports; call after the machine freed its devices. */
+/* Frees the bus and its config ports (from machine_free, before or after the devices:
+ * it detaches any still attached). */
 void pci_bus_free(PciBus *bus);
 void pci_bus_get_windows(const PciBus *bus, PciWindows *w);
 void pci_bus_set_windows(PciBus *bus, const PciWindows *w);
