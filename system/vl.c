@@ -91,6 +91,12 @@ static Machine *machine_new(const VireoOptions *o)
     m->devices = g_ptr_array_new();
     m->chardevs = chr_registry_new();
     m->ram_fd = -1;
+    X86Topology topo = { .sockets = o->machine.sockets, .dies = o->machine.dies,
+                         .cores = o->machine.cores, .threads = o->machine.threads };
+    m->ncpus = o->machine.smp_cpus;
+    m->apic_ids = g_new0(uint32_t, m->ncpus);
+    for (unsigned i = 0; i < m->ncpus; i++)
+        m->apic_ids[i] = x86_apic_id(&topo, i);
     return m;
 }
 

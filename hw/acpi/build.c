@@ -292,9 +292,10 @@ static void put_iso(Tables *t, uint8_t irq, uint32_t gsi, uint16_t flags)
     put_u16(t, flags);
 }
 
-/* MADT (5.2.12): one enabled local APIC per vCPU (APIC IDs 0..n-1), the IOAPIC with
- * ID 0 (KVM's reset value) at GSI base 0, and the ISA overrides. */
-static unsigned build_madt(Tables *t, unsigned ncpus)
+/* MADT (5.2.12): one enabled local APIC per vCPU (APIC IDs from the -smp topology,
+ * m->apic_ids, or 0..n-1), the IOAPIC with ID 0 (KVM's reset value) at GSI base 0, and
+ * the ISA overrides. */
+static unsigned build_madt(Tables *t, unsigned ncpus, const uint32_t *apic_ids)
 {
     unsigned start = table_begin(t, "APIC", 5);
 
@@ -304,7 +305,7 @@ static unsigned build_madt(Tables *t, unsigned ncpus)
         put_u8(t, MADT_LAPIC);
         put_u8(t, 8);
         put_u8(t, i);                       /* ACPI processor UID */
-        put_u8(t, i);                       /* APIC ID */
+        put_u8(t, apic_ids ? apic_ids[i] : i);   /* APIC ID */
         put_u32(t, 1);                      /* enabled */
     }
     put_u8(t, MADT_IOAPIC);
@@ -379,7 +380,7 @@ bool acpi_build_pc(Machine *m, uint64_t gpa, uint64_t max_len, GError **errp)
     if (!build_dsdt(m, &t, &dsdt, errp))
         return false;
     sdt[0] = build_fadt(&t, facs, dsdt);
-    sdt[1] = build_madt(&t, m->ncpus);
+    sdt[1] = build_madt(&t, m->ncpus, m->apic_ids);
     rsdt = build_root(&t, "RSDT", 4, sdt, 2);
     xsdt = build_root(&t, "XSDT", 8, sdt, 2);
     fill_rsdp(&t, rsdt, xsdt);

@@ -3,6 +3,7 @@
  * ordered device list, and a bare machine for unit tests.
  */
 #include "vireo/machine.h"
+#include "vireo/pci.h"
 #include <string.h>
 
 extern const MachineClass pc_machine_class;
@@ -103,6 +104,8 @@ void machine_free(Machine *m)
     for (guint i = m->devices->len; i-- > 0;)
         device_free(m->devices->pdata[i]);
     g_ptr_array_free(m->devices, TRUE);
+    if (m->pci_bus)
+        pci_bus_free(m->pci_bus);   /* after its devices unrealized, before m->io */
     if (m->chardevs)
         chr_registry_free(m->chardevs);
     as_free(m->sysmem);
@@ -111,6 +114,7 @@ void machine_free(Machine *m)
         vclock_free(m->clock);
     if (m->ram_fd < 0)
         g_free(m->ram);
+    g_free(m->apic_ids);
     g_free(m->cpus);
     g_free(m);
 }

@@ -59,7 +59,8 @@ struct Machine {
     Clock *clock;
 
     CPUState **cpus;
-    unsigned ncpus;
+    unsigned ncpus;                 /* set from -smp before the board is built */
+    uint32_t *apic_ids;             /* APIC ID of each vCPU (topology), ncpus entries */
 
     IrqLine gsi[MACHINE_NUM_GSI];   /* wired to the irqchip by the board */
     MsiSink msi;
