@@ -68,6 +68,16 @@ static void cpu_vendor(char out[13], uint32_t leaf)
     out[12] = '\0';
 }
 
+static void show_boot(void)
+{
+    extern char pvh_entry32[];
+    const char *cmd = pvh_cmdline();
+    kprintf("\nBoot\n  entry     PVH, 32-bit at 0x%lx; hvm_start_info at 0x%lx\n",
+            (uint64_t)(uintptr_t)pvh_entry32, (uint64_t)(uintptr_t)pvh_info);
+    kprintf("  cmdline   %s%s%s\n", *cmd ? "\"" : "", *cmd ? cmd : "(none; pass one with -append)",
+            *cmd ? "\"" : "");
+}
+
 static void show_cpu(void)
 {
     char vendor[13], hv[13] = "", brand[49] = "";
@@ -201,7 +211,7 @@ static void show_acpi(bool ok)
     }
     kprintf("  RSDP      at 0x%lx, revision %u, OEM \"%.6s\"\n", (uint64_t)(uintptr_t)acpi.rsdp,
             acpi.rsdp->revision, acpi.rsdp->oem_id);
-    kprintf("  %s      ", acpi.root_is_xsdt ? "XSDT" : "RSDT");
+    kprintf("  %s     ", acpi.root_is_xsdt ? "XSDT" : "RSDT");
     for (unsigned i = 0, n = acpi_table_count(); i < n; i++) {
         const struct acpi_header *h = acpi_table(i);
         if (h)
@@ -221,6 +231,7 @@ int guest_main(void)
     banner();
     if (!pvh_valid())
         putstr("\n(warning: no valid PVH start_info: memory map and command line unknown)\n");
+    show_boot();
     show_cpu();
     show_memory();
     show_pci();
