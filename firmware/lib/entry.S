@@ -189,3 +189,5 @@ pt_pd:   .skip 4 * 4096
     .balign 16
     .skip 16384
 stack_top:
+
+    .section .note.GNU-stack, "", @progbits

@@ -22,7 +22,7 @@ void test_begin(const char *name)
 {
     test_name = name;
     trap_fatal_hook = test_exception_hook;
-    kprintf("=== %s: START\n", name);
+    kprintf("\n=== %s: START\n", name);
 }
 
 bool test_check(bool cond, const char *fmt, ...)
