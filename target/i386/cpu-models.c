@@ -8,6 +8,7 @@
  * async-PF / steal-time / PV-EOI set).
  */
 #include "cpu-int.h"
+#include "vireo/error.h"
 #include <string.h>
 
 const FeatWordInfo x86_feat_words[FW_COUNT] = {
@@ -241,7 +242,7 @@ static bool parse_prop(X86CpuConfig *cfg, const char *key, const char *val, GErr
     if (f || !strcmp(key, "kvm") || !strcmp(key, "enforce") || !strcmp(key, "check") ||
         !strcmp(key, "host-phys-bits")) {
         if (val && !parse_bool(val, &b)) {
-            g_set_error(errp, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                         "-cpu: '%s=%s': expected on or off", key, val);
             return false;
         }
@@ -257,14 +258,14 @@ static bool parse_prop(X86CpuConfig *cfg, const char *key, const char *val, GErr
     }
     if (!strcmp(key, "phys-bits")) {
         if (!val || !g_ascii_string_to_unsigned(val, 10, 32, 52, &n, NULL)) {
-            g_set_error(errp, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                         "-cpu: phys-bits must be a number from 32 to 52");
             return false;
         }
         cfg->phys_bits = n;
         return true;
     }
-    g_set_error(errp, G_OPTION_ERROR, G_OPTION_ERROR_UNKNOWN_OPTION,
+    g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                 "-cpu %s: unknown CPU feature or property '%s' (see -cpu help)",
                 cfg->model->name, key);
     return false;
@@ -275,7 +276,7 @@ static bool parse_item(X86CpuConfig *cfg, const char *item, GError **errp)
     if (item[0] == '+' || item[0] == '-') {
         const FeatName *f = feat_find(item + 1);
         if (!f) {
-            g_set_error(errp, G_OPTION_ERROR, G_OPTION_ERROR_UNKNOWN_OPTION,
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                         "-cpu %s: unknown CPU feature '%s' (see -cpu help)",
                         cfg->model->name, item + 1);
             return false;
@@ -303,7 +304,7 @@ bool x86_cpu_config_parse(const char *str, X86CpuConfig *cfg, GError **errp)
     if (!cfg->model) {
         g_autoptr(GString) valid = g_string_new(NULL);
         model_names(valid);
-        g_set_error(errp, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                     "-cpu: unknown CPU model '%s' (valid: %s)", items[0], valid->str);
         return false;
     }

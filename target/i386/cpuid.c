@@ -10,6 +10,7 @@
  * 0x40000000/0x40000001 (Documentation/virt/kvm/x86/cpuid.rst) are added.
  */
 #include "cpu-int.h"
+#include "vireo/error.h"
 #include <string.h>
 
 #define KVM_LEAF_BASE 0x40000000u
@@ -153,7 +154,7 @@ static bool compute_features(CpuidBuilder *b, GError **errp)
         b->feat[w] = want & sup;
     }
     if (missing->len && b->cfg.enforce) {
-        g_set_error(errp, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                     "-cpu %s,enforce: KVM does not support:%s", b->cfg.model->name,
                     missing->str);
         return false;
