@@ -32,7 +32,12 @@ if [ -f "$build/build.ninja" ]; then
   meson introspect --tests "$build" > "$kvmtests.tmp" 2>/dev/null && mv "$kvmtests.tmp" "$kvmtests"
   rm -f "$kvmtests.tmp"
 fi
-bash "$VSB_DIR/sandbox.sh" run --rw "$build" --timeout "${VSB_TIMEOUT:-840}" --cwd "$VSB_ROOT" \
+# Share the build's source tree too when it is not this repo (it holds test scripts).
+src_rw=()
+srcdir=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["directories"]["source"])' \
+         "$build/meson-info/meson-info.json" 2>/dev/null) || srcdir=
+[ -n "$srcdir" ] && [ -d "$srcdir" ] && [ "$srcdir" != "$VSB_ROOT" ] && src_rw=(--rw "$srcdir")
+bash "$VSB_DIR/sandbox.sh" run --rw "$build" "${src_rw[@]}" --timeout "${VSB_TIMEOUT:-840}" --cwd "$VSB_ROOT" \
   --env "VSB_VMLINUZ=$VMLINUZ" --env "VSB_INITRD=$initrd" --env "VSB_KVER=$KVER" \
   --env "VSB_MODDIR=$MODDIR" --env "VSB_CACHE=$VSB_CACHE" \
   $( [ -f "$kvmtests" ] && echo --env "VSB_KVM_TESTS=$kvmtests" ) \
