@@ -199,7 +199,7 @@ bool acpi_poweroff(void)
     }
     /* A VMM may act on the request asynchronously (QEMU finishes the current vCPU time
      * slice first), so only after two RTC seconds have ticked is it declared a failure. */
-    for (int ticks = 0, s = cmos_read(RTC_SECONDS), n = 0; ticks < 2 && n < 50000000; n++) {
+    for (int ticks = 0, s = cmos_read(RTC_SECONDS), n = 0; ticks < 2 && n < 5000000; n++) {
         int now = cmos_read(RTC_SECONDS);
         ticks += now != s;
         s = now;

@@ -10,8 +10,8 @@
 #include "lib/uart.h"
 #include "lib/pci.h"
 
-/* COM4's base: no device on Vireo's or QEMU's pc board decodes it. */
-#define UNASSIGNED_PORT 0x2e8
+/* No device on Vireo's or QEMU's pc board decodes it (0x2e8, COM4, would be taken by -serial x4). */
+#define UNASSIGNED_PORT 0x230
 
 static void check_unassigned(void)
 {
