@@ -1,0 +1,409 @@
+/*
+ * The chardev core: the object, its frontend, non-blocking output with writable
+ * notifications, fd input watches on the GLib default context, and the registry.
+ * Backends live in char-*.c; the -chardev/-serial syntax is parsed in char-opts.c.
+ */
+#include "chardev-internal.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib-unix.h>
+#include <sys/socket.h>
+
+#define CHR_READ_CHUNK 4096
+#define CHR_WRITE_STALL_MS 1000
+
+Chardev *chr_alloc(const ChrOps *ops, const char *id)
+{
+    Chardev *chr = g_new0(Chardev, 1);
+    chr->ops = ops;
+    chr->id = g_strdup(id);
+    chr->in_fd = chr->out_fd = -1;
+    chr->connected = true;
+    chr->writable = g_array_new(FALSE, FALSE, sizeof(ChrWritable));
+    return chr;
+}
+
+void chr_set_filename(Chardev *chr, const char *label, const char *filename)
+{
+    g_free(chr->label);
+    g_free(chr->filename);
+    chr->label = g_strdup(label);
+    chr->filename = g_strdup(filename ? filename : label);
+}
+
+void chr_fd_set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+static void fd_hangup(Chardev *chr)
+{
+    chr_set_connected(chr, false);     /* the peer is gone for good */
+}
+
+Chardev *chr_new_fd(int in_fd, int out_fd, const char *id)
+{
+    static const ChrOps fd_ops = { .kind = "fd", .hangup = fd_hangup };
+    Chardev *chr = chr_alloc(&fd_ops, id);
+    chr->in_fd = in_fd;
+    chr->out_fd = out_fd;
+    if (out_fd >= 0) {
+        chr_fd_set_nonblock(out_fd);
+        chr->out_nonblock = true;
+        int type;
+        socklen_t len = sizeof(type);
+        chr->out_socket = getsockopt(out_fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
+    }
+    g_autofree char *label = g_strdup_printf("fd:%d", in_fd >= 0 ? in_fd : out_fd);
+    chr_set_filename(chr, label, NULL);
+    return chr;
+}
+
+void chr_free(Chardev *chr)
+{
+    if (!chr)
+        return;
+    if (chr->in_watch)
+        g_source_remove(chr->in_watch);
+    if (chr->out_watch)
+        g_source_remove(chr->out_watch);
+    if (chr->idle_writable)
+        g_source_remove(chr->idle_writable);
+    if (chr->ops->close)
+        chr->ops->close(chr);
+    if (!chr->keep_fds) {
+        if (chr->in_fd >= 0)
+            close(chr->in_fd);
+        if (chr->out_fd >= 0 && chr->out_fd != chr->in_fd)
+            close(chr->out_fd);
+    }
+    g_array_free(chr->writable, TRUE);
+    g_free(chr->id);
+    g_free(chr->label);
+    g_free(chr->filename);
+    g_free(chr);
+}
+
+const char *chr_id(const Chardev *chr) { return chr->id; }
+const char *chr_label(const Chardev *chr) { return chr->label ? chr->label : chr->ops->kind; }
+const char *chr_filename(const Chardev *chr)
+{
+    return chr->filename ? chr->filename : chr->ops->kind;
+}
+bool chr_is_connected(const Chardev *chr) { return chr->connected; }
+
+/* ---- frontend side ---- */
+
+void chr_fe_event(Chardev *chr, ChrEvent ev)
+{
+    if (chr->has_fe && chr->fe.event)
+        chr->fe.event(chr->fe.opaque, ev);
+}
+
+int chr_fe_can_read(Chardev *chr)
+{
+    if (!chr->has_fe || !chr->fe.read)
+        return 0;
+    return chr->fe.can_read ? chr->fe.can_read(chr->fe.opaque) : CHR_READ_CHUNK;
+}
+
+void chr_set_frontend(Chardev *chr, const ChrFrontend *fe)
+{
+    if (chr->ops->set_frontend) {
+        chr->ops->set_frontend(chr, fe);
+        return;
+    }
+    chr->has_fe = fe != NULL;
+    if (fe)
+        chr->fe = *fe;
+    else
+        memset(&chr->fe, 0, sizeof(chr->fe));
+    chr_fd_update_input(chr);
+}
+
+void chr_detach_frontend(Chardev *chr, void *opaque)
+{
+    if (chr->ops->detach_frontend)
+        chr->ops->detach_frontend(chr, opaque);
+    else if (chr->has_fe && chr->fe.opaque == opaque)
+        chr_set_frontend(chr, NULL);
+}
+
+void chr_accept_input(Chardev *chr)
+{
+    if (chr->ops->accept_input)
+        chr->ops->accept_input(chr);
+    else
+        chr_fd_update_input(chr);
+}
+
+static Chardev *chr_out(Chardev *chr);
+
+size_t chr_be_input(Chardev *chr, const uint8_t *buf, size_t len)
+{
+    size_t done = 0;
+    chr = chr_out(chr);           /* a mux: through its escape handling */
+    while (done < len) {
+        int room = chr_fe_can_read(chr);
+        if (room <= 0)
+            break;
+        size_t n = MIN((size_t)room, len - done);
+        chr->fe.read(chr->fe.opaque, buf + done, n);
+        done += n;
+    }
+    return done;
+}
+
+void chr_be_event(Chardev *chr, ChrEvent ev)
+{
+    chr_fe_event(chr_out(chr), ev);
+}
+
+static gboolean chr_idle_ready(gpointer opaque);
+
+/* ---- fd input ---- */
+
+static gboolean chr_fd_readable(int fd, GIOCondition cond, gpointer opaque)
+{
+    Chardev *chr = opaque;
+    uint8_t buf[CHR_READ_CHUNK];
+    int room = chr_fe_can_read(chr);
+    if (room <= 0) {
+        chr->in_watch = 0;       /* chr_accept_input() re-arms */
+        return G_SOURCE_REMOVE;
+    }
+    ssize_t n = read(fd, buf, MIN((size_t)room, sizeof(buf)));
+    if (n > 0) {
+        chr->fe.read(chr->fe.opaque, buf, n);
+        return G_SOURCE_CONTINUE;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return G_SOURCE_CONTINUE;
+    chr->in_watch = 0;
+    chr->in_eof = true;
+    if (chr->ops->hangup)
+        chr->ops->hangup(chr);
+    return G_SOURCE_REMOVE;
+}
+
+void chr_fd_update_input(Chardev *chr)
+{
+    bool want = chr->in_fd >= 0 && chr->connected && !chr->in_eof && chr->has_fe &&
+                chr->fe.read;
+    if (want && !chr->in_watch) {
+        chr->in_watch = g_unix_fd_add(chr->in_fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
+                                      chr_fd_readable, chr);
+    } else if (!want && chr->in_watch) {
+        g_source_remove(chr->in_watch);
+        chr->in_watch = 0;
+    }
+}
+
+void chr_set_connected(Chardev *chr, bool connected)
+{
+    if (chr->connected == connected)
+        return;
+    chr->connected = connected;
+    chr->in_eof = false;
+    chr_fd_update_input(chr);
+    chr_fe_event(chr, connected ? CHR_EVENT_OPENED : CHR_EVENT_CLOSED);
+    /* Output is discarded now: let waiting writers go on, from the main loop (this
+     * may run inside a frontend's own write). */
+    if (!connected && chr->writable->len && !chr->idle_writable)
+        chr->idle_writable = g_idle_add(chr_idle_ready, chr);
+}
+
+/* ---- output ---- */
+
+static ssize_t chr_fd_write(Chardev *chr, const uint8_t *buf, size_t len)
+{
+    if (chr->out_fd < 0)
+        return len;
+    if (!chr->out_nonblock) {
+        /* Not our file description (stdout): never set O_NONBLOCK on it, ask poll. */
+        struct pollfd p = { .fd = chr->out_fd, .events = POLLOUT };
+        if (poll(&p, 1, 0) <= 0)
+            return -EAGAIN;
+        if (!(p.revents & POLLOUT))
+            return -EPIPE;
+        len = MIN(len, (size_t)CHR_READ_CHUNK);
+    }
+    ssize_t n = chr->out_socket ? send(chr->out_fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT)
+                                : write(chr->out_fd, buf, len);
+    if (n < 0)
+        return errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : -errno;
+    return n;
+}
+
+static Chardev *chr_out(Chardev *chr)
+{
+    while (chr->ops->inner)
+        chr = chr->ops->inner(chr);
+    return chr;
+}
+
+ssize_t chr_write_nonblock(Chardev *chr, const uint8_t *buf, size_t len)
+{
+    chr = chr_out(chr);
+    if (!chr->connected || len == 0)
+        return len;
+    return chr->ops->write ? chr->ops->write(chr, buf, len) : chr_fd_write(chr, buf, len);
+}
+
+ssize_t chr_write(Chardev *chr, const uint8_t *buf, size_t len)
+{
+    size_t done = 0;
+    chr = chr_out(chr);
+    while (done < len) {
+        ssize_t n = chr_write_nonblock(chr, buf + done, len - done);
+        if (n > 0) {
+            done += n;
+            continue;
+        }
+        if (n != -EAGAIN && n != 0)
+            return done ? (ssize_t)done : n;
+        struct pollfd p = { .fd = chr->out_fd, .events = POLLOUT };
+        if (chr->out_fd < 0 || poll(&p, 1, CHR_WRITE_STALL_MS) <= 0)
+            return done ? (ssize_t)done : -EAGAIN;
+    }
+    return done;
+}
+
+void chr_fire_writable(Chardev *chr)
+{
+    if (chr->out_watch) {
+        g_source_remove(chr->out_watch);
+        chr->out_watch = 0;
+    }
+    if (chr->idle_writable) {
+        g_source_remove(chr->idle_writable);
+        chr->idle_writable = 0;
+    }
+    /* Callbacks may register again: work on a copy. */
+    GArray *w = chr->writable;
+    chr->writable = g_array_new(FALSE, FALSE, sizeof(ChrWritable));
+    for (guint i = 0; i < w->len; i++) {
+        ChrWritable *cb = &g_array_index(w, ChrWritable, i);
+        cb->fn(cb->opaque);
+    }
+    g_array_free(w, TRUE);
+}
+
+static gboolean chr_out_ready(int fd, GIOCondition cond, gpointer opaque)
+{
+    Chardev *chr = opaque;
+    chr->out_watch = 0;
+    chr_fire_writable(chr);
+    return G_SOURCE_REMOVE;
+}
+
+static gboolean chr_idle_ready(gpointer opaque)
+{
+    Chardev *chr = opaque;
+    chr->idle_writable = 0;
+    chr_fire_writable(chr);
+    return G_SOURCE_REMOVE;
+}
+
+void chr_notify_writable(Chardev *chr, ChrWritableFn *fn, void *opaque)
+{
+    chr = chr_out(chr);
+    for (guint i = 0; i < chr->writable->len; i++) {
+        ChrWritable *cb = &g_array_index(chr->writable, ChrWritable, i);
+        if (cb->fn == fn && cb->opaque == opaque)
+            return;
+    }
+    g_array_append_val(chr->writable, ((ChrWritable){ fn, opaque }));
+    if (chr->out_fd >= 0 && chr->connected) {
+        if (!chr->out_watch)
+            chr->out_watch = g_unix_fd_add(chr->out_fd, G_IO_OUT | G_IO_ERR | G_IO_HUP,
+                                           chr_out_ready, chr);
+    } else if (!chr->idle_writable) {
+        chr->idle_writable = g_idle_add(chr_idle_ready, chr);
+    }
+}
+
+void chr_cancel_writable(Chardev *chr, ChrWritableFn *fn, void *opaque)
+{
+    chr = chr_out(chr);
+    for (guint i = 0; i < chr->writable->len; i++) {
+        ChrWritable *cb = &g_array_index(chr->writable, ChrWritable, i);
+        if (cb->fn == fn && cb->opaque == opaque) {
+            g_array_remove_index(chr->writable, i);
+            break;
+        }
+    }
+    if (chr->writable->len == 0 && chr->out_watch) {
+        g_source_remove(chr->out_watch);
+        chr->out_watch = 0;
+    }
+}
+
+/* ---- null ---- */
+
+static ssize_t null_write(Chardev *chr, const uint8_t *buf, size_t len) { return len; }
+
+Chardev *chr_open_null(const ChrOpts *o, GError **errp)
+{
+    static const ChrOps null_ops = { .kind = "null", .write = null_write };
+    Chardev *chr = chr_alloc(&null_ops, NULL);
+    chr_set_filename(chr, "null", NULL);
+    return chr;
+}
+
+/* ---- registry ---- */
+
+struct ChrRegistry {
+    GPtrArray *list;     /* owned, in order of addition */
+};
+
+ChrRegistry *chr_registry_new(void)
+{
+    ChrRegistry *r = g_new0(ChrRegistry, 1);
+    r->list = g_ptr_array_new();
+    return r;
+}
+
+void chr_registry_free(ChrRegistry *r)
+{
+    if (!r)
+        return;
+    for (guint i = r->list->len; i-- > 0;)
+        chr_free(r->list->pdata[i]);
+    g_ptr_array_free(r->list, TRUE);
+    g_free(r);
+}
+
+bool chr_registry_add(ChrRegistry *r, Chardev *chr, GError **errp)
+{
+    if (chr_registry_find(r, chr->id)) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                    "-chardev: duplicate chardev id '%s'", chr->id);
+        chr_free(chr);
+        return false;
+    }
+    g_ptr_array_add(r->list, chr);
+    return true;
+}
+
+Chardev *chr_registry_find(ChrRegistry *r, const char *id)
+{
+    for (guint i = 0; id && i < r->list->len; i++) {
+        Chardev *c = r->list->pdata[i];
+        if (c->id && !strcmp(c->id, id))
+            return c;
+    }
+    return NULL;
+}
+
+void chr_registry_foreach(ChrRegistry *r, void (*fn)(Chardev *c, void *opaque), void *opaque)
+{
+    for (guint i = 0; i < r->list->len; i++)
+        fn(r->list->pdata[i], opaque);
+}
