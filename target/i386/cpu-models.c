@@ -217,12 +217,13 @@ const char *x86_feat_bit_name(FeatWord word, unsigned bit)
 
 static bool parse_bool(const char *v, bool *out)
 {
-    static const char *const yes[] = { "on", "yes", "true" }, *const no[] = { "off", "no", "false" };
-    for (int i = 0; i < 3; i++) {
-        if (strcmp(v, yes[i]) == 0)
-            return (*out = true);
-        if (strcmp(v, no[i]) == 0)
-            return !(*out = false);
+    if (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true")) {
+        *out = true;
+        return true;
+    }
+    if (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false")) {
+        *out = false;
+        return true;
     }
     return false;
 }

@@ -433,6 +433,11 @@ struct kvm_cpuid2 *x86_cpuid_build(const struct kvm_cpuid2 *supported, const cha
     CpuidBuilder b = { .sup = supported };
     if (!x86_cpu_config_parse(model, &b.cfg, errp))
         return NULL;
+    if (!supported || !supported->nent) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                    "-cpu %s: KVM reported no supported CPUID leaves", b.cfg.model->name);
+        return NULL;
+    }
     x86_topo_info(t, cpu_index, &b.topo);
     b.apic_id = x86_apic_id(t, cpu_index);
     detect_vendor(&b);

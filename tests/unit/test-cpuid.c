@@ -296,6 +296,9 @@ static void test_unknown_model(void)
     g_assert_nonnull(strstr(err->message, "qemu64"));
     g_assert_nonnull(strstr(err->message, "host"));
     g_clear_error(&err);
+    g_assert_null(x86_cpuid_build(NULL, "host", &t, 0, &err));
+    g_assert_nonnull(err);
+    g_clear_error(&err);
 }
 
 static void test_unknown_feature(void)
