@@ -104,9 +104,9 @@ static void copy_sup(CpuidBuilder *b, uint32_t fn, uint32_t idx)
 static uint32_t sup_word(const struct kvm_cpuid2 *sup, FeatWord w)
 {
     const FeatWordInfo *i = &x86_feat_words[w];
-    struct kvm_cpuid_entry2 *e = (struct kvm_cpuid_entry2 *)x86_cpuid_find(sup, i->function,
-                                                                            i->index);
-    uint32_t v = e ? *cpuid_reg(e, i->reg) : 0;
+    const struct kvm_cpuid_entry2 *e = x86_cpuid_find(sup, i->function, i->index);
+    uint32_t v = !e ? 0 : i->reg == R_EAX ? e->eax : i->reg == R_EBX ? e->ebx :
+                 i->reg == R_ECX ? e->ecx : e->edx;
     /* KVM emulates these whatever the host has (api.rst: KVM_CAP_TSC_DEADLINE_TIMER). */
     if (w == FW_1_ECX)
         v |= F1_ECX_HYPERVISOR | F1_ECX_TSC_DEADLINE;
@@ -364,8 +364,9 @@ static void build_host(CpuidBuilder *b)
         if ((s->function & 0xffffff00) != KVM_LEAF_BASE)
             g_array_append_val(b->e, *s);
     }
+    uint32_t level = cpuid_ent(b, 0, 0)->eax;
     const struct kvm_cpuid_entry2 *x0 = cpuid_get(b, 0x80000000, 0);
-    uint32_t level = cpuid_ent(b, 0, 0)->eax, xlevel = x0 ? x0->eax : 0;
+    uint32_t xlevel = x0 ? x0->eax : 0;
     raise_levels(b, &level, &xlevel);
     cpuid_ent(b, 0, 0)->eax = level;
     if (xlevel)
