@@ -1,0 +1,33 @@
+/*
+ * Splits a QMP input byte stream into JSON texts (QEMU qobject/json-streamer.c does
+ * the same job): a text ends when its braces and brackets balance, or, for a bare
+ * scalar at the top level, at the next delimiter. Parsing each text is left to
+ * json-glib. Single-quoted strings (a QEMU extension) are rewritten to JSON strings.
+ * Limits as QEMU's: nesting depth 1024, 64 MiB and 2M tokens per text; a text over a
+ * limit is reported once and skipped up to its end.
+ */
+#ifndef QAPI_JSON_STREAM_H
+#define QAPI_JSON_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <glib.h>
+
+#define JSON_STREAM_MAX_DEPTH  1024
+#define JSON_STREAM_MAX_SIZE   (64u << 20)
+#define JSON_STREAM_MAX_TOKENS (2u << 20)
+
+/* Called with one complete text (@error NULL) or with @error set (text NULL). */
+typedef void JsonStreamEmit(void *opaque, const char *text, size_t len, const char *error);
+
+typedef struct JsonStream JsonStream;
+
+JsonStream *json_stream_new(JsonStreamEmit *emit, void *opaque);
+void json_stream_free(JsonStream *s);
+/* Feeds bytes; calls emit for every text completed by them. */
+void json_stream_feed(JsonStream *s, const uint8_t *buf, size_t len);
+/* Drops a partial text (new connection). */
+void json_stream_reset(JsonStream *s);
+
+#endif

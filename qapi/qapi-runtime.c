@@ -1,0 +1,353 @@
+/*
+ * Runtime of the generated QMP code: argument checks with QEMU's messages
+ * (QEMU qapi/qobject-input-visitor.c, qapi/qmp/qerror.h), the compact JSON writer
+ * (QEMU qobject/json-writer.c style) and the error classes.
+ */
+#include "qapi/qapi-runtime.h"
+#include "qapi/qapi-generated.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+G_DEFINE_QUARK(vireo-qmp-error-quark, qmp_error)
+
+const char *qmp_error_class(const GError *err)
+{
+    if (err->domain == QMP_ERROR && err->code >= 0 && err->code < QAPI_COUNT_QapiErrorClass)
+        return QapiErrorClass_str[err->code];
+    return QapiErrorClass_str[QAPI_ERROR_CLASS_GENERICERROR];
+}
+
+static int cmd_cmp(const void *key, const void *elem)
+{
+    return strcmp(key, ((const QmpCommand *)elem)->name);
+}
+
+const QmpCommand *qmp_command_find(const char *name)
+{
+    return bsearch(name, qmp_commands, qmp_commands_count, sizeof(QmpCommand), cmd_cmp);
+}
+
+/* ---- Input ------------------------------------------------------------------------ */
+
+char *qv_full(const char *path, const char *name)
+{
+    if (path && name)
+        return g_strdup_printf("%s.%s", path, name);
+    return g_strdup(path ? path : name ? name : "null");
+}
+
+static bool type_error(const char *path, const char *name, const char *expected,
+                       GError **errp)
+{
+    g_autofree char *full = qv_full(path, name);
+    g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
+                "Invalid parameter type for '%s', expected: %s", full, expected);
+    return false;
+}
+
+static bool value_error(const char *path, const char *name, const char *expected,
+                        GError **errp)
+{
+    g_autofree char *full = qv_full(path, name);
+    g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
+                "Parameter '%s' expects %s", full, expected);
+    return false;
+}
+
+bool qv_missing(const char *path, const char *name, GError **errp)
+{
+    g_autofree char *full = qv_full(path, name);
+    g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
+                "Parameter '%s' is missing", full);
+    return false;
+}
+
+static bool is_known(const char *const *known, const char *key)
+{
+    for (; *known; known++)
+        if (!strcmp(*known, key))
+            return true;
+    return false;
+}
+
+bool qv_check_unexpected(JsonObject *obj, const char *path, const char *const *known,
+                         GError **errp)
+{
+    JsonObjectIter it;
+    const char *key;
+    JsonNode *val;
+    json_object_iter_init(&it, obj);
+    while (json_object_iter_next(&it, &key, &val)) {
+        if (!is_known(known, key)) {
+            g_autofree char *full = qv_full(path, key);
+            g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
+                        "Parameter '%s' is unexpected", full);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool qv_object(JsonNode *n, const char *path, const char *name, JsonObject **out,
+               GError **errp)
+{
+    if (!JSON_NODE_HOLDS_OBJECT(n))
+        return type_error(path, name, "object", errp);
+    *out = json_node_get_object(n);
+    return true;
+}
+
+bool qv_array(JsonNode *n, const char *path, const char *name, JsonArray **out,
+              GError **errp)
+{
+    if (!JSON_NODE_HOLDS_ARRAY(n))
+        return type_error(path, name, "array", errp);
+    *out = json_node_get_array(n);
+    return true;
+}
+
+static bool holds(JsonNode *n, GType t)
+{
+    return JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == t;
+}
+
+bool qv_str(JsonNode *n, const char *path, const char *name, char **out, GError **errp)
+{
+    if (!holds(n, G_TYPE_STRING))
+        return type_error(path, name, "string", errp);
+    *out = g_strdup(json_node_get_string(n));
+    return true;
+}
+
+bool qv_bool(JsonNode *n, const char *path, const char *name, bool *out, GError **errp)
+{
+    if (!holds(n, G_TYPE_BOOLEAN))
+        return type_error(path, name, "boolean", errp);
+    *out = json_node_get_boolean(n);
+    return true;
+}
+
+bool qv_number(JsonNode *n, const char *path, const char *name, double *out, GError **errp)
+{
+    if (holds(n, G_TYPE_INT64))
+        *out = (double)json_node_get_int(n);
+    else if (holds(n, G_TYPE_DOUBLE))
+        *out = json_node_get_double(n);
+    else
+        return type_error(path, name, "number", errp);
+    return true;
+}
+
+bool qv_any(JsonNode *n, const char *path, const char *name, JsonNode **out, GError **errp)
+{
+    *out = json_node_copy(n);
+    return true;
+}
+
+bool qv_int(JsonNode *n, const char *path, const char *name, int64_t min, int64_t max,
+            const char *ctype, int64_t *out, GError **errp)
+{
+    if (!holds(n, G_TYPE_INT64))
+        return type_error(path, name, "integer", errp);
+    int64_t v = json_node_get_int(n);
+    if (v < min || v > max)
+        return value_error(path, name, ctype, errp);
+    *out = v;
+    return true;
+}
+
+bool qv_uint(JsonNode *n, const char *path, const char *name, uint64_t max,
+             const char *ctype, uint64_t *out, GError **errp)
+{
+    if (!holds(n, G_TYPE_INT64))
+        return type_error(path, name, "integer", errp);
+    /* QEMU takes negative values for uint64 as their two's complement. */
+    uint64_t v = (uint64_t)json_node_get_int(n);
+    if (max != UINT64_MAX && v > max)
+        return value_error(path, name, ctype, errp);
+    *out = v;
+    return true;
+}
+
+bool qv_enum(JsonNode *n, const char *path, const char *name, const char *const *table,
+             int count, int *out, GError **errp)
+{
+    if (!holds(n, G_TYPE_STRING))
+        return type_error(path, name, "string", errp);
+    const char *s = json_node_get_string(n);
+    for (int i = 0; i < count; i++) {
+        if (!strcmp(table[i], s)) {
+            *out = i;
+            return true;
+        }
+    }
+    g_autofree char *full = qv_full(path, name);
+    g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
+                "Parameter '%s' does not accept value '%s'", full, s);
+    return false;
+}
+
+/* ---- Output ----------------------------------------------------------------------- */
+
+void qj_key(GString *o, bool *first, const char *key)
+{
+    if (!*first)
+        g_string_append(o, ", ");
+    *first = false;
+    qj_str(o, key);
+    g_string_append(o, ": ");
+}
+
+static void append_u16(GString *o, unsigned v)
+{
+    g_string_append_printf(o, "\\u%04X", v);
+}
+
+/* One non-ASCII or control character starting at @p; returns the bytes consumed. */
+static size_t append_escaped(GString *o, const char *p)
+{
+    gunichar c = g_utf8_get_char_validated(p, -1);
+    if (c == (gunichar)-1 || c == (gunichar)-2) {
+        append_u16(o, 0xFFFD);      /* invalid UTF-8, as QEMU's to_json does */
+        return 1;
+    }
+    if (c >= 0x10000) {
+        c -= 0x10000;
+        append_u16(o, 0xD800 | (c >> 10));
+        append_u16(o, 0xDC00 | (c & 0x3FF));
+    } else {
+        append_u16(o, c);
+    }
+    return g_utf8_next_char(p) - p;
+}
+
+void qj_str(GString *o, const char *s)
+{
+    g_string_append_c(o, '"');
+    const char *p = s ? s : "";
+    while (*p) {
+        const char *run = p;
+        while ((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7F && *p != '"' &&
+               *p != '\\')
+            p++;
+        g_string_append_len(o, run, p - run);
+        if (!*p)
+            break;
+        switch (*p) {
+        case '"': g_string_append(o, "\\\""); p++; continue;
+        case '\\': g_string_append(o, "\\\\"); p++; continue;
+        case '\b': g_string_append(o, "\\b"); p++; continue;
+        case '\f': g_string_append(o, "\\f"); p++; continue;
+        case '\n': g_string_append(o, "\\n"); p++; continue;
+        case '\r': g_string_append(o, "\\r"); p++; continue;
+        case '\t': g_string_append(o, "\\t"); p++; continue;
+        }
+        p += append_escaped(o, p);
+    }
+    g_string_append_c(o, '"');
+}
+
+void qj_int(GString *o, int64_t v) { g_string_append_printf(o, "%" G_GINT64_FORMAT, v); }
+void qj_uint(GString *o, uint64_t v) { g_string_append_printf(o, "%" G_GUINT64_FORMAT, v); }
+void qj_bool(GString *o, bool v) { g_string_append(o, v ? "true" : "false"); }
+
+void qj_number(GString *o, double v)
+{
+    if (!isfinite(v)) {
+        g_string_append(o, "null");     /* JSON has no inf/nan */
+        return;
+    }
+    char buf[G_ASCII_DTOSTR_BUF_SIZE];
+    g_string_append(o, g_ascii_formatd(buf, sizeof(buf), "%.17g", v));
+}
+
+void qj_enum(GString *o, const char *const *table, int count, int v)
+{
+    qj_str(o, v >= 0 && v < count ? table[v] : "");
+}
+
+static void node_value(GString *o, JsonNode *n)
+{
+    GType t = json_node_get_value_type(n);
+    if (t == G_TYPE_INT64)
+        qj_int(o, json_node_get_int(n));
+    else if (t == G_TYPE_DOUBLE)
+        qj_number(o, json_node_get_double(n));
+    else if (t == G_TYPE_BOOLEAN)
+        qj_bool(o, json_node_get_boolean(n));
+    else
+        qj_str(o, json_node_get_string(n));
+}
+
+static void node_write(GString *o, JsonNode *n, int indent);
+
+static void newline(GString *o, int indent)
+{
+    if (indent < 0)
+        return;
+    g_string_append_c(o, '\n');
+    for (int i = 0; i < indent; i++)
+        g_string_append(o, "    ");
+}
+
+static void object_write(GString *o, JsonObject *obj, int indent)
+{
+    GList *members = json_object_get_members(obj);    /* insertion order */
+    g_string_append_c(o, '{');
+    for (GList *l = members; l; l = l->next) {
+        if (l != members)
+            g_string_append(o, indent < 0 ? ", " : ",");
+        newline(o, indent < 0 ? -1 : indent + 1);
+        qj_str(o, l->data);
+        g_string_append(o, ": ");
+        node_write(o, json_object_get_member(obj, l->data), indent < 0 ? -1 : indent + 1);
+    }
+    if (members)
+        newline(o, indent);
+    g_string_append_c(o, '}');
+    g_list_free(members);
+}
+
+static void array_write(GString *o, JsonArray *a, int indent)
+{
+    guint len = json_array_get_length(a);
+    g_string_append_c(o, '[');
+    for (guint i = 0; i < len; i++) {
+        if (i)
+            g_string_append(o, indent < 0 ? ", " : ",");
+        newline(o, indent < 0 ? -1 : indent + 1);
+        node_write(o, json_array_get_element(a, i), indent < 0 ? -1 : indent + 1);
+    }
+    if (len)
+        newline(o, indent);
+    g_string_append_c(o, ']');
+}
+
+/* @indent < 0: compact. */
+static void node_write(GString *o, JsonNode *n, int indent)
+{
+    if (!n || JSON_NODE_HOLDS_NULL(n))
+        g_string_append(o, "null");
+    else if (JSON_NODE_HOLDS_OBJECT(n))
+        object_write(o, json_node_get_object(n), indent);
+    else if (JSON_NODE_HOLDS_ARRAY(n))
+        array_write(o, json_node_get_array(n), indent);
+    else
+        node_value(o, n);
+}
+
+void qj_node(GString *o, JsonNode *n)
+{
+    node_write(o, n, -1);
+}
+
+void qj_pretty(GString *o, const char *json)
+{
+    g_autoptr(JsonParser) p = json_parser_new_immutable();
+    if (!json_parser_load_from_data(p, json, -1, NULL)) {
+        g_string_append(o, json);       /* cannot happen for our own output */
+        return;
+    }
+    node_write(o, json_parser_get_root(p), 0);
+}

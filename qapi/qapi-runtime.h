@@ -1,0 +1,86 @@
+/*
+ * What the generated QMP code (qapi-generated.c) needs: argument checks that produce
+ * QEMU's error texts (qapi/qobject-input-visitor.c in QEMU), a compact JSON writer in
+ * QEMU's output style, the error classes, and the dispatch table types.
+ */
+#ifndef QAPI_RUNTIME_H
+#define QAPI_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include "vireo/machine.h"
+
+typedef struct MonitorSession MonitorSession;
+
+/* What a command runs with: the machine and the session that sent it. */
+typedef struct QmpCtx {
+    Machine *m;
+    MonitorSession *session;
+} QmpCtx;
+
+/* A marshaller checks @args, calls the handler and appends the JSON of its return
+ * value to @ret. */
+typedef bool QmpMarshalFn(QmpCtx *c, JsonObject *args, GString *ret, GError **errp);
+typedef struct QmpCommand {
+    const char *name;
+    QmpMarshalFn *fn;
+} QmpCommand;
+
+extern const QmpCommand qmp_commands[];     /* generated, sorted by name */
+extern const size_t qmp_commands_count;
+extern const char qmp_schema_json[];        /* generated: query-qmp-schema's reply */
+
+const QmpCommand *qmp_command_find(const char *name);
+
+/* Error classes: GError code in the QMP_ERROR domain = QapiErrorClass value
+ * (qapi/schema/error.json). Errors of any other domain are GenericError. */
+#define QMP_ERROR (qmp_error_quark())
+GQuark qmp_error_quark(void);
+/* The "class" string of @err. */
+const char *qmp_error_class(const GError *err);
+
+/* ---- Input: checks with QEMU's wording. @path names the enclosing object ("model"
+ * or NULL at the top), @name the member ("id"); messages name "path.name". ---- */
+char *qv_full(const char *path, const char *name);
+/* "Parameter 'NAME' is missing"; returns false. */
+bool qv_missing(const char *path, const char *name, GError **errp);
+/* "Parameter 'NAME' is unexpected" for a member of @obj not in @known (NULL-ended). */
+bool qv_check_unexpected(JsonObject *obj, const char *path, const char *const *known,
+                         GError **errp);
+bool qv_object(JsonNode *n, const char *path, const char *name, JsonObject **out,
+               GError **errp);
+bool qv_array(JsonNode *n, const char *path, const char *name, JsonArray **out,
+              GError **errp);
+bool qv_str(JsonNode *n, const char *path, const char *name, char **out, GError **errp);
+bool qv_bool(JsonNode *n, const char *path, const char *name, bool *out, GError **errp);
+bool qv_number(JsonNode *n, const char *path, const char *name, double *out, GError **errp);
+bool qv_any(JsonNode *n, const char *path, const char *name, JsonNode **out, GError **errp);
+/* Integers; @ctype ("int32_t") names the type in range errors, as QEMU does. */
+bool qv_int(JsonNode *n, const char *path, const char *name, int64_t min, int64_t max,
+            const char *ctype, int64_t *out, GError **errp);
+bool qv_uint(JsonNode *n, const char *path, const char *name, uint64_t max,
+             const char *ctype, uint64_t *out, GError **errp);
+bool qv_enum(JsonNode *n, const char *path, const char *name, const char *const *table,
+             int count, int *out, GError **errp);
+
+/* ---- Output: QEMU's compact style ({"a": 1, "b": [2, 3]}), non-ASCII as \uXXXX. ---- */
+void qj_key(GString *o, bool *first, const char *key);
+void qj_str(GString *o, const char *s);
+void qj_int(GString *o, int64_t v);
+void qj_uint(GString *o, uint64_t v);
+void qj_bool(GString *o, bool v);
+void qj_number(GString *o, double v);
+void qj_enum(GString *o, const char *const *table, int count, int v);
+/* Any JSON value (NULL is null). */
+void qj_node(GString *o, JsonNode *n);
+/* Re-indents the compact JSON text @json (4 spaces a level, QEMU's -qmp-pretty). */
+void qj_pretty(GString *o, const char *json);
+
+/* Queues an event (JSON object text @data or NULL) to every QMP session of @m that
+ * finished capabilities negotiation (qapi/monitor.c). */
+void monitor_emit_event(Machine *m, const char *event, const char *data);
+
+#endif

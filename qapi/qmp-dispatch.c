@@ -1,0 +1,164 @@
+/*
+ * QMP command dispatch: one framed JSON text in, one reply out (QMP spec sections
+ * 2.3 "Issuing commands" and 2.4 "Commands responses"; the checks and their texts
+ * follow QEMU 7.2's qapi/qmp-dispatch.c and monitor/qmp.c).
+ */
+#include "qapi/monitor-int.h"
+#include "qapi/qapi-generated.h"
+#include <string.h>
+
+void qmp_dispatch_text(MonitorSession *s, const char *text, size_t len, const char *error);
+
+static void send_reply(MonitorSession *s, GString *reply)
+{
+    if (s->pretty) {
+        g_autoptr(GString) p = g_string_new(NULL);
+        qj_pretty(p, reply->str);
+        g_string_append_c(p, '\n');
+        monitor_puts(s, p->str);
+        return;
+    }
+    g_string_append_c(reply, '\n');
+    monitor_puts(s, reply->str);
+}
+
+static void send_error(MonitorSession *s, JsonNode *id, const GError *err)
+{
+    g_autoptr(GString) o = g_string_sized_new(128);
+    g_string_append_c(o, '{');
+    if (id) {
+        g_string_append(o, "\"id\": ");
+        qj_node(o, id);
+        g_string_append(o, ", ");
+    }
+    g_string_append(o, "\"error\": {\"class\": ");
+    qj_str(o, qmp_error_class(err));
+    g_string_append(o, ", \"desc\": ");
+    qj_str(o, err->message);
+    g_string_append(o, "}}");
+    send_reply(s, o);
+}
+
+static bool set_error(GError **errp, QapiErrorClass cls, const char *fmt, const char *arg)
+{
+    g_set_error(errp, QMP_ERROR, cls, fmt, arg);
+    return false;
+}
+
+/* QEMU's json-parser texts for what json-glib reports. */
+static const char *parse_error_text(const GError *e)
+{
+    if (e->domain != JSON_PARSER_ERROR)
+        return "Invalid JSON syntax";
+    switch (e->code) {
+    case JSON_PARSER_ERROR_MISSING_COLON: return "missing : in object pair";
+    case JSON_PARSER_ERROR_MISSING_COMMA: return "expected separator in dict";
+    case JSON_PARSER_ERROR_INVALID_BAREWORD: return "invalid keyword";
+    case JSON_PARSER_ERROR_INVALID_DATA: return "invalid UTF-8 sequence in string";
+    case JSON_PARSER_ERROR_TRAILING_COMMA:
+    case JSON_PARSER_ERROR_EMPTY_MEMBER_NAME:
+    default: return "expecting value";
+    }
+}
+
+/* Checks the request object itself (QEMU qmp_dispatch_check_obj()). */
+static bool check_request(JsonObject *req, const char **cmd, GError **errp)
+{
+    JsonObjectIter it;
+    const char *key;
+    JsonNode *val;
+    json_object_iter_init(&it, req);
+    while (json_object_iter_next(&it, &key, &val)) {
+        if (!strcmp(key, "exec-oob")) {
+            /* out-of-band execution is never offered (empty capabilities) */
+            return set_error(errp, QAPI_ERROR_CLASS_GENERICERROR,
+                             "QMP input member '%s' is unexpected", key);
+        } else if (!strcmp(key, "execute")) {
+            if (!JSON_NODE_HOLDS_VALUE(val) || json_node_get_value_type(val) != G_TYPE_STRING)
+                return set_error(errp, QAPI_ERROR_CLASS_GENERICERROR,
+                                 "QMP input member '%s' must be a string", key);
+        } else if (!strcmp(key, "arguments")) {
+            if (!JSON_NODE_HOLDS_OBJECT(val))
+                return set_error(errp, QAPI_ERROR_CLASS_GENERICERROR,
+                                 "QMP input member '%s' must be an object", key);
+        } else if (strcmp(key, "id")) {
+            return set_error(errp, QAPI_ERROR_CLASS_GENERICERROR,
+                             "QMP input member '%s' is unexpected", key);
+        }
+    }
+    const char *exec = json_object_get_string_member_with_default(req, "execute", NULL);
+    if (!exec)
+        return set_error(errp, QAPI_ERROR_CLASS_GENERICERROR,
+                         "QMP input lacks member '%s'", "execute");
+    *cmd = exec;
+    return true;
+}
+
+/* Runs @req; appends the return value to @ret or sets @errp. */
+static bool run_request(MonitorSession *s, JsonObject *req, GString *ret, GError **errp)
+{
+    const char *name;
+    if (!check_request(req, &name, errp))
+        return false;
+    bool caps = !strcmp(name, "qmp_capabilities");
+    if (!s->negotiated && !caps)
+        return set_error(errp, QAPI_ERROR_CLASS_COMMANDNOTFOUND, "%s",
+                         "Expecting capabilities negotiation with 'qmp_capabilities'");
+    if (s->negotiated && caps)
+        return set_error(errp, QAPI_ERROR_CLASS_COMMANDNOTFOUND, "%s",
+                         "Capabilities negotiation is already complete, command ignored");
+    const QmpCommand *cmd = qmp_command_find(name);
+    if (!cmd)
+        return set_error(errp, QAPI_ERROR_CLASS_COMMANDNOTFOUND,
+                         "The command %s has not been found", name);
+    JsonObject *args = json_object_get_object_member(req, "arguments");
+    g_autoptr(JsonObject) empty = args ? NULL : json_object_new();
+    QmpCtx ctx = { .m = s->m, .session = s };
+    return cmd->fn(&ctx, args ? args : empty, ret, errp);
+}
+
+static void dispatch_node(MonitorSession *s, JsonNode *root)
+{
+    g_autoptr(GError) err = NULL;
+    if (!JSON_NODE_HOLDS_OBJECT(root)) {
+        set_error(&err, QAPI_ERROR_CLASS_GENERICERROR, "%s",
+                  "QMP input must be a JSON object");
+        send_error(s, NULL, err);
+        return;
+    }
+    JsonObject *req = json_node_get_object(root);
+    JsonNode *id = json_object_get_member(req, "id");
+    g_autoptr(GString) ret = g_string_sized_new(128);
+    if (!run_request(s, req, ret, &err)) {
+        send_error(s, id, err);
+        return;
+    }
+    g_autoptr(GString) o = g_string_sized_new(ret->len + 32);
+    g_string_append(o, "{\"return\": ");
+    g_string_append_len(o, ret->str, ret->len);
+    if (id) {
+        g_string_append(o, ", \"id\": ");
+        qj_node(o, id);
+    }
+    g_string_append_c(o, '}');
+    send_reply(s, o);
+}
+
+void qmp_dispatch_text(MonitorSession *s, const char *text, size_t len, const char *error)
+{
+    g_autoptr(GError) err = NULL;
+    if (error) {
+        set_error(&err, QAPI_ERROR_CLASS_GENERICERROR, "%s", error);
+        send_error(s, NULL, err);
+        return;
+    }
+    GError *perr = NULL;
+    if (!json_parser_load_from_data(s->parser, text, len, &perr)) {
+        g_set_error(&err, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
+                    "JSON parse error, %s", parse_error_text(perr));
+        g_error_free(perr);
+        send_error(s, NULL, err);
+        return;
+    }
+    dispatch_node(s, json_parser_get_root(s->parser));
+}
