@@ -45,19 +45,24 @@ static bool set_error(GError **errp, QapiErrorClass cls, const char *fmt, const 
     return false;
 }
 
-/* QEMU's json-parser texts for what json-glib reports. */
-static const char *parse_error_text(const GError *e)
+/* QEMU's json-parser texts for what json-glib reports (newly allocated). */
+static char *parse_error_text(const GError *e)
 {
     if (e->domain != JSON_PARSER_ERROR)
-        return "Invalid JSON syntax";
+        return g_strdup("Invalid JSON syntax");
     switch (e->code) {
-    case JSON_PARSER_ERROR_MISSING_COLON: return "missing : in object pair";
-    case JSON_PARSER_ERROR_MISSING_COMMA: return "expected separator in dict";
-    case JSON_PARSER_ERROR_INVALID_BAREWORD: return "invalid keyword";
-    case JSON_PARSER_ERROR_INVALID_DATA: return "invalid UTF-8 sequence in string";
-    case JSON_PARSER_ERROR_TRAILING_COMMA:
-    case JSON_PARSER_ERROR_EMPTY_MEMBER_NAME:
-    default: return "expecting value";
+    case JSON_PARSER_ERROR_MISSING_COLON: return g_strdup("missing : in object pair");
+    case JSON_PARSER_ERROR_MISSING_COMMA: return g_strdup("expected separator in dict");
+    case JSON_PARSER_ERROR_INVALID_DATA: return g_strdup("invalid UTF-8 sequence in string");
+    case JSON_PARSER_ERROR_INVALID_BAREWORD: {
+        /* json-glib: "unexpected identifier `nul', expected value" */
+        const char *id = strstr(e->message, "identifier `");
+        const char *end = id ? strchr(id + 12, '\'') : NULL;
+        if (end)
+            return g_strdup_printf("invalid keyword '%.*s'", (int)(end - id - 12), id + 12);
+        return g_strdup("expecting value");
+    }
+    default: return g_strdup("expecting value");
     }
 }
 
@@ -111,7 +116,8 @@ static bool run_request(MonitorSession *s, JsonObject *req, GString *ret, GError
     if (!cmd)
         return set_error(errp, QAPI_ERROR_CLASS_COMMANDNOTFOUND,
                          "The command %s has not been found", name);
-    JsonObject *args = json_object_get_object_member(req, "arguments");
+    JsonNode *an = json_object_get_member(req, "arguments");
+    JsonObject *args = an ? json_node_get_object(an) : NULL;
     g_autoptr(JsonObject) empty = args ? NULL : json_object_new();
     QmpCtx ctx = { .m = s->m, .session = s };
     return cmd->fn(&ctx, args ? args : empty, ret, errp);
@@ -154,8 +160,9 @@ void qmp_dispatch_text(MonitorSession *s, const char *text, size_t len, const ch
     }
     GError *perr = NULL;
     if (!json_parser_load_from_data(s->parser, text, len, &perr)) {
+        g_autofree char *why = parse_error_text(perr);
         g_set_error(&err, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
-                    "JSON parse error, %s", parse_error_text(perr));
+                    "JSON parse error, %s", why);
         g_error_free(perr);
         send_error(s, NULL, err);
         return;

@@ -167,6 +167,8 @@ static void test_errors(void)
           "\"GenericError\", \"desc\": \"QMP input member 'arguments' must be an object\"}}" },
         { "{\"a\" 1}", "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse "
           "error, missing : in object pair\"}}" },
+        { "nul ", "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, "
+          "invalid keyword 'nul'\"}}" },
         { "}", "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, "
           "expecting value\"}}" },
         { "{\"execute\": \"query-status\", }", "{\"error\": {\"class\": \"GenericError\", "
@@ -369,8 +371,8 @@ static void test_pretty(void)
     g_autofree char *g = client_line_until(c, "\r\n}\r\n");
     g_assert_true(g_str_has_prefix(g, "{\r\n    \"QMP\": {\r\n"));
     client_send(c, "{\"execute\": \"qmp_capabilities\"}");
-    g_autofree char *r = client_line_until(c, "}\r\n");
-    g_assert_cmpstr(r, ==, "{\r\n    \"return\": {}\r\n");
+    g_autofree char *r = client_line_until(c, "\r\n}\r\n");
+    g_assert_cmpstr(r, ==, "{\r\n    \"return\": {}");
     client_free(c);
     monitor_cleanup(m);
     machine_free(m);
