@@ -93,11 +93,11 @@ def parse_stmt(t, node, path, name, dst):
                                                                    fail)
         if t.name in UINT_RANGES:
             return ('{ uint64_t v_; if (!qv_uint(%s, %s, %s, %s, "%s", &v_, errp)) %s '
-                    '%s = v_; }' % (node, path, name, UINT_RANGES[t.name], t.c_type[:-2],
+                    '%s = v_; }' % (node, path, name, UINT_RANGES[t.name], t.c_type,
                                     fail, dst))
         lo, hi = INT_RANGES[t.name]
         return ('{ int64_t v_; if (!qv_int(%s, %s, %s, %s, %s, "%s", &v_, errp)) %s '
-                '%s = v_; }' % (node, path, name, lo, hi, t.c_type[:-2], fail, dst))
+                '%s = v_; }' % (node, path, name, lo, hi, t.c_type, fail, dst))
     if isinstance(t, Enum):
         return ('{ int v_; if (!qv_enum(%s, %s, %s, %s_str, QAPI_COUNT_%s, &v_, errp)) %s '
                 '%s = (%s)v_; }' % (node, path, name, t.name, t.name, fail, dst, t.name))

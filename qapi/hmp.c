@@ -303,9 +303,9 @@ static void hmp_byte(MonitorSession *s, char c)
 void hmp_input(MonitorSession *s, const uint8_t *buf, size_t len)
 {
     for (size_t i = 0; i < len && !s->dead; i++) {
-        /* "\r\n" from a terminal or socat is one Enter */
-        if (buf[i] == '\n' && i > 0 && buf[i - 1] == '\r')
-            continue;
-        hmp_byte(s, (char)buf[i]);
+        bool skip = buf[i] == '\n' && s->last_cr;  /* "\r\n" is one Enter */
+        s->last_cr = buf[i] == '\r';
+        if (!skip)
+            hmp_byte(s, (char)buf[i]);
     }
 }

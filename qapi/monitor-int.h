@@ -38,6 +38,8 @@ struct MonitorSession {
     bool pretty;
     bool negotiated;               /* QMP: qmp_capabilities done */
     bool dead;                     /* transport failed; freed from an idle callback */
+    bool opened;                   /* greeting or banner sent */
+    bool last_cr;                  /* HMP: the previous input byte was '\r' */
     unsigned cpu_index;            /* HMP current CPU ("cpu N", cpu-index) */
     JsonStream *stream;            /* QMP framing */
     JsonParser *parser;

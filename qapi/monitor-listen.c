@@ -1,27 +1,20 @@
 /*
  * Monitor command-line options (-qmp, -qmp-pretty, -monitor, -mon) and the
  * multi-client listening sockets behind -qmp unix:...,server=on / tcp:...,server=on:
- * every accepted connection is a session of its own, so any number of QMP clients
- * can be connected at once (QEMU's socket chardev serves one at a time).
+ * every accepted connection (chr_listener_new(), chardev/) is a session of its own,
+ * so any number of QMP clients can be connected at once (QEMU's socket chardev
+ * serves one at a time).
  */
 #include "qapi/monitor-int.h"
-#include <errno.h>
-#include <glib-unix.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 struct MonitorListener {
     MonitorSet *set;
-    int fd;
-    guint watch;
+    ChrListener *listener;
     bool control, pretty;
     char *id;              /* "compat_monitor0" */
     char *filename;        /* "unix:/tmp/q.sock,server=on" (query-chardev) */
-    char *unix_path;       /* removed again when the listener goes */
 };
 
 typedef struct SocketSpec {
@@ -97,82 +90,19 @@ static bool parse_socket_spec(const char *spec, SocketSpec *sp, GError **errp)
     return parse_socket_opts(parts + 1, sp, errp);
 }
 
-static int listen_unix(const char *path, GError **errp)
+static void on_accept(void *opaque, int fd)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (!*path || strlen(path) >= sizeof(sa.sun_path)) {
-        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                    "unix socket path '%s' is empty or too long", path);
-        return -1;
-    }
-    strcpy(sa.sun_path, path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    unlink(path);           /* a stale socket of an earlier run, as QEMU does */
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
-        g_set_error(errp, G_IO_ERROR, g_io_error_from_errno(errno),
-                    "Failed to bind socket to %s: %s", path, g_strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static int listen_tcp(const char *host, const char *port, GError **errp)
-{
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                              .ai_flags = AI_PASSIVE }, *res;
-    int rc = getaddrinfo(*host ? host : NULL, port, &hints, &res);
-    if (rc) {
-        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                    "address resolution failed for %s:%s: %s", host, port, gai_strerror(rc));
-        return -1;
-    }
-    int fd = -1, err = 0;
-    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0)
-            continue;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 16) < 0) {
-            err = errno;
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
-    if (fd < 0)
-        g_set_error(errp, G_IO_ERROR, g_io_error_from_errno(err),
-                    "Failed to bind socket to %s:%s: %s", host, port, g_strerror(err));
-    return fd;
-}
-
-static void accept_one(MonitorListener *l)
-{
-    int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (fd < 0)
-        return;     /* EAGAIN, or the client left already */
+    MonitorListener *l = opaque;
     g_autoptr(GError) err = NULL;
     if (!monitor_add_fd(l->set->m, fd, l->control, l->pretty, &err))
         g_warning("%s: %s", l->id, err->message);
 }
 
-static gboolean on_accept(gint fd, GIOCondition cond, gpointer opaque)
-{
-    accept_one(opaque);
-    return G_SOURCE_CONTINUE;
-}
-
 void monitor_listener_free(MonitorListener *l)
 {
-    if (l->watch)
-        g_source_remove(l->watch);
-    close(l->fd);
-    if (l->unix_path)
-        unlink(l->unix_path);
+    chr_listener_free(l->listener);
     g_free(l->id);
     g_free(l->filename);
-    g_free(l->unix_path);
     g_free(l);
 }
 
@@ -186,36 +116,31 @@ void monitor_listeners_foreach(MonitorSet *set,
     }
 }
 
-/* wait=on: like QEMU, block start-up until the first client connects. */
-static void wait_for_client(MonitorListener *l)
-{
-    fprintf(stderr, "vireo: waiting for connection on: %s\n", l->filename);
-    g_unix_set_fd_nonblocking(l->fd, FALSE, NULL);
-    accept_one(l);
-    g_unix_set_fd_nonblocking(l->fd, TRUE, NULL);
-}
-
 static bool start_listener(MonitorSet *set, SocketSpec *sp, bool control, bool pretty,
                            const char *id, GError **errp)
 {
-    int fd = sp->unix_path ? listen_unix(sp->unix_path, errp)
-                           : listen_tcp(sp->host, sp->port, errp);
-    if (fd < 0)
-        return false;
+    g_autofree char *addr = sp->unix_path ? g_strdup_printf("unix:%s", sp->unix_path)
+                                          : g_strdup_printf("tcp:%s:%s", sp->host, sp->port);
     MonitorListener *l = g_new0(MonitorListener, 1);
     l->set = set;
-    l->fd = fd;
     l->control = control;
     l->pretty = pretty;
     l->id = g_strdup(id);
-    l->unix_path = g_strdup(sp->unix_path);
-    l->filename = sp->unix_path ? g_strdup_printf("unix:%s,server=on", sp->unix_path)
-                                : g_strdup_printf("tcp:%s:%s,server=on", sp->host, sp->port);
-    g_unix_set_fd_nonblocking(fd, TRUE, NULL);
+    l->listener = chr_listener_new(addr, 16, on_accept, l, errp);
+    if (!l->listener) {
+        g_free(l->id);
+        g_free(l);
+        return false;
+    }
+    l->filename = g_strdup_printf("%s,server=on", chr_listener_address(l->listener));
     g_ptr_array_add(set->listeners, l);
-    if (sp->wait)
-        wait_for_client(l);
-    l->watch = g_unix_fd_add(fd, G_IO_IN, on_accept, l);
+    if (sp->wait) {     /* wait=on: like QEMU, start only once a client is there */
+        fprintf(stderr, "vireo: waiting for connection on: %s\n", l->filename);
+        int fd = chr_listener_accept(l->listener, errp);
+        if (fd < 0)
+            return false;
+        on_accept(l, fd);
+    }
     return true;
 }
 

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <glib-unix.h>
 #include <sys/socket.h>
+#include <string.h>
 #include <unistd.h>
 
 /* The runstate notifier cannot be removed, so its target outlives the set and is
@@ -129,6 +130,7 @@ MonitorSession *monitor_session_new(MonitorSet *set, bool control, bool pretty)
 
 void monitor_session_open(MonitorSession *s)
 {
+    s->opened = true;
     s->negotiated = false;
     s->cpu_index = 0;
     if (s->stream)
@@ -296,10 +298,23 @@ static void chr_read(void *opaque, const uint8_t *buf, size_t len)
 static void chr_event(void *opaque, ChrEvent ev)
 {
     MonitorSession *s = opaque;
-    if (ev == CHR_EVENT_OPENED)
-        monitor_session_open(s);
-    else if (ev == CHR_EVENT_CLOSED)
+    switch (ev) {
+    case CHR_EVENT_OPENED:
+        if (!chr_is_mux(s->chr))    /* on a mux: when it first gets the focus */
+            monitor_session_open(s);
+        break;
+    case CHR_EVENT_CLOSED:
         s->negotiated = false;      /* the next client negotiates anew */
+        break;
+    case CHR_EVENT_MUX_IN:          /* Ctrl-A c gave us the terminal */
+        if (!s->opened)
+            monitor_session_open(s);
+        else if (!s->control)
+            monitor_puts(s, "\n(qemu) ");
+        break;
+    default:
+        break;
+    }
 }
 
 bool monitor_add(Machine *m, Chardev *chr, bool control, bool pretty, GError **errp)
@@ -313,7 +328,7 @@ bool monitor_add(Machine *m, Chardev *chr, bool control, bool pretty, GError **e
     ChrFrontend fe = { .can_read = chr_can_read, .read = chr_read, .event = chr_event,
                        .opaque = s };
     chr_set_frontend(chr, &fe);
-    if (chr_is_connected(chr))
+    if (chr_is_connected(chr) && !chr_is_mux(chr))
         monitor_session_open(s);
     return true;
 }
@@ -371,8 +386,8 @@ void monitor_session_free(MonitorSession *s)
     }
     if (s->free_idle)
         g_source_remove(s->free_idle);
-    if (s->chr && !s->dead)
-        chr_set_frontend(s->chr, &(ChrFrontend){ 0 });
+    if (s->chr)
+        chr_detach_frontend(s->chr, s);
     json_stream_free(s->stream);
     if (s->parser)
         g_object_unref(s->parser);
