@@ -70,16 +70,24 @@ static uint32_t *msr_index_list(int kvm_fd, unsigned *n, GError **errp)
     return idx;
 }
 
+/* The vCPU's CPUID. KVM_GET_CPUID2 copies the entries but does not report how many
+ * (Linux 6.1 updates nent on neither success nor E2BIG), so the buffer is filled
+ * with sentinel entries no real leaf has, and the ones KVM overwrote are counted. */
 static struct kvm_cpuid2 *vcpu_cpuid(int vcpu_fd, GError **errp)
 {
     struct kvm_cpuid2 *c = g_malloc0(sizeof(*c) + KVM_MAX_CPUID * sizeof(c->entries[0]));
     c->nent = KVM_MAX_CPUID;
+    memset(c->entries, 0xff, KVM_MAX_CPUID * sizeof(c->entries[0]));
     int e = xioctl(vcpu_fd, KVM_GET_CPUID2, c);
     if (e < 0) {
         g_free(c);
         fail(errp, e, "KVM_GET_CPUID2");
         return NULL;
     }
+    uint32_t n = 0;
+    while (n < KVM_MAX_CPUID && !(c->entries[n].function == ~0u && c->entries[n].flags == ~0u))
+        n++;
+    c->nent = n;
     return c;
 }
 
