@@ -345,7 +345,7 @@ static void options_init(VireoOptions *o)
     o->machine.ram_size = 128ULL << 20;
     o->machine.smp_cpus = o->machine.sockets = o->machine.dies = 1;
     o->machine.cores = o->machine.threads = o->machine.max_cpus = 1;
-    o->machine.cpu_model = "host";
+    o->machine.cpu_model = "qemu64";       /* QEMU's default model */
     o->machine.rtc_utc = true;
     o->accel = "kvm";
     o->serials = g_ptr_array_new();

@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #define SIG_KICK SIGUSR1
-#define MSR_MTRR_DEF_TYPE 0x2ff
 #define MSR_IA32_TSC      0x10
 
 static void kick_handler(int sig) { (void)sig; }
@@ -72,17 +71,16 @@ void kvm_apply_boot_regs(CPUState *cpu, const BootInfo *bi)
         g_warning("vcpu %u: setting the boot registers failed", cpu->index);
 }
 
-/* Firmware-like defaults: MTRRs enabled with write-back default, LINT0 as ExtINT and
- * LINT1 as NMI (virtual-wire mode, Intel SDM vol. 3 10.5.1) on every vCPU. */
+/* Firmware-like defaults: SeaBIOS-style MTRRs and PAT (x86_cpu_setup_msrs), LINT0 as
+ * ExtINT and LINT1 as NMI (virtual-wire mode, Intel SDM vol. 3 10.5.1) on every vCPU. */
 static void setup_platform_defaults(CPUState *cpu)
 {
     /* A host-initiated TSC write of 0 on every vCPU makes KVM synchronise them
      * (arch/x86/kvm/x86.c, kvm_synchronize_tsc), as a power-on reset would. */
-    struct { struct kvm_msrs h; struct kvm_msr_entry e[2]; } msrs = {
-        .h.nmsrs = 2,
-        .e[0] = { .index = MSR_MTRR_DEF_TYPE, .data = 0xc06 },
-        .e[1] = { .index = MSR_IA32_TSC, .data = 0 },
+    struct { struct kvm_msrs h; struct kvm_msr_entry e[1]; } msrs = {
+        .h.nmsrs = 1, .e[0] = { .index = MSR_IA32_TSC, .data = 0 },
     };
+    x86_cpu_setup_msrs(cpu->fd, cpu->m->below_4g);
     vcpu_ioctl(cpu, KVM_SET_MSRS, &msrs);
     struct kvm_lapic_state l;
     if (vcpu_ioctl(cpu, KVM_GET_LAPIC, &l) == 0) {
