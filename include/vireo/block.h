@@ -15,8 +15,8 @@
  * context until the request completes: for tools and for set-up, not for device paths.
  *
  * Errors: negative errno from I/O functions (blk_last_error() may add a sentence about
- * a corrupt image); GError from open/create/check/snapshot with a message naming the
- * file at fault.
+ * a corrupt image); GError (domain G_IO_ERROR) from open/create/check/snapshot with a
+ * message naming the file at fault.
  */
 #ifndef VIREO_BLOCK_H
 #define VIREO_BLOCK_H
@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/uio.h>
+#include <gio/gio.h>
 #include <glib.h>
 
 typedef struct BlockEngine BlockEngine;
@@ -117,6 +118,13 @@ void blk_aio_pwrite_zeroes(BlockBackend *blk, int64_t offset, int64_t bytes, int
                            BlockCompletionFunc *cb, void *opaque);
 /* Runs the engine until no request of @blk is in flight. */
 void blk_drain(BlockBackend *blk);
+
+/* Runs fn(opaque, i) for i in [0, n) as n concurrent coroutines of the engine and waits
+ * for all of them; inside, the synchronous calls below yield instead of blocking, so
+ * straight-line code in each task overlaps its I/O with the others'. Returns the first
+ * negative result, else 0. Not callable from inside such a task. */
+typedef int BlockTaskFn(void *opaque, int index);
+int block_run_parallel(BlockEngine *eng, int n, BlockTaskFn *fn, void *opaque);
 
 /* Synchronous requests: 0 or -errno. */
 int blk_pread(BlockBackend *blk, int64_t offset, void *buf, int64_t bytes);

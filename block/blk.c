@@ -1,0 +1,512 @@
+/*
+ * BlockBackend: the handle devices and tools hold. Bounds checks, writethrough
+ * emulation, asynchronous requests (a coroutine each, completed through a bottom half
+ * on the engine's main context) and synchronous wrappers.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "block-int.h"
+
+struct BlockBackend {
+    BlockEngine *eng;
+    BlockDriverState *root;
+    bool wce;                   /* write cache enabled: no implied flush per write */
+    unsigned in_flight;
+};
+
+typedef enum { REQ_READ, REQ_WRITE, REQ_WRITE_COMPRESSED, REQ_FLUSH, REQ_DISCARD,
+               REQ_ZEROES } BlkReqOp;
+
+typedef struct BlkReq {
+    BlockBackend *blk;
+    BlkReqOp op;
+    int64_t off, bytes;
+    BlkIov qiov;
+    int flags;
+    int ret;
+    BlockCompletionFunc *cb;
+    void *opaque;
+} BlkReq;
+
+void block_open_options_init(BlockOpenOptions *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->cache = BLOCK_CACHE_WRITEBACK;
+    o->aio = BLOCK_AIO_DEFAULT;
+}
+
+bool block_cache_mode_parse(const char *s, BlockCacheMode *mode)
+{
+    static const char *const names[] = { "writeback", "none", "writethrough", "directsync",
+                                         "unsafe" };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *mode = (BlockCacheMode)i;
+            return true;
+        }
+    }
+    if (strcmp(s, "off") == 0) {
+        *mode = BLOCK_CACHE_NONE;
+        return true;
+    }
+    return false;
+}
+
+bool block_aio_mode_parse(const char *s, BlockAioMode *mode)
+{
+    if (strcmp(s, "threads") == 0) {
+        *mode = BLOCK_AIO_THREADS;
+    } else if (strcmp(s, "io_uring") == 0 || strcmp(s, "native") == 0) {
+        *mode = BLOCK_AIO_IO_URING;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+bool block_prealloc_parse(const char *s, BlockPrealloc *p)
+{
+    static const char *const names[] = { "off", "metadata", "falloc", "full" };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *p = (BlockPrealloc)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- open / close ------------------------------------------------------------------- */
+
+typedef struct OpenArgs {
+    BlockEngine *eng;
+    const char *filename;
+    const BlockOpenOptions *o;
+    GError **errp;
+    BlockDriverState *bs;
+} OpenArgs;
+
+static int blk_open_co(void *opaque)
+{
+    OpenArgs *a = opaque;
+    GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+    a->bs = bdrv_open(a->eng, a->filename, a->o->format, a->o, 0, seen, a->errp);
+    g_hash_table_destroy(seen);
+    return a->bs ? 0 : -EINVAL;
+}
+
+BlockBackend *blk_open(BlockEngine *eng, const char *filename, const BlockOpenOptions *o,
+                       GError **errp)
+{
+    OpenArgs a = { .eng = eng, .filename = filename, .o = o, .errp = errp };
+    BlockBackend *blk;
+
+    if (bdrv_run_co(eng, blk_open_co, &a) < 0) {
+        return NULL;
+    }
+    blk = g_new0(BlockBackend, 1);
+    blk->eng = eng;
+    blk->root = a.bs;
+    blk->wce = o->cache != BLOCK_CACHE_WRITETHROUGH && o->cache != BLOCK_CACHE_DIRECTSYNC;
+    return blk;
+}
+
+static int blk_close_co(void *opaque)
+{
+    BlockBackend *blk = opaque;
+    int ret = 0;
+
+    if (!blk->root->read_only) {
+        ret = bdrv_co_flush(blk->root);
+    }
+    bdrv_close(blk->root);
+    return ret;
+}
+
+int blk_close(BlockBackend *blk)
+{
+    int ret;
+
+    if (!blk) {
+        return 0;
+    }
+    blk_drain(blk);
+    ret = bdrv_run_co(blk->eng, blk_close_co, blk);
+    g_free(blk);
+    return ret;
+}
+
+BlockEngine *blk_engine(BlockBackend *blk) { return blk->eng; }
+const char *blk_filename(BlockBackend *blk) { return blk->root->filename; }
+const char *blk_format(BlockBackend *blk) { return blk->root->drv->format_name; }
+bool blk_is_read_only(BlockBackend *blk) { return blk->root->read_only; }
+bool blk_write_cache_enabled(BlockBackend *blk) { return blk->wce; }
+
+const char *blk_last_error(BlockBackend *blk)
+{
+    for (BlockDriverState *bs = blk->root; bs; bs = bs->backing) {
+        if (bs->last_error) {
+            return bs->last_error;
+        }
+    }
+    return NULL;
+}
+
+int64_t blk_getlength(BlockBackend *blk)
+{
+    /* Format drivers answer from memory, so this needs no coroutine. */
+    return blk->root->drv->co_getlength(blk->root);
+}
+
+/* ---- requests ------------------------------------------------------------------------- */
+
+static int blk_check_request(BlockBackend *blk, int64_t off, int64_t bytes)
+{
+    int64_t len = bdrv_co_getlength(blk->root);
+
+    if (len < 0) {
+        return (int)len;
+    }
+    if (off < 0 || bytes < 0 || off > len || bytes > len - off) {
+        return -EIO;
+    }
+    return 0;
+}
+
+static int blk_req_run(BlkReq *r)
+{
+    BlockBackend *blk = r->blk;
+    BlockDriverState *bs = blk->root;
+    int ret = r->op == REQ_FLUSH ? 0 : blk_check_request(blk, r->off, r->bytes);
+
+    if (ret < 0) {
+        return ret;
+    }
+    switch (r->op) {
+    case REQ_READ:
+        return bdrv_co_preadv(bs, r->off, r->bytes, &r->qiov, 0);
+    case REQ_WRITE:
+        ret = bdrv_co_pwritev(bs, r->off, r->bytes, &r->qiov, 0, r->flags & ~BLK_REQ_FUA);
+        break;
+    case REQ_WRITE_COMPRESSED:
+        if (!bs->drv->co_pwritev_compressed) {
+            return -ENOTSUP;
+        }
+        if (bs->read_only) {
+            return -EPERM;
+        }
+        ret = bs->drv->co_pwritev_compressed(bs, r->off, r->bytes, &r->qiov, 0);
+        break;
+    case REQ_FLUSH:
+        return bdrv_co_flush(bs);
+    case REQ_DISCARD:
+        return bdrv_co_pdiscard(bs, r->off, r->bytes, 0);
+    case REQ_ZEROES:
+        ret = bdrv_co_pwrite_zeroes(bs, r->off, r->bytes, r->flags & ~BLK_REQ_FUA);
+        break;
+    }
+    /* Writethrough (and FUA) is a flush of the whole graph after the write, so that
+     * the metadata pointing at the data is stable too. */
+    if (ret == 0 && (!blk->wce || (r->flags & BLK_REQ_FUA))) {
+        ret = bdrv_co_flush(bs);
+    }
+    return ret;
+}
+
+static int blk_req_sync_entry(void *opaque)
+{
+    return blk_req_run(opaque);
+}
+
+static int blk_req_sync(BlockBackend *blk, BlkReqOp op, int64_t off, void *buf,
+                        int64_t bytes, int flags)
+{
+    BlkReq r = { .blk = blk, .op = op, .off = off, .bytes = bytes, .flags = flags };
+
+    blkiov_init_buf(&r.qiov, buf, buf ? bytes : 0);
+    return bdrv_run_co(blk->eng, blk_req_sync_entry, &r);
+}
+
+int blk_pread(BlockBackend *blk, int64_t offset, void *buf, int64_t bytes)
+{
+    return blk_req_sync(blk, REQ_READ, offset, buf, bytes, 0);
+}
+
+int blk_pwrite(BlockBackend *blk, int64_t offset, const void *buf, int64_t bytes, int flags)
+{
+    return blk_req_sync(blk, REQ_WRITE, offset, (void *)buf, bytes, flags);
+}
+
+int blk_pwrite_compressed(BlockBackend *blk, int64_t offset, const void *buf, int64_t bytes)
+{
+    return blk_req_sync(blk, REQ_WRITE_COMPRESSED, offset, (void *)buf, bytes, 0);
+}
+
+int blk_pwrite_zeroes(BlockBackend *blk, int64_t offset, int64_t bytes, int flags)
+{
+    return blk_req_sync(blk, REQ_ZEROES, offset, NULL, bytes, flags);
+}
+
+int blk_pdiscard(BlockBackend *blk, int64_t offset, int64_t bytes)
+{
+    return blk_req_sync(blk, REQ_DISCARD, offset, NULL, bytes, 0);
+}
+
+int blk_flush(BlockBackend *blk)
+{
+    return blk_req_sync(blk, REQ_FLUSH, 0, NULL, 0, 0);
+}
+
+/* ---- parallel tasks ------------------------------------------------------------------ */
+
+typedef struct ParTasks {
+    BlockTaskFn *fn;
+    void *opaque;
+    int left;
+    int ret;
+} ParTasks;
+
+typedef struct ParTask {
+    ParTasks *all;
+    int index;
+} ParTask;
+
+static void par_entry(void *opaque)
+{
+    ParTask *t = opaque;
+    int ret = t->all->fn(t->all->opaque, t->index);
+
+    if (ret < 0 && t->all->ret == 0) {
+        t->all->ret = ret;
+    }
+    t->all->left--;
+    g_free(t);
+}
+
+int block_run_parallel(BlockEngine *eng, int n, BlockTaskFn *fn, void *opaque)
+{
+    ParTasks all = { fn, opaque, n, 0 };
+
+    g_assert(!engine_in_coroutine(eng));
+    for (int i = 0; i < n; i++) {
+        ParTask *t = g_new(ParTask, 1);
+        t->all = &all;
+        t->index = i;
+        co_enter(&eng->co, co_create(&eng->co, par_entry, t));
+    }
+    while (all.left > 0) {
+        engine_iterate(eng, true);
+    }
+    return all.ret;
+}
+
+/* ---- asynchronous requests ---------------------------------------------------------- */
+
+static void blk_aio_done(void *opaque)
+{
+    BlkReq *r = opaque;
+
+    r->blk->in_flight--;
+    r->cb(r->opaque, r->ret);
+    g_free(r);
+}
+
+static void blk_aio_entry(void *opaque)
+{
+    BlkReq *r = opaque;
+
+    r->ret = blk_req_run(r);
+    engine_bh(r->blk->eng, blk_aio_done, r);
+}
+
+static void blk_aio_start(void *opaque)
+{
+    BlkReq *r = opaque;
+    CoContext *co = &r->blk->eng->co;
+
+    co_enter(co, co_create(co, blk_aio_entry, r));
+}
+
+static void blk_aio_submit(BlockBackend *blk, BlkReqOp op, int64_t off,
+                           const struct iovec *iov, int niov, int64_t bytes, int flags,
+                           BlockCompletionFunc *cb, void *opaque)
+{
+    BlkReq *r = g_new0(BlkReq, 1);
+
+    r->blk = blk;
+    r->op = op;
+    r->off = off;
+    r->flags = flags;
+    r->cb = cb;
+    r->opaque = opaque;
+    blkiov_init_external(&r->qiov, iov, niov);
+    r->bytes = iov ? (int64_t)r->qiov.size : bytes;
+    if (g_thread_self() == blk->eng->home) {
+        blk->in_flight++;
+        blk_aio_start(r);
+    } else {
+        /* From a vCPU thread (big lock held): start on the engine's thread. */
+        blk->in_flight++;
+        engine_bh_threadsafe(blk->eng, blk_aio_start, r);
+    }
+}
+
+void blk_aio_preadv(BlockBackend *blk, int64_t offset, const struct iovec *iov, int niov,
+                    BlockCompletionFunc *cb, void *opaque)
+{
+    blk_aio_submit(blk, REQ_READ, offset, iov, niov, 0, 0, cb, opaque);
+}
+
+void blk_aio_pwritev(BlockBackend *blk, int64_t offset, const struct iovec *iov, int niov,
+                     int flags, BlockCompletionFunc *cb, void *opaque)
+{
+    blk_aio_submit(blk, REQ_WRITE, offset, iov, niov, 0, flags, cb, opaque);
+}
+
+void blk_aio_flush(BlockBackend *blk, BlockCompletionFunc *cb, void *opaque)
+{
+    blk_aio_submit(blk, REQ_FLUSH, 0, NULL, 0, 0, 0, cb, opaque);
+}
+
+void blk_aio_pdiscard(BlockBackend *blk, int64_t offset, int64_t bytes,
+                      BlockCompletionFunc *cb, void *opaque)
+{
+    blk_aio_submit(blk, REQ_DISCARD, offset, NULL, 0, bytes, 0, cb, opaque);
+}
+
+void blk_aio_pwrite_zeroes(BlockBackend *blk, int64_t offset, int64_t bytes, int flags,
+                           BlockCompletionFunc *cb, void *opaque)
+{
+    blk_aio_submit(blk, REQ_ZEROES, offset, NULL, 0, bytes, flags, cb, opaque);
+}
+
+void blk_drain(BlockBackend *blk)
+{
+    while (blk->in_flight) {
+        engine_iterate(blk->eng, true);
+    }
+}
+
+/* ---- resize, status ----------------------------------------------------------------- */
+
+typedef struct TruncArgs {
+    BlockBackend *blk;
+    int64_t size;
+    BlockPrealloc prealloc;
+    GError **errp;
+} TruncArgs;
+
+static int blk_truncate_co(void *opaque)
+{
+    TruncArgs *a = opaque;
+
+    return bdrv_co_truncate(a->blk->root, a->size, a->prealloc, a->errp);
+}
+
+int blk_truncate(BlockBackend *blk, int64_t size, BlockPrealloc prealloc, GError **errp)
+{
+    TruncArgs a = { blk, size, prealloc, errp };
+
+    if (size < 0) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "Invalid size %" G_GINT64_FORMAT,
+                    size);
+        return -EINVAL;
+    }
+    return bdrv_run_co(blk->eng, blk_truncate_co, &a);
+}
+
+typedef struct StatusArgs {
+    BlockBackend *blk;
+    int64_t off, bytes, *pnum;
+    BlockStatus *st;
+    bool chain;
+} StatusArgs;
+
+/* Unallocated with nothing (or nothing that long) below reads as zeros. */
+static int status_fill_zero(BlockDriverState *bs, int64_t off, BlockStatus *st)
+{
+    int64_t len;
+
+    if (st->allocated) {
+        return 0;
+    }
+    if (!bs->backing) {
+        st->zero = true;
+        return 0;
+    }
+    len = bdrv_co_getlength(bs->backing);
+    if (len < 0) {
+        return (int)len;
+    }
+    if (off >= len) {
+        st->zero = true;
+    }
+    return 0;
+}
+
+static int blk_block_status_co(void *opaque)
+{
+    StatusArgs *a = opaque;
+    BlockDriverState *bs = a->blk->root;
+    int64_t bytes = a->bytes;
+    int ret;
+
+    for (int depth = 0;; depth++) {
+        ret = bdrv_co_block_status(bs, a->off, bytes, a->pnum, a->st);
+        if (ret < 0) {
+            return ret;
+        }
+        a->st->depth = depth;
+        if ((ret = status_fill_zero(bs, a->off, a->st)) < 0) {
+            return ret;
+        }
+        if (!a->chain || a->st->allocated || a->st->zero || !bs->backing) {
+            return 0;
+        }
+        bytes = *a->pnum;
+        bs = bs->backing;
+    }
+}
+
+static int blk_block_status_common(BlockBackend *blk, int64_t off, int64_t bytes,
+                                   int64_t *pnum, BlockStatus *st, bool chain)
+{
+    StatusArgs a = { blk, off, bytes, pnum, st, chain };
+    int64_t len = blk_getlength(blk);
+
+    if (off < 0 || bytes <= 0 || off >= len) {
+        return -EINVAL;
+    }
+    a.bytes = MIN(bytes, len - off);
+    return bdrv_run_co(blk->eng, blk_block_status_co, &a);
+}
+
+int blk_block_status(BlockBackend *blk, int64_t offset, int64_t bytes, int64_t *pnum,
+                     BlockStatus *st)
+{
+    return blk_block_status_common(blk, offset, bytes, pnum, st, false);
+}
+
+int blk_block_status_chain(BlockBackend *blk, int64_t offset, int64_t bytes, int64_t *pnum,
+                           BlockStatus *st)
+{
+    return blk_block_status_common(blk, offset, bytes, pnum, st, true);
+}
+
+bool blk_has_zero_init(BlockBackend *blk)
+{
+    BlockDriverState *bs = blk->root;
+
+    return bs->drv->has_zero_init ? bs->drv->has_zero_init(bs) : false;
+}
+
+/* Internal accessor for block/info.c. */
+BlockDriverState *blk_root(BlockBackend *blk);
+BlockDriverState *blk_root(BlockBackend *blk)
+{
+    return blk->root;
+}

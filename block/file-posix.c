@@ -1,0 +1,502 @@
+/*
+ * The "file" protocol: regular files and block devices through a file descriptor.
+ * Data I/O goes through the engine (io_uring or the thread pool); fallocate and ioctls
+ * run on the pool. Images are locked with OFD locks on the byte layout QEMU uses, so
+ * Vireo and QEMU see each other's locks.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "block-int.h"
+
+enum { LOCK_PERM_BASE = 100, LOCK_SHARED_BASE = 200, NSTACK_IOV = 16 };
+
+typedef struct BDRVFileState {
+    int fd;
+    bool is_blockdev;
+    bool use_uring;
+} BDRVFileState;
+
+static const char *const perm_names[] = {
+    "consistent read", "write", "write unchanged", "resize",
+};
+
+/* ---- locking ---------------------------------------------------------------------------- */
+
+static int lock_byte(int fd, int cmd, short type, off_t off)
+{
+    struct flock fl = { .l_whence = SEEK_SET, .l_start = off, .l_len = 1, .l_type = type };
+
+    if (fcntl(fd, cmd, &fl) < 0) {
+        return -errno;
+    }
+    return cmd == F_OFD_GETLK ? (fl.l_type != F_UNLCK) : 0;
+}
+
+static int file_lock(BlockDriverState *bs, int fd, GError **errp)
+{
+    for (int i = 0; i < 4; i++) {
+        uint64_t bit = 1u << i;
+        if ((bs->perm & bit) && lock_byte(fd, F_OFD_SETLK, F_RDLCK, LOCK_PERM_BASE + i) < 0) {
+            goto fail;
+        }
+        if (!(bs->shared_perm & bit) &&
+            lock_byte(fd, F_OFD_SETLK, F_RDLCK, LOCK_SHARED_BASE + i) < 0) {
+            goto fail;
+        }
+    }
+    for (int i = 0; i < 4; i++) {
+        uint64_t bit = 1u << i;
+        if ((bs->perm & bit) && lock_byte(fd, F_OFD_GETLK, F_WRLCK, LOCK_SHARED_BASE + i)) {
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_BUSY,
+                        "Failed to get \"%s\" lock on '%s': is another process using the "
+                        "image?", perm_names[i], bs->filename);
+            return -EAGAIN;
+        }
+        if (!(bs->shared_perm & bit) &&
+            lock_byte(fd, F_OFD_GETLK, F_WRLCK, LOCK_PERM_BASE + i)) {
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_BUSY,
+                        "Failed to get shared \"%s\" lock on '%s': is another process "
+                        "using the image?", perm_names[i], bs->filename);
+            return -EAGAIN;
+        }
+    }
+    return 0;
+fail:
+    if (errno == EINVAL || errno == ENOTSUP || errno == ENOLCK) {
+        return 0;                       /* the file system has no OFD locks */
+    }
+    g_set_error(errp, G_IO_ERROR, G_IO_ERROR_FAILED, "Failed to lock '%s': %s",
+                bs->filename, g_strerror(errno));
+    return -errno;
+}
+
+/* ---- open / close --------------------------------------------------------------------- */
+
+static void file_probe_alignment(BlockDriverState *bs, BDRVFileState *s)
+{
+    uint32_t mem = 0, off = 0;
+#ifdef STATX_DIOALIGN
+    struct statx stx;
+
+    if (statx(s->fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) == 0 &&
+        (stx.stx_mask & STATX_DIOALIGN)) {
+        mem = stx.stx_dio_mem_align;
+        off = stx.stx_dio_offset_align;
+    }
+#endif
+    if (s->is_blockdev) {
+        int ss;
+        if (ioctl(s->fd, BLKSSZGET, &ss) == 0 && ss > 0) {
+            off = MAX(off, (uint32_t)ss);
+        }
+    }
+    /* Unknown: 4 KiB is safe for every device and file system. */
+    bs->request_alignment = off ? off : 4096;
+    bs->mem_alignment = mem ? MAX(mem, 512) : 4096;
+}
+
+static int file_open(BlockDriverState *bs, GError **errp)
+{
+    BDRVFileState *s = bs->opaque;
+    int flags = O_CLOEXEC | (bs->read_only ? O_RDONLY : O_RDWR);
+    struct stat st;
+    int ret;
+
+    if (bs->direct) {
+        flags |= O_DIRECT;
+    }
+    s->fd = open(bs->filename, flags);
+    if (s->fd < 0) {
+        ret = -errno;
+        g_set_error(errp, G_IO_ERROR, g_io_error_from_errno(-ret), "Could not open '%s': %s%s",
+                    bs->filename, g_strerror(-ret),
+                    bs->direct && ret == -EINVAL ? " (cache=none needs O_DIRECT, which "
+                    "this file system does not support)" : "");
+        return ret;
+    }
+    if (fstat(s->fd, &st) < 0 || S_ISDIR(st.st_mode)) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_IS_DIRECTORY,
+                    "Could not open '%s': not a regular file or block device", bs->filename);
+        close(s->fd);
+        return -EISDIR;
+    }
+    s->is_blockdev = S_ISBLK(st.st_mode);
+    s->use_uring = bs->eng->have_uring && bs->opts.aio != BLOCK_AIO_THREADS;
+    if (bs->direct) {
+        file_probe_alignment(bs, s);
+    }
+    if (!bs->opts.force_share && (ret = file_lock(bs, s->fd, errp)) < 0) {
+        close(s->fd);
+        return ret;
+    }
+    return 0;
+}
+
+static void file_close(BlockDriverState *bs)
+{
+    BDRVFileState *s = bs->opaque;
+
+    if (s->fd >= 0) {
+        close(s->fd);               /* drops the OFD locks */
+        s->fd = -1;
+    }
+}
+
+/* ---- data I/O -------------------------------------------------------------------------- */
+
+/* Builds the iovec array for [qoff, qoff+len) of @q, on @stackv when it fits. */
+static int file_iov(BlkIov *q, size_t qoff, size_t len, struct iovec *stackv,
+                    struct iovec **out)
+{
+    BlkIov v;
+    size_t total = len;
+    int n = 0;
+
+    for (int i = 0, skip = qoff; i < q->niov && len; i++) {
+        size_t l = q->iov[i].iov_len;
+        if ((size_t)skip >= l) {
+            skip -= l;
+            continue;
+        }
+        size_t take = MIN(l - skip, len);
+        if (n < NSTACK_IOV) {
+            stackv[n].iov_base = (char *)q->iov[i].iov_base + skip;
+            stackv[n].iov_len = take;
+        }
+        n++;
+        len -= take;
+        skip = 0;
+    }
+    if (n <= NSTACK_IOV) {
+        *out = stackv;
+        return n;
+    }
+    blkiov_init(&v, n);
+    blkiov_concat(&v, q, qoff, total);
+    *out = v.iov;
+    return n;
+}
+
+static int file_rw(BlockDriverState *bs, bool write, int64_t off, int64_t bytes,
+                   BlkIov *qiov, size_t qoff)
+{
+    BDRVFileState *s = bs->opaque;
+    struct iovec stackv[NSTACK_IOV], *iov;
+    int64_t done = 0;
+
+    while (done < bytes) {
+        int n = file_iov(qiov, qoff + done, bytes - done, stackv, &iov);
+        ssize_t ret = write ?
+            engine_co_pwritev(bs->eng, s->fd, iov, n, off + done, s->use_uring) :
+            engine_co_preadv(bs->eng, s->fd, iov, n, off + done, s->use_uring);
+        if (iov != stackv) {
+            g_free(iov);
+        }
+        if (ret == -EINTR || ret == -EAGAIN) {
+            continue;
+        }
+        if (ret < 0) {
+            return ret;
+        }
+        if (ret == 0 || (!write && bs->direct && (off + done + ret) % bs->request_alignment)) {
+            if (write) {
+                return -EIO;
+            }
+            /* End of file: the rest reads as zeros. */
+            blkiov_memset(qiov, qoff + done + ret, 0, bytes - done - ret);
+            return 0;
+        }
+        done += ret;
+    }
+    return 0;
+}
+
+static int file_co_preadv(BlockDriverState *bs, int64_t off, int64_t bytes, BlkIov *qiov,
+                          size_t qoff)
+{
+    return file_rw(bs, false, off, bytes, qiov, qoff);
+}
+
+static int file_co_pwritev(BlockDriverState *bs, int64_t off, int64_t bytes, BlkIov *qiov,
+                           size_t qoff, int flags)
+{
+    int ret = file_rw(bs, true, off, bytes, qiov, qoff);
+
+    if (ret == 0 && (flags & BLK_REQ_FUA)) {
+        ret = bdrv_co_flush(bs);
+    }
+    return ret;
+}
+
+static int file_co_flush(BlockDriverState *bs)
+{
+    BDRVFileState *s = bs->opaque;
+
+    if (bs->no_flush || bs->read_only) {
+        return 0;
+    }
+    return engine_co_fdatasync(bs->eng, s->fd, s->use_uring);
+}
+
+/* ---- fallocate / ioctl on the pool ------------------------------------------------------ */
+
+typedef struct FileOp {
+    int fd;
+    int mode;           /* fallocate mode, or -1 BLKDISCARD, -2 BLKZEROOUT, -3 ftruncate */
+    int64_t off, len;
+} FileOp;
+
+static int file_op_thread(void *opaque)
+{
+    FileOp *op = opaque;
+    uint64_t range[2] = { op->off, op->len };
+    int ret;
+
+    switch (op->mode) {
+    case -1:
+        ret = ioctl(op->fd, BLKDISCARD, range);
+        break;
+    case -2:
+        ret = ioctl(op->fd, BLKZEROOUT, range);
+        break;
+    case -3:
+        ret = ftruncate(op->fd, op->off);
+        break;
+    default:
+        ret = fallocate(op->fd, op->mode, op->off, op->len);
+        break;
+    }
+    return ret < 0 ? -errno : 0;
+}
+
+static int file_op(BlockDriverState *bs, int mode, int64_t off, int64_t len)
+{
+    BDRVFileState *s = bs->opaque;
+    FileOp op = { .fd = s->fd, .mode = mode, .off = off, .len = len };
+
+    return engine_co_run_in_thread(bs->eng, file_op_thread, &op);
+}
+
+static int file_co_pdiscard(BlockDriverState *bs, int64_t off, int64_t bytes, int flags)
+{
+    BDRVFileState *s = bs->opaque;
+    int ret;
+
+    ret = s->is_blockdev ? file_op(bs, -1, off, bytes)
+                         : file_op(bs, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, bytes);
+    return ret == -EOPNOTSUPP || ret == -ENOTTY ? 0 : ret;   /* advisory */
+}
+
+static int64_t file_co_getlength(BlockDriverState *bs)
+{
+    BDRVFileState *s = bs->opaque;
+    struct stat st;
+    uint64_t size;
+
+    if (s->is_blockdev) {
+        return ioctl(s->fd, BLKGETSIZE64, &size) < 0 ? -errno : (int64_t)size;
+    }
+    return fstat(s->fd, &st) < 0 ? -errno : st.st_size;
+}
+
+static int file_co_pwrite_zeroes(BlockDriverState *bs, int64_t off, int64_t bytes, int flags)
+{
+    BDRVFileState *s = bs->opaque;
+    int64_t len;
+    int ret;
+
+    if (s->is_blockdev) {
+        ret = file_op(bs, -2, off, bytes);
+    } else {
+        len = file_co_getlength(bs);
+        if ((flags & BLK_REQ_MAY_UNMAP) && len >= off + bytes) {
+            ret = file_op(bs, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, bytes);
+        } else {
+            ret = file_op(bs, FALLOC_FL_ZERO_RANGE, off, bytes);
+        }
+    }
+    if (ret == -EOPNOTSUPP || ret == -ENOTTY || ret == -EINVAL) {
+        return -ENOTSUP;
+    }
+    return ret;
+}
+
+static int64_t file_co_get_allocated_size(BlockDriverState *bs)
+{
+    BDRVFileState *s = bs->opaque;
+    struct stat st;
+
+    if (s->is_blockdev) {
+        return -ENOTSUP;
+    }
+    return fstat(s->fd, &st) < 0 ? -errno : (int64_t)st.st_blocks * 512;
+}
+
+/* Extends with zeros written out, for preallocation=full. */
+static int file_fill_zeros(BlockDriverState *bs, int64_t off, int64_t end)
+{
+    int64_t chunk = 1 << 20;
+    void *buf = block_alloc0(bs, chunk);
+    int ret = 0;
+
+    while (off < end && ret >= 0) {
+        int64_t n = MIN(chunk, end - off);
+        ret = bdrv_co_pwrite(bs, off, buf, n);
+        off += n;
+    }
+    block_free(buf);
+    return ret;
+}
+
+static int file_co_truncate(BlockDriverState *bs, int64_t size, BlockPrealloc prealloc,
+                            GError **errp)
+{
+    BDRVFileState *s = bs->opaque;
+    int64_t old = file_co_getlength(bs);
+    int ret = 0;
+
+    if (s->is_blockdev) {
+        if (old < size) {
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                        "Cannot grow block device '%s'", bs->filename);
+            return -ENOTSUP;
+        }
+        return 0;
+    }
+    if (prealloc == BLOCK_PREALLOC_METADATA) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "Unsupported preallocation mode 'metadata' for '%s'", bs->filename);
+        return -ENOTSUP;
+    }
+    if (prealloc == BLOCK_PREALLOC_FALLOC && size > old) {
+        ret = file_op(bs, 0, old, size - old);
+    } else if (prealloc == BLOCK_PREALLOC_FULL && size > old) {
+        ret = file_fill_zeros(bs, old, size);
+    }
+    if (ret >= 0) {
+        ret = file_op(bs, -3, size, 0);
+    }
+    if (ret < 0) {
+        g_set_error(errp, G_IO_ERROR, g_io_error_from_errno(-ret),
+                    "Could not resize '%s' to %" G_GINT64_FORMAT " bytes: %s", bs->filename,
+                    size, g_strerror(-ret));
+    }
+    return ret;
+}
+
+/* Holes via SEEK_DATA/SEEK_HOLE: they read as zeros. */
+static int file_co_block_status(BlockDriverState *bs, int64_t off, int64_t bytes,
+                                int64_t *pnum, BlockStatus *st)
+{
+    BDRVFileState *s = bs->opaque;
+    off_t data, hole;
+
+    st->allocated = true;
+    st->offset_valid = true;
+    st->offset = off;
+    st->file = bs->filename;
+    *pnum = bytes;
+    if (s->is_blockdev) {
+        st->data = true;
+        return 0;
+    }
+    data = lseek(s->fd, off, SEEK_DATA);
+    if (data < 0 || data > off) {
+        st->zero = true;            /* hole up to @data, or to the end of the file */
+        if (data > off) {
+            *pnum = MIN(bytes, data - off);
+        }
+        return 0;
+    }
+    hole = lseek(s->fd, off, SEEK_HOLE);
+    st->data = true;
+    if (hole > off) {
+        *pnum = MIN(bytes, hole - off);
+    }
+    return 0;
+}
+
+static bool file_has_zero_init(BlockDriverState *bs)
+{
+    return !((BDRVFileState *)bs->opaque)->is_blockdev;
+}
+
+static int write_zeros_fd(int fd, int64_t size)
+{
+    enum { CHUNK = 1 << 20 };
+    char *buf = g_malloc0(CHUNK);
+    int64_t off = 0;
+    int ret = 0;
+
+    while (off < size) {
+        ssize_t n = pwrite(fd, buf, MIN(CHUNK, size - off), off);
+        if (n <= 0) {
+            ret = n < 0 ? -errno : -EIO;
+            break;
+        }
+        off += n;
+    }
+    g_free(buf);
+    return ret;
+}
+
+/* Creates (truncating) a file of @size bytes, used by raw and qcow2 create. */
+int bdrv_file_create(const char *filename, int64_t size, BlockPrealloc prealloc,
+                     GError **errp)
+{
+    int fd = open(filename, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    struct stat st;
+    int ret = 0;
+
+    if (fd < 0) {
+        ret = -errno;
+        g_set_error(errp, G_IO_ERROR, g_io_error_from_errno(-ret), "Could not create '%s': %s",
+                    filename, g_strerror(-ret));
+        return ret;
+    }
+    if (fstat(fd, &st) == 0 && S_ISBLK(st.st_mode)) {
+        close(fd);                      /* a device is "created" by using it */
+        return 0;
+    }
+    if (ftruncate(fd, 0) < 0 || ftruncate(fd, size) < 0) {
+        ret = -errno;
+    } else if (prealloc == BLOCK_PREALLOC_FALLOC && size > 0) {
+        ret = fallocate(fd, 0, 0, size) < 0 ? -errno : 0;
+    } else if (prealloc == BLOCK_PREALLOC_FULL && size > 0) {
+        ret = write_zeros_fd(fd, size);
+    }
+    if (close(fd) < 0 && ret == 0) {
+        ret = -errno;
+    }
+    if (ret < 0) {
+        g_set_error(errp, G_IO_ERROR, g_io_error_from_errno(-ret),
+                    "Could not size '%s' to %" G_GINT64_FORMAT " bytes: %s", filename, size,
+                    g_strerror(-ret));
+    }
+    return ret;
+}
+
+const BlockDriver bdrv_file = {
+    .format_name = "file",
+    .is_protocol = true,
+    .state_size = sizeof(BDRVFileState),
+    .co_open = file_open,
+    .co_close = file_close,
+    .co_preadv = file_co_preadv,
+    .co_pwritev = file_co_pwritev,
+    .co_flush = file_co_flush,
+    .co_pdiscard = file_co_pdiscard,
+    .co_pwrite_zeroes = file_co_pwrite_zeroes,
+    .co_getlength = file_co_getlength,
+    .co_get_allocated_size = file_co_get_allocated_size,
+    .co_truncate = file_co_truncate,
+    .co_block_status = file_co_block_status,
+    .has_zero_init = file_has_zero_init,
+};
