@@ -573,6 +573,17 @@ void serial_isa_set_backend(Device *dev, Chardev *chr)
     ((Serial *)dev)->chr = chr;
 }
 
+/* After migration: the IRQ level, the RX timeout and pending output resume. */
+static void serial_post_load(Device *dev)
+{
+    Serial *u = (Serial *)dev;
+    if (u->s.rx_count && (u->s.fcr & FCR_FE))
+        serial_arm_timeout(u);
+    serial_xmit(u);
+    if (u->chr)
+        chr_accept_input(u->chr);
+}
+
 static const Property serial_props[] = {
     PROP("iobase", PROP_U16, Serial, iobase, "0", "I/O base (0: COM1-4 default of index)"),
     PROP("irq", PROP_U8, Serial, irq, "0", "ISA IRQ (0: COM1-4 default of index)"),
@@ -611,4 +622,5 @@ const DeviceClass serial_isa_class = {
     .unrealize = serial_unrealize,
     .vmsd = &serial_vmsd,
     .state_offset = offsetof(Serial, s),
+    .post_load = serial_post_load,
 };

@@ -611,6 +611,11 @@ static void i8042_unrealize(Device *dev)
     as_del_region(dev->machine->io, &k->cmd_io);
 }
 
+static void i8042_post_load(Device *dev)
+{
+    i8042_update_irq((I8042 *)dev);
+}
+
 static const VMStateField i8042_fields[] = {
     VMS_FIELD(I8042State, status), VMS_FIELD(I8042State, mode),
     VMS_FIELD(I8042State, outport), VMS_FIELD(I8042State, pending),
@@ -645,4 +650,5 @@ const DeviceClass i8042_class = {
     .unrealize = i8042_unrealize,
     .vmsd = &i8042_vmsd,
     .state_offset = offsetof(I8042, s),
+    .post_load = i8042_post_load,
 };

@@ -522,6 +522,15 @@ static void rtc_unrealize(Device *dev)
     as_del_region(dev->machine->io, &r->io);
 }
 
+/* After migration: timers restart from the loaded enables; IRQF drives the line. */
+static void rtc_post_load(Device *dev)
+{
+    Rtc *r = (Rtc *)dev;
+    irq_set(r->irq_line, !!(r->s.cmos[RTC_REG_C] & REG_C_IRQF));
+    rtc_arm_update(r);
+    rtc_arm_periodic(r, true);
+}
+
 static const Property rtc_props[] = {
     PROP("iobase", PROP_U16, Rtc, iobase, "0x70", "I/O base (index, data)"),
     PROP("irq", PROP_U8, Rtc, irq, "8", "ISA IRQ"),
@@ -551,4 +560,5 @@ const DeviceClass rtc_mc146818_class = {
     .unrealize = rtc_unrealize,
     .vmsd = &rtc_vmsd,
     .state_offset = offsetof(Rtc, s),
+    .post_load = rtc_post_load,
 };

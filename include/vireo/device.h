@@ -57,6 +57,9 @@ typedef struct DeviceClass {
     void (*unrealize)(Device *dev);
     const VMStateDesc *vmsd;       /* describes the state at @state_offset */
     size_t state_offset;           /* offset of the plain state struct in the device */
+    /* After vmstate_load() filled that state: re-derives what is not migrated (timers,
+     * IRQ line levels, pending output). May be NULL. */
+    void (*post_load)(Device *dev);
 } DeviceClass;
 
 struct Device {

@@ -269,6 +269,8 @@ static void test_reset_and_vmstate(void)
     g_assert_cmpint(vmstate_load(d, device_state(g.dev), out->data, out->len, &err), ==,
                     out->len);
     g_assert_no_error(err);
+    i8042_class.post_load(g.dev);                         /* the loaded OBF interrupts */
+    g_assert_cmpint(g.irq[1].level, ==, 1);
     EXPECT(&g, false, 0xfa, 0xab, 0x41);
     g_assert_cmphex(read_mode(&g), ==, 0x47);
     machine_reset_devices(f.m);

@@ -356,6 +356,15 @@ static void test_vmstate(void)
     vmstate_save(d, device_state(g.rtc), again);
     g_assert_cmpmem(again->data, again->len, out->data, out->len);
     g_byte_array_free(again, TRUE);
+    /* post_load restarts the periodic timer of a loaded PIE */
+    cmos_write(&f, 0x0b, 0x46);
+    g_byte_array_set_size(out, 0);
+    vmstate_save(d, device_state(f.rtc), out);
+    g_assert_cmpint(vmstate_load(d, device_state(g.rtc), out->data, out->len, NULL), ==,
+                    out->len);
+    rtc_mc146818_class.post_load(g.rtc);
+    step(&g, SEC / 1024 + 1);
+    g_assert_cmpint(g.irq.level, ==, 1);
     g_byte_array_free(out, TRUE);
     machine_free(f.m);
     machine_free(g.m);

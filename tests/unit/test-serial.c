@@ -406,6 +406,12 @@ static void test_vmstate(void)
     vmstate_save(cls->vmsd, device_state(g.dev), again);
     g_assert_cmpmem(again->data, again->len, out->data, out->len);
     g_byte_array_free(again, TRUE);
+    serial_isa_class.post_load(g.dev);
+    g_assert_cmpint(g.irq[4].level, ==, f.irq[4].level);  /* THRE pending on both */
+    g_assert_cmphex(in8(&g, IIR), ==, 0xc2);               /* acknowledged ... */
+    g_assert_cmpint(g.irq[4].level, ==, 0);               /* 3 bytes < trigger 8 */
+    vclock_step(g.m->clock, 10 * 1000 * 1000);
+    g_assert_cmphex(in8(&g, IIR), ==, 0xcc);               /* the RX timeout re-armed */
     g_assert_cmphex(in8(&g, SCR), ==, 0x77);
     g_assert_cmphex(in8(&g, RBR), ==, 'x');
     g_byte_array_free(out, TRUE);
