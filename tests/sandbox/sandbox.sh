@@ -12,7 +12,7 @@
 # the same path. CMD's stdout/stderr stream back (serial ports 1 and 2); the exit status
 # is CMD's. 124: --timeout expired; 125: sandbox failure (boot, livelock twice, ...).
 # Outer QEMU livelocks (rcu stall / soft lockup, or no heartbeat) are killed by PID and
-# retried once. Default: --mem 3072 --smp 2 --timeout 1800, cwd = current directory.
+# retried once (within the same --timeout). Default: --mem 3072 --smp 2 --timeout 1800, cwd = current directory.
 # Env: VIREO_SANDBOX_CACHE (cache dir), VSB_KEEP=1 keeps the job folder (logs),
 # VSB_VERBOSE=1 copies the outer console to stderr.
 set -uo pipefail
@@ -134,7 +134,7 @@ attempt() {
     if [ -n "$stall_t" ] && [ $((now - stall_t)) -ge 20 ]; then result="livelock:stall warning, no heartbeat"; break; fi
     if [ -z "$ready" ] && [ $((now - start)) -ge 150 ]; then result="livelock:not ready after 150 s"; break; fi
     if [ -n "$ready" ] && [ $((now - hb_t)) -ge 60 ]; then result="livelock:no heartbeat for 60 s"; break; fi
-    if [ $((now - start)) -ge "$timeout" ]; then result=timeout; break; fi
+    if [ "$now" -ge "$deadline" ]; then result=timeout; break; fi
   done
   if [ -n "$result" ]; then
     kill "$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null
@@ -149,6 +149,7 @@ attempt() {
 }
 
 t0=$(vsb_now_ms)
+deadline=$(( $(date +%s) + timeout ))   # --timeout covers both attempts
 for try in 1 2; do
   stalls_seen=0
   attempt
@@ -157,7 +158,9 @@ for try in 1 2; do
       vsb_log "outer QEMU livelocked (${result#livelock:}); killed it"
       tail -n 15 "$job/console" | sed 's/\r$//; s/^/sandbox: console: /' >&2
       cp "$job/console" "$VSB_CACHE/last-livelock-console.log" 2>/dev/null
-      [ $try = 1 ] && { vsb_log "retrying once"; continue; }
+      if [ $try = 1 ] && [ $((deadline - $(date +%s))) -ge 60 ]; then
+        vsb_log "retrying once"; continue
+      fi
       rc=125 ;;
     timeout) vsb_log "timeout after $timeout s; killed the outer QEMU"; rc=124 ;;
     dead)

@@ -28,7 +28,7 @@ boot_case() {  # boot_case VMM -> sets boot_ok
     for key in cpus memory acpi pci rtc "poweroff exits 0"; do tap 1 "$vmm: boot: $key" "$VMM_ERR"; done
     return
   fi
-  vsb_boot "$log" --timeout 150 --first-output 60 --silence 60 --mem $MEM \
+  vsb_boot "$log" --timeout 120 --first-output 60 --silence 60 --mem $MEM \
     --marker VTEST-INIT --exit-after VTEST-DONE --exit-grace 20 -- \
     "${VMM_CMD[@]}" -m $MEM -smp $SMP -kernel "$VSB_VMLINUZ" -initrd "$VSB_INITRD" \
     -append "$BASE_APPEND vtest=boot vtest.cpus=$SMP vtest.mem=$MEM vtest.time=@NOW@"
@@ -53,7 +53,7 @@ boot_case() {  # boot_case VMM -> sets boot_ok
 reboot_case() {  # VMM: `reboot` must reset the machine and boot the guest again
   local vmm=$1 log=$VSB_LOGDIR/$1-reboot.log name="$1: reboot boots the guest twice" n
   vsb_vmm_cmd "$vmm" || { tap 1 "$name" "$VMM_ERR"; return; }
-  vsb_boot "$log" --timeout 240 --first-output 60 --silence 60 \
+  vsb_boot "$log" --timeout 180 --first-output 60 --silence 60 \
     --marker VTEST-INIT --exit-after VTEST-DONE --exit-grace 20 -- \
     "${VMM_CMD[@]}" -m $MEM -smp $SMP -kernel "$VSB_VMLINUZ" -initrd "$VSB_INITRD" \
     -append "$BASE_APPEND vtest=reboot"
@@ -69,7 +69,7 @@ reboot_case() {  # VMM: `reboot` must reset the machine and boot the guest again
 noreboot_case() {  # VMM with -no-reboot: the guest's reboot ends the VMM with status 0
   local vmm=$1 log=$VSB_LOGDIR/$1-noreboot.log name="$1: -no-reboot exits 0 on guest reboot" n
   vsb_vmm_cmd "$vmm" || { tap 1 "$name" "$VMM_ERR"; return; }
-  vsb_boot "$log" --timeout 150 --first-output 60 --silence 60 \
+  vsb_boot "$log" --timeout 120 --first-output 60 --silence 60 \
     --marker VTEST-INIT --exit-after 'VTEST-BOOT 1 ' --exit-grace 30 -- \
     "${VMM_CMD[@]}" -no-reboot -m $MEM -smp $SMP -kernel "$VSB_VMLINUZ" -initrd "$VSB_INITRD" \
     -append "$BASE_APPEND vtest=reboot"
