@@ -3,7 +3,7 @@
 mode as a check of the test itself) over every way in: -qmp unix and tcp listeners,
 -chardev socket + -mon, -monitor (HMP) and -qmp stdio.
 
-Prints one TAP line per check ("ok - qmp: NAME" / "not ok - qmp: NAME" with "# why"
+Prints one TAP line per check ("ok - NAME" / "not ok - NAME" with "# why"
 lines). Exit: 0 all passed, 1 a check failed, 77 "SKIP: no /dev/kvm" (vireo needs KVM;
 tests/sandbox/cases/40-qmp.sh runs this inside the nested-KVM sandbox).
 Python standard library only.
@@ -165,10 +165,10 @@ class Run:
     def t(self, name, fn):
         try:
             fn()
-            print('ok - qmp: %s' % name)
+            print('ok - %s' % name)
             self.results.append(True)
         except (Fail, OSError, ValueError, KeyError, TypeError, IndexError) as e:
-            print('not ok - qmp: %s' % name)
+            print('not ok - %s' % name)
             for line in ('%s: %s' % (type(e).__name__, e)).splitlines()[:20]:
                 print('# ' + line)
             self.results.append(False)
@@ -449,7 +449,7 @@ class Run:
             self.second = Client(self.msock)       # the -chardev/-mon monitor
             self.extra = self.qsock if self.vireo else ('127.0.0.1', self.port)
         except (Fail, OSError) as e:
-            print('not ok - qmp: start %s' % self.a.vmm)
+            print('not ok - start %s' % self.a.vmm)
             print('# %s' % e)
             for line in self.stderr_tail().splitlines():
                 print('#   ' + line)
