@@ -15,7 +15,8 @@ export VIREO_BENCH_BUILD=${VIREO_BENCH_BUILD:-$(cd "$ROOT" && realpath "${BUILD:
 VIREO=$VIREO_BENCH_BUILD/vireo
 [ -x "$VIREO" ] || { echo "bench/qmp.sh: $VIREO is missing (build it first)" >&2; exit 1; }
 
-if [ -z "${VSB_INSIDE:-}" ] && ! { exec 3<>/dev/kvm; } 2>/dev/null; then
+kvm_ok() { [ -c /dev/kvm ] && python3 -c 'import os; os.close(os.open("/dev/kvm", os.O_RDWR))' 2>/dev/null; }
+if [ -z "${VSB_INSIDE:-}" ] && ! kvm_ok; then
   echo "bench/qmp.sh: no /dev/kvm here; running inside the nested-KVM sandbox" >&2
   exec "$ROOT/tests/sandbox/sandbox.sh" run --timeout 1800 -- bash "$ROOT/bench/qmp.sh" "$N"
 fi

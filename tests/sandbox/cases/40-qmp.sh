@@ -13,6 +13,6 @@ rc=$?
 case $rc in
   0|1) ;;
   77) echo "not ok - client test"; echo "# skipped inside the sandbox: no /dev/kvm" ;;
-  *) echo "not ok - qmp: client test"; echo "# exited $rc (see qmp-test.err)" ;;
+  *) echo "not ok - client test"; echo "# exited $rc (see qmp-test.err)" ;;
 esac
 exit 0
