@@ -156,7 +156,7 @@ static bool split_host_port(ChrOpts *o, const char *hp, GError **errp)
     const char *colon = strrchr(hp, ':');
     if (!colon || !colon[1]) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                    "'%s': expected tcp:HOST:PORT", o->option);
+                    "%s: expected tcp:HOST:PORT", o->option);
         return false;
     }
     g_autofree char *host = g_strndup(hp, colon - hp);
@@ -185,16 +185,16 @@ static const ChrBackend *shorthand_parse(ChrOpts *o, const char *spec, GError **
         const char *colon = strchr(spec, ':');
         g_autofree char *name = colon ? g_strndup(spec, colon - spec) : g_strdup(spec);
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                    "'%s': unknown character device '%s' (expected stdio, mon:stdio, "
+                    "%s: unknown character device '%s' (expected stdio, mon:stdio, "
                     "file:PATH, pty, unix:PATH, tcp:HOST:PORT, null, none or chardev:ID)",
-                    spec, name);
+                    o->option, name);
         return NULL;
     }
     const ChrBackend *b = backend_find("socket");
     g_autoptr(GPtrArray) parts = opts_split(strchr(spec, ':') + 1);
     if (parts->len == 0 || strchr(parts->pdata[0], '=')) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                    "'%s': missing the %s", spec, is_unix ? "socket path" : "HOST:PORT");
+                    "%s: missing the %s", o->option, is_unix ? "socket path" : "HOST:PORT");
         return NULL;
     }
     if (is_unix)

@@ -7,6 +7,7 @@
  * wait=on (the QEMU default for a server) blocks at start-up for the first client.
  */
 #include "chardev-internal.h"
+#include "vireo/device.h"
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -251,11 +252,12 @@ static void sock_hangup(Chardev *chr)
     Sock *s = chr->be;
     if (s->conn < 0)
         return;
+    int fd = s->conn;
     chr->in_fd = chr->out_fd = -1;
-    close(s->conn);
     s->conn = -1;
     sock_update_filename(chr);
-    chr_set_connected(chr, false);
+    chr_set_connected(chr, false);      /* drops the watches on @fd first */
+    close(fd);
     if (s->listener)
         chr_listener_set_enabled(s->listener, true);
 }
@@ -374,6 +376,13 @@ Chardev *chr_open_socket(const ChrOpts *o, GError **errp)
     if (!!path == !!port || (path && chr_opt(o, "host"))) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                     "%s: socket needs either path= (unix) or host=,port= (tcp)", o->option);
+        return NULL;
+    }
+    uint64_t num;
+    if (port && (!*port || (g_ascii_isdigit(*port) &&
+                            (!parse_uint_suffix(port, &num, false) || num > 65535)))) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "%s: port '%s' is not a port number (0-65535)", o->option, port);
         return NULL;
     }
     Chardev *chr = sock_new(o, server, nodelay, errp);

@@ -215,6 +215,10 @@ void chr_set_connected(Chardev *chr, bool connected)
     chr_fe_event(chr, connected ? CHR_EVENT_OPENED : CHR_EVENT_CLOSED);
     /* Output is discarded now: let waiting writers go on, from the main loop (this
      * may run inside a frontend's own write). */
+    if (!connected && chr->out_watch) {
+        g_source_remove(chr->out_watch);
+        chr->out_watch = 0;
+    }
     if (!connected && chr->writable->len && !chr->idle_writable)
         chr->idle_writable = g_idle_add(chr_idle_ready, chr);
 }

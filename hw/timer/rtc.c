@@ -137,9 +137,13 @@ static unsigned rtc_dec_hour(const RtcState *s, uint8_t v)
 
 /* ---- time ---- */
 
+/* The offset is clamped so that the time stays in the settable range whatever a
+ * migration stream loaded (and the sum cannot overflow). */
 static int64_t rtc_guest_ns(Rtc *r)
 {
-    return clock_wall_ns(r->parent.machine->clock) + r->s.offset_ns;
+    int64_t wall = clock_wall_ns(r->parent.machine->clock);
+    return wall + CLAMP(r->s.offset_ns, RTC_MIN_SECS * NS_PER_SEC - wall,
+                        RTC_MAX_SECS * NS_PER_SEC - wall);
 }
 
 static int64_t rtc_guest_sec(Rtc *r)
