@@ -203,11 +203,20 @@ bool qcow2_cache_is_dirty(Qcow2Cache *c)
     return false;
 }
 
-/* Writes every dirty table (after the dependency); no disk flush. */
+/* Writes every dirty table (after the dependency); no disk flush. With nothing dirty
+ * the dependency is simply dropped: whoever dirties a table that needs one sets it
+ * again first, so dependencies never form a cycle through clean caches. */
 int qcow2_cache_write(BDRVQcow2State *s, Qcow2Cache *c)
 {
-    int ret = 0;
+    int ret;
 
+    if (!qcow2_cache_is_dirty(c)) {
+        c->depends = NULL;
+        return 0;
+    }
+    if ((ret = cache_resolve_dependency(s, c)) < 0) {
+        return ret;
+    }
     for (int i = 0; i < c->n; i++) {
         int r = cache_write_slot(s, c, i);
         if (r < 0 && ret == 0) {
@@ -238,6 +247,7 @@ int qcow2_cache_set_dependency(BDRVQcow2State *s, Qcow2Cache *c, Qcow2Cache *dep
     if (dep->depends && (ret = qcow2_cache_flush(s, dep)) < 0) {
         return ret;                     /* never let dependencies form a cycle */
     }
+    g_assert(!dep->depends);
     if (c->depends && (ret = qcow2_cache_flush(s, c)) < 0) {
         return ret;
     }
