@@ -62,6 +62,9 @@ void monitor_puts(MonitorSession *s, const char *text);
 void monitor_session_kill(MonitorSession *s);
 void monitor_session_free(MonitorSession *s);
 
+/* QMP (qapi/qmp-dispatch.c): answers one framed text, or reports a framing @error. */
+void qmp_dispatch_text(MonitorSession *s, const char *text, size_t len, const char *error);
+
 /* HMP (qapi/hmp.c): runs one command line, appending its output to @out. */
 void hmp_execute(MonitorSession *s, const char *line, GString *out);
 void hmp_input(MonitorSession *s, const uint8_t *buf, size_t len);

@@ -164,8 +164,6 @@ void monitor_session_input(MonitorSession *s, const uint8_t *buf, size_t len)
         hmp_input(s, buf, len);
 }
 
-void qmp_dispatch_text(MonitorSession *s, const char *text, size_t len, const char *error);
-
 static void qmp_text(void *opaque, const char *text, size_t len, const char *error)
 {
     MonitorSession *s = opaque;

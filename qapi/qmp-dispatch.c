@@ -7,8 +7,6 @@
 #include "qapi/qapi-generated.h"
 #include <string.h>
 
-void qmp_dispatch_text(MonitorSession *s, const char *text, size_t len, const char *error);
-
 static void send_reply(MonitorSession *s, GString *reply)
 {
     if (s->pretty) {

@@ -364,6 +364,44 @@ static void test_flood(void)
     machine_free(m);
 }
 
+/* Random bytes rich in JSON punctuation: no crash, the session ends at EOF, and
+ * another client is served throughout. */
+static void test_garbage(void)
+{
+    static const char alphabet[] = "{}[]\"'\\:,0123456789.eE+-truefalsnl \n\t\xc3\xa9\xff\x01";
+    Machine *m = machine_new_test(0);
+    Client *a = negotiated(m), *b = negotiated(m);
+    GRand *r = g_rand_new_with_seed(4);
+    GString *g = g_string_new(NULL);
+    for (int i = 0; i < 300000; i++)
+        g_string_append_c(g, alphabet[g_rand_int_range(r, 0, sizeof(alphabet) - 1)]);
+    for (int i = 0; i < 300000; i += 4096)
+        g_string_insert(g, i, "{\"execute\": \"query-status\"}");
+    for (size_t off = 0; off < g->len;) {
+        ssize_t n = write(a->fd, g->str + off, MIN(g->len - off, 65536));
+        if (n > 0)
+            off += n;
+        char buf[65536];
+        while (read(a->fd, buf, sizeof(buf)) > 0)
+            ;
+        g_main_context_iteration(NULL, FALSE);
+    }
+    shutdown(a->fd, SHUT_WR);
+    while (m->monitors->sessions->len == 2) {
+        char buf[65536];
+        while (read(a->fd, buf, sizeof(buf)) > 0)
+            ;
+        g_main_context_iteration(NULL, FALSE);
+    }
+    expect(b, "{\"execute\": \"query-name\"}", "{\"return\": {}}");
+    g_string_free(g, TRUE);
+    g_rand_free(r);
+    client_free(a);
+    client_free(b);
+    monitor_cleanup(m);
+    machine_free(m);
+}
+
 static void test_pretty(void)
 {
     Machine *m = machine_new_test(0);
@@ -391,5 +429,6 @@ int main(int argc, char **argv)
     g_test_add_func("/qapi/monitor/disconnect", test_disconnect);
     g_test_add_func("/qapi/monitor/flood", test_flood);
     g_test_add_func("/qapi/monitor/pretty", test_pretty);
+    g_test_add_func("/qapi/monitor/garbage", test_garbage);
     return g_test_run();
 }
