@@ -108,7 +108,11 @@ static void info_human(const BlockImageInfo *in)
             print_snapshot(&in->snapshots[i]);
         }
     }
-    if (in->is_qcow2) {
+    if (in->is_qcow2 && strcmp(in->compat, "0.10") == 0) {
+        printf("Format specific information:\n    compat: %s\n    compression type: %s\n"
+               "    refcount bits: %d\n", in->compat, in->compression_type,
+               in->refcount_bits);
+    } else if (in->is_qcow2) {
         printf("Format specific information:\n    compat: %s\n    compression type: %s\n"
                "    lazy refcounts: %s\n    refcount bits: %d\n    corrupt: %s\n"
                "    extended l2: %s\n", in->compat, in->compression_type,
@@ -143,12 +147,17 @@ static void info_json(Json *j, const BlockImageInfo *in)
         json_begin_object(j, "format-specific");
         json_str(j, "type", "qcow2");
         json_begin_object(j, "data");
+        bool v3 = strcmp(in->compat, "0.10") != 0;     /* v2 has no such fields */
         json_str(j, "compat", in->compat);
         json_str(j, "compression-type", in->compression_type);
-        json_bool(j, "lazy-refcounts", in->lazy_refcounts);
+        if (v3) {
+            json_bool(j, "lazy-refcounts", in->lazy_refcounts);
+        }
         json_int(j, "refcount-bits", in->refcount_bits);
-        json_bool(j, "corrupt", in->corrupt);
-        json_bool(j, "extended-l2", in->extended_l2);
+        if (v3) {
+            json_bool(j, "corrupt", in->corrupt);
+            json_bool(j, "extended-l2", in->extended_l2);
+        }
         json_end_object(j);
         json_end_object(j);
     }

@@ -43,7 +43,7 @@ static int cmd_write(int argc, char **argv)
     uint8_t *buf;
     int ret;
 
-    optind = 1;
+    optind = 0;         /* GNU: full re-initialisation */
     while ((c = getopt(argc, argv, "P:zuc")) != -1) {
         switch (c) {
         case 'P': pattern = (int)strtol(optarg, NULL, 0); break;
@@ -76,7 +76,7 @@ static int cmd_read(int argc, char **argv)
     uint8_t *buf;
     int ret;
 
-    optind = 1;
+    optind = 0;         /* GNU: full re-initialisation */
     while ((c = getopt(argc, argv, "P:")) != -1) {
         if (c != 'P') {
             return -EINVAL;
@@ -108,9 +108,8 @@ typedef struct Stress {
     int64_t count;
     uint32_t seed;
     int flush_every;
-    uint64_t seq;
     uint64_t flushes;
-    uint32_t *model;        /* stress: last seq written per block (0 = never) */
+    uint64_t *model;        /* stress: last seq written per block (0 = never) */
 } Stress;
 
 static void fill_block(uint8_t *buf, int64_t blkno, uint64_t seq)
@@ -151,7 +150,8 @@ static int stress_task(void *opaque, int index)
     }
     for (int64_t i = 0; (s->count < 0 || i < s->count) && ret == 0; i++) {
         int64_t b = (int64_t)g_rand_int_range(r, 0, (gint32)mine) * s->tasks + index;
-        uint64_t seq = ++s->seq;
+        /* Depends only on this task's history, so the final data is reproducible. */
+        uint64_t seq = ((uint64_t)index << 40) | (uint64_t)(i + 1);
         fill_block(buf, b, seq);
         if (s->count < 0) {
             logf_("S %" PRId64 " %" PRIu64 "\n", b, seq);
@@ -160,7 +160,7 @@ static int stress_task(void *opaque, int index)
         if (s->count < 0) {
             logf_("W %" PRId64 " %" PRIu64 "\n", b, seq);
         } else {
-            s->model[b] = (uint32_t)seq;
+            s->model[b] = seq;
         }
         if (ret == 0 && s->flush_every && g_rand_int_range(r, 0, s->flush_every) == 0) {
             uint64_t f = ++s->flushes;
@@ -179,13 +179,13 @@ static int stress_verify(Stress *s)
     uint8_t *buf = g_malloc(BLK_SIZE), *want = g_malloc(BLK_SIZE);
     int ret = 0;
 
+    /* Blocks the run did not write keep whatever was there before. */
     for (int64_t b = 0; b < s->blocks && ret == 0; b++) {
-        ret = blk_pread(blk, b * BLK_SIZE, buf, BLK_SIZE);
-        if (s->model[b]) {
-            fill_block(want, b, s->model[b]);
-        } else {
-            memset(want, 0, BLK_SIZE);
+        if (!s->model[b]) {
+            continue;
         }
+        ret = blk_pread(blk, b * BLK_SIZE, buf, BLK_SIZE);
+        fill_block(want, b, s->model[b]);
         if (ret == 0 && memcmp(buf, want, BLK_SIZE)) {
             fprintf(stderr, "stress: block %" PRId64 " has wrong data\n", b);
             ret = -EILSEQ;
@@ -209,7 +209,7 @@ static int cmd_stress(int argc, char **argv, bool crash)
     s.count = crash ? -1 : parse_num(argv[3]);
     s.seed = crash ? (uint32_t)parse_num(argv[3]) : (uint32_t)parse_num(argv[4]);
     s.flush_every = crash ? atoi(argv[4]) : 0;
-    s.model = g_new0(uint32_t, s.blocks);
+    s.model = g_new0(uint64_t, s.blocks);
     ret = block_run_parallel(blk_engine(blk), s.tasks, stress_task, &s);
     if (ret == 0 && !crash) {
         ret = stress_verify(&s);
