@@ -364,6 +364,41 @@ static void test_flood(void)
     machine_free(m);
 }
 
+static int dummy_can_read(void *opaque) { return 4096; }
+static void dummy_read(void *opaque, const uint8_t *buf, size_t len) { }
+
+static char *ringbuf_text(Chardev *chr)
+{
+    g_autofree uint8_t *buf = g_malloc(65536);
+    size_t n = chr_ringbuf_read(chr, buf, 65535);
+    buf[n] = 0;
+    return g_strdup((char *)buf);
+}
+
+/* HMP on a mux beside a serial port: it opens when Ctrl-A c gives it the focus. */
+static void test_hmp_mux(void)
+{
+    Machine *m = machine_new_test(0);
+    Chardev *chr = chr_new("ringbuf,id=con,mux=on", NULL, NULL);
+    g_assert_nonnull(chr);
+    g_assert_true(chr_registry_add(m->chardevs, chr, NULL));
+    int serial_tag;
+    ChrFrontend fe = { .can_read = dummy_can_read, .read = dummy_read, .opaque = &serial_tag };
+    chr_set_frontend(chr, &fe);
+    g_assert_true(monitor_add(m, chr, false, false, NULL));
+    g_autofree char *before = ringbuf_text(chr);
+    g_assert_cmpstr(before, ==, "");                /* no banner while the serial has focus */
+    chr_be_input(chr, (const uint8_t *)"\x01" "c", 2);
+    g_autofree char *banner = ringbuf_text(chr);
+    g_assert_true(g_str_has_prefix(banner, "QEMU 7.2.0 monitor"));
+    g_assert_true(g_str_has_suffix(banner, "(qemu) "));
+    chr_be_input(chr, (const uint8_t *)"info kvm\r", 9);
+    g_autofree char *out = ringbuf_text(chr);
+    g_assert_cmpstr(out, ==, "info kvm\r\nkvm support: disabled\r\n(qemu) ");
+    monitor_cleanup(m);
+    machine_free(m);
+}
+
 /* Random bytes rich in JSON punctuation: no crash, the session ends at EOF, and
  * another client is served throughout. */
 static void test_garbage(void)
@@ -430,5 +465,6 @@ int main(int argc, char **argv)
     g_test_add_func("/qapi/monitor/flood", test_flood);
     g_test_add_func("/qapi/monitor/pretty", test_pretty);
     g_test_add_func("/qapi/monitor/garbage", test_garbage);
+    g_test_add_func("/qapi/monitor/hmp-mux", test_hmp_mux);
     return g_test_run();
 }
