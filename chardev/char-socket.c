@@ -12,6 +12,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -154,6 +155,7 @@ ChrListener *chr_listener_new(const char *addr, int backlog, ChrAcceptFn *fn, vo
     int fd = path ? unix_listen(path, backlog, errp) : tcp_listen(host, port, backlog, errp);
     if (fd < 0)
         return NULL;
+    chr_fd_set_nonblock(fd);   /* a client that vanishes before accept() must not block */
     ChrListener *l = g_new0(ChrListener, 1);
     l->fd = fd;
     l->fn = fn;
@@ -179,9 +181,13 @@ void chr_listener_set_enabled(ChrListener *l, bool enabled)
 int chr_listener_accept(ChrListener *l, GError **errp)
 {
     int c;
-    do
+    for (;;) {
+        struct pollfd p = { .fd = l->fd, .events = POLLIN };
         c = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    while (c < 0 && errno == EINTR);
+        if (c >= 0 || (errno != EAGAIN && errno != EINTR))
+            break;
+        poll(&p, 1, -1);
+    }
     if (c < 0)
         g_set_error(errp, G_IO_ERROR, g_io_error_from_errno(errno), "%s: accept: %s",
                     l->address, g_strerror(errno));

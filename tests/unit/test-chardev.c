@@ -364,6 +364,39 @@ static void test_unix_server(void)
     g_string_free(fe.in, TRUE);
 }
 
+static gpointer late_client(gpointer path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+    for (int i = 0; i < 10000; i++) {
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+            return GINT_TO_POINTER(fd);
+        close(fd);
+        g_usleep(1000);
+    }
+    return GINT_TO_POINTER(-1);
+}
+
+/* server=on without wait=off: start-up blocks until the first client is there. */
+static void test_unix_server_wait(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("vireo-chr-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "w", NULL);
+    g_autofree char *spec = g_strdup_printf("socket,id=w,path=%s,server=on", path);
+    GThread *t = g_thread_new("client", late_client, path);
+    Chardev *c = must_new(spec);
+    int peer = GPOINTER_TO_INT(g_thread_join(t));
+    g_assert_cmpint(peer, >=, 0);
+    g_assert_true(chr_is_connected(c));
+    g_assert_cmpint(chr_write(c, (const uint8_t *)"hey", 3), ==, 3);
+    char buf[4];
+    g_assert_cmpint(read(peer, buf, sizeof(buf)), ==, 3);
+    close(peer);
+    chr_free(c);
+    rmdir(dir);
+}
+
 static int tcp_connect(const char *addr)
 {
     /* addr: "tcp:127.0.0.1:PORT" */
@@ -521,6 +554,7 @@ int main(int argc, char **argv)
     g_test_add_func("/chardev/nonblock-output", test_nonblock_output);
     g_test_add_func("/chardev/mux", test_mux);
     g_test_add_func("/chardev/unix-server", test_unix_server);
+    g_test_add_func("/chardev/unix-server-wait", test_unix_server_wait);
     g_test_add_func("/chardev/tcp-server", test_tcp_server);
     g_test_add_func("/chardev/listener-client", test_listener_and_client);
     g_test_add_func("/chardev/pty", test_pty);
