@@ -493,10 +493,11 @@ def main():
     ap.add_argument('schema')
     ap.add_argument('-o', '--output-dir', default='.')
     ap.add_argument('--check', action='store_true', help='check the schema only')
+    ap.add_argument('--depfile', help='write the schema files read, for the build system')
     a = ap.parse_args()
     try:
-        gen = Gen(Schema(a.schema))
-        h, c = gen.generate()
+        schema = Schema(a.schema)
+        h, c = Gen(schema).generate()
     except SchemaError as e:
         print('qapi-gen: %s' % e, file=sys.stderr)
         return 1
@@ -507,6 +508,10 @@ def main():
         with open(path + '.tmp', 'w') as f:
             f.write(text)
         os.replace(path + '.tmp', path)
+    if a.depfile:
+        with open(a.depfile, 'w') as f:
+            f.write('%s: %s\n' % (os.path.join(a.output_dir, 'qapi-generated.c'),
+                                  ' '.join(p.replace(' ', '\\ ') for p in schema.files)))
     return 0
 
 
