@@ -228,22 +228,19 @@ static gboolean fd_writable(gint fd, GIOCondition cond, gpointer opaque)
 static void fd_write(MonitorSession *s, const char *buf, size_t len)
 {
     g_string_append_len(s->out, buf, len);
-    if (s->out_watch)
-        return;                 /* already waiting for room */
-    if (!fd_flush(s)) {
+    if (!s->out_watch && !fd_flush(s)) {     /* else: already waiting for room */
         monitor_session_kill(s);
         return;
     }
     if (s->out->len > MONITOR_OUT_LIMIT) {
-        g_warning("monitor: client does not read its replies; disconnecting it");
+        g_warning("monitor: a client does not read its replies; disconnecting it");
         monitor_session_kill(s);
         return;
     }
-    if (s->out->len) {
+    if (s->out->len && !s->out_watch)
         s->out_watch = g_unix_fd_add(s->fd, G_IO_OUT | G_IO_ERR | G_IO_HUP, fd_writable, s);
-        if (s->out->len >= MONITOR_OUT_HIGH)
-            fd_watch_input(s, false);   /* flow control: read again once drained */
-    }
+    if (s->out->len >= MONITOR_OUT_HIGH)
+        fd_watch_input(s, false);       /* flow control: read again once drained */
 }
 
 static gboolean fd_readable(gint fd, GIOCondition cond, gpointer opaque)

@@ -437,6 +437,29 @@ static void test_garbage(void)
     machine_free(m);
 }
 
+/* Replies far beyond the socket buffer and the 1 MiB input pause: all arrive. */
+static void test_flow_control(void)
+{
+    Machine *m = machine_new_test(0);
+    Client *c = negotiated(m);
+    GString *req = g_string_new(NULL);
+    for (int i = 0; i < 150; i++)
+        g_string_append_printf(req, "{\"execute\": \"query-qmp-schema\", \"id\": %d}", i);
+    client_send(c, req->str);
+    for (int i = 0; i < 20; i++)        /* let the server run ahead of the reader */
+        g_main_context_iteration(NULL, FALSE);
+    for (int i = 0; i < 150; i++) {
+        g_autofree char *l = client_line(c);
+        g_autofree char *tail = g_strdup_printf("], \"id\": %d}", i);
+        g_assert_true(g_str_has_prefix(l, "{\"return\": [{"));
+        g_assert_true(g_str_has_suffix(l, tail));
+    }
+    g_string_free(req, TRUE);
+    client_free(c);
+    monitor_cleanup(m);
+    machine_free(m);
+}
+
 static void test_pretty(void)
 {
     Machine *m = machine_new_test(0);
@@ -463,6 +486,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qapi/monitor/hmp-session", test_hmp_session);
     g_test_add_func("/qapi/monitor/disconnect", test_disconnect);
     g_test_add_func("/qapi/monitor/flood", test_flood);
+    g_test_add_func("/qapi/monitor/flow-control", test_flow_control);
     g_test_add_func("/qapi/monitor/pretty", test_pretty);
     g_test_add_func("/qapi/monitor/garbage", test_garbage);
     g_test_add_func("/qapi/monitor/hmp-mux", test_hmp_mux);
