@@ -403,7 +403,7 @@ static void test_hmp_mux(void)
  * another client is served throughout. */
 static void test_garbage(void)
 {
-    static const char alphabet[] = "{}[]\"'\\:,0123456789.eE+-truefalsnl \n\t\xc3\xa9\xff\x01";
+    static const char alphabet[] = "{}[]\"'\\:," "\0" "0123456789.eE+-truefalsnl \n\t\xc3\xa9\xff\x01";
     Machine *m = machine_new_test(0);
     Client *a = negotiated(m), *b = negotiated(m);
     GRand *r = g_rand_new_with_seed(4);
