@@ -204,6 +204,7 @@ static bool build_machine(Machine *m, const VireoOptions *o, GError **errp)
     m->kvm = kvm_init(m, errp);
     if (!m->kvm || !check_smp(m, errp))
         return false;
+    trace_startup("kvm ready");
     kvm_connect_irqs(m->kvm, m);
     if (!m->cls->init(m, errp))
         return false;
@@ -215,7 +216,10 @@ static bool build_machine(Machine *m, const VireoOptions *o, GError **errp)
             return false;
         }
     }
-    if (!pc_finish_init(m, &bi, errp) || !kvm_create_vcpus(m->kvm, m, errp))
+    if (!pc_finish_init(m, &bi, errp))
+        return false;
+    trace_startup("payload loaded");
+    if (!kvm_create_vcpus(m->kvm, m, errp))
         return false;
     kvm_set_boot_info(m->kvm, &bi);
     return create_monitors(m, o, errp);
@@ -240,6 +244,7 @@ int vireo_main(int argc, char **argv)
 {
     VireoOptions o;
     g_autoptr(GError) err = NULL;
+    trace_startup("main");
     if (!cmdline_parse(argc, argv, &o, &err)) {
         fprintf(stderr, "vireo: %s\n", err->message);
         return 1;

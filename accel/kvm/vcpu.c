@@ -234,8 +234,11 @@ static void *vcpu_thread(void *opaque)
         vcpu_park(cpu);
         if (cpu->quit)
             break;
-        if (cpu->reset_pending)
+        if (cpu->reset_pending) {
             vcpu_reset(cpu);
+            if (cpu->index == 0)
+                trace_startup("first KVM_RUN");
+        }
         bql_unlock();
         int r = ioctl(cpu->fd, KVM_RUN, 0);
         int err = errno;

@@ -4,6 +4,7 @@
  */
 #include "vireo/machine.h"
 #include "vireo/pci.h"
+#include <stdio.h>
 #include <string.h>
 
 extern const MachineClass pc_machine_class;
@@ -88,12 +89,22 @@ Machine *machine_new_test(uint64_t ram)
     m->opts.smp_cpus = m->ncpus = 1;
     if (ram) {
         m->ram = g_malloc0(ram);
+        m->ram_malloced = true;
         mr_init_ram(&m->ram_lo, "ram-below-4g", ram, m->ram);
         as_add_region(m->sysmem, &m->ram_lo, 0, NULL);
     }
     for (int i = 0; i < MACHINE_NUM_GSI; i++)
         m->gsi[i] = (IrqLine){ .handler = fake_gsi, .opaque = m, .n = i };
     return m;
+}
+
+void trace_startup(const char *what)
+{
+    if (!g_getenv("VIREO_TRACE_STARTUP"))
+        return;
+    gint64 t = g_get_real_time();
+    fprintf(stderr, "vireo-trace: %" G_GINT64_FORMAT ".%06d %s\n", t / 1000000,
+            (int)(t % 1000000), what);
 }
 
 /* Frees devices in reverse order of realization, then the machine. */
@@ -112,7 +123,7 @@ void machine_free(Machine *m)
     as_free(m->io);
     if (m->clock && m->clock != clock_real())
         vclock_free(m->clock);
-    if (m->ram_fd < 0)
+    if (m->ram_malloced)
         g_free(m->ram);
     g_free(m->apic_ids);
     g_free(m->cpus);

@@ -49,7 +49,8 @@ struct Machine {
     MachineOpts opts;
 
     /* Guest RAM: one memfd mapping; below_4g bytes at GPA 0, the rest at 4 GiB. */
-    int ram_fd;
+    int ram_fd;                     /* memfd backing RAM, or -1 (anonymous) */
+    bool ram_malloced;              /* test machines: RAM from g_malloc */
     uint8_t *ram;
     uint64_t ram_size, below_4g, above_4g;
     MemRegion ram_lo, ram_hi;
@@ -100,6 +101,10 @@ bool machine_add_device(Machine *m, Device *dev, GError **errp);
 Device *machine_create_device(Machine *m, const char *type, const char *opts,
                               GError **errp);
 void machine_reset_devices(Machine *m);
+
+/* With VIREO_TRACE_STARTUP set, prints the wall-clock time (s.ns) and @what to stderr:
+ * the phases of start-up, for the boot benchmark. */
+void trace_startup(const char *what);
 
 /* A bare machine for unit tests: address spaces, virtual clock, fake IRQ lines, @ram
  * bytes of (malloc'd) RAM at GPA 0, no KVM. */
