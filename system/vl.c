@@ -158,8 +158,10 @@ static bool create_chardevs(Machine *m, const VireoOptions *o, GError **errp)
         }
         g_autofree char *id = g_strdup_printf("serial%u", i);
         Chardev *chr = chr_new_shorthand(spec, id, errp);
-        if (!add_chardev(m, chr, errp))
+        if (!add_chardev(m, chr, errp)) {
+            g_prefix_error(errp, "-serial: ");
             return false;
+        }
         m->serial[i] = chr;
     }
     return true;

@@ -123,7 +123,8 @@ static bool pc_create_isa(Machine *m, GError **errp)
         if (!machine_create_device(m, "isa-serial", opts, errp))
             return false;
     }
-    Device *rtc = machine_create_device(m, "mc146818rtc", NULL, errp);
+    Device *rtc = machine_create_device(m, "mc146818rtc",
+                                        m->opts.rtc_utc ? NULL : "localtime=on", errp);
     if (!rtc)
         return false;
     rtc_cmos_set_machine_info(rtc, m);
