@@ -6,6 +6,7 @@
  * gives a 32-bit entry point entered with paging off and EBX = struct hvm_start_info.
  */
 #include "vireo/loader.h"
+#include "kernel-cache.h"
 #include "kernel-unpack.h"
 #include <elf.h>
 #include <string.h>
@@ -165,20 +166,13 @@ static bool elf_open(const uint8_t *img, size_t len, ElfImage *e, GError **errp)
 static bool elf_load_segments(Machine *m, const ElfImage *e, BootInfo *bi, GError **errp);
 static uint64_t elf_entry(const ElfImage *e);
 
-/* Decompresses the payload on the host and loads the kernel's own ELF segments, so the
- * guest starts in startup_64 (same 64-bit entry conditions as the bzImage entry).
- * Returns false (and leaves RAM for the regular path) if anything is unexpected. */
-static bool load_unpacked(Machine *m, const uint8_t *img, size_t len, const BzImageInfo *h,
-                          BootInfo *bi)
+/* Loads a vmlinux ELF (the bzImage payload, decompressed) so the guest starts in
+ * startup_64, with the same 64-bit entry conditions as the bzImage entry. Returns false
+ * (the caller then loads the bzImage itself) if anything is unexpected. */
+static bool load_vmlinux(Machine *m, const uint8_t *elf, size_t n, BootInfo *bi)
 {
-    if (!h->payload_length || g_getenv("VIREO_GUEST_DECOMPRESS") ||
-        h->setup_size + (uint64_t)h->payload_offset + h->payload_length > len)
-        return false;
-    size_t n;
-    g_autofree uint8_t *elf = kernel_unpack(img + h->setup_size + h->payload_offset,
-                                            h->payload_length, &n);
     ElfImage ei, *e = &ei;
-    if (!elf || !elf_open(elf, n, e, NULL))
+    if (!elf || !elf_open(elf, n, e, NULL) || !e->is64)
         return false;
     uint64_t entry = elf_entry(e);
     if (entry >= 0xffffffff80000000ULL)
@@ -190,7 +184,28 @@ static bool load_unpacked(Machine *m, const uint8_t *img, size_t len, const BzIm
     return true;
 }
 
-static bool load_bzimage(Machine *m, const uint8_t *img, size_t len,
+/* The decompressed kernel, from the cache (kernel-cache.c) or, with
+ * VIREO_HOST_DECOMPRESS=1, decompressed now. On a cache miss the cache is filled in the
+ * background and this boot takes the regular path. */
+static bool load_unpacked(Machine *m, const char *name, const uint8_t *img, size_t len,
+                          const BzImageInfo *h, BootInfo *bi)
+{
+    size_t off = h->setup_size + (size_t)h->payload_offset, n = 0;
+    if (!h->payload_length || off + h->payload_length > len)
+        return false;
+    if (g_strcmp0(g_getenv("VIREO_HOST_DECOMPRESS"), "1") == 0) {
+        g_autofree uint8_t *elf = kernel_unpack(img + off, h->payload_length, &n);
+        return load_vmlinux(m, elf, n, bi);
+    }
+    uint8_t *cached = kernel_cache_lookup(name, &n);
+    bool ok = load_vmlinux(m, cached, n, bi);
+    kernel_cache_release(cached, n);
+    if (!ok)
+        kernel_cache_fill_async(name, off, h->payload_length);
+    return ok;
+}
+
+static bool load_bzimage(Machine *m, const char *name, const uint8_t *img, size_t len,
                          const uint8_t *initrd, size_t ilen, const char *cmdline,
                          BootInfo *bi, GError **errp)
 {
@@ -199,7 +214,7 @@ static bool load_bzimage(Machine *m, const uint8_t *img, size_t len,
         return false;
     uint64_t load = h.pref_address >= 0x100000 ? h.pref_address : 0x100000;
     uint64_t need = MAX((uint64_t)h.init_size, h.kernel_size);
-    bool unpacked = load_unpacked(m, img, len, &h, bi);
+    bool unpacked = load_unpacked(m, name, img, len, &h, bi);
     if (unpacked) {
         load = bi->kernel_start;
         need = bi->kernel_end - load;
@@ -463,7 +478,7 @@ bool loader_load(Machine *m, const char *name, const uint8_t *kernel, size_t kle
     if (elf_open(kernel, klen, &e, &err))
         ok = load_elf(m, &e, initrd, ilen, cmdline, bi, &err);
     else if (!err)
-        ok = load_bzimage(m, kernel, klen, initrd, ilen, cmdline, bi, &err);
+        ok = load_bzimage(m, name, kernel, klen, initrd, ilen, cmdline, bi, &err);
     else
         ok = false;
     if (!ok)
