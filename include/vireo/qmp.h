@@ -35,7 +35,8 @@ bool monitor_parse_mon_option(Machine *m, const char *spec, GError **errp);
  * Attaches a monitor to @chr (which the caller keeps registered in m->chardevs): QMP
  * when @control, else HMP; @pretty indents QMP replies. A new session (greeting,
  * capabilities negotiation) starts each time the chardev reports CHR_EVENT_OPENED,
- * and at once when @chr is already connected.
+ * and at once when @chr is already connected. On a mux (mon:stdio, -nographic) the
+ * monitor is one more frontend: it opens when Ctrl-A c first gives it the focus.
  */
 bool monitor_add(Machine *m, Chardev *chr, bool control, bool pretty, GError **errp);
 
@@ -46,7 +47,8 @@ bool monitor_add(Machine *m, Chardev *chr, bool control, bool pretty, GError **e
  */
 bool monitor_add_fd(Machine *m, int fd, bool control, bool pretty, GError **errp);
 
-/* Closes every session and listener of @m. Call before machine_free(). */
+/* Flushes pending replies (quit's), closes every session and listener of @m (unix
+ * socket files are removed). Call before chr_registry_free() and machine_free(). */
 void monitor_cleanup(Machine *m);
 
 #endif
