@@ -149,7 +149,10 @@ static bool handle_shutdown(ShutdownCause cause)
         vm_stop(RUN_STATE_SHUTDOWN);
         return false;
     }
-    vm_stop(RUN_STATE_SHUTDOWN);
+    /* Exiting: park the vCPUs without a STOP event, as QEMU's vm_shutdown(). */
+    if (rs.state == RUN_STATE_RUNNING && rs.ops.pause_all)
+        rs.ops.pause_all(rs.ops.opaque);
+    rs.state = RUN_STATE_SHUTDOWN;
     return true;
 }
 
@@ -163,8 +166,9 @@ static bool handle_reset(ShutdownCause cause)
     if (rs.ops.reset)
         rs.ops.reset(rs.ops.opaque);
     NOTIFY(reset, cause);
-    if (rs.state == RUN_STATE_SHUTDOWN)
-        rs.state = RUN_STATE_PAUSED;
+    /* QEMU: a reset of a machine that is not running leaves it in prelaunch. */
+    if (rs.state != RUN_STATE_RUNNING && rs.state != RUN_STATE_INMIGRATE)
+        rs.state = RUN_STATE_PRELAUNCH;
     if (was_running && rs.ops.resume_all)
         rs.ops.resume_all(rs.ops.opaque);
     return false;

@@ -181,6 +181,16 @@ static bool create_monitors(Machine *m, const VireoOptions *o, GError **errp)
     for (guint i = 0; i < o->monitors->len; i++)
         if (!monitor_parse_hmp_option(m, o->monitors->pdata[i], errp))
             return false;
+    /* "mon:" serial backends (the -nographic default) carry the human monitor too,
+     * reached with Ctrl-A c. */
+    GPtrArray *serials = o->serials;
+    for (guint i = 0; i < MACHINE_MAX_SERIAL; i++) {
+        bool mon = serials->len ? i < serials->len &&
+                                  g_str_has_prefix(serials->pdata[i], "mon:")
+                                : i == 0 && o->nographic;
+        if (mon && m->serial[i] && !monitor_add(m, m->serial[i], false, false, errp))
+            return false;
+    }
     return true;
 }
 
@@ -278,6 +288,7 @@ int vireo_main(int argc, char **argv)
 out:
     if (m->kvm && m->cpus)
         kvm_stop_vcpus(m->kvm);
+    monitor_cleanup(m);                /* flushes replies, removes socket files */
     chr_registry_free(m->chardevs);    /* restores the terminal */
     m->chardevs = NULL;
     bql_unlock();

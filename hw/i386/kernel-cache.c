@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -111,6 +113,8 @@ static gpointer fill_thread(gpointer opaque)
     g_autofree char *dir = g_path_get_dirname(j->path);
     g_autofree char *proc = NULL;
     int fd = -1;
+    /* Lowest priority: the guest that is booting meanwhile comes first. */
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
     if (!g_file_get_contents(j->kernel, &img, &ilen, NULL) || j->offset + j->length > ilen)
         goto out;
     elf = kernel_unpack((uint8_t *)img + j->offset, j->length, &n);
