@@ -9,6 +9,7 @@
 #      BENCH_SMP (default 1), BENCH_VMMS (subset, e.g. "qemu-pc qemu-microvm").
 # Method: docs/performance.md, section "Boot (issue 2)".
 set -uo pipefail
+{ # (parsed whole before it runs: editing this file mid-run cannot break a run)
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 . "$root/tests/sandbox/lib/common.sh"
@@ -22,3 +23,5 @@ exec bash "$VSB_DIR/sandbox.sh" run "${rw[@]}" --timeout 1500 --cwd "$root" \
   --env "BENCH_RUNS=${1:-5}" --env "BENCH_MEM=${BENCH_MEM:-256}" --env "BENCH_SMP=${BENCH_SMP:-1}" \
   --env "BENCH_VMMS=${BENCH_VMMS:-vireo-pc qemu-pc qemu-microvm qemu-microvm-rtc}" \
   -- bash "$here/lib/boot-inner.sh"
+exit
+}

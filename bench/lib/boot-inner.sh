@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Inside the sandbox: the runs of bench/boot.sh. Prints raw rows and the table.
 set -uo pipefail
+{ # (parsed whole before it runs: editing this file mid-run cannot break a run)
 lib=$(cd "$(dirname "$0")" && pwd)
 vsblib=$(cd "$lib/../../tests/sandbox/lib" && pwd)
 work=$(mktemp -d /tmp/bench-boot.XXXXXX)
@@ -43,3 +44,5 @@ done
 awk '$2 != 0' "$raw" > "$work/runs.txt"
 python3 -I "$lib/boottable.py" "$work/runs.txt" "$mem"
 rm -rf "$work"
+exit
+}

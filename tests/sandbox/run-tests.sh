@@ -9,6 +9,7 @@
 #      VIREO_SANDBOX_CACHE, VSB_TIMEOUT (whole sandbox run, default 840 s).
 # Logs: BUILD_DIR/sandbox-logs/<case>/ (serial consoles, stdout/stderr of each case).
 set -uo pipefail
+{ # (parsed whole before it runs: editing this file mid-run cannot break a run)
 . "$(dirname "$0")/lib/common.sh"
 [ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
 build=$(cd "$1" 2>/dev/null && pwd) || { echo "1..1"; echo "not ok 1 - sandbox: no build dir $1"; exit 1; }
@@ -72,3 +73,5 @@ cat "$out"; rm -f "$out"
 echo "# sandbox: run-tests.sh took $(( $(date +%s) - t0 ))s"
 grep -q '^not ok' < <(grep -v '^#' "$logs/results.tap" 2>/dev/null; [ $src = 0 ] || echo "not ok") && exit 1
 exit 0
+exit
+}

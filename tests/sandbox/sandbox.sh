@@ -16,6 +16,7 @@
 # Env: VIREO_SANDBOX_CACHE (cache dir), VSB_KEEP=1 keeps the job folder (logs),
 # VSB_VERBOSE=1 copies the outer console to stderr.
 set -uo pipefail
+{ # (parsed whole before it runs: editing this file mid-run cannot break a run)
 . "$(dirname "$0")/lib/common.sh"
 
 usage() { sed -n '2,18p' "$0" >&2; exit 2; }
@@ -43,6 +44,8 @@ done
 vsb_ensure_setup
 
 mkdir -p "$VSB_CACHE/jobs"
+# Job folders of runs that were killed outright (older than a day).
+find "$VSB_CACHE/jobs" -mindepth 1 -maxdepth 1 -name 'job.*' -mtime +1 -exec rm -rf {} + 2>/dev/null
 job=$(mktemp -d "$VSB_CACHE/jobs/job.XXXXXX") || vsb_die "cannot create a job folder"
 chmod 700 "$job"
 qpid= tails=()
@@ -176,3 +179,5 @@ cp "$job/console" "$VSB_CACHE/last-console.log" 2>/dev/null
 grep -q '^VSB: FATAL' "$job/console" && grep '^VSB: FATAL' "$job/console" | sed 's/\r$//; s/^/sandbox: /' >&2
 vsb_log "run took $(( ($(vsb_now_ms) - t0) / 1000 )) s, status $rc"
 exit "$rc"
+exit
+}

@@ -7,6 +7,7 @@
 # Cache: $VIREO_SANDBOX_CACHE (default /var/cache/vireo-sandbox). Writes kernel.env, outer.env.
 # Set VSB_KERNEL_PKG=linux-image-6.1.0-NN-amd64 to pin a package.
 set -euo pipefail
+{ # (parsed whole before it runs: editing this file mid-run cannot break a run)
 . "$(dirname "$0")/lib/common.sh"
 
 mkdir -p "$VSB_CACHE" || vsb_die "cannot create $VSB_CACHE (set VIREO_SANDBOX_CACHE)"
@@ -28,8 +29,16 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # 2. The kernel package.
-pkg=${VSB_KERNEL_PKG:-$(apt-cache depends linux-image-amd64 2>/dev/null \
-        | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')}
+kernel_pkg() {
+  apt-cache depends linux-image-amd64 2>/dev/null \
+    | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'
+}
+apt_update() {  # apt lists missing or stale (a fresh machine): refresh once, as root
+  [ "$(id -u)" = 0 ] && [ -z "${apt_updated:-}" ] || return 1
+  vsb_log "apt-get update"; apt_updated=1; apt-get update -qq >&2
+}
+pkg=${VSB_KERNEL_PKG:-$(kernel_pkg)}
+if [ -z "$pkg" ] && ! vsb_load_env && apt_update; then pkg=$(kernel_pkg); fi
 if [ -z "$pkg" ]; then
   # apt lists not available: fall back to whatever kernel is cached.
   if vsb_load_env; then pkg=$KPKG; vsb_log "apt-cache unavailable, using cached $pkg"
@@ -44,7 +53,9 @@ if [ ! -f "$kroot/.complete" ]; then
     vsb_log "downloading $pkg"
     # apt-get download drops privileges to _apt when it can; let it write there.
     chmod 777 "$VSB_CACHE/debs" 2>/dev/null || true
-    (cd "$VSB_CACHE/debs" && apt-get download -q "$pkg" >&2 2>&1) || vsb_die "apt-get download $pkg failed"
+    (cd "$VSB_CACHE/debs" && apt-get download -q "$pkg" >&2 2>&1) \
+      || { apt_update && (cd "$VSB_CACHE/debs" && apt-get download -q "$pkg" >&2 2>&1); } \
+      || vsb_die "apt-get download $pkg failed"
     deb=$(ls "$VSB_CACHE"/debs/"${pkg}"_*.deb | tail -n1)
   fi
   vsb_log "unpacking $(basename "$deb")"
@@ -52,6 +63,9 @@ if [ ! -f "$kroot/.complete" ]; then
   dpkg -x "$deb" "$kroot.tmp"
   touch "$kroot.tmp/.complete"
   rm -rf "$kroot"; mv "$kroot.tmp" "$kroot"
+  # Older kernels (linux-image-amd64 moved on): keep only this one.
+  find "$VSB_CACHE/kernel" -mindepth 1 -maxdepth 1 ! -name "$pkg" -exec rm -rf {} +
+  find "$VSB_CACHE/debs" -name '*.deb' ! -name "${pkg}_*" -delete
 fi
 cat > "$VSB_CACHE/kernel.env.tmp" <<ENV
 KPKG=$pkg
@@ -73,3 +87,5 @@ if [ ! -f "$outer" ]; then
   find "$VSB_CACHE" -maxdepth 1 -name 'outer-*.cpio.gz' ! -name "outer-$key.cpio.gz" -delete
 fi
 printf 'OUTER_KEY=%s\nOUTER_INITRD=%s\n' "$key" "$outer" > "$VSB_CACHE/outer.env"
+exit
+}

@@ -3,6 +3,7 @@
 # The meson `kvm` suite (freestanding guest programs on /dev/kvm), one TAP line per
 # meson test. run-tests.sh writes $VSB_KVM_TESTS (`meson introspect --tests`) on the
 # host; without it this falls back to `meson test` (slow: ~30 s of start-up here).
+{ # (parsed whole before it runs: editing this file mid-run cannot break a run)
 b=$VSB_BUILD
 if [ -n "${VSB_KVM_TESTS:-}" ] && [ -f "$VSB_KVM_TESTS" ]; then
   exec python3 -I "$VSB_LIB/mesontests.py" "$VSB_KVM_TESTS" kvm "$VSB_LOGDIR"
@@ -33,3 +34,5 @@ for r in rows:
         for l in (r.get("stdo") or "").splitlines()[-15:]:
             print(f"#   {l}")
 PY
+exit
+}

@@ -4,6 +4,7 @@
 # -smp 2 -m 512: CPUs, memory, ACPI, PCI host bridge, RTC, poweroff exit status;
 # `reboot` (two boots, counted in CMOS NVRAM) and -no-reboot. Runs for each VMM in
 # $VSB_BOOT_VMMS (default "vireo qemu"; qemu = Debian's, the harness self-test).
+{ # (parsed whole before it runs: editing this file mid-run cannot break a run)
 . "$VSB_LIB/vm.sh"
 MEM=512 SMP=2
 BASE_APPEND="console=ttyS0 quiet panic=-1"
@@ -91,3 +92,5 @@ for vmm in ${VSB_BOOT_VMMS:-vireo qemu}; do
     tap 1 "$vmm: -no-reboot exits 0 on guest reboot" "not attempted: the guest never started under $vmm (see the boot case)"
   fi
 done
+exit
+}

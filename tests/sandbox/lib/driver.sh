@@ -4,6 +4,7 @@
 # one after the other, collecting their TAP lines in BUILD/sandbox-logs/results.tap.
 # Progress goes to stdout as "# ..." lines. See docs/sandbox.md for the contract.
 set -u
+{ # (parsed whole before it runs: editing this file mid-run cannot break a run)
 build=$1
 export VSB_BUILD=$build
 export VSB_LIB=$(cd "$(dirname "$0")" && pwd)
@@ -76,3 +77,5 @@ for c in "${cases[@]}"; do
   echo "# sandbox case $n: $ntap results, status $rc, ${took}s"
   rm -rf "$work"
 done
+exit
+}
