@@ -52,13 +52,15 @@ def vmm_command(a):
         exe = a.qemu or os.environ.get("QEMU") or shutil.which("qemu-system-x86_64")
         if not exe:
             skip("qemu-system-x86_64 not installed")
-        cmd = [exe, "-machine", "pc", "-accel", "tcg", "-no-reboot"]
+        cmd = [exe, "-machine", "pc", "-accel", "tcg"]
+        if not a.allow_reboot:
+            cmd.append("-no-reboot")
     if a.guest:
         cmd += ["-kernel", a.guest]
     elif a.vmm == "qemu":
         print("FAIL: qemu needs --guest")
         sys.exit(1)
-    cmd += ["-device", DEBUG_EXIT, "-nographic", "-m", str(a.mem)]
+    cmd += ["-device", DEBUG_EXIT, "-nographic", "-m", str(a.mem)] + a.vmm_arg
     append = a.append
     if a.vmm == "qemu" and a.append_qemu:
         append = (append + " " if append else "") + a.append_qemu
@@ -95,6 +97,10 @@ def main():
     ap.add_argument("--vireo")
     ap.add_argument("--qemu")
     ap.add_argument("-m", "--mem", type=int, default=128)
+    ap.add_argument("--vmm-arg", action="append", default=[],
+                    help="extra VMM argument (repeatable), e.g. -no-reboot")
+    ap.add_argument("--allow-reboot", action="store_true",
+                    help="qemu runs: leave out -no-reboot (the guest resets itself)")
     a = ap.parse_args()
     timeout = a.timeout or (90 if a.vmm == "vireo" else 30)
 
