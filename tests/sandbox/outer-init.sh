@@ -3,7 +3,8 @@
 # Loads kvm-amd and 9p, mounts the host's root read-only (9p tag vsbroot), the job
 # folder (tag vsbjob) and the writable folders (tags vsbrw0..N, listed in the job's
 # config) at their host paths, then chroots into the host root and runs the job's
-# cmd.sh with stdout on ttyS1 and stderr on ttyS2. ttyS0 is the kernel console plus
+# cmd.sh with stdout on ttyS1 and stderr on ttyS2. With --scratch, an ext4 disk
+# (virtio-blk) is mounted at $VSB_SCRATCH (under the tmpfs /tmp). ttyS0 is the kernel console plus
 # "VSB:" status lines and a heartbeat that sandbox.sh watches.
 export PATH=/bin:/sbin
 con=/dev/ttyS0
@@ -41,6 +42,11 @@ for p in $VSB_RW; do
   i=$((i + 1))
 done
 mkdir -p "$R$VSB_JOB"; mount --bind /job "$R$VSB_JOB" || fatal "cannot bind job dir"
+if [ -n "${VSB_SCRATCH:-}" ]; then   # ext4 on virtio-blk: a filesystem with O_DIRECT
+  mkdir -p "$R$VSB_SCRATCH"
+  mount -t ext4 -o noatime /dev/vda "$R$VSB_SCRATCH" || fatal "cannot mount the scratch disk"
+  chmod 1777 "$R$VSB_SCRATCH"
+fi
 cat /proc/mounts > /job/mounts
 
 for t in /dev/ttyS1 /dev/ttyS2; do stty -F $t raw -echo 115200; done

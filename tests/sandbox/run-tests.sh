@@ -38,7 +38,7 @@ src_rw=()
 srcdir=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["directories"]["source"])' \
          "$build/meson-info/meson-info.json" 2>/dev/null) || srcdir=
 [ -n "$srcdir" ] && [ -d "$srcdir" ] && [ "$srcdir" != "$VSB_ROOT" ] && src_rw=(--rw "$srcdir")
-bash "$VSB_DIR/sandbox.sh" run --rw "$build" "${src_rw[@]}" --timeout "${VSB_TIMEOUT:-780}" --cwd "$VSB_ROOT" \
+bash "$VSB_DIR/sandbox.sh" run --rw "$build" "${src_rw[@]}" --scratch "${VSB_SCRATCH_MB:-4096}" --timeout "${VSB_TIMEOUT:-780}" --cwd "$VSB_ROOT" \
   --env "VSB_VMLINUZ=$VMLINUZ" --env "VSB_INITRD=$initrd" --env "VSB_KVER=$KVER" \
   --env "VSB_MODDIR=$MODDIR" --env "VSB_CACHE=$VSB_CACHE" \
   $( [ -f "$kvmtests" ] && echo --env "VSB_KVM_TESTS=$kvmtests" ) \
