@@ -20,6 +20,7 @@ while read -r m; do
   insmod /lib/modules/$kver/$m 2>/dev/null || say "insmod $m failed"
 done < /etc/modules.load
 [ -c /dev/kvm ] || say "WARNING: no /dev/kvm after loading kvm-amd"
+ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up   # TCP tests on 127.0.0.1
 
 o9=trans=virtio,version=9p2000.L,msize=512000
 mkdir -p /job /root
