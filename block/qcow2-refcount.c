@@ -112,6 +112,11 @@ static int64_t refblock_offset(BDRVQcow2State *s, uint64_t idx)
         return 0;
     }
     off = s->refcount_table[idx] & REFT_OFFSET_MASK;
+    if (off >= QCOW2_MAX_OFFSET) {
+        return qcow2_signal_corruption(s, "refcount block offset %#" PRIx64 " is beyond "
+                                       "the largest possible image (refcount table index %#"
+                                       PRIx64 ")", off, idx);
+    }
     if (qcow2_offset_in_cluster(s, off)) {
         return qcow2_signal_corruption(s, "refcount block offset %#" PRIx64 " unaligned "
                                        "(refcount table index %#" PRIx64 ")", off, idx);
@@ -184,6 +189,12 @@ static int64_t find_free_range(BDRVQcow2State *s, uint64_t nb)
         }
         if (c >= (1ULL << (56 - s->cluster_bits))) {
             return -ENOSPC;
+        }
+        if (c > s->fresh_cluster + (1ULL << 20) && run == 0) {
+            /* Nothing is ever allocated this far past the end of the file. */
+            return qcow2_signal_corruption(s, "refcounts claim clusters far beyond the "
+                                           "end of the image (%#" PRIx64 ")",
+                                           c << s->cluster_bits);
         }
     }
     return start;
@@ -480,6 +491,12 @@ int64_t qcow2_alloc_clusters(BDRVQcow2State *s, uint64_t nb)
         }
         if (missing) {
             continue;                   /* the new block may sit in our range */
+        }
+        if (qcow2_overlaps_metadata(s, (uint64_t)c << s->cluster_bits, nb << s->cluster_bits)) {
+            /* Refcounts call the header or a table free: writing would destroy it. */
+            return qcow2_signal_corruption(s, "free cluster %#" PRIx64 " found inside "
+                                           "metadata: refcounts are wrong",
+                                           (uint64_t)c << s->cluster_bits);
         }
         if (!s->use_lazy_refcounts &&
             (ret = qcow2_cache_set_dependency(s, s->l2_cache, s->refblock_cache)) < 0) {

@@ -92,6 +92,7 @@ static int read_one(BDRVQcow2State *s, Qcow2Snapshot *sn, uint64_t *pos, GError 
 static int check_snapshot(BDRVQcow2State *s, Qcow2Snapshot *sn, GError **errp)
 {
     if (qcow2_offset_in_cluster(s, sn->l1_table_offset) ||
+        sn->l1_table_offset >= QCOW2_MAX_OFFSET ||
         (sn->l1_size && sn->l1_table_offset < s->cluster_size)) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "Image '%s': snapshot '%s' "
                     "has an invalid L1 table offset %#" PRIx64, s->bs->filename, sn->name,
@@ -175,7 +176,9 @@ static size_t serialize_one(const Qcow2Snapshot *sn, uint8_t *b)
     put64(b + 40, sn->vm_state_size);
     put64(b + 48, sn->disk_size);
     put64(b + 56, sn->icount);
-    memcpy(b + 64, sn->extra_unknown, sn->extra_unknown_len);
+    if (sn->extra_unknown_len) {
+        memcpy(b + 64, sn->extra_unknown, sn->extra_unknown_len);
+    }
     memcpy(b + 64 + sn->extra_unknown_len, sn->id_str, id);
     memcpy(b + 64 + sn->extra_unknown_len + id, sn->name, name);
     return entry_size(sn);
@@ -454,7 +457,9 @@ static int snapshot_create_locked(BDRVQcow2State *s, const char *name, GError **
     sn.disk_size = s->size;
     sn.icount = 0;
     sns = g_new0(Qcow2Snapshot, s->nb_snapshots + 1);
-    memcpy(sns, s->snapshots, s->nb_snapshots * sizeof(*sns));
+    if (s->nb_snapshots) {
+        memcpy(sns, s->snapshots, s->nb_snapshots * sizeof(*sns));
+    }
     sns[s->nb_snapshots] = sn;
     ret = write_snapshot_table(s, sns, s->nb_snapshots + 1);
     if (ret < 0) {

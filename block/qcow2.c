@@ -112,7 +112,9 @@ static size_t add_ext(uint8_t *buf, size_t pos, size_t cap, uint32_t magic, cons
     }
     put_be32(buf, pos, magic);
     put_be32(buf, pos + 4, len);
-    memcpy(buf + pos + 8, data, len);
+    if (len) {
+        memcpy(buf + pos + 8, data, len);
+    }
     memset(buf + pos + 8 + len, 0, ROUND_UP(len, 8) - len);
     return need;
 }
@@ -155,7 +157,9 @@ static void build_fixed_header(BDRVQcow2State *s, uint8_t *buf)
         put_be32(buf, 96, s->refcount_order);
         put_be32(buf, 100, s->header_length);
         buf[104] = s->compression_type;
-        memcpy(buf + QCOW2_OUR_HEADER_LEN, s->header_tail, s->header_tail_len);
+        if (s->header_tail_len) {
+            memcpy(buf + QCOW2_OUR_HEADER_LEN, s->header_tail, s->header_tail_len);
+        }
     }
 }
 
@@ -432,6 +436,10 @@ static int check_tables(BDRVQcow2State *s, const uint8_t *b, GError **errp)
                        s->l1_table_offset < s->cluster_size)) {
         return open_error(s, errp, "L1 table offset %#" PRIx64 " is invalid",
                           s->l1_table_offset);
+    }
+    if (s->l1_table_offset >= QCOW2_MAX_OFFSET || s->refcount_table_offset >= QCOW2_MAX_OFFSET ||
+        (s->nb_snapshots && s->snapshots_offset >= QCOW2_MAX_OFFSET)) {
+        return open_error(s, errp, "a table offset lies beyond the largest possible image");
     }
     if (s->nb_snapshots > QCOW2_MAX_SNAPSHOTS) {
         return open_error(s, errp, "too many snapshots (%u)", s->nb_snapshots);

@@ -57,6 +57,7 @@
 #define QCOW2_MAX_SNAPSHOTS      65536
 #define QCOW2_MAX_SNAPSHOT_TABLE (64u << 20)
 #define QCOW2_MAX_BACKING_NAME   1023
+#define QCOW2_MAX_OFFSET         (1ULL << 56)  /* host offsets must stay below */
 #define QCOW2_V2_HEADER_LEN      72
 #define QCOW2_V3_HEADER_LEN      104
 #define QCOW2_OUR_HEADER_LEN     112           /* with compression_type, padded */
