@@ -7,11 +7,24 @@
  */
 #include "kernel-unpack.h"
 #include <lzma.h>
+#include <stdbool.h>
 #include <string.h>
 #include <zlib.h>
 #include <zstd.h>
 
 #define UNPACK_MAX (512u << 20)   /* refuse absurd outputs (a malformed payload) */
+
+/* Doubles the output buffer when it is full; false once it reached UNPACK_MAX. */
+static bool grow(uint8_t **out, size_t *cap, size_t used)
+{
+    if (used < *cap)
+        return true;
+    if (*cap >= UNPACK_MAX)
+        return false;
+    *cap *= 2;
+    *out = g_realloc(*out, *cap);
+    return true;
+}
 
 static uint8_t *unxz(const uint8_t *in, size_t len, size_t *out_len)
 {
@@ -24,12 +37,8 @@ static uint8_t *unxz(const uint8_t *in, size_t len, size_t *out_len)
     s.avail_in = len;
     lzma_ret r;
     do {
-        if (n == cap) {
-            if (cap >= UNPACK_MAX)
-                break;
-            cap *= 2;
-            out = g_realloc(out, cap);
-        }
+        if (!grow(&out, &cap, n))
+            break;
         s.next_out = out + n;
         s.avail_out = cap - n;
         r = lzma_code(&s, LZMA_FINISH);
@@ -56,12 +65,8 @@ static uint8_t *ungzip(const uint8_t *in, size_t len, size_t *out_len)
     z.avail_in = len;
     int r;
     do {
-        if (n == cap) {
-            if (cap >= UNPACK_MAX)
-                break;
-            cap *= 2;
-            out = g_realloc(out, cap);
-        }
+        if (!grow(&out, &cap, n))
+            break;
         z.next_out = out + n;
         z.avail_out = MIN(cap - n, (size_t)UINT32_MAX);
         r = inflate(&z, Z_NO_FLUSH);
@@ -83,12 +88,8 @@ static uint8_t *unzstd(const uint8_t *in, size_t len, size_t *out_len)
     uint8_t *out = g_malloc(cap);
     ZSTD_inBuffer ib = { in, len, 0 };
     while (r != 0 && ib.pos < ib.size) {
-        if (n == cap) {
-            if (cap >= UNPACK_MAX)
-                break;
-            cap *= 2;
-            out = g_realloc(out, cap);
-        }
+        if (!grow(&out, &cap, n))
+            break;
         ZSTD_outBuffer ob = { out, cap, n };
         r = ZSTD_decompressStream(d, &ob, &ib);
         n = ob.pos;
