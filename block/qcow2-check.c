@@ -12,7 +12,7 @@
 
 #include "qcow2.h"
 
-enum { MAX_CHECK_CLUSTERS = 1 << 28 };
+enum { MAX_CHECK_CLUSTERS = 1 << 26 };  /* 320 MiB of bookkeeping at most */
 
 typedef struct Check {
     BDRVQcow2State *s;

@@ -286,12 +286,15 @@ int qcow2_flush_caches(BDRVQcow2State *s)
 
 /* ---- header parsing ------------------------------------------------------------------ */
 
+/* Names of incompatible features: the image's feature table, else the spec's names. */
 static char *feature_names(const uint8_t *table, uint32_t len, uint64_t bits)
 {
+    static const char *const spec[] = { "dirty bit", "corrupt bit", "external data file",
+                                        "compression type", "extended L2 entries" };
     GString *out = g_string_new(NULL);
 
     for (int b = 0; b < 64; b++) {
-        const char *name = NULL;
+        const char *name = b < (int)G_N_ELEMENTS(spec) ? spec[b] : NULL;
         if (!(bits & (1ULL << b))) {
             continue;
         }
