@@ -345,13 +345,13 @@ static GSourceFuncs engine_source_funcs = {
 
 /* ---- life cycle --------------------------------------------------------------------- */
 
-static void engine_init_uring(BlockEngine *eng)
+static void engine_init_uring(BlockEngine *eng, bool allow)
 {
 #ifdef CONFIG_LIBURING
     const char *aio = getenv("VIREO_BLOCK_AIO");
 
-    if (aio && strcmp(aio, "threads") == 0) {
-        return;
+    if (!allow || (aio && strcmp(aio, "threads") == 0)) {
+        return;                         /* thread pool only */
     }
     eng->ring = g_new0(struct io_uring, 1);
     if (io_uring_queue_init(RING_ENTRIES, eng->ring, 0) == 0) {
@@ -364,6 +364,11 @@ static void engine_init_uring(BlockEngine *eng)
 }
 
 BlockEngine *block_engine_new(GMainContext *ctx)
+{
+    return block_engine_new_full(ctx, true);
+}
+
+BlockEngine *block_engine_new_full(GMainContext *ctx, bool allow_uring)
 {
     BlockEngine *eng = g_new0(BlockEngine, 1);
     EngineSource *es;
@@ -378,7 +383,7 @@ BlockEngine *block_engine_new(GMainContext *ctx)
         g_error("block engine: eventfd: %s", g_strerror(errno));
     }
     eng->pool = g_thread_pool_new(pool_worker, eng, POOL_THREADS, FALSE, NULL);
-    engine_init_uring(eng);
+    engine_init_uring(eng, allow_uring);
     es = (EngineSource *)g_source_new(&engine_source_funcs, sizeof(EngineSource));
     es->eng = eng;
     es->efd_tag = g_source_add_unix_fd(&es->src, eng->pool_efd, G_IO_IN);

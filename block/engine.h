@@ -39,6 +39,9 @@ struct BlockEngine {
     unsigned max_workers;
 };
 
+/* block_engine_new() with io_uring allowed or not (tests of the thread-pool path). */
+BlockEngine *block_engine_new_full(GMainContext *ctx, bool allow_uring);
+
 /* Schedules fn(opaque) to run soon on the engine's thread, outside any coroutine. */
 void engine_bh(BlockEngine *eng, EngineBhFn *fn, void *opaque);
 /* Same, callable from any thread. */

@@ -1,2 +1,377 @@
-#include <glib.h>
-int main(int argc, char **argv) { g_test_init(&argc, &argv, NULL); return g_test_run(); }
+/*
+ * Unit tests of the generic block layer: coroutines and their locks, scatter/gather
+ * vectors, the raw driver (holes, discard, zeroes, resize), O_DIRECT alignment
+ * handling, asynchronous requests, the thread-pool fallback, image locking, options.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "block/block-int.h"
+
+typedef struct Fixture {
+    BlockEngine *eng;
+    char *dir;
+} Fixture;
+
+static void fx_setup(Fixture *f, gconstpointer data)
+{
+    const char *base = g_getenv("VIREO_BUILD_DIR");
+    char *tmpl = g_build_filename(base ? base : g_get_tmp_dir(), "test-block-XXXXXX", NULL);
+
+    f->dir = g_mkdtemp(tmpl);
+    g_assert_nonnull(f->dir);
+    f->eng = block_engine_new(NULL);
+}
+
+static void fx_teardown(Fixture *f, gconstpointer data)
+{
+    GDir *d = g_dir_open(f->dir, 0, NULL);
+    const char *name;
+
+    while (d && (name = g_dir_read_name(d))) {
+        char *p = g_build_filename(f->dir, name, NULL);
+        unlink(p);
+        g_free(p);
+    }
+    if (d) {
+        g_dir_close(d);
+    }
+    rmdir(f->dir);
+    g_free(f->dir);
+    block_engine_free(f->eng);
+}
+
+static BlockBackend *open_raw(Fixture *f, const char *name, int64_t size, BlockCacheMode c)
+{
+    char *path = g_build_filename(f->dir, name, NULL);
+    BlockOpenOptions o;
+    BlockBackend *blk;
+    GError *err = NULL;
+
+    if (size >= 0) {
+        g_assert_cmpint(block_create(f->eng, path, "raw", NULL, size, &err), ==, 0);
+    }
+    block_open_options_init(&o);
+    o.format = "raw";
+    o.cache = c;
+    blk = blk_open(f->eng, path, &o, &err);
+    g_assert_no_error(err);
+    g_free(path);
+    return blk;
+}
+
+/* ---- coroutines ---------------------------------------------------------------------- */
+
+typedef struct CoTest {
+    CoContext *ctx;
+    CoMutex m;
+    CoQueue q;
+    GString *log;
+    Coroutine *parked;
+} CoTest;
+
+static void co_yielder(void *opaque)
+{
+    CoTest *t = opaque;
+
+    g_string_append_c(t->log, 'a');
+    co_yield(t->ctx);
+    g_string_append_c(t->log, 'c');
+}
+
+static void co_locker(void *opaque)
+{
+    CoTest *t = opaque;
+
+    co_mutex_lock(t->ctx, &t->m);
+    g_string_append_c(t->log, 'L');
+    co_queue_wait(t->ctx, &t->q, &t->m);     /* drops the lock while waiting */
+    g_string_append_c(t->log, 'W');
+    co_mutex_unlock(t->ctx, &t->m);
+}
+
+static void co_nested(void *opaque)
+{
+    CoTest *t = opaque;
+    Coroutine *inner = co_create(t->ctx, co_yielder, t);
+
+    co_enter(t->ctx, inner);                 /* runs until its yield, comes back here */
+    g_string_append_c(t->log, 'b');
+    t->parked = inner;
+}
+
+static void test_coroutines(void)
+{
+    CoContext ctx;
+    CoTest t = { .ctx = &ctx, .log = g_string_new(NULL) };
+    Coroutine *a, *b;
+
+    co_context_init(&ctx);
+    co_mutex_init(&t.m);
+    co_queue_init(&t.q);
+    co_enter(&ctx, co_create(&ctx, co_nested, &t));
+    co_enter(&ctx, t.parked);
+    g_assert_cmpstr(t.log->str, ==, "abc");
+    g_assert_null(co_self(&ctx));
+    g_string_truncate(t.log, 0);
+    a = co_create(&ctx, co_locker, &t);
+    b = co_create(&ctx, co_locker, &t);
+    co_enter(&ctx, a);
+    co_enter(&ctx, b);                       /* lock is free again while a waits */
+    g_assert_cmpstr(t.log->str, ==, "LL");
+    g_assert_cmpint(co_queue_restart_all(&ctx, &t.q), ==, 2);
+    g_assert_cmpstr(t.log->str, ==, "LLWW");
+    g_assert_false(t.m.locked);
+    for (int i = 0; i < 1000; i++) {         /* the pool recycles stacks */
+        co_enter(&ctx, co_create(&ctx, co_yielder, &t));
+    }
+    g_assert_cmpuint(ctx.live, <=, 1002);
+    co_context_destroy(&ctx);
+    g_string_free(t.log, TRUE);
+}
+
+/* ---- iov ------------------------------------------------------------------------------ */
+
+static void test_iov(void)
+{
+    char a[10] = "0123456789", b[6] = "abcdef", out[16] = { 0 };
+    BlkIov q, s;
+
+    blkiov_init(&q, 1);
+    blkiov_add(&q, a, 10);
+    blkiov_add(&q, b, 6);
+    g_assert_cmpuint(q.size, ==, 16);
+    g_assert_cmpuint(blkiov_to_buf(&q, 8, out, 5), ==, 5);
+    g_assert_cmpstr(out, ==, "89abc");
+    blkiov_init(&s, 1);
+    blkiov_concat(&s, &q, 9, 3);
+    g_assert_cmpint(s.niov, ==, 2);
+    g_assert_cmpuint(s.size, ==, 3);
+    blkiov_memset(&q, 9, 0, 2);
+    g_assert_cmpint(a[9], ==, 0);
+    g_assert_cmpint(b[0], ==, 0);
+    g_assert_false(blkiov_is_zero(&q, 8, 3));
+    g_assert_true(blkiov_is_zero(&q, 9, 2));
+    g_assert_true(buffer_is_zero((char[40]){ 0 }, 40));
+    g_assert_false(buffer_is_zero((char[40]){ [39] = 1 }, 40));
+    blkiov_destroy(&q);
+    blkiov_destroy(&s);
+}
+
+/* ---- raw ------------------------------------------------------------------------------ */
+
+static void test_raw(Fixture *f, gconstpointer data)
+{
+    BlockBackend *blk = open_raw(f, "r.raw", 4 << 20, BLOCK_CACHE_WRITEBACK);
+    uint8_t buf[8192];
+    BlockStatus st;
+    int64_t pnum;
+    GError *err = NULL;
+
+    memset(buf, 0x42, sizeof(buf));
+    g_assert_cmpint(blk_pwrite(blk, 1 << 20, buf, sizeof(buf), 0), ==, 0);
+    g_assert_cmpint(blk_block_status(blk, 0, 4 << 20, &pnum, &st), ==, 0);
+    g_assert_true(st.zero);                                /* a hole */
+    g_assert_cmpint(pnum, ==, 1 << 20);
+    g_assert_cmpint(blk_block_status(blk, 1 << 20, 3 << 20, &pnum, &st), ==, 0);
+    g_assert_true(st.data);
+    g_assert_cmpint(blk_pwrite_zeroes(blk, (1 << 20) + 100, 200, 0), ==, 0);
+    g_assert_cmpint(blk_pread(blk, 1 << 20, buf, sizeof(buf)), ==, 0);
+    g_assert_cmpint(buf[99], ==, 0x42);
+    g_assert_cmpint(buf[100], ==, 0);
+    g_assert_cmpint(buf[300], ==, 0x42);
+    g_assert_cmpint(blk_pdiscard(blk, 1 << 20, 4096), ==, 0);
+    g_assert_cmpint(blk_pread(blk, 1 << 20, buf, 4096), ==, 0);
+    g_assert_true(buffer_is_zero(buf, 4096));
+    g_assert_cmpint(blk_pread(blk, (4 << 20) - 10, buf, 20), ==, -EIO);   /* past end */
+    g_assert_cmpint(blk_truncate(blk, 8 << 20, BLOCK_PREALLOC_OFF, &err), ==, 0);
+    g_assert_cmpint(blk_getlength(blk), ==, 8 << 20);
+    g_assert_cmpint(blk_pread(blk, (8 << 20) - 10, buf, 10), ==, 0);
+    g_assert_cmpint(blk_close(blk), ==, 0);
+}
+
+static void test_direct_alignment(Fixture *f, gconstpointer data)
+{
+    BlockBackend *blk = open_raw(f, "d.raw", 1 << 20, BLOCK_CACHE_NONE);
+    uint8_t *buf = g_malloc(10000), *check = g_malloc(10000);
+
+    if (!blk) {
+        g_test_skip("no O_DIRECT here");
+        return;
+    }
+    for (int i = 0; i < 10000; i++) {
+        buf[i] = i * 7;
+    }
+    /* Unaligned offsets, lengths and (heap) buffers: bounced and read-modify-written. */
+    g_assert_cmpint(blk_pwrite(blk, 4097, buf + 1, 9999, 0), ==, 0);
+    g_assert_cmpint(blk_pread(blk, 4097, check + 1, 9999), ==, 0);
+    g_assert_cmpmem(buf + 1, 9999, check + 1, 9999);
+    g_assert_cmpint(blk_pread(blk, 4096, check, 1), ==, 0);
+    g_assert_cmpint(check[0], ==, 0);
+    g_assert_cmpint(blk_flush(blk), ==, 0);
+    blk_close(blk);
+    g_free(buf);
+    g_free(check);
+}
+
+/* ---- asynchronous requests --------------------------------------------------------- */
+
+typedef struct AioState {
+    int done;
+    int errors;
+} AioState;
+
+static void aio_cb(void *opaque, int ret)
+{
+    AioState *a = opaque;
+
+    a->done++;
+    a->errors += ret < 0;
+}
+
+static void run_aio(Fixture *f, const char *name)
+{
+    BlockBackend *blk = open_raw(f, name, 1 << 20, BLOCK_CACHE_WRITEBACK);
+    enum { N = 64 };
+    static uint8_t bufs[N][4096];
+    struct iovec iov[N];
+    AioState a = { 0 };
+
+    for (int i = 0; i < N; i++) {
+        memset(bufs[i], i + 1, 4096);
+        iov[i] = (struct iovec){ bufs[i], 4096 };
+        blk_aio_pwritev(blk, i * 4096, &iov[i], 1, 0, aio_cb, &a);
+    }
+    g_assert_cmpint(a.done, ==, 0);                        /* never completes inline */
+    blk_drain(blk);
+    g_assert_cmpint(a.done, ==, N);
+    blk_aio_flush(blk, aio_cb, &a);
+    blk_drain(blk);
+    memset(bufs, 0, sizeof(bufs));
+    for (int i = 0; i < N; i++) {
+        blk_aio_preadv(blk, i * 4096, &iov[i], 1, aio_cb, &a);
+    }
+    blk_drain(blk);
+    g_assert_cmpint(a.done, ==, 2 * N + 1);
+    g_assert_cmpint(a.errors, ==, 0);
+    for (int i = 0; i < N; i++) {
+        g_assert_cmpint(bufs[i][0], ==, i + 1);
+        g_assert_cmpint(bufs[i][4095], ==, i + 1);
+    }
+    blk_close(blk);
+}
+
+static void test_aio(Fixture *f, gconstpointer data)
+{
+    run_aio(f, "aio.raw");
+}
+
+static void test_thread_pool(Fixture *f, gconstpointer data)
+{
+    /* The fallback used when io_uring is unavailable. */
+    block_engine_free(f->eng);
+    f->eng = block_engine_new_full(NULL, false);
+    g_assert_false(block_engine_has_io_uring(f->eng));
+    run_aio(f, "pool.raw");
+}
+
+/* ---- locking, options -------------------------------------------------------------- */
+
+static void test_locking(Fixture *f, gconstpointer data)
+{
+    char *path = g_build_filename(f->dir, "l.raw", NULL);
+    BlockBackend *w = open_raw(f, "l.raw", 1 << 20, BLOCK_CACHE_WRITEBACK), *r;
+    BlockOpenOptions o;
+    GError *err = NULL;
+
+    block_open_options_init(&o);
+    o.format = "raw";
+    g_assert_null(blk_open(f->eng, path, &o, &err));       /* second writer */
+    g_assert_nonnull(strstr(err->message, "lock"));
+    g_assert_nonnull(strstr(err->message, path));
+    g_clear_error(&err);
+    o.read_only = true;
+    g_assert_null(blk_open(f->eng, path, &o, &err));       /* readers refuse writers */
+    g_clear_error(&err);
+    o.force_share = true;
+    r = blk_open(f->eng, path, &o, &err);
+    g_assert_no_error(err);
+    blk_close(r);
+    blk_close(w);
+    o.force_share = false;
+    r = blk_open(f->eng, path, &o, &err);                  /* two readers are fine */
+    w = blk_open(f->eng, path, &o, &err);
+    g_assert_no_error(err);
+    blk_close(r);
+    blk_close(w);
+    g_free(path);
+}
+
+static void test_options(Fixture *f, gconstpointer data)
+{
+    BlockCacheMode c;
+    BlockPrealloc p;
+    char *path = g_build_filename(f->dir, "o.qcow2", NULL);
+    GError *err = NULL;
+
+    g_assert_true(block_cache_mode_parse("directsync", &c) && c == BLOCK_CACHE_DIRECTSYNC);
+    g_assert_false(block_cache_mode_parse("fast", &c));
+    g_assert_true(block_prealloc_parse("falloc", &p) && p == BLOCK_PREALLOC_FALLOC);
+    g_assert_cmpint(block_parse_size("64k"), ==, 65536);
+    g_assert_cmpint(block_parse_size("1.5G"), ==, 3LL << 29);
+    g_assert_cmpint(block_parse_size("12x"), ==, -1);
+    g_assert_cmpint(block_create(f->eng, path, "qcow2", "cluster_sise=4k", 1 << 20, &err),
+                    <, 0);
+    g_assert_nonnull(strstr(err->message, "cluster_sise"));
+    g_clear_error(&err);
+    g_assert_cmpint(block_create(f->eng, path, "qcow2", "cluster_size=3000", 1 << 20, &err),
+                    <, 0);
+    g_assert_nonnull(strstr(err->message, "cluster_size"));
+    g_clear_error(&err);
+    g_assert_cmpint(block_create(f->eng, path, "qcow2", "compat=0.10,lazy_refcounts=on",
+                                 1 << 20, &err), <, 0);
+    g_clear_error(&err);
+    g_assert_cmpint(block_create(f->eng, path, "vmdk", NULL, 1 << 20, &err), <, 0);
+    g_clear_error(&err);
+    g_free(path);
+}
+
+static void test_probe(Fixture *f, gconstpointer data)
+{
+    char *q = g_build_filename(f->dir, "p.qcow2", NULL);
+    char *v = g_build_filename(f->dir, "p.vmdk", NULL);
+    BlockOpenOptions o;
+    BlockBackend *blk;
+    GError *err = NULL;
+
+    g_assert_cmpint(block_create(f->eng, q, "qcow2", NULL, 1 << 20, &err), ==, 0);
+    block_open_options_init(&o);
+    blk = blk_open(f->eng, q, &o, &err);
+    g_assert_cmpstr(blk_format(blk), ==, "qcow2");
+    blk_close(blk);
+    g_file_set_contents(v, "KDMV\1\0\0\0", 8, NULL);
+    g_assert_null(blk_open(f->eng, v, &o, &err));
+    g_assert_nonnull(strstr(err->message, "vmdk"));
+    g_clear_error(&err);
+    g_free(q);
+    g_free(v);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/block/coroutines", test_coroutines);
+    g_test_add_func("/block/iov", test_iov);
+#define ADD(name, fn) g_test_add("/block/" name, Fixture, NULL, fx_setup, fn, fx_teardown)
+    ADD("raw", test_raw);
+    ADD("direct-alignment", test_direct_alignment);
+    ADD("aio", test_aio);
+    ADD("thread-pool", test_thread_pool);
+    ADD("locking", test_locking);
+    ADD("options", test_options);
+    ADD("probe", test_probe);
+    return g_test_run();
+}
