@@ -160,6 +160,7 @@ static void co_free(CoContext *ctx, Coroutine *co)
 void co_context_init(CoContext *ctx)
 {
     memset(ctx, 0, sizeof(*ctx));
+    g_queue_init(&ctx->wakeups);
     ctx->pool = g_ptr_array_new();
     ctx->leader_env = g_new0(sigjmp_buf, 1);
 }
@@ -214,6 +215,21 @@ void co_enter(CoContext *ctx, Coroutine *co)
             co_free(ctx, co);
         }
     }
+    if (!ctx->current) {
+        Coroutine *w;
+        while ((w = g_queue_pop_head(&ctx->wakeups))) {
+            co_enter(ctx, w);
+        }
+    }
+}
+
+void co_wake(CoContext *ctx, Coroutine *co)
+{
+    if (ctx->current) {
+        g_queue_push_tail(&ctx->wakeups, co);
+    } else {
+        co_enter(ctx, co);
+    }
 }
 
 void co_yield(CoContext *ctx)
@@ -257,7 +273,7 @@ int co_queue_restart_all(CoContext *ctx, CoQueue *q)
         g_queue_push_tail(&woken, co);
     }
     while ((co = g_queue_pop_head(&woken))) {
-        co_enter(ctx, co);
+        co_wake(ctx, co);
         n++;
     }
     return n;
@@ -293,6 +309,6 @@ void co_mutex_unlock(CoContext *ctx, CoMutex *m)
     m->holder = NULL;
     next = g_queue_pop_head(&m->queue.waiters);
     if (next) {
-        co_enter(ctx, next);            /* hand over: it retries the lock now */
+        co_wake(ctx, next);             /* it retries the lock when it runs */
     }
 }

@@ -26,6 +26,7 @@ typedef struct CoContext {
     size_t leader_stack_size;
     void *leader_fake_stack;
     unsigned live;               /* coroutines created and not yet freed */
+    GQueue wakeups;              /* woken from a coroutine: entered from the leader */
 } CoContext;
 
 /* Initialises @ctx for the calling thread. */
@@ -41,6 +42,11 @@ void co_enter(CoContext *ctx, Coroutine *co);
 void co_yield(CoContext *ctx);
 /* The running coroutine, or NULL outside coroutine context. */
 static inline Coroutine *co_self(CoContext *ctx) { return ctx->current; }
+
+/* Makes @co runnable: entered at once from the thread's own stack, otherwise as soon
+ * as control gets back there (a coroutine may wake one that is still in the middle of
+ * suspending itself, e.g. between joining a queue and yielding). */
+void co_wake(CoContext *ctx, Coroutine *co);
 
 /* A queue of suspended coroutines (waiters on a condition). */
 typedef struct CoQueue {

@@ -144,7 +144,7 @@ static void engine_pool_complete(BlockEngine *eng)
     while ((w = g_queue_pop_head(&done))) {
         Coroutine *co = w->co;
         w->co = NULL;               /* marks it done */
-        co_enter(&eng->co, co);
+        co_wake(&eng->co, co);
     }
 }
 
@@ -190,7 +190,7 @@ static void uring_reap(BlockEngine *eng)
         r->done = true;
         io_uring_cqe_seen(eng->ring, cqe);
         eng->uring_inflight--;
-        co_enter(&eng->co, r->co);
+        co_wake(&eng->co, r->co);
     }
 }
 

@@ -16,8 +16,9 @@ import subprocess
 import sys
 import tempfile
 
-VIMG, VIO = sys.argv[1], sys.argv[2]
-FUZZER = sys.argv[3] if len(sys.argv) > 3 and os.path.exists(sys.argv[3]) else None
+VIMG, VIO = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+FUZZER = (os.path.abspath(sys.argv[3]) if len(sys.argv) > 3 and os.path.exists(sys.argv[3])
+          else None)
 CS = 4096
 
 

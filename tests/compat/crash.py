@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-VIMG, VIO = sys.argv[1], sys.argv[2]
+VIMG, VIO = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 ITER = int(sys.argv[3]) if len(sys.argv) > 3 else 36
 BLOCKS, BLK, SIZE = 4096, 4096, 64 << 20
 

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-VIMG, VIO = sys.argv[1], sys.argv[2]
+VIMG, VIO = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 FAILS = []
 COUNT = [0]
 

@@ -151,7 +151,8 @@ static int stress_task(void *opaque, int index)
     for (int64_t i = 0; (s->count < 0 || i < s->count) && ret == 0; i++) {
         int64_t b = (int64_t)g_rand_int_range(r, 0, (gint32)mine) * s->tasks + index;
         /* Depends only on this task's history, so the final data is reproducible. */
-        uint64_t seq = ((uint64_t)index << 40) | (uint64_t)(i + 1);
+        uint64_t seq = ((uint64_t)index << 40) | (uint64_t)(i + 1) |
+                       (s->count < 0 ? 1ULL << 62 : 0);   /* crash-writer data differs */
         fill_block(buf, b, seq);
         if (s->count < 0) {
             logf_("S %" PRId64 " %" PRIu64 "\n", b, seq);

@@ -36,7 +36,7 @@ def make_seeds(d):
 
 
 def main():
-    fuzzer = sys.argv[1]
+    fuzzer = os.path.abspath(sys.argv[1])
     secs = int(os.environ.get("VIREO_FUZZ_SECONDS", "45"))
     base = os.environ.get("VIREO_BUILD_DIR", os.getcwd())
     work = tempfile.mkdtemp(prefix="fuzz-", dir=base)
