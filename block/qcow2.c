@@ -399,7 +399,7 @@ static int parse_fixed_header(BDRVQcow2State *s, const uint8_t *b, GError **errp
     if (be32_at(b, 32) != 0) {
         return open_error(s, errp, "encrypted images are not supported");
     }
-    if (s->refcount_order > 6) {
+    if (s->refcount_order < 0 || s->refcount_order > 6) {
         return open_error(s, errp, "invalid refcount order %d", s->refcount_order);
     }
     return 0;
