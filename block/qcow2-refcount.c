@@ -511,9 +511,31 @@ int64_t qcow2_alloc_clusters(BDRVQcow2State *s, uint64_t nb)
         if (s->free_cluster_index == (uint64_t)c) {
             s->free_cluster_index = c + nb;
         }
+        qcow2_extend_file(s, ((uint64_t)c + nb) << s->cluster_bits);
         return c << s->cluster_bits;
     }
     return qcow2_signal_corruption(s, "cannot allocate %" PRIu64 " clusters", nb);
+}
+
+/* Makes the file at least @end bytes long, preallocated in chunks: data written later
+ * into newly allocated clusters then lands inside the file, in allocated blocks, where
+ * direct I/O writes need no file size update and run in parallel. Best effort. */
+int qcow2_extend_file(BDRVQcow2State *s, uint64_t end)
+{
+    uint64_t chunk = MAX(8ULL << 20, 4 * s->cluster_size), want;
+    int ret;
+
+    if (end <= s->file_end || s->no_falloc || s->bs->read_only) {
+        return 0;
+    }
+    want = ROUND_UP(MAX(end, s->file_end + chunk), s->cluster_size);
+    ret = bdrv_co_truncate(s->file, want, BLOCK_PREALLOC_FALLOC, NULL);
+    if (ret < 0) {
+        s->no_falloc = true;            /* writes will extend the file instead */
+        return ret;
+    }
+    s->file_end = want;
+    return 0;
 }
 
 /* Allocates @size bytes for compressed data, packing them into partly used clusters;

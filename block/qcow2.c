@@ -593,6 +593,7 @@ static int qcow2_open(BlockDriverState *bs, GError **errp)
     }
     flen = bdrv_co_getlength(s->file);
     s->fresh_cluster = flen > 0 ? qcow2_size_to_clusters(s, flen) : 0;
+    s->file_end = flen > 0 ? flen : 0;
     if ((ret = open_fixups(s, errp)) < 0) {
         goto fail;
     }
@@ -632,6 +633,11 @@ static void qcow2_close(BlockDriverState *bs)
         if (qcow2_flush_caches(s) < 0 ||
             (s->use_lazy_refcounts && qcow2_mark_clean(s) < 0)) {
             g_printerr("qcow2: could not write metadata of '%s' on close\n", bs->filename);
+        }
+        /* Give back the preallocated tail nothing was allocated in. */
+        if (s->file_end > s->fresh_cluster << s->cluster_bits) {
+            bdrv_co_truncate(s->file, s->fresh_cluster << s->cluster_bits,
+                             BLOCK_PREALLOC_OFF, NULL);
         }
     }
     qcow2_free_state(s);

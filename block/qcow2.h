@@ -154,6 +154,8 @@ typedef struct BDRVQcow2State {
     uint64_t free_cluster_index;    /* no free cluster below this */
     uint64_t free_byte_offset;      /* compressed data packing position, 0 = none */
     uint64_t fresh_cluster;         /* clusters from here on were never written */
+    uint64_t file_end;              /* file length as extended by us */
+    bool no_falloc;                 /* the file cannot be preallocated */
     bool use_lazy_refcounts;
     bool discard_passthrough;       /* punch holes for clusters freed by discard */
     bool corrupt_reported;
@@ -240,6 +242,7 @@ int64_t qcow2_alloc_clusters(BDRVQcow2State *s, uint64_t nb);
 int64_t qcow2_alloc_bytes(BDRVQcow2State *s, uint64_t size);
 void qcow2_free_clusters(BDRVQcow2State *s, uint64_t off, uint64_t len, bool discard);
 void qcow2_free_l2e(BDRVQcow2State *s, uint64_t l2e, bool discard);
+int qcow2_extend_file(BDRVQcow2State *s, uint64_t end);
 int qcow2_write_reftable_entry(BDRVQcow2State *s, uint64_t index);
 
 /* qcow2-cluster.c */
