@@ -18,6 +18,7 @@
 
 #include <endian.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "block-int.h"
 
@@ -171,6 +172,35 @@ static inline void be64_set(void *p, uint64_t i, uint64_t v)
     ((uint64_t *)p)[i] = htobe64(v);
 }
 
+/* Unaligned big-endian fields of on-disk structures. */
+static inline uint32_t qcow2_be32_at(const uint8_t *b, size_t off)
+{
+    uint32_t v;
+
+    memcpy(&v, b + off, 4);
+    return be32toh(v);
+}
+
+static inline uint64_t qcow2_be64_at(const uint8_t *b, size_t off)
+{
+    uint64_t v;
+
+    memcpy(&v, b + off, 8);
+    return be64toh(v);
+}
+
+static inline void qcow2_put_be32(uint8_t *b, size_t off, uint32_t v)
+{
+    v = htobe32(v);
+    memcpy(b + off, &v, 4);
+}
+
+static inline void qcow2_put_be64(uint8_t *b, size_t off, uint64_t v)
+{
+    v = htobe64(v);
+    memcpy(b + off, &v, 8);
+}
+
 static inline uint64_t qcow2_cluster_index(BDRVQcow2State *s, uint64_t off)
 {
     return off >> s->cluster_bits;
@@ -208,10 +238,13 @@ static inline void qcow2_parse_compressed(BDRVQcow2State *s, uint64_t l2e, uint6
     *len = (nb_sectors + 1) * 512 - (*off & 511);
 }
 
-/* qcow2.c */
+/* qcow2-header.c */
+int qcow2_read_header(BDRVQcow2State *s, GError **errp);
 int qcow2_update_header(BDRVQcow2State *s);
 int qcow2_mark_dirty(BDRVQcow2State *s);
 int qcow2_mark_clean(BDRVQcow2State *s);
+
+/* qcow2.c */
 int qcow2_signal_corruption(BDRVQcow2State *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 bool qcow2_overlaps_metadata(BDRVQcow2State *s, uint64_t off, uint64_t len);
 int qcow2_write_l1_entry(BDRVQcow2State *s, uint64_t index);
@@ -288,6 +321,10 @@ int qcow2_snapshot_list(BlockDriverState *bs, BlockSnapshotInfo **list);
 int qcow2_snapshot_create(BlockDriverState *bs, const char *name, GError **errp);
 int qcow2_snapshot_apply(BlockDriverState *bs, const char *name, GError **errp);
 int qcow2_snapshot_delete(BlockDriverState *bs, const char *name, GError **errp);
+
+/* qcow2-tree.c */
+int qcow2_tree_refcounts(BDRVQcow2State *s, const uint64_t *l1, uint32_t n, int addend);
+uint64_t *qcow2_read_l1(BDRVQcow2State *s, uint64_t off, uint32_t n, int *ret);
 int qcow2_update_tree_refcounts(BDRVQcow2State *s, uint64_t l1_off, uint32_t l1_size,
                                 int addend);
 int qcow2_fix_copied_flags(BDRVQcow2State *s);

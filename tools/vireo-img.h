@@ -29,6 +29,8 @@ void img_io_error(BlockBackend *blk, const char *what, int64_t off, int ret);
 /* Opens an image for a command, reporting errors itself. */
 BlockBackend *img_open(ImgCtx *ctx, const char *filename, const char *fmt, bool read_only,
                        const char *cache, bool force_share, BlockOpenOptions *extra);
+/* Parses --output=human|json (reports the error itself). */
+bool img_parse_output(const char *s, bool *json);
 /* Parses a size argument like qemu-img (suffixes k, M, G, T, ...); -1 if invalid. */
 int64_t img_parse_size(const char *s);
 /* True when @buf[0..len) is all zero bytes. */
