@@ -504,8 +504,6 @@ bool blk_has_zero_init(BlockBackend *blk)
     return bs->drv->has_zero_init ? bs->drv->has_zero_init(bs) : false;
 }
 
-/* Internal accessor for block/info.c. */
-BlockDriverState *blk_root(BlockBackend *blk);
 BlockDriverState *blk_root(BlockBackend *blk)
 {
     return blk->root;

@@ -160,6 +160,9 @@ void block_free(void *p);
 
 static inline CoContext *bdrv_co(BlockDriverState *bs) { return &bs->eng->co; }
 
+/* The root node of a backend (block/blk.c). */
+BlockDriverState *blk_root(BlockBackend *blk);
+
 /* ---- create (block/create.c) ---- */
 int block_create_opts_parse(const BlockDriver *drv, const char *str, BlockCreateOpts *o,
                             GError **errp);

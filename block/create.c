@@ -11,6 +11,8 @@
 /* Sizes like qemu-img: bytes, or a number (fractions allowed) with k/M/G/T/P/E. */
 int64_t block_parse_size(const char *s)
 {
+    static const char units[] = "kmgtpe";
+    const char *u;
     char *end;
     double v;
     int shift = 0;
@@ -22,24 +24,17 @@ int64_t block_parse_size(const char *s)
     if (end == s || v < 0) {
         return -1;
     }
-    switch (*end) {
-    case '\0': case 'b': case 'B': break;
-    case 'k': case 'K': shift = 10; break;
-    case 'm': case 'M': shift = 20; break;
-    case 'g': case 'G': shift = 30; break;
-    case 't': case 'T': shift = 40; break;
-    case 'p': case 'P': shift = 50; break;
-    case 'e': case 'E': shift = 60; break;
-    default: return -1;
+    if (*end && (u = strchr(units, g_ascii_tolower(*end))) != NULL) {
+        shift = 10 * (int)(u - units + 1);
+        end++;
+    } else if (*end == 'b' || *end == 'B') {
+        end++;
     }
-    if (*end && end[1] && !(end[1] == 'B' || end[1] == 'b' || end[1] == 'i')) {
-        return -1;
+    if (*end) {
+        return -1;                      /* trailing junk */
     }
     v = ldexp(v, shift);
-    if (v >= 9.2e18 || v != floor(v)) {
-        return v >= 9.2e18 ? -1 : (int64_t)v;
-    }
-    return (int64_t)v;
+    return v >= 9.2e18 || v != floor(v) ? -1 : (int64_t)v;
 }
 
 static bool parse_bool(const char *v, bool *out)

@@ -376,7 +376,6 @@ BlockEngine *block_engine_new_full(GMainContext *ctx, bool allow_uring)
     eng->ctx = g_main_context_ref(ctx ? ctx : g_main_context_default());
     eng->home = g_thread_self();
     co_context_init(&eng->co);
-    co_queue_init(&eng->sq_waiters);
     g_mutex_init(&eng->lock);
     eng->pool_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (eng->pool_efd < 0) {

@@ -29,7 +29,6 @@ struct BlockEngine {
     void *ring;                     /* struct io_uring * */
     unsigned sq_pending;            /* prepared, not yet submitted SQEs */
     unsigned uring_inflight;
-    CoQueue sq_waiters;             /* coroutines waiting for a free SQE */
     GThreadPool *pool;
     int pool_efd;                   /* eventfd: pool work done */
     GMutex lock;                    /* protects done and xthread */

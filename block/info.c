@@ -7,8 +7,6 @@
 
 #include "block-int.h"
 
-BlockDriverState *blk_root(BlockBackend *blk);
-
 void block_snapshot_info_clear(BlockSnapshotInfo *sn)
 {
     g_free(sn->id);

@@ -95,6 +95,7 @@ static void count_data(Check *c, uint64_t e, bool active, bool *clear)
         if (active) {
             c->res->allocated_clusters++;
             c->res->compressed_clusters++;
+            c->res->fragmented_clusters++;      /* qemu-img counts them so, too */
         }
         break;
     case QCOW2_CLUSTER_NORMAL:

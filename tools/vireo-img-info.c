@@ -351,9 +351,8 @@ int img_map(ImgCtx *ctx, int argc, char **argv)
         return EXIT_ERR;
     }
     len = blk_getlength(blk);
-    ret = map_run(blk, MIN(start, len), start > len - MIN(maxlen, len) ? len
-                                                          : start + MIN(maxlen, len - start),
-                  json);
+    start = MIN(start, len);
+    ret = map_run(blk, start, maxlen >= len - start ? len : start + maxlen, json);
     blk_close(blk);
     return ret;
 }

@@ -8,8 +8,6 @@
 
 #include "block/qcow2.h"
 
-BlockDriverState *blk_root(BlockBackend *blk);
-
 typedef struct Fixture {
     BlockEngine *eng;
     char *dir;
