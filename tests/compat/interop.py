@@ -328,6 +328,54 @@ def vireo_resize(work):
         check("preallocation=%s" % mode, clean(q) and res.get("allocated-clusters") == 256)
 
 
+def vireo_header_rules(work):
+    """Unknown extensions and header fields survive Vireo's header rewrites, autoclear
+    bits are dropped before writing, raw backing files work, -r all rebuilds refcounts."""
+    import struct
+    img, base = os.path.join(work, "h.qcow2"), os.path.join(work, "h.raw")
+    run("qemu-img", "create", "-q", "-f", "raw", base, "8M")
+    qemu_io(base, ["write -P 0x42 0 8M"], fmt="raw")
+    run("qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "raw", img)
+    with open(img, "r+b") as f:
+        h = bytearray(f.read(4096))
+        struct.pack_into(">Q", h, 80, 1 << 7)            # unknown compatible feature
+        struct.pack_into(">Q", h, 88, 1 << 5)            # unknown autoclear feature
+        ext = struct.pack(">II", 0x5a5a1234, 5) + b"hello\0\0\0"
+        hl = struct.unpack_from(">I", h, 100)[0]
+        rest = h[hl:]
+        h[hl:] = (ext + rest)[:len(h) - hl]
+        boff = struct.unpack_from(">Q", h, 8)[0]
+        struct.pack_into(">Q", h, 8, boff + len(ext))
+        f.seek(0)
+        f.write(h)
+    vireo_io(img, ["write -P 0x17 1000 3000"])
+    run(VIMG, "snapshot", "-c", "x", img)                # forces a header rewrite
+    with open(img, "rb") as f:
+        h = f.read(4096)
+    check("unknown header extension kept", b"\x5a\x5a\x12\x34\x00\x00\x00\x05hello" in h)
+    check("unknown compatible bit kept, autoclear cleared",
+          struct.unpack_from(">Q", h, 80)[0] == 1 << 7 and
+          struct.unpack_from(">Q", h, 88)[0] == 0)
+    exp = os.path.join(work, "hexp.raw")
+    shutil.copy(base, exp)
+    qemu_io(exp, ["write -P 0x17 1000 3000"], fmt="raw")
+    p = run("qemu-img", "compare", "-f", "raw", exp, img, ok=(0, 1))
+    check("raw backing file through Vireo", p.returncode == 0 and clean(img), p.stdout)
+    # Destroy the refcounts, then let vireo-img check -r all rebuild them.
+    with open(img, "r+b") as f:
+        h = f.read(112)
+        rt = struct.unpack_from(">Q", h, 48)[0]
+        f.seek(rt)
+        rb = struct.unpack(">Q", f.read(8))[0]
+        f.seek(rb)
+        f.write(bytes(65536))
+    rc, _ = qemu_check(img)
+    p = run(VIMG, "check", "-r", "all", img, ok=(0, 2, 3))
+    check("vireo-img check -r all rebuilds refcounts", rc == 2 and clean(img) and
+          run("qemu-img", "compare", "-f", "raw", exp, img, ok=(0, 1)).returncode == 0,
+          p.stdout + p.stderr)
+
+
 # ---- 3. locking -------------------------------------------------------------------------
 
 def locking(work):
@@ -363,7 +411,7 @@ def main():
     work = tempfile.mkdtemp(prefix="compat-", dir=base)
     try:
         for part in (qemu_to_vireo, vireo_to_qemu, vireo_chains, vireo_convert,
-                     vireo_resize, locking):
+                     vireo_resize, vireo_header_rules, locking):
             try:
                 part(work)
             except Exception as e:      # report and go on with the next part
