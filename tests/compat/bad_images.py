@@ -105,6 +105,8 @@ def cases():
                                      "unknown feature bit 5")
     c["extended L2 entries"] = (lambda b: (u64(b, 72, 1 << 4), b)[1], "extended L2")
     c["external data file"] = (lambda b: (u64(b, 72, 1 << 2), b)[1], "external data file")
+    c["corrupt bit set"] = (lambda b: (u64(b, 72, 1 << 1), b)[1], "marked corrupt")
+    c["dirty bit set"] = (lambda b: (u64(b, 72, 1 << 0), b)[1], None)
     c["compression bit with zlib type"] = (lambda b: (u64(b, 72, 1 << 3), b)[1],
                                            "compression type")
     c["extension length huge"] = (
