@@ -362,7 +362,7 @@ static int check_tables(BDRVQcow2State *s, const uint8_t *b, GError **errp)
 /* Reads and validates the header cluster: fields, extensions, features, tables. */
 int qcow2_read_header(BDRVQcow2State *s, GError **errp)
 {
-    uint8_t *b = block_alloc0(s->bs, 1 << QCOW2_MAX_CLUSTER_BITS);
+    uint8_t *b = block_alloc0(s->bs, 512);
     const uint8_t *ft = NULL;
     uint32_t ftlen = 0;
     uint64_t boff, ext_end;
@@ -379,6 +379,8 @@ int qcow2_read_header(BDRVQcow2State *s, GError **errp)
         ret = open_error(s, errp, "unsupported cluster size 2^%d", s->cluster_bits);
     } else {
         derive_geometry(s);
+        block_free(b);                  /* now read the whole header cluster */
+        b = block_alloc(s->bs, s->cluster_size);
         ret = bdrv_co_pread(s->file, 0, b, s->cluster_size);
     }
     if (ret == 0 && (ret = parse_fixed_header(s, b, errp)) == 0) {
