@@ -36,6 +36,18 @@ CONFIGS = [
 ]
 
 
+def wait_unlocked(img, secs=10.0):
+    """A killed io_uring user's ring is torn down asynchronously by the kernel, so its
+    file (and the image lock with it) can stay held briefly after the process is reaped.
+    Wait until qemu-img can take the lock, as a user restarting after a crash would."""
+    end = time.time() + secs
+    while time.time() < end:
+        p = subprocess.run(["qemu-img", "info", img], capture_output=True, text=True)
+        if "lock" not in p.stderr:
+            return
+        time.sleep(0.1)
+
+
 def run(*args, ok=(0,)):
     p = subprocess.run(list(args), capture_output=True, text=True)
     if p.returncode not in ok:
@@ -106,6 +118,7 @@ def one_run(work, i, cfg, rng):
         time.sleep(rng.uniform(0.05, 0.6))
         p.kill()
         p.wait()
+    wait_unlocked(img)
     started, durable, ncompleted = parse_log(log)
     lazy = "lazy_refcounts=on" in opts
     if lazy:
