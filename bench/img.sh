@@ -14,7 +14,8 @@
 #    modulo the 1 GiB image, the same sequence for both tools since qemu-img bench has
 #    no random mode). qcow2 writes go to a freshly created image each run, so they
 #    measure cluster allocation; reads use a fully allocated image.
-#  - sequential 1 MiB reads and writes (queue depth 4), raw, cache=none
+#  - sequential 1 MiB reads and writes (queue depth 4), raw, cache=none; these are bound
+#    by the disk, whose speed drifts between runs, so they take SEQ_RUNS (default 9) runs
 #  - convert of a 2 GiB qcow2 holding 1 GiB of data (half random, half text) to raw,
 #    back to qcow2 (source and target cache=none), and to a compressed qcow2 (-c, the
 #    default cache modes: that row is about compression speed).
@@ -115,8 +116,8 @@ row "qcow2 4k rand read qd1 ($QD1 req)" none TOOL bench -f qcow2 -t none -c "$QD
 row "qcow2 4k rand read qd32 ($QD32 req)" none TOOL bench -f qcow2 -t none -c "$QD32" -d 32 -s 4k -S $STEP full.qcow2
 row "qcow2 4k rand write qd1, allocating" fresh_qcow2 TOOL bench -w -f qcow2 -t none -c "$QD1" -d 1 -s 4k -S $STEP fresh.qcow2
 row "qcow2 4k rand write qd32, allocating" fresh_qcow2 TOOL bench -w -f qcow2 -t none -c "$QD32" -d 32 -s 4k -S $STEP fresh.qcow2
-row "raw 1M seq read qd4 (2 GiB)" none TOOL bench -f raw -t none -c 2048 -d 4 -s 1M rand.raw
-row "raw 1M seq write qd4 (2 GiB)" none TOOL bench -w -f raw -t none -c 2048 -d 4 -s 1M rw.raw
+RUNS=${SEQ_RUNS:-9} row "raw 1M seq read qd4 (2 GiB)" none TOOL bench -f raw -t none -c 2048 -d 4 -s 1M rand.raw
+RUNS=${SEQ_RUNS:-9} row "raw 1M seq write qd4 (2 GiB)" none TOOL bench -w -f raw -t none -c 2048 -d 4 -s 1M rw.raw
 row "convert qcow2 -> raw (1 of 2 GiB used)" fresh_out TOOL convert -T none -t none -O raw src.qcow2 out.raw
 row "convert raw -> qcow2" fresh_out TOOL convert -T none -t none -f raw -O qcow2 src.raw out.qcow2
 row "convert -c qcow2 -> qcow2 (zlib, default caches)" fresh_out TOOL convert -c -O qcow2 src.qcow2 outc.qcow2

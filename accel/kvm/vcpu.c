@@ -244,8 +244,13 @@ static void *vcpu_thread(void *opaque)
         int err = errno;
         bql_lock();
         if (r < 0) {
-            if (err == EINTR || err == EAGAIN)
+            if (err == EINTR || err == EAGAIN) {
+                /* A kick ends here: its stop/quit flag was set under the lock, which we
+                 * hold again, so vcpu_park sees it; the flag must not outlive the kick
+                 * or every later KVM_RUN would return EINTR at once. */
+                cpu->run->immediate_exit = 0;
                 continue;
+            }
             g_autofree char *m = g_strdup_printf("KVM_RUN failed: %s", g_strerror(err));
             report_internal_error(cpu, m);
             continue;
@@ -336,8 +341,14 @@ void kvm_set_boot_info(KvmState *s, const BootInfo *bi)
     s->have_boot = true;
 }
 
+/* Called with the lock held. A parked vCPU is outside KVM_RUN and rechecks its flags
+ * when woken, so it is not kicked: a kick it never consumes would leave immediate_exit
+ * set after the resume (that was the hang after a triple-fault reset, where the vCPU
+ * parks by itself before the main thread pauses everything). */
 static void kick(CPUState *cpu)
 {
+    if (cpu->parked)
+        return;
     cpu->run->immediate_exit = 1;
     pthread_kill(cpu->thread, SIG_KICK);
 }
