@@ -6,7 +6,8 @@
 # Every row runs both tools RUNS times (default 5), interleaved (the order alternates),
 # and prints the median seconds of each and the ratio qemu-img / vireo-img (> 1: Vireo
 # is faster). WORK_DIR must be on a real disk: cache=none needs O_DIRECT (tmpfs has
-# none). Needs about 6 GiB there. Environment knobs: RUNS, QD1_COUNT, QD32_COUNT.
+# none). Needs about 6 GiB there. Environment knobs: RUNS, SEQ_RUNS, QD1_COUNT,
+# QD32_COUNT, ONLY (a regular expression: run only the rows whose name matches).
 #
 # Rows:
 #  - 4 KiB random reads/writes at queue depth 1 and 32, raw and qcow2, cache=none
@@ -15,7 +16,8 @@
 #    no random mode). qcow2 writes go to a freshly created image each run, so they
 #    measure cluster allocation; reads use a fully allocated image.
 #  - sequential 1 MiB reads and writes (queue depth 4), raw, cache=none; these are bound
-#    by the disk, whose speed drifts between runs, so they take SEQ_RUNS (default 9) runs
+#    by the disk, whose speed drifts between runs, so they move 8 GiB per run
+#    (the 1 GiB file over and over) and take SEQ_RUNS (default 9) runs
 #  - convert of a 2 GiB qcow2 holding 1 GiB of data (half random, half text) to raw,
 #    back to qcow2 (source and target cache=none), and to a compressed qcow2 (-c, the
 #    default cache modes: that row is about compression speed).
@@ -60,6 +62,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1
 # "TOOL" in the arguments is replaced by qemu-img or vireo-img.
 row() {
     local name=$1 prep=$2; shift 2
+    [[ $name =~ ${ONLY:-.} ]] || return 0
     local q=() v=() i tool first second
     for ((i = 0; i < RUNS; i++)); do
         if ((i % 2)); then first=v; second=q; else first=q; second=v; fi
@@ -116,8 +119,8 @@ row "qcow2 4k rand read qd1 ($QD1 req)" none TOOL bench -f qcow2 -t none -c "$QD
 row "qcow2 4k rand read qd32 ($QD32 req)" none TOOL bench -f qcow2 -t none -c "$QD32" -d 32 -s 4k -S $STEP full.qcow2
 row "qcow2 4k rand write qd1, allocating" fresh_qcow2 TOOL bench -w -f qcow2 -t none -c "$QD1" -d 1 -s 4k -S $STEP fresh.qcow2
 row "qcow2 4k rand write qd32, allocating" fresh_qcow2 TOOL bench -w -f qcow2 -t none -c "$QD32" -d 32 -s 4k -S $STEP fresh.qcow2
-RUNS=${SEQ_RUNS:-9} row "raw 1M seq read qd4 (2 GiB)" none TOOL bench -f raw -t none -c 2048 -d 4 -s 1M rand.raw
-RUNS=${SEQ_RUNS:-9} row "raw 1M seq write qd4 (2 GiB)" none TOOL bench -w -f raw -t none -c 2048 -d 4 -s 1M rw.raw
+RUNS=${SEQ_RUNS:-9} row "raw 1M seq read qd4 (8 GiB)" none TOOL bench -f raw -t none -c 8192 -d 4 -s 1M rand.raw
+RUNS=${SEQ_RUNS:-9} row "raw 1M seq write qd4 (8 GiB)" none TOOL bench -w -f raw -t none -c 8192 -d 4 -s 1M rw.raw
 row "convert qcow2 -> raw (1 of 2 GiB used)" fresh_out TOOL convert -T none -t none -O raw src.qcow2 out.raw
 row "convert raw -> qcow2" fresh_out TOOL convert -T none -t none -f raw -O qcow2 src.raw out.qcow2
 row "convert -c qcow2 -> qcow2 (zlib, default caches)" fresh_out TOOL convert -c -O qcow2 src.qcow2 outc.qcow2
