@@ -65,8 +65,10 @@ static void co_landed(CoContext *ctx, void *fake)
 
 /* The arguments are only used before the jump away; what is read after the jump back
  * goes through the volatile copies. GCC cannot see that under ASan (-Wclobbered). */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wclobbered"
+#endif
 static void co_switch(CoContext *ctx, sigjmp_buf *from, void **from_fake,
                       sigjmp_buf *to, const void *to_stack, size_t to_size,
                       bool terminate)
@@ -83,7 +85,9 @@ static void co_switch(CoContext *ctx, sigjmp_buf *from, void **from_fake,
     }
     co_landed(vctx, *vfake);
 }
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 static void co_switch_to_caller(Coroutine *co, bool terminate)
 {

@@ -1,7 +1,7 @@
 /*
  * qcow2 consistency check and repair, like qemu-img check: every reference from the
- * header, the L1/L2 trees (active and snapshots), the snapshot table and the refcount
- * structures is counted and compared with the stored refcounts ("Host cluster
+ * header, the L1/L2 trees (active and snapshots), the snapshot table, valid persistent
+ * bitmaps and the refcount structures is counted and compared with the stored refcounts ("Host cluster
  * management"); bit 63 of active L1/L2 entries must match "refcount is one".
  * Repairs: leaks are dropped one by one; errors rebuild the refcount structures from
  * the counted references (new table and blocks written past the end of the file).
@@ -447,6 +447,81 @@ static int rebuild_refcounts(Check *c)
     return ret;
 }
 
+/* Persistent dirty bitmaps (header extension 0x23852875, spec "Bitmaps"): Vireo keeps the
+ * extension without interpreting it and clears autoclear bit 0 when it opens an image
+ * read/write, after which the bitmaps are stale and their clusters are leaks. While the
+ * bit is still set (a read-only check of a QEMU image), the bitmap directory, tables and
+ * data clusters are references like any other. */
+enum { BITMAP_DIR_MAX = 64 << 20, BITMAP_TABLE_MAX = 1 << 26, BME_OFFSET_MASK = 0x00fffffffffffe00ull };
+
+static void count_bitmaps(Check *c)
+{
+    BDRVQcow2State *s = c->s;
+    const Qcow2Ext *ext = NULL;
+
+    for (guint i = 0; s->unknown_exts && i < s->unknown_exts->len; i++) {
+        const Qcow2Ext *e = g_ptr_array_index(s->unknown_exts, i);
+        if (e->magic == QCOW2_EXT_BITMAPS) {
+            ext = e;
+        }
+    }
+    if (!ext || !(s->autoclear & 1)) {
+        return;
+    }
+    if (ext->len < 24) {
+        say(c, "ERROR: bitmaps extension of %u bytes (24 needed)\n", ext->len);
+        c->res->check_errors++;
+        return;
+    }
+    uint32_t nb = qcow2_be32_at(ext->data, 0);
+    uint64_t dir_size = qcow2_be64_at(ext->data, 8), dir_off = qcow2_be64_at(ext->data, 16);
+    if (nb == 0 || dir_size < 24 || dir_size > BITMAP_DIR_MAX ||
+        (dir_off & (s->cluster_size - 1))) {
+        say(c, "ERROR: bitmap directory at %#" PRIx64 " of %" PRIu64 " bytes for %u bitmaps "
+            "is invalid\n", dir_off, dir_size, nb);
+        c->res->check_errors++;
+        return;
+    }
+    if (!inc_refs(c, dir_off, dir_size, false)) {
+        return;
+    }
+    g_autofree uint8_t *dir = g_malloc(dir_size);
+    if (bdrv_co_pread(s->file, dir_off, dir, dir_size) < 0) {
+        c->res->check_errors++;
+        return;
+    }
+    uint64_t pos = 0;
+    for (uint32_t i = 0; i < nb; i++) {
+        if (pos + 24 > dir_size) {
+            say(c, "ERROR: bitmap directory ends inside entry %u\n", i);
+            c->res->check_errors++;
+            return;
+        }
+        uint64_t table_off = qcow2_be64_at(dir + pos, 0);
+        uint32_t table_size = qcow2_be32_at(dir + pos, 8);
+        uint32_t name_size = (uint32_t)dir[pos + 18] << 8 | dir[pos + 19];
+        uint32_t extra_size = qcow2_be32_at(dir + pos, 20);
+        if ((table_off & (s->cluster_size - 1)) || table_size > BITMAP_TABLE_MAX) {
+            say(c, "ERROR: bitmap %u: table at %#" PRIx64 " with %u entries is invalid\n",
+                i, table_off, table_size);
+            c->res->check_errors++;
+        } else if (table_size && inc_refs(c, table_off, (uint64_t)table_size * 8, false)) {
+            g_autofree uint64_t *t = g_malloc((uint64_t)table_size * 8);
+            if (bdrv_co_pread(s->file, table_off, t, (uint64_t)table_size * 8) < 0) {
+                c->res->check_errors++;
+            } else {
+                for (uint32_t k = 0; k < table_size; k++) {
+                    uint64_t off = be64toh(t[k]) & BME_OFFSET_MASK;
+                    if (off) {
+                        inc_refs(c, off, s->cluster_size, false);
+                    }
+                }
+            }
+        }
+        pos += ROUND_UP(24 + (uint64_t)extra_size + name_size, 8);
+    }
+}
+
 /* ---- entry point ----------------------------------------------------------------------- */
 
 static void count_all(Check *c)
@@ -461,6 +536,7 @@ static void count_all(Check *c)
     if (s->nb_snapshots) {
         inc_refs(c, s->snapshots_offset, s->snapshots_size, false);
     }
+    count_bitmaps(c);
     check_refcount_structures(c);
 }
 
