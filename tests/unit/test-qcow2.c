@@ -7,39 +7,7 @@
 #include <unistd.h>
 
 #include "block/qcow2.h"
-
-typedef struct Fixture {
-    BlockEngine *eng;
-    char *dir;
-} Fixture;
-
-static void fx_setup(Fixture *f, gconstpointer data)
-{
-    const char *base = g_getenv("VIREO_BUILD_DIR");
-    char *tmpl = g_build_filename(base ? base : g_get_tmp_dir(), "test-qcow2-XXXXXX", NULL);
-
-    f->dir = g_mkdtemp(tmpl);
-    g_assert_nonnull(f->dir);
-    f->eng = block_engine_new(NULL);
-}
-
-static void fx_teardown(Fixture *f, gconstpointer data)
-{
-    GDir *d = g_dir_open(f->dir, 0, NULL);
-    const char *name;
-
-    while (d && (name = g_dir_read_name(d))) {
-        char *p = g_build_filename(f->dir, name, NULL);
-        unlink(p);
-        g_free(p);
-    }
-    if (d) {
-        g_dir_close(d);
-    }
-    rmdir(f->dir);
-    g_free(f->dir);
-    block_engine_free(f->eng);
-}
+#include "block-fixture.h"
 
 static char *fx_path(Fixture *f, const char *name)
 {

@@ -26,7 +26,7 @@ boot_case() {  # boot_case VMM -> sets boot_ok
   local vmm=$1 log=$VSB_LOGDIR/$1-boot.log key why
   boot_ok=0
   if ! vsb_vmm_cmd "$vmm"; then
-    for key in cpus memory acpi pci rtc "poweroff exits 0"; do tap 1 "$vmm: boot: $key" "$VMM_ERR"; done
+    for key in cpus memory acpi pci rtc i8042 serial "poweroff exits 0"; do tap 1 "$vmm: boot: $key" "$VMM_ERR"; done
     return
   fi
   vsb_boot "$log" --timeout 120 --first-output 60 --silence 60 --mem $MEM \
@@ -35,7 +35,7 @@ boot_case() {  # boot_case VMM -> sets boot_ok
     -append "$BASE_APPEND vtest=boot vtest.cpus=$SMP vtest.mem=$MEM vtest.time=@NOW@"
   why=$(vsb_why "$log")
   echo "# $vmm boot: init marker after ${VM_MARKER_S:-never}s, VMM exited after ${VM_ELAPSED}s"
-  for c in cpus memory acpi pci rtc; do
+  for c in cpus memory acpi pci rtc i8042 serial; do
     guest_result "$log" "$c:"
     case $? in
       0) tap 0 "$vmm: boot: $c" "${line#VTEST-RESULT ok }" ;;

@@ -28,5 +28,13 @@ rtc=$(cat /sys/class/rtc/rtc0/since_epoch 2>/dev/null || echo 0)
 up=$(cut -d. -f1 /proc/uptime)
 d=$((rtc - ${VT_time:-0} - up)); [ $d -lt 0 ] && d=$((-d))
 vt_check "rtc: within a minute of the host (off by ${d}s; rtc=$rtc host=${VT_time:-?} uptime=${up})" [ $d -le 60 ]
+# Linux's own drivers on the legacy devices: i8042 found its keyboard port (serio0 is
+# created only after the controller self-test and the KBD port test passed) and 8250
+# probed COM1 as a 16550A (FIFO detection through FCR/IIR).
+kbd=$(cat /sys/bus/serio/devices/serio0/description 2>/dev/null)
+vt_check "i8042: serio0 is '${kbd:-missing}' (want 'i8042 KBD port')" [ "$kbd" = "i8042 KBD port" ]
+uart=$(grep '^0:' /proc/tty/driver/serial 2>/dev/null)
+case "$uart" in *'uart:16550A port:000003F8 irq:4'*) u16550=1 ;; *) u16550= ;; esac
+vt_check "serial: ttyS0 ${uart:-missing} (want a 16550A at 0x3f8, irq 4)" [ -n "$u16550" ]
 vt_done
 poweroff -f
