@@ -24,8 +24,11 @@ void as_free(AddressSpace *as)
 {
     if (!as)
         return;
-    for (guint i = 0; i < as->regions->len; i++)
-        ((MemRegion *)as->regions->pdata[i])->mapped = false;
+    for (guint i = 0; i < as->regions->len; i++) {
+        MemRegion *r = as->regions->pdata[i];
+        r->mapped = false;
+        r->as = NULL;
+    }
     g_ptr_array_free(as->regions, TRUE);
     g_ptr_array_free(as->listeners, TRUE);
     g_free(as->name);
@@ -50,6 +53,34 @@ void mr_init_ram(MemRegion *mr, const char *name, uint64_t size, void *host)
     mr->name = name;
     mr->size = size;
     mr->ram = host;
+}
+
+static void notify_coalescing(AddressSpace *as, MemListener *only, MemRegion *mr, bool add)
+{
+    if (!mr->coalesce_len)
+        return;
+    for (guint j = 0; j < as->listeners->len; j++) {
+        MemListener *l = as->listeners->pdata[j];
+        if (only && l != only)
+            continue;
+        if (add && l->coalescing_add)
+            l->coalescing_add(l, mr, mr->base + mr->coalesce_off, mr->coalesce_len);
+        else if (!add && l->coalescing_del)
+            l->coalescing_del(l, mr, mr->base + mr->coalesce_off, mr->coalesce_len);
+    }
+}
+
+void mr_set_coalescing(MemRegion *mr, uint64_t off, uint64_t len)
+{
+    g_assert(!mr->ram && (len == 0 || (off < mr->size && len <= mr->size - off)));
+    if (mr->coalesce_off == off && mr->coalesce_len == len)
+        return;
+    if (mr->mapped)
+        notify_coalescing(mr->as, NULL, mr, false);
+    mr->coalesce_off = len ? off : 0;
+    mr->coalesce_len = len;
+    if (mr->mapped)
+        notify_coalescing(mr->as, NULL, mr, true);
 }
 
 /* Index of the first region whose end is above @addr (may be regions->len). */
@@ -94,7 +125,9 @@ bool as_add_region(AddressSpace *as, MemRegion *mr, uint64_t base, GError **errp
     }
     mr->base = base;
     mr->mapped = true;
+    mr->as = as;
     g_ptr_array_insert(as->regions, i, mr);
+    notify_coalescing(as, NULL, mr, true);
     if (mr->ram) {
         for (guint j = 0; j < as->listeners->len; j++) {
             MemListener *l = as->listeners->pdata[j];
@@ -110,6 +143,8 @@ void as_del_region(AddressSpace *as, MemRegion *mr)
     if (!mr->mapped || !g_ptr_array_remove(as->regions, mr))
         return;
     mr->mapped = false;
+    mr->as = NULL;
+    notify_coalescing(as, NULL, mr, false);
     if (mr->ram) {
         for (guint j = 0; j < as->listeners->len; j++) {
             MemListener *l = as->listeners->pdata[j];
@@ -126,6 +161,7 @@ void as_add_listener(AddressSpace *as, MemListener *l)
         MemRegion *r = as->regions->pdata[i];
         if (r->ram && l->region_add)
             l->region_add(l, r);
+        notify_coalescing(as, l, r, true);
     }
 }
 

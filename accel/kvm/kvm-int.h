@@ -41,10 +41,23 @@ struct KvmState {
     BootInfo boot;
     bool have_boot;
     pthread_cond_t parked_cond, resume_cond;
+    /* coalesced.c */
+    MemListener io_listener;
+    int coalesced_page;
+    bool have_coalesced_mmio, have_coalesced_pio;
+    unsigned coalesced_zones, coalesced_max;
+    struct kvm_coalesced_mmio_ring *coalesced_ring;
+    Timer *coalesced_timer;
 };
 
 int kvm_vm_ioctl(KvmState *s, unsigned long req, void *arg);
 void kvm_reset_irqchip(KvmState *s);
 void kvm_apply_boot_regs(CPUState *cpu, const BootInfo *bi);
+int kvm_check_ext(KvmState *s, int cap);
+
+void kvm_coalesced_init(KvmState *s);
+void kvm_coalesced_destroy(KvmState *s);
+void kvm_coalesced_attach(KvmState *s, void *run);
+void kvm_coalesced_flush(KvmState *s);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * The KVM VM: /dev/kvm, memory slots derived from the RAM regions of the system
  * address space (a listener, so hw/ never issues a KVM ioctl), the in-kernel irqchip
- * (PIC, IOAPIC, LAPICs) and PIT, interrupt lines, MSI, ioeventfd and irqfd.
+ * (PIC, IOAPIC, LAPICs) and PIT, interrupt lines, MSI, ioeventfd and irqfd; coalesced
+ * writes are in coalesced.c.
  * Reference: Linux Documentation/virt/kvm/api.rst.
  */
 #include "kvm-int.h"
@@ -70,7 +71,7 @@ static void listener_del(MemListener *l, MemRegion *mr)
     }
 }
 
-static int kvm_check_ext(KvmState *s, int cap)
+int kvm_check_ext(KvmState *s, int cap)
 {
     int r = ioctl(s->vm_fd >= 0 ? s->vm_fd : s->fd, KVM_CHECK_EXTENSION, cap);
     return r < 0 ? 0 : r;
@@ -185,6 +186,7 @@ KvmState *kvm_init(Machine *m, GError **errp)
     }
     s->listener = (MemListener){ .region_add = listener_add, .region_del = listener_del,
                                  .opaque = s };
+    kvm_coalesced_init(s);       /* fills in the coalescing hooks of s->listener */
     as_add_listener(m->sysmem, &s->listener);
     return s;
 }
@@ -195,6 +197,8 @@ void kvm_destroy(KvmState *s)
         return;
     if (s->m && s->listener.opaque)
         as_del_listener(s->m->sysmem, &s->listener);
+    if (s->m)
+        kvm_coalesced_destroy(s);
     if (s->vm_fd >= 0)
         close(s->vm_fd);
     if (s->fd >= 0)

@@ -162,6 +162,7 @@ static void report_internal_error(CPUState *cpu, const char *what)
 static void handle_exit(CPUState *cpu)
 {
     struct kvm_run *run = cpu->run;
+    kvm_coalesced_flush(cpu->kvm);    /* queued writes come before this exit's access */
     switch (run->exit_reason) {
     case KVM_EXIT_IO:
         handle_io(cpu);
@@ -286,6 +287,7 @@ static bool create_vcpu(KvmState *s, Machine *m, unsigned i, const X86Topology *
                     i, g_strerror(errno));
         return false;
     }
+    kvm_coalesced_attach(s, cpu->run);
     g_autofree struct kvm_cpuid2 *cpuid =
         x86_cpuid_build(s->supported_cpuid, m->opts.cpu_model, topo, i, errp);
     if (!cpuid)
@@ -363,6 +365,7 @@ void kvm_pause_all(KvmState *s)
     for (unsigned i = 0; i < m->ncpus; i++)
         while (!m->cpus[i]->parked)
             bql_cond_wait(&s->parked_cond);
+    kvm_coalesced_flush(s);
 }
 
 void kvm_resume_all(KvmState *s)
@@ -398,6 +401,7 @@ void kvm_stop_vcpus(KvmState *s)
         if (m->cpus[i] && m->cpus[i]->thread)
             pthread_join(m->cpus[i]->thread, NULL);
     bql_lock();
+    kvm_coalesced_flush(s);
 }
 
 int kvm_vcpu_thread_id(KvmState *s, unsigned i)

@@ -6,12 +6,13 @@ lib=$(cd "$(dirname "$0")" && pwd)
 vsblib=$(cd "$lib/../../tests/sandbox/lib" && pwd)
 work=$(mktemp -d /tmp/bench-boot.XXXXXX)
 mem=$BENCH_MEM smp=$BENCH_SMP
-append="console=ttyS0 quiet panic=-1 vtest=marker"
+append="console=ttyS0 ${BENCH_QUIET-quiet} panic=-1 vtest=marker"
 raw=$work/raw.txt; : > "$raw"
 
 cmd_for() {  # sets CMD for a configuration name
   case $1 in
     vireo-pc) CMD=("$VIREO" -machine pc -accel kvm -cpu host -nographic) ;;
+    vireo-pc-nocio) CMD=(env VIREO_COALESCED_IO=0 "$VIREO" -machine pc -accel kvm -cpu host -nographic) ;;
     qemu-pc) CMD=(qemu-system-x86_64 -machine pc -accel kvm -cpu host -nographic -nic none) ;;
     qemu-microvm) CMD=(qemu-system-x86_64 -machine microvm -accel kvm -cpu host -nographic -nic none) ;;
     qemu-microvm-rtc) CMD=(qemu-system-x86_64 -machine microvm,rtc=on -accel kvm -cpu host -nographic -nic none) ;;
@@ -21,7 +22,7 @@ cmd_for() {  # sets CMD for a configuration name
 
 one() {  # one CONFIG RUN: appends a raw row
   local cfg=$1 run=$2 out
-  if [ "$cfg" = vireo-pc ] && [ ! -x "$VIREO" ]; then
+  if [[ $cfg = vireo-* ]] && [ ! -x "$VIREO" ]; then
     echo "$cfg $run fail:not-built - - - - -" >> "$raw"; return
   fi
   cmd_for "$cfg"

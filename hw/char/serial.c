@@ -346,6 +346,19 @@ static void serial_write_ier(Serial *u, uint8_t val)
         serial_update_irq(u);
 }
 
+/* A THR write may be queued by the accelerator (coalesced, one VM exit saved per
+ * character) while nothing but a later register access can observe it: DLAB clear
+ * (offset 0 is THR, not the divisor latch), no THRE interrupt, no loopback (the byte
+ * would arrive at the receiver). Console output (Linux's 8250 console writes with IER
+ * cleared and polls LSR, which exits and so delivers what was queued) takes one exit
+ * per character instead of two. */
+static void serial_update_coalescing(Serial *u)
+{
+    SerialState *s = &u->s;
+    bool on = !(s->lcr & LCR_DLAB) && !(s->ier & IER_THRI) && !(s->mcr & MCR_LOOP);
+    mr_set_coalescing(&u->io, UART_TX, on ? 1 : 0);
+}
+
 static void serial_write(void *opaque, uint64_t addr, uint64_t value, unsigned size)
 {
     Serial *u = opaque;
@@ -381,6 +394,8 @@ static void serial_write(void *opaque, uint64_t addr, uint64_t value, unsigned s
     default:                 /* LSR and MSR are read-only */
         break;
     }
+    if (addr == UART_IER || addr == UART_LCR || addr == UART_MCR)
+        serial_update_coalescing(u);
 }
 
 static uint8_t serial_read_rbr(Serial *u)
@@ -496,6 +511,7 @@ static void serial_reset(Device *dev)
     if (u->fifo_timeout)
         timer_del(u->fifo_timeout);
     serial_update_irq(u);
+    serial_update_coalescing(u);
     if (u->chr)
         chr_accept_input(u->chr);
 }
@@ -579,6 +595,7 @@ static void serial_post_load(Device *dev)
     Serial *u = (Serial *)dev;
     if (u->s.rx_count && (u->s.fcr & FCR_FE))
         serial_arm_timeout(u);
+    serial_update_coalescing(u);
     serial_xmit(u);
     if (u->chr)
         chr_accept_input(u->chr);

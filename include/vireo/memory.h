@@ -5,8 +5,8 @@
  * RAM (a host pointer) or I/O (an ops table with read/write callbacks and an opaque).
  * Handlers get the offset from the region base, never the absolute address.
  * Lookups are binary searches over a snapshot array that is rebuilt on change.
- * Listeners (the KVM slot listener) are told when RAM regions come and go, so hw/
- * never issues a KVM ioctl.
+ * Listeners (the KVM slot listener) are told when RAM regions come and go, and when
+ * an I/O region's coalesced write range changes, so hw/ never issues a KVM ioctl.
  *
  * Locking: add/del/dispatch are called with the machine lock (BQL) held.
  */
@@ -30,6 +30,7 @@ typedef struct MemOps {
 } MemOps;
 
 typedef struct MemRegion MemRegion;
+typedef struct AddressSpace AddressSpace;
 struct MemRegion {
     const char *name;
     uint64_t base, size;
@@ -38,16 +39,25 @@ struct MemRegion {
     void *ram;             /* host address of base, for RAM regions */
     bool readonly;         /* ROM: guest writes are dropped (RAM regions only) */
     bool mapped;           /* set while registered in an address space */
+    AddressSpace *as;      /* the address space it is mapped in */
+    /* Write coalescing (I/O regions): writes to [coalesce_off, +coalesce_len) may be
+     * queued by the accelerator and delivered, in order, before the next access that
+     * is not queued. Only for writes without side effects the guest can observe other
+     * than through a later access (e.g. a UART's THR while its THRE interrupt is off). */
+    uint64_t coalesce_off, coalesce_len;
 };
 
 typedef struct MemListener MemListener;
 struct MemListener {
     void (*region_add)(MemListener *l, MemRegion *r);
     void (*region_del)(MemListener *l, MemRegion *r);
+    /* A mapped I/O region's coalesced range [addr, addr + len) (absolute addresses)
+     * starts or stops, including on map/unmap and for regions mapped before the
+     * listener was added. */
+    void (*coalescing_add)(MemListener *l, MemRegion *r, uint64_t addr, uint64_t len);
+    void (*coalescing_del)(MemListener *l, MemRegion *r, uint64_t addr, uint64_t len);
     void *opaque;
 };
-
-typedef struct AddressSpace AddressSpace;
 
 AddressSpace *as_new(const char *name);
 void as_free(AddressSpace *as);
@@ -57,6 +67,10 @@ const char *as_name(const AddressSpace *as);
 void mr_init_io(MemRegion *mr, const char *name, uint64_t size, const MemOps *ops, void *opaque);
 /* Initialises a RAM region backed by host memory at @host. */
 void mr_init_ram(MemRegion *mr, const char *name, uint64_t size, void *host);
+
+/* Sets (len > 0) or clears (len == 0) the coalesced write range of an I/O region;
+ * listeners of its address space are told at once when it is mapped. */
+void mr_set_coalescing(MemRegion *mr, uint64_t off, uint64_t len);
 
 /* Maps @mr at @base. Fails (with a message naming both regions) on overlap. */
 bool as_add_region(AddressSpace *as, MemRegion *mr, uint64_t base, GError **errp);

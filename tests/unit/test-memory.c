@@ -125,11 +125,76 @@ static void test_ram_dma(void)
     g_free(ram);
 }
 
+typedef struct Log {
+    MemListener l;
+    GString *s;
+} Log;
+
+static void log_add(MemListener *l, MemRegion *r)
+{
+    g_string_append_printf(((Log *)l)->s, "+%s@%" G_GINT64_MODIFIER "x ", r->name, r->base);
+}
+
+static void log_del(MemListener *l, MemRegion *r)
+{
+    g_string_append_printf(((Log *)l)->s, "-%s ", r->name);
+}
+
+static void log_cadd(MemListener *l, MemRegion *r, uint64_t addr, uint64_t len)
+{
+    g_string_append_printf(((Log *)l)->s, "c+%s:%" G_GINT64_MODIFIER "x/%" G_GUINT64_FORMAT " ",
+                           r->name, addr, len);
+}
+
+static void log_cdel(MemListener *l, MemRegion *r, uint64_t addr, uint64_t len)
+{
+    g_string_append_printf(((Log *)l)->s, "c-%s:%" G_GINT64_MODIFIER "x/%" G_GUINT64_FORMAT " ",
+                           r->name, addr, len);
+}
+
+/* Listeners hear of RAM regions and of coalesced ranges, with absolute addresses, on
+ * change, on map/unmap, and (replayed) when they join late. */
+static void test_listener(void)
+{
+    AddressSpace *as = as_new("io");
+    static uint8_t ram[4096];
+    MemRegion r, u, v;
+    Log a = { { log_add, log_del, log_cadd, log_cdel }, g_string_new(NULL) };
+    Log b = { { log_add, log_del, log_cadd, log_cdel }, g_string_new(NULL) };
+
+    mr_init_ram(&r, "ram", sizeof(ram), ram);
+    mr_init_io(&u, "uart", 8, &ops1, NULL);
+    mr_init_io(&v, "other", 4, &ops1, NULL);
+    as_add_listener(as, &a.l);
+    g_assert_true(as_add_region(as, &r, 0x10000, NULL));
+    g_assert_true(as_add_region(as, &u, 0x3f8, NULL));
+    mr_set_coalescing(&u, 0, 1);
+    mr_set_coalescing(&u, 0, 1);                /* no change: no event */
+    mr_set_coalescing(&v, 2, 2);                /* not mapped yet: no event */
+    g_assert_true(as_add_region(as, &v, 0x80, NULL));
+    g_assert_cmpstr(a.s->str, ==, "+ram@10000 c+uart:3f8/1 c+other:82/2 ");
+    as_add_listener(as, &b.l);                  /* replay, in address order */
+    g_assert_cmpstr(b.s->str, ==, "c+other:82/2 c+uart:3f8/1 +ram@10000 ");
+    g_string_truncate(a.s, 0);
+    mr_set_coalescing(&u, 0, 0);
+    as_del_region(as, &v);
+    as_del_region(as, &r);
+    g_assert_cmpstr(a.s->str, ==, "c-uart:3f8/1 c-other:82/2 -ram ");
+    g_assert_null(v.as);
+    g_assert_true(u.as == as);
+    as_del_listener(as, &a.l);
+    as_del_listener(as, &b.l);
+    as_free(as);
+    g_string_free(a.s, TRUE);
+    g_string_free(b.s, TRUE);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/memory/overlap", test_overlap);
     g_test_add_func("/memory/dispatch-split", test_dispatch_split);
     g_test_add_func("/memory/ram-dma", test_ram_dma);
+    g_test_add_func("/memory/listener", test_listener);
     return g_test_run();
 }

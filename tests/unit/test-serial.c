@@ -94,6 +94,32 @@ static size_t output(Fixture *f, char *buf, size_t max)
     return n;
 }
 
+/* THR writes may be coalesced only while nothing but a later access can see them. */
+static void test_coalescing(void)
+{
+    Fixture f;
+    setup(&f, NULL);
+    MemRegion *r = as_find(f.m->io, COM1);
+    g_assert_nonnull(r);
+    g_assert_cmpuint(r->coalesce_off, ==, 0);
+    g_assert_cmpuint(r->coalesce_len, ==, 1);      /* after reset: IER 0, DLAB 0, no loop */
+    out8(&f, IER, 0x02);                           /* THRE interrupt on */
+    g_assert_cmpuint(r->coalesce_len, ==, 0);
+    out8(&f, IER, 0x01);                           /* only RX data */
+    g_assert_cmpuint(r->coalesce_len, ==, 1);
+    out8(&f, LCR, 0x83);                           /* offset 0 is the divisor latch */
+    g_assert_cmpuint(r->coalesce_len, ==, 0);
+    out8(&f, LCR, 0x03);
+    g_assert_cmpuint(r->coalesce_len, ==, 1);
+    out8(&f, MCR, 0x18);                           /* loopback: THR feeds RBR */
+    g_assert_cmpuint(r->coalesce_len, ==, 0);
+    out8(&f, MCR, 0x08);
+    g_assert_cmpuint(r->coalesce_len, ==, 1);
+    out8(&f, 0, 'x');                              /* a THR write itself changes nothing */
+    g_assert_cmpuint(r->coalesce_len, ==, 1);
+    teardown(&f);
+}
+
 static void test_reset_values(void)
 {
     Fixture f;
@@ -443,6 +469,7 @@ int main(int argc, char **argv)
     g_test_add_func("/serial/pipe-input", test_pipe_input);
     g_test_add_func("/serial/props-errors", test_props_and_errors);
     g_test_add_func("/serial/vmstate", test_vmstate);
+    g_test_add_func("/serial/coalescing", test_coalescing);
     g_test_add_func("/serial/fuzz", fuzz);
     return g_test_run();
 }
