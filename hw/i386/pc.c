@@ -172,9 +172,9 @@ bool pc_check_payload(const MachineOpts *o, GError **errp)
 {
     size_t klen = 0, ilen = 0;
     if (!o->kernel) {
-        if (o->initrd) {
+        if (o->initrd || o->append) {
             g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                        "-initrd only allowed with -kernel option");
+                        "%s only allowed with -kernel option", o->initrd ? "-initrd" : "-append");
             return false;
         }
         return true;

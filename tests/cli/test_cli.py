@@ -100,6 +100,7 @@ class BadInput(unittest.TestCase):
 
     def test_initrd_without_kernel(self):
         self.bad("-initrd only allowed with -kernel", "-initrd", "/etc/hostname")
+        self.bad("-append only allowed with -kernel", "-append", "console=ttyS0")
 
     def test_bad_rtc(self):
         self.bad("-rtc base=mars", "-rtc", "base=mars")
