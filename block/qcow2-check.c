@@ -1,8 +1,8 @@
 /*
  * qcow2 consistency check and repair, like qemu-img check: every reference from the
  * header, the L1/L2 trees (active and snapshots), the snapshot table, valid persistent
- * bitmaps and the refcount structures is counted and compared with the stored refcounts ("Host cluster
- * management"); bit 63 of active L1/L2 entries must match "refcount is one".
+ * bitmaps and the refcount structures is counted and compared with the stored refcounts
+ * ("Host cluster management"); bit 63 of active L1/L2 entries must match "refcount is one".
  * Repairs: leaks are dropped one by one; errors rebuild the refcount structures from
  * the counted references (new table and blocks written past the end of the file).
  */
@@ -452,7 +452,8 @@ static int rebuild_refcounts(Check *c)
  * read/write, after which the bitmaps are stale and their clusters are leaks. While the
  * bit is still set (a read-only check of a QEMU image), the bitmap directory, tables and
  * data clusters are references like any other. */
-enum { BITMAP_DIR_MAX = 64 << 20, BITMAP_TABLE_MAX = 1 << 26, BME_OFFSET_MASK = 0x00fffffffffffe00ull };
+enum { BITMAP_DIR_MAX = 64 << 20, BITMAP_TABLE_MAX = 1 << 26 };
+#define BME_OFFSET_MASK 0x00fffffffffffe00ull
 
 static void count_bitmaps(Check *c)
 {

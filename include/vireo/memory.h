@@ -43,7 +43,8 @@ struct MemRegion {
     /* Write coalescing (I/O regions): writes to [coalesce_off, +coalesce_len) may be
      * queued by the accelerator and delivered, in order, before the next access that
      * is not queued. Only for writes without side effects the guest can observe other
-     * than through a later access (e.g. a UART's THR while its THRE interrupt is off). */
+     * than through a later access (e.g. a UART's THR while its THRE interrupt is off).
+     * A queued write's handler must not change coalescing itself. */
     uint64_t coalesce_off, coalesce_len;
 };
 
