@@ -279,6 +279,12 @@ void *as_ram_ptr(AddressSpace *as, uint64_t gpa, uint64_t len)
     return (uint8_t *)r->ram + (gpa - r->base);
 }
 
+void *as_ram_ptr_writable(AddressSpace *as, uint64_t gpa, uint64_t len)
+{
+    void *p = as_ram_ptr(as, gpa, len);
+    return p && !as_find(as, gpa)->readonly ? p : NULL;
+}
+
 bool as_dma_read(AddressSpace *as, uint64_t gpa, void *buf, uint64_t len)
 {
     if (len == 0)
@@ -294,9 +300,8 @@ bool as_dma_write(AddressSpace *as, uint64_t gpa, const void *buf, uint64_t len)
 {
     if (len == 0)
         return true;
-    MemRegion *r = as_find(as, gpa);
-    void *p = as_ram_ptr(as, gpa, len);
-    if (!p || r->readonly)
+    void *p = as_ram_ptr_writable(as, gpa, len);
+    if (!p)
         return false;
     memcpy(p, buf, len);
     return true;

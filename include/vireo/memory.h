@@ -92,6 +92,8 @@ bool as_write(AddressSpace *as, uint64_t addr, uint64_t val, unsigned size);
 /* DMA helpers: guest-physical to host, only when [gpa, gpa+len) lies in one RAM region.
  * Return NULL (never a pointer outside guest RAM) otherwise. */
 void *as_ram_ptr(AddressSpace *as, uint64_t gpa, uint64_t len);
+/* The same, and NULL for read-only (ROM) regions: for buffers a device writes into. */
+void *as_ram_ptr_writable(AddressSpace *as, uint64_t gpa, uint64_t len);
 /* Copy to/from guest RAM; false if any byte is outside RAM (nothing is copied then). */
 bool as_dma_read(AddressSpace *as, uint64_t gpa, void *buf, uint64_t len);
 bool as_dma_write(AddressSpace *as, uint64_t gpa, const void *buf, uint64_t len);
