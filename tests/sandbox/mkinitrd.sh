@@ -8,7 +8,7 @@
 #              kernel command line, see docs/sandbox.md)
 #   -m MODULE  kernel module to include and load at boot, dependencies resolved and
 #              loaded first (names from lib/modules/<kver>, '-' or '_'); repeatable.
-#              Default for the inner init: virtio_pci virtio_blk virtio_net virtio_console
+#              Default for the inner init: virtio_pci virtio_blk virtio_net virtio_console virtio-rng
 #   -t TESTDIR every *.sh in TESTDIR becomes /tests/NAME.sh (default: tests/sandbox/guest/tests)
 #   -f SRC:DEST extra file copied to DEST in the image
 #   -k MODDIR  module tree (default: from the sandbox cache, setup.sh)
@@ -31,7 +31,7 @@ if [ -z "$moddir" ]; then
   moddir=$MODDIR
 fi
 kver=$(basename "$moddir")
-[ -n "$mods_given" ] || mods=(virtio_pci virtio_blk virtio_net virtio_console)
+[ -n "$mods_given" ] || mods=(virtio_pci virtio_blk virtio_net virtio_console virtio-rng)
 [ ${#tdirs[@]} -gt 0 ] || { [ "$init" != "$VSB_DIR/guest/init.sh" ] || tdirs=("$VSB_DIR/guest/tests"); }
 [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 \
   || vsb_die "/bin/busybox missing or not static: apt-get install busybox-static"

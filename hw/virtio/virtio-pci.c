@@ -1,0 +1,332 @@
+/*
+ * Modern virtio-pci transport (virtio 1.2, 4.1). BAR 4 (64-bit, prefetchable, 16 KiB):
+ *   0x0000 common configuration (4.1.4.3)   0x1000 ISR status (4.1.4.5)
+ *   0x2000 device configuration (4.1.4.6)   0x3000 notifications, queue q at q * 4 (4.1.4.4)
+ * each described by a vendor-specific capability (4.1.4); BAR 1 holds the MSI-X table and
+ * PBA. No legacy (0.9.5) interface: the device IDs are 0x1040 + virtio ID (4.1.2.1).
+ */
+#include "vireo/virtio.h"
+#include "vireo/machine.h"
+#include <string.h>
+
+#define VENDOR_VIRTIO       0x1af4
+#define SUBSYS_ID           0x1100
+#define BAR_MSIX            1
+#define BAR_MODERN          4
+#define BAR_SIZE            0x4000
+#define OFF_COMMON          0x0000
+#define OFF_ISR             0x1000
+#define OFF_DEVICE          0x2000
+#define OFF_NOTIFY          0x3000
+#define REGION              0x1000
+#define NOTIFY_MULT         4
+#define COMMON_LEN          0x40
+
+#define CAP_COMMON  1
+#define CAP_NOTIFY  2
+#define CAP_ISR     3
+#define CAP_DEVICE  4
+
+/* Common configuration layout (4.1.4.3). */
+enum {
+    CC_DFSELECT = 0x00, CC_DF = 0x04, CC_GFSELECT = 0x08, CC_GF = 0x0c,
+    CC_MSIX_CONFIG = 0x10, CC_NUM_QUEUES = 0x12, CC_STATUS = 0x14, CC_CFG_GEN = 0x15,
+    CC_Q_SELECT = 0x16, CC_Q_SIZE = 0x18, CC_Q_MSIX = 0x1a, CC_Q_ENABLE = 0x1c,
+    CC_Q_NOFF = 0x1e, CC_Q_DESC = 0x20, CC_Q_AVAIL = 0x28, CC_Q_USED = 0x30,
+};
+
+static void put_le(uint8_t *b, unsigned off, uint64_t v, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        b[off + i] = v >> (8 * i);
+}
+
+static uint64_t get_le(const uint8_t *b, unsigned off, unsigned n)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v |= (uint64_t)b[off + i] << (8 * i);
+    return v;
+}
+
+static uint64_t offered_features(const VirtioPci *v)
+{
+    return v->info->features | (1ull << VIRTIO_F_VERSION_1) |
+           (1ull << VIRTIO_F_RING_INDIRECT_DESC) | (1ull << VIRTIO_F_RING_EVENT_IDX);
+}
+
+bool virtio_has_feature(const VirtioPci *v, unsigned bit)
+{
+    return bit < 64 && (v->s.driver_features >> bit) & 1;
+}
+
+static VirtQueue *selected(VirtioPci *v)
+{
+    return v->s.queue_select < v->info->num_queues ? &v->vq[v->s.queue_select] : NULL;
+}
+
+/* The common configuration as the driver sees it now. */
+static void common_image(VirtioPci *v, uint8_t *b)
+{
+    VirtQueue *q = selected(v);
+    uint32_t sel = v->s.device_feature_select;
+    memset(b, 0, COMMON_LEN);
+    put_le(b, CC_DFSELECT, sel, 4);
+    put_le(b, CC_DF, sel < 2 ? offered_features(v) >> (32 * sel) : 0, 4);
+    put_le(b, CC_GFSELECT, v->s.driver_feature_select, 4);
+    if (v->s.driver_feature_select < 2)
+        put_le(b, CC_GF, v->s.driver_features >> (32 * v->s.driver_feature_select), 4);
+    put_le(b, CC_MSIX_CONFIG, v->s.config_vector, 2);
+    put_le(b, CC_NUM_QUEUES, v->info->num_queues, 2);
+    b[CC_STATUS] = v->s.status;
+    b[CC_CFG_GEN] = v->s.config_generation;
+    put_le(b, CC_Q_SELECT, v->s.queue_select, 2);
+    if (!q)
+        return;                         /* 4.1.4.3.2: size reads 0 for absent queues */
+    put_le(b, CC_Q_SIZE, q->s.num, 2);
+    put_le(b, CC_Q_MSIX, v->s.queue_vector[v->s.queue_select], 2);
+    put_le(b, CC_Q_ENABLE, q->s.enabled, 2);
+    put_le(b, CC_Q_NOFF, v->s.queue_select, 2);
+    put_le(b, CC_Q_DESC, q->s.desc, 8);
+    put_le(b, CC_Q_AVAIL, q->s.avail, 8);
+    put_le(b, CC_Q_USED, q->s.used, 8);
+}
+
+static void log_driver(VirtioPci *v, const char *fmt, const char *what)
+{
+    if (v->log_budget) {
+        v->log_budget--;
+        g_warning("%s: %s%s", v->info->name, fmt, what ? what : "");
+    }
+}
+
+static void raise_config_irq(VirtioPci *v)
+{
+    if (pci_msix_enabled(&v->pci)) {
+        if (v->s.config_vector != VIRTIO_NO_VECTOR)
+            pci_msix_notify(&v->pci, v->s.config_vector);
+        return;
+    }
+    v->s.isr |= 2;
+    pci_set_irq(&v->pci, 1);
+}
+
+void virtio_notify_config(VirtioPci *v)
+{
+    v->s.config_generation++;
+    if (v->s.status & VIRTIO_STATUS_DRIVER_OK)
+        raise_config_irq(v);
+}
+
+void virtio_queue_broken(VirtioPci *v, unsigned q)
+{
+    char why[160];
+    g_snprintf(why, sizeof(why), "queue %u: %s; device needs reset", q,
+               v->vq[q].error ? v->vq[q].error : "invalid");
+    log_driver(v, "the driver broke ", why);
+    if (!(v->s.status & VIRTIO_STATUS_NEEDS_RESET)) {
+        v->s.status |= VIRTIO_STATUS_NEEDS_RESET;
+        virtio_notify_config(v);
+    }
+}
+
+void virtio_notify(VirtioPci *v, unsigned q)
+{
+    if (q >= v->info->num_queues || !vq_should_notify(&v->vq[q]))
+        return;
+    if (pci_msix_enabled(&v->pci)) {
+        if (v->s.queue_vector[q] != VIRTIO_NO_VECTOR)
+            pci_msix_notify(&v->pci, v->s.queue_vector[q]);
+        return;
+    }
+    v->s.isr |= 1;
+    pci_set_irq(&v->pci, 1);
+}
+
+void virtio_pci_reset(VirtioPci *v)
+{
+    memset(&v->s, 0, sizeof(v->s));
+    v->s.config_vector = VIRTIO_NO_VECTOR;
+    for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+        v->s.queue_vector[i] = VIRTIO_NO_VECTOR;
+        vq_reset(&v->vq[i], v->pci.dev.machine->sysmem);
+        v->vq[i].s.num = i < v->info->num_queues ? v->info->queue_size : 0;
+    }
+    pci_set_irq(&v->pci, 0);
+    if (v->info->reset)
+        v->info->reset(v);
+}
+
+/* FEATURES_OK only sticks if the driver took VERSION_1 and nothing we did not offer. */
+static void write_status(VirtioPci *v, uint8_t val)
+{
+    if (val == 0) {
+        virtio_pci_reset(v);
+        return;
+    }
+    uint8_t old = v->s.status;
+    if ((val & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK) &&
+        ((v->s.driver_features & ~offered_features(v)) ||
+         !virtio_has_feature(v, VIRTIO_F_VERSION_1)))
+        val &= ~VIRTIO_STATUS_FEATURES_OK;
+    v->s.status = val | (old & VIRTIO_STATUS_NEEDS_RESET);
+    if ((val & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK)) {
+        for (unsigned i = 0; i < v->info->num_queues; i++) {
+            v->vq[i].s.event_idx = virtio_has_feature(v, VIRTIO_F_RING_EVENT_IDX);
+            v->vq[i].s.indirect = virtio_has_feature(v, VIRTIO_F_RING_INDIRECT_DESC);
+        }
+    }
+    if ((val & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK))
+        for (unsigned i = 0; i < v->info->num_queues; i++)   /* requests queued early */
+            if (v->vq[i].s.enabled)
+                v->info->handle_queue(v, i);
+}
+
+static void write_queue_enable(VirtioPci *v, VirtQueue *q, uint16_t val)
+{
+    if (val != 1 || q->s.enabled)
+        return;                         /* 4.1.4.3.2: only 1 may be written */
+    if (!vq_validate(q)) {
+        virtio_queue_broken(v, v->s.queue_select);
+        return;
+    }
+    q->s.enabled = 1;
+}
+
+/* Applies the fields a driver write to [off, off + len) touched. */
+static void common_apply(VirtioPci *v, const uint8_t *b, unsigned off, unsigned len)
+{
+#define HIT(f, n) ((off) < (f) + (n) && (f) < (off) + (len))
+    VirtQueue *q = selected(v);
+    bool q_writable = q && !q->s.enabled;
+    if (HIT(CC_DFSELECT, 4))
+        v->s.device_feature_select = get_le(b, CC_DFSELECT, 4);
+    if (HIT(CC_GFSELECT, 4))
+        v->s.driver_feature_select = get_le(b, CC_GFSELECT, 4);
+    if (HIT(CC_GF, 4) && v->s.driver_feature_select < 2 &&
+        !(v->s.status & VIRTIO_STATUS_FEATURES_OK)) {
+        unsigned sh = 32 * v->s.driver_feature_select;
+        v->s.driver_features = (v->s.driver_features & ~(0xffffffffull << sh)) |
+                               (get_le(b, CC_GF, 4) << sh);
+    }
+    if (HIT(CC_MSIX_CONFIG, 2))
+        v->s.config_vector = get_le(b, CC_MSIX_CONFIG, 2);
+    if (HIT(CC_Q_SELECT, 2))
+        v->s.queue_select = get_le(b, CC_Q_SELECT, 2);
+    if (q && HIT(CC_Q_MSIX, 2))
+        v->s.queue_vector[v->s.queue_select] = get_le(b, CC_Q_MSIX, 2);
+    if (q_writable && HIT(CC_Q_SIZE, 2)) {
+        uint16_t n = get_le(b, CC_Q_SIZE, 2);
+        q->s.num = n && n <= v->info->queue_size ? n : q->s.num;
+    }
+    if (q_writable && HIT(CC_Q_DESC, 8))
+        q->s.desc = get_le(b, CC_Q_DESC, 8);
+    if (q_writable && HIT(CC_Q_AVAIL, 8))
+        q->s.avail = get_le(b, CC_Q_AVAIL, 8);
+    if (q_writable && HIT(CC_Q_USED, 8))
+        q->s.used = get_le(b, CC_Q_USED, 8);
+    if (q && HIT(CC_Q_ENABLE, 2))
+        write_queue_enable(v, q, get_le(b, CC_Q_ENABLE, 2));
+    if (HIT(CC_STATUS, 1))
+        write_status(v, b[CC_STATUS]);
+#undef HIT
+}
+
+static uint64_t bar_read(void *opaque, uint64_t addr, unsigned size)
+{
+    VirtioPci *v = opaque;
+    uint8_t b[COMMON_LEN];
+    if (addr < OFF_COMMON + COMMON_LEN && addr + size <= COMMON_LEN) {
+        common_image(v, b);
+        return get_le(b, addr, size);
+    }
+    if (addr == OFF_ISR) {              /* read clears, and drops INTx (4.1.4.5) */
+        uint8_t isr = v->s.isr;
+        v->s.isr = 0;
+        pci_set_irq(&v->pci, 0);
+        return isr;
+    }
+    if (addr >= OFF_DEVICE && addr - OFF_DEVICE + size <= v->info->config_size) {
+        if (v->info->config_read)
+            v->info->config_read(v);
+        return get_le(v->config, addr - OFF_DEVICE, size);
+    }
+    return 0;
+}
+
+static void bar_write(void *opaque, uint64_t addr, uint64_t val, unsigned size)
+{
+    VirtioPci *v = opaque;
+    uint8_t b[COMMON_LEN];
+    if (addr < COMMON_LEN && addr + size <= COMMON_LEN) {
+        common_image(v, b);
+        put_le(b, addr, val, size);
+        common_apply(v, b, addr, size);
+    } else if (addr >= OFF_DEVICE && addr - OFF_DEVICE + size <= v->info->config_size) {
+        put_le(v->config, addr - OFF_DEVICE, val, size);
+        if (v->info->config_write)
+            v->info->config_write(v, addr - OFF_DEVICE, size);
+    } else if (addr >= OFF_NOTIFY && addr < OFF_NOTIFY + REGION) {
+        unsigned q = (addr - OFF_NOTIFY) / NOTIFY_MULT;
+        if (q < v->info->num_queues && v->vq[q].s.enabled &&
+            (v->s.status & VIRTIO_STATUS_DRIVER_OK))
+            v->info->handle_queue(v, q);
+    }
+}
+
+static const MemOps virtio_bar_ops = {
+    .read = bar_read, .write = bar_write, .min_access = 1, .max_access = 4,
+};
+
+/* One virtio_pci_cap (4.1.4): vendor capability naming a structure in BAR 4. */
+static bool add_cap(VirtioPci *v, uint8_t type, uint32_t off, uint32_t len, GError **errp)
+{
+    unsigned size = type == CAP_NOTIFY ? 20 : 16;
+    int c = pci_add_capability(&v->pci, PCI_CAP_ID_VNDR, 0, size);
+    if (c < 0) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_FAILED,
+                    "%s: no room for its PCI capabilities", v->info->name);
+        return false;
+    }
+    pci_set_byte(&v->pci, c + 2, size);         /* cap_len */
+    pci_set_byte(&v->pci, c + 3, type);         /* cfg_type */
+    pci_set_byte(&v->pci, c + 4, BAR_MODERN);
+    pci_set_long(&v->pci, c + 8, off);
+    pci_set_long(&v->pci, c + 12, len);
+    if (type == CAP_NOTIFY)
+        pci_set_long(&v->pci, c + 16, NOTIFY_MULT);
+    return true;
+}
+
+bool virtio_pci_realize(VirtioPci *v, const VirtioDeviceInfo *info, GError **errp)
+{
+    g_assert(info->num_queues >= 1 && info->num_queues <= VIRTIO_MAX_QUEUES &&
+             info->queue_size >= 1 && info->queue_size <= VIRTQ_MAX_SIZE &&
+             info->config_size <= VIRTIO_CONFIG_MAX && info->handle_queue);
+    v->pci_info = (PciDeviceInfo){ .vendor_id = VENDOR_VIRTIO, .device_id = 0x1040 + info->device_id,
+                           .subsystem_vendor_id = VENDOR_VIRTIO, .subsystem_id = SUBSYS_ID,
+                           .class_code = info->class_code, .revision = 1, .irq_pin = 1 };
+    v->info = info;
+    v->log_budget = 16;
+    if (!pci_device_realize(&v->pci, &v->pci_info, errp))
+        return false;
+    if (pci_register_bar(&v->pci, BAR_MODERN, PCI_BAR_MEM64 | PCI_BAR_PREFETCH, BAR_SIZE,
+                         &virtio_bar_ops, v) < 0 ||
+        pci_msix_init_exclusive_bar(&v->pci, info->num_queues + 1, BAR_MSIX) < 0) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: cannot set up its BARs",
+                    info->name);
+        return false;
+    }
+    if (!add_cap(v, CAP_COMMON, OFF_COMMON, COMMON_LEN, errp) ||
+        !add_cap(v, CAP_ISR, OFF_ISR, 4, errp) ||
+        (info->config_size && !add_cap(v, CAP_DEVICE, OFF_DEVICE, info->config_size, errp)) ||
+        !add_cap(v, CAP_NOTIFY, OFF_NOTIFY, info->num_queues * NOTIFY_MULT, errp))
+        return false;
+    virtio_pci_reset(v);
+    return true;
+}
+
+void virtio_pci_unrealize(VirtioPci *v)
+{
+    pci_device_unrealize(&v->pci);
+}

@@ -1,0 +1,96 @@
+/*
+ * virtio devices on the modern virtio-pci transport (virtio 1.2, 4.1): PCI IDs 1af4:1040+id,
+ * the common/ISR/device/notify configuration structures in one 64-bit memory BAR,
+ * MSI-X (one vector per queue plus one for configuration changes) or INTx with the
+ * ISR register. A device type gives a VirtioDeviceInfo and embeds VirtioPci first:
+ *
+ *   typedef struct VirtioRng { VirtioPci vp; ... } VirtioRng;
+ *   static const VirtioDeviceInfo rng_info = { .device_id = VIRTIO_ID_RNG, ... };
+ *   realize: virtio_pci_realize(&r->vp, &rng_info, errp);
+ *   reset:   virtio_pci_reset(&r->vp);    unrealize: virtio_pci_unrealize(&r->vp);
+ *
+ * A driver that breaks a queue (virtqueue.h) gets DEVICE_NEEDS_RESET and a configuration
+ * interrupt (2.1.2); the device stops using that queue until the driver resets it.
+ * Locking: everything runs with the machine lock held.
+ */
+#ifndef VIREO_VIRTIO_H
+#define VIREO_VIRTIO_H
+
+#include "vireo/pci.h"
+#include "vireo/virtqueue.h"
+
+#define VIRTIO_ID_NET       1
+#define VIRTIO_ID_BLOCK     2
+#define VIRTIO_ID_CONSOLE   3
+#define VIRTIO_ID_RNG       4
+
+#define VIRTIO_F_RING_INDIRECT_DESC 28
+#define VIRTIO_F_RING_EVENT_IDX     29
+#define VIRTIO_F_VERSION_1          32
+
+#define VIRTIO_STATUS_ACKNOWLEDGE   0x01
+#define VIRTIO_STATUS_DRIVER        0x02
+#define VIRTIO_STATUS_DRIVER_OK     0x04
+#define VIRTIO_STATUS_FEATURES_OK   0x08
+#define VIRTIO_STATUS_NEEDS_RESET   0x40
+#define VIRTIO_STATUS_FAILED        0x80
+
+#define VIRTIO_MAX_QUEUES   16
+#define VIRTIO_NO_VECTOR    0xffff
+#define VIRTIO_CONFIG_MAX   256
+
+typedef struct VirtioPci VirtioPci;
+
+typedef struct VirtioDeviceInfo {
+    const char *name;               /* for messages: "virtio-rng-pci" */
+    uint16_t device_id;             /* VIRTIO_ID_* */
+    uint32_t class_code;            /* PCI class code */
+    unsigned num_queues;            /* 1..VIRTIO_MAX_QUEUES */
+    uint16_t queue_size;            /* largest queue the device accepts */
+    uint64_t features;              /* device feature bits (transport bits are added) */
+    size_t config_size;             /* device configuration bytes (0: none) */
+    /* The driver notified queue @q (it is enabled and the device is DRIVER_OK). */
+    void (*handle_queue)(VirtioPci *v, unsigned q);
+    /* Optional: refresh v->config before the driver reads it. */
+    void (*config_read)(VirtioPci *v);
+    /* Optional: the driver wrote @len bytes at @off of v->config. */
+    void (*config_write)(VirtioPci *v, unsigned off, unsigned len);
+    /* Optional: device part of a reset (the transport and queues are reset already). */
+    void (*reset)(VirtioPci *v);
+} VirtioDeviceInfo;
+
+/* Guest-visible transport state. */
+typedef struct VirtioPciState {
+    uint64_t driver_features;
+    uint32_t device_feature_select, driver_feature_select;
+    uint16_t config_vector, queue_select;
+    uint16_t queue_vector[VIRTIO_MAX_QUEUES];
+    uint8_t status, config_generation, isr;
+} VirtioPciState;
+
+struct VirtioPci {
+    PciDevice pci;                  /* first member */
+    const VirtioDeviceInfo *info;
+    PciDeviceInfo pci_info;         /* IDs derive from the virtio ID */
+    VirtioPciState s;
+    VirtQueue vq[VIRTIO_MAX_QUEUES];
+    uint8_t config[VIRTIO_CONFIG_MAX];
+    unsigned log_budget;            /* rate limit for messages about the driver */
+};
+
+/* PCI realize of a virtio device: IDs, capabilities, BARs, MSI-X. */
+bool virtio_pci_realize(VirtioPci *v, const VirtioDeviceInfo *info, GError **errp);
+void virtio_pci_unrealize(VirtioPci *v);
+/* Device reset (power-on, or the driver writing 0 to device_status). */
+void virtio_pci_reset(VirtioPci *v);
+
+/* Whether the driver accepted feature @bit. */
+bool virtio_has_feature(const VirtioPci *v, unsigned bit);
+/* After pushing used entries on queue @q: interrupts the driver if it wants one. */
+void virtio_notify(VirtioPci *v, unsigned q);
+/* The device configuration changed: bump the generation and interrupt. */
+void virtio_notify_config(VirtioPci *v);
+/* The driver broke queue @q (vq_pop returned -EIO): log and set NEEDS_RESET. */
+void virtio_queue_broken(VirtioPci *v, unsigned q);
+
+#endif
