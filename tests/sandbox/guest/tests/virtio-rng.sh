@@ -18,7 +18,12 @@ n=$(wc -c < /tmp/r)
 vt_check "rng-read: $n bytes from /dev/hwrng (want 16384)" [ "$n" = 16384 ]
 u=$(od -An -v -tx1 /tmp/r | tr -s ' ' '\n' | grep . | sort -u | wc -l)
 vt_check "rng-entropy: $u distinct byte values in 16 KiB (want 256)" [ "$u" = 256 ]
-irq=$(grep -c 'virtio.*-' /proc/interrupts)
-vt_check "rng-msix: $irq virtio MSI-X interrupt lines ($(grep virtio /proc/interrupts | awk '{print $NF}' | tr '\n' ' '))" [ "$irq" -ge 1 ]
+lines=$(grep virtio /proc/interrupts | awk '{print $NF}' | tr '\n' ' ')
+case "$lines" in *virtio0-config*virtio0-input*) msix=1 ;; *) msix= ;; esac
+vt_check "rng-msix: per-queue MSI-X vectors ($lines)" [ -n "$msix" ]
+# Under pci=nomsi the driver shares one INTx line (named after the PCI device) and reads
+# the ISR to learn why; its count must have moved while we read entropy.
+n=$(grep 'virtio' /proc/interrupts | awk '{s=0; for (i=2; i<=NF; i++) if ($i ~ /^[0-9]+$/) s+=$i; print s}' | head -1)
+vt_check "rng-intx: $lines interrupts taken: ${n:-0}" [ "${n:-0}" -gt 0 ]
 vt_done
 poweroff -f
