@@ -1,0 +1,280 @@
+/*
+ * The modern virtio-pci transport (virtio 1.2, 4.1) with virtio-rng-pci behind it, driven
+ * the way a driver does (3.1.1): capabilities found in config space, feature negotiation,
+ * queue setup in guest RAM, a request, the interrupt (INTx + ISR, or MSI-X), and what a
+ * broken driver gets (DEVICE_NEEDS_RESET plus a configuration interrupt, 2.1.2).
+ */
+#include <glib.h>
+#include <string.h>
+
+#include "vireo/machine.h"
+#include "vireo/virtio.h"
+
+#define RAM_SIZE (16u << 20)
+#define DESC  0x10000
+#define AVAIL 0x11000
+#define USED  0x12000
+#define BUF   0x20000
+
+typedef struct Fx {
+    Machine *m;
+    PciDevice *pci;
+    VirtioPci *vp;
+    uint64_t common, isr, notify;
+    int gsi_level[MACHINE_NUM_GSI];
+    GArray *msgs;                    /* MSI data words */
+} Fx;
+
+static void gsi_handler(void *opaque, int n, int level) { ((Fx *)opaque)->gsi_level[n] = level; }
+
+static void msi_handler(void *opaque, uint64_t addr, uint32_t data)
+{
+    g_array_append_val(((Fx *)opaque)->msgs, data);
+}
+
+static uint64_t rd(Fx *f, uint64_t a, unsigned n)
+{
+    uint64_t v = 0;
+    g_assert_true(as_read(f->m->sysmem, a, &v, n));
+    return v;
+}
+
+static void wr(Fx *f, uint64_t a, uint64_t v, unsigned n)
+{
+    g_assert_true(as_write(f->m->sysmem, a, v, n));
+}
+
+static uint8_t *ram(Fx *f, uint64_t gpa) { return f->m->ram + gpa; }
+
+/* Finds the virtio structures through the vendor capabilities (4.1.4). */
+static void find_caps(Fx *f)
+{
+    uint64_t bar = pci_bar_address(f->pci, 4);
+    g_assert_cmphex(bar, !=, PCI_BAR_UNMAPPED);
+    for (uint8_t c = pci_config_read(f->pci, PCI_CAPABILITY_LIST, 1); c;
+         c = pci_config_read(f->pci, c + 1, 1)) {
+        if (pci_config_read(f->pci, c, 1) != PCI_CAP_ID_VNDR)
+            continue;
+        uint8_t type = pci_config_read(f->pci, c + 3, 1);
+        g_assert_cmpuint(pci_config_read(f->pci, c + 4, 1), ==, 4);
+        uint64_t at = bar + pci_config_read(f->pci, c + 8, 4);
+        if (type == 1)
+            f->common = at;
+        else if (type == 2) {
+            f->notify = at;
+            g_assert_cmpuint(pci_config_read(f->pci, c + 16, 4), ==, 4);
+        } else if (type == 3)
+            f->isr = at;
+    }
+    g_assert_true(f->common && f->notify && f->isr);
+}
+
+static Fx *fx_new(void)
+{
+    Fx *f = g_new0(Fx, 1);
+    GError *err = NULL;
+    f->m = machine_new_test(RAM_SIZE);
+    f->msgs = g_array_new(false, false, sizeof(uint32_t));
+    for (int i = 0; i < MACHINE_NUM_GSI; i++)
+        f->m->gsi[i] = (IrqLine){ .handler = gsi_handler, .opaque = f, .n = i };
+    f->m->msi = (MsiSink){ .send = msi_handler, .opaque = f };
+    g_assert_nonnull(pci_bus_new_pc(f->m, &err));
+    Device *d = machine_create_device(f->m, "virtio-rng-pci", "addr=05.0", &err);
+    g_assert_no_error(err);
+    f->pci = (PciDevice *)d;
+    f->vp = (VirtioPci *)d;
+    g_assert_true(pci_bus_assign_bars(f->m->pci_bus));
+    g_assert_cmphex(pci_config_read(f->pci, PCI_VENDOR_ID, 4), ==, 0x10441af4);
+    g_assert_cmpuint(pci_config_read(f->pci, PCI_REVISION_ID, 1), ==, 1);
+    pci_config_write(f->pci, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+    find_caps(f);
+    return f;
+}
+
+static void fx_free(Fx *f)
+{
+    pci_bus_free(f->m->pci_bus);
+    machine_free(f->m);
+    g_array_free(f->msgs, true);
+    g_free(f);
+}
+
+/* 3.1.1 steps 1-6 with @features; returns the status the device kept. */
+static uint8_t negotiate(Fx *f, uint64_t features)
+{
+    wr(f, f->common + 0x14, 0, 1);                                  /* reset */
+    wr(f, f->common + 0x14, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER, 1);
+    wr(f, f->common + 0x08, 0, 4);
+    wr(f, f->common + 0x0c, (uint32_t)features, 4);
+    wr(f, f->common + 0x08, 1, 4);
+    wr(f, f->common + 0x0c, features >> 32, 4);
+    wr(f, f->common + 0x14, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+       VIRTIO_STATUS_FEATURES_OK, 1);
+    return rd(f, f->common + 0x14, 1);
+}
+
+static void setup_queue(Fx *f, uint64_t desc, uint16_t vector)
+{
+    wr(f, f->common + 0x16, 0, 2);                                  /* queue_select */
+    g_assert_cmpuint(rd(f, f->common + 0x18, 2), ==, 8);            /* queue_size */
+    wr(f, f->common + 0x1a, vector, 2);
+    wr(f, f->common + 0x20, desc, 4);                               /* 64-bit, two halves */
+    wr(f, f->common + 0x24, desc >> 32, 4);
+    wr(f, f->common + 0x28, AVAIL, 4);
+    wr(f, f->common + 0x30, USED, 4);
+    wr(f, f->common + 0x1c, 1, 2);                                  /* queue_enable */
+}
+
+static void post_buffer(Fx *f, uint16_t head, uint32_t len)
+{
+    uint64_t a = BUF;
+    uint16_t flags = VIRTQ_DESC_F_WRITE, idx;
+    memcpy(ram(f, DESC + 16 * head), &a, 8);
+    memcpy(ram(f, DESC + 16 * head + 8), &len, 4);
+    memcpy(ram(f, DESC + 16 * head + 12), &flags, 2);
+    memcpy(&idx, ram(f, AVAIL + 2), 2);
+    memcpy(ram(f, AVAIL + 4 + 2 * (idx % 8)), &head, 2);
+    idx++;
+    memcpy(ram(f, AVAIL + 2), &idx, 2);
+    wr(f, f->notify + 0 * 4, 0, 2);                                 /* queue 0 */
+}
+
+static uint16_t used_idx(Fx *f) { uint16_t v; memcpy(&v, ram(f, USED + 2), 2); return v; }
+
+static void test_features(void)
+{
+    Fx *f = fx_new();
+    wr(f, f->common + 0x00, 1, 4);
+    uint32_t hi = rd(f, f->common + 0x04, 4);
+    wr(f, f->common + 0x00, 0, 4);
+    uint32_t lo = rd(f, f->common + 0x04, 4);
+    g_assert_true(hi & 1);                                          /* VERSION_1 */
+    g_assert_true(lo & (1u << VIRTIO_F_RING_INDIRECT_DESC));
+    g_assert_true(lo & (1u << VIRTIO_F_RING_EVENT_IDX));
+    g_assert_cmpuint(rd(f, f->common + 0x12, 2), ==, 1);            /* num_queues */
+    /* Without VERSION_1, or with a bit we never offered, FEATURES_OK does not stick. */
+    g_assert_false(negotiate(f, 0) & VIRTIO_STATUS_FEATURES_OK);
+    g_assert_false(negotiate(f, 1ull << 32 | 1ull << 40) & VIRTIO_STATUS_FEATURES_OK);
+    g_assert_true(negotiate(f, 1ull << 32) & VIRTIO_STATUS_FEATURES_OK);
+    /* Absent queues read size 0 (4.1.4.3.2). */
+    wr(f, f->common + 0x16, 5, 2);
+    g_assert_cmpuint(rd(f, f->common + 0x18, 2), ==, 0);
+    fx_free(f);
+}
+
+/* A request completed over INTx: ISR bit 0, read-to-clear, line dropped. */
+static void test_request_intx(void)
+{
+    Fx *f = fx_new();
+    int gsi = pci_pc_intx_to_gsi(PCI_DEVFN(5, 0), 1);
+    g_assert_true(negotiate(f, 1ull << 32) & VIRTIO_STATUS_FEATURES_OK);
+    setup_queue(f, DESC, VIRTIO_NO_VECTOR);
+    wr(f, f->common + 0x14, 0x0f, 1);                               /* DRIVER_OK */
+    post_buffer(f, 3, 64);
+    g_assert_cmpuint(used_idx(f), ==, 1);
+    uint32_t id, len;
+    memcpy(&id, ram(f, USED + 4), 4);
+    memcpy(&len, ram(f, USED + 8), 4);
+    g_assert_cmpuint(id, ==, 3);
+    g_assert_cmpuint(len, ==, 64);
+    static const uint8_t zero[64];
+    g_assert_true(memcmp(ram(f, BUF), zero, 64) != 0);
+    g_assert_cmpint(f->gsi_level[gsi], ==, 1);
+    g_assert_cmpuint(rd(f, f->isr, 1), ==, 1);
+    g_assert_cmpint(f->gsi_level[gsi], ==, 0);
+    g_assert_cmpuint(rd(f, f->isr, 1), ==, 0);
+    fx_free(f);
+}
+
+/* With MSI-X on, the queue's vector carries the interrupt (no ISR, no INTx). */
+static void test_request_msix(void)
+{
+    Fx *f = fx_new();
+    uint8_t cap = pci_find_capability(f->pci, PCI_CAP_ID_MSIX);
+    uint64_t table = pci_bar_address(f->pci, 1);
+    g_assert_true(cap && table != PCI_BAR_UNMAPPED);
+    wr(f, table + 16 * 1 + 0, 0xfee00000, 4);                       /* vector 1 */
+    wr(f, table + 16 * 1 + 8, 0x4242, 4);
+    wr(f, table + 16 * 1 + 12, 0, 4);                               /* unmasked */
+    pci_config_write(f->pci, cap + 2, 0x8000, 2);                   /* MSI-X enable */
+    g_assert_true(negotiate(f, 1ull << 32 | 1u << VIRTIO_F_RING_EVENT_IDX) &
+                  VIRTIO_STATUS_FEATURES_OK);
+    setup_queue(f, DESC, 1);
+    g_assert_cmpuint(rd(f, f->common + 0x1a, 2), ==, 1);
+    wr(f, f->common + 0x14, 0x0f, 1);
+    post_buffer(f, 0, 16);
+    g_assert_cmpuint(used_idx(f), ==, 1);
+    g_assert_cmpuint(f->msgs->len, ==, 1);
+    g_assert_cmphex(g_array_index(f->msgs, uint32_t, 0), ==, 0x4242);
+    g_assert_cmpuint(rd(f, f->isr, 1), ==, 0);
+    fx_free(f);
+}
+
+/* A driver that breaks its queue: NEEDS_RESET, a configuration interrupt, no more
+ * requests served; a reset (status 0) brings the device back. */
+static void test_broken_driver(void)
+{
+    Fx *f = fx_new();
+    int gsi = pci_pc_intx_to_gsi(PCI_DEVFN(5, 0), 1);
+    negotiate(f, 1ull << 32);
+    setup_queue(f, DESC, VIRTIO_NO_VECTOR);
+    wr(f, f->common + 0x14, 0x0f, 1);
+    uint16_t head = 200, idx = 1;                                   /* beyond queue size */
+    memcpy(ram(f, AVAIL + 4), &head, 2);
+    memcpy(ram(f, AVAIL + 2), &idx, 2);
+    g_test_expect_message(NULL, G_LOG_LEVEL_WARNING,
+                          "virtio-rng-pci: the driver broke queue 0: available ring entry*");
+    wr(f, f->notify, 0, 2);
+    g_test_assert_expected_messages();
+    g_assert_cmpuint(used_idx(f), ==, 0);
+    g_assert_true(rd(f, f->common + 0x14, 1) & VIRTIO_STATUS_NEEDS_RESET);
+    g_assert_cmpint(f->gsi_level[gsi], ==, 1);
+    g_assert_cmpuint(rd(f, f->isr, 1), ==, 2);                      /* config change */
+    wr(f, f->notify, 0, 2);                                         /* ignored now */
+    g_assert_cmpuint(used_idx(f), ==, 0);
+    wr(f, f->common + 0x14, 0, 1);
+    g_assert_cmpuint(rd(f, f->common + 0x14, 1), ==, 0);
+    g_assert_cmpuint(rd(f, f->common + 0x1c, 2), ==, 0);            /* queue disabled */
+    /* A queue placed outside guest RAM is refused when enabled. */
+    negotiate(f, 1ull << 32);
+    g_test_expect_message(NULL, G_LOG_LEVEL_WARNING, "*queue 0: ring outside guest RAM*");
+    setup_queue(f, RAM_SIZE - 64, VIRTIO_NO_VECTOR);
+    g_test_assert_expected_messages();
+    g_assert_cmpuint(rd(f, f->common + 0x1c, 2), ==, 0);
+    g_assert_true(rd(f, f->common + 0x14, 1) & VIRTIO_STATUS_NEEDS_RESET);
+    fx_free(f);
+}
+
+/* Random accesses to every byte of the BAR and the config space: no crash. */
+static void test_fuzz(void)
+{
+    Fx *f = fx_new();
+    GRand *r = g_rand_new_with_seed(99);
+    g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);   /* warnings expected */
+    uint64_t bar = pci_bar_address(f->pci, 4);
+    for (int i = 0; i < 20000; i++) {
+        static const unsigned sizes[] = { 1, 2, 4, 8 };
+        unsigned n = sizes[g_rand_int_range(r, 0, 4)];
+        uint64_t a = bar + g_rand_int_range(r, 0, 0x4000 - 8);
+        if (g_rand_boolean(r))
+            wr(f, a, g_rand_boolean(r) ? g_rand_int(r) : g_rand_int_range(r, 0, 16), n);
+        else
+            rd(f, a, n);
+        if (i % 500 == 0)          /* point the queue at random places now and then */
+            for (unsigned k = 0; k < 0x100; k++)
+                ram(f, DESC)[k] = g_rand_int(r);
+    }
+    g_rand_free(r);
+    fx_free(f);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/virtio-pci/features", test_features);
+    g_test_add_func("/virtio-pci/request-intx", test_request_intx);
+    g_test_add_func("/virtio-pci/request-msix", test_request_msix);
+    g_test_add_func("/virtio-pci/broken-driver", test_broken_driver);
+    g_test_add_func("/virtio-pci/fuzz", test_fuzz);
+    return g_test_run();
+}
