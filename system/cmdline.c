@@ -241,6 +241,7 @@ FLAG(h_help, want_help)
     }
 LIST(h_serial, serials)
 LIST(h_chardev, chardevs)
+LIST(h_drive, drives)
 LIST(h_qmp, qmps)
 LIST(h_qmp_pretty, qmps_pretty)
 LIST(h_mon, mons)
@@ -318,6 +319,7 @@ static const OptDef opts[] = {
     { "S", ARG_NONE, h_S, "-S                          start paused (QMP cont starts)" },
     { "name", ARG_ONE, h_name, "-name [guest=]name          guest name" },
     { "uuid", ARG_ONE, h_uuid, "-uuid UUID                  machine UUID" },
+    { "drive", ARG_ONE, h_drive, "-drive file=F,if=virtio|none[,id=ID,format=raw|qcow2,readonly=on,cache=C,aio=A]" },
     { "device", ARG_ONE, h_device, "-device driver[,prop=val]   add a device (-device help)" },
     { "qmp", ARG_ONE, h_qmp, "-qmp dev                    QMP on dev (unix:P,server=on,wait=off | tcp:H:P,... | stdio)" },
     { "qmp-pretty", ARG_ONE, h_qmp_pretty, NULL },
@@ -351,6 +353,7 @@ static void options_init(VireoOptions *o)
     o->serials = g_ptr_array_new();
     o->chardevs = g_ptr_array_new();
     o->devices = g_ptr_array_new();
+    o->drives = g_ptr_array_new();
     o->qmps = g_ptr_array_new();
     o->qmps_pretty = g_ptr_array_new();
     o->mons = g_ptr_array_new();
@@ -364,7 +367,8 @@ bool cmdline_parse(int argc, char **argv, VireoOptions *o, GError **errp)
         const char *a = argv[i];
         if (a[0] != '-' || a[1] == '\0') {
             g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                        "%s: unexpected argument (disk images need -drive, not yet supported)", a);
+                        "%s: unexpected argument (a disk image is given with "
+                        "-drive file=%s,if=virtio)", a, a);
             return false;
         }
         const char *name = a + 1 + (a[1] == '-');
@@ -406,6 +410,7 @@ void cmdline_free(VireoOptions *o)
     g_ptr_array_free(o->serials, TRUE);
     g_ptr_array_free(o->chardevs, TRUE);
     g_ptr_array_free(o->devices, TRUE);
+    g_ptr_array_free(o->drives, TRUE);
     g_ptr_array_free(o->qmps, TRUE);
     g_ptr_array_free(o->qmps_pretty, TRUE);
     g_ptr_array_free(o->mons, TRUE);

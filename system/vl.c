@@ -4,6 +4,7 @@
  * start-up failure or KVM internal error; (v << 1) | 1 from isa-debug-exit.
  */
 #include "vireo/cmdline.h"
+#include "vireo/drive.h"
 #include "vireo/cpu.h"
 #include "vireo/kvm.h"
 #include "vireo/pc.h"
@@ -214,6 +215,9 @@ static bool build_machine(Machine *m, const VireoOptions *o, GError **errp)
     if (!check_resources(o, errp) || !pc_check_payload(&o->machine, errp) ||
         !create_chardevs(m, o, errp))
         return false;
+    for (guint i = 0; i < o->drives->len; i++)   /* before KVM: errors name the image */
+        if (!drive_add(m, o->drives->pdata[i], errp))
+            return false;
     m->kvm = kvm_init(m, errp);
     if (!m->kvm || !check_smp(m, errp))
         return false;
@@ -229,7 +233,7 @@ static bool build_machine(Machine *m, const VireoOptions *o, GError **errp)
             return false;
         }
     }
-    if (!pc_finish_init(m, &bi, errp))
+    if (!drive_create_devices(m, errp) || !pc_finish_init(m, &bi, errp))
         return false;
     trace_startup("payload loaded");
     if (!kvm_create_vcpus(m->kvm, m, errp))

@@ -3,6 +3,7 @@
  * ordered device list, and a bare machine for unit tests.
  */
 #include "vireo/machine.h"
+#include "vireo/drive.h"
 #include "vireo/pci.h"
 #include <stdio.h>
 #include <string.h>
@@ -115,6 +116,7 @@ void machine_free(Machine *m)
     for (guint i = m->devices->len; i-- > 0;)
         device_free(m->devices->pdata[i]);
     g_ptr_array_free(m->devices, TRUE);
+    drives_free(m);                 /* after the devices that used them */
     if (m->pci_bus)
         pci_bus_free(m->pci_bus);   /* after its devices unrealized, before m->io */
     if (m->chardevs)

@@ -145,6 +145,7 @@ void virtio_notify(VirtioPci *v, unsigned q)
 
 void virtio_pci_reset(VirtioPci *v)
 {
+    v->reset_pending = false;
     memset(&v->s, 0, sizeof(v->s));
     v->s.config_vector = VIRTIO_NO_VECTOR;
     for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
@@ -160,8 +161,13 @@ void virtio_pci_reset(VirtioPci *v)
 /* FEATURES_OK only sticks if the driver took VERSION_1 and nothing we did not offer. */
 static void write_status(VirtioPci *v, uint8_t val)
 {
+    if (v->reset_pending)
+        return;                         /* the reset finishes when the requests do */
     if (val == 0) {
-        virtio_pci_reset(v);
+        if (v->info->inflight && v->info->inflight(v))
+            v->reset_pending = true;
+        else
+            virtio_pci_reset(v);
         return;
     }
     uint8_t old = v->s.status;
@@ -180,6 +186,12 @@ static void write_status(VirtioPci *v, uint8_t val)
         for (unsigned i = 0; i < v->info->num_queues; i++)   /* requests queued early */
             if (v->vq[i].s.enabled)
                 v->info->handle_queue(v, i);
+}
+
+void virtio_pci_request_done(VirtioPci *v)
+{
+    if (v->reset_pending && !v->info->inflight(v))
+        virtio_pci_reset(v);
 }
 
 static void write_queue_enable(VirtioPci *v, VirtQueue *q, uint16_t val)
@@ -268,7 +280,7 @@ static void bar_write(void *opaque, uint64_t addr, uint64_t val, unsigned size)
             v->info->config_write(v, addr - OFF_DEVICE, size);
     } else if (addr >= OFF_NOTIFY && addr < OFF_NOTIFY + REGION) {
         unsigned q = (addr - OFF_NOTIFY) / NOTIFY_MULT;
-        if (q < v->info->num_queues && v->vq[q].s.enabled &&
+        if (q < v->info->num_queues && v->vq[q].s.enabled && !v->reset_pending &&
             (v->s.status & VIRTIO_STATUS_DRIVER_OK))
             v->info->handle_queue(v, q);
     }

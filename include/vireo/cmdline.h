@@ -16,6 +16,7 @@ typedef struct VireoOptions {
     const char *display;          /* "none", ... */
     GPtrArray *serials;           /* char * specs for -serial, in order */
     GPtrArray *chardevs;          /* char * -chardev specs */
+    GPtrArray *drives;            /* char * -drive specs */
     GPtrArray *devices;           /* char * -device specs */
     GPtrArray *qmps;              /* char * -qmp specs (control) */
     GPtrArray *qmps_pretty;       /* char * -qmp-pretty specs */

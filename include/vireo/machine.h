@@ -71,6 +71,8 @@ struct Machine {
     ChrRegistry *chardevs;
     Chardev *serial[MACHINE_MAX_SERIAL];
     struct MonitorSet *monitors;    /* qapi/: QMP and HMP sessions (vireo/qmp.h) */
+    GPtrArray *drives;              /* DriveInfo (vireo/drive.h), NULL when none */
+    struct BlockEngine *block_engine;
 
     E820Entry e820[E820_MAX];
     unsigned e820_count;

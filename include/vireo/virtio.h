@@ -57,6 +57,10 @@ typedef struct VirtioDeviceInfo {
     void (*config_write)(VirtioPci *v, unsigned off, unsigned len);
     /* Optional: device part of a reset (the transport and queues are reset already). */
     void (*reset)(VirtioPci *v);
+    /* Optional: requests still in flight. While there are any, a driver's reset (status
+     * 0) waits: device_status keeps reading non-zero, as 4.1.4.3.2 lets the driver expect,
+     * until the device calls virtio_pci_request_done() for the last one. */
+    unsigned (*inflight)(VirtioPci *v);
 } VirtioDeviceInfo;
 
 /* Guest-visible transport state. */
@@ -76,6 +80,7 @@ struct VirtioPci {
     VirtQueue vq[VIRTIO_MAX_QUEUES];
     uint8_t config[VIRTIO_CONFIG_MAX];
     unsigned log_budget;            /* rate limit for messages about the driver */
+    bool reset_pending;             /* the driver reset us with requests in flight */
 };
 
 /* PCI realize of a virtio device: IDs, capabilities, BARs, MSI-X. */
@@ -83,6 +88,9 @@ bool virtio_pci_realize(VirtioPci *v, const VirtioDeviceInfo *info, GError **err
 void virtio_pci_unrealize(VirtioPci *v);
 /* Device reset (power-on, or the driver writing 0 to device_status). */
 void virtio_pci_reset(VirtioPci *v);
+
+/* A request finished; completes a pending driver reset after the last one. */
+void virtio_pci_request_done(VirtioPci *v);
 
 /* Whether the driver accepted feature @bit. */
 bool virtio_has_feature(const VirtioPci *v, unsigned bit);

@@ -40,7 +40,29 @@ guest_case() {
   fi
 }
 
+# virtio-blk: images made by qemu-img/qemu-io, read and written by the guest, checked
+# afterwards by qemu-io (the guest's write is there) and qemu-img check (no corruption).
+blk_case() {
+  local vmm=$1 work d r; work=$(mktemp -d /tmp/vblk.XXXXXX); d=$work/d.qcow2; r=$work/r.raw
+  qemu-img create -q -f qcow2 "$d" 64M && qemu-io -c "write -P 0x5a 1M 1M" "$d" >/dev/null &&
+    qemu-img create -q -f raw "$r" 8M && qemu-io -f raw -c "write -P 0x33 0 8M" "$r" >/dev/null ||
+    { tap 1 "$vmm: virtio-blk: images" "qemu-img/qemu-io failed"; return; }
+  guest_case "$vmm" virtio-blk \
+    "blk-size blk-read blk-zero blk-write blk-ro blk-raw blk-ro-write blk-serial" virtio-blk -- \
+    -drive "file=$d,if=virtio" -drive "file=$r,format=raw,if=none,id=r,readonly=on" \
+    -device "virtio-blk-pci,drive=r,serial=VIREO-RO-1"
+  local out name="$vmm: virtio-blk: the guest's write is in the image (qemu-io)"
+  out=$(qemu-io -c "read -P 0xa5 4M 1M" "$d" 2>&1)
+  if [[ $out == *"read 1048576/1048576"* && $out != *failed* ]]; then tap 0 "$name"
+  else tap 1 "$name" "$out"; fi
+  out=$(qemu-img check "$d" 2>&1)
+  case $out in *"No errors were found"*) tap 0 "$vmm: virtio-blk: qemu-img check after the guest" ;;
+    *) tap 1 "$vmm: virtio-blk: qemu-img check after the guest" "$out" ;; esac
+  rm -rf "$work"
+}
+
 for vmm in ${VSB_BOOT_VMMS:-vireo qemu}; do
+  blk_case "$vmm"
   legacy=; [ "$vmm" = qemu ] && legacy=,disable-legacy=on
   guest_case "$vmm" virtio-rng "rng-pci rng-driver rng-hwrng rng-read rng-entropy rng-msix" \
     virtio-rng -- -device "virtio-rng-pci$legacy"
