@@ -7,8 +7,10 @@
 #include <glib.h>
 #include <string.h>
 
+#include "vireo/drive.h"
 #include "vireo/machine.h"
 #include "vireo/virtio.h"
+#include <unistd.h>
 
 #define RAM_SIZE (16u << 20)
 #define DESC  0x10000
@@ -69,7 +71,8 @@ static void find_caps(Fx *f)
     g_assert_true(f->common && f->notify && f->isr);
 }
 
-static Fx *fx_new(void)
+/* A machine with device @type at 05.0 (after the -drive options in @drives, NULL-ended). */
+static Fx *fx_new_dev(const char *type, const char *opts, const char *const *drives)
 {
     Fx *f = g_new0(Fx, 1);
     GError *err = NULL;
@@ -79,15 +82,26 @@ static Fx *fx_new(void)
         f->m->gsi[i] = (IrqLine){ .handler = gsi_handler, .opaque = f, .n = i };
     f->m->msi = (MsiSink){ .send = msi_handler, .opaque = f };
     g_assert_nonnull(pci_bus_new_pc(f->m, &err));
-    Device *d = machine_create_device(f->m, "virtio-rng-pci", "addr=05.0", &err);
+    for (; drives && *drives; drives++) {
+        drive_add(f->m, *drives, &err);
+        g_assert_no_error(err);
+    }
+    g_autofree char *o = g_strdup_printf("addr=05.0%s%s", opts ? "," : "", opts ? opts : "");
+    Device *d = machine_create_device(f->m, type, o, &err);
     g_assert_no_error(err);
     f->pci = (PciDevice *)d;
     f->vp = (VirtioPci *)d;
     g_assert_true(pci_bus_assign_bars(f->m->pci_bus));
-    g_assert_cmphex(pci_config_read(f->pci, PCI_VENDOR_ID, 4), ==, 0x10441af4);
     g_assert_cmpuint(pci_config_read(f->pci, PCI_REVISION_ID, 1), ==, 1);
     pci_config_write(f->pci, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
     find_caps(f);
+    return f;
+}
+
+static Fx *fx_new(void)
+{
+    Fx *f = fx_new_dev("virtio-rng-pci", NULL, NULL);
+    g_assert_cmphex(pci_config_read(f->pci, PCI_VENDOR_ID, 4), ==, 0x10441af4);
     return f;
 }
 
@@ -116,7 +130,8 @@ static uint8_t negotiate(Fx *f, uint64_t features)
 static void setup_queue(Fx *f, uint64_t desc, uint16_t vector)
 {
     wr(f, f->common + 0x16, 0, 2);                                  /* queue_select */
-    g_assert_cmpuint(rd(f, f->common + 0x18, 2), ==, 8);            /* queue_size */
+    g_assert_cmpuint(rd(f, f->common + 0x18, 2), >=, 8);            /* queue_size */
+    wr(f, f->common + 0x18, 8, 2);                                  /* we use 8 */
     wr(f, f->common + 0x1a, vector, 2);
     wr(f, f->common + 0x20, desc, 4);                               /* 64-bit, two halves */
     wr(f, f->common + 0x24, desc >> 32, 4);
@@ -268,6 +283,137 @@ static void test_fuzz(void)
     fx_free(f);
 }
 
+/* ---- virtio-blk-pci on a raw image ---- */
+
+#define HDR  0x30000
+#define DATA 0x31000
+#define STAT 0x40000
+
+static void put_desc(Fx *f, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
+                     uint16_t next)
+{
+    memcpy(ram(f, DESC + 16 * i), &addr, 8);
+    memcpy(ram(f, DESC + 16 * i + 8), &len, 4);
+    memcpy(ram(f, DESC + 16 * i + 12), &flags, 2);
+    memcpy(ram(f, DESC + 16 * i + 14), &next, 2);
+}
+
+/* Sends one request (header, @len data bytes at DATA, status) and waits for it. */
+static int blk_req(Fx *f, uint32_t type, uint64_t sector, uint32_t len, bool dev_writes)
+{
+    uint16_t idx, before = used_idx(f);
+    memcpy(ram(f, HDR), &type, 4);
+    memset(ram(f, HDR + 4), 0, 4);
+    memcpy(ram(f, HDR + 8), &sector, 8);
+    *ram(f, STAT) = 0xee;
+    put_desc(f, 0, HDR, 16, VIRTQ_DESC_F_NEXT, len ? 1 : 2);
+    put_desc(f, 1, DATA, len, VIRTQ_DESC_F_NEXT | (dev_writes ? VIRTQ_DESC_F_WRITE : 0), 2);
+    put_desc(f, 2, STAT, 1, VIRTQ_DESC_F_WRITE, 0);
+    memcpy(&idx, ram(f, AVAIL + 2), 2);
+    uint16_t head = 0;
+    memcpy(ram(f, AVAIL + 4 + 2 * (idx % 8)), &head, 2);
+    idx++;
+    memcpy(ram(f, AVAIL + 2), &idx, 2);
+    wr(f, f->notify, 0, 2);
+    for (int i = 0; i < 100000 && used_idx(f) == before; i++)
+        g_main_context_iteration(NULL, TRUE);
+    g_assert_cmpuint(used_idx(f), ==, (uint16_t)(before + 1));
+    return *ram(f, STAT);
+}
+
+static char *blk_image(const char *tag)
+{
+    const char *dir = g_getenv("VIREO_BUILD_DIR");
+    char *path = g_strdup_printf("%s/test-virtio-%s-%d.raw", dir ? dir : g_get_tmp_dir(),
+                                 tag, (int)getpid());
+    g_autofree uint8_t *buf = g_malloc(1 << 20);
+    for (int i = 0; i < (1 << 20); i++)
+        buf[i] = i / 512;                       /* sector n of the first 256: byte n */
+    g_assert_true(g_file_set_contents(path, (char *)buf, 1 << 20, NULL));
+    return path;
+}
+
+static Fx *blk_fx(const char *path, bool ro)
+{
+    g_autofree char *spec = g_strdup_printf("file=%s,format=raw,if=none,id=d0%s", path,
+                                            ro ? ",readonly=on" : "");
+    const char *drives[] = { spec, NULL };
+    Fx *f = fx_new_dev("virtio-blk-pci", "drive=d0,serial=SER-123", drives);
+    g_assert_cmphex(pci_config_read(f->pci, PCI_DEVICE_ID, 2), ==, 0x1042);
+    g_assert_true(negotiate(f, 1ull << 32) & VIRTIO_STATUS_FEATURES_OK);
+    setup_queue(f, DESC, VIRTIO_NO_VECTOR);
+    wr(f, f->common + 0x14, 0x0f, 1);
+    return f;
+}
+
+static void test_blk_io(void)
+{
+    g_autofree char *path = blk_image("io");
+    Fx *f = blk_fx(path, false);
+    uint64_t dev_cfg = 0;
+    for (uint8_t c = pci_config_read(f->pci, PCI_CAPABILITY_LIST, 1); c;
+         c = pci_config_read(f->pci, c + 1, 1))
+        if (pci_config_read(f->pci, c, 1) == PCI_CAP_ID_VNDR &&
+            pci_config_read(f->pci, c + 3, 1) == 4)
+            dev_cfg = pci_bar_address(f->pci, 4) + pci_config_read(f->pci, c + 8, 4);
+    g_assert_cmpuint(rd(f, dev_cfg, 4) | rd(f, dev_cfg + 4, 4) << 32, ==, 2048);  /* sectors */
+    g_assert_cmpint(blk_req(f, 0, 3, 1024, true), ==, 0);          /* read sectors 3-4 */
+    g_assert_cmpuint(ram(f, DATA)[0], ==, 3);
+    g_assert_cmpuint(ram(f, DATA)[1023], ==, 4);
+    memset(ram(f, DATA), 0x77, 512);
+    g_assert_cmpint(blk_req(f, 1, 10, 512, false), ==, 0);         /* write sector 10 */
+    g_assert_cmpint(blk_req(f, 4, 0, 0, false), ==, 0);            /* flush */
+    memset(ram(f, DATA), 0, 512);
+    g_assert_cmpint(blk_req(f, 0, 10, 512, true), ==, 0);
+    g_assert_cmpuint(ram(f, DATA)[100], ==, 0x77);
+    g_assert_cmpint(blk_req(f, 8, 0, 20, true), ==, 0);            /* GET_ID */
+    g_assert_cmpmem(ram(f, DATA), 7, "SER-123", 7);
+    /* Hostile requests: past the end, straddling it, not whole sectors, unknown type. */
+    g_assert_cmpint(blk_req(f, 0, 2048, 512, true), ==, 1);
+    g_assert_cmpint(blk_req(f, 0, 2047, 1024, true), ==, 1);
+    g_assert_cmpint(blk_req(f, 1, UINT64_MAX / 256, 512, false), ==, 1);
+    g_assert_cmpint(blk_req(f, 0, 0, 100, true), ==, 1);
+    g_assert_cmpint(blk_req(f, 99, 0, 512, true), ==, 2);
+    /* WRITE_ZEROES of sectors 3-4, one segment. */
+    uint64_t seg_sector = 3;
+    uint32_t seg_num = 2, seg_flags = 0;
+    memcpy(ram(f, DATA), &seg_sector, 8);
+    memcpy(ram(f, DATA + 8), &seg_num, 4);
+    memcpy(ram(f, DATA + 12), &seg_flags, 4);
+    g_assert_cmpint(blk_req(f, 13, 0, 16, false), ==, 0);
+    g_assert_cmpint(blk_req(f, 0, 3, 1024, true), ==, 0);
+    g_assert_cmpuint(ram(f, DATA)[0] | ram(f, DATA)[1023], ==, 0);
+    fx_free(f);
+    unlink(path);
+}
+
+static void test_blk_readonly(void)
+{
+    g_autofree char *path = blk_image("ro");
+    Fx *f = blk_fx(path, true);
+    wr(f, f->common + 0x00, 0, 4);
+    g_assert_true(rd(f, f->common + 0x04, 4) & (1u << 5));         /* VIRTIO_BLK_F_RO */
+    g_assert_cmpint(blk_req(f, 1, 0, 512, false), ==, 1);
+    g_assert_cmpint(blk_req(f, 0, 0, 512, true), ==, 0);
+    fx_free(f);
+    unlink(path);
+}
+
+static void test_blk_bad_props(void)
+{
+    Machine *m = machine_new_test(RAM_SIZE);
+    GError *err = NULL;
+    g_assert_nonnull(pci_bus_new_pc(m, &err));
+    g_assert_null(machine_create_device(m, "virtio-blk-pci", "drive=nope", &err));
+    g_assert_nonnull(strstr(err->message, "no drive with id 'nope'"));
+    g_clear_error(&err);
+    g_assert_null(machine_create_device(m, "virtio-blk-pci", NULL, &err));
+    g_assert_nonnull(strstr(err->message, "drive= is required"));
+    g_clear_error(&err);
+    pci_bus_free(m->pci_bus);
+    machine_free(m);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -276,5 +422,8 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-pci/request-msix", test_request_msix);
     g_test_add_func("/virtio-pci/broken-driver", test_broken_driver);
     g_test_add_func("/virtio-pci/fuzz", test_fuzz);
+    g_test_add_func("/virtio-blk/io", test_blk_io);
+    g_test_add_func("/virtio-blk/readonly", test_blk_readonly);
+    g_test_add_func("/virtio-blk/bad-props", test_blk_bad_props);
     return g_test_run();
 }
