@@ -105,6 +105,22 @@ class BadInput(unittest.TestCase):
     def test_bad_rtc(self):
         self.bad("-rtc base=mars", "-rtc", "base=mars")
 
+    def test_bad_drive(self):
+        with tempfile.TemporaryDirectory() as d:
+            img = os.path.join(d, "d.raw")
+            with open(img, "wb") as f:
+                f.truncate(1 << 20)
+            self.bad("IDE disks are not implemented yet", "-drive", f"file={img}")
+            self.bad("Invalid parameter 'bogus'", "-drive", f"file={img},if=virtio,bogus=1")
+            self.bad("file= is required", "-drive", "if=virtio")
+            self.bad("format must be raw or qcow2", "-drive", f"file={img},if=virtio,format=vmdk")
+            self.bad("not a qcow2 image", "-drive", f"file={img},if=virtio,format=qcow2")
+            self.bad("if=none needs id=", "-drive", f"file={img},if=none")
+            self.bad("No such file", "-drive", f"file={d}/missing,if=virtio")
+            self.bad("drive id 'a' is used twice", "-drive", f"file={img},if=none,id=a,readonly=on",
+                     "-drive", f"file={img},if=none,id=a,readonly=on")
+            self.bad("unexpected argument (a disk image is given with -drive", img)
+
     def test_bad_chardev(self):
         self.bad("nosuchbackend", "-chardev", "nosuchbackend,id=x")
 
