@@ -207,6 +207,8 @@ int vq_pop(VirtQueue *vq, VirtQueueElement **out)
     *out = NULL;
     if (vq_pending(vq) == 0)
         return vq->broken ? -EIO : 0;
+    if (vq->inflight >= vq->s.num)      /* heads reused before we returned them */
+        return vq_break(vq, "more requests in flight than the queue has entries");
     const uint16_t *slot = avail_p(vq, 4 + 2 * (uint64_t)(vq->s.last_avail_idx % vq->s.num));
     uint16_t head = slot ? load16(slot) : 0;
     if (!slot || head >= vq->s.num)

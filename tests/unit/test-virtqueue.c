@@ -206,6 +206,18 @@ static void b_ind_mid(Guest *g)
     desc(g, DESC, 1, RAM_BASE + 0x8000, 16, VIRTQ_DESC_F_INDIRECT, 0);
     offer(g, 0);
 }
+/* The driver offers a head again before the device returned it, NUM + 1 times. */
+static void b_reuse(Guest *g)
+{
+    VirtQueueElement *e;
+    desc(g, DESC, 0, BUFS, 8, 0, 0);
+    for (unsigned i = 0; i < NUM; i++) {
+        offer(g, 0);
+        g_assert_cmpint(vq_pop(&g->vq, &e), ==, 1);
+        g_free(e);                              /* never pushed: still in flight */
+    }
+    offer(g, 0);
+}
 static void b_ind_loop(Guest *g)
 {
     uint64_t t = RAM_BASE + 0x8000;
@@ -225,6 +237,7 @@ static void test_hostile(void)
         { b_avail_jump, "more than a queue ahead" }, { b_nested, "indirect descriptor inside" },
         { b_ind_next, "NEXT flag" }, { b_ind_len, "length invalid" },
         { b_ind_mid, "inside a chain" }, { b_ind_loop, "loop" },
+        { b_reuse, "more requests in flight" },
     };
     for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
         Guest g;
