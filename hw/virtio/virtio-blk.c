@@ -236,6 +236,7 @@ static bool blk_realize(Device *dev, GError **errp)
     if (len < 0) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_FAILED, "virtio-blk-pci: drive '%s': %s",
                     b->drive, g_strerror(-len));
+        drive_release(dev->machine, b->blk);
         return false;
     }
     b->sectors = len / SECTOR;
@@ -254,6 +255,7 @@ static bool blk_realize(Device *dev, GError **errp)
     if (!virtio_pci_realize(&b->vp, info, errp)) {
         g_free(info);
         b->vp.info = NULL;
+        drive_release(dev->machine, b->blk);
         return false;
     }
     return true;

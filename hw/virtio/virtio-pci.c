@@ -205,6 +205,13 @@ static void write_queue_enable(VirtioPci *v, VirtQueue *q, uint16_t val)
     q->s.enabled = 1;
 }
 
+/* A vector the device does not have reads back as NO_VECTOR, which is how the driver
+ * learns that the mapping failed (4.1.4.3.2 / 4.1.5.1.2). */
+static uint16_t checked_vector(const VirtioPci *v, uint16_t vec)
+{
+    return vec < v->pci.msix_vectors ? vec : VIRTIO_NO_VECTOR;
+}
+
 /* Applies the fields a driver write to [off, off + len) touched. */
 static void common_apply(VirtioPci *v, const uint8_t *b, unsigned off, unsigned len)
 {
@@ -222,11 +229,11 @@ static void common_apply(VirtioPci *v, const uint8_t *b, unsigned off, unsigned 
                                (get_le(b, CC_GF, 4) << sh);
     }
     if (HIT(CC_MSIX_CONFIG, 2))
-        v->s.config_vector = get_le(b, CC_MSIX_CONFIG, 2);
+        v->s.config_vector = checked_vector(v, get_le(b, CC_MSIX_CONFIG, 2));
     if (HIT(CC_Q_SELECT, 2))
         v->s.queue_select = get_le(b, CC_Q_SELECT, 2);
     if (q && HIT(CC_Q_MSIX, 2))
-        v->s.queue_vector[v->s.queue_select] = get_le(b, CC_Q_MSIX, 2);
+        v->s.queue_vector[v->s.queue_select] = checked_vector(v, get_le(b, CC_Q_MSIX, 2));
     if (q_writable && HIT(CC_Q_SIZE, 2)) {
         uint16_t n = get_le(b, CC_Q_SIZE, 2);
         q->s.num = n && n <= v->info->queue_size ? n : q->s.num;
@@ -327,13 +334,16 @@ bool virtio_pci_realize(VirtioPci *v, const VirtioDeviceInfo *info, GError **err
         pci_msix_init_exclusive_bar(&v->pci, info->num_queues + 1, BAR_MSIX) < 0) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: cannot set up its BARs",
                     info->name);
+        pci_device_unrealize(&v->pci);  /* a failed realize leaves nothing on the bus */
         return false;
     }
     if (!add_cap(v, CAP_COMMON, OFF_COMMON, COMMON_LEN, errp) ||
         !add_cap(v, CAP_ISR, OFF_ISR, 4, errp) ||
         (info->config_size && !add_cap(v, CAP_DEVICE, OFF_DEVICE, info->config_size, errp)) ||
-        !add_cap(v, CAP_NOTIFY, OFF_NOTIFY, info->num_queues * NOTIFY_MULT, errp))
+        !add_cap(v, CAP_NOTIFY, OFF_NOTIFY, info->num_queues * NOTIFY_MULT, errp)) {
+        pci_device_unrealize(&v->pci);
         return false;
+    }
     virtio_pci_reset(v);
     return true;
 }

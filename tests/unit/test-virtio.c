@@ -214,6 +214,11 @@ static void test_request_msix(void)
     pci_config_write(f->pci, cap + 2, 0x8000, 2);                   /* MSI-X enable */
     g_assert_true(negotiate(f, 1ull << 32 | 1u << VIRTIO_F_RING_EVENT_IDX) &
                   VIRTIO_STATUS_FEATURES_OK);
+    setup_queue(f, DESC, 7);                                        /* no such vector */
+    g_assert_cmphex(rd(f, f->common + 0x1a, 2), ==, VIRTIO_NO_VECTOR);
+    wr(f, f->common + 0x14, 0, 1);
+    g_assert_true(negotiate(f, 1ull << 32 | 1u << VIRTIO_F_RING_EVENT_IDX) &
+                  VIRTIO_STATUS_FEATURES_OK);
     setup_queue(f, DESC, 1);
     g_assert_cmpuint(rd(f, f->common + 0x1a, 2), ==, 1);
     wr(f, f->common + 0x14, 0x0f, 1);
