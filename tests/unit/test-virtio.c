@@ -415,8 +415,24 @@ static void test_blk_bad_props(void)
     g_assert_null(machine_create_device(m, "virtio-blk-pci", NULL, &err));
     g_assert_nonnull(strstr(err->message, "drive= is required"));
     g_clear_error(&err);
+    g_autofree char *a = blk_image("a"), *b = blk_image("b");
+    g_autofree char *da = g_strdup_printf("file=%s,format=raw,if=none,id=a", a);
+    g_autofree char *db = g_strdup_printf("file=%s,format=raw,if=none,id=b", b);
+    g_assert_true(drive_add(m, da, &err) && drive_add(m, db, &err));
+    g_assert_nonnull(machine_create_device(m, "virtio-blk-pci", "drive=a", &err));
+    g_assert_null(machine_create_device(m, "virtio-blk-pci", "drive=a", &err));
+    g_assert_nonnull(strstr(err->message, "drive 'a' is already in use"));
+    g_clear_error(&err);
+    /* A realize that fails after taking the drive (slot 0 is the host bridge) gives the
+     * drive back and leaves nothing on the bus. */
+    g_assert_null(machine_create_device(m, "virtio-blk-pci", "drive=b,addr=00.0", &err));
+    g_clear_error(&err);
+    g_assert_nonnull(machine_create_device(m, "virtio-blk-pci", "drive=b", &err));
+    g_assert_no_error(err);
     pci_bus_free(m->pci_bus);
     machine_free(m);
+    unlink(a);
+    unlink(b);
 }
 
 int main(int argc, char **argv)
