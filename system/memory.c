@@ -4,6 +4,7 @@
  */
 #include "vireo/memory.h"
 #include <string.h>
+#include <unistd.h>
 
 struct AddressSpace {
     char *name;
@@ -70,6 +71,73 @@ static void notify_coalescing(AddressSpace *as, MemListener *only, MemRegion *mr
     }
 }
 
+static void notify_eventfd(AddressSpace *as, MemListener *only, MemRegion *mr,
+                           const MemEventfd *e, bool add)
+{
+    for (guint j = 0; j < as->listeners->len; j++) {
+        MemListener *l = as->listeners->pdata[j];
+        if (only && l != only)
+            continue;
+        if (add && l->eventfd_add)
+            l->eventfd_add(l, mr, e, mr->base + e->off);
+        else if (!add && l->eventfd_del)
+            l->eventfd_del(l, mr, e, mr->base + e->off);
+    }
+}
+
+static void notify_eventfds(AddressSpace *as, MemListener *only, MemRegion *mr, bool add)
+{
+    for (guint i = 0; mr->eventfds && i < mr->eventfds->len; i++)
+        notify_eventfd(as, only, mr, &g_array_index(mr->eventfds, MemEventfd, i), add);
+}
+
+void mr_add_eventfd(MemRegion *mr, uint64_t off, unsigned len, bool match, uint64_t data,
+                    int fd)
+{
+    MemEventfd e = { off, len, match, data, fd };
+    g_assert(!mr->ram && off < mr->size && len <= mr->size - off);
+    if (!mr->eventfds)
+        mr->eventfds = g_array_new(FALSE, FALSE, sizeof(MemEventfd));
+    g_array_append_val(mr->eventfds, e);
+    if (mr->mapped)
+        notify_eventfd(mr->as, NULL, mr, &e, true);
+}
+
+void mr_del_eventfd(MemRegion *mr, uint64_t off, unsigned len, bool match, uint64_t data,
+                    int fd)
+{
+    for (guint i = 0; mr->eventfds && i < mr->eventfds->len; i++) {
+        MemEventfd *e = &g_array_index(mr->eventfds, MemEventfd, i);
+        if (e->off != off || e->len != len || e->match != match || e->data != data ||
+            e->fd != fd)
+            continue;
+        if (mr->mapped)
+            notify_eventfd(mr->as, NULL, mr, e, false);
+        g_array_remove_index(mr->eventfds, i);
+        break;
+    }
+    if (mr->eventfds && mr->eventfds->len == 0) {
+        g_array_free(mr->eventfds, TRUE);
+        mr->eventfds = NULL;
+    }
+}
+
+/* The dispatcher's own ioeventfd: true when the write went to an eventfd. */
+static bool write_eventfd(MemRegion *r, uint64_t off, uint64_t val, unsigned size)
+{
+    for (guint i = 0; r->eventfds && i < r->eventfds->len; i++) {
+        const MemEventfd *e = &g_array_index(r->eventfds, MemEventfd, i);
+        if (e->off == off && e->len == size && (!e->match || e->data == val)) {
+            uint64_t one = 1;
+            if (write(e->fd, &one, sizeof(one)) < 0) {
+                /* EAGAIN: the counter is saturated, a wake-up is pending anyway */
+            }
+            return true;
+        }
+    }
+    return false;
+}
+
 void mr_set_coalescing(MemRegion *mr, uint64_t off, uint64_t len)
 {
     g_assert(!mr->ram && (len == 0 || (off < mr->size && len <= mr->size - off)));
@@ -128,6 +196,7 @@ bool as_add_region(AddressSpace *as, MemRegion *mr, uint64_t base, GError **errp
     mr->as = as;
     g_ptr_array_insert(as->regions, i, mr);
     notify_coalescing(as, NULL, mr, true);
+    notify_eventfds(as, NULL, mr, true);
     if (mr->ram) {
         for (guint j = 0; j < as->listeners->len; j++) {
             MemListener *l = as->listeners->pdata[j];
@@ -145,6 +214,7 @@ void as_del_region(AddressSpace *as, MemRegion *mr)
     mr->mapped = false;
     mr->as = NULL;
     notify_coalescing(as, NULL, mr, false);
+    notify_eventfds(as, NULL, mr, false);
     if (mr->ram) {
         for (guint j = 0; j < as->listeners->len; j++) {
             MemListener *l = as->listeners->pdata[j];
@@ -162,6 +232,7 @@ void as_add_listener(AddressSpace *as, MemListener *l)
         if (r->ram && l->region_add)
             l->region_add(l, r);
         notify_coalescing(as, l, r, true);
+        notify_eventfds(as, l, r, true);
     }
 }
 
@@ -265,6 +336,8 @@ bool as_write(AddressSpace *as, uint64_t addr, uint64_t val, unsigned size)
             memcpy((uint8_t *)r->ram + off, &val, size);
         return true;
     }
+    if (r->eventfds && write_eventfd(r, off, val & size_mask(size), size))
+        return true;
     io_write(r, off, val & size_mask(size), size);
     return true;
 }

@@ -83,7 +83,6 @@ void kvm_coalesced_init(KvmState *s)
     s->listener.coalescing_del = mmio_del;
     s->io_listener = (MemListener){ .coalescing_add = pio_add, .coalescing_del = pio_del,
                                     .opaque = s };
-    as_add_listener(s->m->io, &s->io_listener);
 }
 
 void kvm_coalesced_destroy(KvmState *s)

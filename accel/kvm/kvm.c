@@ -71,6 +71,28 @@ static void listener_del(MemListener *l, MemRegion *mr)
     }
 }
 
+/* MemRegion eventfds become KVM ioeventfds; if KVM refuses one, the write still exits
+ * and the dispatcher signals the eventfd itself, so this only costs speed. */
+static void ioeventfd_set(MemListener *l, const MemEventfd *e, uint64_t addr, bool add)
+{
+    KvmState *s = l->opaque;
+    bool pio = l == &s->io_listener;
+    int r = kvm_ioeventfd(s, e->fd, addr, e->len, pio, e->match, e->data, add);
+    if (r < 0 && add)
+        g_warning("kvm: ioeventfd at %s 0x%" G_GINT64_MODIFIER "x: %s (the write will exit)",
+                  pio ? "port" : "address", addr, g_strerror(-r));
+}
+
+static void ioeventfd_add(MemListener *l, MemRegion *r, const MemEventfd *e, uint64_t addr)
+{
+    ioeventfd_set(l, e, addr, true);
+}
+
+static void ioeventfd_del(MemListener *l, MemRegion *r, const MemEventfd *e, uint64_t addr)
+{
+    ioeventfd_set(l, e, addr, false);
+}
+
 int kvm_check_ext(KvmState *s, int cap)
 {
     int r = ioctl(s->vm_fd >= 0 ? s->vm_fd : s->fd, KVM_CHECK_EXTENSION, cap);
@@ -186,8 +208,11 @@ KvmState *kvm_init(Machine *m, GError **errp)
     }
     s->listener = (MemListener){ .region_add = listener_add, .region_del = listener_del,
                                  .opaque = s };
-    kvm_coalesced_init(s);       /* fills in the coalescing hooks of s->listener */
+    kvm_coalesced_init(s);       /* coalescing hooks of s->listener and s->io_listener */
+    s->listener.eventfd_add = s->io_listener.eventfd_add = ioeventfd_add;
+    s->listener.eventfd_del = s->io_listener.eventfd_del = ioeventfd_del;
     as_add_listener(m->sysmem, &s->listener);
+    as_add_listener(m->io, &s->io_listener);
     return s;
 }
 

@@ -7,7 +7,10 @@
  */
 #include "vireo/virtio.h"
 #include "vireo/machine.h"
+#include <glib-unix.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #define VENDOR_VIRTIO       0x1af4
 #define SUBSYS_ID           0x1100
@@ -143,8 +146,58 @@ void virtio_notify(VirtioPci *v, unsigned q)
     pci_set_irq(&v->pci, 1);
 }
 
+/* ---- queue notifications through eventfds ---- */
+
+static gboolean notifier_ready(gint fd, GIOCondition cond, gpointer opaque)
+{
+    VirtioNotifier *n = opaque;
+    VirtioPci *v = n->v;
+    uint64_t cnt;
+    if (read(fd, &cnt, sizeof(cnt)) < 0) {
+        /* EAGAIN: someone else consumed it; nothing to do */
+    }
+    if (v->vq[n->q].s.enabled && !v->reset_pending && (v->s.status & VIRTIO_STATUS_DRIVER_OK))
+        v->info->handle_queue(v, n->q);
+    return G_SOURCE_CONTINUE;
+}
+
+static MemRegion *notify_region(VirtioPci *v)
+{
+    return &v->pci.bars[BAR_MODERN].mr;
+}
+
+/* Linux writes the 16-bit queue index (4.1.4.4); other widths still exit and are
+ * handled by bar_write. */
+static void notifier_start(VirtioPci *v, unsigned q)
+{
+    VirtioNotifier *n = &v->notifier[q];
+    if (n->fd >= 0)
+        return;
+    n->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (n->fd < 0)
+        return;                         /* notifications keep exiting: slower, correct */
+    n->v = v;
+    n->q = q;
+    n->watch = g_unix_fd_add(n->fd, G_IO_IN, notifier_ready, n);
+    mr_add_eventfd(notify_region(v), OFF_NOTIFY + q * NOTIFY_MULT, 2, false, 0, n->fd);
+}
+
+static void notifiers_stop(VirtioPci *v)
+{
+    for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+        VirtioNotifier *n = &v->notifier[q];
+        if (n->fd < 0)
+            continue;
+        mr_del_eventfd(notify_region(v), OFF_NOTIFY + q * NOTIFY_MULT, 2, false, 0, n->fd);
+        g_source_remove(n->watch);
+        close(n->fd);
+        n->fd = -1;
+    }
+}
+
 void virtio_pci_reset(VirtioPci *v)
 {
+    notifiers_stop(v);
     v->reset_pending = false;
     memset(&v->s, 0, sizeof(v->s));
     v->s.config_vector = VIRTIO_NO_VECTOR;
@@ -183,9 +236,12 @@ static void write_status(VirtioPci *v, uint8_t val)
         }
     }
     if ((val & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK))
-        for (unsigned i = 0; i < v->info->num_queues; i++)   /* requests queued early */
-            if (v->vq[i].s.enabled)
-                v->info->handle_queue(v, i);
+        for (unsigned i = 0; i < v->info->num_queues; i++) {
+            if (!v->vq[i].s.enabled)
+                continue;
+            notifier_start(v, i);
+            v->info->handle_queue(v, i);                       /* requests queued early */
+        }
 }
 
 void virtio_pci_request_done(VirtioPci *v)
@@ -319,6 +375,8 @@ static bool add_cap(VirtioPci *v, uint8_t type, uint32_t off, uint32_t len, GErr
 
 bool virtio_pci_realize(VirtioPci *v, const VirtioDeviceInfo *info, GError **errp)
 {
+    for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+        v->notifier[q].fd = -1;
     g_assert(info->num_queues >= 1 && info->num_queues <= VIRTIO_MAX_QUEUES &&
              info->queue_size >= 1 && info->queue_size <= VIRTQ_MAX_SIZE &&
              info->config_size <= VIRTIO_CONFIG_MAX && info->handle_queue);
@@ -350,5 +408,7 @@ bool virtio_pci_realize(VirtioPci *v, const VirtioDeviceInfo *info, GError **err
 
 void virtio_pci_unrealize(VirtioPci *v)
 {
+    if (v->info)
+        notifiers_stop(v);
     pci_device_unrealize(&v->pci);
 }

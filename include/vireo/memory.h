@@ -31,6 +31,18 @@ typedef struct MemOps {
 
 typedef struct MemRegion MemRegion;
 typedef struct AddressSpace AddressSpace;
+
+/* A write of @len bytes at @off (equal to @data when @match) signals eventfd @fd instead
+ * of reaching the device's write callback: KVM does it without an exit (ioeventfd), the
+ * dispatcher does it otherwise, so the device sees the same thing either way. */
+typedef struct MemEventfd {
+    uint64_t off;
+    unsigned len;
+    bool match;
+    uint64_t data;
+    int fd;
+} MemEventfd;
+
 struct MemRegion {
     const char *name;
     uint64_t base, size;
@@ -46,6 +58,7 @@ struct MemRegion {
      * than through a later access (e.g. a UART's THR while its THRE interrupt is off).
      * A queued write's handler must not change coalescing itself. */
     uint64_t coalesce_off, coalesce_len;
+    GArray *eventfds;      /* MemEventfd; NULL when none */
 };
 
 typedef struct MemListener MemListener;
@@ -57,6 +70,9 @@ struct MemListener {
      * listener was added. */
     void (*coalescing_add)(MemListener *l, MemRegion *r, uint64_t addr, uint64_t len);
     void (*coalescing_del)(MemListener *l, MemRegion *r, uint64_t addr, uint64_t len);
+    /* The same for the eventfds of mapped I/O regions (@addr: absolute address). */
+    void (*eventfd_add)(MemListener *l, MemRegion *r, const MemEventfd *e, uint64_t addr);
+    void (*eventfd_del)(MemListener *l, MemRegion *r, const MemEventfd *e, uint64_t addr);
     void *opaque;
 };
 
@@ -72,6 +88,13 @@ void mr_init_ram(MemRegion *mr, const char *name, uint64_t size, void *host);
 /* Sets (len > 0) or clears (len == 0) the coalesced write range of an I/O region;
  * listeners of its address space are told at once when it is mapped. */
 void mr_set_coalescing(MemRegion *mr, uint64_t off, uint64_t len);
+
+/* Adds / removes a write eventfd of an I/O region (see MemEventfd); listeners of its
+ * address space hear of it at once when the region is mapped. */
+void mr_add_eventfd(MemRegion *mr, uint64_t off, unsigned len, bool match, uint64_t data,
+                    int fd);
+void mr_del_eventfd(MemRegion *mr, uint64_t off, unsigned len, bool match, uint64_t data,
+                    int fd);
 
 /* Maps @mr at @base. Fails (with a message naming both regions) on overlap. */
 bool as_add_region(AddressSpace *as, MemRegion *mr, uint64_t base, GError **errp);

@@ -9,6 +9,9 @@
  *   realize: virtio_pci_realize(&r->vp, &rng_info, errp);
  *   reset:   virtio_pci_reset(&r->vp);    unrealize: virtio_pci_unrealize(&r->vp);
  *
+ * Queue notifications are eventfds (KVM ioeventfds on the notify addresses, set up when
+ * the driver sets DRIVER_OK): the vCPU does not leave KVM for them; the main loop runs
+ * handle_queue.
  * A driver that breaks a queue (virtqueue.h) gets DEVICE_NEEDS_RESET and a configuration
  * interrupt (2.1.2); the device stops using that queue until the driver resets it.
  * Locking: everything runs with the machine lock held.
@@ -40,6 +43,14 @@
 #define VIRTIO_CONFIG_MAX   256
 
 typedef struct VirtioPci VirtioPci;
+
+/* A queue's notification eventfd (KVM ioeventfd on the notify address) and its watch. */
+typedef struct VirtioNotifier {
+    VirtioPci *v;
+    unsigned q;
+    int fd;                         /* -1 when not set up */
+    unsigned watch;                 /* GLib source id */
+} VirtioNotifier;
 
 typedef struct VirtioDeviceInfo {
     const char *name;               /* for messages: "virtio-rng-pci" */
@@ -81,6 +92,7 @@ struct VirtioPci {
     uint8_t config[VIRTIO_CONFIG_MAX];
     unsigned log_budget;            /* rate limit for messages about the driver */
     bool reset_pending;             /* the driver reset us with requests in flight */
+    VirtioNotifier notifier[VIRTIO_MAX_QUEUES];
 };
 
 /* PCI realize of a virtio device: IDs, capabilities, BARs, MSI-X. */

@@ -1,6 +1,8 @@
 /* Memory dispatch: ordering, overlap rejection, access splitting, DMA bounds. */
 #include "vireo/memory.h"
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 typedef struct { uint64_t last_off, last_val; unsigned last_size, writes; uint8_t regs[16]; } Dev;
 
@@ -189,6 +191,63 @@ static void test_listener(void)
     g_string_free(b.s, TRUE);
 }
 
+static void log_eadd(MemListener *l, MemRegion *r, const MemEventfd *e, uint64_t addr)
+{
+    g_string_append_printf(((Log *)l)->s, "e+%s:%" G_GINT64_MODIFIER "x/%u ", r->name, addr,
+                           e->len);
+}
+
+static void log_edel(MemListener *l, MemRegion *r, const MemEventfd *e, uint64_t addr)
+{
+    g_string_append_printf(((Log *)l)->s, "e-%s:%" G_GINT64_MODIFIER "x/%u ", r->name, addr,
+                           e->len);
+}
+
+/* Write eventfds: listeners hear of them (absolute addresses, follow the region when it
+ * moves); without an accelerator the dispatcher signals the eventfd itself, and only for
+ * the exact offset, width and (with match) value. */
+static unsigned device_writes;
+static uint64_t count_read(void *o, uint64_t off, unsigned size) { return 0; }
+static void count_write(void *o, uint64_t off, uint64_t val, unsigned size) { device_writes++; }
+static const MemOps count_ops = { count_read, count_write, .min_access = 1, .max_access = 4 };
+
+static void test_eventfd(void)
+{
+    AddressSpace *as = as_new("mem");
+    MemRegion r;
+    Log a = { { .eventfd_add = log_eadd, .eventfd_del = log_edel }, g_string_new(NULL) };
+    int fd = eventfd(0, EFD_NONBLOCK);
+    uint64_t cnt = 0;
+    device_writes = 0;
+    mr_init_io(&r, "bar", 0x1000, &count_ops, NULL);
+    as_add_listener(as, &a.l);
+    mr_add_eventfd(&r, 0x10, 2, false, 0, fd);
+    mr_add_eventfd(&r, 0x20, 4, true, 7, fd);
+    g_assert_true(as_add_region(as, &r, 0x8000, NULL));
+    as_del_region(as, &r);
+    g_assert_true(as_add_region(as, &r, 0x9000, NULL));
+    g_assert_cmpstr(a.s->str, ==, "e+bar:8010/2 e+bar:8020/4 e-bar:8010/2 e-bar:8020/4 "
+                                  "e+bar:9010/2 e+bar:9020/4 ");
+    g_assert_true(as_write(as, 0x9010, 5, 2));               /* signals */
+    g_assert_true(as_write(as, 0x9020, 7, 4));               /* matches 7: signals */
+    g_assert_cmpint(read(fd, &cnt, 8), ==, 8);
+    g_assert_cmpuint(cnt, ==, 2);
+    g_assert_cmpuint(device_writes, ==, 0);
+    g_assert_true(as_write(as, 0x9020, 8, 4));               /* no match: to the device */
+    g_assert_true(as_write(as, 0x9010, 5, 1));               /* other width: device */
+    g_assert_cmpint(read(fd, &cnt, 8), <, 0);
+    g_assert_cmpuint(device_writes, ==, 2);
+    g_string_truncate(a.s, 0);
+    mr_del_eventfd(&r, 0x10, 2, false, 0, fd);
+    mr_del_eventfd(&r, 0x20, 4, true, 7, fd);
+    g_assert_cmpstr(a.s->str, ==, "e-bar:9010/2 e-bar:9020/4 ");
+    g_assert_null(r.eventfds);
+    as_del_listener(as, &a.l);
+    as_free(as);
+    close(fd);
+    g_string_free(a.s, TRUE);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -196,5 +255,6 @@ int main(int argc, char **argv)
     g_test_add_func("/memory/dispatch-split", test_dispatch_split);
     g_test_add_func("/memory/ram-dma", test_ram_dma);
     g_test_add_func("/memory/listener", test_listener);
+    g_test_add_func("/memory/eventfd", test_eventfd);
     return g_test_run();
 }
