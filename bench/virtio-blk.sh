@@ -5,7 +5,8 @@
 # numbers are about the virtualization path: exits, notifications, interrupts,
 # completions); the guest times dd with O_DIRECT: 256 MiB sequential in 1 MiB requests,
 # 64 MiB in 4 KiB requests (queue depth 1), reads and writes. RUNS (default 3)
-# interleaved runs; medians and the ratio QEMU/Vireo (> 1: Vireo faster).
+# interleaved runs of vireo, vireo with VIREO_IOEVENTFD=0 (queue notifications exit to the
+# vCPU thread) and qemu; medians and the ratios QEMU/Vireo (> 1: Vireo faster).
 #   bench/virtio-blk.sh [RUNS]
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,14 +20,16 @@ exec bash "$VSB_DIR/sandbox.sh" run --timeout 1500 --cwd "$root" \
 . tests/sandbox/lib/vm.sh
 img=/tmp/bench.raw; truncate -s 512M $img
 for run in $(seq 1 $RUNS); do
-  for vmm in vireo qemu; do
+  for cfg in vireo vireo-noioev qemu; do
+    vmm=${cfg%-noioev}
     vsb_vmm_cmd $vmm || { echo "$VMM_ERR"; exit 1; }
-    log=/tmp/$vmm-$run.log
+    [ $cfg = vireo-noioev ] && VMM_CMD=(env VIREO_IOEVENTFD=0 "${VMM_CMD[@]}")
+    log=/tmp/$cfg-$run.log
     vsb_boot $log --timeout 300 --first-output 60 --silence 120 --marker VTEST-INIT \
       --exit-after VTEST-DONE --exit-grace 20 -- "${VMM_CMD[@]}" -m 512 \
       -drive file=$img,format=raw,if=virtio,cache=writeback \
       -kernel "$VSB_VMLINUZ" -initrd "$VSB_INITRD" -append "console=ttyS0 quiet vtest=blkbench"
-    grep "^VTEST-RESULT ok bench-" $log | sed "s/^VTEST-RESULT ok bench-/$vmm /; s/: / /; s/ ms//"
+    grep "^VTEST-RESULT ok bench-" $log | sed "s/^VTEST-RESULT ok bench-/$cfg /; s/: / /; s/ ms//"
   done
 done > /tmp/rows.txt
 python3 - /tmp/rows.txt <<PY
@@ -36,13 +39,13 @@ d = {}
 for vmm, name, ms in rows:
     d.setdefault(name, {}).setdefault(vmm, []).append(int(ms))
 mib = {"seqread-1m": 256, "seqwrite-1m": 256, "read-4k": 64, "write-4k": 64}
-print("| guest dd (O_DIRECT) | qemu ms | vireo ms | qemu MiB/s | vireo MiB/s | ratio |")
+print("| guest dd (O_DIRECT) | qemu ms | vireo ms | vireo, no ioeventfd, ms | qemu/vireo | qemu/vireo-noioev |")
 print("|---|---|---|---|---|---|")
 for name in mib:
-    if name not in d or "vireo" not in d[name] or "qemu" not in d[name]:
+    r = d.get(name, {})
+    if not all(k in r for k in ("qemu", "vireo", "vireo-noioev")):
         print("| %s | missing |" % name); continue
-    q, v = statistics.median(d[name]["qemu"]), statistics.median(d[name]["vireo"])
-    print("| %s | %d | %d | %.0f | %.0f | %.2fx |" % (name, q, v, mib[name] * 1000 / max(q, 1),
-          mib[name] * 1000 / max(v, 1), q / max(v, 1)))
+    q, v, n = (statistics.median(r[k]) for k in ("qemu", "vireo", "vireo-noioev"))
+    print("| %s | %d | %d | %d | %.2fx | %.2fx |" % (name, q, v, n, q / max(v, 1), q / max(n, 1)))
 PY
 '
