@@ -9,12 +9,6 @@
 MEM=512 SMP=2
 BASE_APPEND="console=ttyS0 quiet panic=-1"
 
-tap() {  # tap 0|1 NAME [diagnostic lines...]
-  local st=$1 name=$2; shift 2
-  if [ "$st" = 0 ]; then echo "ok - $name"; else echo "not ok - $name"; fi
-  local d; for d in "$@"; do [ -n "$d" ] && echo "# $d"; done
-}
-
 # guest_result LOG KEY: 0 if the guest reported "VTEST-RESULT ok KEY...", 1 if fail,
 # 2 if nothing; sets $line to the guest's line.
 guest_result() {

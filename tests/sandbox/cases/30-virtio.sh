@@ -7,12 +7,6 @@
 . "$VSB_LIB/vm.sh"
 APPEND="console=ttyS0 quiet panic=-1"
 
-tap() {  # tap 0|1 NAME [diagnostic lines...]
-  local st=$1 name=$2; shift 2
-  if [ "$st" = 0 ]; then echo "ok - $name"; else echo "not ok - $name"; fi
-  local d; for d in "$@"; do [ -n "$d" ] && echo "# $d"; done
-}
-
 # guest_case VMM TEST "KEYS" LABEL -- EXTRA VMM ARGS: boots vtest=TEST (plus $EXTRA on the
 # kernel command line), one TAP line per key, named "VMM: LABEL: KEY".
 guest_case() {

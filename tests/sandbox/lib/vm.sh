@@ -35,3 +35,10 @@ vsb_why() {
        "console: $(wc -l < "$log") lines, last: $(grep -v '^$' "$log" | tail -n1 | cut -c1-100)"
   if [ -s "$log.err" ]; then echo "VMM stderr: $(tail -n 3 "$log.err" | tr '\n' ' ' | cut -c1-300)"; fi
 }
+
+# One TAP line for a case: tap 0|1 NAME [diagnostic lines, each printed as '# ...'].
+tap() {  # tap 0|1 NAME [diagnostic lines...]
+  local st=$1 name=$2; shift 2
+  if [ "$st" = 0 ]; then echo "ok - $name"; else echo "not ok - $name"; fi
+  local d; for d in "$@"; do [ -n "$d" ] && echo "# $d"; done
+}
