@@ -5,6 +5,7 @@
  * GET_ID, DISCARD and WRITE_ZEROES (one segment each) go to the block layer
  * asynchronously and complete on the main loop.
  */
+#include "block/iov.h"
 #include "vireo/drive.h"
 #include "vireo/machine.h"
 #include "vireo/virtio.h"
@@ -48,28 +49,15 @@ typedef struct BlkReq {
     VirtQueueElement *e;
     uint8_t *status;                /* the last device-writable byte */
     uint32_t in_bytes;              /* written into the in-buffers on success */
-    struct iovec *iov;              /* data part, into guest RAM */
-    int niov;
+    BlkIov out, in;                 /* the element's buffers of each kind (not owned) */
+    BlkIov data;                    /* the data part of them, into guest RAM */
 } BlkReq;
 
-/* The iovecs covering bytes [off, off + len) of @src. */
-static struct iovec *iov_slice(const struct iovec *src, unsigned n, uint64_t off,
-                               uint64_t len, int *niov)
+/* r->data = bytes [off, off + len) of @src. */
+static void set_data(BlkReq *r, const BlkIov *src, size_t off, size_t len)
 {
-    struct iovec *v = g_new(struct iovec, n ? n : 1);
-    int k = 0;
-    for (unsigned i = 0; i < n && len; i++) {
-        if (off >= src[i].iov_len) {
-            off -= src[i].iov_len;
-            continue;
-        }
-        size_t take = MIN(src[i].iov_len - off, len);
-        v[k++] = (struct iovec){ (uint8_t *)src[i].iov_base + off, take };
-        len -= take;
-        off = 0;
-    }
-    *niov = k;
-    return v;
+    blkiov_init(&r->data, src->niov);
+    blkiov_concat(&r->data, src, off, len);
 }
 
 static void req_finish(BlkReq *r, uint8_t status)
@@ -83,7 +71,7 @@ static void req_finish(BlkReq *r, uint8_t status)
         virtio_notify(&b->vp, 0);
     }
     b->inflight--;
-    g_free(r->iov);
+    blkiov_destroy(&r->data);
     g_free(r);
     virtio_pci_request_done(&b->vp);
 }
@@ -113,7 +101,7 @@ static void start_zero_or_discard(BlkReq *r, uint32_t type, uint64_t data_len)
     uint8_t seg[16];
     uint64_t sector;
     uint32_t num, flags;
-    if (data_len != 16 || vq_iov_to_buf(r->iov, r->niov, 0, seg, 16) != 16)
+    if (data_len != 16 || blkiov_to_buf(&r->data, 0, seg, 16) != 16)
         return req_finish(r, S_UNSUPP);             /* max_*_seg is 1 */
     memcpy(&sector, seg, 8);
     memcpy(&num, seg + 8, 4);
@@ -141,15 +129,17 @@ static void start_request(VirtioBlk *b, VirtQueueElement *e)
     r->b = b;
     r->e = e;
     b->inflight++;
-    if (e->in_len < 1 || vq_iov_to_buf(e->iov, e->out_num, 0, hdr, 16) != 16) {
+    blkiov_init_external(&r->out, e->iov, e->out_num);
+    blkiov_init_external(&r->in, e->iov + e->out_num, e->in_num);
+    if (e->in_len < 1 || blkiov_to_buf(&r->out, 0, hdr, 16) != 16) {
         /* No room for a status or no header: nothing sensible to answer; drop it. */
         vq_push(&b->vp.vq[0], e, 0);
         b->inflight--;
         g_free(r);
         return;
     }
-    const struct iovec *in = e->iov + e->out_num;
-    r->status = (uint8_t *)in[e->in_num - 1].iov_base + in[e->in_num - 1].iov_len - 1;
+    const struct iovec *last = &r->in.iov[r->in.niov - 1];
+    r->status = (uint8_t *)last->iov_base + last->iov_len - 1;
     memcpy(&type, hdr, 4);
     memcpy(&sector, hdr + 8, 8);
     type = le32toh(type);
@@ -157,27 +147,28 @@ static void start_request(VirtioBlk *b, VirtQueueElement *e)
     uint64_t out_data = e->out_len - 16, in_data = e->in_len - 1;
     switch (type) {
     case T_IN:
-        r->iov = iov_slice(in, e->in_num, 0, in_data, &r->niov);
+        set_data(r, &r->in, 0, in_data);
         r->in_bytes = in_data;
         if (!in_range(b, sector, in_data))
             return req_finish(r, S_IOERR);
-        return blk_aio_preadv(b->blk, sector * SECTOR, r->iov, r->niov, req_done, r);
+        return blk_aio_preadv(b->blk, sector * SECTOR, r->data.iov, r->data.niov, req_done, r);
     case T_OUT:
-        r->iov = iov_slice(e->iov, e->out_num, 16, out_data, &r->niov);
+        set_data(r, &r->out, 16, out_data);
         if (blk_is_read_only(b->blk) || !in_range(b, sector, out_data))
             return req_finish(r, S_IOERR);
-        return blk_aio_pwritev(b->blk, sector * SECTOR, r->iov, r->niov, 0, req_done, r);
+        return blk_aio_pwritev(b->blk, sector * SECTOR, r->data.iov, r->data.niov, 0,
+                               req_done, r);
     case T_FLUSH:
         return blk_aio_flush(b->blk, req_done, r);
     case T_GET_ID: {
         char id[ID_BYTES] = { 0 };
         strncpy(id, b->serial ? b->serial : "", ID_BYTES);
-        r->in_bytes = vq_iov_from_buf(in, e->in_num, 0, id, MIN(in_data, ID_BYTES));
+        r->in_bytes = blkiov_from_buf(&r->in, 0, id, MIN(in_data, ID_BYTES));
         return req_finish(r, S_OK);
     }
     case T_DISCARD:
     case T_WRITE_ZEROES:
-        r->iov = iov_slice(e->iov, e->out_num, 16, out_data, &r->niov);
+        set_data(r, &r->out, 16, out_data);
         if (blk_is_read_only(b->blk))
             return req_finish(r, S_IOERR);
         return start_zero_or_discard(r, type, out_data);

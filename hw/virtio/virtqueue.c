@@ -297,33 +297,3 @@ void vq_set_notification(VirtQueue *vq, bool enable)
     if (enable)
         __atomic_thread_fence(__ATOMIC_SEQ_CST);   /* the caller re-checks vq_pending */
 }
-
-/* Copies between @buf and the bytes of @iov from @off on, in the direction @to_iov. */
-static size_t iov_copy(const struct iovec *iov, unsigned n, size_t off, uint8_t *buf,
-                       size_t len, bool to_iov)
-{
-    size_t done = 0;
-    for (unsigned i = 0; i < n && done < len; i++) {
-        if (off >= iov[i].iov_len) {
-            off -= iov[i].iov_len;
-            continue;
-        }
-        size_t k = MIN(iov[i].iov_len - off, len - done);
-        uint8_t *p = (uint8_t *)iov[i].iov_base + off;
-        memcpy(to_iov ? p : buf + done, to_iov ? buf + done : p, k);
-        done += k;
-        off = 0;
-    }
-    return done;
-}
-
-size_t vq_iov_to_buf(const struct iovec *iov, unsigned n, size_t off, void *buf, size_t len)
-{
-    return iov_copy(iov, n, off, buf, len, false);
-}
-
-size_t vq_iov_from_buf(const struct iovec *iov, unsigned n, size_t off, const void *buf,
-                       size_t len)
-{
-    return iov_copy(iov, n, off, (uint8_t *)buf, len, true);
-}

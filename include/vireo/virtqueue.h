@@ -77,10 +77,4 @@ bool vq_should_notify(VirtQueue *vq);
 /* Asks the driver to stop (false) or resume (true) notifying us of new requests. */
 void vq_set_notification(VirtQueue *vq, bool enable);
 
-/* Copies between a byte buffer and an element's in/out buffers, starting @off bytes into
- * them; return the number of bytes copied. */
-size_t vq_iov_to_buf(const struct iovec *iov, unsigned n, size_t off, void *buf, size_t len);
-size_t vq_iov_from_buf(const struct iovec *iov, unsigned n, size_t off, const void *buf,
-                       size_t len);
-
 #endif

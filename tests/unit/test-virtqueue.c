@@ -7,6 +7,7 @@
 #include <glib.h>
 #include <string.h>
 
+#include "block/iov.h"
 #include "vireo/virtqueue.h"
 
 #define RAM_BASE 0x100000u
@@ -103,9 +104,12 @@ static void test_request(void)
     g_assert_cmpuint(e->out_len, ==, 24);
     g_assert_cmpuint(e->in_len, ==, 65);
     char hdr[16];
-    g_assert_cmpuint(vq_iov_to_buf(e->iov, e->out_num, 0, hdr, 16), ==, 16);
+    BlkIov out, in;
+    blkiov_init_external(&out, e->iov, e->out_num);
+    blkiov_init_external(&in, e->iov + e->out_num, e->in_num);
+    g_assert_cmpuint(blkiov_to_buf(&out, 0, hdr, 16), ==, 16);
     g_assert_true(memcmp(hdr, "request header..", 16) == 0);
-    g_assert_cmpuint(vq_iov_from_buf(e->iov + e->out_num, e->in_num, 60, "abcdef", 6), ==, 5);
+    g_assert_cmpuint(blkiov_from_buf(&in, 60, "abcdef", 6), ==, 5);
     g_assert_true(memcmp(gp(&g, BUFS + 0x200 + 60), "abcd", 4) == 0);
     g_assert_cmpint(*gp(&g, BUFS + 0x300), ==, 'e');
     vq_push(&g.vq, e, 1000);                             /* clamped to in_len */
