@@ -41,24 +41,17 @@ static void zone(KvmState *s, uint64_t addr, uint64_t len, bool pio, bool add)
         timer_mod(s->coalesced_timer, clock_ns(clock_real()) + FLUSH_PERIOD_NS);
 }
 
-static void pio_add(MemListener *l, MemRegion *r, uint64_t addr, uint64_t len)
+/* The port-I/O listener's zones are PIO zones, the system-memory listener's MMIO zones. */
+static void coalescing_add(MemListener *l, MemRegion *r, uint64_t addr, uint64_t len)
 {
-    zone(l->opaque, addr, len, true, true);
+    KvmState *s = l->opaque;
+    zone(s, addr, len, l == &s->io_listener, true);
 }
 
-static void pio_del(MemListener *l, MemRegion *r, uint64_t addr, uint64_t len)
+static void coalescing_del(MemListener *l, MemRegion *r, uint64_t addr, uint64_t len)
 {
-    zone(l->opaque, addr, len, true, false);
-}
-
-static void mmio_add(MemListener *l, MemRegion *r, uint64_t addr, uint64_t len)
-{
-    zone(l->opaque, addr, len, false, true);
-}
-
-static void mmio_del(MemListener *l, MemRegion *r, uint64_t addr, uint64_t len)
-{
-    zone(l->opaque, addr, len, false, false);
+    KvmState *s = l->opaque;
+    zone(s, addr, len, l == &s->io_listener, false);
 }
 
 static void flush_timer(void *opaque)
@@ -79,10 +72,10 @@ void kvm_coalesced_init(KvmState *s)
     s->have_coalesced_mmio = s->coalesced_page > 0;
     s->have_coalesced_pio = s->have_coalesced_mmio && kvm_check_ext(s, KVM_CAP_COALESCED_PIO);
     s->coalesced_timer = timer_new(clock_real(), flush_timer, s);
-    s->listener.coalescing_add = mmio_add;
-    s->listener.coalescing_del = mmio_del;
-    s->io_listener = (MemListener){ .coalescing_add = pio_add, .coalescing_del = pio_del,
-                                    .opaque = s };
+    s->listener.coalescing_add = coalescing_add;
+    s->listener.coalescing_del = coalescing_del;
+    s->io_listener = (MemListener){ .coalescing_add = coalescing_add,
+                                    .coalescing_del = coalescing_del, .opaque = s };
 }
 
 void kvm_coalesced_destroy(KvmState *s)
