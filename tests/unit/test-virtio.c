@@ -149,17 +149,30 @@ static void setup_queue(Fx *f, uint64_t desc, uint16_t vector)
     wr(f, f->common + 0x1c, 1, 2);                                  /* queue_enable */
 }
 
-static void post_buffer(Fx *f, uint16_t head, uint32_t len)
+static void put_desc(Fx *f, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
+                     uint16_t next)
 {
-    uint64_t a = BUF;
-    uint16_t flags = VIRTQ_DESC_F_WRITE, idx;
-    memcpy(ram(f, DESC + 16 * head), &a, 8);
-    memcpy(ram(f, DESC + 16 * head + 8), &len, 4);
-    memcpy(ram(f, DESC + 16 * head + 12), &flags, 2);
+    memcpy(ram(f, DESC + 16 * i), &addr, 8);
+    memcpy(ram(f, DESC + 16 * i + 8), &len, 4);
+    memcpy(ram(f, DESC + 16 * i + 12), &flags, 2);
+    memcpy(ram(f, DESC + 16 * i + 14), &next, 2);
+}
+
+/* Publishes chain @head on the available ring (queue size 8). */
+static void offer(Fx *f, uint16_t head)
+{
+    uint16_t idx;
     memcpy(&idx, ram(f, AVAIL + 2), 2);
     memcpy(ram(f, AVAIL + 4 + 2 * (idx % 8)), &head, 2);
     idx++;
     memcpy(ram(f, AVAIL + 2), &idx, 2);
+}
+
+/* One device-writable buffer of @len bytes at BUF as descriptor @head, offered and kicked. */
+static void post_buffer(Fx *f, uint16_t head, uint32_t len)
+{
+    put_desc(f, head, BUF, len, VIRTQ_DESC_F_WRITE, 0);
+    offer(f, head);
     kick(f);
 }
 
@@ -196,14 +209,8 @@ static void test_request_intx(void)
     wr(f, f->common + 0x14, 0x0f, 1);                               /* DRIVER_OK */
     g_assert_cmpint(f->vp->notifier[0].fd, >=, 0);
     /* The notify write only signals the queue's eventfd; the main loop does the work. */
-    uint64_t a = BUF;
-    uint32_t l = 64;
-    uint16_t flags = VIRTQ_DESC_F_WRITE, head = 3, idx = 1;
-    memcpy(ram(f, DESC + 16 * 3), &a, 8);
-    memcpy(ram(f, DESC + 16 * 3 + 8), &l, 4);
-    memcpy(ram(f, DESC + 16 * 3 + 12), &flags, 2);
-    memcpy(ram(f, AVAIL + 4), &head, 2);
-    memcpy(ram(f, AVAIL + 2), &idx, 2);
+    put_desc(f, 3, BUF, 64, VIRTQ_DESC_F_WRITE, 0);
+    offer(f, 3);
     wr(f, f->notify, 0, 2);
     g_assert_cmpuint(used_idx(f), ==, 0);
     while (g_main_context_iteration(NULL, FALSE))
@@ -261,9 +268,7 @@ static void test_broken_driver(void)
     negotiate(f, 1ull << 32);
     setup_queue(f, DESC, VIRTIO_NO_VECTOR);
     wr(f, f->common + 0x14, 0x0f, 1);
-    uint16_t head = 200, idx = 1;                                   /* beyond queue size */
-    memcpy(ram(f, AVAIL + 4), &head, 2);
-    memcpy(ram(f, AVAIL + 2), &idx, 2);
+    offer(f, 200);                                                  /* beyond queue size */
     g_test_expect_message(NULL, G_LOG_LEVEL_WARNING,
                           "virtio-rng-pci: the driver broke queue 0: available ring entry*");
     kick(f);
@@ -316,19 +321,10 @@ static void test_fuzz(void)
 #define DATA 0x31000
 #define STAT 0x40000
 
-static void put_desc(Fx *f, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
-                     uint16_t next)
-{
-    memcpy(ram(f, DESC + 16 * i), &addr, 8);
-    memcpy(ram(f, DESC + 16 * i + 8), &len, 4);
-    memcpy(ram(f, DESC + 16 * i + 12), &flags, 2);
-    memcpy(ram(f, DESC + 16 * i + 14), &next, 2);
-}
-
 /* Sends one request (header, @len data bytes at DATA, status) and waits for it. */
 static int blk_req(Fx *f, uint32_t type, uint64_t sector, uint32_t len, bool dev_writes)
 {
-    uint16_t idx, before = used_idx(f);
+    uint16_t before = used_idx(f);
     memcpy(ram(f, HDR), &type, 4);
     memset(ram(f, HDR + 4), 0, 4);
     memcpy(ram(f, HDR + 8), &sector, 8);
@@ -336,11 +332,7 @@ static int blk_req(Fx *f, uint32_t type, uint64_t sector, uint32_t len, bool dev
     put_desc(f, 0, HDR, 16, VIRTQ_DESC_F_NEXT, len ? 1 : 2);
     put_desc(f, 1, DATA, len, VIRTQ_DESC_F_NEXT | (dev_writes ? VIRTQ_DESC_F_WRITE : 0), 2);
     put_desc(f, 2, STAT, 1, VIRTQ_DESC_F_WRITE, 0);
-    memcpy(&idx, ram(f, AVAIL + 2), 2);
-    uint16_t head = 0;
-    memcpy(ram(f, AVAIL + 4 + 2 * (idx % 8)), &head, 2);
-    idx++;
-    memcpy(ram(f, AVAIL + 2), &idx, 2);
+    offer(f, 0);
     kick(f);
     for (int i = 0; i < 100000 && used_idx(f) == before; i++)
         g_main_context_iteration(NULL, TRUE);
