@@ -16,6 +16,7 @@
 # --scratch MB: an ext4 disk of MB (sparse) mounted at $VSB_SCRATCH (/tmp/vsb-scratch), for
 # what tmpfs cannot do (O_DIRECT, cache=none); discarded after the run.
 # Env: VIREO_SANDBOX_CACHE (cache dir), VSB_KEEP=1 keeps the job folder (logs),
+# VSB_MAX_PARALLEL (outer guests at once on this host, default 2; others wait),
 # VSB_VERBOSE=1 copies the outer console to stderr.
 set -uo pipefail
 { # (parsed whole before it runs: editing this file mid-run cannot break a run)
@@ -168,6 +169,19 @@ attempt() {
   if [ -s "$job/rc" ]; then result=exit:$(cat "$job/rc"); else result=dead; fi
 }
 
+# At most VSB_MAX_PARALLEL outer guests at once on this host (default 2: each is a
+# multi-threaded TCG QEMU of several GiB; more only thrash the CPUs and memory). Waiting
+# for a slot does not count against --timeout.
+mkdir -p "$VSB_CACHE/slots"
+slot_fd=
+while [ -z "$slot_fd" ]; do
+  for ((s = 0; s < ${VSB_MAX_PARALLEL:-2}; s++)); do
+    exec {fd}>"$VSB_CACHE/slots/$s"
+    if flock -n "$fd"; then slot_fd=$fd; break; fi
+    exec {fd}>&-
+  done
+  [ -n "$slot_fd" ] || { [ -n "${waited:-}" ] || vsb_log "waiting for a free sandbox slot"; waited=1; sleep 2; }
+done
 t0=$(vsb_now_ms)
 deadline=$(( $(date +%s) + timeout ))   # --timeout covers both attempts
 for try in 1 2; do
