@@ -5,7 +5,7 @@
 # numbers are about the virtualization path: exits, notifications, interrupts,
 # completions); the guest times dd with O_DIRECT: 256 MiB sequential in 1 MiB requests,
 # 64 MiB in 4 KiB requests (queue depth 1), reads and writes. RUNS (default 3)
-# interleaved runs of vireo, vireo with VIREO_IOEVENTFD=0 (queue notifications exit to the
+# interleaved runs of vireo, vireo with ioeventfd=off (queue notifications exit to the
 # vCPU thread) and qemu; medians and the ratios QEMU/Vireo (> 1: Vireo faster).
 #   bench/virtio-blk.sh [RUNS]
 set -uo pipefail
@@ -23,11 +23,12 @@ for run in $(seq 1 $RUNS); do
   for cfg in vireo vireo-noioev qemu; do
     vmm=${cfg%-noioev}
     vsb_vmm_cmd $vmm || { echo "$VMM_ERR"; exit 1; }
-    [ $cfg = vireo-noioev ] && VMM_CMD=(env VIREO_IOEVENTFD=0 "${VMM_CMD[@]}")
+    ioev=on; [ $cfg = vireo-noioev ] && ioev=off
     log=/tmp/$cfg-$run.log
     vsb_boot $log --timeout 300 --first-output 60 --silence 120 --marker VTEST-INIT \
       --exit-after VTEST-DONE --exit-grace 20 -- "${VMM_CMD[@]}" -m 512 \
-      -drive file=$img,format=raw,if=virtio,cache=writeback \
+      -drive file=$img,format=raw,if=none,id=d0,cache=writeback \
+      -device virtio-blk-pci,drive=d0,ioeventfd=$ioev \
       -kernel "$VSB_VMLINUZ" -initrd "$VSB_INITRD" -append "console=ttyS0 quiet vtest=blkbench"
     grep "^VTEST-RESULT ok bench-" $log | sed "s/^VTEST-RESULT ok bench-/$cfg /; s/: / /; s/ ms//"
   done

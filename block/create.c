@@ -7,46 +7,26 @@
 #include <string.h>
 
 #include "block-int.h"
+#include "vireo/option.h"
 
-/* Sizes like qemu-img: bytes, or a number (fractions allowed) with k/M/G/T/P/E. */
+/* Sizes like qemu-img (qemu_strtosz: bytes, or a number with an optional fraction and
+ * one of B, K, M, G, T, P, E); the option layer's rule. -1 when invalid or >= 2^63. */
 int64_t block_parse_size(const char *s)
 {
-    static const char units[] = "kmgtpe";
-    const char *u;
-    char *end;
-    double v;
-    int shift = 0;
-
-    if (!s || !*s || *s == '-') {
+    uint64_t v;
+    if (!s || !str_to_size(s, 1, &v) || v > INT64_MAX)
         return -1;
-    }
-    v = strtod(s, &end);
-    if (end == s || v < 0) {
-        return -1;
-    }
-    if (*end && (u = strchr(units, g_ascii_tolower(*end))) != NULL) {
-        shift = 10 * (int)(u - units + 1);
-        end++;
-    } else if (*end == 'b' || *end == 'B') {
-        end++;
-    }
-    if (*end) {
-        return -1;                      /* trailing junk */
-    }
-    v = ldexp(v, shift);
-    return v >= 9.2e18 || v != floor(v) ? -1 : (int64_t)v;
+    return (int64_t)v;
 }
 
+/* A bare "flag" (no value) is flag=on, as qemu-img takes it. */
 static bool parse_bool(const char *v, bool *out)
 {
-    if (!v || !strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "yes")) {
+    if (!v) {
         *out = true;
-    } else if (!strcmp(v, "off") || !strcmp(v, "false") || !strcmp(v, "no")) {
-        *out = false;
-    } else {
-        return false;
+        return true;
     }
-    return true;
+    return str_to_bool(v, out);
 }
 
 static bool opt_allowed(const BlockDriver *drv, const char *key)
@@ -122,58 +102,33 @@ static int opt_apply(BlockCreateOpts *o, const char *key, const char *val, GErro
     return 0;
 }
 
-/* Splits "a=1,b=x,,y" (",," is a literal comma) into key/value pairs. */
-static char **split_opts(const char *str)
-{
-    GPtrArray *out = g_ptr_array_new();
-    GString *cur = g_string_new(NULL);
-
-    for (const char *p = str; ; p++) {
-        if (*p == ',' && p[1] == ',') {
-            g_string_append_c(cur, ',');
-            p++;
-        } else if (*p == ',' || *p == '\0') {
-            if (cur->len) {
-                g_ptr_array_add(out, g_strdup(cur->str));
-            }
-            g_string_truncate(cur, 0);
-            if (!*p) {
-                break;
-            }
-        } else {
-            g_string_append_c(cur, *p);
-        }
-    }
-    g_string_free(cur, TRUE);
-    g_ptr_array_add(out, NULL);
-    return (char **)g_ptr_array_free(out, FALSE);
-}
-
 int block_create_opts_parse(const BlockDriver *drv, const char *str, BlockCreateOpts *o,
                             GError **errp)
 {
-    char **items;
-    int ret = 0;
-
     if (!str) {
         return 0;
     }
-    items = split_opts(str);
-    for (char **it = items; *it && ret == 0; it++) {
-        char *eq = strchr(*it, '=');
-        if (eq) {
-            *eq = '\0';
-        }
-        if (!opt_allowed(drv, *it)) {
-            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                        "Invalid parameter '%s' for format '%s'", *it, drv->format_name);
-            ret = -EINVAL;
-            break;
-        }
-        ret = opt_apply(o, *it, eq ? eq + 1 : NULL, errp);
+    /* qemu-img -o is QemuOpts: flat keys, ",," escapes a comma, a bare key has no
+     * value (a flag). The option layer's keyval grammar, keys kept in their order. */
+    g_autoptr(JsonObject) kv = keyval_parse(str, NULL, KEYVAL_FLAT | KEYVAL_SHORT_BOOLS,
+                                            NULL, errp);
+    if (!kv) {
+        return -EINVAL;
     }
-    g_strfreev(items);
-    return ret;
+    g_autoptr(GList) keys = json_object_get_members(kv);
+    for (GList *l = keys; l; l = l->next) {
+        const char *key = l->data;
+        if (!opt_allowed(drv, key)) {
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                        "Invalid parameter '%s' for format '%s'", key, drv->format_name);
+            return -EINVAL;
+        }
+        int ret = opt_apply(o, key, kv_get_str(kv, key), errp);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    return 0;
 }
 
 void block_create_opts_clear(BlockCreateOpts *o)

@@ -348,9 +348,7 @@ static GSourceFuncs engine_source_funcs = {
 static void engine_init_uring(BlockEngine *eng, bool allow)
 {
 #ifdef CONFIG_LIBURING
-    const char *aio = getenv("VIREO_BLOCK_AIO");
-
-    if (!allow || (aio && strcmp(aio, "threads") == 0)) {
+    if (!allow) {
         return;                         /* thread pool only */
     }
     eng->ring = g_new0(struct io_uring, 1);

@@ -3,6 +3,7 @@
  * (output kept in memory, QEMU's "ringbuf"/"memory": the newest @size bytes).
  */
 #include "chardev-internal.h"
+#include "vireo/option.h"
 #include "vireo/device.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -83,7 +84,7 @@ Chardev *chr_open_ringbuf(const ChrOpts *o, GError **errp)
 {
     uint64_t size = 65536;
     const char *s = chr_opt(o, "size");
-    if (s && (!parse_uint_suffix(s, &size, true) || size == 0 || (size & (size - 1)) ||
+    if (s && (!str_to_size(s, 1, &size) || size == 0 || (size & (size - 1)) ||
               size > (1u << 30))) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                     "%s: ringbuf size '%s' must be a power of two up to 1G", o->option, s);

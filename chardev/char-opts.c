@@ -4,7 +4,7 @@
  * "tcp:H:P,...", "pty", "null", "mon:stdio").
  */
 #include "chardev-internal.h"
-#include "vireo/device.h"
+#include "vireo/option.h"
 #include <string.h>
 
 typedef struct ChrBackend {
@@ -41,7 +41,7 @@ bool chr_opt_bool(const ChrOpts *o, const char *key, bool def, bool *out, GError
     *out = def;
     if (!v)
         return true;
-    if (parse_bool(v, out))
+    if (str_to_bool(v, out))
         return true;
     g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                 "%s: parameter '%s' expects 'on' or 'off', not '%s'", o->option, key, v);
@@ -66,20 +66,30 @@ static bool key_allowed(const ChrBackend *b, const char *key)
     return false;
 }
 
-/* Fills @o->kv from "key=value" parts; a bare "flag" means flag=on and QEMU's legacy
- * "nowait" means wait=off. */
-static bool parse_kv(ChrOpts *o, const ChrBackend *b, GPtrArray *parts, guint first,
+/* Fills @o->kv from a parsed option (QemuOpts' flat keys and short-form booleans, so
+ * QEMU's legacy "server,nowait" is server=on,wait=off); @skip is the implied key. QEMU
+ * spells TCP_NODELAY "delay=off" (short form "nodelay"). */
+static bool parse_kv(ChrOpts *o, const ChrBackend *b, JsonObject *kv, const char *skip,
                      GError **errp)
 {
-    for (guint i = first; i < parts->len; i++) {
-        const char *part = parts->pdata[i];
-        const char *eq = strchr(part, '=');
-        g_autofree char *key = eq ? g_strndup(part, eq - part) : g_strdup(part);
-        const char *val = eq ? eq + 1 : "on";
-        if (!eq && !strcmp(part, "nowait")) {
-            g_free(key);
-            key = g_strdup("wait");
-            val = "off";
+    JsonObjectIter it;
+    const char *key;
+    JsonNode *val;
+    json_object_iter_init(&it, kv);
+    while (json_object_iter_next(&it, &key, &val)) {
+        if (skip && !strcmp(key, skip))
+            continue;
+        const char *v = kv_get_str(kv, key);
+        bool delay;
+        if (!strcmp(key, "delay") && !strcmp(b->name, "socket")) {
+            if (!str_to_bool(v, &delay)) {
+                g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                            "%s: parameter 'delay' expects 'on' or 'off', not '%s'",
+                            o->option, v);
+                return false;
+            }
+            key = "nodelay";
+            v = delay ? "off" : "on";
         }
         if (!key_allowed(b, key)) {
             g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
@@ -87,7 +97,7 @@ static bool parse_kv(ChrOpts *o, const ChrBackend *b, GPtrArray *parts, guint fi
                         b->name);
             return false;
         }
-        g_hash_table_replace(o->kv, g_steal_pointer(&key), g_strdup(val));
+        g_hash_table_replace(o->kv, g_strdup(key), g_strdup(v));
     }
     return true;
 }
@@ -131,20 +141,26 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ChrOpts, opts_free)
 
 Chardev *chr_new(const char *spec, const char *default_id, GError **errp)
 {
-    g_autoptr(GPtrArray) parts = opts_split(spec ? spec : "");
-    if (parts->len == 0 || strchr(parts->pdata[0], '=')) {
+    g_autoptr(JsonObject) kv = keyval_parse(spec ? spec : "", "backend",
+                                            KEYVAL_FLAT | KEYVAL_SHORT_BOOLS, NULL, errp);
+    if (!kv) {
+        option_prefix_error(errp, "chardev", spec);
+        return NULL;
+    }
+    const char *name = kv_get_str(kv, "backend");
+    if (!name) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                     "-chardev: '%s' does not start with a backend name", spec ? spec : "");
         return NULL;
     }
-    const ChrBackend *b = backend_find(parts->pdata[0]);
+    const ChrBackend *b = backend_find(name);
     if (!b) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                    "-chardev: unknown backend '%s'", (char *)parts->pdata[0]);
+                    "-chardev: unknown backend '%s'", name);
         return NULL;
     }
     g_autoptr(ChrOpts) o = opts_new("-chardev", b->name);
-    if (!parse_kv(o, b, parts, 1, errp))
+    if (!parse_kv(o, b, kv, "backend", errp))
         return NULL;
     const char *id = chr_opt(o, "id");
     return open_backend(b, o, id ? id : default_id, errp);
@@ -191,17 +207,24 @@ static const ChrBackend *shorthand_parse(ChrOpts *o, const char *spec, GError **
         return NULL;
     }
     const ChrBackend *b = backend_find("socket");
-    g_autoptr(GPtrArray) parts = opts_split(strchr(spec, ':') + 1);
-    if (parts->len == 0 || strchr(parts->pdata[0], '=')) {
+    const char *rest = strchr(spec, ':') + 1;
+    g_autoptr(JsonObject) kv = keyval_parse(rest, "address", KEYVAL_FLAT | KEYVAL_SHORT_BOOLS,
+                                            NULL, errp);
+    if (!kv) {
+        g_prefix_error(errp, "%s: ", o->option);
+        return NULL;
+    }
+    const char *addr = kv_get_str(kv, "address");
+    if (!addr || !*addr) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                     "%s: missing the %s", o->option, is_unix ? "socket path" : "HOST:PORT");
         return NULL;
     }
     if (is_unix)
-        g_hash_table_replace(o->kv, g_strdup("path"), g_strdup(parts->pdata[0]));
-    else if (!split_host_port(o, parts->pdata[0], errp))
+        g_hash_table_replace(o->kv, g_strdup("path"), g_strdup(addr));
+    else if (!split_host_port(o, addr, errp))
         return NULL;
-    return parse_kv(o, b, parts, 1, errp) ? b : NULL;
+    return parse_kv(o, b, kv, "address", errp) ? b : NULL;
 }
 
 Chardev *chr_new_shorthand(const char *spec, const char *id, GError **errp)

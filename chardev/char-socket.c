@@ -7,6 +7,7 @@
  * wait=on (the QEMU default for a server) blocks at start-up for the first client.
  */
 #include "chardev-internal.h"
+#include "vireo/option.h"
 #include "vireo/device.h"
 #include <errno.h>
 #include <netdb.h>
@@ -386,7 +387,7 @@ Chardev *chr_open_socket(const ChrOpts *o, GError **errp)
     }
     uint64_t num;
     if (port && (!*port || (g_ascii_isdigit(*port) &&
-                            (!parse_uint_suffix(port, &num, false) || num > 65535)))) {
+                            (!str_to_u64(port, &num) || num > 65535)))) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                     "%s: port '%s' is not a port number (0-65535)", o->option, port);
         return NULL;

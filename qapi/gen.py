@@ -87,24 +87,27 @@ def parse_stmt(t, node, path, name, dst):
         if t.name == 'any':
             return 'if (!qv_any(%s, %s, %s, &%s, errp)) %s' % (node, path, name, dst, fail)
         if t.name == 'bool':
-            return 'if (!qv_bool(%s, %s, %s, &%s, errp)) %s' % (node, path, name, dst, fail)
+            return 'if (!qv_bool(%s, %s, %s, kv, &%s, errp)) %s' % (node, path, name, dst, fail)
         if t.name == 'number':
-            return 'if (!qv_number(%s, %s, %s, &%s, errp)) %s' % (node, path, name, dst,
+            return 'if (!qv_number(%s, %s, %s, kv, &%s, errp)) %s' % (node, path, name, dst,
                                                                    fail)
         if t.name in UINT_RANGES:
-            return ('{ uint64_t v_; if (!qv_uint(%s, %s, %s, %s, "%s", &v_, errp)) %s '
+            if t.name == 'size':
+                return ('{ uint64_t v_; if (!qv_size(%s, %s, %s, kv, &v_, errp)) %s '
+                        '%s = v_; }' % (node, path, name, fail, dst))
+            return ('{ uint64_t v_; if (!qv_uint(%s, %s, %s, kv, %s, "%s", &v_, errp)) %s '
                     '%s = v_; }' % (node, path, name, UINT_RANGES[t.name], t.c_type,
                                     fail, dst))
         lo, hi = INT_RANGES[t.name]
-        return ('{ int64_t v_; if (!qv_int(%s, %s, %s, %s, %s, "%s", &v_, errp)) %s '
+        return ('{ int64_t v_; if (!qv_int(%s, %s, %s, kv, %s, %s, "%s", &v_, errp)) %s '
                 '%s = v_; }' % (node, path, name, lo, hi, t.c_type, fail, dst))
     if isinstance(t, Enum):
         return ('{ int v_; if (!qv_enum(%s, %s, %s, %s_str, QAPI_COUNT_%s, &v_, errp)) %s '
                 '%s = (%s)v_; }' % (node, path, name, t.name, t.name, fail, dst, t.name))
     if isinstance(t, Struct):
-        return 'if (!qapi_%s_from_json(%s, %s, %s, &%s, errp)) %s' % (
+        return 'if (!qapi_%s_from_json(%s, %s, %s, kv, &%s, errp)) %s' % (
             t.c_name(), node, path, name, dst, fail)
-    return 'if (!%s_from_json(%s, %s, %s, &%s, errp)) %s' % (array_fn(t), node, path, name,
+    return 'if (!%s_from_json(%s, %s, %s, kv, &%s, errp)) %s' % (array_fn(t), node, path, name,
                                                              dst, fail)
 
 
@@ -180,10 +183,12 @@ class Gen:
         self.h.append('void qapi_free_%s(%s *p);' % (n, n))
         self.h.append('void qapi_%s_free_members(%s *p);' % (n, n))
         self.h.append('void qapi_%s_to_json(GString *o, const %s *p);' % (n, n))
+        # kv: the tree came from keyval text (scalars are strings to convert), as QEMU's
+        # keyval input visitor; otherwise JSON types must match.
         self.h.append('bool qapi_%s_from_json(JsonNode *n, const char *path, const char *name, '
-                      '%s **out, GError **errp);' % (n, n))
+                      'bool kv, %s **out, GError **errp);' % (n, n))
         self.h.append('bool qapi_%s_members_from_json(JsonObject *obj, const char *path, '
-                      '%s *p, GError **errp);' % (n, n))
+                      'bool kv, %s *p, GError **errp);' % (n, n))
 
     def gen_struct_free(self, st):
         n = st.c_name()
@@ -227,7 +232,7 @@ class Gen:
         c = self.c
         known = ', '.join('"%s"' % m.name for m in st.members)
         c += ['', 'bool qapi_%s_members_from_json(JsonObject *obj, const char *path, '
-              '%s *p, GError **errp)' % (n, n), '{',
+              'bool kv, %s *p, GError **errp)' % (n, n), '{',
               '    static const char *const known[] = { %sNULL };' % (known + ', ' if known
                                                                    else ''),
               '    JsonNode *n;']
@@ -245,14 +250,15 @@ class Gen:
                 c.append('    if (!n)')
                 c.append('        return qv_missing(path, "%s", errp);' % m.name)
                 c.append('    ' + parse_stmt(m.type, 'n', 'path', '"%s"' % m.name, 'p->' + cn))
-        c += ['    (void)n;', '    return qv_check_unexpected(obj, path, known, errp);', '}']
+        c += ['    (void)n;', '    (void)kv;',
+              '    return qv_check_unexpected(obj, path, known, errp);', '}']
         c += ['', 'bool qapi_%s_from_json(JsonNode *n, const char *path, const char *name, '
-              '%s **out, GError **errp)' % (n, n), '{',
+              'bool kv, %s **out, GError **errp)' % (n, n), '{',
               '    JsonObject *obj;',
               '    if (!qv_object(n, path, name, &obj, errp))', '        return false;',
               '    %s *p = g_new0(%s, 1);' % (n, n),
               '    g_autofree char *full = qv_full(path, name);',
-              '    if (!qapi_%s_members_from_json(obj, full, p, errp)) {' % n,
+              '    if (!qapi_%s_members_from_json(obj, full, kv, p, errp)) {' % n,
               '        qapi_free_%s(p);' % n, '        return false;', '    }',
               '    *out = p;', '    return true;', '}']
 
@@ -261,7 +267,7 @@ class Gen:
         el = t.element
         self.h.append('void %s_to_json(GString *o, const %sarr);' % (fn, ct))
         self.h.append('bool %s_from_json(JsonNode *n, const char *path, const char *name, '
-                      '%s*out, GError **errp);' % (fn, ct))
+                      'bool kv, %s*out, GError **errp);' % (fn, ct))
         get = ('g_ptr_array_index(arr, i)' if is_ptr_array(t) else
                'g_array_index(arr, %s, i)' % c_type(el))
         c = self.c
@@ -280,18 +286,19 @@ class Gen:
             add = 'g_array_append_val(a, v);'
         vdecl = '%s%sv = %s;' % (c_type(el), '' if is_pointer(el) else ' ',
                                  'NULL' if is_pointer(el) else '0')
-        c += ['', 'static bool parse_elem_%s(JsonNode *n, const char *path, %s*dst, '
+        c += ['', 'static bool parse_elem_%s(JsonNode *n, const char *path, bool kv, %s*dst, '
               'GError **errp)' % (fn, c_type(el) + ('' if is_pointer(el) else ' ')), '{',
+              '    (void)kv;',
               '    ' + parse_stmt(el, 'n', 'path', 'NULL', '*dst'), '    return true;', '}']
         c += ['', 'bool %s_from_json(JsonNode *n, const char *path, const char *name, '
-              '%s*out, GError **errp)' % (fn, ct), '{', '    JsonArray *ja;',
+              'bool kv, %s*out, GError **errp)' % (fn, ct), '{', '    JsonArray *ja;',
               '    if (!qv_array(n, path, name, &ja, errp))', '        return false;',
               '    g_autofree char *full = qv_full(path, name);',
               '    %sa = %s;' % (ct, new),
               '    for (guint i = 0; i < json_array_get_length(ja); i++) {',
               '        g_autofree char *elem = g_strdup_printf("%s[%u]", full, i);',
               '        ' + vdecl,
-              '        if (!parse_elem_%s(json_array_get_element(ja, i), elem, &v, errp)) {'
+              '        if (!parse_elem_%s(json_array_get_element(ja, i), elem, kv, &v, errp)) {'
               % fn, '            %s(a);' % ('g_ptr_array_unref' if is_ptr_array(t) else
                                            'g_array_unref'),
               '            return false;', '        }', '        ' + add, '    }',
@@ -325,7 +332,7 @@ class Gen:
         a = cmd.args
         if a:
             c += ['    %s a = { 0 };' % a.c_name(),
-                  '    if (!qapi_%s_members_from_json(args, NULL, &a, errp)) {' % a.c_name(),
+                  '    if (!qapi_%s_members_from_json(args, NULL, false, &a, errp)) {' % a.c_name(),
                   '        qapi_%s_free_members(&a);' % a.c_name(), '        return false;',
                   '    }']
         else:

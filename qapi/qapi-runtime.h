@@ -12,6 +12,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 #include "vireo/machine.h"
+#include "vireo/option.h"
 
 typedef struct MonitorSession MonitorSession;
 
@@ -42,29 +43,7 @@ GQuark qmp_error_quark(void);
 /* The "class" string of @err. */
 const char *qmp_error_class(const GError *err);
 
-/* ---- Input: checks with QEMU's wording. @path names the enclosing object ("model"
- * or NULL at the top), @name the member ("id"); messages name "path.name". ---- */
-char *qv_full(const char *path, const char *name);
-/* "Parameter 'NAME' is missing"; returns false. */
-bool qv_missing(const char *path, const char *name, GError **errp);
-/* "Parameter 'NAME' is unexpected" for a member of @obj not in @known (NULL-ended). */
-bool qv_check_unexpected(JsonObject *obj, const char *path, const char *const *known,
-                         GError **errp);
-bool qv_object(JsonNode *n, const char *path, const char *name, JsonObject **out,
-               GError **errp);
-bool qv_array(JsonNode *n, const char *path, const char *name, JsonArray **out,
-              GError **errp);
-bool qv_str(JsonNode *n, const char *path, const char *name, char **out, GError **errp);
-bool qv_bool(JsonNode *n, const char *path, const char *name, bool *out, GError **errp);
-bool qv_number(JsonNode *n, const char *path, const char *name, double *out, GError **errp);
-bool qv_any(JsonNode *n, const char *path, const char *name, JsonNode **out, GError **errp);
-/* Integers; @ctype ("int32_t") names the type in range errors, as QEMU does. */
-bool qv_int(JsonNode *n, const char *path, const char *name, int64_t min, int64_t max,
-            const char *ctype, int64_t *out, GError **errp);
-bool qv_uint(JsonNode *n, const char *path, const char *name, uint64_t max,
-             const char *ctype, uint64_t *out, GError **errp);
-bool qv_enum(JsonNode *n, const char *path, const char *name, const char *const *table,
-             int count, int *out, GError **errp);
+/* Input checks (qv_*) are the option layer's typed values: vireo/option.h. */
 
 /* ---- Output: QEMU's compact style ({"a": 1, "b": [2, 3]}), non-ASCII as \uXXXX. ---- */
 void qj_key(GString *o, bool *first, const char *key);

@@ -26,63 +26,46 @@ static bool is_help(const char *v)
     return !strcmp(v, "help") || !strcmp(v, "?");
 }
 
-/* Looks up "key=" in an option string; returns a newly allocated value or NULL. */
-static char *opt_get(const char *opts, const char *key, bool first_is_implied)
+/* Parses @v as keyval with @implied; unknown keys (not in @keys, NULL-terminated) are
+ * "Invalid parameter 'K'". Errors are prefixed "-OPT V: ". */
+static JsonObject *opt_parse(const char *opt, const char *v, const char *implied,
+                             const char *const *keys, bool *help, GError **errp)
 {
-    g_autoptr(GPtrArray) parts = opts_split(opts);
-    for (guint i = 0; i < parts->len; i++) {
-        const char *p = parts->pdata[i];
-        const char *eq = strchr(p, '=');
-        if (!eq && i == 0 && first_is_implied)
-            return g_strdup(p);
-        if (eq && (size_t)(eq - p) == strlen(key) && !strncmp(p, key, eq - p))
-            return g_strdup(eq + 1);
-    }
-    return NULL;
-}
-
-/* Checks that every key of @opts is one of @keys (NULL-terminated); the first bare word
- * is allowed when @implied is set. */
-static bool opts_check(const char *opt, const char *opts, const char *const *keys,
-                       bool implied, GError **errp)
-{
-    g_autoptr(GPtrArray) parts = opts_split(opts);
-    for (guint i = 0; i < parts->len; i++) {
-        const char *p = parts->pdata[i];
-        const char *eq = strchr(p, '=');
-        if (!eq && i == 0 && implied)
-            continue;
-        g_autofree char *k = eq ? g_strndup(p, eq - p) : g_strdup(p);
-        bool ok = false;
-        for (const char *const *kk = keys; *kk; kk++)
-            ok |= !strcmp(*kk, k);
-        if (!ok) {
-            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                        "-%s %s: Invalid parameter '%s'", opt, opts, k);
-            return false;
+    JsonObject *o = keyval_parse(v, implied, KEYVAL_FLAT, help, errp);
+    if (o && keys) {
+        JsonObjectIter it;
+        const char *k;
+        JsonNode *n;
+        json_object_iter_init(&it, o);
+        while (json_object_iter_next(&it, &k, &n)) {
+            if (!g_strv_contains(keys, k)) {
+                g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                            "Invalid parameter '%s'", k);
+                g_clear_pointer(&o, json_object_unref);
+                break;
+            }
         }
     }
-    return true;
+    if (!o)
+        option_prefix_error(errp, opt, v);
+    return o;
 }
 
 bool cmdline_parse_mem(const char *s, uint64_t *out, GError **errp)
 {
     static const char *const keys[] = { "size", "slots", "maxmem", NULL };
-    if (!opts_check("m", s, keys, true, errp))
+    g_autoptr(JsonObject) o = opt_parse("m", s, "size", keys, NULL, errp);
+    if (!o)
         return false;
-    g_autofree char *v = opt_get(s, "size", true);
+    if (kv_get_str(o, "slots") || kv_get_str(o, "maxmem"))
+        return bad(errp, "m", s, "slots/maxmem: memory hotplug is not supported");
+    const char *v = kv_get_str(o, "size");
     uint64_t n;
     if (!v || !*v)
         return bad(errp, "m", s, "missing memory size");
     /* A bare number means MiB, as in QEMU. */
-    bool bare = g_ascii_isdigit(v[strlen(v) - 1]);
-    if (!parse_uint_suffix(v, &n, true))
+    if (!str_to_size(v, 1 << 20, &n))
         return bad(errp, "m", s, "invalid memory size (examples: 512, 512M, 2G)");
-    if (bare) {
-        if (n > (UINT64_MAX >> 20))
-            return bad(errp, "m", s, "memory size too large");
-        n <<= 20;
-    }
     if (n < (2 << 20))
         return bad(errp, "m", s, "memory size must be at least 2 MiB");
     if (n & 0xfff)
@@ -91,13 +74,14 @@ bool cmdline_parse_mem(const char *s, uint64_t *out, GError **errp)
     return true;
 }
 
-static bool smp_field(const char *s, const char *key, unsigned *out, GError **errp)
+static bool smp_field(JsonObject *o, const char *s, const char *key, unsigned *out,
+                      GError **errp)
 {
-    g_autofree char *v = opt_get(s, key, !strcmp(key, "cpus"));
+    const char *v = kv_get_str(o, key);
     uint64_t n;
     if (!v)
         return true;
-    if (!parse_uint_suffix(v, &n, false) || n > 4096) {
+    if (!str_to_u64(v, &n) || n > 4096) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                     "-smp %s: invalid value '%s' for '%s'", s, v, key);
         return false;
@@ -111,37 +95,55 @@ static bool smp_field(const char *s, const char *key, unsigned *out, GError **er
     return true;
 }
 
+/* QEMU 7.2's smp_parse() for machine types since 6.2 (pc-i440fx-7.2): omitted values
+ * are computed preferring cores over sockets, then threads; the product must equal
+ * maxcpus. */
 bool cmdline_parse_smp(const char *s, MachineOpts *mo, GError **errp)
 {
     static const char *const keys[] = { "cpus", "sockets", "dies", "cores", "threads",
                                         "maxcpus", NULL };
     unsigned cpus = 0, sockets = 0, dies = 0, cores = 0, threads = 0, maxcpus = 0;
-    if (!opts_check("smp", s, keys, true, errp) || !smp_field(s, "cpus", &cpus, errp) ||
-        !smp_field(s, "sockets", &sockets, errp) || !smp_field(s, "dies", &dies, errp) ||
-        !smp_field(s, "cores", &cores, errp) || !smp_field(s, "threads", &threads, errp) ||
-        !smp_field(s, "maxcpus", &maxcpus, errp))
+    g_autoptr(JsonObject) o = opt_parse("smp", s, "cpus", keys, NULL, errp);
+    if (!o || !smp_field(o, s, "cpus", &cpus, errp) ||
+        !smp_field(o, s, "sockets", &sockets, errp) || !smp_field(o, s, "dies", &dies, errp) ||
+        !smp_field(o, s, "cores", &cores, errp) || !smp_field(o, s, "threads", &threads, errp) ||
+        !smp_field(o, s, "maxcpus", &maxcpus, errp))
         return false;
-    if (!dies)
-        dies = 1;
-    /* QEMU's rule: missing values are computed, preferring sockets. */
-    if (!threads)
-        threads = 1;
-    if (!cores)
-        cores = (sockets && cpus) ? MAX(1u, cpus / (sockets * dies * threads)) : 1;
-    if (!sockets)
-        sockets = cpus ? MAX(1u, cpus / (cores * dies * threads)) : 1;
-    if (!cpus)
-        cpus = sockets * dies * cores * threads;
-    if (!maxcpus)
-        maxcpus = sockets * dies * cores * threads;
-    if (sockets * dies * cores * threads < cpus) {
+    dies = dies ? dies : 1;
+    if (!cpus && !maxcpus) {
+        sockets = sockets ? sockets : 1;
+        cores = cores ? cores : 1;
+        threads = threads ? threads : 1;
+    } else {
+        maxcpus = maxcpus ? maxcpus : cpus;
+        if (!cores) {
+            sockets = sockets ? sockets : 1;
+            threads = threads ? threads : 1;
+            cores = MAX(1u, maxcpus / (sockets * dies * threads));
+        } else if (!sockets) {
+            threads = threads ? threads : 1;
+            sockets = MAX(1u, maxcpus / (dies * cores * threads));
+        }
+        if (!threads)
+            threads = MAX(1u, maxcpus / (sockets * dies * cores));
+    }
+    uint64_t total = (uint64_t)sockets * dies * cores * threads;
+    maxcpus = maxcpus ? maxcpus : total;
+    cpus = cpus ? cpus : maxcpus;
+    if (total != maxcpus) {
         g_autofree char *why = g_strdup_printf(
-            "Invalid CPU topology: product of the hierarchy must be >= cpus (%u*%u*%u*%u < %u)",
-            sockets, dies, cores, threads, cpus);
+            "Invalid CPU topology: product of the hierarchy must match maxcpus: "
+            "sockets (%u) * dies (%u) * cores (%u) * threads (%u) != maxcpus (%u)",
+            sockets, dies, cores, threads, maxcpus);
         return bad(errp, "smp", s, why);
     }
-    if (maxcpus < cpus)
-        return bad(errp, "smp", s, "maxcpus must be equal to or greater than cpus");
+    if (maxcpus < cpus) {
+        g_autofree char *why = g_strdup_printf(
+            "Invalid CPU topology: maxcpus must be equal to or greater than smp: "
+            "sockets (%u) * dies (%u) * cores (%u) * threads (%u) == maxcpus (%u) < "
+            "smp_cpus (%u)", sockets, dies, cores, threads, maxcpus, cpus);
+        return bad(errp, "smp", s, why);
+    }
     mo->smp_cpus = cpus;
     mo->sockets = sockets;
     mo->dies = dies;
@@ -151,19 +153,41 @@ bool cmdline_parse_smp(const char *s, MachineOpts *mo, GError **errp)
     return true;
 }
 
+/* The accelerator list "kvm", "kvm:tcg": Vireo takes the first it supports (kvm). */
+static bool set_accel(VireoOptions *o, const char *opt, const char *v, const char *list,
+                      GError **errp)
+{
+    g_auto(GStrv) names = g_strsplit(list, ":", -1);
+    for (char **n = names; *n; n++) {
+        if (!strcmp(*n, "kvm")) {
+            o->accel = "kvm";
+            return true;
+        }
+    }
+    g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                "-%s %s: unsupported accelerator '%s' (vireo supports kvm)", opt, v, list);
+    return false;
+}
+
+static bool apply_props(const Property *table, const char *owner, MachineOpts *mo,
+                        JsonObject *o, const char *const *skip, const char *opt,
+                        const char *v, GError **errp)
+{
+    if (props_apply(table, mo, o, true, owner, skip, errp))
+        return true;
+    option_prefix_error(errp, opt, v);
+    return false;
+}
+
 static bool h_machine(VireoOptions *o, const char *v, GError **errp)
 {
-    static const char *const keys[] = { "type", "accel", "usb", "dump-guest-core",
-                                        "mem-merge", "kernel-irqchip", "vmport", NULL };
-    if (is_help(v)) {
-        o->machine_help = true;
-        return true;
-    }
-    if (!opts_check("machine", v, keys, true, errp))
+    static const char *const skip[] = { "type", "accel", NULL };
+    bool help;
+    g_autoptr(JsonObject) kv = opt_parse("machine", v, "type", NULL, &help, errp);
+    if (!kv)
         return false;
-    g_autofree char *type = opt_get(v, "type", true);
-    g_autofree char *accel = opt_get(v, "accel", false);
-    if (type && is_help(type)) {
+    const char *type = kv_get_str(kv, "type"), *accel = kv_get_str(kv, "accel");
+    if (help || (type && is_help(type))) {
         o->machine_help = true;
         return true;
     }
@@ -173,21 +197,30 @@ static bool h_machine(VireoOptions *o, const char *v, GError **errp)
                        "to list supported machines)");
         o->machine.type = machine_class_find(type)->name;
     }
-    if (accel)
-        o->accel = g_intern_string(accel);
-    return true;
+    if (accel && !set_accel(o, "machine", v, accel, errp))
+        return false;
+    return apply_props(machine_props, "pc-i440fx-7.2-machine", &o->machine, kv, skip,
+                       "machine", v, errp);
 }
 
 static bool h_accel(VireoOptions *o, const char *v, GError **errp)
 {
-    g_autofree char *a = opt_get(v, "accel", true);
-    if (a && is_help(a)) {
+    static const char *const skip[] = { "accel", NULL };
+    bool help;
+    g_autoptr(JsonObject) kv = opt_parse("accel", v, "accel", NULL, &help, errp);
+    if (!kv)
+        return false;
+    const char *a = kv_get_str(kv, "accel");
+    if (help || (a && is_help(a))) {
         o->want_help = true;
         printf("Accelerators supported in vireo:\nkvm\n");
         return true;
     }
-    o->accel = g_intern_string(a ? a : "");
-    return true;
+    if (!a)
+        return bad(errp, "accel", v, "Parameter 'accel' is missing");
+    return set_accel(o, "accel", v, a, errp) &&
+           apply_props(accel_kvm_props, "kvm-accel", &o->machine, kv, skip, "accel", v,
+                       errp);
 }
 
 static bool h_cpu(VireoOptions *o, const char *v, GError **errp)
@@ -218,7 +251,14 @@ static bool h_smp(VireoOptions *o, const char *v, GError **errp)
 SIMPLE(h_kernel, machine.kernel)
 SIMPLE(h_initrd, machine.initrd)
 SIMPLE(h_append, machine.append)
-SIMPLE(h_uuid, machine.uuid)
+
+static bool h_uuid(VireoOptions *o, const char *v, GError **errp)
+{
+    if (!g_uuid_string_is_valid(v))
+        return bad(errp, "uuid", v, "Fail to parse UUID string. Wrong format.");
+    o->machine.uuid = v;
+    return true;
+}
 
 #define FLAG(fn, field)                                                       \
     static bool fn(VireoOptions *o, const char *v, GError **errp)            \
@@ -247,32 +287,69 @@ LIST(h_qmp_pretty, qmps_pretty)
 LIST(h_mon, mons)
 LIST(h_monitor, monitors)
 
+void opt_entry_free(OptEntry *e)
+{
+    if (!e)
+        return;
+    g_free(e->text);
+    if (e->obj)
+        json_object_unref(e->obj);
+    g_free(e);
+}
+
+/* -device: keyval with QemuOpts' short-form booleans and implied "driver", or JSON.
+ * The class and the id are checked here; properties when the device is made. */
 static bool h_device(VireoOptions *o, const char *v, GError **errp)
 {
+    bool help, json;
     if (is_help(v)) {
         o->device_help = true;
         return true;
     }
-    g_autoptr(GPtrArray) parts = opts_split(v);
-    const char *drv = parts->len ? parts->pdata[0] : "";
-    if (!device_class_find(drv)) {
-        g_autofree char *why = g_strdup_printf("'%s' is not a valid device model name", drv);
+    JsonObject *obj = option_parse("device", v, "driver", KEYVAL_FLAT | KEYVAL_SHORT_BOOLS,
+                                   &help, &json, errp);
+    if (!obj)
+        return false;
+    OptEntry *e = g_new0(OptEntry, 1);
+    *e = (OptEntry){ .text = g_strdup(v), .obj = obj, .kv = !json };
+    const char *drv = kv_get_str(obj, "driver");
+    const char *id = json_object_has_member(obj, "id") ? kv_get_str(obj, "id") : NULL;
+    if (!drv || !device_class_find(drv)) {
+        g_autofree char *why = drv ? g_strdup_printf("'%s' is not a valid device model name",
+                                                     drv)
+                                   : g_strdup("Parameter 'driver' is missing");
+        opt_entry_free(e);
         return bad(errp, "device", v, why);
     }
-    for (guint i = 1; i < parts->len; i++) {
-        if (is_help(parts->pdata[i])) {
-            o->device_help_name = g_intern_string(drv);
-            return true;
+    if (help) {
+        o->device_help_name = g_intern_string(drv);
+        opt_entry_free(e);
+        return true;
+    }
+    if (json_object_has_member(obj, "id") && (!id || !id_wellformed(id))) {
+        opt_entry_free(e);
+        return bad(errp, "device", v, "Parameter 'id' expects an identifier (letters, "
+                   "digits, '-', '.', '_', starting with a letter)");
+    }
+    for (guint i = 0; id && i < o->devices->len; i++) {
+        OptEntry *d = o->devices->pdata[i];
+        if (!g_strcmp0(kv_get_str(d->obj, "id"), id)) {
+            g_autofree char *why = g_strdup_printf("Duplicate ID '%s' for device", id);
+            opt_entry_free(e);
+            return bad(errp, "device", v, why);
         }
     }
-    g_ptr_array_add(o->devices, (char *)v);
+    g_ptr_array_add(o->devices, e);
     return true;
 }
 
 static bool h_display(VireoOptions *o, const char *v, GError **errp)
 {
-    g_autofree char *type = opt_get(v, "type", true);
-    if (!type || strcmp(type, "none") != 0)
+    g_autoptr(JsonObject) kv = opt_parse("display", v, "type", NULL, NULL, errp);
+    if (!kv)
+        return false;
+    const char *type = kv_get_str(kv, "type");
+    if (!type || strcmp(type, "none") != 0 || json_object_get_size(kv) != 1)
         return bad(errp, "display", v, "unsupported display type (supported: none)");
     o->display = "none";
     return true;
@@ -281,21 +358,51 @@ static bool h_display(VireoOptions *o, const char *v, GError **errp)
 static bool h_name(VireoOptions *o, const char *v, GError **errp)
 {
     static const char *const keys[] = { "guest", "process", "debug-threads", NULL };
-    if (!opts_check("name", v, keys, true, errp))
+    g_autoptr(JsonObject) kv = opt_parse("name", v, "guest", keys, NULL, errp);
+    if (!kv)
         return false;
-    o->machine.name = opt_get(v, "guest", true);
+    g_free((char *)o->machine.name);
+    o->machine.name = g_strdup(kv_get_str(kv, "guest"));
+    return true;
+}
+
+/* "2006-06-17T16:01:21" or "2006-06-17" (UTC), as QEMU's -rtc base=. */
+static bool parse_rtc_date(const char *s, int64_t *out)
+{
+    int y, mo, d, h = 0, mi = 0, sec = 0;
+    char tail;
+    int n = sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &sec, &tail);
+    if (n != 6 && !(n == 3 && sscanf(s, "%4d-%2d-%2d%c", &y, &mo, &d, &tail) == 3))
+        return false;
+    g_autoptr(GDateTime) t = g_date_time_new_utc(y, mo, d, h, mi, sec);
+    if (!t)
+        return false;
+    *out = g_date_time_to_unix(t);
     return true;
 }
 
 static bool h_rtc(VireoOptions *o, const char *v, GError **errp)
 {
     static const char *const keys[] = { "base", "clock", "driftfix", NULL };
-    if (!opts_check("rtc", v, keys, false, errp))
+    g_autoptr(JsonObject) kv = opt_parse("rtc", v, NULL, keys, NULL, errp);
+    if (!kv)
         return false;
-    g_autofree char *base = opt_get(v, "base", false);
-    if (base && strcmp(base, "utc") && strcmp(base, "localtime"))
-        return bad(errp, "rtc", v, "base must be 'utc' or 'localtime'");
-    o->machine.rtc_utc = !base || !strcmp(base, "utc");
+    const char *base = kv_get_str(kv, "base"), *clock = kv_get_str(kv, "clock");
+    const char *drift = kv_get_str(kv, "driftfix");
+    o->machine.rtc_utc = !base || strcmp(base, "localtime");
+    if (base && strcmp(base, "utc") && strcmp(base, "localtime") &&
+        !parse_rtc_date(base, &o->machine.rtc_base))
+        return bad(errp, "rtc", v, "invalid date format (valid formats: "
+                   "'2006-06-17T16:01:21' or '2006-06-17'); base may also be utc or localtime");
+    if (clock && strcmp(clock, "host"))
+        return bad(errp, "rtc", v, strcmp(clock, "rt") && strcmp(clock, "vm")
+                   ? "invalid option value for clock (host, rt or vm)"
+                   : "only clock=host is supported (the RTC follows the host's wall clock)");
+    if (drift && strcmp(drift, "none"))
+        return bad(errp, "rtc", v, strcmp(drift, "slew")
+                   ? "invalid option value for driftfix (none or slew)"
+                   : "driftfix=slew is not supported (KVM's in-kernel irqchip has no "
+                     "missed-tick reinjection for the RTC)");
     return true;
 }
 
@@ -325,7 +432,7 @@ static const OptDef opts[] = {
     { "qmp-pretty", ARG_ONE, h_qmp_pretty, NULL },
     { "mon", ARG_ONE, h_mon, "-mon chardev=ID,mode=control|readline" },
     { "monitor", ARG_ONE, h_monitor, "-monitor dev                human monitor on dev (e.g. stdio)" },
-    { "rtc", ARG_ONE, h_rtc, "-rtc base=utc|localtime" },
+    { "rtc", ARG_ONE, h_rtc, "-rtc [base=utc|localtime|DATE][,clock=host][,driftfix=none]" },
     { "version", ARG_NONE, h_version, "-version, --version         print the version" },
     { "h", ARG_NONE, h_help, "-h, -help                   this help" },
     { "help", ARG_NONE, h_help, NULL },
@@ -349,10 +456,12 @@ static void options_init(VireoOptions *o)
     o->machine.cores = o->machine.threads = o->machine.max_cpus = 1;
     o->machine.cpu_model = "qemu64";       /* QEMU's default model */
     o->machine.rtc_utc = true;
+    props_init(machine_props, &o->machine, "pc-i440fx-7.2-machine");
+    props_init(accel_kvm_props, &o->machine, "kvm-accel");
     o->accel = "kvm";
     o->serials = g_ptr_array_new();
     o->chardevs = g_ptr_array_new();
-    o->devices = g_ptr_array_new();
+    o->devices = g_ptr_array_new_with_free_func((GDestroyNotify)opt_entry_free);
     o->drives = g_ptr_array_new();
     o->qmps = g_ptr_array_new();
     o->qmps_pretty = g_ptr_array_new();
@@ -397,12 +506,7 @@ bool cmdline_parse(int argc, char **argv, VireoOptions *o, GError **errp)
         if (!d->handle(o, val, errp))
             return false;
     }
-    if (o->accel && strcmp(o->accel, "kvm") != 0 && !o->want_help) {
-        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                    "-accel %s: unsupported accelerator (vireo supports kvm)", o->accel);
-        return false;
-    }
-    return true;
+    return machine_opts_check(&o->machine, errp);
 }
 
 void cmdline_free(VireoOptions *o)

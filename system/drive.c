@@ -5,6 +5,7 @@
 #include "vireo/drive.h"
 #include "vireo/device.h"
 #include "vireo/machine.h"
+#include "vireo/option.h"
 #include <string.h>
 
 static const char *const drive_keys[] = {
@@ -24,27 +25,26 @@ static BlockEngine *machine_engine(Machine *m)
     return m->block_engine;
 }
 
-/* Splits "k=v,..." into a table; false with an error on an unknown or repeated key. */
+/* Parses @spec (QemuOpts: flat keys, short-form booleans) into a table; false with an
+ * error on an unknown key. */
 static bool drive_parse(const char *spec, GHashTable *kv, GError **errp)
 {
-    g_autoptr(GPtrArray) parts = opts_split(spec);
-    for (guint i = 0; i < parts->len; i++) {
-        const char *p = parts->pdata[i];
-        const char *eq = strchr(p, '=');
-        g_autofree char *k = eq ? g_strndup(p, eq - p) : g_strdup(p);
-        bool known = false;
-        for (const char *const *kk = drive_keys; *kk; kk++)
-            known |= !strcmp(*kk, k);
-        if (!known || !eq) {
-            g_autofree char *why = g_strdup_printf(known ? "parameter '%s' needs a value"
-                                                         : "Invalid parameter '%s'", k);
+    g_autoptr(JsonObject) o = keyval_parse(spec, NULL, KEYVAL_FLAT | KEYVAL_SHORT_BOOLS,
+                                           NULL, errp);
+    if (!o) {
+        option_prefix_error(errp, "drive", spec);
+        return false;
+    }
+    JsonObjectIter it;
+    const char *k;
+    JsonNode *v;
+    json_object_iter_init(&it, o);
+    while (json_object_iter_next(&it, &k, &v)) {
+        if (!g_strv_contains(drive_keys, k)) {
+            g_autofree char *why = g_strdup_printf("Invalid parameter '%s'", k);
             return drive_error(errp, spec, why);
         }
-        if (g_hash_table_contains(kv, k)) {
-            g_autofree char *why = g_strdup_printf("parameter '%s' given twice", k);
-            return drive_error(errp, spec, why);
-        }
-        g_hash_table_insert(kv, g_steal_pointer(&k), g_strdup(eq + 1));
+        g_hash_table_insert(kv, g_strdup(k), g_strdup(kv_get_str(o, k)));
     }
     return true;
 }
@@ -54,11 +54,10 @@ static bool parse_onoff(const char *spec, const char *key, const char *v, bool *
 {
     if (!v)
         return true;
-    if (strcmp(v, "on") && strcmp(v, "off")) {
+    if (!str_to_bool(v, out)) {
         g_autofree char *why = g_strdup_printf("parameter '%s' expects 'on' or 'off'", key);
         return drive_error(errp, spec, why);
     }
-    *out = !strcmp(v, "on");
     return true;
 }
 

@@ -226,10 +226,9 @@ static bool build_machine(Machine *m, const VireoOptions *o, GError **errp)
     if (!m->cls->init(m, errp))
         return false;
     for (guint i = 0; i < o->devices->len; i++) {
-        g_autoptr(GPtrArray) parts = opts_split(o->devices->pdata[i]);
-        const char *comma = strchr(o->devices->pdata[i], ',');
-        if (!machine_create_device(m, parts->pdata[0], comma ? comma + 1 : NULL, errp)) {
-            g_prefix_error(errp, "-device %s: ", (char *)o->devices->pdata[i]);
+        OptEntry *e = o->devices->pdata[i];
+        if (!machine_create_device_from(m, e->obj, e->kv, errp)) {
+            option_prefix_error(errp, "device", e->text);
             return false;
         }
     }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "vireo-img.h"
+#include "vireo/option.h"
 
 typedef int ImgCmd(ImgCtx *ctx, int argc, char **argv);
 
@@ -98,38 +99,11 @@ BlockBackend *img_open(ImgCtx *ctx, const char *filename, const char *fmt, bool 
     return blk;
 }
 
+/* The option layer's size rule (qemu_strtosz), as qemu-img parses sizes. */
 int64_t img_parse_size(const char *s)
 {
-    char *end;
-    double v;
-    int shift = 0;
-
-    if (!s || !*s) {
-        return -1;
-    }
-    errno = 0;
-    v = strtod(s, &end);
-    if (errno || end == s || v < 0) {
-        return -1;
-    }
-    switch (*end) {
-    case '\0': case 'b': case 'B': break;
-    case 'k': case 'K': shift = 10; break;
-    case 'm': case 'M': shift = 20; break;
-    case 'g': case 'G': shift = 30; break;
-    case 't': case 'T': shift = 40; break;
-    case 'p': case 'P': shift = 50; break;
-    case 'e': case 'E': shift = 60; break;
-    default: return -1;
-    }
-    if (*end && end[1]) {
-        return -1;
-    }
-    v = ldexp(v, shift);
-    if (v >= 9.2e18 || v != floor(v)) {
-        return -1;
-    }
-    return (int64_t)v;
+    uint64_t v;
+    return s && str_to_size(s, 1, &v) && v <= INT64_MAX ? (int64_t)v : -1;
 }
 
 bool img_is_zero(const void *buf, size_t len)

@@ -65,8 +65,7 @@ static void flush_timer(void *opaque)
 
 void kvm_coalesced_init(KvmState *s)
 {
-    const char *env = getenv("VIREO_COALESCED_IO");
-    bool allowed = !env || strcmp(env, "0") != 0;
+    bool allowed = s->m->opts.coalesced_io;     /* -accel kvm,x-coalesced-io=off: A/B */
 
     s->coalesced_page = allowed ? kvm_check_ext(s, KVM_CAP_COALESCED_MMIO) : 0;
     s->have_coalesced_mmio = s->coalesced_page > 0;

@@ -12,7 +12,7 @@ raw=$work/raw.txt; : > "$raw"
 cmd_for() {  # sets CMD for a configuration name
   case $1 in
     vireo-pc) CMD=("$VIREO" -machine pc -accel kvm -cpu host -nographic) ;;
-    vireo-pc-nocio) CMD=(env VIREO_COALESCED_IO=0 "$VIREO" -machine pc -accel kvm -cpu host -nographic) ;;
+    vireo-pc-nocio) CMD=("$VIREO" -machine pc -accel kvm,x-coalesced-io=off -cpu host -nographic) ;;
     qemu-pc) CMD=(qemu-system-x86_64 -machine pc -accel kvm -cpu host -nographic -nic none) ;;
     qemu-microvm) CMD=(qemu-system-x86_64 -machine microvm -accel kvm -cpu host -nographic -nic none) ;;
     qemu-microvm-rtc) CMD=(qemu-system-x86_64 -machine microvm,rtc=on -accel kvm -cpu host -nographic -nic none) ;;

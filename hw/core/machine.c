@@ -5,6 +5,7 @@
 #include "vireo/machine.h"
 #include "vireo/drive.h"
 #include "vireo/pci.h"
+#include "vireo/option.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -25,6 +26,43 @@ const MachineClass *machine_class_find(const char *name)
     return NULL;
 }
 
+static const char *const kernel_irqchip_names[] = { "on", "off", "split", NULL };
+
+const Property machine_props[] = {
+    PROP("dump-guest-core", PROP_BOOL, MachineOpts, dump_guest_core, "on",
+         "Include guest memory in a core dump"),
+    PROP("mem-merge", PROP_BOOL, MachineOpts, mem_merge, "on",
+         "Enable/disable memory merge support (KSM)"),
+    PROP("usb", PROP_BOOL, MachineOpts, usb, "off",
+         "Set on/off to enable/disable usb (Vireo has no USB: off only)"),
+    PROP_ENUM_("vmport", MachineOpts, vmport, on_off_auto_names, "auto",
+               "Enable vmport (Vireo has none: auto and off only)"),
+    PROP_ENUM_("kernel-irqchip", MachineOpts, kernel_irqchip, kernel_irqchip_names, "on",
+               "Use KVM in-kernel irqchip (on only)"),
+    PROP("kernel-cache", PROP_BOOL, MachineOpts, kernel_cache, "on",
+         "Cache decompressed -kernel payloads (docs/architecture.md, Boot)"),
+    PROP_END
+};
+
+const Property accel_kvm_props[] = {
+    PROP_ENUM_("kernel-irqchip", MachineOpts, kernel_irqchip, kernel_irqchip_names, "on",
+               "Configure KVM in-kernel irqchip (on only)"),
+    PROP("x-coalesced-io", PROP_BOOL, MachineOpts, coalesced_io, "on",
+         "Queue guest writes that only a later access can observe (KVM coalesced I/O)"),
+    PROP_END
+};
+
+bool machine_opts_check(const MachineOpts *o, GError **errp)
+{
+    const char *why = o->usb ? "usb=on: Vireo has no USB controller" :
+        o->vmport == ON_OFF_AUTO_ON ? "vmport=on: Vireo has no VMware I/O port" :
+        o->kernel_irqchip != KERNEL_IRQCHIP_ON ?
+            "kernel-irqchip: Vireo needs KVM's in-kernel irqchip (on)" : NULL;
+    if (why)
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "-machine %s", why);
+    return !why;
+}
+
 void machine_e820_add(Machine *m, uint64_t addr, uint64_t size, uint32_t type)
 {
     if (m->e820_count >= E820_MAX || size == 0)
@@ -38,8 +76,24 @@ void machine_e820_add(Machine *m, uint64_t addr, uint64_t size, uint32_t type)
     m->e820_count++;
 }
 
+Device *machine_find_device(Machine *m, const char *id)
+{
+    for (guint i = 0; id && i < m->devices->len; i++) {
+        Device *d = m->devices->pdata[i];
+        if (!g_strcmp0(d->id, id))
+            return d;
+    }
+    return NULL;
+}
+
 bool machine_add_device(Machine *m, Device *dev, GError **errp)
 {
+    if (dev->id && machine_find_device(m, dev->id)) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_EXISTS, "Duplicate ID '%s' for device",
+                    dev->id);
+        device_free(dev);
+        return false;
+    }
     if (!device_realize(dev, errp)) {
         device_free(dev);
         return false;
@@ -59,6 +113,23 @@ Device *machine_create_device(Machine *m, const char *type, const char *opts,
     }
     Device *dev = device_new(m, cls);
     if (!device_set_props(dev, opts, errp)) {
+        device_free(dev);
+        return NULL;
+    }
+    return machine_add_device(m, dev, errp) ? dev : NULL;
+}
+
+Device *machine_create_device_from(Machine *m, JsonObject *o, bool kv, GError **errp)
+{
+    const char *type = kv_get_str(o, "driver");
+    const DeviceClass *cls = type ? device_class_find(type) : NULL;
+    if (!cls) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                    "'%s' is not a valid device model name", type ? type : "");
+        return NULL;
+    }
+    Device *dev = device_new(m, cls);
+    if (!device_apply(dev, o, kv, errp)) {
         device_free(dev);
         return NULL;
     }

@@ -82,6 +82,11 @@ bool machine_alloc_ram(Machine *m, GError **errp)
         munmap(area, aligned - area);
     munmap(aligned + m->ram_size, (area + m->ram_size + align) - (aligned + m->ram_size));
     madvise(m->ram, m->ram_size, MADV_HUGEPAGE);
+    /* -machine dump-guest-core=off, mem-merge (on by default, as QEMU's). */
+    if (!m->opts.dump_guest_core)
+        madvise(m->ram, m->ram_size, MADV_DONTDUMP);
+    if (m->opts.mem_merge)
+        madvise(m->ram, m->ram_size, MADV_MERGEABLE);
     mr_init_ram(&m->ram_lo, "ram-below-4g", m->below_4g, m->ram);
     if (!as_add_region(m->sysmem, &m->ram_lo, 0, errp))
         return false;
@@ -112,24 +117,39 @@ void pc_build_e820(Machine *m)
         machine_e820_add(m, 1ULL << 32, m->above_4g, E820_RAM);
 }
 
+/* A built-in device of the board, configured through the typed setters. */
+static Device *pc_new_device(Machine *m, const char *type)
+{
+    return device_new(m, device_class_find(type));
+}
+
 static bool pc_create_isa(Machine *m, GError **errp)
 {
     for (int i = 0; i < MACHINE_MAX_SERIAL; i++) {
         if (!m->serial[i])
             continue;
-        g_autofree char *opts = g_strdup_printf("iobase=0x%x,irq=%u,chardev=%s,index=%d",
-                                                com_ports[i].iobase, com_ports[i].irq,
-                                                chr_id(m->serial[i]), i);
-        if (!machine_create_device(m, "isa-serial", opts, errp))
+        Device *d = pc_new_device(m, "isa-serial");
+        if (!device_set_int(d, "iobase", com_ports[i].iobase, errp) ||
+            !device_set_int(d, "irq", com_ports[i].irq, errp) ||
+            !device_set_str(d, "chardev", chr_id(m->serial[i]), errp) ||
+            !device_set_int(d, "index", i, errp)) {
+            device_free(d);
+            return false;
+        }
+        if (!machine_add_device(m, d, errp))
             return false;
     }
-    Device *rtc = machine_create_device(m, "mc146818rtc",
-                                        m->opts.rtc_utc ? NULL : "localtime=on", errp);
-    if (!rtc)
+    Device *rtc = pc_new_device(m, "mc146818rtc");
+    if (!device_set_bool(rtc, "localtime", !m->opts.rtc_utc, errp) ||
+        !device_set_int(rtc, "x-base-epoch", m->opts.rtc_base, errp)) {
+        device_free(rtc);
+        return false;
+    }
+    if (!machine_add_device(m, rtc, errp))
         return false;
     rtc_cmos_set_machine_info(rtc, m);
-    return machine_create_device(m, "i8042", NULL, errp) &&
-           machine_create_device(m, "port92", NULL, errp);
+    return machine_add_device(m, pc_new_device(m, "i8042"), errp) &&
+           machine_add_device(m, pc_new_device(m, "port92"), errp);
 }
 
 static void pc_powerdown(void *opaque)

@@ -66,6 +66,7 @@ typedef struct Rtc {
     uint16_t iobase;
     uint8_t irq;
     bool localtime;
+    int64_t base_epoch;       /* -rtc base=DATE: seconds since the epoch; 0: now */
     RtcState s;
     const IrqLine *irq_line;
     MemRegion io;
@@ -489,7 +490,9 @@ static void rtc_power_on(Rtc *r)
     s->cmos[RTC_REG_A] = 0x26;
     s->cmos[RTC_REG_B] = REG_B_24H;
     s->cmos[RTC_REG_D] = REG_D_VRT;
-    if (r->localtime) {
+    if (r->base_epoch) {
+        s->offset_ns = r->base_epoch * NS_PER_SEC - clock_wall_ns(r->parent.machine->clock);
+    } else if (r->localtime) {
         g_autoptr(GDateTime) now = g_date_time_new_now_local();
         s->offset_ns = g_date_time_get_utc_offset(now) * 1000;
     }
@@ -539,6 +542,8 @@ static const Property rtc_props[] = {
     PROP("iobase", PROP_U16, Rtc, iobase, "0x70", "I/O base (index, data)"),
     PROP("irq", PROP_U8, Rtc, irq, "8", "ISA IRQ"),
     PROP("localtime", PROP_BOOL, Rtc, localtime, "off", "start at local time, not UTC"),
+    PROP("x-base-epoch", PROP_I64, Rtc, base_epoch, NULL,
+         "start at this time (seconds since 1970, UTC; -rtc base=DATE); 0: now"),
     PROP_END,
 };
 

@@ -275,7 +275,7 @@ static void blk_unrealize(Device *dev)
 }
 
 static const Property blk_props[] = {
-    PCI_DEVICE_PROPS(VirtioBlk, vp.pci),
+    VIRTIO_PCI_PROPS(VirtioBlk, vp),
     PROP("drive", PROP_STR, VirtioBlk, drive, NULL, "the -drive id of the image"),
     PROP("serial", PROP_STR, VirtioBlk, serial, NULL, "disk serial number (20 bytes)"),
     PROP("queue-size", PROP_U16, VirtioBlk, queue_size, "256", "virtqueue size"),

@@ -172,9 +172,8 @@ static MemRegion *notify_region(VirtioPci *v)
 static void notifier_start(VirtioPci *v, unsigned q)
 {
     VirtioNotifier *n = &v->notifier[q];
-    const char *env = getenv("VIREO_IOEVENTFD");
-    if (n->fd >= 0 || (env && !strcmp(env, "0")))
-        return;                         /* VIREO_IOEVENTFD=0: notifications exit (A/B) */
+    if (n->fd >= 0 || !v->ioeventfd)
+        return;                         /* ioeventfd=off: notifications exit (A/B) */
     n->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (n->fd < 0)
         return;                         /* notifications keep exiting: slower, correct */

@@ -117,7 +117,7 @@ static void rng_unrealize(Device *dev)
 }
 
 static const Property rng_props[] = {
-    PCI_DEVICE_PROPS(VirtioRng, vp.pci),
+    VIRTIO_PCI_PROPS(VirtioRng, vp),
     PROP("max-bytes", PROP_U64, VirtioRng, max_bytes, "18446744073709551615",
          "entropy bytes the guest may take per period (default: unlimited)"),
     PROP("period", PROP_U32, VirtioRng, period_ms, "65536", "rate-limit period in ms"),

@@ -8,6 +8,15 @@
 #include <stdbool.h>
 #include <glib.h>
 #include "vireo/machine.h"
+#include "vireo/option.h"
+
+/* A parsed option argument (-device, and the other options with a JSON form): its
+ * text for messages and its tree; @kv when it came from keyval text. */
+typedef struct OptEntry {
+    char *text;
+    JsonObject *obj;
+    bool kv;
+} OptEntry;
 
 typedef struct VireoOptions {
     MachineOpts machine;
@@ -17,7 +26,7 @@ typedef struct VireoOptions {
     GPtrArray *serials;           /* char * specs for -serial, in order */
     GPtrArray *chardevs;          /* char * -chardev specs */
     GPtrArray *drives;            /* char * -drive specs */
-    GPtrArray *devices;           /* char * -device specs */
+    GPtrArray *devices;           /* OptEntry * of -device, checked against the classes */
     GPtrArray *qmps;              /* char * -qmp specs (control) */
     GPtrArray *qmps_pretty;       /* char * -qmp-pretty specs */
     GPtrArray *mons;              /* char * -mon specs */
@@ -32,6 +41,7 @@ typedef struct VireoOptions {
 /* Parses argv; on error sets @errp with one line naming the option and value. */
 bool cmdline_parse(int argc, char **argv, VireoOptions *o, GError **errp);
 void cmdline_free(VireoOptions *o);
+void opt_entry_free(OptEntry *e);
 /* Parses "-m" values: "512", "512M", "2G", "size=1G" (default unit MiB). */
 bool cmdline_parse_mem(const char *s, uint64_t *out, GError **errp);
 /* Parses "-smp" values: "2", "cpus=4,sockets=2,cores=2,threads=1". */

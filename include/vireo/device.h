@@ -15,34 +15,12 @@
 #include <glib.h>
 #include "vireo/error.h"
 #include "vireo/vmstate.h"
+#include "vireo/props.h"
 
 typedef struct Machine Machine;
 typedef struct Device Device;
 
 typedef enum { BUS_SYS, BUS_ISA, BUS_PCI } BusKind;
-
-typedef enum {
-    PROP_BOOL,     /* bool: on/off, yes/no, true/false */
-    PROP_U8,
-    PROP_U16,
-    PROP_U32,
-    PROP_U64,
-    PROP_SIZE,     /* uint64_t with k/M/G/T suffixes */
-    PROP_STR,      /* char * (owned, g_free'd) */
-    PROP_CHARDEV,  /* char * naming a -chardev id; resolved by the device at realize */
-} PropType;
-
-typedef struct Property {
-    const char *name;
-    PropType type;
-    size_t offset;         /* from the start of the device struct */
-    const char *defval;    /* parsed like a user value; NULL = zero/empty */
-    const char *help;
-} Property;
-
-#define PROP(n, t, st, f, def, h) \
-    { .name = (n), .type = (t), .offset = offsetof(st, f), .defval = (def), .help = (h) }
-#define PROP_END { .name = NULL }
 
 typedef struct DeviceClass {
     const char *name;
@@ -75,9 +53,18 @@ const DeviceClass *device_class_find(const char *name);
 
 /* Allocates @cls, applies property defaults and calls init. */
 Device *device_new(Machine *m, const DeviceClass *cls);
-/* Sets one property from its textual form; errors name device and property. */
+/* Sets one property from its textual form (keyval rules); errors name device and
+ * property as QEMU's do. "id" is the device's id (checked as QEMU checks ids). */
 bool device_set_prop(Device *dev, const char *name, const char *value, GError **errp);
-/* Parses "prop=val,prop=val" (QEMU option syntax, ",," escapes a comma). */
+/* Sets one property from a parsed option value (keyval text when @kv, else JSON). */
+bool device_set_node(Device *dev, const char *name, JsonNode *v, bool kv, GError **errp);
+/* Typed setters for devices the board creates itself. */
+bool device_set_bool(Device *dev, const char *name, bool v, GError **errp);
+bool device_set_int(Device *dev, const char *name, int64_t v, GError **errp);
+bool device_set_str(Device *dev, const char *name, const char *v, GError **errp);
+/* Applies every member of a parsed -device option ("driver" is skipped). */
+bool device_apply(Device *dev, JsonObject *o, bool kv, GError **errp);
+/* Parses "prop=val,prop=val" (-device's syntax, ",," escapes a comma) and applies it. */
 bool device_set_props(Device *dev, const char *opts, GError **errp);
 bool device_realize(Device *dev, GError **errp);
 void device_reset(Device *dev);
@@ -89,10 +76,5 @@ void *device_state(Device *dev);
 
 #define DEVICE(p) ((Device *)(p))
 
-
-/* Option-string helpers shared by the command line and the device core. */
-bool parse_uint_suffix(const char *s, uint64_t *out, bool suffixes);
-bool parse_bool(const char *s, bool *out);
-GPtrArray *opts_split(const char *s);
 
 #endif

@@ -42,7 +42,24 @@ typedef struct MachineOpts {
     const char *name;
     const char *uuid;
     bool rtc_utc;                   /* -rtc base=utc (default) or localtime */
+    int64_t rtc_base;               /* -rtc base=DATETIME: epoch seconds (0: not given) */
+    /* -machine and -accel properties (machine_props, accel_props in hw/core/machine.c) */
+    bool dump_guest_core;           /* off: guest RAM is MADV_DONTDUMP */
+    bool mem_merge;                 /* on: guest RAM is MADV_MERGEABLE (KSM) */
+    bool usb;                       /* no USB controller: only off */
+    int vmport;                     /* OnOffAuto; no vmport device: on is refused */
+    int kernel_irqchip;             /* KernelIrqchip: KVM's in-kernel irqchip only */
+    bool kernel_cache;              /* decompressed-kernel cache (docs/kernel-cache.md) */
+    bool coalesced_io;              /* KVM coalesced PIO/MMIO for queued UART writes */
 } MachineOpts;
+
+typedef enum { KERNEL_IRQCHIP_ON, KERNEL_IRQCHIP_OFF, KERNEL_IRQCHIP_SPLIT } KernelIrqchip;
+/* The -machine properties every board has, and -accel kvm's (over MachineOpts). */
+extern const Property machine_props[];
+extern const Property accel_kvm_props[];
+/* Checks the values Vireo cannot honour (usb=on, vmport=on, kernel-irqchip=split|off),
+ * with a message naming the property. */
+bool machine_opts_check(const MachineOpts *o, GError **errp);
 
 struct Machine {
     const MachineClass *cls;
@@ -102,6 +119,10 @@ bool machine_add_device(Machine *m, Device *dev, GError **errp);
 /* Creates, configures from "prop=val,..." and realizes a device by type name. */
 Device *machine_create_device(Machine *m, const char *type, const char *opts,
                               GError **errp);
+/* The same from a parsed -device option ("driver" names the type). */
+Device *machine_create_device_from(Machine *m, JsonObject *o, bool kv, GError **errp);
+/* The device with id @id, or NULL. */
+Device *machine_find_device(Machine *m, const char *id);
 void machine_reset_devices(Machine *m);
 
 /* With VIREO_TRACE_STARTUP set, prints the wall-clock time (s.ns) and @what to stderr:

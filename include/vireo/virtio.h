@@ -92,8 +92,16 @@ struct VirtioPci {
     uint8_t config[VIRTIO_CONFIG_MAX];
     unsigned log_budget;            /* rate limit for messages about the driver */
     bool reset_pending;             /* the driver reset us with requests in flight */
+    bool ioeventfd;                 /* property: queue notifications as KVM ioeventfds */
     VirtioNotifier notifier[VIRTIO_MAX_QUEUES];
 };
+
+/* The properties every virtio-*-pci device has (QEMU's names), for its table. */
+#define VIRTIO_PCI_PROPS(st, member) \
+    PCI_DEVICE_PROPS(st, member.pci), \
+    PROP("ioeventfd", PROP_BOOL, st, member.ioeventfd, "on", \
+         "on/off: queue notifications wake the main loop through a KVM ioeventfd "\
+         "instead of exiting to the vCPU thread")
 
 /* PCI realize of a virtio device: IDs, capabilities, BARs, MSI-X. */
 bool virtio_pci_realize(VirtioPci *v, const VirtioDeviceInfo *info, GError **errp);

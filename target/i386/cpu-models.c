@@ -7,6 +7,7 @@
  * them under KVM (x2apic and the hypervisor bit on, svm off, the default kvmclock /
  * async-PF / steal-time / PV-EOI set).
  */
+#include "vireo/option.h"
 #include "cpu-int.h"
 #include "vireo/error.h"
 #include <string.h>
@@ -215,19 +216,6 @@ const char *x86_feat_bit_name(FeatWord word, unsigned bit)
     return "?";
 }
 
-static bool parse_bool(const char *v, bool *out)
-{
-    if (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true")) {
-        *out = true;
-        return true;
-    }
-    if (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false")) {
-        *out = false;
-        return true;
-    }
-    return false;
-}
-
 static void set_feat(X86CpuConfig *cfg, const FeatName *f, bool on)
 {
     /* The last mention wins. */
@@ -242,7 +230,7 @@ static bool parse_prop(X86CpuConfig *cfg, const char *key, const char *val, GErr
     guint64 n;
     if (f || !strcmp(key, "kvm") || !strcmp(key, "enforce") || !strcmp(key, "check") ||
         !strcmp(key, "host-phys-bits")) {
-        if (val && !parse_bool(val, &b)) {
+        if (val && !str_to_bool(val, &b)) {
             g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                         "-cpu: '%s=%s': expected on or off", key, val);
             return false;

@@ -111,10 +111,9 @@ def one_run(work, i, cfg, rng):
         run(VIO, "-c", "stress %d 4 2000 %d" % (BLOCKS, i), img)
         run(VIMG, "snapshot", "-c", "base", img)
     run("qemu-img", "convert", "-O", "raw", img, base)
-    env = dict(os.environ, VIREO_BLOCK_AIO=aio)
     with open(log, "w") as out:
-        p = subprocess.Popen([VIO, "-t", cache, "-c", "crash-writer %d 8 %d 40" %
-                              (BLOCKS, 1000 + i), img], stdout=out, env=env)
+        p = subprocess.Popen([VIO, "-t", cache, "-i", aio, "-c", "crash-writer %d 8 %d 40" %
+                              (BLOCKS, 1000 + i), img], stdout=out)
         time.sleep(rng.uniform(0.05, 0.6))
         p.kill()
         p.wait()

@@ -41,7 +41,8 @@ static void test_basic(void)
                         "-nographic", "-no-reboot", "-S", "--name", "guest=vm1", NULL));
     g_assert_cmpuint(o.machine.ram_size, ==, 512ULL << 20);
     g_assert_cmpuint(o.machine.smp_cpus, ==, 2);
-    g_assert_cmpuint(o.machine.sockets, ==, 2);
+    g_assert_cmpuint(o.machine.sockets, ==, 1);     /* QEMU 7.2's pc prefers cores */
+    g_assert_cmpuint(o.machine.cores, ==, 2);
     g_assert_cmpstr(o.machine.kernel, ==, "k");
     g_assert_cmpstr(o.machine.append, ==, "console=ttyS0");
     g_assert_cmpstr(o.machine.name, ==, "vm1");
@@ -78,6 +79,85 @@ static void test_smp(void)
     expect_error("invalid value 'x'", "-smp", "x", NULL);
 }
 
+static void test_smp_qemu72(void)
+{
+    /* pc-i440fx-7.2 (machine types since 6.2) computes cores before sockets. */
+    MachineOpts mo = {0};
+    g_assert_true(cmdline_parse_smp("4", &mo, NULL));
+    g_assert_true(mo.sockets == 1 && mo.cores == 4 && mo.threads == 1 && mo.max_cpus == 4);
+    g_assert_true(cmdline_parse_smp("8,sockets=2", &mo, NULL));
+    g_assert_true(mo.sockets == 2 && mo.cores == 4 && mo.threads == 1);
+    g_assert_true(cmdline_parse_smp("8,cores=2", &mo, NULL));
+    g_assert_true(mo.sockets == 4 && mo.cores == 2);
+    g_assert_true(cmdline_parse_smp("8,sockets=2,cores=2", &mo, NULL));
+    g_assert_true(mo.threads == 2);
+    g_assert_true(cmdline_parse_smp("2,maxcpus=4", &mo, NULL));
+    g_assert_true(mo.smp_cpus == 2 && mo.cores == 4 && mo.max_cpus == 4);
+    g_assert_true(cmdline_parse_smp("cpus=2,dies=2,cores=1", &mo, NULL));
+    g_assert_true(mo.sockets == 1 && mo.dies == 2);
+    expect_error("maxcpus must be equal to or greater than smp", "-smp", "4,maxcpus=2", NULL);
+}
+
+static void test_machine_props(void)
+{
+    VireoOptions o;
+    g_assert_true(parse(&o, NULL, "-machine", "pc,dump-guest-core=off,mem-merge=off,usb=off,"
+                        "vmport=off,kernel-irqchip=on,kernel-cache=off", "-accel",
+                        "kvm,x-coalesced-io=off", NULL));
+    g_assert_false(o.machine.dump_guest_core || o.machine.mem_merge || o.machine.usb);
+    g_assert_cmpint(o.machine.vmport, ==, ON_OFF_AUTO_OFF);
+    g_assert_false(o.machine.kernel_cache || o.machine.coalesced_io);
+    cmdline_free(&o);
+    g_assert_true(parse(&o, NULL, "-machine", "accel=kvm:tcg", NULL));   /* libvirt's probe */
+    g_assert_true(o.machine.dump_guest_core && o.machine.mem_merge && o.machine.coalesced_io);
+    cmdline_free(&o);
+    expect_error("Parameter 'dump-guest-core' expects 'on' or 'off'", "-machine",
+                 "pc,dump-guest-core=maybe", NULL);
+    expect_error("Property 'pc-i440fx-7.2-machine.nonsense' not found", "-machine",
+                 "pc,nonsense=1", NULL);
+    expect_error("usb=on: Vireo has no USB controller", "-machine", "usb=on", NULL);
+    expect_error("vmport=on", "-machine", "vmport=on", NULL);
+    expect_error("Parameter 'vmport' does not accept value 'sometimes'", "-machine",
+                 "vmport=sometimes", NULL);
+    expect_error("kernel-irqchip", "-machine", "kernel-irqchip=split", NULL);
+    expect_error("kernel-irqchip", "-accel", "kvm,kernel-irqchip=off", NULL);
+    expect_error("Property 'kvm-accel.bogus' not found", "-accel", "kvm,bogus=1", NULL);
+    expect_error("unsupported accelerator 'tcg'", "-machine", "accel=tcg", NULL);
+    expect_error("slots/maxmem", "-m", "1G,slots=4,maxmem=8G", NULL);
+}
+
+static void test_rtc_uuid_devices(void)
+{
+    VireoOptions o;
+    g_assert_true(parse(&o, NULL, "-rtc", "base=2006-06-17T16:01:21,clock=host,driftfix=none",
+                        "-uuid", "12345678-1234-1234-1234-123456789abc", NULL));
+    g_assert_cmpint(o.machine.rtc_base, ==, 1150560081);
+    g_assert_true(o.machine.rtc_utc);
+    cmdline_free(&o);
+    g_assert_true(parse(&o, NULL, "-rtc", "base=localtime", NULL));
+    g_assert_false(o.machine.rtc_utc);
+    cmdline_free(&o);
+    expect_error("only clock=host", "-rtc", "clock=vm", NULL);
+    expect_error("invalid option value for clock", "-rtc", "clock=banana", NULL);
+    expect_error("driftfix=slew is not supported", "-rtc", "driftfix=slew", NULL);
+    expect_error("invalid date format", "-rtc", "base=2006-13-45", NULL);
+    expect_error("Wrong format", "-uuid", "not-a-uuid", NULL);
+    expect_error("Wrong format", "-uuid", "12345678-1234-1234-1234-123456789abcd", NULL);
+    g_assert_true(parse(&o, NULL, "-device", "isa-debug-exit,id=a", "-device",
+                        "{\"driver\": \"isa-debug-exit\", \"id\": \"b\", \"iobase\": 1281}",
+                        NULL));
+    g_assert_cmpuint(o.devices->len, ==, 2);
+    OptEntry *e = o.devices->pdata[1];
+    g_assert_false(e->kv);
+    cmdline_free(&o);
+    expect_error("Duplicate ID 'a' for device", "-device", "isa-debug-exit,id=a",
+                 "-device", "isa-debug-exit,id=a", NULL);
+    expect_error("Parameter 'id' expects an identifier", "-device", "isa-debug-exit,id=9",
+                 NULL);
+    expect_error("'nosuch' is not a valid device model name", "-device", "nosuch", NULL);
+    expect_error("JSON parse error", "-device", "{\"driver\":", NULL);
+}
+
 static void test_errors(void)
 {
     expect_error("-bogus: invalid option", "-bogus", NULL);
@@ -109,6 +189,9 @@ int main(int argc, char **argv)
     g_test_add_func("/cmdline/mem", test_mem);
     g_test_add_func("/cmdline/smp", test_smp);
     g_test_add_func("/cmdline/errors", test_errors);
+    g_test_add_func("/cmdline/smp-qemu72", test_smp_qemu72);
+    g_test_add_func("/cmdline/machine-props", test_machine_props);
+    g_test_add_func("/cmdline/rtc-uuid-devices", test_rtc_uuid_devices);
     g_test_add_func("/cmdline/help", test_help);
     return g_test_run();
 }

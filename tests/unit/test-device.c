@@ -1,5 +1,6 @@
 /* Device core: property table parsing, defaults, errors, help, lifecycle order. */
 #include "vireo/machine.h"
+#include "vireo/option.h"
 #include <string.h>
 
 typedef struct TestDev {
@@ -54,12 +55,16 @@ static void test_props(void)
     g_assert_cmpstr(t->name, ==, "a,b");
     g_assert_cmpstr(DEVICE(t)->id, ==, "x");
     g_assert_false(device_set_props(DEVICE(t), "u8=256", &err));
-    g_assert_cmpstr(err->message, ==, "Property 'test-dev.u8' doesn't take value '256' (expects uint8)");
+    g_assert_cmpstr(err->message, ==, "Parameter 'u8' expects uint8_t");
     g_clear_error(&err);
     g_assert_false(device_set_props(DEVICE(t), "nope=1", &err));
     g_assert_cmpstr(err->message, ==, "Property 'test-dev.nope' not found");
     g_clear_error(&err);
     g_assert_false(device_set_props(DEVICE(t), "flag=maybe", &err));
+    g_assert_cmpstr(err->message, ==, "Parameter 'flag' expects 'on' or 'off'");
+    g_clear_error(&err);
+    g_assert_false(device_set_props(DEVICE(t), "id=1x", &err));
+    g_assert_nonnull(strstr(err->message, "Parameter 'id' expects an identifier"));
     g_clear_error(&err);
     GString *s = g_string_new(NULL);
     device_print_help(&td_class, s);
@@ -80,25 +85,50 @@ static void test_props(void)
     machine_free(m);
 }
 
-static void test_parse_helpers(void)
+/* The JSON form (libvirt's -device) and the typed setters the board uses. */
+static void test_json_and_typed(void)
 {
-    uint64_t v;
-    g_assert_true(parse_uint_suffix("4k", &v, true) && v == 4096);
-    g_assert_true(parse_uint_suffix("0x10", &v, false) && v == 16);
-    g_assert_false(parse_uint_suffix("4k", &v, false));
-    g_assert_false(parse_uint_suffix("", &v, true));
-    g_assert_false(parse_uint_suffix("16E", &v, true));
-    g_assert_true(parse_uint_suffix("15E", &v, true));
-    g_autoptr(GPtrArray) p = opts_split("a=1,,2,b,,c=3");
-    g_assert_cmpuint(p->len, ==, 2);
-    g_assert_cmpstr(p->pdata[0], ==, "a=1,2");
-    g_assert_cmpstr(p->pdata[1], ==, "b,c=3");
+    Machine *m = machine_new_test(0);
+    TestDev *t = (TestDev *)device_new(m, &td_class);
+    GError *err = NULL;
+    g_autoptr(JsonObject) o = option_parse("device", "{\"driver\": \"test-dev\", "
+                                           "\"flag\": true, \"u8\": 9, \"size\": 4096, "
+                                           "\"id\": \"dev0\"}", "driver", 0, NULL, NULL, &err);
+    g_assert_no_error(err);
+    g_assert_true(device_apply(DEVICE(t), o, false, &err));
+    g_assert_true(t->flag);
+    g_assert_cmpuint(t->u8, ==, 9);
+    g_assert_cmpuint(t->size, ==, 4096);
+    g_assert_cmpstr(DEVICE(t)->id, ==, "dev0");
+    /* JSON types must match: "on" is not a boolean there, as in QEMU. */
+    g_autoptr(JsonObject) bad = option_parse("device", "{\"driver\": \"test-dev\", "
+                                             "\"flag\": \"on\"}", "driver", 0, NULL, NULL, &err);
+    g_assert_false(device_apply(DEVICE(t), bad, false, &err));
+    g_assert_cmpstr(err->message, ==, "Invalid parameter type for 'flag', expected: boolean");
+    g_clear_error(&err);
+    g_assert_true(device_set_int(DEVICE(t), "u32", 77, NULL) && t->u32 == 77);
+    g_assert_true(device_set_str(DEVICE(t), "name", "x,y", NULL));
+    g_assert_cmpstr(t->name, ==, "x,y");
+    g_assert_true(device_set_bool(DEVICE(t), "flag", false, NULL) && !t->flag);
+    g_assert_false(device_set_int(DEVICE(t), "u8", 300, &err));
+    g_clear_error(&err);
+    g_assert_false(device_set_bool(DEVICE(t), "nope", true, &err));
+    g_assert_cmpstr(err->message, ==, "Property 'test-dev.nope' not found");
+    g_clear_error(&err);
+    /* Two devices with one id: the second is refused, as QEMU refuses it. */
+    g_assert_true(machine_add_device(m, DEVICE(t), NULL));
+    TestDev *t2 = (TestDev *)device_new(m, &td_class);
+    g_assert_true(device_set_prop(DEVICE(t2), "id", "dev0", NULL));
+    g_assert_false(machine_add_device(m, DEVICE(t2), &err));
+    g_assert_cmpstr(err->message, ==, "Duplicate ID 'dev0' for device");
+    g_clear_error(&err);
+    machine_free(m);
 }
 
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/device/props", test_props);
-    g_test_add_func("/device/parse", test_parse_helpers);
+    g_test_add_func("/device/json-and-typed", test_json_and_typed);
     return g_test_run();
 }
