@@ -6,6 +6,13 @@
  * unit test. Integers are stored little-endian at their declared width; arrays are
  * @count elements of @size bytes. A field added in version N carries .version = N and
  * is neither sent to nor expected from an older stream.
+ *
+ * Nested structs (VMS_STRUCT: one element or an array, e.g. the queues of a virtio
+ * device) are encoded inline with their own field table. Optional state goes into
+ * subsections (QEMU's idea): a subsection is sent only when its needed() says so, and a
+ * loader that finds it absent keeps the device's reset value; an unknown subsection is
+ * refused. After its fields (and subsections) are loaded, a description's post_load
+ * validates them as strictly as a guest write would be: a stream is hostile input.
  */
 #ifndef VIREO_VMSTATE_H
 #define VIREO_VMSTATE_H
@@ -19,7 +26,10 @@
 typedef enum {
     VMS_UINT,      /* unsigned integer of @size bytes (1, 2, 4, 8) times @count */
     VMS_BUFFER,    /* raw bytes: @size * @count */
+    VMS_STRUCT,    /* @count structs of @size bytes, each described by @vmsd (inline) */
 } VMStateType;
+
+typedef struct VMStateDesc VMStateDesc;
 
 typedef struct VMStateField {
     const char *name;
@@ -28,14 +38,23 @@ typedef struct VMStateField {
     size_t size;
     size_t count;      /* 0 is taken as 1 */
     int version;       /* first version with this field (0 = always) */
+    const VMStateDesc *vmsd;   /* VMS_STRUCT: the element's fields (its name and version
+                                * are not sent; the element takes the outer version) */
 } VMStateField;
 
-typedef struct VMStateDesc {
+struct VMStateDesc {
     const char *name;
     int version;
     int min_version;   /* oldest stream version this code can load */
     const VMStateField *fields;   /* terminated by a field with name == NULL */
-} VMStateDesc;
+    /* Optional: checks the loaded @state (ranges, indices, consistency); false with
+     * @errp set refuses the stream. Runs after the fields and subsections. */
+    bool (*post_load)(void *state, int version, GError **errp);
+    /* Subsections (NULL-terminated), each over the same state struct. */
+    const VMStateDesc *const *subsections;
+    /* For a subsection: whether to send it for @state. */
+    bool (*needed)(const void *state);
+};
 
 #define VMS_FIELD(st, f) \
     { .name = #f, .type = VMS_UINT, .offset = offsetof(st, f), \
@@ -47,6 +66,13 @@ typedef struct VMStateDesc {
 #define VMS_BUF(st, f) \
     { .name = #f, .type = VMS_BUFFER, .offset = offsetof(st, f), \
       .size = sizeof(((st *)0)->f), .count = 1 }
+#define VMS_STRUCT_FIELD(st, f, desc) \
+    { .name = #f, .type = VMS_STRUCT, .offset = offsetof(st, f), \
+      .size = sizeof(((st *)0)->f), .count = 1, .vmsd = &(desc) }
+#define VMS_STRUCT_ARRAY(st, f, desc) \
+    { .name = #f, .type = VMS_STRUCT, .offset = offsetof(st, f), \
+      .size = sizeof(((st *)0)->f[0]), \
+      .count = sizeof(((st *)0)->f) / sizeof(((st *)0)->f[0]), .vmsd = &(desc) }
 #define VMS_END { .name = NULL }
 
 /* Appends the encoding of @state to @out: name, version, then the fields. */
@@ -55,7 +81,10 @@ void vmstate_save(const VMStateDesc *d, const void *state, GByteArray *out);
  * (wrong name, unsupported version, truncated data). */
 ssize_t vmstate_load(const VMStateDesc *d, void *state, const uint8_t *buf, size_t len,
                      GError **errp);
-/* Bytes vmstate_save() would produce for @d (fixed for a given version). */
+/* Bytes vmstate_save() produces for @d without subsections (fixed for a version). */
 size_t vmstate_size(const VMStateDesc *d);
+/* For post_load validators: sets "vmstate 'SECTION': MESSAGE" and returns false. */
+bool vmstate_invalid(GError **errp, const char *section, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
 
 #endif

@@ -72,11 +72,98 @@ static void test_versions(void)
     g_byte_array_free(b, TRUE);
 }
 
+/* Nested structs (an array of queues), a subsection sent only when needed, and
+ * post_load validation of what a stream claims. */
+typedef struct { uint16_t idx; uint8_t on; } Q;
+typedef struct { uint32_t nq; Q q[3]; uint64_t extra; } Dev;
+
+static bool q_check(void *state, int version, GError **errp)
+{
+    Q *q = state;
+    return q->idx < 256 || vmstate_invalid(errp, "q", "idx %u out of range", q->idx);
+}
+
+static const VMStateField q_fields[] = { VMS_FIELD(Q, idx), VMS_FIELD(Q, on), VMS_END };
+static const VMStateDesc q_desc = { .name = "q", .version = 1, .fields = q_fields,
+                                    .post_load = q_check };
+
+static bool extra_needed(const void *state)
+{
+    return ((const Dev *)state)->extra != 0;
+}
+
+static const VMStateField extra_fields[] = { VMS_FIELD(Dev, extra), VMS_END };
+static const VMStateDesc extra_desc = { .name = "dev/extra", .version = 1,
+                                        .fields = extra_fields, .needed = extra_needed };
+static const VMStateDesc *const dev_subs[] = { &extra_desc, NULL };
+
+static bool dev_check(void *state, int version, GError **errp)
+{
+    Dev *d = state;
+    return d->nq <= 3 || vmstate_invalid(errp, "dev", "%u queues (at most 3)", d->nq);
+}
+
+static const VMStateField dev_fields[] = {
+    VMS_FIELD(Dev, nq), VMS_STRUCT_ARRAY(Dev, q, q_desc), VMS_END,
+};
+static const VMStateDesc dev_desc = { .name = "dev", .version = 1, .fields = dev_fields,
+                                      .post_load = dev_check, .subsections = dev_subs };
+
+static void test_nested_and_subsections(void)
+{
+    Dev a = { .nq = 2, .q = { { 7, 1 }, { 9, 0 }, { 255, 1 } } }, b = { 0 };
+    GError *err = NULL;
+    g_autoptr(GByteArray) out = g_byte_array_new();
+    vmstate_save(&dev_desc, &a, out);
+    g_assert_cmpuint(out->len, ==, vmstate_size(&dev_desc));     /* no subsection */
+    g_assert_cmpuint(out->len, ==, 1 + 3 + 8 + 4 + 3 * 3);
+    g_assert_cmpint(vmstate_load(&dev_desc, &b, out->data, out->len, &err), ==, out->len);
+    g_assert_cmpmem(&a, sizeof(a), &b, sizeof(b));
+    a.extra = 0x1122;
+    g_byte_array_set_size(out, 0);
+    vmstate_save(&dev_desc, &a, out);
+    g_assert_cmpuint(out->len, ==, vmstate_size(&dev_desc) + 1 + 9 + 8 + 8);
+    memset(&b, 0, sizeof(b));
+    g_assert_cmpint(vmstate_load(&dev_desc, &b, out->data, out->len, &err), ==, out->len);
+    g_assert_cmpuint(b.extra, ==, 0x1122);
+    /* An unknown subsection and a truncated one are refused, naming the section. */
+    out->data[out->len - 8 - 8 - 9 + 1] = 'X';
+    g_assert_cmpint(vmstate_load(&dev_desc, &b, out->data, out->len, &err), ==, -1);
+    g_assert_nonnull(strstr(err->message, "unknown subsection"));
+    g_clear_error(&err);
+    /* Validation: a queue index or a queue count out of range. */
+    a.extra = 0;
+    a.q[1].idx = 300;
+    g_byte_array_set_size(out, 0);
+    vmstate_save(&dev_desc, &a, out);
+    g_assert_cmpint(vmstate_load(&dev_desc, &b, out->data, out->len, &err), ==, -1);
+    g_assert_cmpstr(err->message, ==, "vmstate 'q': idx 300 out of range");
+    g_clear_error(&err);
+    a.q[1].idx = 1;
+    a.nq = 4;
+    g_byte_array_set_size(out, 0);
+    vmstate_save(&dev_desc, &a, out);
+    g_assert_cmpint(vmstate_load(&dev_desc, &b, out->data, out->len, &err), ==, -1);
+    g_assert_cmpstr(err->message, ==, "vmstate 'dev': 4 queues (at most 3)");
+    g_clear_error(&err);
+    /* Every truncation of a stream with a subsection fails cleanly. */
+    a.nq = 1;
+    a.extra = 5;
+    g_byte_array_set_size(out, 0);
+    vmstate_save(&dev_desc, &a, out);
+    for (guint n = 0; n < out->len; n++) {
+        g_autofree uint8_t *cut = g_memdup2(out->data, n);
+        g_assert_cmpint(vmstate_load(&dev_desc, &b, cut, n, &err), ==, -1);
+        g_clear_error(&err);
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/vmstate/roundtrip", test_roundtrip);
     g_test_add_func("/vmstate/fixed-bytes", test_fixed_bytes);
     g_test_add_func("/vmstate/versions", test_versions);
+    g_test_add_func("/vmstate/nested-subsections", test_nested_and_subsections);
     return g_test_run();
 }
