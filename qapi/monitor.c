@@ -69,7 +69,7 @@ MonitorSet *monitor_set_get(Machine *m)
         .stopped = ev_stop, .resumed = ev_resume, .reset = ev_reset,
         .shutdown = ev_shutdown, .powerdown = ev_powerdown, .opaque = set->hook,
     };
-    runstate_add_notifier(&n);
+    runstate_add_notifier(m, &n);
     m->monitors = set;
     return set;
 }

@@ -56,7 +56,7 @@ bool qmp_query_qmp_schema(QmpCtx *c, JsonObject *args, GString *ret, GError **er
 
 void qmp_quit(Machine *m, GError **errp)
 {
-    vm_request_shutdown(SHUTDOWN_CAUSE_HOST_QMP_QUIT);
+    vm_request_shutdown(m, SHUTDOWN_CAUSE_HOST_QMP_QUIT);
 }
 
 /* ---- run state -------------------------------------------------------------------- */
@@ -64,16 +64,16 @@ void qmp_quit(Machine *m, GError **errp)
 StatusInfo *qmp_query_status(Machine *m, GError **errp)
 {
     StatusInfo *s = g_new0(StatusInfo, 1);
-    s->status = runstate_get();
-    s->running = runstate_is_running();
+    s->status = runstate_get(m);
+    s->running = runstate_is_running(m);
     s->singlestep = false;
     return s;
 }
 
 void qmp_stop(Machine *m, GError **errp)
 {
-    if (runstate_is_running())
-        vm_stop(RUN_STATE_PAUSED);      /* emits STOP through the runstate notifier */
+    if (runstate_is_running(m))
+        vm_stop(m, RUN_STATE_PAUSED);      /* emits STOP through the runstate notifier */
 }
 
 /* QEMU runstate_needs_reset(): these states need system_reset before cont. */
@@ -85,26 +85,26 @@ static bool needs_reset(RunState s)
 
 void qmp_cont(Machine *m, GError **errp)
 {
-    if (needs_reset(runstate_get())) {
+    if (needs_reset(runstate_get(m))) {
         g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
                     "Resetting the Virtual Machine is required");
         return;
     }
-    if (runstate_is_running())
+    if (runstate_is_running(m))
         return;
-    if (!vm_start())
+    if (!vm_start(m))
         g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
                     "cont: the machine could not be started");
 }
 
 void qmp_system_reset(Machine *m, GError **errp)
 {
-    vm_request_reset(SHUTDOWN_CAUSE_HOST_QMP_SYSTEM_RESET);
+    vm_request_reset(m, SHUTDOWN_CAUSE_HOST_QMP_SYSTEM_RESET);
 }
 
 void qmp_system_powerdown(Machine *m, GError **errp)
 {
-    vm_request_powerdown();
+    vm_request_powerdown(m);
 }
 
 /* ---- machine ---------------------------------------------------------------------- */
@@ -143,8 +143,8 @@ GPtrArray *qmp_query_machines(Machine *m, GError **errp)
         i->cpu_max = (*c)->max_cpus;
         i->hotpluggable_cpus = false;       /* no CPU hotplug in Vireo */
         i->numa_mem_supported = false;
-        i->default_cpu_type = g_strdup("qemu64-x86_64-cpu");
-        i->default_ram_id = g_strdup("pc.ram");
+        i->default_cpu_type = g_strdup((*c)->default_cpu_type);
+        i->default_ram_id = g_strdup((*c)->default_ram_id);
         g_ptr_array_add(a, i);
     }
     return a;
@@ -157,24 +157,26 @@ TargetInfo *qmp_query_target(Machine *m, GError **errp)
     return t;
 }
 
-/* Socket/core/thread ids of CPU @i, as QEMU's x86 topology numbers them. */
+/* Socket/die/core/thread ids of CPU @i, from the machine's topology (the one the
+ * APIC ids come from). */
 static CpuInstanceProperties *cpu_props(Machine *m, unsigned i)
 {
-    unsigned threads = MAX(m->opts.threads, 1), cores = MAX(m->opts.cores, 1);
-    unsigned dies = MAX(m->opts.dies, 1);
+    X86Topology t = machine_topology(&m->opts);
+    TopoIds ti;
+    x86_topo_ids(&t, i, &ti);
     CpuInstanceProperties *p = g_new0(CpuInstanceProperties, 1);
     p->has_thread_id = p->has_core_id = p->has_socket_id = true;
-    p->thread_id = i % threads;
-    p->core_id = (i / threads) % cores;
-    p->has_die_id = dies > 1;
-    p->die_id = (i / threads / cores) % dies;
-    p->socket_id = i / threads / cores / dies;
+    p->thread_id = ti.thread_id;
+    p->core_id = ti.core_id;
+    p->has_die_id = t.dies > 1;
+    p->die_id = ti.die_id;
+    p->socket_id = ti.socket_id;
     return p;
 }
 
 static unsigned cpu_count(Machine *m)
 {
-    return m->ncpus ? m->ncpus : MAX(m->opts.smp_cpus, 1);
+    return m->ncpus;
 }
 
 static int cpu_thread_id(Machine *m, unsigned i)
@@ -199,6 +201,11 @@ GPtrArray *qmp_query_cpus_fast(Machine *m, GError **errp)
 
 GPtrArray *qmp_query_hotpluggable_cpus(Machine *m, GError **errp)
 {
+    if (m->cls && m->cls->no_cpus) {        /* QEMU: a machine without CPU slots */
+        g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
+                    "The feature '%s' is not enabled", "query-hotpluggable-cpus");
+        return NULL;
+    }
     GPtrArray *a = g_ptr_array_new_with_free_func((GDestroyNotify)qapi_free_HotpluggableCPU);
     unsigned max = MAX(m->opts.max_cpus, cpu_count(m));
     const char *model = m->opts.cpu_model ? m->opts.cpu_model : "qemu64";

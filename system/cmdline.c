@@ -228,6 +228,7 @@ static bool h_cpu(VireoOptions *o, const char *v, GError **errp)
     if (is_help(v))
         o->cpu_help = true;
     o->machine.cpu_model = v;
+    o->machine.cpu_given = true;
     return true;
 }
 
@@ -270,6 +271,10 @@ FLAG(h_nographic, nographic)
 FLAG(h_no_reboot, machine.no_reboot)
 FLAG(h_no_shutdown, machine.no_shutdown)
 FLAG(h_S, machine.start_paused)
+FLAG(h_nodefaults, machine.nodefaults)
+/* QEMU reads /etc/qemu/qemu.conf unless -no-user-config; Vireo reads no default
+ * configuration file at all, so the option holds by construction. */
+FLAG(h_no_user_config, no_user_config)
 FLAG(h_version, want_version)
 FLAG(h_help, want_help)
 
@@ -314,13 +319,15 @@ static bool h_device(VireoOptions *o, const char *v, GError **errp)
     *e = (OptEntry){ .text = g_strdup(v), .obj = obj, .kv = !json };
     const char *drv = kv_get_str(obj, "driver");
     const char *id = json_object_has_member(obj, "id") ? kv_get_str(obj, "id") : NULL;
-    if (!drv || !device_class_find(drv)) {
-        g_autofree char *why = drv ? g_strdup_printf("'%s' is not a valid device model name",
-                                                     drv)
-                                   : g_strdup("Parameter 'driver' is missing");
+    GError *err = NULL;
+    if (!device_class_for_user(drv, &err) &&
+        !(help && drv && device_class_find(drv))) {
         opt_entry_free(e);
-        return bad(errp, "device", v, why);
+        bool r = bad(errp, "device", v, err->message);
+        g_error_free(err);
+        return r;
     }
+    g_clear_error(&err);
     if (help) {
         o->device_help_name = g_intern_string(drv);
         opt_entry_free(e);
@@ -424,6 +431,8 @@ static const OptDef opts[] = {
     { "no-reboot", ARG_NONE, h_no_reboot, "-no-reboot                  exit instead of rebooting" },
     { "no-shutdown", ARG_NONE, h_no_shutdown, "-no-shutdown                stop (keep the VM) on guest shutdown" },
     { "S", ARG_NONE, h_S, "-S                          start paused (QMP cont starts)" },
+    { "nodefaults", ARG_NONE, h_nodefaults, "-nodefaults                 no default devices (serial port, monitor)" },
+    { "no-user-config", ARG_NONE, h_no_user_config, "-no-user-config             read no user configuration files (Vireo reads none)" },
     { "name", ARG_ONE, h_name, "-name [guest=]name          guest name" },
     { "uuid", ARG_ONE, h_uuid, "-uuid UUID                  machine UUID" },
     { "drive", ARG_ONE, h_drive, "-drive file=F,if=virtio|none[,id=ID,format=raw|qcow2,readonly=on,cache=C,aio=A]" },
@@ -450,14 +459,7 @@ void cmdline_print_usage(GString *out)
 static void options_init(VireoOptions *o)
 {
     memset(o, 0, sizeof(*o));
-    o->machine.type = "pc";
-    o->machine.ram_size = 128ULL << 20;
-    o->machine.smp_cpus = o->machine.sockets = o->machine.dies = 1;
-    o->machine.cores = o->machine.threads = o->machine.max_cpus = 1;
-    o->machine.cpu_model = "qemu64";       /* QEMU's default model */
-    o->machine.rtc_utc = true;
-    props_init(machine_props, &o->machine, "pc-i440fx-7.2-machine");
-    props_init(accel_kvm_props, &o->machine, "kvm-accel");
+    machine_opts_init(&o->machine);
     o->accel = "kvm";
     o->serials = g_ptr_array_new();
     o->chardevs = g_ptr_array_new();

@@ -2,10 +2,11 @@
  * Run states and lifecycle requests (include/vireo/runstate.h).
  *
  * Requests arrive from any thread as flags and a main-loop wakeup; vm_main_loop()
- * carries them out on the main thread with the lock held. There is one VM per
- * process, so this state is process-wide.
+ * carries them out on the main thread with the lock held. The state is the machine's
+ * (m->run), so a test binary can hold several machines.
  */
 #include "vireo/runstate.h"
+#include "vireo/machine.h"
 #include "vireo/mainloop.h"
 #include <stdio.h>
 #include <glib.h>
@@ -33,18 +34,8 @@ static const char *const cause_names[SHUTDOWN_CAUSE__MAX] = {
     [SHUTDOWN_CAUSE_SNAPSHOT_LOAD] = "snapshot-load",
 };
 
-static struct {
-    RunState state;
-    VmOps ops;
-    bool no_reboot, no_shutdown;
-    GArray *notifiers;                 /* RunstateNotifier */
-    volatile gint shutdown_req, reset_req, powerdown_req, error_req;
-    volatile gint exit_req;
-    int exit_status;
-} rs = { .state = RUN_STATE_PRELAUNCH };
-
-RunState runstate_get(void) { return rs.state; }
-bool runstate_is_running(void) { return rs.state == RUN_STATE_RUNNING; }
+RunState runstate_get(Machine *m) { return m->run.state; }
+bool runstate_is_running(Machine *m) { return m->run.state == RUN_STATE_RUNNING; }
 
 const char *runstate_name(RunState s)
 {
@@ -62,142 +53,154 @@ bool shutdown_cause_is_guest(ShutdownCause c)
            c == SHUTDOWN_CAUSE_GUEST_PANIC;
 }
 
-void runstate_add_notifier(const RunstateNotifier *n)
+void runstate_add_notifier(Machine *m, const RunstateNotifier *n)
 {
-    if (!rs.notifiers)
-        rs.notifiers = g_array_new(FALSE, FALSE, sizeof(RunstateNotifier));
-    g_array_append_val(rs.notifiers, *n);
+    if (!m->run.notifiers)
+        m->run.notifiers = g_array_new(FALSE, FALSE, sizeof(RunstateNotifier));
+    g_array_append_val(m->run.notifiers, *n);
+}
+
+void runstate_cleanup(Machine *m)
+{
+    if (m->run.notifiers)
+        g_array_free(m->run.notifiers, TRUE);
+    m->run.notifiers = NULL;
 }
 
 #define NOTIFY(member, ...)                                                   \
     do {                                                                      \
-        for (guint i_ = 0; rs.notifiers && i_ < rs.notifiers->len; i_++) {    \
-            RunstateNotifier *n_ = &g_array_index(rs.notifiers, RunstateNotifier, i_); \
+        for (guint i_ = 0; rs->notifiers && i_ < rs->notifiers->len; i_++) {  \
+            RunstateNotifier *n_ = &g_array_index(rs->notifiers, RunstateNotifier, i_); \
             if (n_->member)                                                   \
                 n_->member(n_->opaque, ##__VA_ARGS__);                        \
         }                                                                     \
     } while (0)
 
-void runstate_init(const VmOps *ops, bool no_reboot, bool no_shutdown)
+void runstate_init(Machine *m, const VmOps *ops, bool no_reboot, bool no_shutdown)
 {
-    rs.ops = *ops;
-    rs.no_reboot = no_reboot;
-    rs.no_shutdown = no_shutdown;
+    m->run.ops = *ops;
+    m->run.no_reboot = no_reboot;
+    m->run.no_shutdown = no_shutdown;
 }
 
-void runstate_set(RunState s) { rs.state = s; }
+void runstate_set(Machine *m, RunState s) { m->run.state = s; }
 
-void vm_request_shutdown(ShutdownCause cause)
+void vm_request_shutdown(Machine *m, ShutdownCause cause)
 {
-    g_atomic_int_set(&rs.shutdown_req, cause);
+    g_atomic_int_set(&m->run.shutdown_req, cause);
     mainloop_wakeup();
 }
 
-void vm_request_reset(ShutdownCause cause)
+void vm_request_reset(Machine *m, ShutdownCause cause)
 {
-    g_atomic_int_set(&rs.reset_req, cause);
+    g_atomic_int_set(&m->run.reset_req, cause);
     mainloop_wakeup();
 }
 
-void vm_request_powerdown(void)
+void vm_request_powerdown(Machine *m)
 {
-    g_atomic_int_set(&rs.powerdown_req, 1);
+    g_atomic_int_set(&m->run.powerdown_req, 1);
     mainloop_wakeup();
 }
 
-void vm_request_internal_error(void)
+void vm_request_internal_error(Machine *m)
 {
-    g_atomic_int_set(&rs.error_req, 1);
+    g_atomic_int_set(&m->run.error_req, 1);
     mainloop_wakeup();
 }
 
-void vm_request_exit(int status)
+void vm_request_exit(Machine *m, int status)
 {
-    rs.exit_status = status;
-    g_atomic_int_set(&rs.exit_req, 1);
+    m->run.exit_status = status;
+    g_atomic_int_set(&m->run.exit_req, 1);
     mainloop_wakeup();
 }
 
-void vm_stop(RunState state)
+void vm_stop(Machine *m, RunState state)
 {
-    bool was_running = rs.state == RUN_STATE_RUNNING;
-    if (was_running && rs.ops.pause_all)
-        rs.ops.pause_all(rs.ops.opaque);
-    rs.state = state;
+    RunCtl *rs = &m->run;
+    bool was_running = rs->state == RUN_STATE_RUNNING;
+    if (was_running && rs->ops.pause_all)
+        rs->ops.pause_all(rs->ops.opaque);
+    rs->state = state;
     if (was_running)
         NOTIFY(stopped);
 }
 
-bool vm_start(void)
+bool vm_start(Machine *m)
 {
-    if (rs.state == RUN_STATE_RUNNING)
+    RunCtl *rs = &m->run;
+    if (rs->state == RUN_STATE_RUNNING)
         return true;
-    rs.state = RUN_STATE_RUNNING;
+    rs->state = RUN_STATE_RUNNING;
     NOTIFY(resumed);
-    if (rs.ops.resume_all)
-        rs.ops.resume_all(rs.ops.opaque);
+    if (rs->ops.resume_all)
+        rs->ops.resume_all(rs->ops.opaque);
     return true;
 }
 
 /* Shutdown (guest poweroff, Ctrl-A x, signal, QMP quit): QEMU emits SHUTDOWN, then
  * either keeps the VM stopped (-no-shutdown, guest-initiated only) or exits 0. */
-static bool handle_shutdown(ShutdownCause cause)
+static bool handle_shutdown(Machine *m, ShutdownCause cause)
 {
+    RunCtl *rs = &m->run;
     NOTIFY(shutdown, cause);
-    if (rs.no_shutdown && cause != SHUTDOWN_CAUSE_HOST_QMP_QUIT &&
+    if (rs->no_shutdown && cause != SHUTDOWN_CAUSE_HOST_QMP_QUIT &&
         cause != SHUTDOWN_CAUSE_HOST_SIGNAL && cause != SHUTDOWN_CAUSE_HOST_UI) {
-        vm_stop(RUN_STATE_SHUTDOWN);
+        vm_stop(m, RUN_STATE_SHUTDOWN);
         return false;
     }
     /* Exiting: park the vCPUs without a STOP event, as QEMU's vm_shutdown(). */
-    if (rs.state == RUN_STATE_RUNNING && rs.ops.pause_all)
-        rs.ops.pause_all(rs.ops.opaque);
-    rs.state = RUN_STATE_SHUTDOWN;
+    if (rs->state == RUN_STATE_RUNNING && rs->ops.pause_all)
+        rs->ops.pause_all(rs->ops.opaque);
+    rs->state = RUN_STATE_SHUTDOWN;
     return true;
 }
 
-static bool handle_reset(ShutdownCause cause)
+static bool handle_reset(Machine *m, ShutdownCause cause)
 {
-    if (rs.no_reboot && shutdown_cause_is_guest(cause))
-        return handle_shutdown(cause);
-    bool was_running = rs.state == RUN_STATE_RUNNING;
-    if (was_running && rs.ops.pause_all)
-        rs.ops.pause_all(rs.ops.opaque);
-    if (rs.ops.reset)
-        rs.ops.reset(rs.ops.opaque);
+    RunCtl *rs = &m->run;
+    if (rs->no_reboot && shutdown_cause_is_guest(cause))
+        return handle_shutdown(m, cause);
+    bool was_running = rs->state == RUN_STATE_RUNNING;
+    if (was_running && rs->ops.pause_all)
+        rs->ops.pause_all(rs->ops.opaque);
+    if (rs->ops.reset)
+        rs->ops.reset(rs->ops.opaque);
     NOTIFY(reset, cause);
     /* QEMU: a reset of a machine that is not running leaves it in prelaunch. */
-    if (rs.state != RUN_STATE_RUNNING && rs.state != RUN_STATE_INMIGRATE)
-        rs.state = RUN_STATE_PRELAUNCH;
-    if (was_running && rs.ops.resume_all)
-        rs.ops.resume_all(rs.ops.opaque);
+    if (rs->state != RUN_STATE_RUNNING && rs->state != RUN_STATE_INMIGRATE)
+        rs->state = RUN_STATE_PRELAUNCH;
+    if (was_running && rs->ops.resume_all)
+        rs->ops.resume_all(rs->ops.opaque);
     return false;
 }
 
 /* Returns true when the loop should end. */
-static bool process_requests(void)
+static bool process_requests(Machine *m)
 {
-    if (g_atomic_int_exchange(&rs.exit_req, 0))
+    RunCtl *rs = &m->run;
+    if (g_atomic_int_exchange(&rs->exit_req, 0))
         return true;
-    if (g_atomic_int_exchange(&rs.error_req, 0)) {
-        vm_stop(RUN_STATE_INTERNAL_ERROR);
-        rs.exit_status = 1;
+    if (g_atomic_int_exchange(&rs->error_req, 0)) {
+        vm_stop(m, RUN_STATE_INTERNAL_ERROR);
+        rs->exit_status = 1;
         return true;
     }
-    int cause = g_atomic_int_exchange(&rs.shutdown_req, 0);
-    if (cause && handle_shutdown(cause))
+    int cause = g_atomic_int_exchange(&rs->shutdown_req, 0);
+    if (cause && handle_shutdown(m, cause))
         return true;
-    cause = g_atomic_int_exchange(&rs.reset_req, 0);
-    if (cause && handle_reset(cause))
+    cause = g_atomic_int_exchange(&rs->reset_req, 0);
+    if (cause && handle_reset(m, cause))
         return true;
-    if (g_atomic_int_exchange(&rs.powerdown_req, 0))
+    if (g_atomic_int_exchange(&rs->powerdown_req, 0))
         NOTIFY(powerdown);
     return false;
 }
 
-int vm_main_loop(void)
+int vm_main_loop(Machine *m)
 {
-    while (!process_requests())
+    while (!process_requests(m))
         mainloop_iterate(true);
-    return rs.exit_status;
+    return m->run.exit_status;
 }

@@ -7,7 +7,6 @@
 #include "vireo/drive.h"
 #include "vireo/cpu.h"
 #include "vireo/kvm.h"
-#include "vireo/pc.h"
 #include "vireo/qmp.h"
 #include "vireo/runstate.h"
 #include <glib-unix.h>
@@ -22,9 +21,8 @@ static void print_machines(void)
     printf("Supported machines are:\n");
     for (const MachineClass *const *c = machine_classes(); *c; c++) {
         if ((*c)->alias)
-            printf("%-20s %s (alias of %s)\n", (*c)->name, (*c)->desc, (*c)->alias);
-        printf("%-20s %s%s\n", (*c)->alias ? (*c)->alias : (*c)->name, (*c)->desc,
-               (*c)->is_default ? " (default)" : "");
+            printf("%-20s %s (alias of %s)\n", (*c)->alias, (*c)->desc, (*c)->name);
+        printf("%-20s %s%s\n", (*c)->name, (*c)->desc, (*c)->is_default ? " (default)" : "");
     }
 }
 
@@ -82,45 +80,38 @@ static bool handle_info_requests(VireoOptions *o)
     return false;
 }
 
-static Machine *machine_new(const VireoOptions *o)
-{
-    Machine *m = g_new0(Machine, 1);
-    m->opts = o->machine;
-    m->cls = machine_class_find(o->machine.type);
-    m->sysmem = as_new("memory");
-    m->io = as_new("io");
-    m->clock = clock_real();
-    m->devices = g_ptr_array_new();
-    m->chardevs = chr_registry_new();
-    m->ram_fd = -1;
-    X86Topology topo = { .sockets = o->machine.sockets, .dies = o->machine.dies,
-                         .cores = o->machine.cores, .threads = o->machine.threads };
-    m->ncpus = o->machine.smp_cpus;
-    m->apic_ids = g_new0(uint32_t, m->ncpus);
-    for (unsigned i = 0; i < m->ncpus; i++)
-        m->apic_ids[i] = x86_apic_id(&topo, i);
-    return m;
-}
-
-static bool check_resources(const VireoOptions *o, GError **errp)
+static bool check_resources(Machine *m, GError **errp)
 {
     struct sysinfo si;
-    if (o->machine.smp_cpus > machine_class_find(o->machine.type)->max_cpus) {
+    if (m->opts.smp_cpus > m->cls->max_cpus) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                    "-smp %u: machine '%s' supports at most %u CPUs", o->machine.smp_cpus,
-                    o->machine.type, machine_class_find(o->machine.type)->max_cpus);
+                    "-smp %u: machine '%s' supports at most %u CPUs", m->opts.smp_cpus,
+                    m->cls->name, m->cls->max_cpus);
+        return false;
+    }
+    if (m->cls->no_cpus && m->opts.cpu_given) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                    "-cpu %s: machine '%s' has no CPUs in Vireo", m->opts.cpu_model,
+                    m->cls->name);
         return false;
     }
     if (sysinfo(&si) == 0) {
         uint64_t host = (uint64_t)si.totalram * si.mem_unit + (uint64_t)si.totalswap * si.mem_unit;
-        if (o->machine.ram_size > host) {
+        if (m->opts.ram_size > host) {
             g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
                         "-m %" G_GUINT64_FORMAT "M: more than the host's %" G_GUINT64_FORMAT
-                        " MiB of memory", o->machine.ram_size >> 20, host >> 20);
+                        " MiB of memory", m->opts.ram_size >> 20, host >> 20);
             return false;
         }
     }
     return true;
+}
+
+/* QEMU's default_monitor: cleared by any -monitor, -qmp, -mon or -nodefaults. */
+static bool default_monitor(const VireoOptions *o)
+{
+    return !o->machine.nodefaults && !o->qmps->len && !o->qmps_pretty->len &&
+           !o->mons->len && !o->monitors->len;
 }
 
 static bool add_chardev(Machine *m, Chardev *chr, GError **errp)
@@ -128,7 +119,17 @@ static bool add_chardev(Machine *m, Chardev *chr, GError **errp)
     return chr && chr_registry_add(m->chardevs, chr, errp);
 }
 
-/* -chardev, then -serial (default: the stdio mux with -nographic, else stdio). */
+/* The default serial port (QEMU's vl.c): none with -nodefaults or on a board
+ * without one; with -nographic the stdio mux that also carries the human monitor,
+ * unless a monitor was asked for (-qmp, -monitor, -mon), then plain stdio. */
+static const char *default_serial(Machine *m, const VireoOptions *o)
+{
+    if (o->machine.nodefaults || m->cls->no_serial)
+        return NULL;
+    return o->nographic && default_monitor(o) ? "mon:stdio" : "stdio";
+}
+
+/* -chardev, then -serial (default: default_serial()). */
 static bool create_chardevs(Machine *m, const VireoOptions *o, GError **errp)
 {
     for (guint i = 0; i < o->chardevs->len; i++)
@@ -136,8 +137,8 @@ static bool create_chardevs(Machine *m, const VireoOptions *o, GError **errp)
             return false;
     GPtrArray *serials = o->serials;
     g_autoptr(GPtrArray) defaults = g_ptr_array_new();
-    if (serials->len == 0) {
-        g_ptr_array_add(defaults, (char *)(o->nographic ? "mon:stdio" : "stdio"));
+    if (serials->len == 0 && default_serial(m, o)) {
+        g_ptr_array_add(defaults, (char *)default_serial(m, o));
         serials = defaults;
     }
     if (serials->len > MACHINE_MAX_SERIAL) {
@@ -186,20 +187,27 @@ static bool create_monitors(Machine *m, const VireoOptions *o, GError **errp)
     /* "mon:" serial backends (the -nographic default) carry the human monitor too,
      * reached with Ctrl-A c. */
     GPtrArray *serials = o->serials;
+    const char *def = default_serial(m, o);
     for (guint i = 0; i < MACHINE_MAX_SERIAL; i++) {
-        bool mon = serials->len ? i < serials->len &&
-                                  g_str_has_prefix(serials->pdata[i], "mon:")
-                                : i == 0 && o->nographic;
+        const char *spec = serials->len ? (i < serials->len ? serials->pdata[i] : NULL)
+                                        : (i == 0 ? def : NULL);
+        bool mon = spec && g_str_has_prefix(spec, "mon:");
         if (mon && m->serial[i] && !monitor_add(m, m->serial[i], false, false, errp))
             return false;
     }
+    /* -nographic with a monitor asked for nowhere else and no default serial to
+     * share it with (-serial given, or a board without one): the human monitor
+     * alone on stdio. */
+    if (o->nographic && default_monitor(o) && !(serials->len == 0 && def) &&
+        !monitor_parse_hmp_option(m, "stdio", errp))
+        return false;
     return true;
 }
 
 static bool check_smp(Machine *m, GError **errp)
 {
     unsigned max = kvm_max_vcpus(m->kvm);
-    if (m->opts.smp_cpus > max || m->opts.smp_cpus > m->cls->max_cpus) {
+    if (m->ncpus > max || m->ncpus > m->cls->max_cpus) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                     "-smp %u: exceeds the maximum of %u CPUs (KVM allows %u, machine '%s' %u)",
                     m->opts.smp_cpus, MIN(max, m->cls->max_cpus), max, m->cls->name,
@@ -209,12 +217,24 @@ static bool check_smp(Machine *m, GError **errp)
     return true;
 }
 
+/* Ctrl-A x on a mux: QEMU's "quit" from the UI. */
+static void mux_quit(void *opaque)
+{
+    vm_request_shutdown(opaque, SHUTDOWN_CAUSE_HOST_UI);
+}
+
+static void set_mux_quit(Chardev *chr, void *opaque)
+{
+    chr_mux_set_quit_hook(chr, mux_quit, opaque);
+}
+
+/* Start-up, board-independent: the class's hooks do the board's part. */
 static bool build_machine(Machine *m, const VireoOptions *o, GError **errp)
 {
-    BootInfo bi;
-    if (!check_resources(o, errp) || !pc_check_payload(&o->machine, errp) ||
+    if (!check_resources(m, errp) || (m->cls->check && !m->cls->check(&m->opts, errp)) ||
         !create_chardevs(m, o, errp))
         return false;
+    chr_registry_foreach(m->chardevs, set_mux_quit, m);
     for (guint i = 0; i < o->drives->len; i++)   /* before KVM: errors name the image */
         if (!drive_add(m, o->drives->pdata[i], errp))
             return false;
@@ -232,13 +252,15 @@ static bool build_machine(Machine *m, const VireoOptions *o, GError **errp)
             return false;
         }
     }
-    if (!drive_create_devices(m, errp) || !pc_finish_init(m, &bi, errp))
+    if (!drive_create_devices(m, errp) || (m->cls->finish && !m->cls->finish(m, errp)))
         return false;
     trace_startup("payload loaded");
-    if (!kvm_create_vcpus(m->kvm, m, errp))
+    if (m->ncpus && !kvm_create_vcpus(m->kvm, m, errp))
         return false;
-    kvm_set_boot_info(m->kvm, &bi);
-    return create_monitors(m, o, errp);
+    if (!create_monitors(m, o, errp))
+        return false;
+    chr_registry_foreach(m->chardevs, set_mux_quit, m);
+    return true;
 }
 
 static void vm_pause(void *opaque) { kvm_pause_all(((Machine *)opaque)->kvm); }
@@ -246,13 +268,20 @@ static void vm_resume(void *opaque) { kvm_resume_all(((Machine *)opaque)->kvm); 
 static void vm_reset(void *opaque)
 {
     Machine *m = opaque;
-    m->cls->reset(m);
+    if (m->cls->reset)
+        m->cls->reset(m);
 }
+
+typedef struct SignalCtx {
+    Machine *m;
+    int sig;
+} SignalCtx;
 
 static gboolean on_signal(gpointer data)
 {
-    fprintf(stderr, "vireo: terminating on signal %d\n", GPOINTER_TO_INT(data));
-    vm_request_shutdown(SHUTDOWN_CAUSE_HOST_SIGNAL);
+    SignalCtx *c = data;
+    fprintf(stderr, "vireo: terminating on signal %d\n", c->sig);
+    vm_request_shutdown(c->m, SHUTDOWN_CAUSE_HOST_SIGNAL);
     return G_SOURCE_CONTINUE;
 }
 
@@ -286,7 +315,7 @@ int vireo_main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     mainloop_init();
     bql_lock();
-    Machine *m = machine_new(&o);
+    Machine *m = machine_new(machine_class_find(o.machine.type), &o.machine, clock_real());
     int status = 1;
     if (!build_machine(m, &o, &err)) {
         fprintf(stderr, "vireo: %s\n", err->message);
@@ -294,15 +323,18 @@ int vireo_main(int argc, char **argv)
     }
     VmOps ops = { .pause_all = vm_pause, .resume_all = vm_resume, .reset = vm_reset,
                   .opaque = m };
-    runstate_init(&ops, o.machine.no_reboot, o.machine.no_shutdown);
-    g_unix_signal_add(SIGINT, on_signal, GINT_TO_POINTER(SIGINT));
-    g_unix_signal_add(SIGTERM, on_signal, GINT_TO_POINTER(SIGTERM));
-    g_unix_signal_add(SIGHUP, on_signal, GINT_TO_POINTER(SIGHUP));
+    runstate_init(m, &ops, o.machine.no_reboot, o.machine.no_shutdown);
+    static SignalCtx sigs[3];
+    const int signums[3] = { SIGINT, SIGTERM, SIGHUP };
+    for (int i = 0; i < 3; i++) {
+        sigs[i] = (SignalCtx){ .m = m, .sig = signums[i] };
+        g_unix_signal_add(signums[i], on_signal, &sigs[i]);
+    }
     if (o.machine.start_paused)
-        runstate_set(RUN_STATE_PRELAUNCH);
+        runstate_set(m, RUN_STATE_PRELAUNCH);
     else
-        vm_start();
-    status = vm_main_loop();
+        vm_start(m);
+    status = vm_main_loop(m);
 out:
     if (m->kvm && m->cpus)
         kvm_stop_vcpus(m->kvm);

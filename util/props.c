@@ -291,6 +291,13 @@ char *prop_format(const Property *p, const void *obj)
 void props_print_help(const Property *table, const char *owner, GString *out)
 {
     g_string_append_printf(out, "%s options:\n", owner);
+    props_print_entries(table, out);
+    if (!table || !table->name)
+        g_string_append(out, "  (no properties)\n");
+}
+
+void props_print_entries(const Property *table, GString *out)
+{
     for (const Property *p = table; p && p->name; p++) {
         g_autofree char *left = g_strdup_printf("%s=<%s>", p->name, prop_type_name(p));
         const char *help = p->help ? p->help : p->type == PROP_BOOL ? "on/off" : "";
@@ -302,6 +309,4 @@ void props_print_help(const Property *table, const char *owner, GString *out)
             g_string_append_printf(out, " (default: %s)", p->defval);
         g_string_append_c(out, '\n');
     }
-    if (!table || !table->name)
-        g_string_append(out, "  (no properties)\n");
 }

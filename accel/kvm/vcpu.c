@@ -155,7 +155,7 @@ static void report_internal_error(CPUState *cpu, const char *what)
     kvm_vcpu_dump(cpu->kvm, cpu->index, s);
     fprintf(stderr, "vireo: vcpu %u: %s\n%s", cpu->index, what, s->str);
     cpu->stop = true;
-    vm_request_internal_error();
+    vm_request_internal_error(cpu->m);
 }
 
 /* Handles one exit (lock held). */
@@ -176,14 +176,14 @@ static void handle_exit(CPUState *cpu)
         break;
     case KVM_EXIT_SHUTDOWN:            /* triple fault */
         cpu->stop = true;
-        vm_request_reset(SHUTDOWN_CAUSE_GUEST_RESET);
+        vm_request_reset(cpu->m, SHUTDOWN_CAUSE_GUEST_RESET);
         break;
     case KVM_EXIT_SYSTEM_EVENT:
         cpu->stop = true;
         if (run->system_event.type == KVM_SYSTEM_EVENT_RESET)
-            vm_request_reset(SHUTDOWN_CAUSE_GUEST_RESET);
+            vm_request_reset(cpu->m, SHUTDOWN_CAUSE_GUEST_RESET);
         else
-            vm_request_shutdown(SHUTDOWN_CAUSE_GUEST_SHUTDOWN);
+            vm_request_shutdown(cpu->m, SHUTDOWN_CAUSE_GUEST_SHUTDOWN);
         break;
     case KVM_EXIT_INTERNAL_ERROR: {
         g_autofree char *m = g_strdup_printf("KVM internal error, suberror %u",
@@ -208,7 +208,7 @@ static void handle_exit(CPUState *cpu)
 static void vcpu_park(CPUState *cpu)
 {
     KvmState *s = cpu->kvm;
-    while ((cpu->stop || !runstate_is_running()) && !cpu->quit) {
+    while ((cpu->stop || !runstate_is_running(cpu->m)) && !cpu->quit) {
         cpu->run->immediate_exit = 0;
         cpu->parked = true;
         pthread_cond_broadcast(&s->parked_cond);
@@ -273,7 +273,7 @@ static bool create_vcpu(KvmState *s, Machine *m, unsigned i, const X86Topology *
     cpu->kvm = s;
     cpu->m = m;
     cpu->exit_log_budget = 16;
-    cpu->apic_id = x86_apic_id(topo, i);
+    cpu->apic_id = m->apic_ids[i];        /* machine_new(): the one place they come from */
     cpu->fd = ioctl(s->vm_fd, KVM_CREATE_VCPU, (unsigned long)cpu->apic_id);
     if (cpu->fd < 0) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_FAILED, "kvm: creating vCPU %u: %s",
@@ -324,9 +324,7 @@ bool kvm_create_vcpus(KvmState *s, Machine *m, GError **errp)
     sigaddset(&set, SIG_KICK);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-    X86Topology topo = { .sockets = m->opts.sockets, .dies = m->opts.dies ? m->opts.dies : 1,
-                         .cores = m->opts.cores, .threads = m->opts.threads };
-    m->ncpus = m->opts.smp_cpus;
+    X86Topology topo = machine_topology(&m->opts);
     m->cpus = g_new0(CPUState *, m->ncpus);
     for (unsigned i = 0; i < m->ncpus; i++)
         if (!create_vcpu(s, m, i, &topo, errp))

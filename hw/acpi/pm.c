@@ -97,7 +97,7 @@ static void pm_sleep(AcpiPm *s, unsigned typ)
     if (s->shutdown_hook)
         s->shutdown_hook(s->shutdown_opaque, SHUTDOWN_CAUSE_GUEST_SHUTDOWN);
     else
-        vm_request_shutdown(SHUTDOWN_CAUSE_GUEST_SHUTDOWN);
+        vm_request_shutdown(DEVICE(s)->machine, SHUTDOWN_CAUSE_GUEST_SHUTDOWN);
 }
 
 /* The 12 bytes of the block as the guest sees them, little-endian. */

@@ -15,9 +15,69 @@ const DeviceClass *device_class_find(const char *name)
     return NULL;
 }
 
+/* The abstract roots of the hierarchy (QEMU 7.2's type names). */
+const DeviceClass device_base_class = {
+    .name = "device", .desc = "the base of every device type", .abstract = true,
+};
+const DeviceClass sys_bus_device_class = {
+    .name = "sys-bus-device", .parent = &device_base_class, .abstract = true,
+    .bus = BUS_SYS,
+};
+const DeviceClass isa_device_class = {
+    .name = "isa-device", .parent = &device_base_class, .abstract = true, .bus = BUS_ISA,
+};
+
+const DeviceClass *device_class_parent(const DeviceClass *cls)
+{
+    if (cls->parent || cls == &device_base_class)
+        return cls->parent;
+    if (cls == &pci_device_class || cls == &isa_device_class || cls == &sys_bus_device_class)
+        return &device_base_class;
+    switch (cls->bus) {
+    case BUS_PCI: return &pci_device_class;
+    case BUS_ISA: return &isa_device_class;
+    default: return &sys_bus_device_class;
+    }
+}
+
+bool device_class_is(const DeviceClass *cls, const DeviceClass *ancestor)
+{
+    for (; cls; cls = device_class_parent(cls))
+        if (cls == ancestor)
+            return true;
+    return false;
+}
+
+const Property *device_class_find_prop(const DeviceClass *cls, const char *name)
+{
+    for (; cls; cls = device_class_parent(cls)) {
+        const Property *p = props_find(cls->props, name);
+        if (p)
+            return p;
+    }
+    return NULL;
+}
+
+void device_class_foreach_prop(const DeviceClass *cls,
+                               void (*fn)(const Property *p, void *opaque), void *opaque)
+{
+    for (; cls; cls = device_class_parent(cls))
+        for (const Property *p = cls->props; p && p->name; p++)
+            fn(p, opaque);
+}
+
+/* Applies @fn to each level's table, root first (defaults) or leaf first (free). */
+static void chain_init(const DeviceClass *cls, Device *dev)
+{
+    const DeviceClass *parent = device_class_parent(cls);
+    if (parent)
+        chain_init(parent, dev);
+    props_init(cls->props, dev, dev->cls->name);
+}
+
 static const Property *prop_lookup(Device *dev, const char *name, GError **errp)
 {
-    const Property *p = props_find(dev->cls->props, name);
+    const Property *p = device_class_find_prop(dev->cls, name);
     if (!p)
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                     "Property '%s.%s' not found", dev->cls->name, name);
@@ -89,7 +149,7 @@ Device *device_new(Machine *m, const DeviceClass *cls)
     Device *dev = g_malloc0(cls->instance_size);
     dev->cls = cls;
     dev->machine = m;
-    props_init(cls->props, dev, cls->name);
+    chain_init(cls, dev);
     if (cls->init)
         cls->init(dev);
     return dev;
@@ -118,14 +178,22 @@ void device_free(Device *dev)
         return;
     if (dev->realized && dev->cls->unrealize)
         dev->cls->unrealize(dev);
-    props_free(dev->cls->props, dev);
+    for (const DeviceClass *c = dev->cls; c; c = device_class_parent(c))
+        props_free(c->props, dev);
     g_free(dev->id);
     g_free(dev);
 }
 
 void device_print_help(const DeviceClass *cls, GString *out)
 {
-    props_print_help(cls->props, cls->name, out);
+    bool any = false;
+    g_string_append_printf(out, "%s options:\n", cls->name);
+    for (const DeviceClass *c = cls; c; c = device_class_parent(c)) {
+        props_print_entries(c->props, out);
+        any |= c->props && c->props->name;
+    }
+    if (!any)
+        g_string_append(out, "  (no properties)\n");
 }
 
 void *device_state(Device *dev)

@@ -10,13 +10,24 @@
 #include <string.h>
 
 extern const MachineClass pc_machine_class;
+extern const MachineClass none_machine_class;
 
+/* Every board, in `-machine help` order. */
 static const MachineClass *const all_machines[] = {
     &pc_machine_class,
+    &none_machine_class,
     NULL,
 };
 
 const MachineClass *const *machine_classes(void) { return all_machines; }
+
+const MachineClass *machine_class_default(void)
+{
+    for (const MachineClass *const *c = all_machines; *c; c++)
+        if ((*c)->is_default)
+            return *c;
+    return all_machines[0];
+}
 
 const MachineClass *machine_class_find(const char *name)
 {
@@ -61,6 +72,59 @@ bool machine_opts_check(const MachineOpts *o, GError **errp)
     if (why)
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "-machine %s", why);
     return !why;
+}
+
+void machine_opts_init(MachineOpts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->type = machine_class_default()->name;
+    o->smp_cpus = o->sockets = o->dies = o->cores = o->threads = o->max_cpus = 1;
+    o->cpu_model = "qemu64";       /* QEMU's default model */
+    o->rtc_utc = true;
+    props_init(machine_props, o, "machine");
+    props_init(accel_kvm_props, o, "kvm-accel");
+}
+
+X86Topology machine_topology(const MachineOpts *o)
+{
+    return (X86Topology){ .sockets = o->sockets, .dies = o->dies ? o->dies : 1,
+                          .cores = o->cores, .threads = o->threads };
+}
+
+/* m->ncpus and their APIC ids, from the topology in m->opts. */
+static void machine_init_cpus(Machine *m, unsigned n)
+{
+    X86Topology topo = machine_topology(&m->opts);
+    m->ncpus = n;
+    g_free(m->apic_ids);
+    m->apic_ids = g_new0(uint32_t, MAX(n, 1));
+    for (unsigned i = 0; i < n; i++)
+        m->apic_ids[i] = x86_apic_id(&topo, i);
+}
+
+void machine_set_test_cpus(Machine *m, unsigned n)
+{
+    m->opts.smp_cpus = m->opts.max_cpus = m->opts.cores = n;
+    m->opts.sockets = m->opts.dies = m->opts.threads = 1;
+    machine_init_cpus(m, n);
+}
+
+Machine *machine_new(const MachineClass *cls, const MachineOpts *o, Clock *clock)
+{
+    Machine *m = g_new0(Machine, 1);
+    m->cls = cls;
+    m->opts = *o;
+    if (!m->opts.ram_size && cls)
+        m->opts.ram_size = cls->default_ram_size;
+    m->sysmem = as_new("memory");
+    m->io = as_new("io");
+    m->clock = clock;
+    m->devices = g_ptr_array_new();
+    m->chardevs = chr_registry_new();
+    m->ram_fd = -1;
+    m->run.state = RUN_STATE_PRELAUNCH;
+    machine_init_cpus(m, cls && cls->no_cpus ? 0 : o->smp_cpus);
+    return m;
 }
 
 void machine_e820_add(Machine *m, uint64_t addr, uint64_t size, uint32_t type)
@@ -119,15 +183,31 @@ Device *machine_create_device(Machine *m, const char *type, const char *opts,
     return machine_add_device(m, dev, errp) ? dev : NULL;
 }
 
+const DeviceClass *device_class_for_user(const char *type, GError **errp)
+{
+    const DeviceClass *cls = type ? device_class_find(type) : NULL;
+    if (!type)
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "Parameter 'driver' is missing");
+    else if (!cls)
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                    "'%s' is not a valid device model name", type);
+    else if (cls->abstract)
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "Parameter 'driver' expects a non-abstract device type");
+    else if (!cls->user_creatable)
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "Parameter 'driver' expects a pluggable device type");
+    else
+        return cls;
+    return NULL;
+}
+
 Device *machine_create_device_from(Machine *m, JsonObject *o, bool kv, GError **errp)
 {
-    const char *type = kv_get_str(o, "driver");
-    const DeviceClass *cls = type ? device_class_find(type) : NULL;
-    if (!cls) {
-        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                    "'%s' is not a valid device model name", type ? type : "");
+    const DeviceClass *cls = device_class_for_user(kv_get_str(o, "driver"), errp);
+    if (!cls)
         return NULL;
-    }
     Device *dev = device_new(m, cls);
     if (!device_apply(dev, o, kv, errp)) {
         device_free(dev);
@@ -150,15 +230,11 @@ static void fake_gsi(void *opaque, int n, int level)
 
 Machine *machine_new_test(uint64_t ram)
 {
-    Machine *m = g_new0(Machine, 1);
-    m->sysmem = as_new("memory");
-    m->io = as_new("io");
-    m->clock = vclock_new(1700000000LL * 1000000000LL);
-    m->devices = g_ptr_array_new();
-    m->chardevs = chr_registry_new();
-    m->ram_fd = -1;
+    MachineOpts o;
+    machine_opts_init(&o);
+    o.ram_size = ram;
+    Machine *m = machine_new(NULL, &o, vclock_new(1700000000LL * 1000000000LL));
     m->ram_size = m->below_4g = ram;
-    m->opts.smp_cpus = m->ncpus = 1;
     if (ram) {
         m->ram = g_malloc0(ram);
         m->ram_malloced = true;
@@ -200,5 +276,6 @@ void machine_free(Machine *m)
         g_free(m->ram);
     g_free(m->apic_ids);
     g_free(m->cpus);
+    runstate_cleanup(m);
     g_free(m);
 }

@@ -28,81 +28,6 @@ static const struct { uint16_t iobase; uint8_t irq; } com_ports[MACHINE_MAX_SERI
     { 0x3f8, 4 }, { 0x2f8, 3 }, { 0x3e8, 4 }, { 0x2e8, 3 },
 };
 
-/* Whether the kernel backs shared memory (memfd) with transparent huge pages. */
-static bool shmem_thp_enabled(void)
-{
-    g_autofree char *s = NULL;
-    if (!g_file_get_contents("/sys/kernel/mm/transparent_hugepage/shmem_enabled", &s,
-                             NULL, NULL))
-        return false;
-    return strstr(s, "[always]") || strstr(s, "[advise]") || strstr(s, "[within_size]");
-}
-
-/* Guest RAM, mapped 2 MiB-aligned with MADV_HUGEPAGE so that KVM can use large (nested)
- * mappings (KVM-HOSTS.md: 3x faster guest I/O than 4 KiB pages). It is a memfd
- * (shareable, for migration/vhost later) when the host gives shmem transparent huge
- * pages; otherwise anonymous memory, which always can: with 4 KiB pages every first
- * guest touch of a page is a nested page fault, which dominated boot time in the sandbox.
- * VIREO_RAM=memfd|anon overrides the choice (for benchmarks). */
-bool machine_alloc_ram(Machine *m, GError **errp)
-{
-    const uint64_t align = 2 << 20;
-    const char *force = g_getenv("VIREO_RAM");
-    bool use_memfd = force ? !strcmp(force, "memfd") : shmem_thp_enabled();
-    m->ram_size = m->opts.ram_size;
-    m->below_4g = MIN(m->ram_size, PC_PCI_HOLE_START);
-    m->above_4g = m->ram_size - m->below_4g;
-    m->ram_fd = -1;
-    if (use_memfd) {
-        m->ram_fd = memfd_create("vireo-ram", MFD_CLOEXEC);
-        if (m->ram_fd < 0 || ftruncate(m->ram_fd, m->ram_size) < 0) {
-            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
-                        "-m %" G_GUINT64_FORMAT "M: cannot allocate guest RAM: %s",
-                        m->ram_size >> 20, g_strerror(errno));
-            return false;
-        }
-    }
-    uint8_t *area = mmap(NULL, m->ram_size + align, PROT_NONE,
-                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (area == MAP_FAILED)
-        goto nomem;
-    uint8_t *aligned = (uint8_t *)(((uintptr_t)area + align - 1) & ~(align - 1));
-    if (use_memfd)
-        m->ram = mmap(aligned, m->ram_size, PROT_READ | PROT_WRITE,
-                      MAP_SHARED | MAP_FIXED | MAP_NORESERVE, m->ram_fd, 0);
-    else
-        m->ram = mmap(aligned, m->ram_size, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
-    if (m->ram == MAP_FAILED) {
-        munmap(area, m->ram_size + align);
-        m->ram = NULL;
-        goto nomem;
-    }
-    if (aligned > area)
-        munmap(area, aligned - area);
-    munmap(aligned + m->ram_size, (area + m->ram_size + align) - (aligned + m->ram_size));
-    madvise(m->ram, m->ram_size, MADV_HUGEPAGE);
-    /* -machine dump-guest-core=off, mem-merge (on by default, as QEMU's). */
-    if (!m->opts.dump_guest_core)
-        madvise(m->ram, m->ram_size, MADV_DONTDUMP);
-    if (m->opts.mem_merge)
-        madvise(m->ram, m->ram_size, MADV_MERGEABLE);
-    mr_init_ram(&m->ram_lo, "ram-below-4g", m->below_4g, m->ram);
-    if (!as_add_region(m->sysmem, &m->ram_lo, 0, errp))
-        return false;
-    if (m->above_4g) {
-        mr_init_ram(&m->ram_hi, "ram-above-4g", m->above_4g, m->ram + m->below_4g);
-        if (!as_add_region(m->sysmem, &m->ram_hi, 1ULL << 32, errp))
-            return false;
-    }
-    return true;
-nomem:
-    g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
-                "-m %" G_GUINT64_FORMAT "M: cannot map guest RAM: %s",
-                m->ram_size >> 20, g_strerror(errno));
-    return false;
-}
-
 /* e820: low RAM up to the EBDA, the legacy BIOS area reserved (ACPI tables), RAM from
  * 1 MiB to the PCI hole, RAM above 4 GiB. */
 void pc_build_e820(Machine *m)
@@ -248,7 +173,7 @@ static bool pc_firmware_tables(Machine *m, GError **errp)
 
 static bool pc_init(Machine *m, GError **errp)
 {
-    if (!machine_alloc_ram(m, errp))
+    if (!machine_alloc_ram(m, PC_PCI_HOLE_START, errp))
         return false;
     pc_build_e820(m);
     if (!pc_create_isa(m, errp))
@@ -258,15 +183,20 @@ static bool pc_init(Machine *m, GError **errp)
     Device *pm = acpi_pm_create(m, errp);
     if (!pm)
         return false;
-    runstate_add_notifier(&(RunstateNotifier){ .powerdown = pc_powerdown, .opaque = pm });
-    return true;
+    runstate_add_notifier(m, &(RunstateNotifier){ .powerdown = pc_powerdown, .opaque = pm });
+    return m->opts.nodefaults || pc_create_default_devices(m, errp);
 }
 
-/* After -device processing: BARs, firmware tables, payload. */
-bool pc_finish_init(Machine *m, BootInfo *bi, GError **errp)
+/* After -device processing: BARs, firmware tables, payload and the boot state. */
+static bool pc_finish(Machine *m, GError **errp)
 {
+    BootInfo bi;
     pci_bus_assign_bars(m->pci_bus);
-    return pc_firmware_tables(m, errp) && pc_load_payload(m, bi, errp);
+    if (!pc_firmware_tables(m, errp) || !pc_load_payload(m, &bi, errp))
+        return false;
+    if (m->kvm)
+        kvm_set_boot_info(m->kvm, &bi);
+    return true;
 }
 
 static void pc_reset(Machine *m)
@@ -277,7 +207,7 @@ static void pc_reset(Machine *m)
     pci_bus_assign_bars(m->pci_bus);
     if (!pc_firmware_tables(m, &err) || !pc_load_payload(m, &bi, &err)) {
         fprintf(stderr, "vireo: reset: %s\n", err->message);
-        vm_request_exit(1);
+        vm_request_exit(m, 1);
         return;
     }
     if (m->kvm) {
@@ -286,12 +216,18 @@ static void pc_reset(Machine *m)
     }
 }
 
+/* QEMU 7.2's pc machine: "pc-i440fx-7.2", alias "pc". */
 const MachineClass pc_machine_class = {
-    .name = "pc",
-    .alias = "pc-i440fx-7.2",
+    .name = "pc-i440fx-7.2",
+    .alias = "pc",
     .desc = "Standard PC (i440FX + PIIX, 1996)",
     .is_default = true,
     .max_cpus = 255,
+    .default_ram_size = 128ULL << 20,
+    .default_ram_id = "pc.ram",
+    .default_cpu_type = "qemu64-x86_64-cpu",
+    .check = pc_check_payload,
     .init = pc_init,
+    .finish = pc_finish,
     .reset = pc_reset,
 };

@@ -557,14 +557,14 @@ bool i8042_a20_enabled(Device *dev)
 
 static void i8042_default_reset(void *opaque)
 {
-    vm_request_reset(SHUTDOWN_CAUSE_GUEST_RESET);
+    vm_request_reset(((Device *)opaque)->machine, SHUTDOWN_CAUSE_GUEST_RESET);
 }
 
 void i8042_set_reset_hook(Device *dev, IsaResetHook *fn, void *opaque)
 {
     I8042 *k = (I8042 *)dev;
     k->reset_hook = fn ? fn : i8042_default_reset;
-    k->reset_opaque = opaque;
+    k->reset_opaque = fn ? opaque : dev;
 }
 
 /* ---- device ---- */

@@ -37,14 +37,14 @@ static const MemOps debugexit_ops = {
 
 static void debugexit_default(void *opaque, int status)
 {
-    vm_request_exit(status);
+    vm_request_exit(((Device *)opaque)->machine, status);
 }
 
 void debugexit_set_exit_hook(Device *dev, IsaExitHook *fn, void *opaque)
 {
     DebugExit *d = (DebugExit *)dev;
     d->exit_hook = fn ? fn : debugexit_default;
-    d->exit_opaque = opaque;
+    d->exit_opaque = fn ? opaque : dev;
 }
 
 static void debugexit_init(Device *dev)

@@ -43,14 +43,14 @@ static const MemOps port92_ops = {
 
 static void port92_default_reset(void *opaque)
 {
-    vm_request_reset(SHUTDOWN_CAUSE_GUEST_RESET);
+    vm_request_reset(((Device *)opaque)->machine, SHUTDOWN_CAUSE_GUEST_RESET);
 }
 
 void port92_set_reset_hook(Device *dev, IsaResetHook *fn, void *opaque)
 {
     Port92 *p = (Port92 *)dev;
     p->reset_hook = fn ? fn : port92_default_reset;
-    p->reset_opaque = opaque;
+    p->reset_opaque = fn ? opaque : dev;
 }
 
 bool port92_a20_enabled(Device *dev)

@@ -1,19 +1,15 @@
 /*
- * The pc board's PCI host: configuration mechanism #1 (PCI Local Bus 3.0, 3.2.2.3.2)
- * at ports 0xcf8 (32-bit address register) and 0xcfc-0xcff (data), the PIIX3 reset
- * control register that shares the range at 0xcf9, and the bus with its fixed
- * functions (i440FX at 00.0, PIIX3 at 01.0).
+ * A PCI host bridge's root bus behind configuration mechanism #1 (PCI Local Bus 3.0,
+ * 3.2.2.3.2) at ports 0xcf8 (32-bit address register) and 0xcfc-0xcff (data), with the
+ * byte port 0xcf9 handed to a chipset's reset control register when one claims it.
+ * Which devices sit on the bus and where its windows are is the board's business
+ * (hw/i386/pc-pci.c).
  */
 #include "pci-internal.h"
 
 #define CONF_ADDR_PORT      0xcf8
 #define CONF_RANGE          8
 #define CONF_ENABLE         0x80000000u
-#define GiB                 (1ull << 30)
-#define PC_MEM32_TOP        0xfec00000ull   /* IOAPIC, HPET, LAPIC, BIOS above */
-#define PC_MEM64_SIZE       (32 * GiB)
-#define PC_IO_BASE          0xc000
-#define PC_IO_SIZE          0x4000
 
 static uint64_t ones(unsigned size)
 {
@@ -76,33 +72,7 @@ static const MemOps conf_ops = {
     .aligned = false,
 };
 
-static void pc_default_windows(Machine *m, PciWindows *w)
-{
-    uint64_t ram_top = 4 * GiB + m->above_4g;
-
-    w->io_base = PC_IO_BASE;
-    w->io_size = PC_IO_SIZE;
-    w->mem32_base = MAX(m->below_4g, 3 * GiB);
-    w->mem32_size = w->mem32_base < PC_MEM32_TOP ? PC_MEM32_TOP - w->mem32_base : 0;
-    w->mem64_base = (ram_top + GiB - 1) & ~(GiB - 1);
-    w->mem64_size = PC_MEM64_SIZE;
-}
-
-static PciDevice *pc_add_function(Machine *m, const DeviceClass *cls, const char *addr,
-                                  GError **errp)
-{
-    Device *dev = device_new(m, cls);
-
-    if (!device_set_prop(dev, "addr", addr, errp)) {
-        device_free(dev);
-        return NULL;
-    }
-    if (!machine_add_device(m, dev, errp))
-        return NULL;
-    return (PciDevice *)dev;
-}
-
-PciBus *pci_bus_new_pc(Machine *m, GError **errp)
+PciBus *pci_host_new(Machine *m, const PciWindows *win, unsigned gsi_base, GError **errp)
 {
     PciBus *bus;
 
@@ -114,21 +84,19 @@ PciBus *pci_bus_new_pc(Machine *m, GError **errp)
     bus->m = m;
     bus->mem = m->sysmem;
     bus->io = m->io;
-    bus->gsi_base = PCI_PC_GSI_BASE;
+    bus->gsi_base = gsi_base;
     bus->log_budget = PCI_LOG_BUDGET;
-    pc_default_windows(m, &bus->win);
+    bus->win = *win;
     mr_init_io(&bus->conf_mr, "pci-conf", CONF_RANGE, &conf_ops, bus);
     if (!as_add_region(m->io, &bus->conf_mr, CONF_ADDR_PORT, errp)) {
         g_free(bus);
         return NULL;
     }
     m->pci_bus = bus;
-    /* The machine unwinds (frees) these devices itself if a later step fails. */
-    if (!pc_add_function(m, &i440fx_class, "00.0", errp) ||
-        !pc_add_function(m, &piix3_class, "01.0", errp)) {
-        pci_bus_free(bus);
-        return NULL;
-    }
-    bus->rcr_dev = pci_bus_get_device(bus, PCI_DEVFN(1, 0));
     return bus;
+}
+
+void pci_host_set_reset_control(PciBus *bus, PciDevice *d)
+{
+    bus->rcr_dev = d;
 }

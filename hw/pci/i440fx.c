@@ -24,11 +24,6 @@ static const PciDeviceInfo i440fx_pci_info = {
     .class_code = 0x060000,
 };
 
-static const Property i440fx_props[] = {
-    PCI_DEVICE_PROPS(I440fx, pci),
-    PROP_END
-};
-
 static bool i440fx_realize(Device *dev, GError **errp)
 {
     PciDevice *d = &((I440fx *)dev)->pci;
@@ -63,7 +58,6 @@ const DeviceClass i440fx_class = {
     .desc = "Intel 82441FX host bridge (pc board, 00.0)",
     .bus = BUS_PCI,
     .instance_size = sizeof(I440fx),
-    .props = i440fx_props,
     .user_creatable = false,
     .realize = i440fx_realize,
     .reset = i440fx_reset,

@@ -60,27 +60,6 @@ void pci_log(PciBus *bus, const char *fmt, ...)
               bus->log_budget ? "" : " (further PCI messages suppressed)");
 }
 
-/* "slot[.fn]" in hex with an optional 0x, like QEMU's addr property. */
-static bool pci_parse_addr(const char *s, unsigned *devfn)
-{
-    char *end;
-    unsigned long slot, fn = 0;
-
-    if (!s || !g_ascii_isxdigit(*s))
-        return false;
-    slot = strtoul(s, &end, 16);
-    if (*end == '.') {
-        const char *p = end + 1;
-        if (!g_ascii_isxdigit(*p))
-            return false;
-        fn = strtoul(p, &end, 16);
-    }
-    if (*end || slot >= PCI_SLOT_MAX || fn >= PCI_FUNC_MAX)
-        return false;
-    *devfn = PCI_DEVFN(slot, fn);
-    return true;
-}
-
 static char *pci_dev_label(const PciDevice *d)
 {
     if (d->dev.id)
@@ -106,13 +85,9 @@ static bool pci_choose_devfn(PciDevice *d, PciBus *bus, unsigned *devfn, GError 
 {
     const char *name = d->dev.cls->name;
 
-    if (d->addr) {
-        if (pci_parse_addr(d->addr, devfn))
-            return true;
-        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                    "-device %s: invalid PCI address '%s' (expected slot[.function] "
-                    "in hex, slot 0..1f, function 0..7)", name, d->addr);
-        return false;
+    if (d->addr >= 0) {
+        *devfn = d->addr;
+        return true;
     }
     for (unsigned slot = 0; slot < PCI_SLOT_MAX; slot++) {
         if (pci_slot_empty(bus, slot)) {
@@ -187,6 +162,27 @@ static void pci_init_header(PciDevice *d, const PciDeviceInfo *info)
     memset(d->used, 1, 0x40);
 }
 
+static const Property pci_device_props[] = {
+    PROP("addr", PROP_PCI_DEVFN, PciDevice, addr, NULL,
+         "Slot and optional function number, example: 06.0 or 06"),
+    PROP("multifunction", PROP_BOOL, PciDevice, multifunction, "off", "on/off"),
+    PROP("romfile", PROP_STR, PciDevice, romfile, NULL,
+         "option ROM image (Vireo loads none: only empty)"),
+    PROP("rombar", PROP_U32, PciDevice, rombar, "1",
+         "expose the option ROM BAR (there is none without a romfile)"),
+    PROP_END
+};
+
+/* QEMU's abstract "pci-device": what every PCI function shares. */
+const DeviceClass pci_device_class = {
+    .name = "pci-device",
+    .desc = "the base of PCI device types",
+    .parent = &device_base_class,
+    .abstract = true,
+    .bus = BUS_PCI,
+    .props = pci_device_props,
+};
+
 bool pci_device_realize(PciDevice *d, const PciDeviceInfo *info, GError **errp)
 {
     Machine *m = d->dev.machine;
@@ -195,11 +191,17 @@ bool pci_device_realize(PciDevice *d, const PciDeviceInfo *info, GError **errp)
 
     if (!bus) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                    "-device %s: this machine has no PCI bus", d->dev.cls->name);
+                    "No 'PCI' bus found for device '%s'", d->dev.cls->name);
         return false;
     }
     if (d->attached)
         return true;
+    if (d->romfile && *d->romfile) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                    "-device %s: romfile=%s: Vireo loads no PCI option ROMs (romfile= "
+                    "takes only an empty value)", d->dev.cls->name, d->romfile);
+        return false;
+    }
     d->info = info;
     if (!pci_choose_devfn(d, bus, &devfn, errp) || !pci_check_slot(d, bus, devfn, errp))
         return false;

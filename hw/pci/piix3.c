@@ -36,11 +36,6 @@ static const PciDeviceInfo piix3_pci_info = {
     .multifunction = true,
 };
 
-static const Property piix3_props[] = {
-    PCI_DEVICE_PROPS(Piix3, pci),
-    PROP_END
-};
-
 static const VMStateField piix3_fields[] = {
     VMS_FIELD(Piix3State, rcr),
     VMS_END
@@ -68,7 +63,7 @@ void piix3_rcr_write(PciDevice *d, uint8_t val)
     if (s->reset_hook)
         s->reset_hook(s->reset_opaque, SHUTDOWN_CAUSE_GUEST_RESET);
     else
-        vm_request_reset(SHUTDOWN_CAUSE_GUEST_RESET);
+        vm_request_reset(d->dev.machine, SHUTDOWN_CAUSE_GUEST_RESET);
 }
 
 void piix3_set_reset_hook(PciDevice *piix3, void (*fn)(void *opaque, ShutdownCause cause),
@@ -123,7 +118,6 @@ const DeviceClass piix3_class = {
     .desc = "Intel 82371SB PCI-to-ISA bridge (pc board, 01.0)",
     .bus = BUS_PCI,
     .instance_size = sizeof(Piix3),
-    .props = piix3_props,
     .user_creatable = false,
     .realize = piix3_realize,
     .reset = piix3_reset,

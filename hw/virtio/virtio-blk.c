@@ -275,7 +275,6 @@ static void blk_unrealize(Device *dev)
 }
 
 static const Property blk_props[] = {
-    VIRTIO_PCI_PROPS(VirtioBlk, vp),
     PROP("drive", PROP_STR, VirtioBlk, drive, NULL, "the -drive id of the image"),
     PROP("serial", PROP_STR, VirtioBlk, serial, NULL, "disk serial number (20 bytes)"),
     PROP("queue-size", PROP_U16, VirtioBlk, queue_size, "256", "virtqueue size"),
@@ -284,6 +283,7 @@ static const Property blk_props[] = {
 
 const DeviceClass virtio_blk_pci_class = {
     .name = "virtio-blk-pci",
+    .parent = &virtio_pci_class,
     .desc = "virtio block device (virtio-pci, modern)",
     .bus = BUS_PCI,
     .instance_size = sizeof(VirtioBlk),

@@ -374,6 +374,22 @@ static bool add_cap(VirtioPci *v, uint8_t type, uint32_t off, uint32_t len, GErr
     return true;
 }
 
+/* The values of the transport's properties Vireo can honour. */
+static bool check_props(VirtioPci *v, const VirtioDeviceInfo *info, GError **errp)
+{
+    const char *why = NULL;
+    if (v->disable_legacy == ON_OFF_AUTO_OFF)
+        why = "disable-legacy=off: Vireo's virtio-pci has no legacy (0.9.5) interface";
+    else if (v->disable_modern)
+        why = "disable-modern=on: the modern interface is the only one Vireo has";
+    else if (v->vectors != VIRTIO_PCI_VECTORS_AUTO && v->vectors > PCI_MSIX_MAX_VECTORS)
+        why = "vectors: at most 64 MSI-X vectors";
+    if (why)
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "-device %s: %s",
+                    info->name, why);
+    return !why;
+}
+
 bool virtio_pci_realize(VirtioPci *v, const VirtioDeviceInfo *info, GError **errp)
 {
     for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
@@ -386,11 +402,13 @@ bool virtio_pci_realize(VirtioPci *v, const VirtioDeviceInfo *info, GError **err
                            .class_code = info->class_code, .revision = 1, .irq_pin = 1 };
     v->info = info;
     v->log_budget = 16;
-    if (!pci_device_realize(&v->pci, &v->pci_info, errp))
+    if (!check_props(v, info, errp) || !pci_device_realize(&v->pci, &v->pci_info, errp))
         return false;
+    /* vectors=0: no MSI-X, INTx and the ISR only (as QEMU). */
+    unsigned nvec = v->vectors == VIRTIO_PCI_VECTORS_AUTO ? info->num_queues + 1 : v->vectors;
     if (pci_register_bar(&v->pci, BAR_MODERN, PCI_BAR_MEM64 | PCI_BAR_PREFETCH, BAR_SIZE,
                          &virtio_bar_ops, v) < 0 ||
-        pci_msix_init_exclusive_bar(&v->pci, info->num_queues + 1, BAR_MSIX) < 0) {
+        (nvec && pci_msix_init_exclusive_bar(&v->pci, nvec, BAR_MSIX) < 0)) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: cannot set up its BARs",
                     info->name);
         pci_device_unrealize(&v->pci);  /* a failed realize leaves nothing on the bus */
@@ -413,3 +431,25 @@ void virtio_pci_unrealize(VirtioPci *v)
         notifiers_stop(v);
     pci_device_unrealize(&v->pci);
 }
+
+static const Property virtio_pci_props[] = {
+    PROP("ioeventfd", PROP_BOOL, VirtioPci, ioeventfd, "on",
+         "on/off: queue notifications wake the main loop through a KVM ioeventfd "
+         "instead of exiting to the vCPU thread"),
+    PROP("vectors", PROP_U32, VirtioPci, vectors, "4294967295",
+         "MSI-X vectors (0: INTx only; default: one per queue plus one)"),
+    PROP_ENUM_("disable-legacy", VirtioPci, disable_legacy, on_off_auto_names, "on",
+               "on/auto (no legacy interface)"),
+    PROP("disable-modern", PROP_BOOL, VirtioPci, disable_modern, "off", "off only"),
+    PROP_END
+};
+
+/* QEMU's abstract "virtio-pci" (parent of every virtio-*-pci device). */
+const DeviceClass virtio_pci_class = {
+    .name = "virtio-pci",
+    .desc = "the base of virtio-pci device types",
+    .parent = &pci_device_class,
+    .abstract = true,
+    .bus = BUS_PCI,
+    .props = virtio_pci_props,
+};

@@ -117,7 +117,6 @@ static void rng_unrealize(Device *dev)
 }
 
 static const Property rng_props[] = {
-    VIRTIO_PCI_PROPS(VirtioRng, vp),
     PROP("max-bytes", PROP_U64, VirtioRng, max_bytes, "18446744073709551615",
          "entropy bytes the guest may take per period (default: unlimited)"),
     PROP("period", PROP_U32, VirtioRng, period_ms, "65536", "rate-limit period in ms"),
@@ -126,6 +125,7 @@ static const Property rng_props[] = {
 
 const DeviceClass virtio_rng_pci_class = {
     .name = "virtio-rng-pci",
+    .parent = &virtio_pci_class,
     .desc = "virtio entropy source (virtio-pci, modern)",
     .bus = BUS_PCI,
     .instance_size = sizeof(VirtioRng),

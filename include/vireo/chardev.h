@@ -89,7 +89,8 @@ size_t chr_ringbuf_read(Chardev *chr, uint8_t *buf, size_t max);
 bool chr_is_mux(const Chardev *chr);
 /* Gives the focus to the frontend with @opaque. */
 void chr_mux_focus(Chardev *chr, void *opaque);
-/* What Ctrl-A x does; the default is vm_request_shutdown(SHUTDOWN_CAUSE_HOST_UI). */
+/* What Ctrl-A x does (start-up sets vm_request_shutdown(m, SHUTDOWN_CAUSE_HOST_UI));
+ * without a hook it exits the process. */
 typedef void ChrMuxQuitFn(void *opaque);
 void chr_mux_set_quit_hook(Chardev *chr, ChrMuxQuitFn *fn, void *opaque);
 

@@ -22,6 +22,7 @@ typedef struct VireoOptions {
     MachineOpts machine;
     const char *accel;            /* "kvm" */
     bool nographic;
+    bool no_user_config;
     const char *display;          /* "none", ... */
     GPtrArray *serials;           /* char * specs for -serial, in order */
     GPtrArray *chardevs;          /* char * -chardev specs */

@@ -28,6 +28,13 @@ typedef struct X86Topology {
  * vol. 3A 8.9.1). accel/kvm must pass it to KVM_CREATE_VCPU as the vcpu id. */
 uint32_t x86_apic_id(const X86Topology *t, unsigned cpu_index);
 
+/* The socket/die/core/thread ids of vCPU @cpu_index (what the APIC id packs; QMP's
+ * CpuInstanceProperties). */
+typedef struct TopoIds {
+    unsigned socket_id, die_id, core_id, thread_id;
+} TopoIds;
+void x86_topo_ids(const X86Topology *t, unsigned cpu_index, TopoIds *ids);
+
 /* ---- CPUID ------------------------------------------------------------------- */
 
 /*

@@ -22,12 +22,23 @@ typedef struct Device Device;
 
 typedef enum { BUS_SYS, BUS_ISA, BUS_PCI } BusKind;
 
+/*
+ * Device types form a hierarchy as QEMU's QOM types do (virtio-blk-pci -> virtio-pci ->
+ * pci-device -> device): a type inherits its parent's properties, whose offsets are
+ * from the start of the object (each level's struct is the first member of the next:
+ * Device in PciDevice, PciDevice in VirtioPci, VirtioPci in VirtioBlk). Abstract types
+ * carry shared properties and are listed by introspection but cannot be created.
+ */
 typedef struct DeviceClass {
     const char *name;
     const char *desc;
+    /* Parent type; NULL means the abstract type of the bus (pci-device, isa-device,
+     * sys-bus-device), and for those the root "device". */
+    const struct DeviceClass *parent;
+    bool abstract;
     BusKind bus;
     size_t instance_size;          /* >= sizeof(Device); Device is the first member */
-    const Property *props;         /* terminated by PROP_END; may be NULL */
+    const Property *props;         /* this type's own; terminated by PROP_END; may be NULL */
     bool user_creatable;           /* may be given with -device */
     void (*init)(Device *dev);     /* cannot fail */
     bool (*realize)(Device *dev, GError **errp);
@@ -47,9 +58,21 @@ struct Device {
     bool realized;
 };
 
-/* All device types, in a static table (hw/core/devices.c). */
+/* All device types, abstract ones included, in a static table (hw/core/devices.c). */
 const DeviceClass *const *device_classes(void);
 const DeviceClass *device_class_find(const char *name);
+/* The abstract roots: "device", and the bus types concrete devices default to. */
+extern const DeviceClass device_base_class, sys_bus_device_class, isa_device_class,
+                         pci_device_class;
+/* @cls's parent type, or NULL for "device". */
+const DeviceClass *device_class_parent(const DeviceClass *cls);
+/* Whether @cls is @ancestor or derives from it. */
+bool device_class_is(const DeviceClass *cls, const DeviceClass *ancestor);
+/* Property @name of @cls or of an ancestor, or NULL. */
+const Property *device_class_find_prop(const DeviceClass *cls, const char *name);
+/* Calls @fn for every property of @cls, its own first, then its parent's, ... */
+void device_class_foreach_prop(const DeviceClass *cls,
+                               void (*fn)(const Property *p, void *opaque), void *opaque);
 
 /* Allocates @cls, applies property defaults and calls init. */
 Device *device_new(Machine *m, const DeviceClass *cls);

@@ -13,6 +13,8 @@
 #include "vireo/device.h"
 #include "vireo/chardev.h"
 #include "vireo/mainloop.h"
+#include "vireo/runstate.h"
+#include "vireo/cpu.h"
 
 #define MACHINE_NUM_GSI 24          /* IOAPIC pins of KVM's in-kernel irqchip */
 #define MACHINE_MAX_SERIAL 4
@@ -33,8 +35,10 @@ typedef struct E820Entry {
 
 /* Options from the command line that the board consumes. */
 typedef struct MachineOpts {
-    const char *type;               /* "pc" */
-    uint64_t ram_size;
+    const char *type;               /* class name, "pc-i440fx-7.2" */
+    uint64_t ram_size;              /* 0: the class's default_ram_size */
+    /* -smp: the one description of the CPU topology (APIC ids derive from it:
+     * machine_topology(), m->apic_ids). */
     unsigned smp_cpus, sockets, dies, cores, threads, max_cpus;
     const char *cpu_model;          /* "host", "qemu64", ... */
     const char *kernel, *initrd, *append;
@@ -51,6 +55,8 @@ typedef struct MachineOpts {
     int kernel_irqchip;             /* KernelIrqchip: KVM's in-kernel irqchip only */
     bool kernel_cache;              /* decompressed-kernel cache (docs/kernel-cache.md) */
     bool coalesced_io;              /* KVM coalesced PIO/MMIO for queued UART writes */
+    bool nodefaults;                /* -nodefaults: no default devices */
+    bool cpu_given;                 /* -cpu was on the command line */
 } MachineOpts;
 
 typedef enum { KERNEL_IRQCHIP_ON, KERNEL_IRQCHIP_OFF, KERNEL_IRQCHIP_SPLIT } KernelIrqchip;
@@ -62,8 +68,9 @@ extern const Property accel_kvm_props[];
 bool machine_opts_check(const MachineOpts *o, GError **errp);
 
 struct Machine {
-    const MachineClass *cls;
+    const MachineClass *cls;        /* NULL for unit-test machines */
     MachineOpts opts;
+    RunCtl run;                     /* run state and lifecycle requests (runstate.h) */
 
     /* Guest RAM: one memfd mapping; below_4g bytes at GPA 0, the rest at 4 GiB. */
     int ram_fd;                     /* memfd backing RAM, or -1 (anonymous) */
@@ -96,20 +103,52 @@ struct Machine {
     uint64_t acpi_rsdp;             /* GPA of the RSDP, 0 when none */
 };
 
+/*
+ * A board. Start-up (system/vl.c) knows boards only through this table:
+ *   check -> (chardevs, drives, KVM) -> init -> -device options -> finish -> vCPUs.
+ * Board-specific code lives with the board (hw/i386/ for pc).
+ */
 struct MachineClass {
-    const char *name;
+    const char *name;               /* "pc-i440fx-7.2"; the QOM type is NAME-machine */
+    const char *alias;              /* "pc", or NULL */
     const char *desc;
-    const char *alias;              /* e.g. "pc-i440fx-7.2" */
     bool is_default;
+    bool no_cpus;                   /* creates no vCPUs (none) */
     unsigned max_cpus;
-    /* Builds the board (RAM, devices, firmware tables, payload); may fail. */
+    uint64_t default_ram_size;      /* RAM without -m (0: none) */
+    const char *default_ram_id;     /* query-machines default-ram-id */
+    const char *default_cpu_type;   /* query-machines default-cpu-type, or NULL */
+    bool no_serial;                 /* no default serial port (QEMU's no_serial) */
+    /* Checks what can be checked before anything is created (the files -kernel and
+     * -initrd name...), so that errors come first and need no KVM. May be NULL. */
+    bool (*check)(const MachineOpts *o, GError **errp);
+    /* Builds the board: RAM, built-in devices, buses; with !opts.nodefaults also the
+     * default devices the board adds (hw/i386/pc-defaults.c). May fail. */
     bool (*init)(Machine *m, GError **errp);
-    /* Resets devices and reloads the payload after a guest/QMP reset. */
+    /* After the -device options: firmware tables, BARs, the payload and the vCPUs'
+     * boot state. May be NULL. */
+    bool (*finish)(Machine *m, GError **errp);
+    /* Resets devices and reloads the payload after a guest/QMP reset. May be NULL. */
     void (*reset)(Machine *m);
 };
 
 const MachineClass *const *machine_classes(void);
 const MachineClass *machine_class_find(const char *name);
+const MachineClass *machine_class_default(void);
+
+/* Fills @o with the defaults (properties, one CPU, RTC in UTC). */
+void machine_opts_init(MachineOpts *o);
+/* The -smp topology as the CPU code takes it. */
+X86Topology machine_topology(const MachineOpts *o);
+
+/* The one constructor: address spaces, device list, chardev registry, run state, and
+ * the APIC ids of the vCPUs the topology asks for (none when @cls->no_cpus). @cls may
+ * be NULL (unit tests). Nothing is realized; cls->init builds the board. */
+Machine *machine_new(const MachineClass *cls, const MachineOpts *o, Clock *clock);
+
+/* Maps opts.ram_size bytes of guest RAM (2 MiB aligned, memfd or anonymous): up to
+ * @hole_start at GPA 0 (ram-below-4g), the rest at 4 GiB (ram-above-4g). */
+bool machine_alloc_ram(Machine *m, uint64_t hole_start, GError **errp);
 
 /* Adds an e820 entry (kept sorted by address). */
 void machine_e820_add(Machine *m, uint64_t addr, uint64_t size, uint32_t type);
@@ -119,6 +158,9 @@ bool machine_add_device(Machine *m, Device *dev, GError **errp);
 /* Creates, configures from "prop=val,..." and realizes a device by type name. */
 Device *machine_create_device(Machine *m, const char *type, const char *opts,
                               GError **errp);
+/* The type a user names with -device/device_add: an error (QEMU's words) when it
+ * does not exist, is abstract or cannot be created by users. */
+const DeviceClass *device_class_for_user(const char *type, GError **errp);
 /* The same from a parsed -device option ("driver" names the type). */
 Device *machine_create_device_from(Machine *m, JsonObject *o, bool kv, GError **errp);
 /* The device with id @id, or NULL. */
@@ -129,9 +171,11 @@ void machine_reset_devices(Machine *m);
  * the phases of start-up, for the boot benchmark. */
 void trace_startup(const char *what);
 
-/* A bare machine for unit tests: address spaces, virtual clock, fake IRQ lines, @ram
- * bytes of (malloc'd) RAM at GPA 0, no KVM. */
+/* A bare machine for unit tests (machine_new() without a class): virtual clock, fake
+ * IRQ lines, @ram bytes of (malloc'd) RAM at GPA 0, no KVM. */
 Machine *machine_new_test(uint64_t ram);
+/* Unit tests: @n vCPUs (one socket of @n cores) and their APIC ids. */
+void machine_set_test_cpus(Machine *m, unsigned n);
 void machine_free(Machine *m);
 
 #endif

@@ -1,17 +1,24 @@
-/* The pc board's entry points used by main (hw/i386/pc.c). */
+/* The pc board (hw/i386/): what its files share. Start-up knows the board only
+ * through pc_machine_class (include/vireo/machine.h). */
 #ifndef VIREO_PC_H
 #define VIREO_PC_H
 #include "vireo/machine.h"
 #include "vireo/loader.h"
+#include "vireo/pci.h"
 
-/* Maps guest RAM (memfd, 2 MiB aligned) as ram-below-4g / ram-above-4g. */
-bool machine_alloc_ram(Machine *m, GError **errp);
 /* Fills m->e820 from the RAM layout. */
 void pc_build_e820(Machine *m);
-/* After -device processing: assigns BARs, writes ACPI tables, loads the payload. */
-bool pc_finish_init(Machine *m, BootInfo *bi, GError **errp);
+/* hw/i386/pc-defaults.c: the devices QEMU's pc adds unless -nodefaults. */
+bool pc_create_default_devices(Machine *m, GError **errp);
 /* Checks -kernel/-initrd files (exist, bootable, fit) before the machine is built. */
 bool pc_check_payload(const MachineOpts *o, GError **errp);
 /* Loads -kernel/-initrd/-append, or the embedded default guest. */
 bool pc_load_payload(Machine *m, BootInfo *bi, GError **errp);
+/* hw/i386/pc-pci.c: creates the pc board's bus as m->pci_bus: config mechanism #1 at 0xcf8/0xcfc (and the
+ * PIIX3 reset control register at 0xcf9), INTx routing of slot s pin p (0 = INTA) to
+ * GSI 16 + ((s + p) & 3) (level, active low in ACPI), MSI via m->msi, the i440FX host
+ * bridge at 00.0 and the PIIX3 ISA bridge at 01.0 (added with machine_add_device).
+ * Windows: mem32 = max(below_4g, 3 GiB) .. 0xFEBFFFFF, mem64 = 32 GiB from the first
+ * 1 GiB boundary above RAM, I/O 0xc000..0xffff. Free with pci_bus_free(). */
+PciBus *pci_bus_new_pc(Machine *m, GError **errp);
 #endif

@@ -7,7 +7,8 @@
  *   typedef struct E1000 { PciDevice pci; ...; E1000State state; } E1000;  // pci first
  *   static const PciDeviceInfo e1000_pci = { .vendor_id = 0x8086, .device_id = 0x100e,
  *       .class_code = 0x020000, .irq_pin = 1, ... };
- *   static const Property e1000_props[] = { PCI_DEVICE_PROPS(E1000, pci), ..., PROP_END };
+ *   static const Property e1000_props[] = { PROP("mac", ...), ..., PROP_END };  // own only
+ *       (addr, multifunction, romfile, rombar come from the parent type "pci-device")
  *   static bool e1000_realize(Device *dev, GError **errp) {
  *       E1000 *s = (E1000 *)dev;
  *       if (!pci_device_realize(&s->pci, &e1000_pci, errp))   // attaches to m->pci_bus
@@ -18,6 +19,7 @@
  *   static void e1000_reset(Device *dev) { pci_device_reset(&((E1000 *)dev)->pci); ... }
  *   static void e1000_unrealize(Device *dev) { pci_device_unrealize(&((E1000 *)dev)->pci); }
  *   const DeviceClass e1000_class = { .name = "e1000", .bus = BUS_PCI, ... };
+ *       (.parent defaults to pci_device_class for BUS_PCI)
  *
  * Locking: everything here runs with the machine lock (BQL) held.
  */
@@ -134,9 +136,11 @@ typedef struct PciDeviceState {
 
 struct PciDevice {
     Device dev;                 /* first member */
-    /* Properties (PCI_DEVICE_PROPS). */
-    char *addr;                 /* "slot[.fn]" in hex ("03.0", "0x3"); NULL: first free */
+    /* Properties of the abstract type "pci-device" (pci_device_class). */
+    int32_t addr;               /* devfn from "slot[.fn]" in hex ("03.0", "0x3"); -1: first free */
     bool multifunction;
+    char *romfile;              /* only empty: Vireo loads no option ROMs */
+    uint32_t rombar;
     /* Runtime, set by pci_device_realize(). */
     const PciDeviceInfo *info;
     PciBus *bus;
@@ -154,12 +158,9 @@ struct PciDevice {
     PciDeviceState state;
 };
 
-/* Properties every PCI device type lists: "addr" and "multifunction". */
-#define PCI_DEVICE_PROPS(st, member) \
-    PROP("addr", PROP_STR, st, member.addr, NULL, \
-         "PCI slot[.function] in hex, e.g. 03.0 or 0x3 (default: first free slot)"), \
-    PROP("multifunction", PROP_BOOL, st, member.multifunction, "off", \
-         "set the multifunction bit (function 0 of a multi-function slot)")
+/* The abstract type every PCI device derives from ("pci-device": addr, multifunction,
+ * romfile, rombar); a BUS_PCI class without .parent gets it. */
+extern const DeviceClass pci_device_class;
 
 /* ---- device side ---- */
 
@@ -241,13 +242,13 @@ typedef struct PciWindows {
     uint64_t mem64_base, mem64_size;    /* 64-bit MMIO window above RAM; size 0 = none */
 } PciWindows;
 
-/* Creates the pc board's bus as m->pci_bus: config mechanism #1 at 0xcf8/0xcfc (and the
- * PIIX3 reset control register at 0xcf9), INTx routing of slot s pin p (0 = INTA) to
- * GSI 16 + ((s + p) & 3) (level, active low in ACPI), MSI via m->msi, the i440FX host
- * bridge at 00.0 and the PIIX3 ISA bridge at 01.0 (added with machine_add_device).
- * Windows: mem32 = max(below_4g, 3 GiB) .. 0xFEBFFFFF, mem64 = 32 GiB from the first
- * 1 GiB boundary above RAM, I/O 0xc000..0xffff. Free with pci_bus_free(). */
-PciBus *pci_bus_new_pc(Machine *m, GError **errp);
+/* Creates @m's root PCI bus as m->pci_bus behind configuration mechanism #1 at
+ * 0xcf8/0xcfc, with BAR windows @win, INTx line l (0 = PIRQA) going to GSI @gsi_base + l
+ * and MSI via m->msi. The board adds the host bridge and the other fixed functions
+ * (hw/i386/pc-pci.c). Free with pci_bus_free(). */
+PciBus *pci_host_new(Machine *m, const PciWindows *win, unsigned gsi_base, GError **errp);
+/* Hands the byte port 0xcf9 to @d's reset control register (PIIX3), or NULL. */
+void pci_host_set_reset_control(PciBus *bus, PciDevice *d);
 /* Frees the bus and its config ports (from machine_free, before or after the devices:
  * it detaches any still attached). */
 void pci_bus_free(PciBus *bus);
@@ -265,7 +266,7 @@ void pci_bus_foreach(PciBus *bus, void (*fn)(PciDevice *d, void *opaque), void *
 /* GSI an INTx pin (1..4) of a device at @devfn is routed to (pc board routing). */
 int pci_pc_intx_to_gsi(unsigned devfn, unsigned pin);
 
-/* The pc board's fixed PCI functions (created by pci_bus_new_pc). */
+/* The pc chipset's fixed PCI functions (hw/i386/pc-pci.c creates them). */
 extern const DeviceClass i440fx_class;      /* "i440FX": 8086:1237 at 00.0 */
 extern const DeviceClass piix3_class;       /* "PIIX3": ISA bridge 8086:7000 at 01.0 */
 /* Test seam: where a reset through port 0xcf9 goes (default vm_request_reset). */

@@ -88,5 +88,7 @@ char *prop_format(const Property *p, const void *obj);
 
 /* "OWNER options:" and one line per property ("  name=<type> - help (default: x)"). */
 void props_print_help(const Property *table, const char *owner, GString *out);
+/* Only the property lines of that help. */
+void props_print_entries(const Property *table, GString *out);
 
 #endif

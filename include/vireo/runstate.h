@@ -1,12 +1,16 @@
 /*
  * Run states and lifecycle requests (QEMU's names, so QMP query-status matches).
- * Requests may come from any thread (a vCPU exit, a device, QMP); the main loop
- * acts on them. Exit statuses of the vireo process are documented in README.md.
+ * Each machine has its own (m->run: convention 7, no file-scope state). Requests may
+ * come from any thread (a vCPU exit, a device, QMP); the main loop acts on them.
+ * Exit statuses of the vireo process are documented in README.md.
  */
 #ifndef VIREO_RUNSTATE_H
 #define VIREO_RUNSTATE_H
 
 #include <stdbool.h>
+#include <glib.h>
+
+typedef struct Machine Machine;
 
 typedef enum {
     RUN_STATE_PRELAUNCH,   /* -S: created, not yet started */
@@ -44,24 +48,24 @@ typedef enum {
     SHUTDOWN_CAUSE__MAX
 } ShutdownCause;
 
-RunState runstate_get(void);
+RunState runstate_get(Machine *m);
 const char *runstate_name(RunState s);
-bool runstate_is_running(void);
+bool runstate_is_running(Machine *m);
 const char *shutdown_cause_name(ShutdownCause c);
 /* true when the cause came from the guest (QMP SHUTDOWN/RESET "guest" member). */
 bool shutdown_cause_is_guest(ShutdownCause c);
 
 /* Requests, safe from any thread; the main loop carries them out. */
-void vm_request_shutdown(ShutdownCause cause);
-void vm_request_reset(ShutdownCause cause);
-void vm_request_powerdown(void);        /* ACPI power button */
+void vm_request_shutdown(Machine *m, ShutdownCause cause);
+void vm_request_reset(Machine *m, ShutdownCause cause);
+void vm_request_powerdown(Machine *m);        /* ACPI power button */
 /* Fatal guest error (KVM internal error): stops the machine, process exits non-zero. */
-void vm_request_internal_error(void);
+void vm_request_internal_error(Machine *m);
 
 /* Main thread, lock held: pause all vCPUs / resume them. vm_stop returns once every
  * vCPU is parked outside KVM_RUN. */
-void vm_stop(RunState state);
-bool vm_start(void);
+void vm_stop(Machine *m, RunState state);
+bool vm_start(Machine *m);
 
 /* Event hooks, so QMP can emit STOP/RESUME/RESET/SHUTDOWN/POWERDOWN without the core
  * knowing about QMP. Each is called on the main thread with the lock held. */
@@ -73,7 +77,7 @@ typedef struct RunstateNotifier {
     void (*powerdown)(void *opaque);
     void *opaque;
 } RunstateNotifier;
-void runstate_add_notifier(const RunstateNotifier *n);
+void runstate_add_notifier(Machine *m, const RunstateNotifier *n);
 
 
 /* ---- for the machine core (system/, accel/) ---- */
@@ -85,11 +89,24 @@ typedef struct VmOps {
     void (*reset)(void *opaque);          /* devices + vCPUs + payload */
     void *opaque;
 } VmOps;
-void runstate_init(const VmOps *ops, bool no_reboot, bool no_shutdown);
-void runstate_set(RunState s);
+
+/* A machine's run state and pending requests (embedded in Machine as m->run). */
+typedef struct RunCtl {
+    RunState state;
+    VmOps ops;
+    bool no_reboot, no_shutdown;
+    GArray *notifiers;                    /* RunstateNotifier */
+    volatile gint shutdown_req, reset_req, powerdown_req, error_req, exit_req;
+    int exit_status;
+} RunCtl;
+
+void runstate_init(Machine *m, const VmOps *ops, bool no_reboot, bool no_shutdown);
+void runstate_set(Machine *m, RunState s);
+/* Frees what m->run holds (machine_free). */
+void runstate_cleanup(Machine *m);
 /* Runs the main loop until the machine quits; returns the process exit status. */
-int vm_main_loop(void);
+int vm_main_loop(Machine *m);
 /* Asks vm_main_loop() to return @status (e.g. isa-debug-exit, Ctrl-A x, QMP quit). */
-void vm_request_exit(int status);
+void vm_request_exit(Machine *m, int status);
 
 #endif

@@ -2,10 +2,12 @@
  * virtio devices on the modern virtio-pci transport (virtio 1.2, 4.1): PCI IDs 1af4:1040+id,
  * the common/ISR/device/notify configuration structures in one 64-bit memory BAR,
  * MSI-X (one vector per queue plus one for configuration changes) or INTx with the
- * ISR register. A device type gives a VirtioDeviceInfo and embeds VirtioPci first:
+ * ISR register. A device type gives a VirtioDeviceInfo, embeds VirtioPci first and
+ * names virtio_pci_class as its parent (whose properties it inherits):
  *
  *   typedef struct VirtioRng { VirtioPci vp; ... } VirtioRng;
  *   static const VirtioDeviceInfo rng_info = { .device_id = VIRTIO_ID_RNG, ... };
+ *   const DeviceClass virtio_rng_pci_class = { .parent = &virtio_pci_class, ... };
  *   realize: virtio_pci_realize(&r->vp, &rng_info, errp);
  *   reset:   virtio_pci_reset(&r->vp);    unrealize: virtio_pci_unrealize(&r->vp);
  *
@@ -92,16 +94,18 @@ struct VirtioPci {
     uint8_t config[VIRTIO_CONFIG_MAX];
     unsigned log_budget;            /* rate limit for messages about the driver */
     bool reset_pending;             /* the driver reset us with requests in flight */
-    bool ioeventfd;                 /* property: queue notifications as KVM ioeventfds */
+    /* Properties of the abstract type "virtio-pci" (virtio_pci_class). */
+    bool ioeventfd;                 /* queue notifications as KVM ioeventfds */
+    uint32_t vectors;               /* MSI-X vectors; VIRTIO_PCI_VECTORS_AUTO: queues + 1 */
+    int disable_legacy;             /* OnOffAuto: there is no legacy interface (on/auto) */
+    bool disable_modern;            /* only false: the modern interface is all there is */
     VirtioNotifier notifier[VIRTIO_MAX_QUEUES];
 };
 
-/* The properties every virtio-*-pci device has (QEMU's names), for its table. */
-#define VIRTIO_PCI_PROPS(st, member) \
-    PCI_DEVICE_PROPS(st, member.pci), \
-    PROP("ioeventfd", PROP_BOOL, st, member.ioeventfd, "on", \
-         "on/off: queue notifications wake the main loop through a KVM ioeventfd "\
-         "instead of exiting to the vCPU thread")
+#define VIRTIO_PCI_VECTORS_AUTO UINT32_MAX
+
+/* QEMU's abstract "virtio-pci": the properties every virtio-*-pci device has. */
+extern const DeviceClass virtio_pci_class;
 
 /* PCI realize of a virtio device: IDs, capabilities, BARs, MSI-X. */
 bool virtio_pci_realize(VirtioPci *v, const VirtioDeviceInfo *info, GError **errp);

@@ -32,3 +32,11 @@ uint32_t x86_apic_id(const X86Topology *t, unsigned cpu_index)
     return ti.socket_id << ti.pkg_off | ti.die_id << ti.die_off |
            ti.core_id << ti.core_off | ti.thread_id;
 }
+
+void x86_topo_ids(const X86Topology *t, unsigned cpu_index, TopoIds *ids)
+{
+    TopoInfo ti;
+    x86_topo_info(t, cpu_index, &ti);
+    *ids = (TopoIds){ .socket_id = ti.socket_id, .die_id = ti.die_id,
+                      .core_id = ti.core_id, .thread_id = ti.thread_id };
+}

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 #include <glib/gstdio.h>
+#include "vireo/pc.h"
 #include "vireo/acpi.h"
 #include "vireo/machine.h"
 #include "vireo/pci.h"
@@ -31,7 +32,7 @@ static Fx *fx_new(unsigned ncpus)
     GError *err = NULL;
 
     fx->m = machine_new_test(RAM_SIZE);
-    fx->m->ncpus = ncpus;
+    machine_set_test_cpus(fx->m, ncpus);
     for (int i = 0; i < MACHINE_NUM_GSI; i++)
         fx->m->gsi[i] = (IrqLine){ .handler = gsi_handler, .opaque = fx, .n = i };
     g_assert_nonnull(pci_bus_new_pc(fx->m, &err));
@@ -347,7 +348,7 @@ static void test_placement(void)
     g_clear_error(&err);
     g_assert_false(acpi_build_pc(fx->m, TABLES + 8, TABLES_LEN, &err));
     g_clear_error(&err);
-    fx->m->ncpus = 300;
+    machine_set_test_cpus(fx->m, 300);
     g_assert_false(acpi_build_pc(fx->m, TABLES, TABLES_LEN, &err));
     g_clear_error(&err);
     fx_free(fx);

@@ -254,8 +254,8 @@ static void test_events(void)
     Client *a = negotiated(m), *b = negotiated(m);
     Client *raw = client_new(m, true, false);   /* never negotiates: gets no events */
     g_free(client_line(raw));
-    if (runstate_is_running())
-        vm_stop(RUN_STATE_PAUSED);
+    if (runstate_is_running(m))
+        vm_stop(m, RUN_STATE_PAUSED);
     client_send(a, "{\"execute\": \"cont\"}");
     g_autofree char *ev = client_line(a);
     g_assert_true(g_str_has_prefix(ev, "{\"timestamp\": {\"seconds\": "));
@@ -291,8 +291,7 @@ static void test_hmp_via_qmp(void)
 {
     Machine *m = machine_new_test(0);
     Client *c = negotiated(m);
-    if (runstate_is_running())
-        vm_stop(RUN_STATE_PAUSED);
+    runstate_set(m, RUN_STATE_PAUSED);
     expect(c, "{\"execute\": \"human-monitor-command\", \"arguments\": {\"command-line\": "
            "\"info status\"}}", "{\"return\": \"VM status: paused\\r\\n\"}");
     expect(c, "{\"execute\": \"human-monitor-command\", \"arguments\": {\"command-line\": "

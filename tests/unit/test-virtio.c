@@ -7,6 +7,7 @@
 #include <glib.h>
 #include <string.h>
 
+#include "vireo/pc.h"
 #include "vireo/drive.h"
 #include "vireo/machine.h"
 #include "vireo/virtio.h"

@@ -1,0 +1,28 @@
+/*
+ * The default devices of the pc board: what QEMU 7.2's pc machine adds when
+ * -nodefaults is not given. pc_init() calls this once, after the ISA devices and the
+ * PCI bus exist and before the -device options are applied, as QEMU's pc_init1()
+ * does. With -nodefaults the machine has only what the command line asks for.
+ *
+ *   COM1      the default serial chardev (stdio, or mon:stdio with -nographic) is
+ *             chosen by start-up with the other chardevs (system/vl.c, as QEMU's
+ *             vl.c does); pc_create_isa() puts an isa-serial on each -serial
+ *             backend, that one included. The none machine sets no_serial.
+ *   NIC       QEMU: an e1000 on the user network (-nic default). Belongs here when
+ *             networking lands (hw/net/, net/): create it through
+ *             machine_create_device_from() / the typed setters, on the first free slot.
+ *   VGA       QEMU: a "VGA" (std) PCI device. Belongs here when display lands.
+ *   CD-ROM    QEMU: an ide-cd on the secondary master of the PIIX3 IDE function
+ *             (1.1). Belongs here when IDE lands.
+ * Each of these must also stay out when -nodefaults is given (pc_init() does not
+ * call this function then) and when the user gives its own (-nic none, -vga none,
+ * -drive ...,media=cdrom on that slot): the owner of each device adds those rules.
+ */
+#include "vireo/pc.h"
+
+bool pc_create_default_devices(Machine *m, GError **errp)
+{
+    (void)m;
+    (void)errp;
+    return true;
+}
