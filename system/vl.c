@@ -338,6 +338,7 @@ int vireo_main(int argc, char **argv)
 out:
     if (m->kvm && m->cpus)
         kvm_stop_vcpus(m->kvm);
+    loader_finish(m);                  /* a pending kernel-cache fill */
     monitor_cleanup(m);                /* flushes replies, removes socket files */
     chr_registry_free(m->chardevs);    /* restores the terminal */
     m->chardevs = NULL;

@@ -7,7 +7,9 @@
  */
 #include "vireo/loader.h"
 #include "kernel-cache.h"
-#include "kernel-unpack.h"
+#include "vmlinux.h"
+#include <stdio.h>
+#include <unistd.h>
 #include <elf.h>
 #include <string.h>
 
@@ -162,47 +164,122 @@ typedef struct ElfImage {
     uint64_t entry;
 } ElfImage;
 
-static bool elf_open(const uint8_t *img, size_t len, ElfImage *e, GError **errp);
-static bool elf_load_segments(Machine *m, const ElfImage *e, BootInfo *bi, GError **errp);
-static uint64_t elf_entry(const ElfImage *e);
+/* ---- the decompressed-kernel cache (kernel-cache.c, vmlinux.c) ---- */
 
-/* Loads a vmlinux ELF (the bzImage payload, decompressed) so the guest starts in
- * startup_64, with the same 64-bit entry conditions as the bzImage entry. Returns false
- * (the caller then loads the bzImage itself) if anything is unexpected. */
-static bool load_vmlinux(Machine *m, const uint8_t *elf, size_t n, BootInfo *bi)
+typedef struct CachedKernel {
+    uint8_t *data;                  /* mapping of the cache entry */
+    size_t len;
+    VmlinuxImage v;
+    bool kaslr;
+} CachedKernel;
+
+/* Whether the cache may stand in for the kernel's decompressor on this boot. With KASLR,
+ * memmap=/mem=/hugepages options change where the decompressor may put the kernel
+ * (kaslr.c handle_mem_options): those boots run the decompressor. */
+static bool cache_usable(Machine *m, const char *cmdline)
 {
-    ElfImage ei, *e = &ei;
-    if (!elf || !elf_open(elf, n, e, NULL) || !e->is64)
+    const char *c = cmdline ? cmdline : "";
+    return m->opts.kernel_cache && (cmdline_has_word(c, "nokaslr") ||
+           (!strstr(c, "memmap=") && !strstr(c, "mem=") && !strstr(c, "hugepages")));
+}
+
+static int cache_dir(GError **errp)
+{
+    g_autofree char *path = kernel_cache_default_dir();
+    if (!path) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                    "kernel cache: no home directory; the cache is not used");
+        return -1;
+    }
+    return kernel_cache_open_dir(path, errp);
+}
+
+/* Looks the payload up; on a miss (or an entry that fails validation) starts the
+ * background fill, once per machine. */
+static bool cache_lookup(Machine *m, const char *name, const uint8_t *img, size_t len,
+                         const BzImageInfo *h, const char *cmdline, CachedKernel *ck)
+{
+    size_t off = h->setup_size + (size_t)h->payload_offset;
+    memset(ck, 0, sizeof(*ck));
+    if (!h->payload_length || off > len || h->payload_length > len - off ||
+        !cache_usable(m, cmdline))
         return false;
-    uint64_t entry = elf_entry(e);
-    if (entry >= 0xffffffff80000000ULL)
-        entry -= 0xffffffff80000000ULL;
-    if (!elf_load_segments(m, e, bi, NULL) || entry < bi->kernel_start ||
-        entry >= bi->kernel_end || bi->kernel_end > m->below_4g)
+    const uint8_t *pay = img + off;
+    size_t expect = kernel_cache_expected_size(pay, h->payload_length, h);
+    g_autoptr(GError) err = NULL;
+    int dfd = expect ? cache_dir(&err) : -1;
+    if (dfd < 0) {
+        if (err)
+            fprintf(stderr, "vireo: warning: %s\n", err->message);
         return false;
-    bi->entry = entry;
+    }
+    char key[KCACHE_KEY_LEN + 1];
+    kernel_cache_key(pay, h->payload_length, key);
+    ck->data = kernel_cache_lookup(dfd, key, expect);
+    ck->len = expect;
+    if (ck->data && vmlinux_parse(ck->data, expect, h, &ck->v, &err)) {
+        close(dfd);
+        ck->kaslr = vmlinux_wants_kaslr(&ck->v, cmdline);
+        return true;
+    }
+    if (ck->data) {
+        fprintf(stderr, "vireo: warning: -kernel %s: cache entry dropped: %s\n", name,
+                err->message);
+        kernel_cache_release(ck->data, expect);
+        kernel_cache_drop(dfd, key);
+        ck->data = NULL;
+    }
+    if (m->kernel_cache_fill)
+        close(dfd);
+    else
+        m->kernel_cache_fill = kernel_cache_fill_start(dfd, name, key, off,
+                                                       h->payload_length, h);
+    return false;
+}
+
+void loader_finish(Machine *m)
+{
+    kernel_cache_fill_finish(m->kernel_cache_fill);
+    m->kernel_cache_fill = NULL;
+}
+
+/* Places and loads the cached kernel, clear of what the decompressor avoids: the area
+ * the bzImage would occupy, the initrd, the command line, the zero page. */
+static bool load_cached(Machine *m, const CachedKernel *ck, uint64_t load, uint64_t need,
+                        BootInfo *bi, uint8_t *zp, GError **errp)
+{
+    const VmlinuxRange avoid[] = {
+        { load, need }, { bi->initrd_start, bi->initrd_size },
+        { BOOT_CMDLINE_ADDR, BOOT_CMDLINE_MAX }, { BOOT_ZERO_PAGE_ADDR, 4096 },
+    };
+    VmlinuxPlace p;
+    vmlinux_place(m, &ck->v, ck->kaslr, avoid, G_N_ELEMENTS(avoid), NULL, NULL, &p);
+    if (!vmlinux_load(m, &ck->v, &p, bi, errp))
+        return false;
+    if (p.kaslr)
+        zp[HDR_LOADFLAGS] |= KASLR_FLAG;
     return true;
 }
 
-/* The decompressed kernel, from the cache (kernel-cache.c) or, with
- * VIREO_HOST_DECOMPRESS=1, decompressed now. On a cache miss the cache is filled in the
- * background and this boot takes the regular path. */
-static bool load_unpacked(Machine *m, const char *name, const uint8_t *img, size_t len,
-                          const BzImageInfo *h, BootInfo *bi)
+/* The zero page: the image's setup header plus what a boot loader fills in. */
+static uint8_t *write_zero_page(Machine *m, const uint8_t *img, const BzImageInfo *h,
+                                GError **errp)
 {
-    size_t off = h->setup_size + (size_t)h->payload_offset, n = 0;
-    if (!h->payload_length || off + h->payload_length > len)
-        return false;
-    if (g_strcmp0(g_getenv("VIREO_HOST_DECOMPRESS"), "1") == 0) {
-        g_autofree uint8_t *elf = kernel_unpack(img + off, h->payload_length, &n);
-        return load_vmlinux(m, elf, n, bi);
-    }
-    uint8_t *cached = kernel_cache_lookup(name, &n);
-    bool ok = load_vmlinux(m, cached, n, bi);
-    kernel_cache_release(cached, n);
-    if (!ok)
-        kernel_cache_fill_async(name, off, h->payload_length);
-    return ok;
+    uint8_t *zp = gmem(m, BOOT_ZERO_PAGE_ADDR, 4096, "zero page", errp);
+    if (!zp)
+        return NULL;
+    memset(zp, 0, 4096);
+    size_t hdr_end = MIN(0x202 + (size_t)img[0x201], (size_t)0x280);
+    memcpy(zp + SETUP_HDR, img + SETUP_HDR, hdr_end - SETUP_HDR);
+    zp[HDR_TYPE_LOADER] = 0xff;
+    zp[HDR_LOADFLAGS] = (h->loadflags | CAN_USE_HEAP) & ~(0x20 | KASLR_FLAG); /* no QUIET */
+    wr16(zp + HDR_HEAP_END, 0xfe00);
+    wr32(zp + HDR_CMDLINE_PTR, BOOT_CMDLINE_ADDR);
+    wr32(zp + ZP_EXT_CMDLINE, 0);
+    if (h->version >= 0x20e)
+        wr64(zp + ZP_ACPI_RSDP, m->acpi_rsdp);
+    write_e820(m, zp);
+    return zp;
 }
 
 static bool load_bzimage(Machine *m, const char *name, const uint8_t *img, size_t len,
@@ -214,46 +291,33 @@ static bool load_bzimage(Machine *m, const char *name, const uint8_t *img, size_
         return false;
     uint64_t load = h.pref_address >= 0x100000 ? h.pref_address : 0x100000;
     uint64_t need = MAX((uint64_t)h.init_size, h.kernel_size);
-    bool unpacked = load_unpacked(m, name, img, len, &h, bi);
-    if (unpacked) {
-        load = bi->kernel_start;
-        need = bi->kernel_end - load;
-    } else {
-        uint8_t *k = gmem(m, load, need, "kernel", errp);
-        if (!k)
-            return false;
-        memcpy(k, img + h.setup_size, h.kernel_size);
-        bi->entry = load + 0x200;
-    }
-
-    uint8_t *zp = gmem(m, BOOT_ZERO_PAGE_ADDR, 4096, "zero page", errp);
-    if (!zp || !load_cmdline(m, cmdline, h.cmdline_size, errp))
-        return false;
-    memset(zp, 0, 4096);
-    size_t hdr_end = MIN(0x202 + (size_t)img[0x201], (size_t)0x280);
-    memcpy(zp + SETUP_HDR, img + SETUP_HDR, hdr_end - SETUP_HDR);
-    zp[HDR_TYPE_LOADER] = 0xff;
-    zp[HDR_LOADFLAGS] = (h.loadflags | CAN_USE_HEAP) & ~0x20; /* no QUIET_FLAG */
-    wr16(zp + HDR_HEAP_END, 0xfe00);
-    wr32(zp + HDR_CMDLINE_PTR, BOOT_CMDLINE_ADDR);
-    wr32(zp + ZP_EXT_CMDLINE, 0);
-
     uint64_t limit = h.initrd_addr_max ? (uint64_t)h.initrd_addr_max + 1 : 0x38000000;
-    if (!place_initrd(m, initrd, ilen, load + need, limit, bi, errp))
+    uint8_t *zp = write_zero_page(m, img, &h, errp);
+    if (!zp || !load_cmdline(m, cmdline, h.cmdline_size, errp) ||
+        !place_initrd(m, initrd, ilen, load + need, limit, bi, errp))
         return false;
     wr32(zp + HDR_RD_IMAGE, bi->initrd_start);
     wr32(zp + HDR_RD_SIZE, bi->initrd_size);
     wr32(zp + ZP_EXT_RD_IMAGE, bi->initrd_start >> 32);
     wr32(zp + ZP_EXT_RD_SIZE, (uint64_t)bi->initrd_size >> 32);
-    if (h.version >= 0x20e)
-        wr64(zp + ZP_ACPI_RSDP, m->acpi_rsdp);
-    write_e820(m, zp);
-
     bi->mode = BOOT_LINUX64;
     bi->arg = BOOT_ZERO_PAGE_ADDR;
+    bi->protocol = h.version;
+
+    CachedKernel ck;
+    if (cache_lookup(m, name, img, len, &h, cmdline, &ck)) {
+        trace_startup(ck.kaslr ? "kernel from the cache (KASLR)" : "kernel from the cache");
+        bool ok = load_cached(m, &ck, load, need, bi, zp, errp);
+        kernel_cache_release(ck.data, ck.len);
+        return ok;
+    }
+    uint8_t *k = gmem(m, load, need, "kernel", errp);
+    if (!k)
+        return false;
+    memcpy(k, img + h.setup_size, h.kernel_size);
+    bi->entry = load + 0x200;
     bi->kernel_start = load;
     bi->kernel_end = load + need;
-    bi->protocol = h.version;
     return true;
 }
 
@@ -302,7 +366,6 @@ bad:
     return false;
 }
 
-static uint64_t elf_entry(const ElfImage *e) { return e->entry; }
 
 static ElfPhdr elf_phdr(const ElfImage *e, unsigned i)
 {

@@ -97,6 +97,7 @@ struct Machine {
     struct MonitorSet *monitors;    /* qapi/: QMP and HMP sessions (vireo/qmp.h) */
     GPtrArray *drives;              /* DriveInfo (vireo/drive.h), NULL when none */
     struct BlockEngine *block_engine;
+    struct KernelCacheFill *kernel_cache_fill;  /* hw/i386/kernel-cache.c, pending fill */
 
     E820Entry e820[E820_MAX];
     unsigned e820_count;

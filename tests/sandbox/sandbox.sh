@@ -90,6 +90,9 @@ fi
            $(compgen -e | grep -E '^(VIREO_|VSB_|MESON)' || true); do
     [ -n "${!v+x}" ] && printf 'export %s=%q\n' "$v" "${!v}"
   done
+  # The host's HOME is read-only in here: caches (Vireo's kernel cache) go to the
+  # sandbox's own tmpfs unless --env says otherwise.
+  echo "export XDG_CACHE_HOME=/var/tmp/xdg-cache"
   for e in "${envs[@]}"; do printf 'export %s=%q\n' "${e%%=*}" "${e#*=}"; done
   echo "export VSB_INSIDE=1"
   printf 'cd %q 2>/dev/null || cd /\n' "$cwd"

@@ -3,7 +3,6 @@
 #include "vireo/loader.h"
 #include "vireo/machine.h"
 #include <elf.h>
-#include <stdlib.h>
 #include <string.h>
 
 static uint32_t rd32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
@@ -218,8 +217,8 @@ static void test_debian_bzimage(void)
     g_assert_cmphex(h.pref_address, ==, 0x1000000);
     g_assert_cmpuint(h.init_size, >, h.kernel_size);
     g_assert_cmpuint(h.payload_length, >, 0);
-    /* With the cache off: the compressed kernel at pref_address, entry + 0x200. */
-    g_setenv("VIREO_KERNEL_CACHE", "0", TRUE);
+    /* With the cache off (test machines default to kernel-cache=off): the compressed
+     * kernel at pref_address, entry + 0x200. The cache: tests/unit/test-kernel-cache.c. */
     Machine *m = test_machine(256 << 20);
     BootInfo bi;
     g_assert_true(loader_load(m, path, (uint8_t *)img, len, NULL, 0, "console=ttyS0", &bi, &err));
@@ -227,45 +226,6 @@ static void test_debian_bzimage(void)
     g_assert_cmphex(bi.entry, ==, 0x1000200);
     g_assert_cmpmem(m->ram + 0x1000000, 4096, img + h.setup_size, 4096);
     machine_free(m);
-    /* Decompressed on the host: vmlinux's own segments, entry startup_64. */
-    g_setenv("VIREO_HOST_DECOMPRESS", "1", TRUE);
-    m = test_machine(256 << 20);
-    g_assert_true(loader_load(m, path, (uint8_t *)img, len, NULL, 0, "console=ttyS0", &bi, &err));
-    g_assert_cmphex(bi.kernel_start, ==, 0x1000000);
-    g_assert_cmphex(bi.entry, ==, 0x1000000);
-    g_assert_cmpuint(bi.kernel_end - bi.kernel_start, >, 2 * h.kernel_size);
-    g_assert_true(memcmp(m->ram + 0x1000000, img + h.setup_size, 4096) != 0);
-    g_autofree uint8_t *want = g_memdup2(m->ram + 0x1000000, 1 << 20);
-    machine_free(m);
-    g_unsetenv("VIREO_HOST_DECOMPRESS");
-    /* The cache: a miss boots the bzImage and fills the cache in the background; the
-     * next boot loads the same vmlinux as host decompression did. */
-    g_autofree char *dir = g_dir_make_tmp("vireo-kcache-XXXXXX", NULL);
-    g_setenv("VIREO_CACHE_DIR", dir, TRUE);
-    g_unsetenv("VIREO_KERNEL_CACHE");
-    m = test_machine(256 << 20);
-    g_assert_true(loader_load(m, path, (uint8_t *)img, len, NULL, 0, NULL, &bi, &err));
-    g_assert_cmphex(bi.entry, ==, 0x1000200);
-    machine_free(m);
-    g_autofree char *kdir = g_build_filename(dir, "kernels", NULL);
-    for (int i = 0; i < 1200; i++) {          /* up to 120 s for the background thread */
-        GDir *d = g_dir_open(kdir, 0, NULL);
-        const char *f = d ? g_dir_read_name(d) : NULL;
-        bool done = f != NULL;
-        if (d)
-            g_dir_close(d);
-        if (done)
-            break;
-        g_usleep(100000);
-    }
-    m = test_machine(256 << 20);
-    g_assert_true(loader_load(m, path, (uint8_t *)img, len, NULL, 0, NULL, &bi, &err));
-    g_assert_cmphex(bi.entry, ==, 0x1000000);
-    g_assert_cmpmem(m->ram + 0x1000000, 1 << 20, want, 1 << 20);
-    machine_free(m);
-    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
-    g_assert_cmpint(system(cmd), ==, 0);
-    g_unsetenv("VIREO_CACHE_DIR");
     g_free(img);
 }
 
