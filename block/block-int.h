@@ -65,6 +65,7 @@ struct BlockDriverState {
 struct BlockDriver {
     const char *format_name;
     bool is_protocol;
+    bool supports_backing;            /* the format has a backing node (qcow2) */
     size_t state_size;
     const char *const *create_opts;   /* -o names accepted, NULL-terminated */
     /* Score 0..100 that @buf (the first bytes of the file) is this format. */

@@ -92,7 +92,10 @@ static BlockDriverState *bdrv_new(BlockEngine *eng, const BlockDriver *drv,
     bs->opaque = drv->state_size ? g_malloc0(drv->state_size) : NULL;
     bs->filename = g_strdup(filename);
     bs->opts = *o;
-    bs->opts.format = NULL;
+    bs->opts.format = NULL;             /* the caller's strings live only during open */
+    bs->opts.backing_filename = NULL;
+    bs->opts.backing_options = NULL;
+    bs->opts.backing = BLOCK_BACKING_HEADER;
     bs->read_only = o->read_only;
     bs->no_flush = o->cache == BLOCK_CACHE_UNSAFE;
     bs->direct = o->cache == BLOCK_CACHE_NONE || o->cache == BLOCK_CACHE_DIRECTSYNC;
@@ -157,6 +160,11 @@ static bool bdrv_mark_seen(GHashTable *seen, const char *filename, GError **errp
     return true;
 }
 
+static int bdrv_attach_backing(BlockDriverState *bs, const BlockOpenOptions *o,
+                               GHashTable *seen, GError **errp);
+static int bdrv_open_backing_explicit(BlockDriverState *bs, const BlockOpenOptions *o,
+                                      GHashTable *seen, GError **errp);
+
 BlockDriverState *bdrv_open(BlockEngine *eng, const char *filename, const char *format,
                             const BlockOpenOptions *o, int depth, GHashTable *seen,
                             GError **errp)
@@ -198,11 +206,76 @@ BlockDriverState *bdrv_open(BlockEngine *eng, const char *filename, const char *
         bdrv_close(bs);
         return NULL;
     }
-    if (bs->backing_file && !o->no_backing && bdrv_open_backing(bs, seen, errp) < 0) {
+    if (bdrv_attach_backing(bs, o, seen, errp) < 0) {
         bdrv_close(bs);
         return NULL;
     }
     return bs;
+}
+
+/* Opens the backing node @o asks for: the header's (unless refused), none, or the
+ * explicit one (QEMU's backing=null / backing.file.filename=). */
+static int bdrv_attach_backing(BlockDriverState *bs, const BlockOpenOptions *o,
+                               GHashTable *seen, GError **errp)
+{
+    if (o->no_backing || o->backing == BLOCK_BACKING_NONE) {
+        return 0;
+    }
+    if (o->backing == BLOCK_BACKING_EXPLICIT) {
+        return bdrv_open_backing_explicit(bs, o, seen, errp);
+    }
+    if (!bs->backing_file) {
+        return 0;
+    }
+    if (o->refuse_implicit_backing) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                    "Image '%s' names the backing file '%s', and implicit-backing=off "
+                    "refuses backing files named by images: give it with "
+                    "backing.file.filename=, or use backing=null", bs->filename,
+                    bs->backing_file);
+        return -EPERM;
+    }
+    return bdrv_open_backing(bs, seen, errp);
+}
+
+static int bdrv_open_backing_explicit(BlockDriverState *bs, const BlockOpenOptions *o,
+                                      GHashTable *seen, GError **errp)
+{
+    BlockOpenOptions bo;
+    GError *err = NULL;
+
+    if (!bs->drv->supports_backing) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                    "Driver '%s' of '%s' does not support backing files",
+                    bs->drv->format_name, bs->filename);
+        return -ENOTSUP;
+    }
+    if (!o->backing_filename || !*o->backing_filename) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "The backing node of '%s' needs a file name", bs->filename);
+        return -EINVAL;
+    }
+    if (o->backing_options) {
+        bo = *o->backing_options;
+    } else {
+        block_open_options_init(&bo);
+    }
+    bo.cache = o->cache;
+    bo.aio = o->aio;
+    bo.force_share = o->force_share;
+    bo.read_only = !o->backing_read_write;
+    bo.backing_read_write = o->backing_read_write;
+    bo.refuse_implicit_backing = bo.refuse_implicit_backing || o->refuse_implicit_backing;
+    bo.check_mode = false;
+    bs->backing = bdrv_open(bs->eng, o->backing_filename, bo.format, &bo, bs->depth + 1,
+                            seen, &err);
+    if (!bs->backing) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_FAILED,
+                    "Could not open backing file of '%s': %s", bs->filename, err->message);
+        g_error_free(err);
+        return -EINVAL;
+    }
+    return 0;
 }
 
 /* QEMU's rule: a relative backing name is relative to the overlay's directory. */

@@ -107,13 +107,16 @@ static int file_open(BlockDriverState *bs, GError **errp)
 {
     BDRVFileState *s = bs->opaque;
     int flags = O_CLOEXEC | (bs->read_only ? O_RDONLY : O_RDWR);
-    struct stat st;
+    struct stat st = { 0 };
     int ret;
 
     if (bs->direct) {
         flags |= O_DIRECT;
     }
-    s->fd = open(bs->filename, flags);
+    /* O_NONBLOCK: a FIFO (or a device that waits for a peer) named by an image header
+     * must not hang start-up in open(); only regular files and block devices are
+     * images. The flag is cleared again once the type is known. */
+    s->fd = open(bs->filename, flags | O_NONBLOCK);
     if (s->fd < 0) {
         ret = -errno;
         g_set_error(errp, G_IO_ERROR, g_io_error_from_errno(-ret), "Could not open '%s': %s%s",
@@ -122,11 +125,16 @@ static int file_open(BlockDriverState *bs, GError **errp)
                     "this file system does not support)" : "");
         return ret;
     }
-    if (fstat(s->fd, &st) < 0 || S_ISDIR(st.st_mode)) {
-        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_IS_DIRECTORY,
-                    "Could not open '%s': not a regular file or block device", bs->filename);
+    if (fstat(s->fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) ||
+        fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+        g_set_error(errp, G_IO_ERROR, S_ISDIR(st.st_mode) ? G_IO_ERROR_IS_DIRECTORY :
+                    G_IO_ERROR_NOT_REGULAR_FILE,
+                    "Could not open '%s': not a regular file or block device (%s)",
+                    bs->filename, S_ISDIR(st.st_mode) ? "a directory" :
+                    S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISCHR(st.st_mode) ?
+                    "a character device" : S_ISSOCK(st.st_mode) ? "a socket" : "unusable");
         close(s->fd);
-        return -EISDIR;
+        return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
     }
     s->is_blockdev = S_ISBLK(st.st_mode);
     s->use_uring = bs->eng->have_uring && bs->opts.aio != BLOCK_AIO_THREADS;

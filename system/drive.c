@@ -9,8 +9,36 @@
 #include <string.h>
 
 static const char *const drive_keys[] = {
-    "file", "format", "if", "id", "readonly", "cache", "aio", "media", "index", NULL,
+    "file", "format", "if", "id", "readonly", "cache", "aio", "media", "index",
+    "implicit-backing", NULL,
 };
+
+#define BACKING_DEPTH_MAX 16
+
+/* The pinned backing chain, QEMU's dotted keys: backing=null, backing.driver=FMT,
+ * backing.file.filename=PATH, backing.backing=null, backing.backing.file.filename=... */
+typedef struct DriveBacking {
+    BlockOpenOptions node[BACKING_DEPTH_MAX];
+    unsigned n;
+} DriveBacking;
+
+/* Whether @k is backing(.backing)*, optionally followed by .driver, .file.filename or
+ * .file.driver. */
+static bool is_backing_key(const char *k)
+{
+    const char *p = k;
+    while (g_str_has_prefix(p, "backing")) {
+        p += strlen("backing");
+        if (!*p)
+            return true;
+        if (*p++ != '.')
+            return false;
+        if (!g_str_has_prefix(p, "backing"))
+            return !strcmp(p, "driver") || !strcmp(p, "file.filename") ||
+                   !strcmp(p, "file.driver");
+    }
+    return false;
+}
 
 static bool drive_error(GError **errp, const char *spec, const char *why)
 {
@@ -40,7 +68,7 @@ static bool drive_parse(const char *spec, GHashTable *kv, GError **errp)
     JsonNode *v;
     json_object_iter_init(&it, o);
     while (json_object_iter_next(&it, &k, &v)) {
-        if (!g_strv_contains(drive_keys, k)) {
+        if (!g_strv_contains(drive_keys, k) && !is_backing_key(k)) {
             g_autofree char *why = g_strdup_printf("Invalid parameter '%s'", k);
             return drive_error(errp, spec, why);
         }
@@ -85,12 +113,74 @@ static bool drive_options(const char *spec, GHashTable *kv, BlockOpenOptions *o,
     return true;
 }
 
+/* Fills @o's backing fields (and @b's nodes) from the backing.* keys. */
+static bool drive_backing(const char *spec, GHashTable *kv, BlockOpenOptions *o,
+                          DriveBacking *b, GError **errp)
+{
+    g_autoptr(GString) pfx = g_string_new("backing");
+    BlockOpenOptions *cur = o;
+    for (b->n = 0;; g_string_append(pfx, ".backing")) {
+        g_autofree char *kfile = g_strconcat(pfx->str, ".file.filename", NULL);
+        g_autofree char *kdrv = g_strconcat(pfx->str, ".driver", NULL);
+        g_autofree char *kproto = g_strconcat(pfx->str, ".file.driver", NULL);
+        const char *ref = g_hash_table_lookup(kv, pfx->str);
+        const char *file = g_hash_table_lookup(kv, kfile);
+        const char *drv = g_hash_table_lookup(kv, kdrv);
+        const char *proto = g_hash_table_lookup(kv, kproto);
+        if (ref && (file || drv)) {
+            g_autofree char *why = g_strdup_printf("'%s' and '%s.*' exclude each other",
+                                                   pfx->str, pfx->str);
+            return drive_error(errp, spec, why);
+        }
+        if (ref && strcmp(ref, "null") && *ref) {
+            g_autofree char *why = g_strdup_printf("%s=%s: a backing node by name needs "
+                                                   "-blockdev; use %s=null or "
+                                                   "%s.file.filename=PATH", pfx->str, ref,
+                                                   pfx->str, pfx->str);
+            return drive_error(errp, spec, why);
+        }
+        if (proto && strcmp(proto, "file"))
+            return drive_error(errp, spec, "backing files use the 'file' protocol only");
+        if (drv && strcmp(drv, "raw") && strcmp(drv, "qcow2"))
+            return drive_error(errp, spec, "backing format must be raw or qcow2");
+        if (ref) {
+            cur->backing = BLOCK_BACKING_NONE;
+            return true;
+        }
+        if (!file && !drv)
+            return true;              /* from here on: what the images say */
+        if (!file) {
+            g_autofree char *why = g_strdup_printf("%s.driver needs %s.file.filename",
+                                                   pfx->str, pfx->str);
+            return drive_error(errp, spec, why);
+        }
+        if (b->n == BACKING_DEPTH_MAX)
+            return drive_error(errp, spec, "backing chain too deep");
+        BlockOpenOptions *next = &b->node[b->n++];
+        block_open_options_init(next);
+        next->format = drv;
+        cur->backing = BLOCK_BACKING_EXPLICIT;
+        cur->backing_filename = file;
+        cur->backing_options = next;
+        cur = next;
+    }
+}
+
 bool drive_add(Machine *m, const char *spec, GError **errp)
 {
     g_autoptr(GHashTable) kv = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     BlockOpenOptions o;
-    if (!drive_parse(spec, kv, errp) || !drive_options(spec, kv, &o, errp))
+    DriveBacking chain;
+    if (!drive_parse(spec, kv, errp) || !drive_options(spec, kv, &o, errp) ||
+        !drive_backing(spec, kv, &o, &chain, errp))
         return false;
+    bool implicit = true;
+    if (!parse_onoff(spec, "implicit-backing", g_hash_table_lookup(kv, "implicit-backing"),
+                     &implicit, errp))
+        return false;
+    o.refuse_implicit_backing = !implicit;
+    for (unsigned i = 0; i < chain.n; i++)
+        chain.node[i].refuse_implicit_backing = !implicit;
     const char *file = g_hash_table_lookup(kv, "file");
     const char *iface = g_hash_table_lookup(kv, "if");
     const char *id = g_hash_table_lookup(kv, "id");

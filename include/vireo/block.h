@@ -61,17 +61,32 @@ bool block_cache_mode_parse(const char *s, BlockCacheMode *mode);
 /* Parses "threads", "io_uring" ("native" is accepted as io_uring). */
 bool block_aio_mode_parse(const char *s, BlockAioMode *mode);
 
-typedef struct BlockOpenOptions {
+/* Where a format node's backing node comes from (QEMU's "backing" option). */
+typedef enum BlockBackingMode {
+    BLOCK_BACKING_HEADER,       /* the file the image header names, if any (default) */
+    BLOCK_BACKING_NONE,         /* no backing node, whatever the header says (null) */
+    BLOCK_BACKING_EXPLICIT,     /* backing_filename opened with backing_options */
+} BlockBackingMode;
+
+typedef struct BlockOpenOptions BlockOpenOptions;
+struct BlockOpenOptions {
     const char *format;         /* "raw", "qcow2", NULL = probe */
     bool read_only;
     BlockCacheMode cache;
     BlockAioMode aio;
     bool force_share;           /* like qemu-img -U: take no image locks */
-    bool no_backing;            /* do not open the backing chain */
+    bool no_backing;            /* do not open the backing chain (tools: info, check) */
+    BlockBackingMode backing;   /* the backing node; pinned chains use NONE/EXPLICIT */
+    const char *backing_filename;               /* EXPLICIT: the backing image */
+    const BlockOpenOptions *backing_options;    /* EXPLICIT: its format and its own backing
+                                                 * (NULL: probe, header's backing); cache,
+                                                 * aio and locking follow this node */
+    bool refuse_implicit_backing;   /* implicit-backing=off: a backing file named by an
+                                     * image header (anywhere in the chain) is an error */
     bool backing_read_write;    /* open the backing chain writable (commit) */
     bool check_mode;            /* do not repair a dirty image on open (check) */
     uint64_t l2_cache_size;     /* qcow2 L2 table cache in bytes; 0 = default */
-} BlockOpenOptions;
+};
 
 /* Fills @o with defaults: probe, read-write, writeback, default aio. */
 void block_open_options_init(BlockOpenOptions *o);

@@ -121,6 +121,32 @@ class BadInput(unittest.TestCase):
                      "-drive", f"file={img},if=none,id=a,readonly=on")
             self.bad("unexpected argument (a disk image is given with -drive", img)
 
+    def test_backing_files(self):
+        """Issue 13 item 10: a FIFO backing file fails fast; implicit-backing=off refuses a
+        header naming a host file; backing= by node name needs -blockdev."""
+        img_tool = os.path.join(BUILD, "tools", "vireo-img")
+        with tempfile.TemporaryDirectory() as d:
+            fifo, secret = os.path.join(d, "fifo"), os.path.join(d, "shadow")
+            os.mkfifo(fifo)
+            with open(secret, "w") as f:
+                f.write("root:$6$secret:19000:0:99999:7:::\n")
+            os.chmod(secret, 0o600)
+            imgs = {}
+            for name, backing in (("f", fifo), ("s", secret)):
+                imgs[name] = os.path.join(d, name + ".qcow2")
+                subprocess.run([img_tool, "create", "-q", "-f", "qcow2", "-u", "-b", backing,
+                                "-F", "raw", imgs[name], "1M"], check=True)
+            self.bad(f"Could not open '{fifo}': not a regular file or block device (a FIFO)",
+                     "-drive", f"file={imgs['f']},if=virtio")
+            self.bad(f"names the backing file '{secret}', and implicit-backing=off refuses",
+                     "-drive", f"file={imgs['s']},if=virtio,implicit-backing=off")
+            self.bad(f"a backing node by name needs -blockdev", "-drive",
+                     f"file={imgs['s']},if=virtio,backing=base0")
+            self.bad("Invalid parameter 'backing.file.bogus'", "-drive",
+                     f"file={imgs['s']},if=virtio,backing.file.bogus=1")
+            self.bad("implicit-backing' expects 'on' or 'off'", "-drive",
+                     f"file={imgs['s']},if=virtio,implicit-backing=maybe")
+
     def test_bad_chardev(self):
         self.bad("nosuchbackend", "-chardev", "nosuchbackend,id=x")
 

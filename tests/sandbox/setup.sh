@@ -85,7 +85,7 @@ if [ ! -f "$outer" ]; then
   bash "$VSB_DIR/mkinitrd.sh" -o "$outer" -k "$MODDIR" -i "$VSB_DIR/outer-init.sh" \
     -m irqbypass -m kvm -m ccp -m kvm_amd -m 9p -m 9pnet_virtio -m virtio_pci \
     -m virtio_blk -m crc32c_generic -m ext4
-  find "$VSB_CACHE" -maxdepth 1 -name 'outer-*.cpio.gz' ! -name "outer-$key.cpio.gz" -delete
+  find "$VSB_CACHE" -maxdepth 1 -name 'outer-*.cpio.gz' ! -name "outer-$key.cpio.gz" -mmin +120 -delete
 fi
 printf 'OUTER_KEY=%s\nOUTER_INITRD=%s\n' "$key" "$outer" > "$VSB_CACHE/outer.env"
 exit

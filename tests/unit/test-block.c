@@ -331,6 +331,99 @@ static void test_probe(Fixture *f, gconstpointer data)
     g_free(v);
 }
 
+/* Issue 13 item 10: backing files are opened non-blocking and must be regular files or
+ * block devices; the chain can be pinned (BLOCK_BACKING_NONE / _EXPLICIT) and implicit
+ * backing files refused. */
+static uint8_t read_byte(Fixture *f, const char *path, const BlockOpenOptions *o,
+                         GError **err)
+{
+    BlockBackend *blk = blk_open(f->eng, path, o, err);
+    uint8_t b = 0xee;
+    if (!blk)
+        return 0xee;
+    g_assert_cmpint(blk_pread(blk, 0, &b, 1), ==, 0);
+    blk_close(blk);
+    return b;
+}
+
+static char *raw_with(Fixture *f, const char *name, uint8_t byte)
+{
+    char *path = g_build_filename(f->dir, name, NULL);
+    BlockOpenOptions o;
+    GError *err = NULL;
+    uint8_t buf[4096];
+    g_assert_cmpint(block_create(f->eng, path, "raw", NULL, 1 << 20, &err), ==, 0);
+    block_open_options_init(&o);
+    o.format = "raw";
+    BlockBackend *blk = blk_open(f->eng, path, &o, &err);
+    memset(buf, byte, sizeof(buf));
+    g_assert_cmpint(blk_pwrite(blk, 0, buf, sizeof(buf), 0), ==, 0);
+    blk_close(blk);
+    return path;
+}
+
+static void test_backing_pinned(Fixture *f, gconstpointer data)
+{
+    g_autofree char *base = raw_with(f, "base.raw", 0x11);
+    g_autofree char *other = raw_with(f, "other.raw", 0x22);
+    g_autofree char *top = g_build_filename(f->dir, "top.qcow2", NULL);
+    g_autofree char *opts = g_strdup_printf("backing_file=%s,backing_fmt=raw", base);
+    BlockOpenOptions o, ob;
+    GError *err = NULL;
+    g_assert_cmpint(block_create(f->eng, top, "qcow2", opts, 1 << 20, &err), ==, 0);
+    block_open_options_init(&o);
+    g_assert_cmphex(read_byte(f, top, &o, &err), ==, 0x11);      /* the header's */
+    o.backing = BLOCK_BACKING_NONE;                               /* backing=null */
+    g_assert_cmphex(read_byte(f, top, &o, &err), ==, 0);
+    g_assert_no_error(err);
+    block_open_options_init(&ob);
+    ob.format = "raw";
+    o.backing = BLOCK_BACKING_EXPLICIT;                           /* backing.file.filename= */
+    o.backing_filename = other;
+    o.backing_options = &ob;
+    g_assert_cmphex(read_byte(f, top, &o, &err), ==, 0x22);
+    g_assert_no_error(err);
+    o.refuse_implicit_backing = true;                             /* pinned: allowed */
+    g_assert_cmphex(read_byte(f, top, &o, &err), ==, 0x22);
+    g_assert_no_error(err);
+    o.backing = BLOCK_BACKING_HEADER;                             /* from the header: no */
+    g_assert_cmphex(read_byte(f, top, &o, &err), ==, 0xee);
+    g_assert_nonnull(strstr(err->message, "implicit-backing=off"));
+    g_assert_nonnull(strstr(err->message, base));
+    g_clear_error(&err);
+    /* A backing node for a format without backing files is an error. */
+    block_open_options_init(&o);
+    o.format = "raw";
+    o.backing = BLOCK_BACKING_EXPLICIT;
+    o.backing_filename = other;
+    g_assert_cmphex(read_byte(f, base, &o, &err), ==, 0xee);
+    g_assert_nonnull(strstr(err->message, "does not support backing files"));
+    g_clear_error(&err);
+}
+
+static void test_backing_fifo(Fixture *f, gconstpointer data)
+{
+    g_autofree char *fifo = g_build_filename(f->dir, "fifo", NULL);
+    g_autofree char *top = g_build_filename(f->dir, "f.qcow2", NULL);
+    g_autofree char *opts = g_strdup_printf("backing_file=%s,backing_fmt=raw", fifo);
+    BlockOpenOptions o;
+    GError *err = NULL;
+    g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+    g_assert_cmpint(block_create(f->eng, top, "qcow2", opts, 1 << 20, &err), ==, 0);
+    block_open_options_init(&o);
+    /* Before the fix this open() never returned (no writer on the FIFO). */
+    g_assert_null(blk_open(f->eng, top, &o, &err));
+    g_assert_nonnull(strstr(err->message, "not a regular file or block device (a FIFO)"));
+    g_clear_error(&err);
+    o.format = "raw";
+    g_assert_null(blk_open(f->eng, fifo, &o, &err));
+    g_clear_error(&err);
+    g_assert_null(blk_open(f->eng, "/dev/null", &o, &err));
+    g_assert_nonnull(strstr(err->message, "a character device"));
+    g_clear_error(&err);
+    unlink(fifo);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -343,6 +436,8 @@ int main(int argc, char **argv)
     ADD("thread-pool", test_thread_pool);
     ADD("locking", test_locking);
     ADD("options", test_options);
+    ADD("backing-pinned", test_backing_pinned);
+    ADD("backing-fifo", test_backing_fifo);
     ADD("probe", test_probe);
     return g_test_run();
 }

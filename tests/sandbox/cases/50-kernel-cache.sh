@@ -8,6 +8,7 @@
 . "$VSB_LIB/vm.sh"
 export XDG_CACHE_HOME=$VSB_WORK/xdg
 kdir=$XDG_CACHE_HOME/vireo/kernels
+cp "$VSB_INITRD" "$VSB_WORK/initrd" && VSB_INITRD=$VSB_WORK/initrd   # ours for the whole case
 BASE_TEXT=ffffffff81000000
 
 # kboot LABEL [EXTRA APPEND] [-- VMM ARGS]: sets TEXT, PHYS, CACHED (trace line seen)

@@ -45,7 +45,7 @@ vsb_inner_initrd() {
   out=$VSB_CACHE/inner-$key.cpio.gz
   if [ ! -f "$out" ]; then
     bash "$VSB_DIR/mkinitrd.sh" -o "$out" >&2 || return 1
-    find "$VSB_CACHE" -maxdepth 1 -name 'inner-*.cpio.gz' ! -name "inner-$key.cpio.gz" -delete
+    find "$VSB_CACHE" -maxdepth 1 -name 'inner-*.cpio.gz' ! -name "inner-$key.cpio.gz" -mmin +120 -delete
   fi
   echo "$out"
 }
