@@ -11,6 +11,7 @@
 #
 # Rows:
 #  - 4 KiB random reads/writes at queue depth 1 and 32, raw and qcow2, cache=none
+#    (qemu-img bench gets -i io_uring when it supports it; Vireo uses io_uring anyway)
 #    (`bench -t none`; "random": each request is 1 MiB + 4 KiB after the previous one,
 #    modulo the 1 GiB image, the same sequence for both tools since qemu-img bench has
 #    no random mode). qcow2 writes go to a freshly created image each run, so they
@@ -70,6 +71,10 @@ row() {
             [ "$prep" = none ] || $prep "$tool"
             local bin=$QIMG; [ "$tool" = v ] && bin=$VIMG
             local args=("${@//TOOL/$bin}")
+            # qemu-img bench defaults to aio=threads; give it io_uring where it has it.
+            if [ "$tool" = q ] && [ "${args[1]}" = bench ]; then
+                args=("${args[0]}" bench "${QBENCH_AIO[@]}" "${args[@]:2}")
+            fi
             if [ "$tool" = q ]; then q+=("$(timed "${args[@]}")"); else v+=("$(timed "${args[@]}")"); fi
         done
     done
@@ -102,11 +107,17 @@ fi
 [ -f full.qcow2 ] || "$QIMG" convert -f raw -O qcow2 rand.raw full.qcow2
 cp --sparse=never rand.raw rw.raw
 
+# qemu-img bench's io_uring engine (-i io_uring), when this qemu-img has it.
+QBENCH_AIO=()
+if "$QIMG" bench -i io_uring -f raw -t none -c 1 -s 4k rand.raw >/dev/null 2>&1; then
+    QBENCH_AIO=(-i io_uring)
+fi
 fresh_qcow2() { rm -f fresh.qcow2; "$QIMG" create -q -f qcow2 fresh.qcow2 1G; }
 fresh_out() { rm -f out.raw out.qcow2 outc.qcow2; }
 
 echo
-echo "vireo-img vs qemu-img ($("$QIMG" --version | head -1)), median of $RUNS interleaved runs"
+echo "vireo-img vs qemu-img ($("$QIMG" --version | head -1)), median of $RUNS interleaved runs;" \
+     "qemu-img bench ${QBENCH_AIO[*]:-with its default aio=threads (no io_uring)}"
 echo "$(nproc) CPUs, $(uname -r), work dir $WORK"
 echo
 echo "| workload                                 | qemu-img | vireo-img | ratio |"
