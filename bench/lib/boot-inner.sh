@@ -8,6 +8,8 @@ work=$(mktemp -d /tmp/bench-boot.XXXXXX)
 mem=$BENCH_MEM smp=$BENCH_SMP
 append="console=ttyS0 ${BENCH_QUIET-quiet} panic=-1 vtest=marker"
 raw=$work/raw.txt; : > "$raw"
+# Our own copy: parallel sandbox runs of other checkouts may replace the cached image.
+cp "$VSB_INITRD" "$work/initrd" && VSB_INITRD=$work/initrd
 
 cmd_for() {  # sets CMD (and CACHE, the kernel cache of Vireo rows) for a configuration
   local kernel=$VSB_VMLINUZ run=$2
@@ -34,7 +36,7 @@ one() {  # one CONFIG RUN: appends a raw row
   fi
   cmd_for "$cfg" "$run"
   out=$(XDG_CACHE_HOME=$CACHE python3 -I "$vsblib/vmrun.py" --log "$work/$cfg-$run.log" \
-        --timeout 180 --first-output 60 --silence 60 --marker VTEST-INIT --mem "$mem" -- "${CMD[@]}")
+        --timeout 240 --first-output 150 --silence 150 --marker VTEST-INIT --mem "$mem" -- "${CMD[@]}")
   eval "$out"
   local st=ok
   [ -n "$VM_MARKER_S" ] || st="fail:$VM_REASON,rc=$VM_RC"
