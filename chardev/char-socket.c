@@ -21,10 +21,16 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+/* accept() failing for lack of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM)
+ * leaves the client in the backlog and the socket readable: the watch would fire
+ * forever. The listener pauses and tries again this much later. */
+#define CHR_ACCEPT_RETRY_MS 200
+
 struct ChrListener {
     int fd;
-    guint watch;
+    guint watch, retry;
     bool enabled;
+    LogBudget log;
     char *address;
     char *unix_path;        /* unlinked when freed */
     ChrAcceptFn *fn;
@@ -135,13 +141,30 @@ static bool addr_split(const char *addr, char **path, char **host, char **port)
     return true;
 }
 
+static gboolean listener_retry(gpointer opaque)
+{
+    ChrListener *l = opaque;
+    l->retry = 0;
+    if (l->enabled)
+        chr_listener_set_enabled(l, true);
+    return G_SOURCE_REMOVE;
+}
+
 static gboolean listener_ready(int fd, GIOCondition cond, gpointer opaque)
 {
     ChrListener *l = opaque;
     int c = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (c >= 0)
+    if (c >= 0) {
         l->fn(l->opaque, c);      /* may disable or even free @l: return at once */
-    return G_SOURCE_CONTINUE;
+        return G_SOURCE_CONTINUE;
+    }
+    if (errno != EMFILE && errno != ENFILE && errno != ENOBUFS && errno != ENOMEM)
+        return G_SOURCE_CONTINUE; /* EAGAIN, ECONNABORTED...: that client is gone */
+    log_budget_warn(&l->log, "%s: cannot accept a client: %s; trying again in %d ms",
+                    l->address, g_strerror(errno), CHR_ACCEPT_RETRY_MS);
+    l->watch = 0;
+    l->retry = g_timeout_add(CHR_ACCEPT_RETRY_MS, listener_retry, l);
+    return G_SOURCE_REMOVE;
 }
 
 ChrListener *chr_listener_new(const char *addr, int backlog, ChrAcceptFn *fn, void *opaque,
@@ -159,6 +182,7 @@ ChrListener *chr_listener_new(const char *addr, int backlog, ChrAcceptFn *fn, vo
     chr_fd_set_nonblock(fd);   /* a client that vanishes before accept() must not block */
     ChrListener *l = g_new0(ChrListener, 1);
     l->fd = fd;
+    l->log = (LogBudget)LOG_BUDGET_DEFAULT;
     l->fn = fn;
     l->opaque = opaque;
     l->unix_path = g_steal_pointer(&path);
@@ -171,11 +195,14 @@ ChrListener *chr_listener_new(const char *addr, int backlog, ChrAcceptFn *fn, vo
 void chr_listener_set_enabled(ChrListener *l, bool enabled)
 {
     l->enabled = enabled;
-    if (enabled && !l->watch)
+    if (enabled && !l->watch && !l->retry) {      /* a pending retry re-arms by itself */
         l->watch = g_unix_fd_add(l->fd, G_IO_IN, listener_ready, l);
-    else if (!enabled && l->watch) {
-        g_source_remove(l->watch);
-        l->watch = 0;
+    } else if (!enabled) {
+        if (l->watch)
+            g_source_remove(l->watch);
+        if (l->retry)
+            g_source_remove(l->retry);
+        l->watch = l->retry = 0;
     }
 }
 
@@ -291,7 +318,8 @@ static void sock_close(Chardev *chr)
 }
 
 static const ChrOps sock_ops = {
-    .kind = "socket", .write = sock_write, .hangup = sock_hangup, .close = sock_close,
+    .kind = "socket", .write = sock_write, .hangup = sock_hangup, .disconnect = sock_hangup,
+    .close = sock_close,
 };
 
 static int sock_connect(const char *path, const char *host, const char *port, GError **errp)

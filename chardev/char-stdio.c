@@ -8,9 +8,11 @@
  */
 #include "chardev-internal.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -78,6 +80,32 @@ static void stdio_set_raw(bool allow_signals)
         stdio_term.raw = 1;
 }
 
+/*
+ * Output must never block the main loop (or a vCPU thread holding the lock) when
+ * whatever reads our stdout stops reading, yet O_NONBLOCK on fd 1 itself would change
+ * the file description we share with the shell. So: a socket is written with
+ * MSG_DONTWAIT; a pipe, FIFO or terminal is opened again through /proc/self/fd/1,
+ * which gives a description of our own that can be non-blocking; a regular file never
+ * makes a writer wait. Only when reopening fails does char.c fall back to a poll()
+ * before each write of at most PIPE_BUF bytes.
+ */
+static int stdio_out_fd(Chardev *chr)
+{
+    struct stat st;
+    if (fstat(STDOUT_FILENO, &st) < 0)
+        return STDOUT_FILENO;
+    if (S_ISSOCK(st.st_mode) || S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) {
+        chr->out_socket = S_ISSOCK(st.st_mode);
+        chr->out_nonblock = true;
+        return STDOUT_FILENO;
+    }
+    int fd = open("/proc/self/fd/1", O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return STDOUT_FILENO;
+    chr->out_nonblock = true;
+    return fd;
+}
+
 static void stdio_hangup(Chardev *chr)
 {
     /* EOF on stdin (e.g. </dev/null): stop reading, keep writing. */
@@ -85,6 +113,8 @@ static void stdio_hangup(Chardev *chr)
 
 static void stdio_close(Chardev *chr)
 {
+    if (chr->out_fd != STDOUT_FILENO)
+        close(chr->out_fd);             /* our own description of stdout */
     chr_stdio_restore_terminal();
     stdio_term.in_use = false;
 }
@@ -106,7 +136,7 @@ Chardev *chr_open_stdio(const ChrOpts *o, GError **errp)
     stdio_term.in_use = true;
     Chardev *chr = chr_alloc(&stdio_ops, NULL);
     chr->in_fd = STDIN_FILENO;
-    chr->out_fd = STDOUT_FILENO;
+    chr->out_fd = stdio_out_fd(chr);
     chr->keep_fds = true;
     chr_set_filename(chr, "stdio", NULL);
     stdio_set_raw(allow_signals);

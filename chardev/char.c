@@ -8,12 +8,18 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <limits.h>
 #include <unistd.h>
 #include <glib-unix.h>
 #include <sys/socket.h>
 
 #define CHR_READ_CHUNK 4096
-#define CHR_WRITE_STALL_MS 1000
+/* chr_write()'s queue for output the backend cannot take at once; past it, output is
+ * dropped (with a budgeted warning) rather than blocking the main loop or growing. */
+#define CHR_OUTQ_MAX (64u << 10)
+
+static bool outq_drain(Chardev *chr);
+static void outq_clear(Chardev *chr);
 
 Chardev *chr_alloc(const ChrOps *ops, const char *id)
 {
@@ -23,6 +29,7 @@ Chardev *chr_alloc(const ChrOps *ops, const char *id)
     chr->in_fd = chr->out_fd = -1;
     chr->connected = true;
     chr->writable = g_array_new(FALSE, FALSE, sizeof(ChrWritable));
+    chr->drop_log = (LogBudget)LOG_BUDGET_DEFAULT;
     return chr;
 }
 
@@ -75,6 +82,10 @@ void chr_free(Chardev *chr)
         g_source_remove(chr->out_watch);
     if (chr->idle_writable)
         g_source_remove(chr->idle_writable);
+    chr->has_fe = false;                /* no events to a frontend from here on */
+    if (chr->connected)
+        outq_drain(chr);                /* a last try for queued output, never blocking */
+    outq_clear(chr);
     if (chr->ops->close)
         chr->ops->close(chr);
     if (!chr->keep_fds) {
@@ -212,6 +223,8 @@ void chr_set_connected(Chardev *chr, bool connected)
     chr->connected = connected;
     chr->in_eof = false;
     chr_fd_update_input(chr);
+    if (!connected)
+        outq_clear(chr);                /* it was for the peer that left */
     chr_fe_event(chr, connected ? CHR_EVENT_OPENED : CHR_EVENT_CLOSED);
     /* Output is discarded now: let waiting writers go on, from the main loop (this
      * may run inside a frontend's own write). */
@@ -230,13 +243,14 @@ static ssize_t chr_fd_write(Chardev *chr, const uint8_t *buf, size_t len)
     if (chr->out_fd < 0)
         return len;
     if (!chr->out_nonblock) {
-        /* Not our file description (stdout): never set O_NONBLOCK on it, ask poll. */
+        /* A description we could not make non-blocking (stdio's fallback): ask poll,
+         * and write no more than a pipe takes atomically once it says there is room. */
         struct pollfd p = { .fd = chr->out_fd, .events = POLLOUT };
         if (poll(&p, 1, 0) <= 0)
             return -EAGAIN;
         if (!(p.revents & POLLOUT))
             return -EPIPE;
-        len = MIN(len, (size_t)CHR_READ_CHUNK);
+        len = MIN(len, (size_t)PIPE_BUF);
     }
     ssize_t n = chr->out_socket ? send(chr->out_fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT)
                                 : write(chr->out_fd, buf, len);
@@ -252,31 +266,122 @@ static Chardev *chr_out(Chardev *chr)
     return chr;
 }
 
+/* The backend's own non-blocking write: bytes taken, -EAGAIN or another -errno. */
+static ssize_t backend_write(Chardev *chr, const uint8_t *buf, size_t len)
+{
+    return chr->ops->write ? chr->ops->write(chr, buf, len) : chr_fd_write(chr, buf, len);
+}
+
+static size_t outq_pending(const Chardev *chr)
+{
+    return chr->outq ? chr->outq->len - chr->outq_pos : 0;
+}
+
+static void outq_clear(Chardev *chr)
+{
+    if (chr->outq)
+        g_string_free(chr->outq, TRUE);
+    chr->outq = NULL;
+    chr->outq_pos = 0;
+}
+
+static gboolean chr_out_ready(int fd, GIOCondition cond, gpointer opaque);
+
+static void chr_arm_out_watch(Chardev *chr)
+{
+    if (chr->out_fd >= 0 && chr->connected && !chr->out_watch)
+        chr->out_watch = g_unix_fd_add(chr->out_fd, G_IO_OUT | G_IO_ERR | G_IO_HUP,
+                                       chr_out_ready, chr);
+}
+
+/* Writes what the backend takes of chr_write()'s queue; true once it is empty. A
+ * backend error loses the queue, as output to a peer that went away is lost. */
+static bool outq_drain(Chardev *chr)
+{
+    while (outq_pending(chr)) {
+        ssize_t n = backend_write(chr, (const uint8_t *)chr->outq->str + chr->outq_pos,
+                                  outq_pending(chr));
+        if (!chr->outq || !chr->connected)
+            break;                      /* the write saw the peer leave */
+        if (n == -EAGAIN || n == 0)
+            return false;
+        if (n < 0)
+            break;
+        chr->outq_pos += n;
+    }
+    outq_clear(chr);
+    return true;
+}
+
+/* Queues what the backend could not take now, up to CHR_OUTQ_MAX; drops the rest. */
+static size_t outq_put(Chardev *chr, const uint8_t *buf, size_t len)
+{
+    size_t pending = outq_pending(chr);
+    size_t take = MIN(len, CHR_OUTQ_MAX - MIN(pending, CHR_OUTQ_MAX));
+    if (!chr->outq)
+        chr->outq = g_string_sized_new(MIN(len, CHR_OUTQ_MAX));
+    if (chr->outq_pos && chr->outq_pos >= chr->outq->len / 2) {
+        g_string_erase(chr->outq, 0, chr->outq_pos);
+        chr->outq_pos = 0;
+    }
+    g_string_append_len(chr->outq, (const char *)buf, take);
+    if (take < len) {
+        chr->out_dropped += len - take;
+        log_budget_warn(&chr->drop_log, "chardev '%s': its peer does not read; %" G_GUINT64_FORMAT
+                        " bytes of output dropped so far", chr->id ? chr->id : chr->ops->kind,
+                        chr->out_dropped);
+    }
+    chr_arm_out_watch(chr);
+    return take;
+}
+
 ssize_t chr_write_nonblock(Chardev *chr, const uint8_t *buf, size_t len)
 {
     chr = chr_out(chr);
     if (!chr->connected || len == 0)
         return len;
-    return chr->ops->write ? chr->ops->write(chr, buf, len) : chr_fd_write(chr, buf, len);
+    if (!outq_drain(chr))
+        return -EAGAIN;             /* chr_write()'s earlier bytes go first */
+    if (!chr->connected)
+        return len;
+    return backend_write(chr, buf, len);
 }
 
 ssize_t chr_write(Chardev *chr, const uint8_t *buf, size_t len)
 {
-    size_t done = 0;
     chr = chr_out(chr);
-    while (done < len) {
-        ssize_t n = chr_write_nonblock(chr, buf + done, len - done);
-        if (n > 0) {
-            done += n;
-            continue;
-        }
-        if (n != -EAGAIN && n != 0)
-            return done ? (ssize_t)done : n;
-        struct pollfd p = { .fd = chr->out_fd, .events = POLLOUT };
-        if (chr->out_fd < 0 || poll(&p, 1, CHR_WRITE_STALL_MS) <= 0)
-            return done ? (ssize_t)done : -EAGAIN;
+    if (!chr->connected || len == 0)
+        return len;
+    size_t done = 0;
+    if (outq_drain(chr) && chr->connected) {
+        ssize_t n = backend_write(chr, buf, len);
+        if (n < 0 && n != -EAGAIN)
+            return n;
+        done = n > 0 ? (size_t)n : 0;
     }
+    if (!chr->connected)
+        return len;                 /* discarded, as for any disconnected backend */
+    if (done < len)
+        done += outq_put(chr, buf + done, len - done);
     return done;
+}
+
+bool chr_wait_writable(Chardev *chr, int timeout_ms)
+{
+    chr = chr_out(chr);
+    if (!chr->connected || chr->out_fd < 0)
+        return true;
+    struct pollfd p = { .fd = chr->out_fd, .events = POLLOUT };
+    return poll(&p, 1, timeout_ms) > 0;
+}
+
+bool chr_disconnect(Chardev *chr)
+{
+    chr = chr_out(chr);
+    if (!chr->ops->disconnect || !chr->connected)
+        return false;
+    chr->ops->disconnect(chr);
+    return true;
 }
 
 void chr_fire_writable(Chardev *chr)
@@ -302,6 +407,8 @@ void chr_fire_writable(Chardev *chr)
 static gboolean chr_out_ready(int fd, GIOCondition cond, gpointer opaque)
 {
     Chardev *chr = opaque;
+    if (!outq_drain(chr) && chr->connected)
+        return G_SOURCE_CONTINUE;       /* chr_write()'s queue first */
     chr->out_watch = 0;
     chr_fire_writable(chr);
     return G_SOURCE_REMOVE;
@@ -324,13 +431,10 @@ void chr_notify_writable(Chardev *chr, ChrWritableFn *fn, void *opaque)
             return;
     }
     g_array_append_val(chr->writable, ((ChrWritable){ fn, opaque }));
-    if (chr->out_fd >= 0 && chr->connected) {
-        if (!chr->out_watch)
-            chr->out_watch = g_unix_fd_add(chr->out_fd, G_IO_OUT | G_IO_ERR | G_IO_HUP,
-                                           chr_out_ready, chr);
-    } else if (!chr->idle_writable) {
+    if (chr->out_fd >= 0 && chr->connected)
+        chr_arm_out_watch(chr);
+    else if (!chr->idle_writable)
         chr->idle_writable = g_idle_add(chr_idle_ready, chr);
-    }
 }
 
 void chr_cancel_writable(Chardev *chr, ChrWritableFn *fn, void *opaque)
@@ -343,7 +447,7 @@ void chr_cancel_writable(Chardev *chr, ChrWritableFn *fn, void *opaque)
             break;
         }
     }
-    if (chr->writable->len == 0 && chr->out_watch) {
+    if (chr->writable->len == 0 && chr->out_watch && !outq_pending(chr)) {
         g_source_remove(chr->out_watch);
         chr->out_watch = 0;
     }

@@ -10,6 +10,7 @@
 #define CHARDEV_INTERNAL_H
 
 #include "vireo/chardev.h"
+#include "vireo/log.h"
 #include <sys/types.h>
 
 /* Parsed "key=value" options of one -chardev; values are owned by the table. */
@@ -26,6 +27,9 @@ typedef struct ChrOps {
     ssize_t (*write)(Chardev *chr, const uint8_t *buf, size_t len);
     /* Input EOF or error on in_fd. NULL: stop reading. */
     void (*hangup)(Chardev *chr);
+    /* Drops the current peer (chr_disconnect()); NULL: the backend has no peer to
+     * drop (stdio, file, pty...). */
+    void (*disconnect)(Chardev *chr);
     /* Frees backend state and closes what the backend opened (fds are closed by
      * char.c). */
     void (*close)(Chardev *chr);
@@ -54,6 +58,12 @@ struct Chardev {
     bool in_eof;
     guint in_watch, out_watch, idle_writable;
     GArray *writable;         /* ChrWritable, fired once when output can go again */
+    /* chr_write()'s bounded queue: bytes outq->str[outq_pos..] the backend could not
+     * take yet. Written before anything else, dropped on disconnect. */
+    GString *outq;
+    size_t outq_pos;
+    uint64_t out_dropped;     /* bytes chr_write() dropped at the bound */
+    LogBudget drop_log;
     void *be;                 /* backend state */
 };
 

@@ -54,9 +54,13 @@ const char *chr_label(const Chardev *chr);      /* e.g. "stdio", "pty:/dev/pts/3
 const char *chr_filename(const Chardev *chr);   /* QMP query-chardev "filename" */
 bool chr_is_connected(const Chardev *chr);
 
-/* Writes all of @buf (blocking briefly if needed: it gives up after 1 s without
- * progress); returns bytes written or -errno. Output to a disconnected backend is
- * discarded (and counted as written), as QEMU does. */
+/* Never blocks: writes what the backend takes now and queues the rest in the chardev's
+ * own bounded queue (64 KiB), written from the main loop before any later output;
+ * what does not fit is dropped (a budgeted warning says so). Returns the bytes written
+ * or queued, or -errno. Output to a disconnected backend is discarded (and counted as
+ * written), as QEMU does. For best-effort text (mux help, messages); frontends that
+ * must not lose output use chr_write_nonblock() + chr_notify_writable() and keep
+ * their own queue (the monitor), or stop (a UART holds THRE). */
 ssize_t chr_write(Chardev *chr, const uint8_t *buf, size_t len);
 /* Never blocks: returns the bytes taken (maybe fewer than @len), -EAGAIN when the
  * backend can take nothing now, or another -errno. For vCPU-side frontends. */
@@ -66,6 +70,13 @@ ssize_t chr_write_nonblock(Chardev *chr, const uint8_t *buf, size_t len);
 typedef void ChrWritableFn(void *opaque);
 void chr_notify_writable(Chardev *chr, ChrWritableFn *fn, void *opaque);
 void chr_cancel_writable(Chardev *chr, ChrWritableFn *fn, void *opaque);
+/* Waits up to @timeout_ms for the backend to take output (for flushing at exit, the
+ * only place a wait is allowed); true when it can (or has nowhere to wait). */
+bool chr_wait_writable(Chardev *chr, int timeout_ms);
+/* Drops the current peer of a backend that has one (a socket: the connection is
+ * closed, CHR_EVENT_CLOSED follows, a server listens again). False when the backend
+ * has no peer to drop (stdio, file, pty, ringbuf) or is not connected. */
+bool chr_disconnect(Chardev *chr);
 
 /* Attaches a frontend (a copy of @fe is kept), or detaches with NULL. On a mux this
  * adds a frontend (the first one keeps the focus; NULL detaches all). No OPENED event

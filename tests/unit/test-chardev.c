@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -544,6 +545,178 @@ static void test_stdio_once(void)
     chr_free(b);
 }
 
+
+/* ---- issue 13: nothing a peer does (or fails to do) blocks the main loop ---------- */
+
+/* chr_write() never waits: what the backend cannot take goes to a 64 KiB queue, the
+ * rest is dropped (with a warning), and later output waits behind the queue
+ * (26354bc: up to 1 s of poll() per call on the main loop, then -EAGAIN). */
+static void test_write_queue(void)
+{
+    int out[2];
+    g_assert_cmpint(pipe(out), ==, 0);
+    Chardev *c = chr_new_fd(-1, out[1], "q");
+    uint8_t chunk[4096];
+    memset(chunk, '.', sizeof(chunk));
+    size_t piped = 0;
+    ssize_t n;
+    while ((n = chr_write_nonblock(c, chunk, sizeof(chunk))) > 0)
+        piped += n;
+    g_assert_cmpint(n, ==, -EAGAIN);
+    g_autofree uint8_t *big = g_malloc(100 << 10);
+    for (size_t i = 0; i < (100 << 10); i++)
+        big[i] = 'a' + i % 26;
+    g_test_expect_message(NULL, G_LOG_LEVEL_WARNING, "*its peer does not read*");
+    g_assert_cmpint(chr_write(c, big, 100 << 10), ==, 64 << 10);
+    g_test_assert_expected_messages();
+    g_assert_cmpint(chr_write_nonblock(c, (const uint8_t *)"Z", 1), ==, -EAGAIN);
+    fcntl(out[0], F_SETFL, O_NONBLOCK);
+    GString *got = g_string_new(NULL);
+    gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    while (got->len < piped + (64 << 10)) {
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        char buf[65536];
+        ssize_t r = read(out[0], buf, sizeof(buf));
+        if (r > 0)
+            g_string_append_len(got, buf, r);
+        g_main_context_iteration(NULL, FALSE);   /* the queue drains from the loop */
+    }
+    g_assert_cmpuint(got->len, ==, piped + (64 << 10));
+    g_assert_cmpmem(got->str + piped, 64 << 10, big, 64 << 10);
+    g_assert_cmpint(chr_write_nonblock(c, (const uint8_t *)"Z", 1), ==, 1);
+    char z;
+    g_assert_cmpint(read(out[0], &z, 1), ==, 1);
+    g_assert_cmpint(z, ==, 'Z');
+    g_string_free(got, TRUE);
+    chr_free(c);
+    close(out[0]);
+}
+
+static void stdio_tty_child(void)
+{
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    g_assert_cmpint(master, >=, 0);
+    g_assert_cmpint(grantpt(master), ==, 0);
+    g_assert_cmpint(unlockpt(master), ==, 0);
+    int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+    g_assert_cmpint(slave, >=, 0);
+    g_assert_cmpint(dup2(slave, STDOUT_FILENO), ==, STDOUT_FILENO);  /* blocking */
+    GError *err = NULL;
+    Chardev *c = chr_new("stdio,id=s,signal=off", NULL, &err);
+    g_assert_no_error(err);
+    uint8_t chunk[4096];
+    memset(chunk, 'x', sizeof(chunk));
+    size_t total = 0;
+    ssize_t n;
+    while ((n = chr_write_nonblock(c, chunk, sizeof(chunk))) > 0 && total < (64u << 20))
+        total += n;
+    g_assert_cmpint(n, ==, -EAGAIN);                 /* the terminal is full */
+    g_assert_cmpint(fcntl(STDOUT_FILENO, F_GETFL) & O_NONBLOCK, ==, 0);  /* fd 1 untouched */
+    g_test_expect_message(NULL, G_LOG_LEVEL_WARNING, "*its peer does not read*");
+    g_assert_cmpint(chr_write(c, chunk, sizeof(chunk)), ==, sizeof(chunk));  /* queued */
+    g_autofree uint8_t *big = g_malloc0(128 << 10);
+    g_assert_cmpint(chr_write(c, big, 128 << 10), ==, (64 << 10) - sizeof(chunk));
+    g_test_assert_expected_messages();
+    chr_free(c);
+}
+
+/* A terminal on stdout that nobody reads (a UART's guest output, the monitor): output
+ * stops with -EAGAIN, never blocks (26354bc: a blocking write() of up to 4 KiB once
+ * poll() saw any room: the main loop, or a vCPU thread holding the lock, hung). */
+static void test_stdio_never_blocks(void)
+{
+    if (g_test_subprocess()) {
+        stdio_tty_child();
+        return;
+    }
+    g_test_trap_subprocess(NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_passed();
+}
+
+static void emfile_child(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("vireo-chr-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "l", NULL);
+    g_autofree char *addr = g_strdup_printf("unix:%s", path);
+    GArray *fds = g_array_new(FALSE, FALSE, sizeof(int));
+    ChrListener *l = chr_listener_new(addr, 4, on_accept, fds, NULL);
+    g_assert_nonnull(l);
+    g_main_context_iteration(NULL, FALSE);           /* GLib's own descriptors first */
+    int client = unix_connect(path);                 /* waits in the backlog */
+    struct rlimit rl = { 64, 64 };
+    g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &rl), ==, 0);
+    GArray *hog = g_array_new(FALSE, FALSE, sizeof(int));
+    int fd;
+    while ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+        g_array_append_val(hog, fd);
+    g_assert_cmpint(errno, ==, EMFILE);
+    /* The listener is readable but accept() fails: it must pause, not spin. */
+    g_test_expect_message(NULL, G_LOG_LEVEL_WARNING, "*cannot accept a client*");
+    int dispatched = 0;
+    for (int i = 0; i < 1000; i++)
+        dispatched += g_main_context_iteration(NULL, FALSE);
+    g_test_assert_expected_messages();
+    g_assert_cmpint(dispatched, <=, 2);              /* 26354bc: 1000 */
+    g_assert_cmpuint(fds->len, ==, 0);
+    for (guint i = 0; i < hog->len; i++)
+        close(g_array_index(hog, int, i));
+    gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    while (fds->len == 0) {                          /* the retry timer accepts it */
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        g_main_context_iteration(NULL, TRUE);
+    }
+    close(g_array_index(fds, int, 0));
+    close(client);
+    chr_listener_free(l);
+    g_array_free(fds, TRUE);
+    g_array_free(hog, TRUE);
+    rmdir(dir);
+}
+
+/* Out of descriptors: accept() fails with EMFILE while the client stays in the
+ * backlog; the listener pauses and retries from a timer (26354bc: the watch fired
+ * forever, 96% CPU). */
+static void test_listener_emfile(void)
+{
+    if (g_test_subprocess()) {
+        emfile_child();
+        return;
+    }
+    g_test_trap_subprocess(NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_passed();
+}
+
+/* chr_disconnect() drops a socket's peer (the monitor's disconnect-at-limit); backends
+ * without a peer say no. */
+static void test_disconnect(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("vireo-chr-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "d", NULL);
+    g_autofree char *spec = g_strdup_printf("socket,id=d,path=%s,server=on,wait=off", path);
+    Chardev *c = must_new(spec);
+    Fe fe;
+    fe_init(&fe, 1000);
+    ChrFrontend ops = fe_ops(&fe);
+    chr_set_frontend(c, &ops);
+    int peer = unix_connect(path);
+    wait_events(&fe, CHR_EVENT_OPENED, 1);
+    g_assert_true(chr_disconnect(c));
+    g_assert_cmpint(fe.events[CHR_EVENT_CLOSED], ==, 1);
+    char buf[4];
+    g_assert_cmpint(read(peer, buf, sizeof(buf)), ==, 0);   /* EOF */
+    g_assert_false(chr_disconnect(c));
+    close(peer);
+    peer = unix_connect(path);                               /* listening again */
+    wait_events(&fe, CHR_EVENT_OPENED, 2);
+    close(peer);
+    chr_free(c);
+    Chardev *r = must_new("ringbuf,id=r");
+    g_assert_false(chr_disconnect(r));
+    chr_free(r);
+    rmdir(dir);
+    g_string_free(fe.in, TRUE);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -560,5 +733,9 @@ int main(int argc, char **argv)
     g_test_add_func("/chardev/pty", test_pty);
     g_test_add_func("/chardev/registry", test_registry);
     g_test_add_func("/chardev/stdio-once", test_stdio_once);
+    g_test_add_func("/chardev/write-queue", test_write_queue);
+    g_test_add_func("/chardev/stdio-never-blocks", test_stdio_never_blocks);
+    g_test_add_func("/chardev/listener-emfile", test_listener_emfile);
+    g_test_add_func("/chardev/disconnect", test_disconnect);
     return g_test_run();
 }
