@@ -300,12 +300,17 @@ static void hmp_byte(MonitorSession *s, char c)
     }
 }
 
-void hmp_input(MonitorSession *s, const uint8_t *buf, size_t len)
+size_t hmp_input(MonitorSession *s, const uint8_t *buf, size_t len)
 {
-    for (size_t i = 0; i < len && !s->dead; i++) {
+    size_t i = 0;
+    while (i < len && !s->dead) {
         bool skip = buf[i] == '\n' && s->last_cr;  /* "\r\n" is one Enter */
         s->last_cr = buf[i] == '\r';
+        char c = (char)buf[i++];
         if (!skip)
-            hmp_byte(s, (char)buf[i]);
+            hmp_byte(s, c);
+        if ((c == '\r' || c == '\n') && monitor_input_held(s))
+            break;                                  /* the rest waits for the reader */
     }
+    return i;
 }

@@ -15,6 +15,9 @@ struct JsonStream {
     bool escape;           /* the previous string byte was a backslash */
     bool scalar;           /* inside a bare word or number */
     bool discard;          /* skipping the rest of a text over a limit */
+    bool paused;           /* json_stream_pause() from emit */
+    JsonStreamBudget *budget;
+    size_t charged;        /* bytes of buf->len charged to @budget */
 };
 
 JsonStream *json_stream_new(JsonStreamEmit *emit, void *opaque)
@@ -26,17 +29,42 @@ JsonStream *json_stream_new(JsonStreamEmit *emit, void *opaque)
     return s;
 }
 
+void json_stream_set_budget(JsonStream *s, JsonStreamBudget *b)
+{
+    s->budget = b;
+}
+
+void json_stream_pause(JsonStream *s)
+{
+    s->paused = true;
+}
+
+/* Empties the buffer, gives back its charge and, after a large text, its memory. */
+static void buf_release(JsonStream *s)
+{
+    if (s->budget)
+        s->budget->used -= s->charged;
+    s->charged = 0;
+    if (s->buf->allocated_len > 2 * JSON_STREAM_FREE) {
+        g_string_free(s->buf, TRUE);
+        s->buf = g_string_sized_new(256);
+    } else {
+        g_string_truncate(s->buf, 0);
+    }
+}
+
 void json_stream_free(JsonStream *s)
 {
     if (!s)
         return;
+    buf_release(s);
     g_string_free(s->buf, TRUE);
     g_free(s);
 }
 
 void json_stream_reset(JsonStream *s)
 {
-    g_string_truncate(s->buf, 0);
+    buf_release(s);
     s->depth = 0;
     s->tokens = 0;
     s->quote = 0;
@@ -46,20 +74,41 @@ void json_stream_reset(JsonStream *s)
 static void finish(JsonStream *s)
 {
     bool discarded = s->discard;
-    g_autofree char *text = NULL;
+    g_autoptr(GString) text = NULL;
     size_t len = s->buf->len;
-    if (!discarded && len)
-        text = g_strndup(s->buf->str, len);
+    if (!discarded && len) {
+        if (len > JSON_STREAM_FREE) {       /* a large text: hand over the buffer itself */
+            text = s->buf;
+            s->buf = g_string_sized_new(256);
+        } else {
+            text = g_string_new_len(s->buf->str, len);
+        }
+    }
     json_stream_reset(s);
     if (text)       /* emit last: the callback may feed or reset the stream */
-        s->emit(s->opaque, text, len, NULL);
+        s->emit(s->opaque, text->str, len, NULL);
 }
 
 static void fail(JsonStream *s, const char *error)
 {
-    g_string_truncate(s->buf, 0);
+    buf_release(s);
     s->discard = true;
     s->emit(s->opaque, NULL, 0, error);
+}
+
+/* Charges the budget for what the buffer holds beyond JSON_STREAM_FREE; false when
+ * that would pass the budget's limit. */
+static bool charge(JsonStream *s)
+{
+    size_t need = s->buf->len > JSON_STREAM_FREE ? s->buf->len - JSON_STREAM_FREE : 0;
+    if (!s->budget || need <= s->charged)
+        return true;
+    size_t more = need - s->charged;
+    if (s->budget->used + more > s->budget->limit)
+        return false;
+    s->budget->used += more;
+    s->charged = need;
+    return true;
 }
 
 static void put(JsonStream *s, const char *p, size_t n)
@@ -153,19 +202,29 @@ static void structural(JsonStream *s, char c)
     }
 }
 
-void json_stream_feed(JsonStream *s, const uint8_t *buf, size_t len)
+size_t json_stream_feed(JsonStream *s, const uint8_t *buf, size_t len)
 {
-    const char *p = (const char *)buf, *end = p + len;
+    const char *start = (const char *)buf, *p = start, *end = p + len;
+    s->paused = false;
     while (p < end) {
         if (s->quote)
             p += in_string(s, p, end);
         else
             structural(s, *p++);
+        if (s->paused)
+            break;
         if (s->discard)
             continue;
         if (s->buf->len > JSON_STREAM_MAX_SIZE)
             fail(s, "JSON token size limit exceeded");
         else if (s->tokens > JSON_STREAM_MAX_TOKENS)
             fail(s, "JSON token count limit exceeded");
+        else if (!charge(s))
+            fail(s, "JSON token size limit exceeded (the unfinished input of all clients "
+                 "together has reached its limit)");
+        if (s->paused)
+            break;
     }
+    s->paused = false;
+    return p - start;
 }

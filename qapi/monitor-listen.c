@@ -12,6 +12,7 @@
 struct MonitorListener {
     MonitorSet *set;
     ChrListener *listener;
+    unsigned sessions;     /* open sessions it accepted (at most MONITOR_MAX_CLIENTS) */
     bool control, pretty;
     char *id;              /* "compat_monitor0" */
     char *filename;        /* "unix:/tmp/q.sock,server=on" (query-chardev) */
@@ -90,12 +91,31 @@ static bool parse_socket_spec(const char *spec, SocketSpec *sp, GError **errp)
     return parse_socket_opts(parts + 1, sp, errp);
 }
 
+/* Each client is a session of its own, up to MONITOR_MAX_CLIENTS at once: then the
+ * listener stops accepting (more clients wait in the backlog, as with QEMU's single
+ * client) until a session ends. */
 static void on_accept(void *opaque, int fd)
 {
     MonitorListener *l = opaque;
     g_autoptr(GError) err = NULL;
-    if (!monitor_add_fd(l->set->m, fd, l->control, l->pretty, &err))
+    if (!monitor_session_new_fd(l->set, l, fd, l->control, l->pretty, &err)) {
         g_warning("%s: %s", l->id, err->message);
+        return;
+    }
+    if (++l->sessions >= MONITOR_MAX_CLIENTS)
+        chr_listener_set_enabled(l->listener, false);
+}
+
+void monitor_listener_session_gone(MonitorListener *l)
+{
+    l->sessions--;
+    if (!l->set->closing && l->sessions < MONITOR_MAX_CLIENTS)
+        chr_listener_set_enabled(l->listener, true);
+}
+
+void monitor_listener_pause(MonitorListener *l)
+{
+    chr_listener_set_enabled(l->listener, false);
 }
 
 void monitor_listener_free(MonitorListener *l)

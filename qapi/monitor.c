@@ -8,9 +8,7 @@
 #include "qapi/monitor-int.h"
 #include "qapi/qapi-generated.h"
 #include "vireo/runstate.h"
-#include <errno.h>
 #include <glib-unix.h>
-#include <sys/socket.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -65,6 +63,9 @@ MonitorSet *monitor_set_get(Machine *m)
     set->listeners = g_ptr_array_new_with_free_func((GDestroyNotify)monitor_listener_free);
     set->hook = g_new0(RunstateHook, 1);
     set->hook->set = set;
+    set->in_budget.limit = MONITOR_IN_BUDGET;
+    set->exit_flush_ms = MONITOR_EXIT_FLUSH_MS;
+    set->log = (LogBudget)LOG_BUDGET_DEFAULT;
     RunstateNotifier n = {
         .stopped = ev_stop, .resumed = ev_resume, .reset = ev_reset,
         .shutdown = ev_shutdown, .powerdown = ev_powerdown, .opaque = set->hook,
@@ -92,17 +93,8 @@ void monitor_emit_event(Machine *m, const char *event, const char *data)
     g_string_append(o, "}");
     for (guint i = 0; i < set->sessions->len; i++) {
         MonitorSession *s = set->sessions->pdata[i];
-        if (!s->control || !s->negotiated || s->dead)
-            continue;
-        if (s->pretty) {
-            g_autoptr(GString) p = g_string_new(NULL);
-            qj_pretty(p, o->str);
-            g_string_append_c(p, '\n');
-            monitor_puts(s, p->str);
-        } else {
-            monitor_puts(s, o->str);
-            monitor_puts(s, "\n");
-        }
+        if (s->control && s->negotiated && !s->dead)
+            monitor_send_json(s, o->str, o->len);
     }
 }
 
@@ -118,8 +110,11 @@ MonitorSession *monitor_session_new(MonitorSet *set, bool control, bool pretty)
     s->control = control;
     s->pretty = pretty;
     s->fd = -1;
+    s->out = g_string_sized_new(4096);
+    s->inq = g_byte_array_new();
     if (control) {
         s->stream = json_stream_new(qmp_text, s);
+        json_stream_set_budget(s->stream, &set->in_budget);
         s->parser = json_parser_new_immutable();
     } else {
         s->line = g_string_new(NULL);
@@ -147,21 +142,7 @@ void monitor_session_open(MonitorSession *s)
     qapi_VersionInfo_to_json(o, v);
     qapi_free_VersionInfo(v);
     g_string_append(o, ", \"capabilities\": []}}");
-    if (s->pretty) {
-        g_autoptr(GString) p = g_string_new(NULL);
-        qj_pretty(p, o->str);
-        g_string_assign(o, p->str);
-    }
-    g_string_append_c(o, '\n');
-    monitor_puts(s, o->str);
-}
-
-void monitor_session_input(MonitorSession *s, const uint8_t *buf, size_t len)
-{
-    if (s->control)
-        json_stream_feed(s->stream, buf, len);
-    else
-        hmp_input(s, buf, len);
+    monitor_send_json(s, o->str, o->len);
 }
 
 static void qmp_text(void *opaque, const char *text, size_t len, const char *error)
@@ -169,97 +150,14 @@ static void qmp_text(void *opaque, const char *text, size_t len, const char *err
     MonitorSession *s = opaque;
     if (!s->dead)
         qmp_dispatch_text(s, text, len, error);
+    if (s->dead || monitor_input_held(s))
+        json_stream_pause(s->stream);       /* the rest waits (qapi/monitor-io.c) */
 }
 
 /* ---- fd transport ------------------------------------------------------------------- */
 
-static gboolean fd_readable(gint fd, GIOCondition cond, gpointer opaque);
-
-static void fd_watch_input(MonitorSession *s, bool on)
-{
-    if (on && !s->in_watch)
-        s->in_watch = g_unix_fd_add(s->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, fd_readable, s);
-    else if (!on && s->in_watch) {
-        g_source_remove(s->in_watch);
-        s->in_watch = 0;
-    }
-}
-
-static ssize_t fd_send(int fd, const char *buf, size_t len)
-{
-    ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0 && errno == ENOTSOCK)
-        n = write(fd, buf, len);
-    return n;
-}
-
-/* Writes as much of s->out as the fd takes; false when the peer is gone. */
-static bool fd_flush(MonitorSession *s)
-{
-    while (s->out->len) {
-        ssize_t n = fd_send(s->fd, s->out->str, s->out->len);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            break;
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        g_string_erase(s->out, 0, n);
-    }
-    return true;
-}
-
-static gboolean fd_writable(gint fd, GIOCondition cond, gpointer opaque)
-{
-    MonitorSession *s = opaque;
-    if (!fd_flush(s)) {
-        s->out_watch = 0;
-        monitor_session_kill(s);
-        return G_SOURCE_REMOVE;
-    }
-    if (s->out->len < MONITOR_OUT_HIGH)
-        fd_watch_input(s, true);
-    if (s->out->len)
-        return G_SOURCE_CONTINUE;
-    s->out_watch = 0;
-    return G_SOURCE_REMOVE;
-}
-
-static void fd_write(MonitorSession *s, const char *buf, size_t len)
-{
-    g_string_append_len(s->out, buf, len);
-    if (!s->out_watch && !fd_flush(s)) {     /* else: already waiting for room */
-        monitor_session_kill(s);
-        return;
-    }
-    if (s->out->len > MONITOR_OUT_LIMIT) {
-        g_warning("monitor: a client does not read its replies; disconnecting it");
-        monitor_session_kill(s);
-        return;
-    }
-    if (s->out->len && !s->out_watch)
-        s->out_watch = g_unix_fd_add(s->fd, G_IO_OUT | G_IO_ERR | G_IO_HUP, fd_writable, s);
-    if (s->out->len >= MONITOR_OUT_HIGH)
-        fd_watch_input(s, false);       /* flow control: read again once drained */
-}
-
-static gboolean fd_readable(gint fd, GIOCondition cond, gpointer opaque)
-{
-    MonitorSession *s = opaque;
-    uint8_t buf[65536];
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return G_SOURCE_CONTINUE;
-    if (n <= 0) {
-        s->in_watch = 0;
-        monitor_session_kill(s);
-        return G_SOURCE_REMOVE;
-    }
-    monitor_session_input(s, buf, n);
-    return s->in_watch ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
-}
-
-bool monitor_add_fd(Machine *m, int fd, bool control, bool pretty, GError **errp)
+MonitorSession *monitor_session_new_fd(MonitorSet *set, MonitorListener *l, int fd,
+                                       bool control, bool pretty, GError **errp)
 {
     GError *err = NULL;
     if (!g_unix_set_fd_nonblocking(fd, TRUE, &err)) {
@@ -267,14 +165,19 @@ bool monitor_add_fd(Machine *m, int fd, bool control, bool pretty, GError **errp
                     err->message);
         g_error_free(err);
         close(fd);
-        return false;
+        return NULL;
     }
-    MonitorSession *s = monitor_session_new(monitor_set_get(m), control, pretty);
+    MonitorSession *s = monitor_session_new(set, control, pretty);
     s->fd = fd;
-    s->out = g_string_new(NULL);
-    fd_watch_input(s, true);
+    s->listener = l;
+    monitor_session_update_input(s);
     monitor_session_open(s);
-    return true;
+    return s;
+}
+
+bool monitor_add_fd(Machine *m, int fd, bool control, bool pretty, GError **errp)
+{
+    return monitor_session_new_fd(monitor_set_get(m), NULL, fd, control, pretty, errp);
 }
 
 /* ---- chardev transport -------------------------------------------------------------- */
@@ -282,7 +185,11 @@ bool monitor_add_fd(Machine *m, int fd, bool control, bool pretty, GError **errp
 static int chr_can_read(void *opaque)
 {
     MonitorSession *s = opaque;
-    return s->dead ? 0 : 4096;
+    if (s->dead || s->set->closing || monitor_input_held(s)) {
+        s->in_stopped = true;       /* monitor_session_update_input() asks again */
+        return 0;
+    }
+    return 4096;
 }
 
 static void chr_read(void *opaque, const uint8_t *buf, size_t len)
@@ -293,15 +200,18 @@ static void chr_read(void *opaque, const uint8_t *buf, size_t len)
 static void chr_event(void *opaque, ChrEvent ev)
 {
     MonitorSession *s = opaque;
+    if (s->dead)
+        return;
     switch (ev) {
     case CHR_EVENT_OPENED:
-        if (!chr_is_mux(s->chr))    /* on a mux: when it first gets the focus */
+        monitor_session_reset_io(s);    /* nothing of the previous peer's goes on */
+        if (!chr_is_mux(s->chr))        /* on a mux: when it first gets the focus */
             monitor_session_open(s);
         break;
     case CHR_EVENT_CLOSED:
-        s->negotiated = false;      /* the next client negotiates anew */
+        monitor_session_reset_io(s);    /* the next client negotiates anew */
         break;
-    case CHR_EVENT_MUX_IN:          /* Ctrl-A c gave us the terminal */
+    case CHR_EVENT_MUX_IN:              /* Ctrl-A c gave us the terminal */
         if (!s->opened)
             monitor_session_open(s);
         else if (!s->control)
@@ -328,25 +238,7 @@ bool monitor_add(Machine *m, Chardev *chr, bool control, bool pretty, GError **e
     return true;
 }
 
-/* ---- Output, teardown ----------------------------------------------------------------- */
-
-void monitor_puts(MonitorSession *s, const char *text)
-{
-    if (s->dead)
-        return;
-    g_autoptr(GString) o = g_string_sized_new(strlen(text) + 16);
-    for (const char *p = text; *p; p++) {
-        if (*p == '\n')
-            g_string_append_c(o, '\r');
-        g_string_append_c(o, *p);
-    }
-    if (s->chr) {
-        if (chr_write(s->chr, (const uint8_t *)o->str, o->len) < 0)
-            s->negotiated = false;      /* the chardev reports the disconnect itself */
-        return;
-    }
-    fd_write(s, o->str, o->len);
-}
+/* ---- Teardown ----------------------------------------------------------------------- */
 
 static gboolean free_idle(gpointer opaque)
 {
@@ -362,7 +254,7 @@ void monitor_session_kill(MonitorSession *s)
     if (s->dead)
         return;
     s->dead = true;
-    fd_watch_input(s, false);
+    monitor_session_update_input(s);
     if (s->out_watch)
         g_source_remove(s->out_watch);
     s->out_watch = 0;
@@ -373,35 +265,28 @@ void monitor_session_free(MonitorSession *s)
 {
     if (s->set)
         g_ptr_array_remove(s->set->sessions, s);
-    if (s->fd >= 0) {
-        fd_watch_input(s, false);
-        if (s->out_watch)
-            g_source_remove(s->out_watch);
+    if (s->in_watch)
+        g_source_remove(s->in_watch);
+    if (s->out_watch)
+        g_source_remove(s->out_watch);
+    if (s->fd >= 0)
         close(s->fd);
-    }
     if (s->free_idle)
         g_source_remove(s->free_idle);
-    if (s->chr)
+    if (s->chr) {
+        monitor_session_reset_io(s);    /* cancels a writable notification */
         chr_detach_frontend(s->chr, s);
+    }
+    if (s->listener && s->set)
+        monitor_listener_session_gone(s->listener);
     json_stream_free(s->stream);
     if (s->parser)
         g_object_unref(s->parser);
     if (s->line)
         g_string_free(s->line, TRUE);
-    if (s->out)
-        g_string_free(s->out, TRUE);
+    g_string_free(s->out, TRUE);
+    g_byte_array_free(s->inq, TRUE);
     g_free(s);
-}
-
-/* Last chance for queued replies (e.g. to `quit`): a short blocking flush. */
-static void flush_before_exit(MonitorSession *s)
-{
-    if (s->fd < 0 || !s->out || !s->out->len || s->dead)
-        return;
-    g_unix_set_fd_nonblocking(s->fd, FALSE, NULL);
-    struct timeval tv = { .tv_sec = 1 };
-    setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    fd_flush(s);
 }
 
 void monitor_cleanup(Machine *m)
@@ -410,11 +295,18 @@ void monitor_cleanup(Machine *m)
     if (!set)
         return;
     set->hook->set = NULL;
-    while (set->sessions->len) {
-        MonitorSession *s = set->sessions->pdata[set->sessions->len - 1];
-        flush_before_exit(s);
-        monitor_session_free(s);
-    }
+    set->closing = true;                /* no more input, no more clients */
+    for (guint i = 0; i < set->listeners->len; i++)
+        monitor_listener_pause(set->listeners->pdata[i]);
+    for (guint i = 0; i < set->sessions->len; i++)
+        monitor_session_update_input(set->sessions->pdata[i]);
+    /* Last chance for queued replies (quit's), one deadline for all sessions: a client
+     * that reads slowly cannot hold up the exit. */
+    gint64 deadline = g_get_monotonic_time() + (gint64)set->exit_flush_ms * 1000;
+    for (guint i = 0; i < set->sessions->len; i++)
+        monitor_session_flush_until(set->sessions->pdata[i], deadline);
+    while (set->sessions->len)
+        monitor_session_free(set->sessions->pdata[set->sessions->len - 1]);
     g_ptr_array_free(set->sessions, TRUE);
     g_ptr_array_free(set->listeners, TRUE);
     g_free(set);

@@ -120,74 +120,146 @@ static void node_value(GString *o, JsonNode *n)
         qj_str(o, json_node_get_string(n));
 }
 
-static void node_write(GString *o, JsonNode *n, int indent);
+static bool node_write(GString *o, JsonNode *n, size_t max);
 
-static void newline(GString *o, int indent)
-{
-    if (indent < 0)
-        return;
-    g_string_append_c(o, '\n');
-    for (int i = 0; i < indent; i++)
-        g_string_append(o, "    ");
-}
-
-static void object_write(GString *o, JsonObject *obj, int indent)
+static bool object_write(GString *o, JsonObject *obj, size_t max)
 {
     GList *members = json_object_get_members(obj);    /* insertion order */
+    bool ok = true;
     g_string_append_c(o, '{');
-    for (GList *l = members; l; l = l->next) {
+    for (GList *l = members; l && ok; l = l->next) {
         if (l != members)
-            g_string_append(o, indent < 0 ? ", " : ",");
-        newline(o, indent < 0 ? -1 : indent + 1);
-        qj_str(o, l->data);
-        g_string_append(o, ": ");
-        node_write(o, json_object_get_member(obj, l->data), indent < 0 ? -1 : indent + 1);
+            g_string_append(o, ", ");
+        ok = strlen(l->data) <= max - MIN(o->len, max);
+        if (ok) {
+            qj_str(o, l->data);
+            g_string_append(o, ": ");
+            ok = node_write(o, json_object_get_member(obj, l->data), max);
+        }
     }
-    if (members)
-        newline(o, indent);
     g_string_append_c(o, '}');
     g_list_free(members);
+    return ok && o->len <= max;
 }
 
-static void array_write(GString *o, JsonArray *a, int indent)
+static bool array_write(GString *o, JsonArray *a, size_t max)
 {
     guint len = json_array_get_length(a);
+    bool ok = true;
     g_string_append_c(o, '[');
-    for (guint i = 0; i < len; i++) {
+    for (guint i = 0; i < len && ok; i++) {
         if (i)
-            g_string_append(o, indent < 0 ? ", " : ",");
-        newline(o, indent < 0 ? -1 : indent + 1);
-        node_write(o, json_array_get_element(a, i), indent < 0 ? -1 : indent + 1);
+            g_string_append(o, ", ");
+        ok = node_write(o, json_array_get_element(a, i), max);
     }
-    if (len)
-        newline(o, indent);
     g_string_append_c(o, ']');
+    return ok && o->len <= max;
 }
 
-/* @indent < 0: compact. */
-static void node_write(GString *o, JsonNode *n, int indent)
+/* Compact JSON of @n; stops early (false) once @o passes @max bytes. A string is
+ * measured before it is written, so the overshoot is at most a few escapes. */
+static bool node_write(GString *o, JsonNode *n, size_t max)
 {
+    if (o->len > max)
+        return false;
     if (!n || JSON_NODE_HOLDS_NULL(n))
         g_string_append(o, "null");
     else if (JSON_NODE_HOLDS_OBJECT(n))
-        object_write(o, json_node_get_object(n), indent);
+        return object_write(o, json_node_get_object(n), max);
     else if (JSON_NODE_HOLDS_ARRAY(n))
-        array_write(o, json_node_get_array(n), indent);
+        return array_write(o, json_node_get_array(n), max);
+    else if (json_node_get_value_type(n) == G_TYPE_STRING &&
+             strlen(json_node_get_string(n)) > max - o->len)
+        return false;
     else
         node_value(o, n);
+    return o->len <= max;
 }
 
 void qj_node(GString *o, JsonNode *n)
 {
-    node_write(o, n, -1);
+    node_write(o, n, SIZE_MAX);
+}
+
+bool qj_node_max(GString *o, JsonNode *n, size_t max)
+{
+    return node_write(o, n, max);
+}
+
+/* ---- -qmp-pretty: re-indenting compact JSON as it streams by ---- */
+
+static void pretty_newline(QjPretty *p, GString *o)
+{
+    g_string_append(o, p->nl);
+    for (unsigned i = 0; i < p->depth; i++)
+        g_string_append_len(o, "    ", 4);
+}
+
+void qj_pretty_init(QjPretty *p, const char *nl)
+{
+    memset(p, 0, sizeof(*p));
+    p->nl = nl;
+}
+
+/* Compact input has ", " between members and ": " after keys (qj_* output). The layout
+ * is QEMU's json-writer.c: a newline and the indentation before every member and
+ * before every closing bracket, so an empty object is "{", a newline, "}". */
+bool qj_pretty_feed(QjPretty *p, GString *o, const char *json, size_t len, size_t max)
+{
+    const char *c = json, *end = json + len;
+    while (c < end) {
+        if (o->len > max)
+            return false;
+        if (p->in_string) {
+            const char *run = c;
+            while (c < end && (p->escape || (*c != '"' && *c != '\\'))) {
+                p->escape = false;
+                c++;
+            }
+            g_string_append_len(o, run, c - run);
+            if (c == end)
+                break;
+            if (*c == '\\')
+                p->escape = true;
+            else
+                p->in_string = false;
+            g_string_append_c(o, *c++);
+            continue;
+        }
+        char ch = *c++;
+        if (ch == ' ' && p->after_comma) {
+            p->after_comma = false;
+            continue;
+        }
+        p->after_comma = false;
+        if (ch == '}' || ch == ']') {
+            p->depth -= p->depth > 0;
+            pretty_newline(p, o);           /* QEMU's json-writer: even after '{' */
+            p->opened = false;
+            g_string_append_c(o, ch);
+            continue;
+        }
+        if (p->opened) {
+            p->opened = false;
+            pretty_newline(p, o);
+        }
+        g_string_append_c(o, ch);
+        if (ch == '{' || ch == '[') {
+            p->depth++;
+            p->opened = true;
+        } else if (ch == ',') {
+            pretty_newline(p, o);
+            p->after_comma = true;
+        } else if (ch == '"') {
+            p->in_string = true;
+        }
+    }
+    return o->len <= max;
 }
 
 void qj_pretty(GString *o, const char *json)
 {
-    g_autoptr(JsonParser) p = json_parser_new_immutable();
-    if (!json_parser_load_from_data(p, json, -1, NULL)) {
-        g_string_append(o, json);       /* cannot happen for our own output */
-        return;
-    }
-    node_write(o, json_parser_get_root(p), 0);
+    QjPretty p;
+    qj_pretty_init(&p, "\n");
+    qj_pretty_feed(&p, o, json, strlen(json), SIZE_MAX);
 }

@@ -55,7 +55,22 @@ void qj_number(GString *o, double v);
 void qj_enum(GString *o, const char *const *table, int count, int v);
 /* Any JSON value (NULL is null). */
 void qj_node(GString *o, JsonNode *n);
-/* Re-indents the compact JSON text @json (4 spaces a level, QEMU's -qmp-pretty). */
+/* The same, but stops (false) once @o is longer than @max: for values a client sent,
+ * whose echo must cost a bounded amount (a QMP "id"). */
+bool qj_node_max(GString *o, JsonNode *n, size_t max);
+
+/* Re-indents compact JSON (qj_* output) as it streams by: 4 spaces a level, QEMU's
+ * -qmp-pretty. The text may come in pieces; no parse, no tree, no copy of the whole. */
+typedef struct QjPretty {
+    const char *nl;          /* "\n", or "\r\n" straight into a monitor's queue */
+    unsigned depth;
+    bool in_string, escape, opened, after_comma;
+} QjPretty;
+void qj_pretty_init(QjPretty *p, const char *nl);
+/* Appends @len bytes of @json re-indented to @o; false (and stops) once @o would be
+ * longer than @max. */
+bool qj_pretty_feed(QjPretty *p, GString *o, const char *json, size_t len, size_t max);
+/* Re-indents the whole compact JSON text @json. */
 void qj_pretty(GString *o, const char *json);
 
 /* Queues an event (JSON object text @data or NULL) to every QMP session of @m that

@@ -7,34 +7,41 @@
 #include "qapi/qapi-generated.h"
 #include <string.h>
 
-static void send_reply(MonitorSession *s, GString *reply)
-{
-    if (s->pretty) {
-        g_autoptr(GString) p = g_string_new(NULL);
-        qj_pretty(p, reply->str);
-        g_string_append_c(p, '\n');
-        monitor_puts(s, p->str);
-        return;
-    }
-    g_string_append_c(reply, '\n');
-    monitor_puts(s, reply->str);
-}
-
-static void send_error(MonitorSession *s, JsonNode *id, const GError *err)
+/* @id: the request's "id" as compact JSON, or NULL. Written straight into the
+ * session's queue (monitor-io.c), re-indented there for -qmp-pretty. */
+static void send_error(MonitorSession *s, const GString *id, const GError *err)
 {
     g_autoptr(GString) o = g_string_sized_new(128);
-    g_string_append_c(o, '{');
+    MonitorJson j;
+    monitor_json_begin(&j, s);
     if (id) {
-        g_string_append(o, "\"id\": ");
-        qj_node(o, id);
+        monitor_json_put(&j, "{\"id\": ", 7);
+        monitor_json_put_echo(&j, id->str, id->len);
         g_string_append(o, ", ");
+    } else {
+        g_string_append_c(o, '{');
     }
     g_string_append(o, "\"error\": {\"class\": ");
     qj_str(o, qmp_error_class(err));
     g_string_append(o, ", \"desc\": ");
     qj_str(o, err->message);
     g_string_append(o, "}}");
-    send_reply(s, o);
+    monitor_json_put(&j, o->str, o->len);
+    monitor_json_end(&j);
+}
+
+static void send_return(MonitorSession *s, const GString *ret, const GString *id)
+{
+    MonitorJson j;
+    monitor_json_begin(&j, s);
+    monitor_json_put(&j, "{\"return\": ", 11);
+    monitor_json_put(&j, ret->str, ret->len);
+    if (id) {
+        monitor_json_put(&j, ", \"id\": ", 8);
+        monitor_json_put_echo(&j, id->str, id->len);
+    }
+    monitor_json_put(&j, "}", 1);
+    monitor_json_end(&j);
 }
 
 static bool set_error(GError **errp, QapiErrorClass cls, const char *fmt, const char *arg)
@@ -131,21 +138,21 @@ static void dispatch_node(MonitorSession *s, JsonNode *root)
         return;
     }
     JsonObject *req = json_node_get_object(root);
-    JsonNode *id = json_object_get_member(req, "id");
+    JsonNode *idn = json_object_get_member(req, "id");
+    g_autoptr(GString) id = idn ? g_string_sized_new(32) : NULL;
+    if (id && !qj_node_max(id, idn, MONITOR_ID_MAX)) {
+        /* Echoing it would cost what the client chooses: refuse before running. */
+        g_set_error(&err, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
+                    "QMP input member 'id' is longer than %u bytes", MONITOR_ID_MAX);
+        send_error(s, NULL, err);
+        return;
+    }
     g_autoptr(GString) ret = g_string_sized_new(128);
     if (!run_request(s, req, ret, &err)) {
         send_error(s, id, err);
         return;
     }
-    g_autoptr(GString) o = g_string_sized_new(ret->len + 32);
-    g_string_append(o, "{\"return\": ");
-    g_string_append_len(o, ret->str, ret->len);
-    if (id) {
-        g_string_append(o, ", \"id\": ");
-        qj_node(o, id);
-    }
-    g_string_append_c(o, '}');
-    send_reply(s, o);
+    send_return(s, ret, id);
 }
 
 void qmp_dispatch_text(MonitorSession *s, const char *text, size_t len, const char *error)
@@ -163,7 +170,12 @@ void qmp_dispatch_text(MonitorSession *s, const char *text, size_t len, const ch
                     "JSON parse error, %s", why);
         g_error_free(perr);
         send_error(s, NULL, err);
-        return;
+    } else {
+        dispatch_node(s, json_parser_get_root(s->parser));
     }
-    dispatch_node(s, json_parser_get_root(s->parser));
+    if (len > JSON_STREAM_FREE) {
+        /* The parser keeps the last tree until the next text: not a large one. */
+        g_object_unref(s->parser);
+        s->parser = json_parser_new_immutable();
+    }
 }

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 typedef struct Client {
@@ -467,9 +468,367 @@ static void test_pretty(void)
     g_assert_true(g_str_has_prefix(g, "{\r\n    \"QMP\": {\r\n"));
     client_send(c, "{\"execute\": \"qmp_capabilities\"}");
     g_autofree char *r = client_line_until(c, "\r\n}\r\n");
-    g_assert_cmpstr(r, ==, "{\r\n    \"return\": {}");
+    g_assert_cmpstr(r, ==, "{\r\n    \"return\": {\r\n    }");   /* QEMU's layout */
     client_free(c);
     monitor_cleanup(m);
+    machine_free(m);
+}
+
+
+/* ---- issue 13: hostile and slow clients ----------------------------------------------- */
+
+static Client *client_on_fd(int fd)
+{
+    Client *c = g_new0(Client, 1);
+    c->fd = fd;
+    c->in = g_string_new(NULL);
+    fcntl(c->fd, F_SETFL, O_NONBLOCK);
+    return c;
+}
+
+static int unix_connect(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    g_assert_cmpint(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+    return fd;
+}
+
+/* Runs the main loop until nothing is left to dispatch. */
+static void settle(void)
+{
+    for (int idle = 0; idle < 3;)
+        idle = g_main_context_iteration(NULL, FALSE) ? 0 : idle + 1;
+}
+
+/* Whatever the server has sent so far, without waiting. */
+static void client_drain(Client *c)
+{
+    char buf[65536];
+    ssize_t r;
+    while ((r = read(c->fd, buf, sizeof(buf))) > 0)
+        g_string_append_len(c->in, buf, r);
+}
+
+/* Item 5: a -qmp listener serves 16 clients at once; the 17th waits in the backlog
+ * until one leaves (on 26354bc every client got a session). */
+static void test_listener_cap(void)
+{
+    Machine *m = machine_new_test(0);
+    g_autofree char *dir = g_dir_make_tmp("vireo-qmp-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "q", NULL);
+    g_autofree char *spec = g_strdup_printf("unix:%s,server=on,wait=off", path);
+    g_assert_true(monitor_parse_qmp_option(m, spec, false, NULL));
+    Client *c[18];
+    for (int i = 0; i < 18; i++) {          /* (the backlog holds 17: connect one by one) */
+        c[i] = client_on_fd(unix_connect(path));
+        while (i < 16 && m->monitors->sessions->len < (guint)i + 1)
+            g_main_context_iteration(NULL, TRUE);
+        settle();
+    }
+    g_assert_cmpuint(m->monitors->sessions->len, ==, 16);
+    for (int i = 0; i < 16; i++)
+        g_free(client_line(c[i]));                    /* greetings */
+    client_drain(c[16]);
+    g_assert_cmpuint(c[16]->in->len, ==, 0);         /* waiting in the backlog */
+    close(c[0]->fd);
+    c[0]->fd = -1;
+    g_autofree char *g = client_line(c[16]);         /* ... served once one leaves */
+    g_assert_true(g_str_has_prefix(g, "{\"QMP\": "));
+    settle();
+    g_assert_cmpuint(m->monitors->sessions->len, ==, 16);
+    for (int i = 0; i < 18; i++)
+        client_free(c[i]);
+    monitor_cleanup(m);
+    machine_free(m);
+    g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+    rmdir(dir);
+}
+
+static void send_big_string(Client *c, const char *head, size_t mib)
+{
+    client_send(c, head);
+    g_autofree char *chunk = g_malloc(1 << 20);
+    memset(chunk, 'x', 1 << 20);
+    for (size_t i = 0; i < mib; i++) {
+        for (size_t done = 0; done < (1 << 20);) {
+            ssize_t n = write(c->fd, chunk + done, (1 << 20) - done);
+            if (n > 0)
+                done += n;
+            else
+                g_main_context_iteration(NULL, FALSE);
+        }
+    }
+}
+
+/* Item 5: unfinished commands share one budget beyond 64 KiB each: a second client
+ * parking 40 MiB next to the first one's 40 MiB is told so at once, and a small
+ * command is still served (on 26354bc each client could park 64 MiB). */
+static void test_input_budget(void)
+{
+    Machine *m = machine_new_test(0);
+    Client *a = negotiated(m), *b = negotiated(m), *small = negotiated(m);
+    static const char head[] = "{\"execute\": \"query-status\", \"arguments\": {\"x\": \"";
+    send_big_string(a, head, 40);
+    send_big_string(b, head, 40);
+    client_send(b, "\"}}");                          /* the end of the refused text */
+    g_autofree char *eb = client_line(b);
+    g_assert_cmpstr(eb, ==, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON token "
+                    "size limit exceeded (the unfinished input of all clients together has "
+                    "reached its limit)\"}}");
+    expect(small, "{\"execute\": \"query-name\"}", "{\"return\": {}}");
+    expect(b, "{\"execute\": \"query-name\"}", "{\"return\": {}}");
+    expect(a, "\"}}", "{\"error\": {\"class\": \"GenericError\", \"desc\": \"Parameter 'x' "
+           "is unexpected\"}}");
+    client_free(a);
+    client_free(b);
+    client_free(small);
+    monitor_cleanup(m);
+    machine_free(m);
+}
+
+/* Reads one -qmp-pretty message (it ends with a closing brace at column 0). */
+static char *pretty_message(Client *c)
+{
+    return client_line_until(c, "\r\n}\r\n");
+}
+
+/* Item 6: what an echoed id costs is bounded: deep ids are echoed on one line, long
+ * ones refused before the command runs; shallow ones are indented as QEMU does. */
+static void test_pretty_id(void)
+{
+    Machine *m = machine_new_test(0);
+    Client *c = client_new(m, true, true);
+    g_free(pretty_message(c));
+    client_send(c, "{\"execute\": \"qmp_capabilities\"}");
+    g_free(pretty_message(c));
+    GString *id = g_string_new("["), *idc = g_string_new("[");
+    for (int i = 0; i < 60; i++) {
+        g_string_append(id, i ? "," : "");
+        g_string_append(idc, i ? ", " : "");
+        for (int d = 0; d < 1000; d++) {
+            g_string_append_c(id, d < 500 ? '[' : ']');
+            g_string_append_c(idc, d < 500 ? '[' : ']');
+        }
+    }
+    g_string_append_c(id, ']');
+    g_string_append_c(idc, ']');
+    g_autofree char *req = g_strdup_printf("{\"execute\": \"query-name\", \"id\": %s}", id->str);
+    client_send(c, req);
+    g_autofree char *deep = pretty_message(c);
+    /* 26354bc: ~60 MB of indentation (and three copies in memory) for this 60 KB id */
+    g_assert_cmpuint(strlen(deep), <, 4 * id->len + 4096 + 64);
+    g_autofree char *want = g_strdup_printf("{\r\n    \"return\": {\r\n    },\r\n    \"id\": "
+                                            "%s", idc->str);
+    g_assert_cmpstr(deep, ==, want);                 /* the same value, on one line */
+    client_send(c, "{\"execute\": \"query-name\", \"id\": {\"a\": [1, {}]}}");
+    g_autofree char *shallow = pretty_message(c);
+    g_assert_cmpstr(shallow, ==, "{\r\n    \"return\": {\r\n    },\r\n    \"id\": {\r\n"
+                    "        \"a\": [\r\n            1,\r\n            {\r\n            }\r\n"
+                    "        ]\r\n    }");
+    GString *longid = g_string_new("\"");
+    for (int i = 0; i < 70000; i++)
+        g_string_append_c(longid, 'i');
+    g_string_append_c(longid, '"');
+    g_autofree char *req2 = g_strdup_printf("{\"execute\": \"stop\", \"id\": %s}", longid->str);
+    client_send(c, req2);
+    g_autofree char *refused = pretty_message(c);
+    g_assert_cmpstr(refused, ==, "{\r\n    \"error\": {\r\n        \"class\": \"GenericError\","
+                    "\r\n        \"desc\": \"QMP input member 'id' is longer than 65536 bytes\""
+                    "\r\n    }");
+    g_string_free(longid, TRUE);
+    g_string_free(id, TRUE);
+    g_string_free(idc, TRUE);
+    client_free(c);
+    monitor_cleanup(m);
+    machine_free(m);
+}
+
+/* Item 7: a -mon chardev client that sends 40 query-qmp-schema and reads nothing does
+ * not stall anybody; when it reads, every reply is there, whole and in order, and
+ * its session is still negotiated (26354bc: blocking writes of up to 1 s each, 23 of
+ * 40 replies dropped, negotiation reset). */
+static void test_chardev_slow_client(void)
+{
+    Machine *m = machine_new_test(0);
+    g_autofree char *dir = g_dir_make_tmp("vireo-qmp-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "m", NULL);
+    g_autofree char *spec = g_strdup_printf("socket,id=mon1,path=%s,server=on,wait=off", path);
+    Chardev *chr = chr_new(spec, NULL, NULL);
+    g_assert_nonnull(chr);
+    g_assert_true(chr_registry_add(m->chardevs, chr, NULL));
+    g_assert_true(monitor_add(m, chr, true, false, NULL));
+    Client *a = client_on_fd(unix_connect(path));
+    int small = 4096;
+    setsockopt(a->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    g_free(client_line(a));
+    expect(a, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    GString *req = g_string_new(NULL);
+    for (int i = 0; i < 40; i++)
+        g_string_append_printf(req, "{\"execute\": \"query-qmp-schema\", \"id\": %d}", i);
+    client_send(a, req->str);
+    settle();
+    Client *b = negotiated(m);
+    expect(b, "{\"execute\": \"query-name\"}", "{\"return\": {}}");
+    client_send(a, "{\"execute\": \"query-name\", \"id\": \"end\"}");
+    int schema = 0;
+    for (;;) {
+        g_autofree char *l = client_line(a);
+        if (g_str_has_suffix(l, "\"id\": \"end\"}")) {
+            g_assert_cmpstr(l, ==, "{\"return\": {}, \"id\": \"end\"}");
+            break;
+        }
+        g_autofree char *tail = g_strdup_printf("], \"id\": %d}", schema);
+        g_assert_true(g_str_has_prefix(l, "{\"return\": [{\"name\": \"0\""));
+        g_assert_true(g_str_has_suffix(l, tail));
+        schema++;
+    }
+    g_assert_cmpint(schema, ==, 40);
+    g_string_free(req, TRUE);
+    client_free(a);
+    client_free(b);
+    monitor_cleanup(m);
+    machine_free(m);
+    rmdir(dir);
+}
+
+/* Item 7: a chardev client that lets its output pile up past the limit (events it
+ * never reads) is disconnected, and the chardev serves the next client. */
+static void test_chardev_disconnect_at_limit(void)
+{
+    Machine *m = machine_new_test(0);
+    g_autofree char *dir = g_dir_make_tmp("vireo-qmp-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "m", NULL);
+    g_autofree char *spec = g_strdup_printf("socket,id=mon1,path=%s,server=on,wait=off", path);
+    Chardev *chr = chr_new(spec, NULL, NULL);
+    g_assert_true(chr_registry_add(m->chardevs, chr, NULL));
+    g_assert_true(monitor_add(m, chr, true, false, NULL));
+    Client *a = client_on_fd(unix_connect(path));
+    g_free(client_line(a));
+    expect(a, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    g_test_expect_message(NULL, G_LOG_LEVEL_WARNING, "*does not read its replies*");
+    for (int i = 0; i < 1000000 && chr_is_connected(chr); i++)
+        monitor_emit_event(m, "STOP", NULL);
+    g_test_assert_expected_messages();
+    g_assert_false(chr_is_connected(chr));
+    for (;;) {                                       /* a reads: some events, then EOF */
+        char buf[65536];
+        ssize_t r = read(a->fd, buf, sizeof(buf));
+        if (r == 0)
+            break;
+        if (r < 0) {
+            g_assert_cmpint(errno, ==, EAGAIN);
+            g_main_context_iteration(NULL, TRUE);
+        }
+    }
+    Client *b = client_on_fd(unix_connect(path));
+    g_autofree char *g = client_line(b);
+    g_assert_true(g_str_has_prefix(g, "{\"QMP\": "));
+    client_free(a);
+    client_free(b);
+    monitor_cleanup(m);
+    machine_free(m);
+    rmdir(dir);
+}
+
+/* A client that sends its commands and half-closes gets every reply, then EOF
+ * (26354bc closed the session at EOF and dropped what was still queued). */
+static void test_half_close(void)
+{
+    Machine *m = machine_new_test(0);
+    int sv[2];
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+    g_assert_true(monitor_add_fd(m, sv[0], true, false, NULL));
+    Client *c = client_on_fd(sv[1]);
+    g_free(client_line(c));
+    GString *req = g_string_new("{\"execute\": \"qmp_capabilities\"}");
+    for (int i = 0; i < 40; i++)
+        g_string_append_printf(req, "{\"execute\": \"query-qmp-schema\", \"id\": %d}", i);
+    client_send(c, req->str);
+    shutdown(c->fd, SHUT_WR);
+    g_free(client_line(c));
+    for (int i = 0; i < 40; i++) {
+        g_autofree char *l = client_line(c);
+        g_autofree char *tail = g_strdup_printf("], \"id\": %d}", i);
+        g_assert_true(g_str_has_suffix(l, tail));
+    }
+    while (m->monitors->sessions->len)               /* then the session ends */
+        g_main_context_iteration(NULL, TRUE);
+    g_string_free(req, TRUE);
+    client_free(c);
+    monitor_cleanup(m);
+    machine_free(m);
+}
+
+typedef struct Reader {
+    int fd;
+    unsigned pause_us;     /* between 4 KiB reads */
+    int replies;
+} Reader;
+
+/* Reads 4 KiB at a time until EOF, counting lines. */
+static gpointer reader_thread(gpointer opaque)
+{
+    Reader *r = opaque;
+    char buf[4096];
+    ssize_t n;
+    fcntl(r->fd, F_SETFL, 0);
+    while ((n = read(r->fd, buf, sizeof(buf))) > 0) {
+        for (ssize_t i = 0; i < n; i++)
+            r->replies += buf[i] == '\n';
+        if (r->pause_us)
+            g_usleep(r->pause_us);
+    }
+    return NULL;
+}
+
+/* A session with a 4 KiB socket buffer and 60 query-qmp-schema replies (660 KB)
+ * answered, nearly all still queued. */
+static Client *queued_client(Machine *m)
+{
+    int sv[2];
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+    int small = 4096;
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    g_assert_true(monitor_add_fd(m, sv[0], true, false, NULL));
+    Client *c = client_on_fd(sv[1]);
+    g_free(client_line(c));
+    expect(c, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
+    GString *req = g_string_new(NULL);
+    for (int i = 0; i < 60; i++)
+        g_string_append_printf(req, "{\"execute\": \"query-qmp-schema\", \"id\": %d}", i);
+    client_send(c, req->str);
+    settle();                                        /* all 60 answered, mostly queued */
+    g_string_free(req, TRUE);
+    return c;
+}
+
+/* Item 8: at exit, queued output gets one deadline (1 s) for all sessions together. A
+ * reader that would need ~3 s for its 60 replies (at most 200 KiB/s) does not hold up
+ * the exit: it gets EOF with replies missing. A client that reads gets everything
+ * (26354bc dropped what was queued at exit, reading or not; and its chardev sessions
+ * could block for as long as a client kept reading slowly). */
+static void test_exit_deadline(void)
+{
+    Machine *m = machine_new_test(0);
+    Client *slow = queued_client(m);
+    Reader rs = { .fd = slow->fd, .pause_us = 20000 };
+    GThread *t = g_thread_new("slow-reader", reader_thread, &rs);
+    monitor_cleanup(m);                              /* closes the session */
+    g_thread_join(t);
+    g_assert_cmpint(rs.replies, <, 60);
+    client_free(slow);
+
+    Client *fast = queued_client(m);
+    m->monitors->exit_flush_ms = 600000;             /* no deadline in sight: all of it */
+    Reader rf = { .fd = fast->fd };
+    t = g_thread_new("reader", reader_thread, &rf);
+    monitor_cleanup(m);
+    g_thread_join(t);
+    g_assert_cmpint(rf.replies, ==, 60);
+    client_free(fast);
     machine_free(m);
 }
 
@@ -489,5 +848,13 @@ int main(int argc, char **argv)
     g_test_add_func("/qapi/monitor/pretty", test_pretty);
     g_test_add_func("/qapi/monitor/garbage", test_garbage);
     g_test_add_func("/qapi/monitor/hmp-mux", test_hmp_mux);
+    g_test_add_func("/qapi/monitor/listener-cap", test_listener_cap);
+    g_test_add_func("/qapi/monitor/input-budget", test_input_budget);
+    g_test_add_func("/qapi/monitor/pretty-id", test_pretty_id);
+    g_test_add_func("/qapi/monitor/chardev-slow-client", test_chardev_slow_client);
+    g_test_add_func("/qapi/monitor/chardev-disconnect-at-limit",
+                    test_chardev_disconnect_at_limit);
+    g_test_add_func("/qapi/monitor/half-close", test_half_close);
+    g_test_add_func("/qapi/monitor/exit-deadline", test_exit_deadline);
     return g_test_run();
 }
