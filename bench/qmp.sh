@@ -6,6 +6,7 @@
 #
 #   bench/qmp.sh [COUNT]        COUNT round trips and COUNT pipelined commands (5000)
 #   BUILD=build-x bench/qmp.sh  the build dir holding vireo (default: build)
+#   VIREO_BASE=path/to/vireo    adds an older binary as a row (before/after, same run)
 #
 # Output: one line per VMM and the ratio; results go to docs/performance.md by hand.
 set -euo pipefail
@@ -18,7 +19,8 @@ VIREO=$VIREO_BENCH_BUILD/vireo
 kvm_ok() { [ -c /dev/kvm ] && python3 -c 'import os; os.close(os.open("/dev/kvm", os.O_RDWR))' 2>/dev/null; }
 if [ -z "${VSB_INSIDE:-}" ] && ! kvm_ok; then
   echo "bench/qmp.sh: no /dev/kvm here; running inside the nested-KVM sandbox" >&2
-  exec "$ROOT/tests/sandbox/sandbox.sh" run --timeout 1800 -- bash "$ROOT/bench/qmp.sh" "$N"
+  exec "$ROOT/tests/sandbox/sandbox.sh" run --timeout 1800 \
+    ${VIREO_BASE:+--env VIREO_BASE=$VIREO_BASE} -- bash "$ROOT/bench/qmp.sh" "$N"
 fi
 
 WORK=$(mktemp -d)
@@ -87,17 +89,29 @@ run() {   # NAME CMD...: starts the VMM paused with QMP on a socket, measures, s
 
 run vireo "$VIREO" -S -display none -serial null -m 128
 run qemu qemu-system-x86_64 -accel tcg -S -display none -nodefaults -m 128
+rows="vireo qemu"
+if [ -n "${VIREO_BASE:-}" ]; then
+  run vireo-base "$VIREO_BASE" -S -display none -serial null -m 128
+  rows="vireo vireo-base qemu"
+fi
 
-python3 -I - "$WORK/vireo.json" "$WORK/qemu.json" "$N" <<'PY'
-import json, sys
-v, q = (json.load(open(p)) for p in sys.argv[1:3])
+python3 -I - "$WORK" "$N" $rows <<'PY'
+import json, os, sys
+work, n, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+r = {name: json.load(open(os.path.join(work, name + '.json'))) for name in names}
 print('QMP query-status over a unix socket, %s round trips + %s pipelined (32 in flight)'
-      % (sys.argv[3], sys.argv[3]))
-print('%-6s %10s %10s %10s %14s %16s' % ('vmm', 'mean us', 'p50 us', 'p99 us',
-                                         'serial cmd/s', 'pipelined cmd/s'))
-for name, r in (('vireo', v), ('qemu', q)):
-    print('%-6s %10.1f %10.1f %10.1f %14.0f %16.0f' % (name, r['mean_us'], r['p50_us'],
-          r['p99_us'], r['serial_cps'], r['pipelined_cps']))
+      % (n, n))
+print('%-10s %10s %10s %10s %14s %16s' % ('vmm', 'mean us', 'p50 us', 'p99 us',
+                                          'serial cmd/s', 'pipelined cmd/s'))
+for name in names:
+    x = r[name]
+    print('%-10s %10.1f %10.1f %10.1f %14.0f %16.0f' % (name, x['mean_us'], x['p50_us'],
+          x['p99_us'], x['serial_cps'], x['pipelined_cps']))
+v, q = r['vireo'], r['qemu']
 print('vireo/qemu: serial %.2fx, pipelined %.2fx' % (v['serial_cps'] / q['serial_cps'],
                                                     v['pipelined_cps'] / q['pipelined_cps']))
+if 'vireo-base' in r:
+    b = r['vireo-base']
+    print('vireo/vireo-base: serial %.2fx, pipelined %.2fx' % (
+        v['serial_cps'] / b['serial_cps'], v['pipelined_cps'] / b['pipelined_cps']))
 PY
