@@ -155,4 +155,6 @@ if __name__ == "__main__":
     if not os.path.exists(VIREO):
         print(f"vireo binary not found at {VIREO}", file=sys.stderr)
         sys.exit(1)
-    unittest.main(verbosity=2)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    import taptest
+    sys.exit(taptest.main())

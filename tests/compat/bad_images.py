@@ -224,7 +224,7 @@ def loops(work):
 def main():
     if not shutil.which("qemu-img"):
         print("1..0 # SKIP qemu-img not installed")
-        return 77
+        return 0
     work = tempfile.mkdtemp(prefix="bad-", dir=os.environ.get("VIREO_BUILD_DIR",
                                                                os.getcwd()))
     failed, n = 0, 0

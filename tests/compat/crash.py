@@ -140,7 +140,7 @@ def one_run(work, i, cfg, rng):
 def main():
     if not shutil.which("qemu-img"):
         print("1..0 # SKIP qemu-img not installed")
-        return 77
+        return 0
     work = tempfile.mkdtemp(prefix="crash-", dir=os.environ.get("VIREO_BUILD_DIR",
                                                                  os.getcwd()))
     rng = random.Random(int(os.environ.get("VIREO_CRASH_SEED", "20240607")))

@@ -433,7 +433,7 @@ def locking(work):
 def main():
     if not shutil.which("qemu-img") or not shutil.which("qemu-io"):
         print("1..0 # SKIP qemu-utils not installed")
-        return 77
+        return 0
     base = os.environ.get("VIREO_BUILD_DIR", os.getcwd())
     work = tempfile.mkdtemp(prefix="compat-", dir=base)
     try:

@@ -167,4 +167,6 @@ class GoodSchemas(unittest.TestCase):
 
 
 if __name__ == '__main__':
-    unittest.main(verbosity=2)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    import taptest
+    sys.exit(taptest.main())

@@ -12,12 +12,12 @@ set -uo pipefail
 { # (parsed whole before it runs: editing this file mid-run cannot break a run)
 . "$(dirname "$0")/lib/common.sh"
 [ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
-build=$(cd "$1" 2>/dev/null && pwd) || { echo "1..1"; echo "not ok 1 - sandbox: no build dir $1"; exit 1; }
+build=$(cd "$1" 2>/dev/null && pwd) || { echo "1..1"; echo "not ok 1 - sandbox harness: no build dir $1"; exit 1; }
 logs=$build/sandbox-logs
 t0=$(date +%s)
 
 fail_all() {  # every planned case is a failure: the sandbox could not run
-  echo "1..1"; echo "not ok 1 - sandbox: $*"; exit 1
+  echo "1..1"; echo "not ok 1 - sandbox harness: $*"; exit 1
 }
 setup_log=$(mktemp)
 ( vsb_ensure_setup ) > "$setup_log" 2>&1 || { cat "$setup_log" >&2; rm -f "$setup_log"; fail_all "setup failed (tests/sandbox/setup.sh)"; }
@@ -67,7 +67,7 @@ for c in "$VSB_DIR"/cases/*.sh; do
     n=$((n + 1)); echo "not ok $n - ${c#[0-9][0-9]-}: did not finish: $why" >> "$out"
   fi
 done
-if [ $n = 0 ]; then n=1; echo "not ok 1 - sandbox: no case reported anything: $why" >> "$out"; fi
+if [ $n = 0 ]; then n=1; echo "not ok 1 - sandbox harness: no case reported anything: $why" >> "$out"; fi
 echo "1..$n"
 cat "$out"; rm -f "$out"
 echo "# sandbox: run-tests.sh took $(( $(date +%s) - t0 ))s"

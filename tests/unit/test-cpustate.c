@@ -5,6 +5,7 @@
 #include "vireo/cpu.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -575,13 +576,17 @@ static void kvm_case(gconstpointer fn)
 
 int main(int argc, char **argv)
 {
-    /* --kvm: only the KVM cases, exit 77 without KVM (meson suite 'kvm'). */
+    /* --kvm: only the KVM cases (meson test cpu-kvm, suite 'kvm'; TAP: a skipped plan
+     * without KVM). Without --kvm: only the others, so that every KVM case is counted
+     * once, as cpu-kvm's, wherever it runs (docs/testing.md). */
     bool kvm_only = argc > 1 && !strcmp(argv[1], "--kvm");
     if (kvm_only) {
         argv[1] = argv[0];
         argv++, argc--;
-        if (!kvm_usable())
-            return 77;
+        if (!kvm_usable()) {
+            printf("1..0 # SKIP no usable /dev/kvm\n");
+            return 0;
+        }
     }
     g_test_init(&argc, &argv, NULL);
     if (!kvm_only) {
@@ -594,9 +599,14 @@ int main(int argc, char **argv)
         g_test_add_func("/cpustate/msr-reset-values", test_msr_reset_values);
         g_test_add_func("/cpustate/ioctl-errors", test_ioctl_errors);
     }
-    g_test_add_data_func("/cpustate/kvm/guest-cpuid", (gconstpointer)test_kvm_guest_cpuid, kvm_case);
-    g_test_add_data_func("/cpustate/kvm/roundtrip", (gconstpointer)test_kvm_roundtrip, kvm_case);
-    g_test_add_data_func("/cpustate/kvm/setup-msrs", (gconstpointer)test_kvm_setup_msrs, kvm_case);
-    g_test_add_data_func("/cpustate/kvm/models", (gconstpointer)test_kvm_models, kvm_case);
+    if (kvm_only) {
+        g_test_add_data_func("/cpustate/kvm/guest-cpuid", (gconstpointer)test_kvm_guest_cpuid,
+                             kvm_case);
+        g_test_add_data_func("/cpustate/kvm/roundtrip", (gconstpointer)test_kvm_roundtrip,
+                             kvm_case);
+        g_test_add_data_func("/cpustate/kvm/setup-msrs", (gconstpointer)test_kvm_setup_msrs,
+                             kvm_case);
+        g_test_add_data_func("/cpustate/kvm/models", (gconstpointer)test_kvm_models, kvm_case);
+    }
     return g_test_run();
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # vsb-timeout: 60
+# vsb-self-check (make check counts these apart from Vireo's tests: docs/testing.md)
 # The sandbox itself: a usable /dev/kvm (kvm-amd with nested paging). If this fails,
 # every KVM result after it is suspect (skips of the meson kvm suite included).
 { # (parsed whole before it runs: editing this file mid-run cannot break a run)

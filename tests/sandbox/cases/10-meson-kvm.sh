@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # vsb-timeout: 420
+# vsb-host-test: * (the names are meson test names: their host skips are replaced)
 # The meson `kvm` suite (freestanding guest programs on /dev/kvm), one TAP line per
 # meson test. run-tests.sh writes $VSB_KVM_TESTS (`meson introspect --tests`) on the
 # host; without it this falls back to `meson test` (slow: ~30 s of start-up here).

@@ -7,9 +7,13 @@ Inside the sandbox, `meson test` costs ~30 s of Python start-up (every module is
 read over 9p in a TCG guest), so run-tests.sh introspects on the host and this runs
 the test commands directly with meson's semantics: the test's env and workdir, its
 timeout (times $VSB_TIMEOUT_MULT, default 3: nested KVM in TCG is slow), exit status
-0 = pass, 77 = skip, anything else = fail (protocol "tap": also fail on a "not ok").
+0 = pass, 77 = skip, anything else = fail; a protocol "tap" test reports one line per
+TAP result ("NAME: subtest"), as tests/runner.py counts them on the host.
 """
 import json, os, shutil, subprocess, sys, time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+import taptest  # noqa: E402  (tests/taptest.py: the same TAP reading as tests/runner.py)
 
 
 def fix_cmd(cmd):
@@ -59,14 +63,40 @@ def main():
         if rc == 77:
             print(f"ok - {name} # SKIP exit status 77")
             continue
-        ok = rc == 0 and not (t.get("protocol") == "tap" and
-                              any(l.startswith("not ok") for l in text.splitlines()))
+        if t.get("protocol") == "tap":
+            report_tap(name, rc, how, took, text)
+            continue
+        ok = rc == 0
         print(f"{'ok' if ok else 'not ok'} - {name}")
         print(f"# {how} after {took:.1f}s")
         if not ok:
             for line in text.splitlines()[-15:]:
                 print(f"#   {line}")
         sys.stdout.flush()
+
+
+def report_tap(name, rc, how, took, text):
+    """One line per TAP result ("NAME: subtest"), as `make check` counts them on the
+    host; one more failure when the program failed after its last result."""
+    subs, _, plan_skip = taptest.parse(text)
+    for status, sub, why in subs:
+        sub = sub.replace("#", "_")
+        if status == "skip":
+            print(f"ok - {name}: {sub} # SKIP {why}")
+        else:
+            print(f"{'ok' if status == 'pass' else 'not ok'} - {name}: {sub}")
+    if not subs:
+        if rc == 0 and plan_skip:
+            print(f"ok - {name} # SKIP {plan_skip}")
+        else:
+            print(f"{'ok' if rc == 0 else 'not ok'} - {name}")
+    elif rc != 0 and not any(s == "fail" for s, _, _ in subs):
+        print(f"not ok - {name}: {how}")
+    print(f"# {how} after {took:.1f}s")
+    if rc != 0 or any(s == "fail" for s, _, _ in subs):
+        for line in text.splitlines()[-15:]:
+            print(f"#   {line}")
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":
