@@ -137,8 +137,10 @@ def count_sandbox_line(tally, line, cases):
         return True
     ref = info['self_check'] or rest.startswith('qemu: ')
     host = info['host']
-    if host == '*':                   # names are meson test names ("NAME[: subtest]")
-        host_test, key = rest.partition(': ')[0], rest
+    if host == '*' and ' ' not in rest.partition(': ')[0]:
+        host_test, key = rest.partition(': ')[0], rest   # "NAME[: subtest]"
+    elif host == '*':                 # the case's own report ("did not finish: ...")
+        host_test, key = None, desc
     elif host:
         host_test, key = host, '%s: %s' % (host, rest)
     else:

@@ -107,7 +107,9 @@ class Counting(unittest.TestCase):
     def test_harness_failure_counts_against_vireo(self):
         t = runner.Tally()
         runner.count_sandbox_line(t, 'not ok 1 - sandbox harness: setup failed', CASES)
-        self.assertEqual(t.counts(False), {'pass': 0, 'fail': 1, 'skip': 0})
+        runner.count_sandbox_line(t, 'not ok 2 - meson-kvm: did not finish: it died', CASES)
+        self.assertEqual(t.counts(False), {'pass': 0, 'fail': 2, 'skip': 0})
+        self.assertIn('meson-kvm: did not finish: it died', t.res)
 
     def test_tap_parse(self):
         r, plan, skip = taptest.parse('1..2\nok 1 /x # SKIP why not\nnot ok 2 - y\n')

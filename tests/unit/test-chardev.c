@@ -477,7 +477,12 @@ static void test_listener_and_client(void)
 static void test_pty(void)
 {
     GError *err = NULL;
+    int out = dup(STDOUT_FILENO), null = open("/dev/null", O_WRONLY);
+    dup2(null, STDOUT_FILENO);       /* "char device redirected to" is not TAP */
     Chardev *c = chr_new("pty,id=pt", NULL, &err);
+    dup2(out, STDOUT_FILENO);
+    close(out);
+    close(null);
     if (!c) {
         g_test_skip(err->message);
         g_error_free(err);
@@ -614,8 +619,10 @@ static void stdio_tty_child(void)
     g_assert_cmpint(fcntl(STDOUT_FILENO, F_GETFL) & O_NONBLOCK, ==, 0);  /* fd 1 untouched */
     g_test_expect_message(NULL, G_LOG_LEVEL_WARNING, "*its peer does not read*");
     g_assert_cmpint(chr_write(c, chunk, sizeof(chunk)), ==, sizeof(chunk));  /* queued */
-    g_autofree uint8_t *big = g_malloc0(128 << 10);
-    g_assert_cmpint(chr_write(c, big, 128 << 10), ==, (64 << 10) - sizeof(chunk));
+    g_autofree uint8_t *big = g_malloc0(1 << 20);
+    ssize_t took = chr_write(c, big, 1 << 20);       /* (the terminal may drain a little) */
+    g_assert_cmpint(took, >=, (64 << 10) - sizeof(chunk));
+    g_assert_cmpint(took, <, 256 << 10);             /* the rest is dropped, not waited for */
     g_test_assert_expected_messages();
     chr_free(c);
 }
