@@ -180,6 +180,8 @@ BUILTINS = {
     'null': ('JsonNode *', 'null'),
 }
 NAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_-]*$')
+# Enum values may start with a digit (QEMU's QKeyCode has '1'..'0').
+ENUM_VALUE_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_-]*$')
 
 
 class Entity:
@@ -379,7 +381,7 @@ class Schema:
                               % name)
         seen = set()
         for v in data:
-            if not isinstance(v, str) or not NAME_RE.match(v):
+            if not isinstance(v, str) or not ENUM_VALUE_RE.match(v):
                 raise SchemaError(expr.info, "enum '%s' value %r is not a valid name"
                                   % (name, v))
             if c_name(v).upper() in seen:

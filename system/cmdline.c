@@ -291,6 +291,7 @@ LIST(h_qmp, qmps)
 LIST(h_qmp_pretty, qmps_pretty)
 LIST(h_mon, mons)
 LIST(h_monitor, monitors)
+LIST(h_vnc, vncs)
 
 void opt_entry_free(OptEntry *e)
 {
@@ -328,6 +329,8 @@ static bool h_device(VireoOptions *o, const char *v, GError **errp)
         return r;
     }
     g_clear_error(&err);
+    if (!strcmp(drv, "VGA") || !strcmp(drv, "bochs-display"))
+        o->machine.user_display = true;
     if (help) {
         o->device_help_name = g_intern_string(drv);
         opt_entry_free(e);
@@ -350,15 +353,85 @@ static bool h_device(VireoOptions *o, const char *v, GError **errp)
     return true;
 }
 
+/* -display TYPE[,opts]: none, sdl[,full-screen=on|off] or vnc=DISPLAY (as -vnc).
+ * QEMU's gtk, curses, egl-headless, dbus, spice-app and cocoa are not built in. */
 static bool h_display(VireoOptions *o, const char *v, GError **errp)
 {
+    static const char *const sdl_keys[] = { "type", "full-screen", "gl",
+                                            "grab-mod", "show-cursor", "window-close",
+                                            NULL };
+    if (g_str_has_prefix(v, "vnc=") || g_str_has_prefix(v, "vnc,")) {
+        if (!g_str_has_prefix(v, "vnc="))
+            return bad(errp, "display", v, "vnc needs a display: -display vnc=:N");
+        g_ptr_array_add(o->vncs, (char *)v + 4);
+        return true;
+    }
     g_autoptr(JsonObject) kv = opt_parse("display", v, "type", NULL, NULL, errp);
     if (!kv)
         return false;
     const char *type = kv_get_str(kv, "type");
-    if (!type || strcmp(type, "none") != 0 || json_object_get_size(kv) != 1)
-        return bad(errp, "display", v, "unsupported display type (supported: none)");
-    o->display = "none";
+    if (!strcmp(type, "none") && json_object_get_size(kv) == 1) {
+        o->display = "none";
+        return true;
+    }
+    if (!strcmp(type, "sdl")) {
+        JsonObjectIter it;
+        const char *k;
+        JsonNode *n;
+        json_object_iter_init(&it, kv);
+        while (json_object_iter_next(&it, &k, &n)) {
+            if (!g_strv_contains(sdl_keys, k)) {
+                g_autofree char *why = g_strdup_printf("Invalid parameter '%s'", k);
+                return bad(errp, "display", v, why);
+            }
+        }
+        const char *gl = kv_get_str(kv, "gl"), *fs = kv_get_str(kv, "full-screen");
+        const char *wc = kv_get_str(kv, "window-close");
+        const char *gm = kv_get_str(kv, "grab-mod"), *sc = kv_get_str(kv, "show-cursor");
+        bool b;
+        if (*gl && (!str_to_bool(gl, &b) || b))
+            return bad(errp, "display", v, "gl=on: OpenGL is not supported");
+        if (*fs && !str_to_bool(fs, &o->full_screen))
+            return bad(errp, "display", v, "full-screen expects on or off");
+        if (*sc && !str_to_bool(sc, &o->show_cursor))
+            return bad(errp, "display", v, "show-cursor expects on or off");
+        o->window_close = true;
+        if (*wc && !str_to_bool(wc, &o->window_close))
+            return bad(errp, "display", v, "window-close expects on or off");
+        if (*gm && strcmp(gm, "lshift-lctrl-lalt") && strcmp(gm, "rctrl"))
+            return bad(errp, "display", v, "grab-mod expects lshift-lctrl-lalt or rctrl");
+        o->grab_mod = *gm ? g_intern_string(gm) : NULL;
+        o->display = "sdl";
+        return true;
+    }
+    if (!strcmp(type, "gtk"))
+        return bad(errp, "display", v, "the GTK display is not built into Vireo: use "
+                   "-display sdl for a window or -vnc :N (-display vnc=:N) for a remote one");
+    return bad(errp, "display", v, "unsupported display type (supported: none, sdl, vnc)");
+}
+
+static bool h_vga(VireoOptions *o, const char *v, GError **errp)
+{
+    if (is_help(v)) {
+        o->want_help = true;
+        printf("std                  standard VGA (default)\nnone                 no graphic card\n");
+        return true;
+    }
+    if (strcmp(v, "std") && strcmp(v, "none"))
+        return bad(errp, "vga", v, !strcmp(v, "cirrus") || !strcmp(v, "vmware") ||
+                   !strcmp(v, "qxl") || !strcmp(v, "virtio") || !strcmp(v, "xenfb") ||
+                   !strcmp(v, "tcx") || !strcmp(v, "cg3")
+                   ? "this VGA card is not available in Vireo (supported: std, none; "
+                     "-device bochs-display for a framebuffer without legacy VGA)"
+                   : "unknown vga type (supported: std, none)");
+    o->vga = v;
+    o->machine.vga = v;
+    return true;
+}
+
+static bool h_full_screen(VireoOptions *o, const char *v, GError **errp)
+{
+    o->full_screen = true;
     return true;
 }
 
@@ -427,7 +500,10 @@ static const OptDef opts[] = {
     { "serial", ARG_ONE, h_serial, "-serial dev                 stdio, pty, file:F, unix:P,..., tcp:H:P,..., null, none, chardev:ID" },
     { "chardev", ARG_ONE, h_chardev, "-chardev backend,id=ID,...  stdio, file, pty, socket, null" },
     { "nographic", ARG_NONE, h_nographic, "-nographic                  serial and monitor on stdio (C-a h for help)" },
-    { "display", ARG_ONE, h_display, "-display none               no graphical display" },
+    { "display", ARG_ONE, h_display, "-display none|sdl[,full-screen=on]|vnc=:N  graphical display" },
+    { "vga", ARG_ONE, h_vga, "-vga std|none               graphics card (default: std)" },
+    { "vnc", ARG_ONE, h_vnc, "-vnc [host]:N[,password=on,share=,to=,websocket=] | unix:PATH  VNC server" },
+    { "full-screen", ARG_NONE, h_full_screen, "-full-screen                SDL window in full screen" },
     { "no-reboot", ARG_NONE, h_no_reboot, "-no-reboot                  exit instead of rebooting" },
     { "no-shutdown", ARG_NONE, h_no_shutdown, "-no-shutdown                stop (keep the VM) on guest shutdown" },
     { "S", ARG_NONE, h_S, "-S                          start paused (QMP cont starts)" },
@@ -469,6 +545,7 @@ static void options_init(VireoOptions *o)
     o->qmps_pretty = g_ptr_array_new();
     o->mons = g_ptr_array_new();
     o->monitors = g_ptr_array_new();
+    o->vncs = g_ptr_array_new();
 }
 
 bool cmdline_parse(int argc, char **argv, VireoOptions *o, GError **errp)
@@ -521,5 +598,6 @@ void cmdline_free(VireoOptions *o)
     g_ptr_array_free(o->qmps_pretty, TRUE);
     g_ptr_array_free(o->mons, TRUE);
     g_ptr_array_free(o->monitors, TRUE);
+    g_ptr_array_free(o->vncs, TRUE);
     g_free((char *)o->machine.name);
 }

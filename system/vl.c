@@ -217,6 +217,28 @@ static bool check_smp(Machine *m, GError **errp)
     return true;
 }
 
+/* The front-ends that are not there yet are refused, never ignored. */
+static bool check_display(const VireoOptions *o, GError **errp)
+{
+    if (o->vncs->len) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                    "-vnc %s: the VNC server is not available in this build",
+                    (const char *)o->vncs->pdata[0]);
+        return false;
+    }
+    if (o->display && !strcmp(o->display, "sdl")) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                    "-display sdl: the SDL window is not available in this build");
+        return false;
+    }
+    if (o->full_screen && !o->display) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                    "-full-screen: needs a window (-display sdl)");
+        return false;
+    }
+    return true;
+}
+
 /* Ctrl-A x on a mux: QEMU's "quit" from the UI. */
 static void mux_quit(void *opaque)
 {
@@ -231,7 +253,8 @@ static void set_mux_quit(Chardev *chr, void *opaque)
 /* Start-up, board-independent: the class's hooks do the board's part. */
 static bool build_machine(Machine *m, const VireoOptions *o, GError **errp)
 {
-    if (!check_resources(m, errp) || (m->cls->check && !m->cls->check(&m->opts, errp)) ||
+    if (!check_display(o, errp) || !check_resources(m, errp) ||
+        (m->cls->check && !m->cls->check(&m->opts, errp)) ||
         !create_chardevs(m, o, errp))
         return false;
     chr_registry_foreach(m->chardevs, set_mux_quit, m);

@@ -6,6 +6,7 @@
 #include "vireo/drive.h"
 #include "vireo/pci.h"
 #include "vireo/option.h"
+#include "vireo/input.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -264,6 +265,7 @@ void machine_free(Machine *m)
         device_free(m->devices->pdata[i]);
     g_ptr_array_free(m->devices, TRUE);
     drives_free(m);                 /* after the devices that used them */
+    ui_free(m);                     /* consoles and input handlers left by devices */
     if (m->pci_bus)
         pci_bus_free(m->pci_bus);   /* after its devices unrealized, before m->io */
     if (m->chardevs)

@@ -38,6 +38,7 @@ static uint32_t rd32(const uint8_t *p) { return rd16(p) | (uint32_t)rd16(p + 2) 
 static uint64_t rd64(const uint8_t *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
 static void wr16(uint8_t *p, uint16_t v) { p[0] = v; p[1] = v >> 8; }
 static void wr32(uint8_t *p, uint32_t v) { wr16(p, v); wr16(p + 2, v >> 16); }
+static void write_screen_info(uint8_t *zp);
 static void wr64(uint8_t *p, uint64_t v) { wr32(p, v); wr32(p + 4, v >> 32); }
 
 static uint8_t *gmem(Machine *m, uint64_t gpa, uint64_t len, const char *what,
@@ -279,6 +280,8 @@ static uint8_t *write_zero_page(Machine *m, const uint8_t *img, const BzImageInf
     if (h->version >= 0x20e)
         wr64(zp + ZP_ACPI_RSDP, m->acpi_rsdp);
     write_e820(m, zp);
+    if (m->legacy_vga)
+        write_screen_info(zp);
     return zp;
 }
 
@@ -319,6 +322,23 @@ static bool load_bzimage(Machine *m, const char *name, const uint8_t *img, size_
     bi->kernel_start = load;
     bi->kernel_end = load + need;
     return true;
+}
+
+/* struct screen_info at the start of the zero page, as a bootloader leaves it after the
+ * VGA BIOS set mode 3 (Linux include/uapi/linux/screen_info.h): an 80x25 colour VGA
+ * text console with 16-line characters, cursor at the top left; vgacon then takes it
+ * (and fbcon when a framebuffer driver such as bochs-drm replaces it). */
+static void write_screen_info(uint8_t *zp)
+{
+    zp[0x00] = 0;                   /* orig_x */
+    zp[0x01] = 0;                   /* orig_y */
+    wr16(zp + 0x04, 0);             /* orig_video_page */
+    zp[0x06] = 3;                   /* orig_video_mode */
+    zp[0x07] = 80;                  /* orig_video_cols */
+    wr16(zp + 0x0a, 0);             /* orig_video_ega_bx: not 0x10 (CGA) */
+    zp[0x0e] = 25;                  /* orig_video_lines */
+    zp[0x0f] = 0x22;                /* orig_video_isVGA: VIDEO_TYPE_VGAC */
+    wr16(zp + 0x10, 16);            /* orig_video_points */
 }
 
 /* ---- ELF with a PVH note ---- */

@@ -11,7 +11,8 @@
  *   NIC       QEMU: an e1000 on the user network (-nic default). Belongs here when
  *             networking lands (hw/net/, net/): create it through
  *             machine_create_device_from() / the typed setters, on the first free slot.
- *   VGA       QEMU: a "VGA" (std) PCI device. Belongs here when display lands.
+ *   VGA       QEMU: a "VGA" (std) PCI device, here at 00:02.0 before any -device, unless
+ *             -vga none or a -device is a display card (VGA, bochs-display).
  *   CD-ROM    QEMU: an ide-cd on the secondary master of the PIIX3 IDE function
  *             (1.1). Belongs here when IDE lands.
  * Each of these must also stay out when -nodefaults is given (pc_init() does not
@@ -19,10 +20,23 @@
  * -drive ...,media=cdrom on that slot): the owner of each device adds those rules.
  */
 #include "vireo/pc.h"
+#include <string.h>
+
+/* -vga std adds a VGA even with -nodefaults (pc_init calls this then), as QEMU's. */
+bool pc_create_vga(Machine *m, GError **errp)
+{
+    const char *vga = m->opts.vga;
+    if ((vga && !strcmp(vga, "none")) ||
+        (!vga && (m->opts.user_display || m->opts.nodefaults)))
+        return true;
+    if (!machine_create_device(m, "VGA", "", errp)) {
+        g_prefix_error(errp, "-vga std: ");
+        return false;
+    }
+    return true;
+}
 
 bool pc_create_default_devices(Machine *m, GError **errp)
 {
-    (void)m;
-    (void)errp;
-    return true;
+    return pc_create_vga(m, errp);
 }

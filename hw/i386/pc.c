@@ -22,6 +22,8 @@
 #define PC_PCI_HOLE_START 0xc0000000ULL   /* RAM above this moves to 4 GiB */
 #define PC_BIOS_AREA      0xe0000ULL      /* ACPI tables live here (reserved in e820) */
 #define PC_BIOS_AREA_SIZE 0x20000ULL
+#define PC_VGA_WINDOW     0xa0000ULL      /* legacy VGA memory: not RAM */
+#define PC_VGA_WINDOW_END 0xc0000ULL
 #define PC_EBDA           0x9fc00ULL
 
 static const struct { uint16_t iobase; uint8_t irq; } com_ports[MACHINE_MAX_SERIAL] = {
@@ -171,9 +173,26 @@ static bool pc_firmware_tables(Machine *m, GError **errp)
     return acpi_build_pc(m, PC_BIOS_AREA, PC_BIOS_AREA_SIZE, errp);
 }
 
+/* The legacy VGA window 0xa0000-0xbffff is not RAM (a VGA decodes it; without one it is
+ * unassigned), as on a PC: RAM below 4 GiB becomes two regions around it. */
+static bool pc_vga_hole(Machine *m, GError **errp)
+{
+    if (m->below_4g <= PC_VGA_WINDOW)
+        return true;
+    as_del_region(m->sysmem, &m->ram_lo);
+    mr_init_ram(&m->ram_lo, "ram-low", PC_VGA_WINDOW, m->ram);
+    if (!as_add_region(m->sysmem, &m->ram_lo, 0, errp))
+        return false;
+    if (m->below_4g <= PC_VGA_WINDOW_END)
+        return true;
+    mr_init_ram(&m->ram_mid, "ram-below-4g", m->below_4g - PC_VGA_WINDOW_END,
+                m->ram + PC_VGA_WINDOW_END);
+    return as_add_region(m->sysmem, &m->ram_mid, PC_VGA_WINDOW_END, errp);
+}
+
 static bool pc_init(Machine *m, GError **errp)
 {
-    if (!machine_alloc_ram(m, PC_PCI_HOLE_START, errp))
+    if (!machine_alloc_ram(m, PC_PCI_HOLE_START, errp) || !pc_vga_hole(m, errp))
         return false;
     pc_build_e820(m);
     if (!pc_create_isa(m, errp))
@@ -184,7 +203,7 @@ static bool pc_init(Machine *m, GError **errp)
     if (!pm)
         return false;
     runstate_add_notifier(m, &(RunstateNotifier){ .powerdown = pc_powerdown, .opaque = pm });
-    return m->opts.nodefaults || pc_create_default_devices(m, errp);
+    return m->opts.nodefaults ? pc_create_vga(m, errp) : pc_create_default_devices(m, errp);
 }
 
 /* After -device processing: BARs, firmware tables, payload and the boot state. */

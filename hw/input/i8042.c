@@ -16,6 +16,8 @@
 #include "vireo/hw-isa.h"
 #include "vireo/machine.h"
 #include "vireo/runstate.h"
+#include "vireo/console.h"
+#include "vireo/input.h"
 #include <string.h>
 
 /* Status register (port 0x64 in) */
@@ -99,6 +101,7 @@ typedef struct I8042 {
     MemRegion data_io, cmd_io;
     IsaResetHook *reset_hook;
     void *reset_opaque;
+    InputHandler kbd_handler, mouse_handler;   /* ui/ input routing */
 } I8042;
 
 /* Set 2 -> set 1 translation of the controller, for the codes a PS/2 keyboard sends
@@ -245,6 +248,8 @@ static void kbd_param(I8042 *k, uint8_t cmd, uint8_t val)
     kbd_queue(k, PS2_ACK);
     if (cmd == 0xed) {
         s->kbd_leds = val & 7;
+        /* PS/2 LED bits: 0 scroll, 1 num, 2 caps (as INPUT_LED_*). */
+        console_set_leds(k->parent.machine, s->kbd_leds);
     } else if (cmd == 0xf0) {
         if (val == 0)
             kbd_queue(k, s->kbd_set);         /* translated like any keyboard byte */
@@ -550,6 +555,64 @@ void i8042_mouse_event(Device *dev, int dx, int dy, unsigned buttons)
         aux_packet(k, dx, dy);
 }
 
+/* The set 2 make code whose set 1 translation is @set1 (the last one: F7 is 0x83, not
+ * 0x02), or @set1 itself when the controller passes it through. */
+static uint8_t set1_to_set2(uint8_t set1)
+{
+    int found = -1;
+    for (int i = 1; i < 256; i++)
+        if (xlate_set2[i] == set1)
+            found = i;
+    return found >= 0 ? found : set1;
+}
+
+/* A key from ui/ input routing (QEMU's qcode), as the keyboard's current scan code set
+ * sends it: set 1 codes (0x80 = break) or set 2 (0xF0 prefix = break); 0xE0 prefixes
+ * for extended keys; Pause and Print Screen send their multi-byte sequences. */
+static void kbd_input_key(void *opaque, QKeyCode key, bool down)
+{
+    I8042 *k = opaque;
+    unsigned qnum = qcode_to_qnum(key);
+    if (!qnum || !k->s.kbd_scan)
+        return;
+    bool set1 = k->s.kbd_set == 1;
+    if (key == Q_KEY_CODE_PAUSE) {
+        static const uint8_t p1[] = { 0xe1, 0x1d, 0x45, 0xe1, 0x9d, 0xc5 };
+        static const uint8_t p2[] = { 0xe1, 0x14, 0x77, 0xe1, 0xf0, 0x14, 0xf0, 0x77 };
+        for (unsigned i = 0; down && i < (set1 ? sizeof(p1) : sizeof(p2)); i++)
+            kbd_queue(k, set1 ? p1[i] : p2[i]);
+        return;
+    }
+    if (key == Q_KEY_CODE_PRINT) {              /* fake shift + the key itself */
+        static const uint8_t d1[] = { 0xe0, 0x2a, 0xe0, 0x37 }, u1[] = { 0xe0, 0xb7, 0xe0, 0xaa };
+        static const uint8_t d2[] = { 0xe0, 0x12, 0xe0, 0x7c };
+        static const uint8_t u2[] = { 0xe0, 0xf0, 0x7c, 0xe0, 0xf0, 0x12 };
+        const uint8_t *seq = set1 ? (down ? d1 : u1) : (down ? d2 : u2);
+        unsigned n = set1 ? 4 : (down ? 4 : 6);
+        for (unsigned i = 0; i < n; i++)
+            kbd_queue(k, seq[i]);
+        return;
+    }
+    if (qnum & 0x80)
+        kbd_queue(k, 0xe0);
+    if (set1) {
+        kbd_queue(k, (qnum & 0x7f) | (down ? 0 : 0x80));
+        return;
+    }
+    if (!down)
+        kbd_queue(k, 0xf0);
+    kbd_queue(k, set1_to_set2(qnum & 0x7f));
+}
+
+/* Relative moves with buttons (wheel presses become nothing: no IntelliMouse mode). */
+static void mouse_input(void *opaque, const InputPointer *p)
+{
+    unsigned b = p->buttons & 7;
+    /* PS/2 bit order: left, right, middle. */
+    unsigned ps2 = (b & 1) | ((b & 4) >> 1) | ((b & 2) << 1);
+    i8042_mouse_event(opaque, p->x, -p->y, ps2);
+}
+
 bool i8042_a20_enabled(Device *dev)
 {
     return ((I8042 *)dev)->s.outport & OUT_A20;
@@ -601,12 +664,20 @@ static bool i8042_realize(Device *dev, GError **errp)
         g_prefix_error(errp, "i8042: ");
         return false;
     }
+    k->kbd_handler = (InputHandler){ .name = "QEMU PS/2 Keyboard", .mask = INPUT_MASK_KEY,
+                                     .key = kbd_input_key, .opaque = k };
+    k->mouse_handler = (InputHandler){ .name = "QEMU PS/2 Mouse", .mask = INPUT_MASK_REL,
+                                       .pointer = mouse_input, .opaque = k };
+    input_register(m, &k->kbd_handler);
+    input_register(m, &k->mouse_handler);
     return true;
 }
 
 static void i8042_unrealize(Device *dev)
 {
     I8042 *k = (I8042 *)dev;
+    input_unregister(dev->machine, &k->kbd_handler);
+    input_unregister(dev->machine, &k->mouse_handler);
     as_del_region(dev->machine->io, &k->data_io);
     as_del_region(dev->machine->io, &k->cmd_io);
 }

@@ -92,6 +92,14 @@ int pci_register_bar(PciDevice *d, int idx, uint32_t flags, uint64_t size,
     return 0;
 }
 
+int pci_register_bar_ram(PciDevice *d, int idx, uint32_t flags, uint64_t size, void *host)
+{
+    int r = (flags & PCI_BAR_IO) ? -EINVAL : pci_register_bar(d, idx, flags, size, NULL, NULL);
+    if (r == 0)
+        mr_init_ram(&d->bars[idx].mr, d->bars[idx].name, size, host);
+    return r;
+}
+
 uint64_t pci_bar_address(PciDevice *d, int idx)
 {
     if (idx < 0 || idx >= PCI_NUM_BARS || !d->bars[idx].size)

@@ -23,7 +23,11 @@ typedef struct VireoOptions {
     const char *accel;            /* "kvm" */
     bool nographic;
     bool no_user_config;
-    const char *display;          /* "none", ... */
+    const char *display;          /* NULL (default), "none", "sdl" */
+    const char *vga;              /* -vga: NULL (default: std), "std", "none" */
+    GPtrArray *vncs;              /* char * -vnc specs (and -display vnc=) */
+    bool full_screen, show_cursor, window_close;   /* -display sdl options */
+    const char *grab_mod;         /* -display sdl,grab-mod= */
     GPtrArray *serials;           /* char * specs for -serial, in order */
     GPtrArray *chardevs;          /* char * -chardev specs */
     GPtrArray *drives;            /* char * -drive specs */

@@ -56,6 +56,8 @@ typedef struct MachineOpts {
     bool kernel_cache;              /* decompressed-kernel cache (docs/kernel-cache.md) */
     bool coalesced_io;              /* KVM coalesced PIO/MMIO for queued UART writes */
     bool nodefaults;                /* -nodefaults: no default devices */
+    const char *vga;                /* -vga: NULL (the board's default), "std", "none" */
+    bool user_display;              /* a -device is a display card (no default VGA) */
     bool cpu_given;                 /* -cpu was on the command line */
 } MachineOpts;
 
@@ -77,7 +79,7 @@ struct Machine {
     bool ram_malloced;              /* test machines: RAM from g_malloc */
     uint8_t *ram;
     uint64_t ram_size, below_4g, above_4g;
-    MemRegion ram_lo, ram_hi;
+    MemRegion ram_lo, ram_mid, ram_hi;  /* [0, 640K), [768K, below_4g), above 4 GiB */
 
     AddressSpace *sysmem, *io;
     KvmState *kvm;                  /* NULL in unit tests */
@@ -98,6 +100,8 @@ struct Machine {
     GPtrArray *drives;              /* DriveInfo (vireo/drive.h), NULL when none */
     struct BlockEngine *block_engine;
     struct KernelCacheFill *kernel_cache_fill;  /* hw/i386/kernel-cache.c, pending fill */
+    struct UiState *ui;             /* ui/: consoles, input routing, VNC/SDL (console.h) */
+    bool legacy_vga;                /* a VGA decodes 0x3c0-0x3df and 0xa0000-0xbffff */
 
     E820Entry e820[E820_MAX];
     unsigned e820_count;

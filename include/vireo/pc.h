@@ -10,6 +10,8 @@
 void pc_build_e820(Machine *m);
 /* hw/i386/pc-defaults.c: the devices QEMU's pc adds unless -nodefaults. */
 bool pc_create_default_devices(Machine *m, GError **errp);
+/* The VGA of -vga std (or of the defaults): hw/i386/pc-defaults.c. */
+bool pc_create_vga(Machine *m, GError **errp);
 /* Checks -kernel/-initrd files (exist, bootable, fit) before the machine is built. */
 bool pc_check_payload(const MachineOpts *o, GError **errp);
 /* Loads -kernel/-initrd/-append, or the embedded default guest. */

@@ -178,6 +178,9 @@ void pci_device_reset(PciDevice *d);
  * takes @idx + 1. Returns 0 or -EINVAL. */
 int pci_register_bar(PciDevice *d, int idx, uint32_t flags, uint64_t size,
                      const MemOps *ops, void *opaque);
+/* A memory BAR backed by host memory @host (@size bytes, page aligned): guest accesses
+ * go straight to it (a KVM memory slot while mapped), e.g. a framebuffer. */
+int pci_register_bar_ram(PciDevice *d, int idx, uint32_t flags, uint64_t size, void *host);
 /* Guest address BAR @idx is mapped at, or PCI_BAR_UNMAPPED. */
 uint64_t pci_bar_address(PciDevice *d, int idx);
 

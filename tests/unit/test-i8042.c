@@ -2,6 +2,7 @@
  * scancode translation, IRQ 1/12 edges, vmstate. */
 #include "vireo/hw-isa.h"
 #include "vireo/machine.h"
+#include "vireo/input.h"
 #include "device-fuzz.h"
 #include <string.h>
 
@@ -182,6 +183,16 @@ static void test_keyboard(void)
     i8042_kbd_put_scancode(f.dev, 0xf0);
     i8042_kbd_put_scancode(f.dev, 0x1c);
     EXPECT(&f, false, 0x1e, 0xe0, 0x48, 0x9e);
+    /* The same through ui/ input routing (qcodes, as send-key and VNC send them), with
+     * the keyboard back in scan code set 2. */
+    data_out(&f, 0xf0);
+    data_out(&f, 0x02);
+    EXPECT(&f, false, 0xfa, 0xfa);
+    input_key(f.m, Q_KEY_CODE_A, true);
+    input_key(f.m, Q_KEY_CODE_UP, true);
+    input_key(f.m, Q_KEY_CODE_A, false);
+    input_key(f.m, Q_KEY_CODE_F7, true);
+    EXPECT(&f, false, 0x1e, 0xe0, 0x48, 0x9e, 0x41);
     data_out(&f, 0xf2);                                    /* translated keyboard ID */
     EXPECT(&f, false, 0xfa, 0xab, 0x41);
     /* disabled keyboard port: bytes wait; scanning off: keys dropped */

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# vsb-timeout: 600
+# Display (issue 11): Linux on the standard VGA (-vga std, console=tty0): the text
+# console (vgacon) and, after Linux's bochs DRM driver loads, fbcon on the dispi
+# framebuffer. QMP screendump (PNG) must show the marker lines the guest prints (OCR with
+# tesseract), and lines typed with QMP send-key must reach the guest's tty0 (read back on
+# the serial console). The same scenario runs under Debian's QEMU to prove the test.
+{
+. "$VSB_LIB/vm.sh"
+work=$VSB_WORK/display; mkdir -p "$work"
+# bochs.ko and its dependencies ride along unloaded; the guest loads them mid-test.
+mods=$(python3 -I "$VSB_LIB/kmods.py" "$VSB_MODDIR" bochs) || mods=
+files=(); : > "$work/bochs.load"
+for rel in $mods; do
+  files+=(-f "$VSB_MODDIR/$rel:lib/modules/$VSB_KVER/$rel"); echo "$rel" >> "$work/bochs.load"
+done
+"$VSB_ROOT/tests/sandbox/mkinitrd.sh" -o "$work/initrd.gz" -k "$VSB_MODDIR" \
+  -t "$VSB_ROOT/tests/sandbox/guest/display" -f "$work/bochs.load:etc/bochs.load" \
+  "${files[@]}" > "$work/mkinitrd.log" 2>&1 || { echo "not ok - display: initramfs"
+  sed 's/^/# /' "$work/mkinitrd.log" | tail -5; exit 0; }
+
+ocr() {  # ocr PNG WORDS: 0 when tesseract reads every word of WORDS in PNG
+  local txt; txt=$(timeout 120 tesseract "$1" - 2>/dev/null | tr -s ' \n' ' ')
+  echo "$txt" > "$1.txt"
+  local w; for w in $2; do [[ $txt == *"$w"* ]] || return 1; done
+}
+
+for vmm in ${VSB_BOOT_VMMS:-vireo qemu}; do
+  if ! vsb_vmm_cmd "$vmm"; then tap 1 "$vmm: display: boot" "$VMM_ERR"; continue; fi
+  log=$VSB_LOGDIR/$vmm-display.log sock=$work/$vmm.qmp
+  start=$SECONDS
+  eval "$(python3 -I "$VSB_LIB/display_run.py" --log "$log" --qmp "$sock" \
+    --out "$VSB_LOGDIR/$vmm" --timeout 300 -- "${VMM_CMD[@]}" -m 256 -vga std \
+    -qmp "unix:$sock,server=on,wait=off" -kernel "$VSB_VMLINUZ" -initrd "$work/initrd.gz" \
+    -append "console=ttyS0 console=tty0 quiet panic=-1 vtest=display")"
+  why="VMM: $DR_REASON, status $DR_RC after $((SECONDS - start))s; last console line: $(grep -v '^$' "$log" | tail -n1 | cut -c1-100)"
+  shot=$VSB_LOGDIR/$vmm-text.png
+  if [[ " $DR_SHOTS " == *" text "* ]] && [ -s "$shot" ]; then
+    tap 0 "$vmm: display: screendump PNG of the VGA text console"
+    if ocr "$shot" "DISPLAY MARKER ALPHA BRAVO 4711"; then
+      tap 0 "$vmm: display: text console shows the guest's marker (OCR)"
+    else tap 1 "$vmm: display: text console shows the guest's marker (OCR)" "OCR: $(cat "$shot.txt" | cut -c1-200)"; fi
+  else
+    tap 1 "$vmm: display: screendump PNG of the VGA text console" "$why"
+    tap 1 "$vmm: display: text console shows the guest's marker (OCR)" "no screendump"
+  fi
+  if grep -q '^DISPLAY-GOT:typed text 42' "$log"; then
+    tap 0 "$vmm: display: send-key line typed into tty0 (vgacon)"
+  else tap 1 "$vmm: display: send-key line typed into tty0 (vgacon)" "$(grep -m1 '^DISPLAY-GOT' "$log")" "$why"; fi
+  fb=$(grep -m1 '^DISPLAY-FB:' "$log")
+  if [[ $fb == *bochs* ]]; then tap 0 "$vmm: display: bochs-drm framebuffer (${fb#DISPLAY-FB:})"
+  else tap 1 "$vmm: display: bochs-drm framebuffer" "${fb:-no DISPLAY-FB line}" "$why"; fi
+  shot=$VSB_LOGDIR/$vmm-fb.png
+  if [[ " $DR_SHOTS " == *" fb "* ]] && ocr "$shot" "DISPLAY MARKER CHARLIE DELTA 4712"; then
+    tap 0 "$vmm: display: fbcon on bochs-drm shows the marker (OCR)"
+  else tap 1 "$vmm: display: fbcon on bochs-drm shows the marker (OCR)" "OCR: $(cat "$shot.txt" 2>/dev/null | cut -c1-200)" "$why"; fi
+  if grep -q '^DISPLAY-GOT2:typed fb 42' "$log"; then
+    tap 0 "$vmm: display: send-key line typed into tty0 (fbcon)"
+  else tap 1 "$vmm: display: send-key line typed into tty0 (fbcon)" "$(grep -m1 '^DISPLAY-GOT2' "$log")" "$why"; fi
+  if grep -q '^VTEST-DONE' "$log" && [ "$DR_RC" = 0 ]; then tap 0 "$vmm: display: guest powered off, exit 0"
+  else tap 1 "$vmm: display: guest powered off, exit 0" "$why"; fi
+  echo "# $vmm display scenario: $((SECONDS - start)) s" >&2
+done
+exit
+}

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Runs a VMM for the display sandbox case (cases/70-display.sh) and plays the host side:
+when the guest says DISPLAY-TEXT-READY / DISPLAY-FB-READY on its serial console, takes a
+QMP screendump (PNG) and types a line with QMP send-key; ends after VTEST-DONE.
+
+Usage: display_run.py --log LOG --qmp SOCK --out PREFIX [--timeout S] -- VMM ARGS...
+Prints shell assignments: DR_RC, DR_REASON, DR_SHOTS (names of the PNGs written).
+Console lines (\\r and escapes stripped) go to LOG, QMP traffic to LOG.qmp.
+"""
+import argparse
+import json
+import os
+import re
+import select
+import socket
+import subprocess
+import sys
+import time
+
+ESC = re.compile(r'\x1b\[[0-9;?]*[A-Za-z]|\x1bc|\r')
+
+
+class Qmp:
+    def __init__(self, path, log, deadline):
+        while True:
+            try:
+                self.s = socket.socket(socket.AF_UNIX)
+                self.s.connect(path)
+                break
+            except OSError:
+                self.s.close()
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.2)
+        self.f = self.s.makefile('rw')
+        self.log = log
+        self.read()
+        self.cmd('qmp_capabilities')
+
+    def read(self):
+        while True:
+            line = self.f.readline()
+            if not line:
+                raise EOFError('QMP closed')
+            self.log.write('<- ' + line)
+            msg = json.loads(line)
+            if 'event' not in msg:
+                return msg
+
+    def cmd(self, name, **args):
+        req = {'execute': name}
+        if args:
+            req['arguments'] = args
+        self.log.write('-> %s\n' % json.dumps(req))
+        self.f.write(json.dumps(req) + '\n')
+        self.f.flush()
+        return self.read()
+
+
+def keys_for(text):
+    names = {' ': 'spc', '\n': 'ret', '-': 'minus', '.': 'dot', '/': 'slash'}
+    for ch in text:
+        yield names.get(ch, ch)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--log', required=True)
+    ap.add_argument('--qmp', required=True)
+    ap.add_argument('--out', required=True)
+    ap.add_argument('--timeout', type=float, default=240)
+    ap.add_argument('cmd', nargs='+')
+    a = ap.parse_args()
+    deadline = time.time() + a.timeout
+    log = open(a.log, 'w')
+    qlog = open(a.log + '.qmp', 'w', buffering=1)
+    err = open(a.log + '.err', 'w')
+    p = subprocess.Popen(a.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
+    qmp, shots, reason, buf = None, [], 'timeout', b''
+    try:
+        while time.time() < deadline:
+            r, _, _ = select.select([p.stdout], [], [], 1)
+            if not r:
+                if p.poll() is not None:
+                    reason = 'exited'
+                    break
+                continue
+            data = os.read(p.stdout.fileno(), 65536)
+            if not data:
+                reason = 'exited'
+                break
+            buf += data
+            while b'\n' in buf:
+                raw, buf = buf.split(b'\n', 1)
+                line = ESC.sub('', raw.decode('latin-1'))
+                log.write(line + '\n')
+                log.flush()
+                for tag, word in (('DISPLAY-TEXT-READY', 'text'), ('DISPLAY-FB-READY', 'fb')):
+                    if line.strip() != tag:
+                        continue
+                    if qmp is None:
+                        qmp = Qmp(a.qmp, qlog, deadline)
+                    time.sleep(1.5)
+                    png = '%s-%s.png' % (a.out, word)
+                    res = qmp.cmd('screendump', filename=png, format='png')
+                    if 'return' in res:
+                        shots.append(word)
+                    for k in keys_for('typed %s 42\n' % word):
+                        qmp.cmd('send-key', keys=[{'type': 'qcode', 'data': k}])
+                if line.startswith('VTEST-DONE'):
+                    deadline = min(deadline, time.time() + 20)
+        else:
+            reason = 'timeout'
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+    print('DR_RC=%d' % p.returncode)
+    print('DR_REASON=%s' % reason)
+    print('DR_SHOTS="%s"' % ' '.join(shots))
+
+
+if __name__ == '__main__':
+    sys.exit(main())
