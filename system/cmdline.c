@@ -369,7 +369,7 @@ static bool h_display(VireoOptions *o, const char *v, GError **errp)
     g_autoptr(JsonObject) kv = opt_parse("display", v, "type", NULL, NULL, errp);
     if (!kv)
         return false;
-    const char *type = kv_get_str(kv, "type");
+    const char *type = kv_get_str(kv, "type") ? kv_get_str(kv, "type") : "";
     if (!strcmp(type, "none") && json_object_get_size(kv) == 1) {
         o->display = "none";
         return true;
@@ -385,9 +385,10 @@ static bool h_display(VireoOptions *o, const char *v, GError **errp)
                 return bad(errp, "display", v, why);
             }
         }
-        const char *gl = kv_get_str(kv, "gl"), *fs = kv_get_str(kv, "full-screen");
-        const char *wc = kv_get_str(kv, "window-close");
-        const char *gm = kv_get_str(kv, "grab-mod"), *sc = kv_get_str(kv, "show-cursor");
+#define KV0(k) (kv_get_str(kv, k) ? kv_get_str(kv, k) : "")
+        const char *gl = KV0("gl"), *fs = KV0("full-screen"), *wc = KV0("window-close");
+        const char *gm = KV0("grab-mod"), *sc = KV0("show-cursor");
+#undef KV0
         bool b;
         if (*gl && (!str_to_bool(gl, &b) || b))
             return bad(errp, "display", v, "gl=on: OpenGL is not supported");

@@ -9,6 +9,7 @@
 #include "vireo/kvm.h"
 #include "vireo/qmp.h"
 #include "vireo/runstate.h"
+#include "vireo/vnc.h"
 #include <glib-unix.h>
 #include <pthread.h>
 #include <signal.h>
@@ -220,12 +221,6 @@ static bool check_smp(Machine *m, GError **errp)
 /* The front-ends that are not there yet are refused, never ignored. */
 static bool check_display(const VireoOptions *o, GError **errp)
 {
-    if (o->vncs->len) {
-        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                    "-vnc %s: the VNC server is not available in this build",
-                    (const char *)o->vncs->pdata[0]);
-        return false;
-    }
     if (o->display && !strcmp(o->display, "sdl")) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                     "-display sdl: the SDL window is not available in this build");
@@ -283,6 +278,9 @@ static bool build_machine(Machine *m, const VireoOptions *o, GError **errp)
     if (!create_monitors(m, o, errp))
         return false;
     chr_registry_foreach(m->chardevs, set_mux_quit, m);
+    for (guint i = 0; i < o->vncs->len; i++)   /* after the display devices */
+        if (!vnc_parse_option(m, o->vncs->pdata[i], errp))
+            return false;
     return true;
 }
 
@@ -362,6 +360,7 @@ out:
     if (m->kvm && m->cpus)
         kvm_stop_vcpus(m->kvm);
     loader_finish(m);                  /* a pending kernel-cache fill */
+    vnc_cleanup(m);                    /* removes its unix socket files */
     monitor_cleanup(m);                /* flushes replies, removes socket files */
     chr_registry_free(m->chardevs);    /* restores the terminal */
     m->chardevs = NULL;

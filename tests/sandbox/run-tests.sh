@@ -24,6 +24,7 @@ setup_log=$(mktemp)
 rm -f "$setup_log"
 vsb_load_env; . "$VSB_CACHE/outer.env"
 initrd=$(vsb_inner_initrd) || fail_all "cannot build the inner initramfs (tests/sandbox/mkinitrd.sh)"
+display_initrd=$(vsb_display_initrd) || display_initrd=
 
 rm -rf "$logs"
 # The meson kvm suite is introspected here (natively fast), run inside by the case.
@@ -41,6 +42,7 @@ srcdir=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["direct
 bash "$VSB_DIR/sandbox.sh" run --rw "$build" "${src_rw[@]}" --scratch "${VSB_SCRATCH_MB:-4096}" --timeout "${VSB_TIMEOUT:-780}" --cwd "$VSB_ROOT" \
   --env "VSB_VMLINUZ=$VMLINUZ" --env "VSB_INITRD=$initrd" --env "VSB_KVER=$KVER" \
   --env "VSB_MODDIR=$MODDIR" --env "VSB_CACHE=$VSB_CACHE" \
+  --env "VSB_DISPLAY_INITRD=$display_initrd" \
   $( [ -f "$kvmtests" ] && echo --env "VSB_KVM_TESTS=$kvmtests" ) \
   -- bash "$VSB_DIR/lib/driver.sh" "$build" 2>&1 | grep --line-buffered -v '^\(not \)\?ok\b'
 src=${PIPESTATUS[0]}

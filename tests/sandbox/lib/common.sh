@@ -38,6 +38,19 @@ vsb_now_ms() { date +%s%3N; }
 
 # Prints the path of the default inner-guest initramfs (guest/init.sh, guest/tests/*.sh,
 # virtio modules), building it into the cache when the inputs changed. Host side only.
+# vsb_display_initrd: the display case's initramfs (guest/display/build.sh), cached.
+vsb_display_initrd() {
+  local key out
+  key=$(cat "$VSB_DIR"/guest/*.sh "$VSB_DIR"/guest/display/* "$VSB_DIR/mkinitrd.sh" \
+          "$VSB_DIR/lib/kmods.py" | { cat; echo "$KVER"; } | sha256sum | cut -c1-16)
+  out=$VSB_CACHE/display-$key.cpio.gz
+  if [ ! -f "$out" ]; then
+    bash "$VSB_DIR/guest/display/build.sh" "$out" "$MODDIR" "$KVER" >&2 || return 1
+    find "$VSB_CACHE" -maxdepth 1 -name 'display-*.cpio.gz' ! -name "display-$key.cpio.gz" -delete
+  fi
+  echo "$out"
+}
+
 vsb_inner_initrd() {
   local key out
   key=$(cat "$VSB_DIR"/guest/*.sh "$VSB_DIR"/guest/tests/*.sh "$VSB_DIR/mkinitrd.sh" \

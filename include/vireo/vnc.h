@@ -1,0 +1,26 @@
+/*
+ * The VNC server (ui/vnc*.c): -vnc and -display vnc=. See docs/display.md.
+ * Machine lock held.
+ */
+#ifndef VIREO_VNC_H
+#define VIREO_VNC_H
+
+#include <stdbool.h>
+#include <glib.h>
+#include "vireo/machine.h"
+
+typedef struct VncDisplay VncDisplay;
+typedef struct VncClient VncClient;
+
+/* -vnc [host]:N[,to=L][,password=on][,share=...][,id=][,display=DEV][,head=H] or
+ * unix:PATH[,...]: listens and shows the console (after the display devices exist).
+ * Errors name the option and the culprit. */
+bool vnc_parse_option(Machine *m, const char *spec, GError **errp);
+/* Closes every client and listener (unix socket files are removed). */
+void vnc_cleanup(Machine *m);
+/* The server with @id (NULL: the first), or NULL. */
+VncDisplay *vnc_find(Machine *m, const char *id);
+/* A client on a connected socket (tests use a socketpair). */
+VncClient *vnc_client_new(VncDisplay *vd, int fd);
+
+#endif

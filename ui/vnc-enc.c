@@ -1,0 +1,267 @@
+/*
+ * VNC rectangle encodings (RFC 6143 7.7): Raw, Hextile (solid tiles as a background
+ * colour, others raw) and ZRLE (64x64 tiles: solid, packed palette of up to 16 colours,
+ * or raw CPIXELs, through one zlib stream per client). Pixels are converted from the
+ * console's x8r8g8b8 to the client's true-colour format.
+ */
+#include "ui/vnc-int.h"
+#include <string.h>
+
+void vnc_pf_default(PixelFormat *pf)
+{
+    *pf = (PixelFormat){ .bpp = 32, .depth = 24, .big_endian = 0, .true_colour = 1,
+                         .rmax = 255, .gmax = 255, .bmax = 255,
+                         .rshift = 16, .gshift = 8, .bshift = 0 };
+}
+
+static bool channel_ok(uint16_t max, uint8_t shift, uint8_t bpp)
+{
+    return max && shift < bpp && ((uint64_t)max << shift) < (1ull << bpp) &&
+           ((max + 1) & max) == 0;
+}
+
+bool vnc_pf_valid(const PixelFormat *pf)
+{
+    return pf->true_colour && (pf->bpp == 8 || pf->bpp == 16 || pf->bpp == 32) &&
+           channel_ok(pf->rmax, pf->rshift, pf->bpp) &&
+           channel_ok(pf->gmax, pf->gshift, pf->bpp) &&
+           channel_ok(pf->bmax, pf->bshift, pf->bpp);
+}
+
+static uint32_t convert(const PixelFormat *pf, uint32_t p)
+{
+    uint32_t r = (p >> 16) & 0xff, g = (p >> 8) & 0xff, b = p & 0xff;
+    return (r * pf->rmax / 255) << pf->rshift | (g * pf->gmax / 255) << pf->gshift |
+           (b * pf->bmax / 255) << pf->bshift;
+}
+
+static bool pf_is_native(const PixelFormat *pf)
+{
+    return pf->bpp == 32 && !pf->big_endian && pf->rmax == 255 && pf->gmax == 255 &&
+           pf->bmax == 255 && pf->rshift == 16 && pf->gshift == 8 && pf->bshift == 0;
+}
+
+/* Writes @v as @bytes bytes in the client's byte order. */
+static uint8_t *put_px(uint8_t *o, uint32_t v, unsigned bytes, bool be)
+{
+    for (unsigned i = 0; i < bytes; i++)
+        o[i] = be ? v >> (8 * (bytes - 1 - i)) : v >> (8 * i);
+    return o + bytes;
+}
+
+static const uint32_t *surface_row(VncClient *c, int y)
+{
+    return (const uint32_t *)((const uint8_t *)console_data(c->vd->con) +
+                              (size_t)y * console_stride(c->vd->con));
+}
+
+/* A w x h block of pixels in the client's format into @o (w * h * bpp/8 bytes). */
+static void pixels(VncClient *c, int x, int y, int w, int h, uint8_t *o)
+{
+    unsigned bytes = c->pf.bpp / 8;
+    bool native = pf_is_native(&c->pf);
+    for (int j = 0; j < h; j++) {
+        const uint32_t *src = surface_row(c, y + j) + x;
+        if (native) {
+            memcpy(o, src, (size_t)w * 4);
+            o += (size_t)w * 4;
+            continue;
+        }
+        for (int i = 0; i < w; i++)
+            o = put_px(o, convert(&c->pf, src[i]), bytes, c->pf.big_endian);
+    }
+}
+
+static void header(VncClient *c, int x, int y, int w, int h, int32_t enc)
+{
+    vnc_out_u16(c, x);
+    vnc_out_u16(c, y);
+    vnc_out_u16(c, w);
+    vnc_out_u16(c, h);
+    vnc_out_u32(c, (uint32_t)enc);
+}
+
+static void send_raw(VncClient *c, int x, int y, int w, int h)
+{
+    size_t n = (size_t)w * h * (c->pf.bpp / 8);
+    uint8_t *buf = g_malloc(n);
+    pixels(c, x, y, w, h, buf);
+    header(c, x, y, w, h, ENC_RAW);
+    vnc_out(c, buf, n);
+    g_free(buf);
+}
+
+/* Whether the block is one colour (returned in *px). */
+static bool solid(VncClient *c, int x, int y, int w, int h, uint32_t *px)
+{
+    uint32_t p = surface_row(c, y)[x];
+    for (int j = 0; j < h; j++) {
+        const uint32_t *r = surface_row(c, y + j) + x;
+        for (int i = 0; i < w; i++)
+            if (r[i] != p)
+                return false;
+    }
+    *px = p;
+    return true;
+}
+
+static void send_hextile(VncClient *c, int x, int y, int w, int h)
+{
+    unsigned bytes = c->pf.bpp / 8;
+    uint8_t buf[16 * 16 * 4];
+    header(c, x, y, w, h, ENC_HEXTILE);
+    for (int ty = y; ty < y + h; ty += 16) {
+        for (int tx = x; tx < x + w; tx += 16) {
+            int tw = MIN(16, x + w - tx), th = MIN(16, y + h - ty);
+            uint32_t p;
+            if (solid(c, tx, ty, tw, th, &p)) {
+                vnc_out_u8(c, 2);                     /* BackgroundSpecified */
+                vnc_out(c, buf, put_px(buf, convert(&c->pf, p), bytes, c->pf.big_endian) - buf);
+            } else {
+                vnc_out_u8(c, 1);                     /* Raw */
+                pixels(c, tx, ty, tw, th, buf);
+                vnc_out(c, buf, (size_t)tw * th * bytes);
+            }
+        }
+    }
+}
+
+/* ---- ZRLE ---- */
+
+/* CPIXEL size (RFC 6143 7.7.6) and whether it keeps the high 3 bytes of a pixel. */
+static unsigned cpixel_bytes(const PixelFormat *pf, bool *high)
+{
+    *high = false;
+    if (pf->bpp != 32 || pf->depth > 24)
+        return pf->bpp / 8;
+    uint32_t used = (uint32_t)pf->rmax << pf->rshift | (uint32_t)pf->gmax << pf->gshift |
+                    (uint32_t)pf->bmax << pf->bshift;
+    if (!(used & 0xff000000u))
+        return 3;
+    if (!(used & 0xffu)) {
+        *high = true;
+        return 3;
+    }
+    return 4;
+}
+
+static uint8_t *put_cpx(VncClient *c, uint8_t *o, uint32_t p)
+{
+    bool high;
+    unsigned n = cpixel_bytes(&c->pf, &high);
+    uint32_t v = convert(&c->pf, p);
+    return put_px(o, high ? v >> 8 : v, n, c->pf.big_endian);
+}
+
+/* Up to 16 distinct colours of a tile: their count, or 17 when there are more. */
+static unsigned tile_palette(VncClient *c, int x, int y, int w, int h, uint32_t pal[16])
+{
+    unsigned n = 0;
+    for (int j = 0; j < h; j++) {
+        const uint32_t *r = surface_row(c, y + j) + x;
+        for (int i = 0; i < w; i++) {
+            unsigned k = 0;
+            while (k < n && pal[k] != r[i])
+                k++;
+            if (k == n) {
+                if (n == 16)
+                    return 17;
+                pal[n++] = r[i];
+            }
+        }
+    }
+    return n;
+}
+
+static size_t zrle_tile(VncClient *c, int x, int y, int w, int h, uint8_t *o)
+{
+    uint8_t *start = o;
+    uint32_t pal[16];
+    unsigned n = tile_palette(c, x, y, w, h, pal);
+    if (n == 1) {
+        *o++ = 1;
+        return put_cpx(c, o, pal[0]) - start;
+    }
+    if (n <= 16) {
+        unsigned bits = n <= 2 ? 1 : n <= 4 ? 2 : 4;
+        *o++ = n;
+        for (unsigned k = 0; k < n; k++)
+            o = put_cpx(c, o, pal[k]);
+        for (int j = 0; j < h; j++) {
+            const uint32_t *r = surface_row(c, y + j) + x;
+            unsigned acc = 0, nb = 0;
+            for (int i = 0; i < w; i++) {
+                unsigned k = 0;
+                while (pal[k] != r[i])
+                    k++;
+                acc = acc << bits | k;
+                nb += bits;
+                if (nb == 8) {
+                    *o++ = acc;
+                    acc = nb = 0;
+                }
+            }
+            if (nb)
+                *o++ = acc << (8 - nb);       /* rows are padded to a byte */
+        }
+        return o - start;
+    }
+    *o++ = 0;
+    for (int j = 0; j < h; j++) {
+        const uint32_t *r = surface_row(c, y + j) + x;
+        for (int i = 0; i < w; i++)
+            o = put_cpx(c, o, r[i]);
+    }
+    return o - start;
+}
+
+static void send_zrle(VncClient *c, int x, int y, int w, int h)
+{
+    if (!c->zrle_init) {
+        if (deflateInit(&c->zrle, Z_DEFAULT_COMPRESSION) != Z_OK) {
+            send_raw(c, x, y, w, h);
+            return;
+        }
+        c->zrle_init = true;
+    }
+    /* Tiles for at most 64 rows at a time: bounded scratch memory. */
+    size_t tile_max = 1 + 64 * 64 * 4 + 16 * 4;
+    g_autoptr(GByteArray) z = g_byte_array_new();
+    uint8_t *raw = g_malloc(tile_max * ((w + 63) / 64));
+    uint8_t *zout = g_malloc(deflateBound(&c->zrle, tile_max * ((w + 63) / 64)) + 64);
+    for (int ty = y; ty < y + h; ty += 64) {
+        size_t len = 0;
+        for (int tx = x; tx < x + w; tx += 64)
+            len += zrle_tile(c, tx, ty, MIN(64, x + w - tx), MIN(64, y + h - ty), raw + len);
+        c->zrle.next_in = raw;
+        c->zrle.avail_in = len;
+        do {
+            c->zrle.next_out = zout;
+            c->zrle.avail_out = deflateBound(&c->zrle, tile_max * ((w + 63) / 64)) + 64;
+            size_t cap = c->zrle.avail_out;
+            deflate(&c->zrle, ty + 64 >= y + h ? Z_SYNC_FLUSH : Z_NO_FLUSH);
+            g_byte_array_append(z, zout, cap - c->zrle.avail_out);
+        } while (c->zrle.avail_in || c->zrle.avail_out == 0);
+    }
+    g_free(raw);
+    g_free(zout);
+    header(c, x, y, w, h, ENC_ZRLE);
+    vnc_out_u32(c, z->len);
+    vnc_out(c, z->data, z->len);
+}
+
+void vnc_send_rect(VncClient *c, int x, int y, int w, int h)
+{
+    switch (c->enc) {
+    case ENC_ZRLE: send_zrle(c, x, y, w, h); break;
+    case ENC_HEXTILE: send_hextile(c, x, y, w, h); break;
+    default: send_raw(c, x, y, w, h); break;
+    }
+}
+
+void vnc_enc_free(VncClient *c)
+{
+    if (c->zrle_init)
+        deflateEnd(&c->zrle);
+    c->zrle_init = false;
+}
