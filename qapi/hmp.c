@@ -106,15 +106,23 @@ static void info_chardev(MonitorSession *s, const char *args, GString *out)
     g_ptr_array_unref(a);
 }
 
+/* ui/hmp-ui.c */
+void hmp_screendump(MonitorSession *s, const char *args, GString *out);
+void hmp_sendkey(MonitorSession *s, const char *args, GString *out);
+void hmp_info_vnc(MonitorSession *s, const char *args, GString *out);
+void hmp_info_mice(MonitorSession *s, const char *args, GString *out);
+
 static const HmpCmd info_cmds[] = {
     { "chardev", "", "show the character devices", info_chardev },
     { "cpus", "", "show infos for each CPU", info_cpus },
     { "kvm", "", "show KVM information", info_kvm },
+    { "mice", "", "show which guest mouse is receiving events", hmp_info_mice },
     { "name", "", "show the current VM name", info_name },
     { "registers", "[-a]", "show the cpu registers (-a: all CPUs)", info_registers, true },
     { "status", "", "show the current VM status (running|paused)", info_status },
     { "uuid", "", "show the current VM UUID", info_uuid },
     { "version", "", "show the version of QEMU", info_version },
+    { "vnc", "", "show the vnc server status", hmp_info_vnc },
     { NULL },
 };
 
@@ -169,6 +177,12 @@ static const HmpCmd cmds[] = {
     { "info", "[subcommand]", "show various information about the system state",
       cmd_info, true },
     { "quit|q", "", "quit the emulator", cmd_quit },
+    { "screendump", "filename [-f format] [device [head]]",
+      "save screen from head 'head' of display device 'device' in specified format "
+      "'format' as image 'filename'. Currently only 'png' and 'ppm' formats are supported.",
+      hmp_screendump, true },
+    { "sendkey", "keys [hold_ms]", "send keys to the VM (e.g. 'sendkey ctrl-alt-f1', "
+      "default hold time=100 ms)", hmp_sendkey, true },
     { "stop|s", "", "stop emulation", cmd_stop },
     { "system_powerdown", "", "send system power down event", cmd_powerdown },
     { "system_reset", "", "reset the system", cmd_reset },

@@ -4,7 +4,10 @@
 # console (vgacon) and, after Linux's bochs DRM driver loads, fbcon on the dispi
 # framebuffer. QMP screendump (PNG) must show the marker lines the guest prints (OCR with
 # tesseract), and lines typed with QMP send-key must reach the guest's tty0 (read back on
-# the serial console). The same scenario runs under Debian's QEMU to prove the test.
+# the serial console). A VNC client (build/tests/vnc-capture, VNC authentication with the
+# password set by QMP set_password) captures the same screens (OCR again), types the
+# second line, and a wrong password is refused. The same scenario runs under Debian's
+# QEMU to prove the test.
 {
 . "$VSB_LIB/vm.sh"
 work=$VSB_WORK/display; mkdir -p "$work"
@@ -22,10 +25,12 @@ ocr() {  # ocr PNG WORDS: 0 when tesseract reads every word of WORDS in PNG
 
 for vmm in ${VSB_BOOT_VMMS:-vireo qemu}; do
   if ! vsb_vmm_cmd "$vmm"; then tap 1 "$vmm: display: boot" "$VMM_ERR"; continue; fi
-  log=$VSB_LOGDIR/$vmm-display.log sock=$work/$vmm.qmp
+  log=$VSB_LOGDIR/$vmm-display.log sock=$work/$vmm.qmp vnc=$work/$vmm.vnc
   start=$SECONDS
   eval "$(python3 -I "$VSB_LIB/display_run.py" --log "$log" --qmp "$sock" \
-    --out "$VSB_LOGDIR/$vmm" --timeout 200 -- "${VMM_CMD[@]}" -m 256 -vga std \
+    --out "$VSB_LOGDIR/$vmm" --timeout 200 --vnc "unix:$vnc" \
+    --capture "$VSB_BUILD/tests/vnc-capture" --password "pw-4711" \
+    -- "${VMM_CMD[@]}" -m 256 -vga std -vnc "unix:$vnc,password=on" \
     -qmp "unix:$sock,server=on,wait=off" -kernel "$VSB_VMLINUZ" -initrd "$initrd" \
     -append "console=tty0 console=ttyS0 quiet panic=-1 vtest=display")"
   why="VMM: $DR_REASON, status $DR_RC after $((SECONDS - start))s; last console line: $(grep -v '^$' "$log" | tail -n1 | cut -c1-100)"
@@ -50,8 +55,17 @@ for vmm in ${VSB_BOOT_VMMS:-vireo qemu}; do
     tap 0 "$vmm: display: fbcon on bochs-drm shows the marker (OCR)"
   else tap 1 "$vmm: display: fbcon on bochs-drm shows the marker (OCR)" "OCR: $(cat "$shot.txt" 2>/dev/null | cut -c1-200)" "$why"; fi
   if grep -q '^DISPLAY-GOT2:typed fb 42' "$log"; then
-    tap 0 "$vmm: display: send-key line typed into tty0 (fbcon)"
-  else tap 1 "$vmm: display: send-key line typed into tty0 (fbcon)" "$(grep -m1 '^DISPLAY-GOT2' "$log")" "$why"; fi
+    tap 0 "$vmm: display: VNC key events typed into tty0 (fbcon)"
+  else tap 1 "$vmm: display: VNC key events typed into tty0 (fbcon)" "$(grep -m1 '^DISPLAY-GOT2' "$log")" "$why"; fi
+  for what in text fb; do
+    cap=$VSB_LOGDIR/$vmm-$what-vnc.ppm
+    words="DISPLAY MARKER ALPHA BRAVO 4711"; [ $what = fb ] && words="DISPLAY MARKER CHARLIE DELTA 4712"
+    if [[ " $DR_VNC " == *" $what "* ]] && ocr "$cap" "$words"; then
+      tap 0 "$vmm: display: VNC client with password sees the $what console (OCR)"
+    else tap 1 "$vmm: display: VNC client with password sees the $what console (OCR)" "captures: '$DR_VNC'; OCR: $(cut -c1-200 "$cap.txt" 2>/dev/null)" "$why"; fi
+  done
+  if [ "$DR_BADPW" = 1 ]; then tap 0 "$vmm: display: VNC wrong password refused"
+  else tap 1 "$vmm: display: VNC wrong password refused" "$why"; fi
   if grep -q '^VTEST-DONE' "$log" && [ "$DR_RC" = 0 ]; then tap 0 "$vmm: display: guest powered off, exit 0"
   else tap 1 "$vmm: display: guest powered off, exit 0" "$why"; fi
   echo "# $vmm display scenario: $((SECONDS - start)) s" >&2

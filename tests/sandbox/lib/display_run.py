@@ -3,8 +3,15 @@
 when the guest says DISPLAY-TEXT-READY / DISPLAY-FB-READY on its serial console, takes a
 QMP screendump (PNG) and types a line with QMP send-key; ends after VTEST-DONE.
 
-Usage: display_run.py --log LOG --qmp SOCK --out PREFIX [--timeout S] -- VMM ARGS...
-Prints shell assignments: DR_RC, DR_REASON, DR_SHOTS (names of the PNGs written).
+With --vnc ADDR --capture BIN --password PW (the VMM runs -vnc ADDR,password=on): the
+password is set with QMP set_password, BIN (build/tests/vnc-capture) captures the screen
+over VNC next to each screendump (PREFIX-WHAT-vnc.ppm), a wrong password is tried (it must
+fail), and at the framebuffer stage the line is typed over VNC instead of send-key.
+
+Usage: display_run.py --log LOG --qmp SOCK --out PREFIX [--timeout S]
+                      [--vnc ADDR --capture BIN --password PW] -- VMM ARGS...
+Prints shell assignments: DR_RC, DR_REASON, DR_SHOTS (names of the PNGs written),
+DR_VNC (captures made), DR_BADPW (1 when the wrong password was refused).
 Console lines (\\r and escapes stripped) go to LOG, QMP traffic to LOG.qmp.
 """
 import argparse
@@ -69,6 +76,9 @@ def main():
     ap.add_argument('--qmp', required=True)
     ap.add_argument('--out', required=True)
     ap.add_argument('--timeout', type=float, default=240)
+    ap.add_argument('--vnc')
+    ap.add_argument('--capture')
+    ap.add_argument('--password')
     ap.add_argument('cmd', nargs='+')
     a = ap.parse_args()
     deadline = time.time() + a.timeout
@@ -77,6 +87,7 @@ def main():
     err = open(a.log + '.err', 'w')
     p = subprocess.Popen(a.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
     qmp, shots, reason, buf = None, [], 'timeout', b''
+    caps, badpw = [], 0
     try:
         while time.time() < deadline:
             r, _, _ = select.select([p.stdout], [], [], 1)
@@ -100,13 +111,28 @@ def main():
                         continue
                     if qmp is None:
                         qmp = Qmp(a.qmp, qlog, deadline)
+                        if a.vnc:
+                            qmp.cmd('set_password', protocol='vnc', password=a.password)
                     time.sleep(1.5)
                     png = '%s-%s.png' % (a.out, word)
                     res = qmp.cmd('screendump', filename=png, format='png')
                     if 'return' in res:
                         shots.append(word)
-                    for k in keys_for('typed %s 42\n' % word):
-                        qmp.cmd('send-key', keys=[{'type': 'qcode', 'data': k}])
+                    typed = 'typed %s 42\n' % word
+                    if a.vnc:
+                        cap = [a.capture, a.vnc, '-p', a.password,
+                               '-o', '%s-%s-vnc.ppm' % (a.out, word)]
+                        if word == 'fb':
+                            cap += ['-t', typed]
+                        r = subprocess.run(cap, stdout=qlog, stderr=qlog, timeout=60)
+                        if r.returncode == 0:
+                            caps.append(word)
+                        r = subprocess.run([a.capture, a.vnc, '-p', 'wrong-pw'],
+                                           stdout=qlog, stderr=qlog, timeout=60)
+                        badpw += r.returncode != 0
+                    if word == 'text' or not a.vnc:
+                        for k in keys_for(typed):
+                            qmp.cmd('send-key', keys=[{'type': 'qcode', 'data': k}])
                 if line.startswith('VTEST-DONE'):
                     deadline = min(deadline, time.time() + 20)
         else:
@@ -118,6 +144,8 @@ def main():
     print('DR_RC=%d' % p.returncode)
     print('DR_REASON=%s' % reason)
     print('DR_SHOTS="%s"' % ' '.join(shots))
+    print('DR_VNC="%s"' % ' '.join(caps))
+    print('DR_BADPW=%d' % (badpw == 2))
 
 
 if __name__ == '__main__':

@@ -1,0 +1,32 @@
+#!/bin/sh
+# Guest side of bench/display.sh: Linux's bochs-drm + fbcon, then two 10 s workloads with
+# markers on the serial console: text scrolling on tty0 and full-screen changes written
+# to /dev/fb0 (two prepared frames alternating).
+. /lib/vtest.sh
+kver=$(cat /etc/kver)
+while read -r m; do insmod "/lib/modules/$kver/$m" 2>/dev/null; done < /etc/bochs.load
+i=0
+while [ ! -e /dev/fb0 ] && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
+size=$(cat /sys/class/graphics/fb0/virtual_size 2>/dev/null)
+w=${size%,*} h=${size#*,}
+bytes=$((w * h * 4))
+dd if=/dev/urandom of=/tmp/a bs=4096 count=$((bytes / 4096)) 2>/dev/null
+dd if=/dev/zero of=/tmp/b bs=4096 count=$((bytes / 4096)) 2>/dev/null
+echo "BENCH-FB $w x $h"
+echo BENCH-READY
+sleep 8
+echo BENCH-SCROLL-START
+( n=0; while :; do echo "line $n: the quick brown fox jumps over the lazy dog 0123456789"; n=$((n + 1)); done > /dev/tty0 ) &
+pid=$!
+sleep 10
+kill $pid
+echo BENCH-SCROLL-END
+sleep 4
+echo BENCH-FILL-START
+( while :; do cat /tmp/a > /dev/fb0; cat /tmp/b > /dev/fb0; done ) &
+pid=$!
+sleep 10
+kill $pid
+echo BENCH-FILL-END
+sleep 2
+vt_done
