@@ -233,7 +233,6 @@ static void vga_pci_post_load(Device *dev)
 }
 
 static const Property vga_props[] = {
-    PCI_DEVICE_PROPS(VgaPci, pci),
     PROP("vgamem_mb", PROP_U32, VgaPci, vgamem_mb, "16",
          "video memory in MiB (a power of two, 1-512)"),
     PROP("mmio", PROP_BOOL, VgaPci, mmio, "on",

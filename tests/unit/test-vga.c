@@ -7,6 +7,7 @@
 #include "vireo/console.h"
 #include "vireo/machine.h"
 #include "vireo/pci.h"
+#include "vireo/pc.h"
 #include "../../hw/display/vga-int.h"
 #include "device-fuzz.h"
 #include <string.h>

@@ -10,6 +10,7 @@
 #include "vireo/input.h"
 #include "vireo/machine.h"
 #include "vireo/pci.h"
+#include "vireo/pc.h"
 #include "vireo/vnc.h"
 #include "ui/vnc-int.h"
 #include <errno.h>
@@ -457,8 +458,10 @@ static void test_fuzz(void)
     for (int round = 0; round < 30; round++) {
         Fx f;
         fx_init(&f, round & 1 ? ",password=on" : "");
+        if (round & 1)
+            f.vd->password = g_strdup("pw");
         if (round & 2)
-            handshake(&f, "RFB 003.008\n", NULL);
+            handshake(&f, "RFB 003.008\n", "pw");
         for (int i = 0; i < 40 && !closed(&f); i++) {
             uint8_t buf[64];
             unsigned n = g_rand_int_range(rnd, 1, sizeof(buf));
