@@ -181,6 +181,11 @@ void console_set_leds(Machine *m, unsigned leds)
     }
 }
 
+unsigned console_leds(Machine *m)
+{
+    return ui_state(m)->leds;
+}
+
 void console_refresh(Console *con)
 {
     if (con->hw && con->hw->refresh)

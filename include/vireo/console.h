@@ -100,6 +100,7 @@ void console_set_cursor(Console *con, const ConsoleCursor *c);
 const ConsoleCursor *console_cursor(Console *con);
 /* Keyboard LED state from the guest's keyboard (INPUT_LED_* bits). */
 void console_set_leds(Machine *m, unsigned leds);
+unsigned console_leds(Machine *m);
 
 /* Runs the device's refresh now (screendump, tests, listeners' own timers). */
 void console_refresh(Console *con);

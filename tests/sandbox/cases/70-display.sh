@@ -7,7 +7,8 @@
 # the serial console). A VNC client (build/tests/vnc-capture, VNC authentication with the
 # password set by QMP set_password) captures the same screens (OCR again), types the
 # second line, and a wrong password is refused. The same scenario runs under Debian's
-# QEMU to prove the test.
+# QEMU to prove the test. A virtio-tablet-pci gets absolute moves from QMP
+# input-send-event; the guest reads them from its evdev node.
 {
 . "$VSB_LIB/vm.sh"
 work=$VSB_WORK/display; mkdir -p "$work"
@@ -31,6 +32,7 @@ for vmm in ${VSB_BOOT_VMMS:-vireo qemu}; do
     --out "$VSB_LOGDIR/$vmm" --timeout 200 --vnc "unix:$vnc" \
     --capture "$VSB_BUILD/tests/vnc-capture" --password "pw-4711" \
     -- "${VMM_CMD[@]}" -m 256 -vga std -vnc "unix:$vnc,password=on" \
+    -device virtio-tablet-pci \
     -qmp "unix:$sock,server=on,wait=off" -kernel "$VSB_VMLINUZ" -initrd "$initrd" \
     -append "console=tty0 console=ttyS0 quiet panic=-1 vtest=display")"
   why="VMM: $DR_REASON, status $DR_RC after $((SECONDS - start))s; last console line: $(grep -v '^$' "$log" | tail -n1 | cut -c1-100)"
@@ -66,6 +68,11 @@ for vmm in ${VSB_BOOT_VMMS:-vireo qemu}; do
   done
   if [ "$DR_BADPW" = 1 ]; then tap 0 "$vmm: display: VNC wrong password refused"
   else tap 1 "$vmm: display: VNC wrong password refused" "$why"; fi
+  # struct input_event (24 bytes): EV_ABS (3) ABS_X (0) 0x1234, then ABS_Y (1) 0x2345.
+  tab=$(grep -m1 '^DISPLAY-TABLET' "$log")
+  if [[ $tab == *"03 00 00 00 34 12 00 00"* && $tab == *"03 00 01 00 45 23 00 00"* ]]; then
+    tap 0 "$vmm: display: virtio-tablet absolute moves seen by the guest's evdev"
+  else tap 1 "$vmm: display: virtio-tablet absolute moves seen by the guest's evdev" "${tab:-no DISPLAY-TABLET line}" "$why"; fi
   if grep -q '^VTEST-DONE' "$log" && [ "$DR_RC" = 0 ]; then tap 0 "$vmm: display: guest powered off, exit 0"
   else tap 1 "$vmm: display: guest powered off, exit 0" "$why"; fi
   echo "# $vmm display scenario: $((SECONDS - start)) s" >&2

@@ -133,6 +133,11 @@ def main():
                     if word == 'text' or not a.vnc:
                         for k in keys_for(typed):
                             qmp.cmd('send-key', keys=[{'type': 'qcode', 'data': k}])
+                if line.strip() == 'DISPLAY-TABLET-READY':
+                    time.sleep(1)
+                    qmp.cmd('input-send-event', events=[
+                        {'type': 'abs', 'data': {'axis': 'x', 'value': 0x1234}},
+                        {'type': 'abs', 'data': {'axis': 'y', 'value': 0x2345}}])
                 if line.startswith('VTEST-DONE'):
                     deadline = min(deadline, time.time() + 20)
         else:

@@ -21,4 +21,19 @@ printf '\033[2J\033[H' > $tty
 echo "DISPLAY MARKER CHARLIE DELTA 4712" > $tty
 echo "DISPLAY-FB-READY"
 if read -t 120 line < $tty; then echo "DISPLAY-GOT2:$line"; else echo "DISPLAY-GOT2-NONE"; fi
+# virtio-tablet: the host sends absolute moves (QMP input-send-event); evdev shows them.
+ev=
+for d in /sys/class/input/event*; do
+  [ "$(cat $d/device/name 2>/dev/null)" = "QEMU Virtio Tablet" ] && ev=/dev/input/${d##*/}
+done
+if [ -n "$ev" ]; then
+  dd if=$ev bs=24 count=3 2>/dev/null | od -An -tx1 | tr -d '\n' > /tmp/ev &
+  pid=$!
+  echo "DISPLAY-TABLET-READY"
+  i=0
+  while kill -0 $pid 2>/dev/null && [ $i -lt 60 ]; do sleep 1; i=$((i + 1)); done
+  echo "DISPLAY-TABLET:$(cat /tmp/ev)"
+else
+  echo "DISPLAY-TABLET-NONE $(cat /sys/class/input/*/device/name 2>/dev/null | tr '\n' ,)"
+fi
 vt_done
