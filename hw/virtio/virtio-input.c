@@ -212,8 +212,9 @@ static void vi_config_write(VirtioPci *v, unsigned off, unsigned len)
     VirtioInput *vi = (VirtioInput *)v;
     uint8_t sel = v->config[0], sub = v->config[1], *size = &v->config[2];
     uint8_t *data = v->config + 8;
-    if (off > 1)
-        return;                           /* only select / subsel are writable */
+    memset(v->config + 3, 0, 5);
+    /* Only select / subsel are writable: a write anywhere else is undone by answering
+     * the current query again. */
     *size = 0;
     memset(data, 0, 128);
     switch (sel) {

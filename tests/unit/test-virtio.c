@@ -11,6 +11,7 @@
 #include "vireo/drive.h"
 #include "vireo/machine.h"
 #include "vireo/virtio.h"
+#include "vireo/input.h"
 #include <unistd.h>
 
 #define RAM_SIZE (16u << 20)
@@ -23,7 +24,7 @@ typedef struct Fx {
     Machine *m;
     PciDevice *pci;
     VirtioPci *vp;
-    uint64_t common, isr, notify;
+    uint64_t common, isr, notify, device;
     int gsi_level[MACHINE_NUM_GSI];
     GArray *msgs;                    /* MSI data words */
 } Fx;
@@ -77,6 +78,8 @@ static void find_caps(Fx *f)
             g_assert_cmpuint(pci_config_read(f->pci, c + 16, 4), ==, 4);
         } else if (type == 3)
             f->isr = at;
+        else if (type == 4)
+            f->device = at;
     }
     g_assert_true(f->common && f->notify && f->isr);
 }
@@ -450,6 +453,67 @@ static void test_blk_bad_props(void)
     unlink(b);
 }
 
+/* virtio-tablet-pci as Linux's virtio_input drives it, and as a hostile driver: the
+ * configuration queries, absolute moves as evdev triples ending in SYN_REPORT, buffers
+ * too short for an event, events without buffers (bounded queue), random config writes. */
+static void test_input_tablet(void)
+{
+    Fx *f = fx_new_dev("virtio-tablet-pci", NULL, NULL);
+    g_assert_cmphex(pci_config_read(f->pci, PCI_DEVICE_ID, 2), ==, 0x1052);
+    g_assert_true(f->device);
+    /* Name (select 1), EV_BITS for EV_ABS (select 0x11, subsel 3), ABS_INFO of ABS_X. */
+    wr(f, f->device + 0, 0x01, 1);
+    wr(f, f->device + 1, 0, 1);
+    char name[32] = { 0 };
+    unsigned size = rd(f, f->device + 2, 1);
+    for (unsigned i = 0; i < size && i < 31; i++)
+        name[i] = rd(f, f->device + 8 + i, 1);
+    g_assert_cmpstr(name, ==, "QEMU Virtio Tablet");
+    wr(f, f->device + 0, 0x11, 1);
+    wr(f, f->device + 1, 3, 1);
+    g_assert_cmpuint(rd(f, f->device + 2, 1), ==, 1);
+    g_assert_cmphex(rd(f, f->device + 8, 1), ==, 0x3);             /* ABS_X, ABS_Y */
+    wr(f, f->device + 0, 0x12, 1);
+    wr(f, f->device + 1, 0, 1);
+    g_assert_cmpuint(rd(f, f->device + 2, 1), ==, 20);
+    g_assert_cmphex(rd(f, f->device + 8 + 4, 4), ==, INPUT_ABS_MAX);
+    wr(f, f->device + 0, 0xee, 1);                                  /* unknown: empty */
+    g_assert_cmpuint(rd(f, f->device + 2, 1), ==, 0);
+    wr(f, f->device + 2, 0xff, 1);                                  /* size is read-only */
+    g_assert_cmpuint(rd(f, f->device + 2, 1), ==, 0);
+    g_assert_false(input_is_absolute(f->m));                        /* no driver yet */
+    g_assert_cmpuint(negotiate(f, 1ull << VIRTIO_F_VERSION_1), &, VIRTIO_STATUS_FEATURES_OK);
+    setup_queue(f, DESC, 0xffff);
+    wr(f, f->common + 0x14, rd(f, f->common + 0x14, 1) | VIRTIO_STATUS_DRIVER_OK, 1);
+    g_assert_true(input_is_absolute(f->m));
+    for (unsigned i = 0; i < 3; i++) {
+        put_desc(f, i, BUF + 8 * i, 8, VIRTQ_DESC_F_WRITE, 0);
+        offer(f, i);
+    }
+    kick(f);
+    input_pointer(f->m, &(InputPointer){ .abs = true, .x = 0x1234, .y = 0x2345 });
+    g_assert_cmpuint(used_idx(f), ==, 3);
+    static const uint8_t want[24] = { 3, 0, 0, 0, 0x34, 0x12, 0, 0, 3, 0, 1, 0, 0x45, 0x23,
+                                      0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+    g_assert_cmpint(memcmp(ram(f, BUF), want, 24), ==, 0);
+    /* A 2-byte buffer gets 2 bytes (the used length says so), nothing beyond it. */
+    memset(ram(f, BUF), 0xaa, 16);
+    put_desc(f, 3, BUF, 2, VIRTQ_DESC_F_WRITE, 0);
+    offer(f, 3);
+    kick(f);
+    input_pointer(f->m, &(InputPointer){ .abs = true, .x = 1, .y = 1 });
+    g_assert_cmphex(ram(f, BUF)[2], ==, 0xaa);
+    /* No buffers: events queue up to a bound, the oldest dropped. */
+    for (int i = 0; i < 1000; i++)
+        input_pointer(f->m, &(InputPointer){ .abs = true, .x = i, .y = i });
+    /* Random configuration writes. */
+    GRand *rnd = g_rand_new_with_seed(3);
+    for (int i = 0; i < 2000; i++)
+        wr(f, f->device + g_rand_int_range(rnd, 0, 136), g_rand_int(rnd) & 0xff, 1);
+    g_rand_free(rnd);
+    fx_free(f);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -461,5 +525,6 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-blk/io", test_blk_io);
     g_test_add_func("/virtio-blk/readonly", test_blk_readonly);
     g_test_add_func("/virtio-blk/bad-props", test_blk_bad_props);
+    g_test_add_func("/virtio/input-tablet", test_input_tablet);
     return g_test_run();
 }
