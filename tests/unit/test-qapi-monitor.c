@@ -783,8 +783,15 @@ static gpointer reader_thread(gpointer opaque)
     return NULL;
 }
 
-/* A session with a 4 KiB socket buffer and 60 query-qmp-schema replies (660 KB)
- * answered, nearly all still queued. */
+/* How many query-qmp-schema replies fit in 3/4 of MONITOR_OUT_HIGH (so that all are
+ * answered before input is held back); the schema grows as commands are added. */
+static int queued_replies(void)
+{
+    return MIN(60, (int)((MONITOR_OUT_HIGH / 4 * 3) / (strlen(qmp_schema_json) + 64)));
+}
+
+/* A session with a 4 KiB socket buffer and queued_replies() query-qmp-schema replies
+ * (about 768 KB) answered, nearly all still queued. */
 static Client *queued_client(Machine *m)
 {
     int sv[2];
@@ -797,16 +804,16 @@ static Client *queued_client(Machine *m)
     g_free(client_line(c));
     expect(c, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
     GString *req = g_string_new(NULL);
-    for (int i = 0; i < 60; i++)
+    for (int i = 0; i < queued_replies(); i++)
         g_string_append_printf(req, "{\"execute\": \"query-qmp-schema\", \"id\": %d}", i);
     client_send(c, req->str);
-    settle();                                        /* all 60 answered, mostly queued */
+    settle();                                        /* all answered, mostly queued */
     g_string_free(req, TRUE);
     return c;
 }
 
 /* Item 8: at exit, queued output gets one deadline (1 s) for all sessions together. A
- * reader that would need ~3 s for its 60 replies (at most 200 KiB/s) does not hold up
+ * reader that would need ~4 s for its ~768 KB of replies (at most 200 KiB/s) does not hold up
  * the exit: it gets EOF with replies missing. A client that reads gets everything
  * (26354bc dropped what was queued at exit, reading or not; and its chardev sessions
  * could block for as long as a client kept reading slowly). */
@@ -818,7 +825,7 @@ static void test_exit_deadline(void)
     GThread *t = g_thread_new("slow-reader", reader_thread, &rs);
     monitor_cleanup(m);                              /* closes the session */
     g_thread_join(t);
-    g_assert_cmpint(rs.replies, <, 60);
+    g_assert_cmpint(rs.replies, <, queued_replies());
     client_free(slow);
 
     Client *fast = queued_client(m);
@@ -827,7 +834,7 @@ static void test_exit_deadline(void)
     t = g_thread_new("reader", reader_thread, &rf);
     monitor_cleanup(m);
     g_thread_join(t);
-    g_assert_cmpint(rf.replies, ==, 60);
+    g_assert_cmpint(rf.replies, ==, queued_replies());
     client_free(fast);
     machine_free(m);
 }
