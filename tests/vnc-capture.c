@@ -156,9 +156,37 @@ static void zrle_rect(z_stream *zs, uint32_t *fb, int fbw, int x, int y, int w, 
         for (int tx = x; tx < x + w; tx += 64) {
             int tw = MIN(64, x + w - tx), th = MIN(64, y + h - ty);
             uint8_t sub = *p++;
-            uint32_t pal[16] = { 0 };
-            for (unsigned k = 0; k < (sub <= 16 ? sub : 0u); k++, p += 3)
+            uint32_t pal[128] = { 0 };
+            unsigned npal = sub <= 16 ? sub : sub >= 130 ? sub - 128u : 0;
+            for (unsigned k = 0; k < npal; k++, p += 3)
                 pal[k] = p[0] | p[1] << 8 | p[2] << 16;
+            if (sub >= 128) {                /* plain (128) or palette (130+) RLE */
+                int n = tw * th, i = 0;
+                while (i < n) {
+                    uint32_t px;
+                    unsigned run = 1;
+                    if (sub == 128) {
+                        px = p[0] | p[1] << 8 | p[2] << 16;
+                        p += 3;
+                        run = 0;
+                        while (*p == 255)
+                            run += *p++;
+                        run += *p++ + 1;
+                    } else {
+                        uint8_t idx = *p++;
+                        px = pal[idx & 127];
+                        if (idx & 128) {
+                            run = 0;
+                            while (*p == 255)
+                                run += *p++;
+                            run += *p++ + 1;
+                        }
+                    }
+                    for (unsigned r = 0; r < run && i < n; r++, i++)
+                        fb[(ty + i / tw) * fbw + tx + i % tw] = px;
+                }
+                continue;
+            }
             unsigned bits = sub == 2 ? 1 : sub <= 4 ? 2 : 4;
             for (int j = 0; j < th; j++) {
                 unsigned acc = 0, nb = 0;

@@ -139,7 +139,7 @@ def main():
                         {'type': 'abs', 'data': {'axis': 'x', 'value': 0x1234}},
                         {'type': 'abs', 'data': {'axis': 'y', 'value': 0x2345}}])
                 if line.startswith('VTEST-DONE'):
-                    deadline = min(deadline, time.time() + 20)
+                    deadline = min(deadline, time.time() + 60)
         else:
             reason = 'timeout'
     finally:
