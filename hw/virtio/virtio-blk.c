@@ -48,7 +48,7 @@ typedef struct BlkReq {
     VirtioBlk *b;
     VirtQueueElement *e;
     uint8_t *status;                /* the last device-writable byte */
-    uint32_t in_bytes;              /* written into the in-buffers on success */
+    uint64_t in_bytes;              /* written into the in-buffers on success */
     BlkIov out, in;                 /* the element's buffers of each kind (not owned) */
     BlkIov data;                    /* the data part of them, into guest RAM */
 } BlkReq;
@@ -79,11 +79,9 @@ static void req_finish(BlkReq *r, uint8_t status)
 static void req_done(void *opaque, int ret)
 {
     BlkReq *r = opaque;
-    if (ret < 0 && r->b->vp.log_budget) {
-        r->b->vp.log_budget--;
-        g_warning("virtio-blk-pci %s: I/O error: %s", blk_filename(r->b->blk),
-                  g_strerror(-ret));
-    }
+    if (ret < 0)
+        log_budget_warn(&r->b->vp.log, "virtio-blk-pci %s: I/O error: %s",
+                        blk_filename(r->b->blk), g_strerror(-ret));
     req_finish(r, ret == -ENOTSUP ? S_UNSUPP : ret < 0 ? S_IOERR : S_OK);
 }
 
@@ -149,7 +147,8 @@ static void start_request(VirtioBlk *b, VirtQueueElement *e)
     case T_IN:
         set_data(r, &r->in, 0, in_data);
         r->in_bytes = in_data;
-        if (!in_range(b, sector, in_data))
+        /* The used ring's len is 32 bits (2.7.8): a read it cannot describe fails. */
+        if (in_data >= UINT32_MAX || !in_range(b, sector, in_data))
             return req_finish(r, S_IOERR);
         return blk_aio_preadv(b->blk, sector * SECTOR, r->data.iov, r->data.niov, req_done, r);
     case T_OUT:

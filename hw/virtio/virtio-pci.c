@@ -8,6 +8,7 @@
 #include "vireo/virtio.h"
 #include "vireo/machine.h"
 #include <glib-unix.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -69,39 +70,68 @@ static VirtQueue *selected(VirtioPci *v)
     return v->s.queue_select < v->info->num_queues ? &v->vq[v->s.queue_select] : NULL;
 }
 
-/* The common configuration as the driver sees it now. */
-static void common_image(VirtioPci *v, uint8_t *b)
+/*
+ * 4.1.3.1: "the driver MUST use 8-bit wide accesses for 8-bit wide fields, 16-bit wide
+ * and aligned accesses for 16-bit wide fields and 32-bit wide and aligned accesses for
+ * 32-bit and 64-bit wide fields. For 64-bit fields, the driver MAY access each of the
+ * high and low 32-bit parts of the field independently." Anything else (a 4-byte write
+ * at 0x17 spanning queue_select and queue_size, an 8-byte one at 0x13) is refused:
+ * writes are ignored, reads return 0. A whole, aligned 8-byte access to a 64-bit field
+ * is accepted as well (it means the same as its two halves).
+ * Returns the offset of the field the access is for, or -1 when it is refused.
+ */
+static int common_field(uint64_t off, unsigned size)
+{
+    static const uint8_t width[CC_Q_USED + 8] = {
+        [CC_DFSELECT] = 4, [CC_DF] = 4, [CC_GFSELECT] = 4, [CC_GF] = 4,
+        [CC_MSIX_CONFIG] = 2, [CC_NUM_QUEUES] = 2, [CC_STATUS] = 1, [CC_CFG_GEN] = 1,
+        [CC_Q_SELECT] = 2, [CC_Q_SIZE] = 2, [CC_Q_MSIX] = 2, [CC_Q_ENABLE] = 2,
+        [CC_Q_NOFF] = 2, [CC_Q_DESC] = 8, [CC_Q_AVAIL] = 8, [CC_Q_USED] = 8,
+    };
+    if (off >= G_N_ELEMENTS(width))
+        return -1;                      /* past queue_used: fields we do not offer */
+    if (width[off] == size)
+        return off;
+    if (size == 4 && width[off] == 8)
+        return off;                     /* the low half of a 64-bit field */
+    if (size == 4 && off >= 4 && width[off - 4] == 8)
+        return off - 4;                 /* the high half */
+    return -1;
+}
+
+/* The value of common-configuration field @f (its offset); 64-bit fields whole. */
+static uint64_t common_get(VirtioPci *v, unsigned f)
 {
     VirtQueue *q = selected(v);
-    uint32_t sel = v->s.device_feature_select;
-    memset(b, 0, COMMON_LEN);
-    put_le(b, CC_DFSELECT, sel, 4);
-    put_le(b, CC_DF, sel < 2 ? offered_features(v) >> (32 * sel) : 0, 4);
-    put_le(b, CC_GFSELECT, v->s.driver_feature_select, 4);
-    if (v->s.driver_feature_select < 2)
-        put_le(b, CC_GF, v->s.driver_features >> (32 * v->s.driver_feature_select), 4);
-    put_le(b, CC_MSIX_CONFIG, v->s.config_vector, 2);
-    put_le(b, CC_NUM_QUEUES, v->info->num_queues, 2);
-    b[CC_STATUS] = v->s.status;
-    b[CC_CFG_GEN] = v->s.config_generation;
-    put_le(b, CC_Q_SELECT, v->s.queue_select, 2);
+    uint32_t sel = v->s.device_feature_select, gsel = v->s.driver_feature_select;
+    switch (f) {
+    case CC_DFSELECT:    return sel;
+    case CC_DF:          return sel < 2 ? (uint32_t)(offered_features(v) >> (32 * sel)) : 0;
+    case CC_GFSELECT:    return gsel;
+    case CC_GF:          return gsel < 2 ? (uint32_t)(v->s.driver_features >> (32 * gsel)) : 0;
+    case CC_MSIX_CONFIG: return v->s.config_vector;
+    case CC_NUM_QUEUES:  return v->info->num_queues;
+    case CC_STATUS:      return v->s.status;
+    case CC_CFG_GEN:     return v->s.config_generation;
+    case CC_Q_SELECT:    return v->s.queue_select;
+    }
     if (!q)
-        return;                         /* 4.1.4.3.2: size reads 0 for absent queues */
-    put_le(b, CC_Q_SIZE, q->s.num, 2);
-    put_le(b, CC_Q_MSIX, v->s.queue_vector[v->s.queue_select], 2);
-    put_le(b, CC_Q_ENABLE, q->s.enabled, 2);
-    put_le(b, CC_Q_NOFF, v->s.queue_select, 2);
-    put_le(b, CC_Q_DESC, q->s.desc, 8);
-    put_le(b, CC_Q_AVAIL, q->s.avail, 8);
-    put_le(b, CC_Q_USED, q->s.used, 8);
+        return 0;                       /* 4.1.4.3.2: size reads 0 for absent queues */
+    switch (f) {
+    case CC_Q_SIZE:      return q->s.num;
+    case CC_Q_MSIX:      return v->s.queue_vector[v->s.queue_select];
+    case CC_Q_ENABLE:    return q->s.enabled;
+    case CC_Q_NOFF:      return v->s.queue_select;
+    case CC_Q_DESC:      return q->s.desc;
+    case CC_Q_AVAIL:     return q->s.avail;
+    case CC_Q_USED:      return q->s.used;
+    }
+    return 0;
 }
 
 static void log_driver(VirtioPci *v, const char *fmt, const char *what)
 {
-    if (v->log_budget) {
-        v->log_budget--;
-        g_warning("%s: %s%s", v->info->name, fmt, what ? what : "");
-    }
+    log_budget_warn(&v->log, "%s: %s%s", v->info->name, fmt, what ? what : "");
 }
 
 static void raise_config_irq(VirtioPci *v)
@@ -125,13 +155,13 @@ void virtio_notify_config(VirtioPci *v)
 void virtio_queue_broken(VirtioPci *v, unsigned q)
 {
     char why[160];
+    if (q >= v->info->num_queues || (v->s.status & VIRTIO_STATUS_NEEDS_RESET))
+        return;                         /* said once; nothing more until a reset */
     g_snprintf(why, sizeof(why), "queue %u: %s; device needs reset", q,
                v->vq[q].error ? v->vq[q].error : "invalid");
     log_driver(v, "the driver broke ", why);
-    if (!(v->s.status & VIRTIO_STATUS_NEEDS_RESET)) {
-        v->s.status |= VIRTIO_STATUS_NEEDS_RESET;
-        virtio_notify_config(v);
-    }
+    v->s.status |= VIRTIO_STATUS_NEEDS_RESET;
+    virtio_notify_config(v);
 }
 
 void virtio_notify(VirtioPci *v, unsigned q)
@@ -149,16 +179,61 @@ void virtio_notify(VirtioPci *v, unsigned q)
 
 /* ---- queue notifications through eventfds ---- */
 
+/*
+ * Bounded work per call: a handler run takes at most VIRTIO_QUEUE_BATCH requests off
+ * the queue (the virtqueue's budget makes vq_pop return 0 after that). When requests
+ * are left, the run is repeated from a main-loop source at default priority, so a driver
+ * that re-offers buffers as fast as they are used gets its queue served in batches
+ * between everything else the main loop does (QMP, signals, timers), instead of holding
+ * the big lock forever.
+ */
+static void run_queue(VirtioPci *v, unsigned q);
+
+static gboolean rerun_queue(gpointer opaque)
+{
+    VirtioNotifier *n = opaque;
+    n->rerun = 0;
+    run_queue(n->v, n->q);
+    return G_SOURCE_REMOVE;
+}
+
+static void run_queue(VirtioPci *v, unsigned q)
+{
+    VirtQueue *vq = &v->vq[q];
+    if (!vq->s.enabled || v->reset_pending || !(v->s.status & VIRTIO_STATUS_DRIVER_OK))
+        return;
+    vq_set_budget(vq, VIRTIO_QUEUE_BATCH);
+    v->info->handle_queue(v, q);
+    bool more = vq_budget_exhausted(vq);
+    vq_set_budget(vq, 0);
+    VirtioNotifier *n = &v->notifier[q];
+    if (more && !n->rerun)
+        n->rerun = g_idle_add_full(G_PRIORITY_DEFAULT, rerun_queue, n, NULL);
+}
+
+void virtio_queue_kick(VirtioPci *v, unsigned q)
+{
+    if (q < v->info->num_queues)
+        run_queue(v, q);
+}
+
+static void reruns_cancel(VirtioPci *v)
+{
+    for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+        if (v->notifier[q].rerun)
+            g_source_remove(v->notifier[q].rerun);
+        v->notifier[q].rerun = 0;
+    }
+}
+
 static gboolean notifier_ready(gint fd, GIOCondition cond, gpointer opaque)
 {
     VirtioNotifier *n = opaque;
-    VirtioPci *v = n->v;
     uint64_t cnt;
     if (read(fd, &cnt, sizeof(cnt)) < 0) {
         /* EAGAIN: someone else consumed it; nothing to do */
     }
-    if (v->vq[n->q].s.enabled && !v->reset_pending && (v->s.status & VIRTIO_STATUS_DRIVER_OK))
-        v->info->handle_queue(v, n->q);
+    run_queue(n->v, n->q);
     return G_SOURCE_CONTINUE;
 }
 
@@ -177,8 +252,6 @@ static void notifier_start(VirtioPci *v, unsigned q)
     n->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (n->fd < 0)
         return;                         /* notifications keep exiting: slower, correct */
-    n->v = v;
-    n->q = q;
     n->watch = g_unix_fd_add(n->fd, G_IO_IN, notifier_ready, n);
     mr_add_eventfd(notify_region(v), OFF_NOTIFY + q * NOTIFY_MULT, 2, false, 0, n->fd);
 }
@@ -199,6 +272,7 @@ static void notifiers_stop(VirtioPci *v)
 void virtio_pci_reset(VirtioPci *v)
 {
     notifiers_stop(v);
+    reruns_cancel(v);
     v->reset_pending = false;
     memset(&v->s, 0, sizeof(v->s));
     v->s.config_vector = VIRTIO_NO_VECTOR;
@@ -241,7 +315,7 @@ static void write_status(VirtioPci *v, uint8_t val)
             if (!v->vq[i].s.enabled)
                 continue;
             notifier_start(v, i);
-            v->info->handle_queue(v, i);                       /* requests queued early */
+            run_queue(v, i);                                   /* requests queued early */
         }
 }
 
@@ -256,7 +330,7 @@ static void write_queue_enable(VirtioPci *v, VirtQueue *q, uint16_t val)
     if (val != 1 || q->s.enabled)
         return;                         /* 4.1.4.3.2: only 1 may be written */
     if (!vq_validate(q)) {
-        virtio_queue_broken(v, v->s.queue_select);
+        virtio_queue_broken(v, q - v->vq);
         return;
     }
     q->s.enabled = 1;
@@ -269,53 +343,102 @@ static uint16_t checked_vector(const VirtioPci *v, uint16_t vec)
     return vec < v->pci.msix_vectors ? vec : VIRTIO_NO_VECTOR;
 }
 
-/* Applies the fields a driver write to [off, off + len) touched. */
-static void common_apply(VirtioPci *v, const uint8_t *b, unsigned off, unsigned len)
+/* Writes common-configuration field @f (its offset) with @val (64-bit fields whole).
+ * The queue is looked up for this one field, so a queue_select write can never be
+ * combined with a write through the queue it selects. */
+static void common_set(VirtioPci *v, unsigned f, uint64_t val)
 {
-#define HIT(f, n) ((off) < (f) + (n) && (f) < (off) + (len))
     VirtQueue *q = selected(v);
     bool q_writable = q && !q->s.enabled;
-    if (HIT(CC_DFSELECT, 4))
-        v->s.device_feature_select = get_le(b, CC_DFSELECT, 4);
-    if (HIT(CC_GFSELECT, 4))
-        v->s.driver_feature_select = get_le(b, CC_GFSELECT, 4);
-    if (HIT(CC_GF, 4) && v->s.driver_feature_select < 2 &&
-        !(v->s.status & VIRTIO_STATUS_FEATURES_OK)) {
-        unsigned sh = 32 * v->s.driver_feature_select;
-        v->s.driver_features = (v->s.driver_features & ~(0xffffffffull << sh)) |
-                               (get_le(b, CC_GF, 4) << sh);
+    switch (f) {
+    case CC_DFSELECT:
+        v->s.device_feature_select = val;
+        break;
+    case CC_GFSELECT:
+        v->s.driver_feature_select = val;
+        break;
+    case CC_GF:
+        if (v->s.driver_feature_select < 2 && !(v->s.status & VIRTIO_STATUS_FEATURES_OK)) {
+            unsigned sh = 32 * v->s.driver_feature_select;
+            v->s.driver_features = (v->s.driver_features & ~(0xffffffffull << sh)) |
+                                   ((uint64_t)(uint32_t)val << sh);
+        }
+        break;
+    case CC_MSIX_CONFIG:
+        v->s.config_vector = checked_vector(v, val);
+        break;
+    case CC_STATUS:
+        write_status(v, val);
+        break;
+    case CC_Q_SELECT:
+        v->s.queue_select = val;
+        break;
+    case CC_Q_MSIX:
+        if (q)
+            v->s.queue_vector[q - v->vq] = checked_vector(v, val);
+        break;
+    case CC_Q_SIZE:
+        if (q_writable && val && val <= v->info->queue_size)
+            q->s.num = val;
+        break;
+    case CC_Q_ENABLE:
+        if (q)
+            write_queue_enable(v, q, val);
+        break;
+    case CC_Q_DESC:
+        if (q_writable)
+            q->s.desc = val;
+        break;
+    case CC_Q_AVAIL:
+        if (q_writable)
+            q->s.avail = val;
+        break;
+    case CC_Q_USED:
+        if (q_writable)
+            q->s.used = val;
+        break;
+    default:                            /* read-only: num_queues, generation, notify_off */
+        break;
     }
-    if (HIT(CC_MSIX_CONFIG, 2))
-        v->s.config_vector = checked_vector(v, get_le(b, CC_MSIX_CONFIG, 2));
-    if (HIT(CC_Q_SELECT, 2))
-        v->s.queue_select = get_le(b, CC_Q_SELECT, 2);
-    if (q && HIT(CC_Q_MSIX, 2))
-        v->s.queue_vector[v->s.queue_select] = checked_vector(v, get_le(b, CC_Q_MSIX, 2));
-    if (q_writable && HIT(CC_Q_SIZE, 2)) {
-        uint16_t n = get_le(b, CC_Q_SIZE, 2);
-        q->s.num = n && n <= v->info->queue_size ? n : q->s.num;
+}
+
+static void common_refused(VirtioPci *v, const char *op, uint64_t off, unsigned size)
+{
+    log_budget_warn(&v->log, "%s: %u-byte %s at common configuration offset 0x%" PRIx64
+                    " is not one aligned field (virtio 1.2 4.1.3.1), ignored",
+                    v->info->name, size, op, off);
+}
+
+static uint64_t common_read(VirtioPci *v, uint64_t off, unsigned size)
+{
+    int f = common_field(off, size);
+    if (f < 0) {
+        common_refused(v, "read", off, size);
+        return 0;
     }
-    if (q_writable && HIT(CC_Q_DESC, 8))
-        q->s.desc = get_le(b, CC_Q_DESC, 8);
-    if (q_writable && HIT(CC_Q_AVAIL, 8))
-        q->s.avail = get_le(b, CC_Q_AVAIL, 8);
-    if (q_writable && HIT(CC_Q_USED, 8))
-        q->s.used = get_le(b, CC_Q_USED, 8);
-    if (q && HIT(CC_Q_ENABLE, 2))
-        write_queue_enable(v, q, get_le(b, CC_Q_ENABLE, 2));
-    if (HIT(CC_STATUS, 1))
-        write_status(v, b[CC_STATUS]);
-#undef HIT
+    uint64_t val = common_get(v, f) >> (8 * (off - f));
+    return size == 8 ? val : val & ((1ull << (8 * size)) - 1);
+}
+
+static void common_write(VirtioPci *v, uint64_t off, uint64_t val, unsigned size)
+{
+    int f = common_field(off, size);
+    if (f < 0) {
+        common_refused(v, "write", off, size);
+        return;
+    }
+    if (size == 4 && off - f < 8 && (f == CC_Q_DESC || f == CC_Q_AVAIL || f == CC_Q_USED)) {
+        unsigned sh = 8 * (off - f);    /* one half of a 64-bit field */
+        val = (common_get(v, f) & ~(0xffffffffull << sh)) | ((val & 0xffffffffull) << sh);
+    }
+    common_set(v, f, val);
 }
 
 static uint64_t bar_read(void *opaque, uint64_t addr, unsigned size)
 {
     VirtioPci *v = opaque;
-    uint8_t b[COMMON_LEN];
-    if (addr < OFF_COMMON + COMMON_LEN && addr + size <= COMMON_LEN) {
-        common_image(v, b);
-        return get_le(b, addr, size);
-    }
+    if (addr < OFF_COMMON + COMMON_LEN)
+        return common_read(v, addr - OFF_COMMON, size);
     if (addr == OFF_ISR) {              /* read clears, and drops INTx (4.1.4.5) */
         uint8_t isr = v->s.isr;
         v->s.isr = 0;
@@ -333,25 +456,23 @@ static uint64_t bar_read(void *opaque, uint64_t addr, unsigned size)
 static void bar_write(void *opaque, uint64_t addr, uint64_t val, unsigned size)
 {
     VirtioPci *v = opaque;
-    uint8_t b[COMMON_LEN];
-    if (addr < COMMON_LEN && addr + size <= COMMON_LEN) {
-        common_image(v, b);
-        put_le(b, addr, val, size);
-        common_apply(v, b, addr, size);
+    if (addr < OFF_COMMON + COMMON_LEN) {
+        common_write(v, addr - OFF_COMMON, val, size);
     } else if (addr >= OFF_DEVICE && addr - OFF_DEVICE + size <= v->info->config_size) {
         put_le(v->config, addr - OFF_DEVICE, val, size);
         if (v->info->config_write)
             v->info->config_write(v, addr - OFF_DEVICE, size);
     } else if (addr >= OFF_NOTIFY && addr < OFF_NOTIFY + REGION) {
         unsigned q = (addr - OFF_NOTIFY) / NOTIFY_MULT;
-        if (q < v->info->num_queues && v->vq[q].s.enabled && !v->reset_pending &&
-            (v->s.status & VIRTIO_STATUS_DRIVER_OK))
-            v->info->handle_queue(v, q);
+        if (q < v->info->num_queues)
+            virtio_queue_kick(v, q);
     }
 }
 
+/* Accesses reach bar_read/bar_write whole (up to 8 bytes), so the common configuration
+ * sees the width the driver used and can refuse the ones 4.1.3.1 forbids. */
 static const MemOps virtio_bar_ops = {
-    .read = bar_read, .write = bar_write, .min_access = 1, .max_access = 4,
+    .read = bar_read, .write = bar_write, .min_access = 1, .max_access = 8,
 };
 
 /* One virtio_pci_cap (4.1.4): vendor capability naming a structure in BAR 4. */
@@ -393,7 +514,7 @@ static bool check_props(VirtioPci *v, const VirtioDeviceInfo *info, GError **err
 bool virtio_pci_realize(VirtioPci *v, const VirtioDeviceInfo *info, GError **errp)
 {
     for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
-        v->notifier[q].fd = -1;
+        v->notifier[q] = (VirtioNotifier){ .v = v, .q = q, .fd = -1 };
     g_assert(info->num_queues >= 1 && info->num_queues <= VIRTIO_MAX_QUEUES &&
              info->queue_size >= 1 && info->queue_size <= VIRTQ_MAX_SIZE &&
              info->config_size <= VIRTIO_CONFIG_MAX && info->handle_queue);
@@ -401,7 +522,7 @@ bool virtio_pci_realize(VirtioPci *v, const VirtioDeviceInfo *info, GError **err
                            .subsystem_vendor_id = VENDOR_VIRTIO, .subsystem_id = SUBSYS_ID,
                            .class_code = info->class_code, .revision = 1, .irq_pin = 1 };
     v->info = info;
-    v->log_budget = 16;
+    v->log = (LogBudget)LOG_BUDGET_DEFAULT;
     if (!check_props(v, info, errp) || !pci_device_realize(&v->pci, &v->pci_info, errp))
         return false;
     /* vectors=0: no MSI-X, INTx and the ISR only (as QEMU). */
@@ -427,8 +548,10 @@ bool virtio_pci_realize(VirtioPci *v, const VirtioDeviceInfo *info, GError **err
 
 void virtio_pci_unrealize(VirtioPci *v)
 {
-    if (v->info)
+    if (v->info) {
         notifiers_stop(v);
+        reruns_cancel(v);
+    }
     pci_device_unrealize(&v->pci);
 }
 

@@ -1,19 +1,25 @@
 /*
  * "virtio-rng-pci": entropy device (virtio 1.2, 5.4). One queue; the driver posts
  * device-writable buffers and the device fills them from the host's getrandom(2).
- * Properties as QEMU names them: at most max-bytes per period milliseconds (default:
- * unlimited); a request that would exceed the budget waits for the next period.
+ * Rate limit as QEMU's virtio-rng: at most max-bytes (default 2^63 - 1, "unlimited")
+ * per period ms (default 65536). The first request after a refill starts the period;
+ * when it ends the quota is max-bytes again and waiting buffers are served. A device
+ * reset does not refill the quota (a driver cannot reset its way past the limit).
+ * Each handler run is bounded (VIRTIO_QUEUE_BATCH buffers; virtio.h).
  */
 #include "vireo/virtio.h"
 #include "vireo/machine.h"
 #include <errno.h>
 #include <sys/random.h>
 
+#define MS 1000000LL
+
 typedef struct VirtioRng {
     VirtioPci vp;                     /* first member */
     uint64_t max_bytes;               /* property */
     uint32_t period_ms;               /* property */
-    uint64_t budget;                  /* bytes left in this period */
+    uint64_t quota;                   /* bytes left in this period */
+    bool period_running;              /* the refill timer is armed */
     Timer *period;
 } VirtioRng;
 
@@ -41,17 +47,20 @@ static void rng_handle_queue(VirtioPci *v, unsigned q)
     VirtQueue *vq = &v->vq[0];
     VirtQueueElement *e;
     bool pushed = false;
-    while (r->budget && vq_pending(vq)) {
+    if (!r->period_running && vq_pending(vq)) {    /* a request starts the period */
+        r->period_running = true;
+        timer_mod(r->period, clock_ns(v->pci.dev.machine->clock) + r->period_ms * MS);
+    }
+    while (r->quota) {
         int ret = vq_pop(vq, &e);
         if (ret < 0) {
             virtio_queue_broken(v, 0);
             break;
         }
         if (ret == 0)
-            break;
-        size_t n = fill(e->iov + e->out_num, e->in_num, MIN(e->in_len, r->budget));
-        if (r->max_bytes != UINT64_MAX)
-            r->budget -= n;
+            break;                    /* empty, or this run's batch is done */
+        size_t n = fill(e->iov + e->out_num, e->in_num, MIN(e->in_len, r->quota));
+        r->quota -= n;
         vq_push(vq, e, n);
         pushed = true;
     }
@@ -59,19 +68,13 @@ static void rng_handle_queue(VirtioPci *v, unsigned q)
         virtio_notify(v, 0);
 }
 
+/* The period is over: a full quota again, and buffers that waited for it are served. */
 static void rng_period(void *opaque)
 {
     VirtioRng *r = opaque;
-    r->budget = r->max_bytes;
-    timer_mod(r->period, clock_ns(clock_real()) + (int64_t)r->period_ms * 1000000);
-    if ((r->vp.s.status & VIRTIO_STATUS_DRIVER_OK) && r->vp.vq[0].s.enabled)
-        rng_handle_queue(&r->vp, 0);
-}
-
-static void rng_reset_dev(VirtioPci *v)
-{
-    VirtioRng *r = (VirtioRng *)v;
-    r->budget = r->max_bytes;
+    r->quota = r->max_bytes;
+    r->period_running = false;
+    virtio_queue_kick(&r->vp, 0);
 }
 
 static const VirtioDeviceInfo rng_info = {
@@ -81,7 +84,6 @@ static const VirtioDeviceInfo rng_info = {
     .num_queues = 1,
     .queue_size = 8,
     .handle_queue = rng_handle_queue,
-    .reset = rng_reset_dev,
 };
 
 static bool rng_realize(Device *dev, GError **errp)
@@ -92,12 +94,15 @@ static bool rng_realize(Device *dev, GError **errp)
                     "virtio-rng-pci: 'period' parameter expects a positive integer");
         return false;
     }
+    if (r->max_bytes > INT64_MAX) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "virtio-rng-pci: "
+                    "'max-bytes' parameter must be non-negative, and less than 2^63");
+        return false;
+    }
     if (!virtio_pci_realize(&r->vp, &rng_info, errp))
         return false;
-    if (r->max_bytes != UINT64_MAX) {
-        r->period = timer_new(clock_real(), rng_period, r);
-        timer_mod(r->period, clock_ns(clock_real()) + (int64_t)r->period_ms * 1000000);
-    }
+    r->quota = r->max_bytes;
+    r->period = timer_new(dev->machine->clock, rng_period, r);
     return true;
 }
 
@@ -117,7 +122,7 @@ static void rng_unrealize(Device *dev)
 }
 
 static const Property rng_props[] = {
-    PROP("max-bytes", PROP_U64, VirtioRng, max_bytes, "18446744073709551615",
+    PROP("max-bytes", PROP_U64, VirtioRng, max_bytes, "9223372036854775807",
          "entropy bytes the guest may take per period (default: unlimited)"),
     PROP("period", PROP_U32, VirtioRng, period_ms, "65536", "rate-limit period in ms"),
     PROP_END,

@@ -207,6 +207,10 @@ int vq_pop(VirtQueue *vq, VirtQueueElement **out)
     *out = NULL;
     if (vq_pending(vq) == 0)
         return vq->broken ? -EIO : 0;
+    if (vq->limited && vq->budget == 0) {
+        vq->budget_hit = true;          /* more work: the caller reschedules */
+        return 0;
+    }
     if (vq->inflight >= vq->s.num)      /* heads reused before we returned them */
         return vq_break(vq, "more requests in flight than the queue has entries");
     const uint16_t *slot = avail_p(vq, 4 + 2 * (uint64_t)(vq->s.last_avail_idx % vq->s.num));
@@ -227,6 +231,8 @@ int vq_pop(VirtQueue *vq, VirtQueueElement **out)
     memcpy(e->iov, w->sg, w->nsg * sizeof(struct iovec));
     vq->s.last_avail_idx++;
     vq->inflight++;
+    if (vq->limited)
+        vq->budget--;
     if (vq->s.event_idx) {            /* 2.7.10: tell the driver how far we have read */
         uint16_t *ev = used_field(vq, 4 + 8 * (uint64_t)vq->s.num);
         if (ev)
@@ -236,12 +242,24 @@ int vq_pop(VirtQueue *vq, VirtQueueElement **out)
     return 1;
 }
 
-void vq_push(VirtQueue *vq, VirtQueueElement *elem, uint32_t len)
+void vq_set_budget(VirtQueue *vq, unsigned n)
+{
+    vq->limited = n != 0;
+    vq->budget = n;
+    vq->budget_hit = false;
+}
+
+bool vq_budget_exhausted(const VirtQueue *vq)
+{
+    return vq->budget_hit;
+}
+
+void vq_push(VirtQueue *vq, VirtQueueElement *elem, uint64_t written)
 {
     if (!elem)
         return;
-    if (len > elem->in_len)
-        len = (uint32_t)elem->in_len;
+    /* The used element's len is le32 (2.7.8): clamp, never truncate. */
+    uint32_t len = MIN(MIN(written, elem->in_len), UINT32_MAX);
     uint8_t *ring = vq->s.num && !vq->broken
         ? as_ram_ptr_writable(vq->as, vq->s.used + 4, 8 * (uint64_t)vq->s.num) : NULL;
     uint16_t *idx = ring ? used_field(vq, 2) : NULL;

@@ -21,6 +21,7 @@
 #ifndef VIREO_VIRTIO_H
 #define VIREO_VIRTIO_H
 
+#include "vireo/log.h"
 #include "vireo/pci.h"
 #include "vireo/virtqueue.h"
 
@@ -43,6 +44,7 @@
 #define VIRTIO_MAX_QUEUES   16
 #define VIRTIO_NO_VECTOR    0xffff
 #define VIRTIO_CONFIG_MAX   256
+#define VIRTIO_QUEUE_BATCH  64      /* requests one handler run may take (bounded work) */
 
 typedef struct VirtioPci VirtioPci;
 
@@ -52,6 +54,7 @@ typedef struct VirtioNotifier {
     unsigned q;
     int fd;                         /* -1 when not set up */
     unsigned watch;                 /* GLib source id */
+    unsigned rerun;                 /* GLib source id of a pending batch, or 0 */
 } VirtioNotifier;
 
 typedef struct VirtioDeviceInfo {
@@ -62,7 +65,11 @@ typedef struct VirtioDeviceInfo {
     uint16_t queue_size;            /* largest queue the device accepts */
     uint64_t features;              /* device feature bits (transport bits are added) */
     size_t config_size;             /* device configuration bytes (0: none) */
-    /* The driver notified queue @q (it is enabled and the device is DRIVER_OK). */
+    /* The driver notified queue @q (it is enabled and the device is DRIVER_OK). A run
+     * takes requests with vq_pop() until it returns 0: after VIRTIO_QUEUE_BATCH of them
+     * it does, and the transport runs the handler again from the main loop. A handler
+     * that stops early for its own reason (a rate limit) calls virtio_queue_kick()
+     * when it may go on. */
     void (*handle_queue)(VirtioPci *v, unsigned q);
     /* Optional: refresh v->config before the driver reads it. */
     void (*config_read)(VirtioPci *v);
@@ -92,7 +99,7 @@ struct VirtioPci {
     VirtioPciState s;
     VirtQueue vq[VIRTIO_MAX_QUEUES];
     uint8_t config[VIRTIO_CONFIG_MAX];
-    unsigned log_budget;            /* rate limit for messages about the driver */
+    LogBudget log;                  /* messages about the driver (and its device) */
     bool reset_pending;             /* the driver reset us with requests in flight */
     /* Properties of the abstract type "virtio-pci" (virtio_pci_class). */
     bool ioeventfd;                 /* queue notifications as KVM ioeventfds */
@@ -120,6 +127,9 @@ void virtio_pci_request_done(VirtioPci *v);
 bool virtio_has_feature(const VirtioPci *v, unsigned bit);
 /* After pushing used entries on queue @q: interrupts the driver if it wants one. */
 void virtio_notify(VirtioPci *v, unsigned q);
+/* Runs queue @q's handler now (bounded, see handle_queue) if the driver enabled it and
+ * the device is DRIVER_OK and not resetting. */
+void virtio_queue_kick(VirtioPci *v, unsigned q);
 /* The device configuration changed: bump the generation and interrupt. */
 void virtio_notify_config(VirtioPci *v);
 /* The driver broke queue @q (vq_pop returned -EIO): log and set NEEDS_RESET. */

@@ -46,6 +46,9 @@ typedef struct VirtQueue {
     bool broken;
     const char *error;            /* why it broke (static string) */
     unsigned inflight;            /* popped, not yet pushed */
+    bool limited;                 /* a budget is set (vq_set_budget) */
+    bool budget_hit;              /* vq_pop refused a request for lack of budget */
+    unsigned budget;              /* requests vq_pop may still return */
 } VirtQueue;
 
 /* One request: the device-readable buffers (out) come first, then the device-writable
@@ -69,9 +72,13 @@ unsigned vq_pending(VirtQueue *vq);
 /* Takes the next request: 1 and *@out (free with g_free) on success, 0 when there is
  * none, -EIO when the guest broke the queue (vq->error says how; the queue stays broken). */
 int vq_pop(VirtQueue *vq, VirtQueueElement **out);
-/* Returns @elem with @len bytes written into its in-buffers (clamped to in_len) on the
- * used ring, and frees it. */
-void vq_push(VirtQueue *vq, VirtQueueElement *elem, uint32_t len);
+/* Bounded work: after @n more requests vq_pop() returns 0 even when more are
+ * available, and vq_budget_exhausted() says so (0: no limit). */
+void vq_set_budget(VirtQueue *vq, unsigned n);
+bool vq_budget_exhausted(const VirtQueue *vq);
+/* Returns @elem with @written bytes written into its in-buffers on the used ring (the
+ * length is clamped to in_len and to the ring's 32 bits), and frees it. */
+void vq_push(VirtQueue *vq, VirtQueueElement *elem, uint64_t written);
 /* After pushing: whether the driver wants an interrupt now (2.7.7.2, 2.7.10). */
 bool vq_should_notify(VirtQueue *vq);
 /* Asks the driver to stop (false) or resume (true) notifying us of new requests. */
