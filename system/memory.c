@@ -305,10 +305,17 @@ static uint64_t size_mask(unsigned size)
     return size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
 }
 
+/* [addr, addr + size) lies inside @r (r->base <= addr is known). Written so that
+ * nothing wraps, even for a region that ends at the top of the address space. */
+static bool in_region(const MemRegion *r, uint64_t addr, uint64_t size)
+{
+    return size <= r->size && addr - r->base <= r->size - size;
+}
+
 bool as_read(AddressSpace *as, uint64_t addr, uint64_t *val, unsigned size)
 {
     MemRegion *r = as_find(as, addr);
-    if (!r || addr + size - 1 > r->base + r->size - 1 ||
+    if (!r || !in_region(r, addr, size) ||
         (r->ops && r->ops->aligned && (addr & (size - 1)))) {
         *val = size_mask(size);
         return false;
@@ -327,7 +334,7 @@ bool as_read(AddressSpace *as, uint64_t addr, uint64_t *val, unsigned size)
 bool as_write(AddressSpace *as, uint64_t addr, uint64_t val, unsigned size)
 {
     MemRegion *r = as_find(as, addr);
-    if (!r || addr + size - 1 > r->base + r->size - 1 ||
+    if (!r || !in_region(r, addr, size) ||
         (r->ops && r->ops->aligned && (addr & (size - 1))))
         return false;
     uint64_t off = addr - r->base;
@@ -344,10 +351,10 @@ bool as_write(AddressSpace *as, uint64_t addr, uint64_t val, unsigned size)
 
 void *as_ram_ptr(AddressSpace *as, uint64_t gpa, uint64_t len)
 {
-    if (len == 0 || gpa + len - 1 < gpa)
+    if (len == 0)
         return NULL;
     MemRegion *r = as_find(as, gpa);
-    if (!r || !r->ram || gpa + len - 1 > r->base + r->size - 1)
+    if (!r || !r->ram || !in_region(r, gpa, len))
         return NULL;
     return (uint8_t *)r->ram + (gpa - r->base);
 }

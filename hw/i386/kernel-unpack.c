@@ -12,16 +12,23 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#define UNPACK_MAX (512u << 20)   /* refuse absurd outputs (a malformed payload) */
+/* The first buffer: 4x the payload (kernels compress about 3-4:1) within [1 MiB,
+ * KERNEL_UNPACK_MAX], computed without overflow whatever the payload length. */
+static size_t first_cap(size_t len)
+{
+    size_t cap = len > KERNEL_UNPACK_MAX / 4 ? KERNEL_UNPACK_MAX : len * 4;
+    return MAX(cap, (size_t)1 << 20);
+}
 
-/* Doubles the output buffer when it is full; false once it reached UNPACK_MAX. */
+/* Doubles the output buffer when it is full, never past KERNEL_UNPACK_MAX; false when
+ * it is full at that size (the payload decompresses to more: refused). */
 static bool grow(uint8_t **out, size_t *cap, size_t used)
 {
     if (used < *cap)
         return true;
-    if (*cap >= UNPACK_MAX)
+    if (*cap >= KERNEL_UNPACK_MAX)
         return false;
-    *cap *= 2;
+    *cap = *cap > KERNEL_UNPACK_MAX / 2 ? KERNEL_UNPACK_MAX : *cap * 2;
     *out = g_realloc(*out, *cap);
     return true;
 }
@@ -29,9 +36,9 @@ static bool grow(uint8_t **out, size_t *cap, size_t used)
 static uint8_t *unxz(const uint8_t *in, size_t len, size_t *out_len)
 {
     lzma_stream s = LZMA_STREAM_INIT;
-    if (lzma_stream_decoder(&s, UNPACK_MAX, 0) != LZMA_OK)
+    if (lzma_stream_decoder(&s, KERNEL_UNPACK_MAX, 0) != LZMA_OK)
         return NULL;
-    size_t cap = len * 4, n = 0;
+    size_t cap = first_cap(len), n = 0;
     uint8_t *out = g_malloc(cap);
     s.next_in = in;
     s.avail_in = len;
@@ -57,9 +64,9 @@ static uint8_t *unxz(const uint8_t *in, size_t len, size_t *out_len)
 static uint8_t *ungzip(const uint8_t *in, size_t len, size_t *out_len)
 {
     z_stream z = { 0 };
-    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
+    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK || len > UINT32_MAX)
         return NULL;
-    size_t cap = len * 4, n = 0;
+    size_t cap = first_cap(len), n = 0;
     uint8_t *out = g_malloc(cap);
     z.next_in = (Bytef *)in;
     z.avail_in = len;
@@ -84,16 +91,23 @@ static uint8_t *ungzip(const uint8_t *in, size_t len, size_t *out_len)
 static uint8_t *unzstd(const uint8_t *in, size_t len, size_t *out_len)
 {
     ZSTD_DStream *d = ZSTD_createDStream();
-    size_t cap = len * 4, n = 0, r = 1;
+    if (!d)
+        return NULL;                  /* out of memory */
+    size_t cap = first_cap(len), n = 0, r = 1;
     uint8_t *out = g_malloc(cap);
     ZSTD_inBuffer ib = { in, len, 0 };
-    while (r != 0 && ib.pos < ib.size) {
+    /* Until the frame is complete (0) or nothing moves: all input taken and room in
+     * the output, so a truncated stream. Output still buffered inside zstd after the
+     * last input byte is drained with further calls. */
+    for (;;) {
         if (!grow(&out, &cap, n))
             break;
         ZSTD_outBuffer ob = { out, cap, n };
+        size_t in_before = ib.pos;
         r = ZSTD_decompressStream(d, &ob, &ib);
+        bool moved = ob.pos != n || ib.pos != in_before;
         n = ob.pos;
-        if (ZSTD_isError(r))
+        if (ZSTD_isError(r) || r == 0 || !moved)
             break;
     }
     ZSTD_freeDStream(d);

@@ -133,7 +133,11 @@ static uint64_t pci_bar_wanted(PciDevice *d, int idx)
     } else {
         mask &= 0xffffffffull;
     }
-    if (addr == 0 || addr == (mask & ~0xfull) || addr + b->size - 1 < addr)
+    /* As QEMU: a range that wraps or reaches the last address of its space (a 32-bit
+     * BAR ending at 4 GiB - 1, a 64-bit one at 2^64 - 1) does not decode, so no region
+     * ever ends at the top of an address space. */
+    if (addr == 0 || addr == (mask & ~0xfull) || b->size - 1 >= UINT64_MAX - addr ||
+        (!(b->flags & PCI_BAR_MEM64) && addr + b->size - 1 >= UINT32_MAX))
         return PCI_BAR_UNMAPPED;
     return addr;
 }

@@ -248,6 +248,44 @@ static void test_eventfd(void)
     g_string_free(a.s, TRUE);
 }
 
+/* Regions that end at the last address of the space: an access that would run past
+ * the end (and wrap to 0 in "addr + size - 1") is refused, for I/O and RAM alike. */
+static void test_top_of_space(void)
+{
+    AddressSpace *as = as_new("test");
+    Dev d = {0};
+    MemRegion io, ram;
+    static uint8_t backing[0x1000];
+    mr_init_io(&io, "top-io", 0x10, &ops1, &d);
+    mr_init_ram(&ram, "top-ram", sizeof(backing), backing);
+    g_assert_true(as_add_region(as, &io, UINT64_MAX - 0xf, NULL));
+    g_assert_true(as_add_region(as, &ram, UINT64_MAX - 0x10 - 0xfff, NULL));
+    uint64_t v = 0;
+    for (unsigned size = 2; size <= 8; size *= 2) {
+        for (uint64_t back = 1; back < size; back++) {
+            g_assert_false(as_read(as, UINT64_MAX - back + 1, &v, size));
+            g_assert_cmphex(v, ==, size == 8 ? UINT64_MAX : (1ull << (8 * size)) - 1);
+            g_assert_false(as_write(as, UINT64_MAX - back + 1, 0, size));
+            g_assert_false(as_read(as, UINT64_MAX - 0xf - back, &v, size));  /* RAM | I/O */
+        }
+        g_assert_true(as_write(as, UINT64_MAX - size + 1, 0x42, size));
+        g_assert_cmpuint(d.last_off, ==, 0x10 - 1);             /* 1-byte pieces, last */
+    }
+    /* RAM: pointers and DMA are refused across the end too. */
+    uint64_t ram_end = UINT64_MAX - 0x10;
+    g_assert_null(as_ram_ptr(as, ram_end - 3, 8));
+    g_assert_nonnull(as_ram_ptr(as, ram_end - 7, 8));
+    g_assert_null(as_ram_ptr(as, ram_end - 7, UINT64_MAX));
+    g_assert_null(as_ram_ptr(as, ram_end - 0xfff, 0x1001));
+    g_assert_nonnull(as_ram_ptr(as, ram_end - 0xfff, 0x1000));
+    uint8_t buf[16];
+    g_assert_false(as_dma_read(as, ram_end - 7, buf, 16));
+    g_assert_false(as_dma_write(as, ram_end - 7, buf, 16));
+    g_assert_false(as_dma_read(as, UINT64_MAX - 7, buf, 16));
+    g_assert_false(as_read(as, ram_end - 3, &v, 8));
+    as_free(as);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -256,5 +294,6 @@ int main(int argc, char **argv)
     g_test_add_func("/memory/ram-dma", test_ram_dma);
     g_test_add_func("/memory/listener", test_listener);
     g_test_add_func("/memory/eventfd", test_eventfd);
+    g_test_add_func("/memory/top-of-space", test_top_of_space);
     return g_test_run();
 }

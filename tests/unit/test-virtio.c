@@ -120,28 +120,8 @@ static void test_broken_driver(void)
     fx_free(f);
 }
 
-/* Random accesses to every byte of the BAR and the config space: no crash. */
-static void test_fuzz(void)
-{
-    Fx *f = fx_new();
-    GRand *r = g_rand_new_with_seed(99);
-    g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);   /* warnings expected */
-    uint64_t bar = pci_bar_address(f->pci, 4);
-    for (int i = 0; i < 20000; i++) {
-        static const unsigned sizes[] = { 1, 2, 4, 8 };
-        unsigned n = sizes[g_rand_int_range(r, 0, 4)];
-        uint64_t a = bar + g_rand_int_range(r, 0, 0x4000 - 8);
-        if (g_rand_boolean(r))
-            wr(f, a, g_rand_boolean(r) ? g_rand_int(r) : g_rand_int_range(r, 0, 16), n);
-        else
-            rd(f, a, n);
-        if (i % 500 == 0)          /* point the queue at random places now and then */
-            for (unsigned k = 0; k < 0x100; k++)
-                ram(f, DESC)[k] = g_rand_int(r);
-    }
-    g_rand_free(r);
-    fx_free(f);
-}
+/* Hostile accesses: tests/unit/test-device-sweep.c (every width at every offset) and
+ * test-virtio-hostile.c. */
 
 /* ---- virtio-blk-pci on a raw image ---- */
 
@@ -345,7 +325,6 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-pci/request-intx", test_request_intx);
     g_test_add_func("/virtio-pci/request-msix", test_request_msix);
     g_test_add_func("/virtio-pci/broken-driver", test_broken_driver);
-    g_test_add_func("/virtio-pci/fuzz", test_fuzz);
     g_test_add_func("/virtio-blk/io", test_blk_io);
     g_test_add_func("/virtio-blk/readonly", test_blk_readonly);
     g_test_add_func("/virtio-blk/bad-props", test_blk_bad_props);
