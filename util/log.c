@@ -22,6 +22,15 @@ bool log_budget_check(LogBudget *b, int64_t now_us)
     return true;
 }
 
+void warn_report(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_printerr("vireo: warning: %s\n", msg);
+}
+
 bool log_budget_warn(LogBudget *b, const char *fmt, ...)
 {
     if (!log_budget_check(b, g_get_monotonic_time()))

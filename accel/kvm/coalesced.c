@@ -27,9 +27,9 @@ static void zone(KvmState *s, uint64_t addr, uint64_t len, bool pio, bool add)
         kvm_coalesced_flush(s);         /* nothing queued may overtake an earlier write */
     e = kvm_vm_ioctl(s, add ? KVM_REGISTER_COALESCED_MMIO : KVM_UNREGISTER_COALESCED_MMIO, &z);
     if (e < 0) {
-        g_warning("kvm: %s coalesced %s zone 0x%" G_GINT64_MODIFIER "x+%" G_GUINT64_FORMAT
-                  ": %s", add ? "adding" : "removing", pio ? "PIO" : "MMIO", addr, len,
-                  g_strerror(-e));
+        log_budget_warn(&s->log_zone, "kvm: %s coalesced %s zone 0x%" G_GINT64_MODIFIER
+                        "x+%" G_GUINT64_FORMAT ": %s", add ? "adding" : "removing",
+                        pio ? "PIO" : "MMIO", addr, len, g_strerror(-e));
         return;
     }
     if (!add) {
@@ -108,7 +108,9 @@ void kvm_coalesced_flush(KvmState *s)
     /* KVM is the producer (it advances last); we consume from first. The indices come
      * from shared memory: anything out of range means we stop rather than index past
      * the ring. */
-    for (;;) {
+    /* At most one ring's worth per call: vCPUs keep producing while we consume, and a
+     * guest that writes a zone without pause must not keep this loop going. */
+    for (unsigned done = 0; done < s->coalesced_max; done++) {
         uint32_t first = __atomic_load_n(&ring->first, __ATOMIC_RELAXED);
         uint32_t last = __atomic_load_n(&ring->last, __ATOMIC_ACQUIRE);
         if (first == last || first >= s->coalesced_max)

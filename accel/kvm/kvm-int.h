@@ -4,6 +4,7 @@
 
 #include "vireo/kvm.h"
 #include "vireo/cpu.h"
+#include "vireo/log.h"
 #include <linux/kvm.h>
 #include <pthread.h>
 
@@ -19,7 +20,7 @@ struct CPUState {
     bool stop, parked, quit, started;
     bool reset_pending;          /* put reset state (+ boot regs for the BSP) */
     X86CPUState *reset_state;
-    unsigned exit_log_budget;    /* rate limit for unhandled-exit messages */
+    LogBudget log;               /* messages a guest can trigger (exits, resets) */
 };
 
 typedef struct KvmSlot {
@@ -48,12 +49,19 @@ struct KvmState {
     unsigned coalesced_zones, coalesced_max;
     struct kvm_coalesced_mmio_ring *coalesced_ring;
     Timer *coalesced_timer;
+    /* Messages a guest can trigger: an MSI or IRQ KVM refuses (an MSI-X table pointing
+     * nowhere), an ioeventfd or coalesced zone KVM refuses (re-armed at every driver
+     * reset or UART mode change). */
+    LogBudget log_irq, log_msi, log_ioeventfd, log_zone;
 };
 
 int kvm_vm_ioctl(KvmState *s, unsigned long req, void *arg);
 void kvm_reset_irqchip(KvmState *s);
 void kvm_apply_boot_regs(CPUState *cpu, const BootInfo *bi);
 int kvm_check_ext(KvmState *s, int cap);
+void kvm_log_budgets_init(KvmState *s);
+/* The memory listeners' hooks (slots, coalesced zones, ioeventfds); not registered. */
+void kvm_listeners_init(KvmState *s);
 
 void kvm_coalesced_init(KvmState *s);
 void kvm_coalesced_destroy(KvmState *s);

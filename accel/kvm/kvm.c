@@ -79,8 +79,9 @@ static void ioeventfd_set(MemListener *l, const MemEventfd *e, uint64_t addr, bo
     bool pio = l == &s->io_listener;
     int r = kvm_ioeventfd(s, e->fd, addr, e->len, pio, e->match, e->data, add);
     if (r < 0 && add)
-        g_warning("kvm: ioeventfd at %s 0x%" G_GINT64_MODIFIER "x: %s (the write will exit)",
-                  pio ? "port" : "address", addr, g_strerror(-r));
+        log_budget_warn(&s->log_ioeventfd, "kvm: ioeventfd at %s 0x%" G_GINT64_MODIFIER
+                        "x: %s (the write will exit)", pio ? "port" : "address", addr,
+                        g_strerror(-r));
 }
 
 static void ioeventfd_add(MemListener *l, MemRegion *r, const MemEventfd *e, uint64_t addr)
@@ -185,6 +186,7 @@ KvmState *kvm_init(Machine *m, GError **errp)
     KvmState *s = g_new0(KvmState, 1);
     s->vm_fd = -1;
     s->m = m;
+    kvm_log_budgets_init(s);
     s->slots = g_array_new(FALSE, FALSE, sizeof(KvmSlot));
     pthread_cond_init(&s->parked_cond, NULL);
     pthread_cond_init(&s->resume_cond, NULL);
@@ -206,11 +208,7 @@ KvmState *kvm_init(Machine *m, GError **errp)
         kvm_destroy(s);
         return NULL;
     }
-    s->listener = (MemListener){ .region_add = listener_add, .region_del = listener_del,
-                                 .opaque = s };
-    kvm_coalesced_init(s);       /* coalescing hooks of s->listener and s->io_listener */
-    s->listener.eventfd_add = s->io_listener.eventfd_add = ioeventfd_add;
-    s->listener.eventfd_del = s->io_listener.eventfd_del = ioeventfd_del;
+    kvm_listeners_init(s);
     as_add_listener(m->sysmem, &s->listener);
     as_add_listener(m->io, &s->io_listener);
     return s;
@@ -239,7 +237,8 @@ static void kvm_gsi_handler(void *opaque, int n, int level)
     struct kvm_irq_level l = { .irq = n, .level = level };
     int e = kvm_vm_ioctl(s, KVM_IRQ_LINE, &l);
     if (e < 0)
-        g_warning("kvm: KVM_IRQ_LINE gsi %d level %d: %s", n, level, g_strerror(-e));
+        log_budget_warn(&s->log_irq, "kvm: KVM_IRQ_LINE gsi %d level %d: %s", n, level,
+                        g_strerror(-e));
 }
 
 static void kvm_msi_send(void *opaque, uint64_t addr, uint32_t data)
@@ -248,8 +247,22 @@ static void kvm_msi_send(void *opaque, uint64_t addr, uint32_t data)
     struct kvm_msi msi = { .address_lo = addr, .address_hi = addr >> 32, .data = data };
     int e = kvm_vm_ioctl(s, KVM_SIGNAL_MSI, &msi);
     if (e < 0)
-        g_warning("kvm: KVM_SIGNAL_MSI 0x%" G_GINT64_MODIFIER "x/0x%x: %s", addr, data,
-                  g_strerror(-e));
+        log_budget_warn(&s->log_msi, "kvm: KVM_SIGNAL_MSI 0x%" G_GINT64_MODIFIER "x/0x%x: %s",
+                        addr, data, g_strerror(-e));
+}
+
+void kvm_listeners_init(KvmState *s)
+{
+    s->listener = (MemListener){ .region_add = listener_add, .region_del = listener_del,
+                                 .opaque = s };
+    kvm_coalesced_init(s);       /* coalescing hooks of s->listener and s->io_listener */
+    s->listener.eventfd_add = s->io_listener.eventfd_add = ioeventfd_add;
+    s->listener.eventfd_del = s->io_listener.eventfd_del = ioeventfd_del;
+}
+
+void kvm_log_budgets_init(KvmState *s)
+{
+    s->log_irq = s->log_msi = s->log_ioeventfd = s->log_zone = (LogBudget)LOG_BUDGET_DEFAULT;
 }
 
 void kvm_connect_irqs(KvmState *s, Machine *m)

@@ -44,7 +44,7 @@ void kvm_apply_boot_regs(CPUState *cpu, const BootInfo *bi)
     struct kvm_sregs sr;
     struct kvm_regs r = { .rflags = 2, .rip = bi->entry };
     if (vcpu_ioctl(cpu, KVM_GET_SREGS, &sr) < 0) {
-        g_warning("vcpu %u: KVM_GET_SREGS failed", cpu->index);
+        log_budget_warn(&cpu->log, "vcpu %u: KVM_GET_SREGS failed", cpu->index);
         return;
     }
     bool lm = bi->mode == BOOT_LINUX64;
@@ -68,7 +68,7 @@ void kvm_apply_boot_regs(CPUState *cpu, const BootInfo *bi)
         r.rbx = bi->arg;
     }
     if (vcpu_ioctl(cpu, KVM_SET_SREGS, &sr) < 0 || vcpu_ioctl(cpu, KVM_SET_REGS, &r) < 0)
-        g_warning("vcpu %u: setting the boot registers failed", cpu->index);
+        log_budget_warn(&cpu->log, "vcpu %u: setting the boot registers failed", cpu->index);
 }
 
 /* Firmware-like defaults: SeaBIOS-style MTRRs and PAT (x86_cpu_setup_msrs), LINT0 as
@@ -80,7 +80,10 @@ static void setup_platform_defaults(CPUState *cpu)
     struct { struct kvm_msrs h; struct kvm_msr_entry e[1]; } msrs = {
         .h.nmsrs = 1, .e[0] = { .index = MSR_IA32_TSC, .data = 0 },
     };
-    x86_cpu_setup_msrs(cpu->fd, cpu->m->below_4g);
+    g_autoptr(GError) err = NULL;
+    if (x86_cpu_setup_msrs_err(cpu->fd, cpu->m->below_4g, &err) < 0)
+        log_budget_warn(&cpu->log, "vcpu %u: setting the power-on MSRs: %s", cpu->index,
+                        err->message);
     vcpu_ioctl(cpu, KVM_SET_MSRS, &msrs);
     struct kvm_lapic_state l;
     if (vcpu_ioctl(cpu, KVM_GET_LAPIC, &l) == 0) {
@@ -93,11 +96,10 @@ static void setup_platform_defaults(CPUState *cpu)
 
 static void vcpu_reset(CPUState *cpu)
 {
-    if (cpu->reset_state) {
-        int e = x86_cpu_put_state(cpu->fd, cpu->reset_state);
-        if (e < 0)
-            g_warning("vcpu %u: restoring reset state: %s", cpu->index, g_strerror(-e));
-    }
+    g_autoptr(GError) err = NULL;
+    if (cpu->reset_state && x86_cpu_put_state_err(cpu->fd, cpu->reset_state, &err) < 0)
+        log_budget_warn(&cpu->log, "vcpu %u: restoring reset state: %s", cpu->index,
+                        err->message);
     setup_platform_defaults(cpu);
     if (cpu->index == 0 && cpu->kvm->have_boot)
         kvm_apply_boot_regs(cpu, &cpu->kvm->boot);
@@ -106,10 +108,7 @@ static void vcpu_reset(CPUState *cpu)
 
 static void log_unhandled(CPUState *cpu, const char *what)
 {
-    if (cpu->exit_log_budget) {
-        cpu->exit_log_budget--;
-        g_warning("vcpu %u: %s", cpu->index, what);
-    }
+    log_budget_warn(&cpu->log, "vcpu %u: %s", cpu->index, what);
 }
 
 static void handle_io(CPUState *cpu)
@@ -272,7 +271,7 @@ static bool create_vcpu(KvmState *s, Machine *m, unsigned i, const X86Topology *
     cpu->index = i;
     cpu->kvm = s;
     cpu->m = m;
-    cpu->exit_log_budget = 16;
+    cpu->log = (LogBudget)LOG_BUDGET_DEFAULT;
     cpu->apic_id = m->apic_ids[i];        /* machine_new(): the one place they come from */
     cpu->fd = ioctl(s->vm_fd, KVM_CREATE_VCPU, (unsigned long)cpu->apic_id);
     if (cpu->fd < 0) {

@@ -5,6 +5,7 @@
  * SMI_CMD is 0 in the FADT, so the platform is always in ACPI mode: SCI_EN reads 1.
  */
 #include "vireo/acpi.h"
+#include "vireo/log.h"
 #include "vireo/machine.h"
 
 #define PM_STS_OFF      0
@@ -38,6 +39,7 @@ typedef struct AcpiPm {
     bool sci_level;
     void (*shutdown_hook)(void *opaque, ShutdownCause c);
     void *shutdown_opaque;
+    LogBudget log;          /* guest-triggered messages */
     AcpiPmState state;
 } AcpiPm;
 
@@ -91,7 +93,8 @@ static void pm_timer_cb(void *opaque)
 static void pm_sleep(AcpiPm *s, unsigned typ)
 {
     if (typ != ACPI_SLP_TYP_S5) {
-        g_message("acpi-pm: guest asked for unsupported sleep type %u, ignored", typ);
+        log_budget_warn(&s->log, "acpi-pm: guest asked for unsupported sleep type %u, "
+                        "ignored", typ);
         return;
     }
     if (s->shutdown_hook)
@@ -192,6 +195,7 @@ static bool pm_realize(Device *dev, GError **errp)
     AcpiPm *s = (AcpiPm *)dev;
     Machine *m = dev->machine;
 
+    s->log = (LogBudget)LOG_BUDGET_DEFAULT;
     mr_init_io(&s->mr, "acpi-pm", ACPI_PM_IO_SIZE, &pm_ops, s);
     if (!as_add_region(m->io, &s->mr, ACPI_PM_BASE, errp))
         return false;

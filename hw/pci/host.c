@@ -85,7 +85,7 @@ PciBus *pci_host_new(Machine *m, const PciWindows *win, unsigned gsi_base, GErro
     bus->mem = m->sysmem;
     bus->io = m->io;
     bus->gsi_base = gsi_base;
-    bus->log_budget = PCI_LOG_BUDGET;
+    bus->log = (LogBudget)LOG_BUDGET_DEFAULT;
     bus->win = *win;
     mr_init_io(&bus->conf_mr, "pci-conf", CONF_RANGE, &conf_ops, bus);
     if (!as_add_region(m->io, &bus->conf_mr, CONF_ADDR_PORT, errp)) {

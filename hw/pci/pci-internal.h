@@ -5,11 +5,11 @@
 #define HW_PCI_INTERNAL_H
 
 #include "vireo/pci.h"
+#include "vireo/log.h"
 #include "vireo/machine.h"
 
 #define PCI_BUS_NIRQ        4       /* INTx lines of the bus (PIRQA..D) */
 #define PCI_PC_GSI_BASE     16      /* pc board: PIRQA..D -> IOAPIC pins 16..19 */
-#define PCI_LOG_BUDGET      64      /* guest-triggered messages per bus */
 
 struct PciBus {
     Machine *m;
@@ -22,7 +22,7 @@ struct PciBus {
     uint32_t config_addr;
     MemRegion conf_mr;
     PciDevice *rcr_dev;             /* owner of the byte port 0xcf9 (PIIX3) */
-    unsigned log_budget;
+    LogBudget log;          /* guest-triggered messages (pci_log) */
 };
 
 /* Rate-limited log of something a guest did (never fatal). */

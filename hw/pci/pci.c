@@ -46,18 +46,22 @@ void pci_set_wmask(PciDevice *d, unsigned off, unsigned len, uint32_t mask)
         d->wmask[off + i] = mask >> (8 * (i & 3));
 }
 
+/* Guest-triggerable (a BAR programmed over another range): budgeted per bus. */
 void pci_log(PciBus *bus, const char *fmt, ...)
 {
     va_list ap;
 
-    if (!bus || bus->log_budget == 0)
+    if (!bus || !log_budget_check(&bus->log, g_get_monotonic_time()))
         return;
     va_start(ap, fmt);
     g_autofree char *msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    bus->log_budget--;
-    g_message("pci: %s%s", msg,
-              bus->log_budget ? "" : " (further PCI messages suppressed)");
+    if (bus->log.suppressed)
+        g_message("pci: %s (%" G_GUINT64_FORMAT " similar messages suppressed)", msg,
+                  bus->log.suppressed);
+    else
+        g_message("pci: %s", msg);
+    bus->log.suppressed = 0;
 }
 
 static char *pci_dev_label(const PciDevice *d)

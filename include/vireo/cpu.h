@@ -123,6 +123,7 @@ int x86_cpu_put_state_err(int vcpu_fd, const X86CPUState *s, GError **errp);
  * hole) uncacheable through variable ranges. Returns 0 or -errno (warning logged).
  */
 int x86_cpu_setup_msrs(int vcpu_fd, uint64_t ram_below_4g);
+int x86_cpu_setup_msrs_err(int vcpu_fd, uint64_t ram_below_4g, GError **errp);
 
 /* ---- Data helpers (no KVM needed) ------------------------------------------------ */
 

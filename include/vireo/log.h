@@ -28,6 +28,11 @@ typedef struct LogBudget {
  * suppressed. Returns whether it printed. Thread-safe only under the caller's lock
  * (the BQL for device models). */
 bool log_budget_warn(LogBudget *b, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* A start-up warning about the configuration as QEMU's warn_report(): one line
+ * "vireo: warning: ..." on stderr (g_printerr), never a GLib warning, so it is never
+ * fatal (GLib test programs abort on warnings) and reads like QEMU's. */
+void warn_report(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+
 /* The same with an explicit time, for tests. */
 bool log_budget_check(LogBudget *b, int64_t now_us);
 

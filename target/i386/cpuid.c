@@ -11,6 +11,7 @@
  */
 #include "cpu-int.h"
 #include "vireo/error.h"
+#include "vireo/log.h"
 #include <string.h>
 
 #define KVM_LEAF_BASE 0x40000000u
@@ -160,8 +161,8 @@ static bool compute_features(CpuidBuilder *b, GError **errp)
         return false;
     }
     if (missing->len && b->apic_id == 0)    /* once per VM, not once per vCPU */
-        g_warning("-cpu %s: KVM does not support, dropped:%s", b->cfg.model->name,
-                  missing->str);
+        warn_report("-cpu %s: KVM does not support, dropped:%s", b->cfg.model->name,
+                    missing->str);
     if (!b->cfg.kvm_leaves)
         b->feat[FW_KVM] = 0;
     if (!(b->feat[FW_8000_0001_ECX] & FE1_ECX_SVM))
@@ -295,8 +296,8 @@ static unsigned phys_bits(CpuidBuilder *b)
         return host;
     if (b->cfg.phys_bits) {
         if (b->cfg.phys_bits > host && b->apic_id == 0)
-            g_warning("-cpu %s: phys-bits=%u is more than the host's %u; using %u",
-                      b->cfg.model->name, b->cfg.phys_bits, host, host);
+            warn_report("-cpu %s: phys-bits=%u is more than the host's %u; using %u",
+                        b->cfg.model->name, b->cfg.phys_bits, host, host);
         return MIN(b->cfg.phys_bits, host);
     }
     return b->cfg.model->host ? host : MIN(40u, host);  /* QEMU's default for models */

@@ -295,6 +295,15 @@ int x86_cpu_put_state(int vcpu_fd, const X86CPUState *s)
 int x86_cpu_setup_msrs(int vcpu_fd, uint64_t ram_below_4g)
 {
     g_autoptr(GError) err = NULL;
+    int e = x86_cpu_setup_msrs_err(vcpu_fd, ram_below_4g, &err);
+    if (e < 0)
+        g_warning("setting the power-on MSRs: %s", err->message);
+    return e;
+}
+
+int x86_cpu_setup_msrs_err(int vcpu_fd, uint64_t ram_below_4g, GError **errp)
+{
+    g_autoptr(GError) err = NULL;
     g_autofree struct kvm_cpuid2 *c = vcpu_cpuid(vcpu_fd, &err);
     int e = -EIO;
     if (c) {
@@ -307,6 +316,6 @@ int x86_cpu_setup_msrs(int vcpu_fd, uint64_t ram_below_4g)
         e = msrs_io(vcpu_fd, true, m, n, &err);
     }
     if (e < 0)
-        g_warning("setting the power-on MSRs: %s", err->message);
+        g_propagate_error(errp, g_steal_pointer(&err));
     return e;
 }

@@ -3,6 +3,7 @@
  * DSDT contents including the _PRT against the PCI routing, iasl -d of the DSDT), and
  * the PM device (S5, power button and SCI, PM timer, migration state).
  */
+#include "log-count.h"
 #include <string.h>
 #include <glib/gstdio.h>
 #include "vireo/pc.h"
@@ -395,7 +396,10 @@ static void test_pm_s5(void)
     g_assert_cmphex(io_read(fx, 0x604, 2) & ACPI_PM1_SCI_EN, ==, ACPI_PM1_SCI_EN);
     /* SLP_TYP without SLP_EN: nothing. An unsupported type: nothing. */
     io_write(fx, 0x604, 5 << 10, 2);
+    g_test_expect_message(NULL, G_LOG_LEVEL_WARNING,
+                          "acpi-pm: guest asked for unsupported sleep type 5, ignored");
     io_write(fx, 0x604, (5 << 10) | ACPI_PM1_SLP_EN, 2);
+    g_test_assert_expected_messages();
     g_assert_cmpint(fx->shutdowns, ==, 0);
     g_assert_cmphex(io_read(fx, 0x604, 2), ==, (5 << 10) | ACPI_PM1_SCI_EN);  /* SLP_EN wo */
     /* S5 (SLP_TYP 0 as \_S5 says), as the high byte alone like a byte-wise OS would. */
@@ -404,6 +408,22 @@ static void test_pm_s5(void)
     g_assert_cmpint(fx->cause, ==, SHUTDOWN_CAUSE_GUEST_SHUTDOWN);
     io_write(fx, 0x604, ACPI_PM1_SLP_EN, 2);
     g_assert_cmpint(fx->shutdowns, ==, 2);
+    fx_free(fx);
+}
+
+/* A guest that writes an unsupported SLP_TYP with SLP_EN 100000 times gets a bounded
+ * number of log lines (issue 13: it used to be one line per write). */
+static void test_pm_sleep_flood(void)
+{
+    Fx *fx = fx_new(1);
+    pm_new(fx);
+    LogCount c;
+    log_count_start(&c);
+    for (int i = 0; i < 100000; i++)
+        io_write(fx, 0x604, (5 << 10) | ACPI_PM1_SLP_EN, 2);
+    g_assert_cmpuint(log_count_stop(&c), <=, LOG_FLOOD_MAX_LINES);
+    g_assert_cmpuint(c.lines, >=, 1);
+    g_assert_cmpint(fx->shutdowns, ==, 0);
     fx_free(fx);
 }
 
@@ -525,5 +545,6 @@ int main(int argc, char **argv)
     g_test_add_func("/acpi/pm/timer", test_pm_timer);
     g_test_add_func("/acpi/pm/timer-sci", test_pm_timer_sci);
     g_test_add_func("/acpi/pm/vmstate", test_pm_vmstate);
+    g_test_add_func("/acpi/pm/sleep-flood", test_pm_sleep_flood);
     return g_test_run();
 }
