@@ -3,6 +3,7 @@
 
     run-guest.py --vmm vireo|qemu [--guest ELF] [--append CMDLINE] [--append-qemu MORE] [--status N]
                  [--expect TEXT]... [--timeout S] [--vireo PATH] [--qemu PATH] [-m MIB]
+                 [--needs CAPABILITY]... [--probe PATH]
 
 The VMM gets `-kernel ELF -device isa-debug-exit,iobase=0xf4,iosize=0x04 -nographic -m 128`
 with a stdin pipe held open for the whole run.  Without --guest, vireo boots its embedded
@@ -10,7 +11,8 @@ default guest.  "{hosttime}" in --append becomes the host's Unix time just befor
 
 Pass: the VMM exits in time with the expected status, every --expect text appears on the
 serial console, and no "  FAIL - " or CPU-exception line does.  Exit codes: 0 pass,
-1 fail, 77 skip (no /dev/kvm for vireo, no qemu-system-x86_64 for qemu).
+1 fail, 77 skip (no /dev/kvm for vireo, no qemu-system-x86_64 for qemu, or a --needs
+capability the host's KVM lacks: kvm-probe's facts, judged by kvmhost.py).
 """
 import argparse
 import os
@@ -18,6 +20,9 @@ import shutil
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kvmhost  # noqa: E402
 
 DEBUG_EXIT = "isa-debug-exit,iobase=0xf4,iosize=0x04"
 SKIP = 77
@@ -43,6 +48,11 @@ def vmm_command(a):
         if err:
             skip("no /dev/kvm (%s)" % err)
         build = os.environ.get("VIREO_BUILD_DIR", "build")
+        if a.needs:
+            probe = a.probe or os.path.join(build, "tests", "guest", "kvm-probe")
+            why = kvmhost.cannot_run(a.needs, kvmhost.probe(probe))
+            if why:
+                skip(why)
         exe = a.vireo or os.path.join(build, "vireo")
         if not os.access(exe, os.X_OK):
             print("FAIL: vireo binary not found at %s (set VIREO_BUILD_DIR or --vireo)" % exe)
@@ -99,6 +109,10 @@ def main():
     ap.add_argument("-m", "--mem", type=int, default=128)
     ap.add_argument("--vmm-arg", action="append", default=[],
                     help="extra VMM argument (repeatable), e.g. -no-reboot")
+    ap.add_argument("--needs", action="append", default=[], choices=kvmhost.CAPABILITIES,
+                    help="a host KVM capability the test needs (vireo runs): skipped, "
+                         "with the reason, where kvm-probe shows the host lacks it")
+    ap.add_argument("--probe", help="the kvm-probe helper (default: BUILD/tests/guest/kvm-probe)")
     ap.add_argument("--allow-reboot", action="store_true",
                     help="qemu runs: leave out -no-reboot (the guest resets itself)")
     a = ap.parse_args()
