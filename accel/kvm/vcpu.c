@@ -204,10 +204,27 @@ static void handle_exit(CPUState *cpu)
     }
 }
 
+/* Whether another vCPU still has its reset to do (lock held). */
+static bool others_resetting(CPUState *cpu)
+{
+    Machine *m = cpu->m;
+    for (unsigned i = 0; i < m->ncpus; i++)
+        if (m->cpus[i] && m->cpus[i] != cpu && m->cpus[i]->reset_pending)
+            return true;
+    return false;
+}
+
+/*
+ * Parks while the machine is stopped, and after a reset until every vCPU has put its
+ * reset state: a machine reset is one event. Without that barrier an AP whose thread is
+ * slow to be scheduled (a loaded host) would put its power-on state (LAPIC, MP state)
+ * after the BSP had already sent it INIT/SIPI, and the AP would never start.
+ */
 static void vcpu_park(CPUState *cpu)
 {
     KvmState *s = cpu->kvm;
-    while ((cpu->stop || !runstate_is_running(cpu->m)) && !cpu->quit) {
+    while ((cpu->stop || !runstate_is_running(cpu->m) ||
+            (!cpu->reset_pending && others_resetting(cpu))) && !cpu->quit) {
         cpu->run->immediate_exit = 0;
         cpu->parked = true;
         pthread_cond_broadcast(&s->parked_cond);
@@ -236,8 +253,10 @@ static void *vcpu_thread(void *opaque)
             break;
         if (cpu->reset_pending) {
             vcpu_reset(cpu);
+            pthread_cond_broadcast(&cpu->kvm->resume_cond);   /* the barrier above */
             if (cpu->index == 0)
                 trace_startup("first KVM_RUN");
+            continue;
         }
         bql_unlock();
         int r = ioctl(cpu->fd, KVM_RUN, 0);

@@ -4,12 +4,14 @@
 # does not reach its first console output (or its end) in time, with the threads' states.
 #
 #   tests/sandbox/sandbox.sh run --timeout 3000 -- \
-#       bash tests/sandbox/stress-start.sh BUILD [ROUNDS] [LINUX_ROUNDS]
+#       bash tests/sandbox/stress-start.sh BUILD [ROUNDS] [LINUX_EVERY] [SECONDS]
 #
 # Each round starts the embedded default guest (to its power-off, status 0) once per
-# -smp value; each Linux round boots the sandbox kernel + initramfs once per -smp value
-# to its first console line (console=ttyS0, not quiet), then stops it (SIGTERM, exit 0
-# expected). A run that has not produced what it should within WATCHDOG seconds is a
+# -smp value; every LINUX_EVERY-th round (default 2; 0: never) also boots the sandbox
+# kernel + initramfs once per -smp value (console=ttyS0, not quiet) until it reports all
+# its CPUs up ("smp: Brought up 1 node, N CPUs"), then stops it (SIGTERM, exit 0
+# expected). No round starts after SECONDS
+# (default: no limit), so a run fits a time box. A run that has not produced what it should within WATCHDOG seconds is a
 # hang: /proc/PID/task/*/{comm,stat,wchan,stack} are saved, then it is killed (SIGKILL,
 # by its own PID). Logs: BUILD/sandbox-logs/stress-start/. Last line:
 #   stress-start: N starts, N ok, N hung, N failed
@@ -17,7 +19,8 @@
 {
 BUILD=$(cd "${1:-build}" && pwd)
 ROUNDS=${2:-100}
-LINUX_ROUNDS=${3:-10}
+LINUX_EVERY=${3:-2}
+DEADLINE=$(( ${EPOCHSECONDS} + ${4:-999999} ))
 WATCHDOG=${STRESS_WATCHDOG:-60}
 VIREO=$BUILD/vireo
 LOGDIR=$BUILD/sandbox-logs/stress-start
@@ -33,6 +36,8 @@ VMLINUZ=${VSB_VMLINUZ:-$VMLINUZ}
 mkfifo "$WORK/stdin"
 exec 3<>"$WORK/stdin"
 nap() { read -r -t "$1" -u 3 _ || true; }       # a sleep without a process start
+# Running and not a zombie (kill -0 also succeeds for an exited child not yet reaped).
+alive() { local st; read -r _ _ st _ < "/proc/$1/stat" 2>/dev/null || return 1; [ "$st" != Z ]; }
 has() { local c; read -r -d '' c < "$1" 2>/dev/null; [[ $c == *"$2"* ]]; }   # no process
 
 # Load: one busy loop per CPU of the outer guest (STRESS_HOGS, default: nproc), at nice
@@ -69,7 +74,7 @@ run_one() {
       first=$(( (${EPOCHREALTIME/./} - ${t0/./}) / 1000 ))
       [ "$stop" = term ] && kill -TERM "$pid"
     fi
-    if ! kill -0 "$pid" 2>/dev/null; then
+    if ! alive "$pid"; then
       wait "$pid"; rc=$?
       break
     fi
@@ -77,7 +82,7 @@ run_one() {
   done
   echo "$name first_ms=$first total_ms=$(( (${EPOCHREALTIME/./} - ${t0/./}) / 1000 ))" \
     >> "$LOGDIR/times.txt"
-  if kill -0 "$pid" 2>/dev/null; then
+  if alive "$pid"; then
     dump_threads "$pid" "$out.threads"
     kill -KILL "$pid"; wait "$pid" 2>/dev/null
     hung=$((hung + 1))
@@ -91,22 +96,24 @@ run_one() {
   echo "FAILED $name: status $rc, '$want' $( [ $seen = 1 ] && echo seen || echo 'not seen'); last: $(tail -n 2 "$out" | tr '\n' ' ' | cut -c1-200)"
 }
 
-for ((r = 1; r <= ROUNDS; r++)); do
+linux=1
+if [ -z "$VMLINUZ" ] || [ ! -f "$VMLINUZ" ] || [ ! -f "$INITRD" ]; then
+  echo "no sandbox kernel/initramfs found: Linux rounds left out"
+  linux=0
+fi
+for ((r = 1; r <= ROUNDS && EPOCHSECONDS < DEADLINE; r++)); do
   for smp in 1 2 4; do
     run_one "default-r$r-smp$smp" "powering off" wait -- -nographic -m 128 -smp "$smp"
   done
-done
-if [ -n "$VMLINUZ" ] && [ -f "$VMLINUZ" ] && [ -f "$INITRD" ]; then
-  for ((r = 1; r <= LINUX_ROUNDS; r++)); do
-    for smp in 1 2 4; do
-      run_one "linux-r$r-smp$smp" "Linux version" term -- -machine pc -accel kvm -cpu host \
-        -nographic -m 256 -smp "$smp" -kernel "$VMLINUZ" -initrd "$INITRD" \
-        -append "console=ttyS0 panic=-1"
-    done
+  [ $linux = 1 ] && [ "$LINUX_EVERY" -gt 0 ] && [ $((r % LINUX_EVERY)) = 0 ] || continue
+  for smp in 1 2 4; do
+    # past the first console line to SMP bring-up: every AP must have started
+    run_one "linux-r$r-smp$smp" "smp: Brought up 1 node, $smp CPU" term -- \
+      -machine pc -accel kvm -cpu host \
+      -nographic -m 256 -smp "$smp" -kernel "$VMLINUZ" -initrd "$INITRD" \
+      -append "console=ttyS0 panic=-1"
   done
-else
-  echo "no sandbox kernel/initramfs found: Linux rounds left out"
-fi
+done
 
 kill "${hogs[@]}" 2>/dev/null
 wait "${hogs[@]}" 2>/dev/null
