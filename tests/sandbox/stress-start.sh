@@ -39,8 +39,8 @@ mkfifo "$WORK/stdin"
 exec 3<>"$WORK/stdin"
 nap() { read -r -t "$1" -u 3 _ || true; }       # a sleep without a process start
 # Running and not a zombie (kill -0 also succeeds for an exited child not yet reaped).
-alive() { local st; read -r _ _ st _ < "/proc/$1/stat" 2>/dev/null || return 1; [ "$st" != Z ]; }
-has() { local c; read -r -d '' c < "$1" 2>/dev/null; [[ $c == *"$2"* ]]; }   # no process
+alive() { local st; { read -r _ _ st _ < "/proc/$1/stat"; } 2>/dev/null || return 1; [ "$st" != Z ]; }
+has() { local c; { read -r -d '' c < "$1"; } 2>/dev/null; [[ $c == *"$2"* ]]; }   # no process
 
 # Load: one busy loop per CPU of the outer guest (STRESS_HOGS, default: nproc), at nice
 # STRESS_NICE (default 5) so the starts still get a share.
