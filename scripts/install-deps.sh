@@ -5,12 +5,15 @@ set -e
 PKGS="gcc make meson ninja-build pkg-config python3 \
   libglib2.0-dev libpixman-1-dev libslirp-dev liburing-dev libaio-dev libjson-glib-dev \
   zlib1g-dev libzstd-dev liblzma-dev libsdl2-dev libseccomp-dev libfdt-dev acpica-tools \
-  libpng-dev libjpeg62-turbo-dev nettle-dev"
+  libpng-dev libjpeg62-turbo-dev nettle-dev seabios"
 if [ "${1:-}" = "--test" ]; then
   # Test-only packages: qemu-utils (qemu-img/qemu-io interop), qemu-system-x86 (nested
   # KVM sandbox and side-by-side benchmarks), busybox-static and cpio (initramfs images).
   # tesseract-ocr reads the guest's console text off screendumps (display sandbox case).
-  PKGS="$PKGS qemu-utils qemu-system-x86 busybox-static cpio socat tesseract-ocr"
+  # xorriso, isolinux, syslinux-common, extlinux: the install-media test builds an ISO
+  # and installs a bootloader on an IDE disk.
+  PKGS="$PKGS qemu-utils qemu-system-x86 busybox-static cpio socat tesseract-ocr \
+    xorriso isolinux syslinux-common extlinux"
 fi
 missing=""
 for p in $PKGS; do

@@ -3,6 +3,8 @@
  * "key=val,..." grammar. Values are checked here; one line names any culprit.
  */
 #include "vireo/cmdline.h"
+#include "vireo/pc.h"
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -267,7 +269,11 @@ static bool h_uuid(VireoOptions *o, const char *v, GError **errp)
         o->field = true;                                                      \
         return true;                                                          \
     }
-FLAG(h_nographic, nographic)
+static bool h_nographic(VireoOptions *o, const char *v, GError **errp)
+{
+    o->nographic = o->machine.nographic = true;
+    return true;
+}
 FLAG(h_no_reboot, machine.no_reboot)
 FLAG(h_no_shutdown, machine.no_shutdown)
 FLAG(h_S, machine.start_paused)
@@ -487,6 +493,133 @@ static bool h_rtc(VireoOptions *o, const char *v, GError **errp)
     return true;
 }
 
+/* -boot [order=]drives][,once=drives][,menu=on|off][,splash=F][,splash-time=T]
+ * [,reboot-timeout=T][,strict=on|off]: drive letters a (floppy), c (disk), d (CD-ROM),
+ * n (network), at most three, each once (QEMU's validate_bootdevices + pc_boot_set). */
+static bool boot_devices_ok(const char *opt, const char *key, const char *v, GError **errp)
+{
+    g_autofree char *why = NULL;
+    if (strlen(v) > 3)
+        why = g_strdup("Too many boot devices for PC");
+    for (const char *p = v; !why && *p; p++) {
+        if (!strchr("acdn", *p))
+            why = g_strdup_printf("Invalid boot device for PC: '%c'", *p);
+        else if (strchr(p + 1, *p))
+            why = g_strdup_printf("Boot device '%c' was given twice", *p);
+    }
+    if (why)
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "-boot %s=%s: %s", key,
+                    v, why);
+    return !why;
+}
+
+static bool boot_time(const char *spec, const char *key, const char *v, int64_t min,
+                      int64_t *out, GError **errp)
+{
+    char *end;
+    if (!v)
+        return true;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v || *end || n < min || n > 0xffff)
+        return bad(errp, "boot", spec, key[0] == 's'
+                   ? "splash-time must be 0..65535 (milliseconds)"
+                   : "reboot-timeout must be -1..65535 (milliseconds)");
+    *out = n;
+    return true;
+}
+
+static bool h_boot(VireoOptions *o, const char *v, GError **errp)
+{
+    static const char *const keys[] = { "order", "once", "menu", "splash", "splash-time",
+                                        "reboot-timeout", "strict", NULL };
+    g_autoptr(JsonObject) kv = opt_parse("boot", v, "order", keys, NULL, errp);
+    MachineOpts *mo = &o->machine;
+    if (!kv)
+        return false;
+    const char *order = kv_get_str(kv, "order"), *once = kv_get_str(kv, "once");
+    const char *menu = kv_get_str(kv, "menu"), *strict = kv_get_str(kv, "strict");
+    if ((order && !boot_devices_ok("boot", "order", order, errp)) ||
+        (once && !boot_devices_ok("boot", "once", once, errp)))
+        return false;
+    if (menu && !str_to_bool(menu, &mo->boot_menu))
+        return bad(errp, "boot", v, "menu expects on or off");
+    if (strict && !str_to_bool(strict, &mo->boot_strict))
+        return bad(errp, "boot", v, "strict expects on or off");
+    if (kv_get_str(kv, "splash"))
+        return bad(errp, "boot", v, "splash= (a boot logo) is not supported: Vireo has no "
+                   "graphical console");
+    if (!boot_time(v, "splash-time", kv_get_str(kv, "splash-time"), 0, &mo->splash_time,
+                   errp) ||
+        !boot_time(v, "reboot-timeout", kv_get_str(kv, "reboot-timeout"), -1,
+                   &mo->reboot_timeout, errp))
+        return false;
+    if (order)
+        mo->boot_order = g_intern_string(order);
+    if (once)
+        mo->boot_once = g_intern_string(once);
+    mo->boot_given = true;
+    return true;
+}
+
+static bool h_bios(VireoOptions *o, const char *v, GError **errp)
+{
+    o->machine.bios = v;
+    return true;
+}
+
+static bool h_L(VireoOptions *o, const char *v, GError **errp)
+{
+    if (!o->machine.data_dirs)
+        o->machine.data_dirs = g_ptr_array_new();
+    g_ptr_array_add(o->machine.data_dirs, (char *)v);
+    return true;
+}
+
+/* -fw_cfg [name=]NAME,file=F | -fw_cfg [name=]NAME,string=S (checked at start-up). */
+static bool h_fw_cfg(VireoOptions *o, const char *v, GError **errp)
+{
+    if (!pc_fw_cfg_option(NULL, v, errp))
+        return false;
+    if (!o->machine.fw_cfg)
+        o->machine.fw_cfg = g_ptr_array_new();
+    g_ptr_array_add(o->machine.fw_cfg, (char *)v);
+    return true;
+}
+
+/* -hda..-hdd, -cdrom and a bare image: -drive file=F,index=N[,media=cdrom] (if=ide). */
+static bool add_drive_shorthand(VireoOptions *o, const char *file, int index, bool cdrom)
+{
+    GString *spec = g_string_new("file=");
+    for (const char *p = file; *p; p++) {
+        if (*p == ',')
+            g_string_append_c(spec, ',');
+        g_string_append_c(spec, *p);
+    }
+    g_string_append_printf(spec, ",index=%d,media=%s", index, cdrom ? "cdrom" : "disk");
+    char *str = g_string_free(spec, FALSE);
+    g_ptr_array_add(o->owned, str);
+    g_ptr_array_add(o->drives, str);
+    return true;
+}
+
+#define HD(fn, n)                                                             \
+    static bool fn(VireoOptions *o, const char *v, GError **errp)            \
+    {                                                                         \
+        return add_drive_shorthand(o, v, n, false);                           \
+    }
+HD(h_hda, 0)
+HD(h_hdb, 1)
+HD(h_hdc, 2)
+HD(h_hdd, 3)
+
+static bool h_cdrom(VireoOptions *o, const char *v, GError **errp)
+{
+    return add_drive_shorthand(o, v, 2, true);
+}
+
+FLAG(h_snapshot, machine.snapshot)
+
 static const OptDef opts[] = {
     { "machine", ARG_ONE, h_machine, "-machine [type=]name[,accel=kvm]  select the board" },
     { "M", ARG_ONE, h_machine, NULL },
@@ -512,6 +645,16 @@ static const OptDef opts[] = {
     { "no-user-config", ARG_NONE, h_no_user_config, "-no-user-config             read no user configuration files (Vireo reads none)" },
     { "name", ARG_ONE, h_name, "-name [guest=]name          guest name" },
     { "uuid", ARG_ONE, h_uuid, "-uuid UUID                  machine UUID" },
+    { "hda", ARG_ONE, h_hda, "-hda/-hdb/-hdc/-hdd file     IDE disk 0..3 (same as a bare image argument for -hda)" },
+    { "hdb", ARG_ONE, h_hdb, NULL },
+    { "hdc", ARG_ONE, h_hdc, NULL },
+    { "hdd", ARG_ONE, h_hdd, NULL },
+    { "cdrom", ARG_ONE, h_cdrom, "-cdrom file                 IDE CD-ROM (secondary master)" },
+    { "snapshot", ARG_NONE, h_snapshot, "-snapshot                   write to temporary overlays, never to the images" },
+    { "boot", ARG_ONE, h_boot, "-boot [order=]drives][,once=drives][,menu=on|off][,splash-time=T][,reboot-timeout=T][,strict=on|off]" },
+    { "bios", ARG_ONE, h_bios, "-bios file                  BIOS image (default bios-256k.bin from -L dirs, /usr/share/seabios)" },
+    { "L", ARG_ONE, h_L, "-L path                     directory for the BIOS and option ROMs" },
+    { "fw_cfg", ARG_ONE, h_fw_cfg, "-fw_cfg [name=]opt/N,file=F|string=S  add a fw_cfg file" },
     { "drive", ARG_ONE, h_drive, "-drive file=F,if=virtio|none[,id=ID,format=raw|qcow2,readonly=on,cache=C,aio=A]" },
     { "device", ARG_ONE, h_device, "-device driver[,prop=val]   add a device (-device help)" },
     { "qmp", ARG_ONE, h_qmp, "-qmp dev                    QMP on dev (unix:P,server=on,wait=off | tcp:H:P,... | stdio)" },
@@ -530,7 +673,8 @@ void cmdline_print_usage(GString *out)
     for (unsigned i = 0; i < G_N_ELEMENTS(opts); i++)
         if (opts[i].help)
             g_string_append_printf(out, "%s\n", opts[i].help);
-    g_string_append(out, "\nWith no -kernel, vireo boots its embedded default guest.\n");
+    g_string_append(out, "\nWith no -kernel, vireo boots its embedded default guest, or SeaBIOS when a drive,\n"
+                         "-bios or -boot is given (docs/storage.md).\n");
 }
 
 static void options_init(VireoOptions *o)
@@ -542,6 +686,8 @@ static void options_init(VireoOptions *o)
     o->chardevs = g_ptr_array_new();
     o->devices = g_ptr_array_new_with_free_func((GDestroyNotify)opt_entry_free);
     o->drives = g_ptr_array_new();
+    o->owned = g_ptr_array_new_with_free_func(g_free);
+    o->machine.splash_time = o->machine.reboot_timeout = -1;
     o->qmps = g_ptr_array_new();
     o->qmps_pretty = g_ptr_array_new();
     o->mons = g_ptr_array_new();
@@ -554,11 +700,9 @@ bool cmdline_parse(int argc, char **argv, VireoOptions *o, GError **errp)
     options_init(o);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (a[0] != '-' || a[1] == '\0') {
-            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                        "%s: unexpected argument (a disk image is given with "
-                        "-drive file=%s,if=virtio)", a, a);
-            return false;
+        if (a[0] != '-' || a[1] == '\0') {        /* a bare image: -hda */
+            add_drive_shorthand(o, a, 0, false);
+            continue;
         }
         const char *name = a + 1 + (a[1] == '-');
         const OptDef *d = NULL;
@@ -595,6 +739,11 @@ void cmdline_free(VireoOptions *o)
     g_ptr_array_free(o->chardevs, TRUE);
     g_ptr_array_free(o->devices, TRUE);
     g_ptr_array_free(o->drives, TRUE);
+    g_ptr_array_free(o->owned, TRUE);
+    if (o->machine.data_dirs)
+        g_ptr_array_free(o->machine.data_dirs, TRUE);
+    if (o->machine.fw_cfg)
+        g_ptr_array_free(o->machine.fw_cfg, TRUE);
     g_ptr_array_free(o->qmps, TRUE);
     g_ptr_array_free(o->qmps_pretty, TRUE);
     g_ptr_array_free(o->mons, TRUE);

@@ -1,16 +1,27 @@
 /*
  * -drive (include/vireo/drive.h). Only the options that mean something to Vireo are
  * accepted; anything else is an error naming it, as QEMU does for unknown keys.
+ * if=ide (the default) places drives as QEMU does: index= or bus=/unit=, otherwise the
+ * first free position; the default id is ide<BUS>-hd<UNIT> / ide<BUS>-cd<UNIT>.
+ * snapshot=on (and -snapshot) puts a temporary qcow2 overlay over the image, deleted
+ * at once (the open file keeps it alive), so the image itself is never written.
  */
 #include "vireo/drive.h"
 #include "vireo/device.h"
 #include "vireo/machine.h"
 #include "vireo/option.h"
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#define IDE_UNITS_PER_BUS 2
+#define IDE_MAX_INDEX     4
 
 static const char *const drive_keys[] = {
-    "file", "format", "if", "id", "readonly", "cache", "aio", "media", "index",
-    "implicit-backing", NULL,
+    "file", "format", "if", "id", "readonly", "cache", "aio", "media", "index", "bus",
+    "unit", "snapshot", "discard", "detect-zeroes", "werror", "rerror", "implicit-backing",
+    NULL,
 };
 
 #define BACKING_DEPTH_MAX 16
@@ -89,6 +100,23 @@ static bool parse_onoff(const char *spec, const char *key, const char *v, bool *
     return true;
 }
 
+/* Values Vireo implements; any other is refused by name rather than ignored. */
+static bool drive_check_unsupported(const char *spec, GHashTable *kv, GError **errp)
+{
+    static const struct { const char *key, *ok1, *ok2, *why; } rules[] = {
+        { "discard", "ignore", "off", "discard=unmap is not supported (discard=ignore)" },
+        { "detect-zeroes", "off", NULL, "detect-zeroes is not supported (off only)" },
+        { "werror", "report", NULL, "werror: only report is supported (no VM stop yet)" },
+        { "rerror", "report", NULL, "rerror: only report is supported (no VM stop yet)" },
+    };
+    for (unsigned i = 0; i < G_N_ELEMENTS(rules); i++) {
+        const char *v = g_hash_table_lookup(kv, rules[i].key);
+        if (v && strcmp(v, rules[i].ok1) && (!rules[i].ok2 || strcmp(v, rules[i].ok2)))
+            return drive_error(errp, spec, rules[i].why);
+    }
+    return true;
+}
+
 static bool drive_options(const char *spec, GHashTable *kv, BlockOpenOptions *o,
                           GError **errp)
 {
@@ -108,9 +136,11 @@ static bool drive_options(const char *spec, GHashTable *kv, BlockOpenOptions *o,
                                        "directsync or unsafe");
     if (aio && !block_aio_mode_parse(aio, &o->aio))
         return drive_error(errp, spec, "aio must be io_uring or threads");
-    if (media && strcmp(media, "disk"))
-        return drive_error(errp, spec, "only media=disk is supported");
-    return true;
+    if (media && strcmp(media, "disk") && strcmp(media, "cdrom"))
+        return drive_error(errp, spec, "media must be disk or cdrom");
+    if (media && !strcmp(media, "cdrom"))
+        o->read_only = true;                        /* QEMU opens CD-ROM media read-only */
+    return drive_check_unsupported(spec, kv, errp);
 }
 
 /* Fills @o's backing fields (and @b's nodes) from the backing.* keys. */
@@ -166,16 +196,125 @@ static bool drive_backing(const char *spec, GHashTable *kv, BlockOpenOptions *o,
     }
 }
 
+static bool parse_int(const char *spec, GHashTable *kv, const char *key, int max, int *out,
+                      GError **errp)
+{
+    const char *v = g_hash_table_lookup(kv, key);
+    uint64_t n;
+    *out = -1;
+    if (!v)
+        return true;
+    if (!str_to_u64(v, &n) || n >= (uint64_t)max) {
+        g_autofree char *why = g_strdup_printf("%s must be 0..%d", key, max - 1);
+        return drive_error(errp, spec, why);
+    }
+    *out = n;
+    return true;
+}
+
+static DriveInfo *drive_at(Machine *m, int bus, int unit)
+{
+    for (guint i = 0; m->drives && i < m->drives->len; i++) {
+        DriveInfo *d = m->drives->pdata[i];
+        if (!strcmp(d->iface, "ide") && d->bus == bus && d->unit == unit)
+            return d;
+    }
+    return NULL;
+}
+
+/* index= or bus=/unit= (QEMU drive_new), else the first free position. */
+static bool ide_position(Machine *m, const char *spec, GHashTable *kv, DriveInfo *d,
+                         GError **errp)
+{
+    int index, bus, unit;
+    if (!parse_int(spec, kv, "index", IDE_MAX_INDEX, &index, errp) ||
+        !parse_int(spec, kv, "bus", IDE_MAX_INDEX / IDE_UNITS_PER_BUS, &bus, errp) ||
+        !parse_int(spec, kv, "unit", IDE_UNITS_PER_BUS, &unit, errp))
+        return false;
+    if (index >= 0 && (bus >= 0 || unit >= 0))
+        return drive_error(errp, spec, "index cannot be used with bus and unit");
+    if (index >= 0) {
+        bus = index / IDE_UNITS_PER_BUS;
+        unit = index % IDE_UNITS_PER_BUS;
+    }
+    if (bus < 0)
+        bus = 0;
+    if (unit < 0) {
+        for (unit = 0; drive_at(m, bus, unit); ) {
+            if (++unit == IDE_UNITS_PER_BUS) {
+                unit = 0;
+                if (++bus == IDE_MAX_INDEX / IDE_UNITS_PER_BUS)
+                    return drive_error(errp, spec, "no free IDE position (4 drives at most)");
+            }
+        }
+    }
+    if (drive_at(m, bus, unit)) {
+        g_autofree char *why = g_strdup_printf("drive with bus=%d, unit=%d (index=%d) exists",
+                                               bus, unit, bus * IDE_UNITS_PER_BUS + unit);
+        return drive_error(errp, spec, why);
+    }
+    d->bus = bus;
+    d->unit = unit;
+    return true;
+}
+
+/* snapshot=on: a qcow2 overlay in $TMPDIR (or /var/tmp) backed by the image. */
+static BlockBackend *open_snapshot(Machine *m, const char *spec, const char *file,
+                                   const BlockOpenOptions *o, GError **errp)
+{
+    BlockOpenOptions ro = *o;
+    ro.read_only = true;
+    BlockBackend *base = blk_open(machine_engine(m), file, &ro, errp);
+    if (!base)
+        return NULL;
+    g_autofree char *fmt = g_strdup(blk_format(base));
+    blk_close(base);
+    const char *tmpdir = g_getenv("TMPDIR") ? g_getenv("TMPDIR") : "/var/tmp";
+    g_autofree char *tmp = g_build_filename(tmpdir, "vireo-snapshot.XXXXXX", NULL);
+    g_autofree char *abs = g_canonicalize_filename(file, NULL);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_FAILED, "-drive %s: snapshot=on: cannot "
+                    "create a temporary file in %s: %s", spec, tmpdir, g_strerror(errno));
+        return NULL;
+    }
+    close(fd);
+    GString *opts = g_string_new("backing_file=");
+    for (const char *p = abs; *p; p++) {
+        if (*p == ',')
+            g_string_append_c(opts, ',');
+        g_string_append_c(opts, *p);
+    }
+    g_string_append_printf(opts, ",backing_fmt=%s", fmt);
+    /* The overlay's backing node is the image, opened with the drive's own options
+     * (format, pinned chain): reuse them rather than what the overlay's header says. */
+    BlockOpenOptions base_opts = *o;
+    base_opts.format = fmt;
+    base_opts.read_only = true;
+    BlockOpenOptions rw = *o;
+    rw.format = "qcow2";
+    rw.read_only = false;
+    rw.backing = BLOCK_BACKING_EXPLICIT;
+    rw.backing_filename = abs;
+    rw.backing_options = &base_opts;
+    BlockBackend *blk = NULL;
+    if (block_create(machine_engine(m), tmp, "qcow2", opts->str, -1, errp) == 0)
+        blk = blk_open(machine_engine(m), tmp, &rw, errp);
+    unlink(tmp);
+    g_string_free(opts, TRUE);
+    return blk;
+}
+
 bool drive_add(Machine *m, const char *spec, GError **errp)
 {
     g_autoptr(GHashTable) kv = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     BlockOpenOptions o;
     DriveBacking chain;
+    bool snapshot = m->opts.snapshot, implicit = true;
     if (!drive_parse(spec, kv, errp) || !drive_options(spec, kv, &o, errp) ||
-        !drive_backing(spec, kv, &o, &chain, errp))
-        return false;
-    bool implicit = true;
-    if (!parse_onoff(spec, "implicit-backing", g_hash_table_lookup(kv, "implicit-backing"),
+        !drive_backing(spec, kv, &o, &chain, errp) ||
+        !parse_onoff(spec, "snapshot", g_hash_table_lookup(kv, "snapshot"), &snapshot, errp) ||
+        !parse_onoff(spec, "implicit-backing", g_hash_table_lookup(kv, "implicit-backing"),
                      &implicit, errp))
         return false;
     o.refuse_implicit_backing = !implicit;
@@ -184,21 +323,32 @@ bool drive_add(Machine *m, const char *spec, GError **errp)
     const char *file = g_hash_table_lookup(kv, "file");
     const char *iface = g_hash_table_lookup(kv, "if");
     const char *id = g_hash_table_lookup(kv, "id");
-    if (!file || !*file)
+    const char *media = g_hash_table_lookup(kv, "media");
+    bool cdrom = media && !strcmp(media, "cdrom");
+    DriveInfo info = { .bus = -1, .unit = -1, .cdrom = cdrom };
+    if (!iface)
+        iface = "ide";
+    if ((!file || !*file) && !cdrom)
         return drive_error(errp, spec, "file= is required");
-    if (!iface || !strcmp(iface, "ide"))
-        return drive_error(errp, spec, "IDE disks are not implemented yet: use if=virtio, "
-                                       "or if=none,id=ID with -device virtio-blk-pci,drive=ID");
-    if (strcmp(iface, "none") && strcmp(iface, "virtio")) {
+    if (strcmp(iface, "none") && strcmp(iface, "virtio") && strcmp(iface, "ide")) {
         g_autofree char *why = g_strdup_printf("interface if=%s is not supported "
-                                               "(none, virtio)", iface);
+                                               "(ide, virtio, none)", iface);
         return drive_error(errp, spec, why);
     }
+    if (cdrom && !strcmp(iface, "virtio"))
+        return drive_error(errp, spec, "media=cdrom is not possible with if=virtio");
+    if (strcmp(iface, "ide") && (g_hash_table_lookup(kv, "bus") ||
+                                 g_hash_table_lookup(kv, "unit")))
+        return drive_error(errp, spec, "bus= and unit= are for if=ide");
+    if (!strcmp(iface, "ide") && !ide_position(m, spec, kv, &info, errp))
+        return false;
     g_autofree char *auto_id = NULL;
     if (!id) {
         if (!strcmp(iface, "none"))
             return drive_error(errp, spec, "if=none needs id=");
-        auto_id = g_strdup_printf("virtio%u", m->drives ? m->drives->len : 0);
+        auto_id = !strcmp(iface, "ide")
+            ? g_strdup_printf("ide%d-%s%d", info.bus, cdrom ? "cd" : "hd", info.unit)
+            : g_strdup_printf("virtio%u", m->drives ? m->drives->len : 0);
         id = auto_id;
     }
     for (guint i = 0; m->drives && i < m->drives->len; i++)
@@ -206,12 +356,18 @@ bool drive_add(Machine *m, const char *spec, GError **errp)
             g_autofree char *why = g_strdup_printf("drive id '%s' is used twice", id);
             return drive_error(errp, spec, why);
         }
-    BlockBackend *blk = blk_open(machine_engine(m), file, &o, errp);
-    if (!blk) {
-        g_prefix_error(errp, "-drive %s: ", spec);
-        return false;
+    BlockBackend *blk = NULL;
+    if (file && *file) {
+        blk = snapshot && !cdrom ? open_snapshot(m, spec, file, &o, errp)
+                                 : blk_open(machine_engine(m), file, &o, errp);
+        if (!blk) {
+            if (errp && *errp && !g_str_has_prefix((*errp)->message, "-drive"))
+                g_prefix_error(errp, "-drive %s: ", spec);
+            return false;
+        }
     }
     DriveInfo *d = g_new0(DriveInfo, 1);
+    *d = info;
     d->id = g_strdup(id);
     d->iface = g_strdup(iface);
     d->spec = g_strdup(spec);
@@ -222,7 +378,8 @@ bool drive_add(Machine *m, const char *spec, GError **errp)
     return true;
 }
 
-BlockBackend *drive_claim(Machine *m, const char *id, const char *dev, GError **errp)
+bool drive_claim_media(Machine *m, const char *id, const char *dev, BlockBackend **blk,
+                       GError **errp)
 {
     for (guint i = 0; id && m->drives && i < m->drives->len; i++) {
         DriveInfo *d = m->drives->pdata[i];
@@ -231,14 +388,35 @@ BlockBackend *drive_claim(Machine *m, const char *id, const char *dev, GError **
         if (d->claimed_by) {
             g_set_error(errp, G_IO_ERROR, G_IO_ERROR_BUSY,
                         "%s: drive '%s' is already in use by a %s", dev, id, d->claimed_by);
-            return NULL;
+            return false;
         }
         d->claimed_by = dev;
-        return d->blk;
+        *blk = d->blk;
+        return true;
     }
     g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, id ? "%s: no drive with id '%s'"
                 : "%s: drive= is required%s", dev, id ? id : "");
-    return NULL;
+    return false;
+}
+
+BlockBackend *drive_claim(Machine *m, const char *id, const char *dev, GError **errp)
+{
+    BlockBackend *blk = NULL;
+    if (!drive_claim_media(m, id, dev, &blk, errp))
+        return NULL;
+    if (!blk) {
+        drive_release_id(m, id);
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s: drive '%s' has no medium",
+                    dev, id);
+    }
+    return blk;
+}
+
+void drive_release_id(Machine *m, const char *id)
+{
+    for (guint i = 0; id && m->drives && i < m->drives->len; i++)
+        if (!strcmp(((DriveInfo *)m->drives->pdata[i])->id, id))
+            ((DriveInfo *)m->drives->pdata[i])->claimed_by = NULL;
 }
 
 void drive_release(Machine *m, BlockBackend *blk)
@@ -252,10 +430,17 @@ bool drive_create_devices(Machine *m, GError **errp)
 {
     for (guint i = 0; m->drives && i < m->drives->len; i++) {
         DriveInfo *d = m->drives->pdata[i];
-        if (strcmp(d->iface, "virtio"))
+        g_autofree char *opts = NULL;
+        const char *type = "virtio-blk-pci";
+        if (!strcmp(d->iface, "ide")) {
+            type = d->cdrom ? "ide-cd" : "ide-hd";
+            opts = g_strdup_printf("drive=%s,bus=ide.%d,unit=%d", d->id, d->bus, d->unit);
+        } else if (!strcmp(d->iface, "virtio")) {
+            opts = g_strdup_printf("drive=%s", d->id);
+        } else {
             continue;
-        g_autofree char *opts = g_strdup_printf("drive=%s", d->id);
-        if (!machine_create_device(m, "virtio-blk-pci", opts, errp)) {
+        }
+        if (!machine_create_device(m, type, opts, errp)) {
             g_prefix_error(errp, "-drive %s: ", d->spec);
             return false;
         }
@@ -267,7 +452,7 @@ void drives_free(Machine *m)
 {
     for (guint i = 0; m->drives && i < m->drives->len; i++) {
         DriveInfo *d = m->drives->pdata[i];
-        int r = blk_close(d->blk);
+        int r = d->blk ? blk_close(d->blk) : 0;
         if (r < 0)
             g_warning("-drive %s: flushing on close: %s", d->spec, g_strerror(-r));
         g_free(d->id);

@@ -349,20 +349,44 @@ bool as_write(AddressSpace *as, uint64_t addr, uint64_t val, unsigned size)
     return true;
 }
 
+/* Host pointer for [gpa, gpa+len) when it lies in RAM regions that follow each other
+ * both in guest and in host addresses (e.g. low RAM and the i440FX shadow segments,
+ * which are separate regions over one host mapping); NULL otherwise, and when
+ * @writable and one of them is read-only. */
+static void *ram_span(AddressSpace *as, uint64_t gpa, uint64_t len, bool writable)
+{
+    if (len == 0 || gpa + len - 1 < gpa)        /* empty, or wraps around */
+        return NULL;
+    guint i = as_lower_bound(as, gpa);
+    if (i >= as->regions->len)
+        return NULL;
+    MemRegion *first = as->regions->pdata[i], *r = first;
+    if (r->base > gpa || !r->ram)
+        return NULL;
+    uint64_t last = gpa + len - 1;
+    for (;;) {
+        if (writable && r->readonly)
+            return NULL;
+        if (last <= r->base + r->size - 1)
+            return (uint8_t *)first->ram + (gpa - first->base);
+        if (++i >= as->regions->len)
+            return NULL;
+        MemRegion *n = as->regions->pdata[i];
+        if (!n->ram || n->base != r->base + r->size ||
+            (uint8_t *)n->ram != (uint8_t *)r->ram + r->size)
+            return NULL;
+        r = n;
+    }
+}
+
 void *as_ram_ptr(AddressSpace *as, uint64_t gpa, uint64_t len)
 {
-    if (len == 0)
-        return NULL;
-    MemRegion *r = as_find(as, gpa);
-    if (!r || !r->ram || !in_region(r, gpa, len))
-        return NULL;
-    return (uint8_t *)r->ram + (gpa - r->base);
+    return ram_span(as, gpa, len, false);
 }
 
 void *as_ram_ptr_writable(AddressSpace *as, uint64_t gpa, uint64_t len)
 {
-    void *p = as_ram_ptr(as, gpa, len);
-    return p && !as_find(as, gpa)->readonly ? p : NULL;
+    return ram_span(as, gpa, len, true);
 }
 
 bool as_dma_read(AddressSpace *as, uint64_t gpa, void *buf, uint64_t len)

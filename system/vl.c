@@ -256,10 +256,14 @@ static bool build_machine(Machine *m, const VireoOptions *o, GError **errp)
     for (guint i = 0; i < o->drives->len; i++)   /* before KVM: errors name the image */
         if (!drive_add(m, o->drives->pdata[i], errp))
             return false;
+    m->opts.firmware = pc_firmware_wanted(&m->opts, o->drives->len > 0);
+    if (m->opts.firmware && !pc_firmware_check(&m->opts, errp))
+        return false;
     m->kvm = kvm_init(m, errp);
     if (!m->kvm || !check_smp(m, errp))
         return false;
     trace_startup("kvm ready");
+    qmp_block_init(m);
     kvm_connect_irqs(m->kvm, m);
     if (!m->cls->init(m, errp))
         return false;

@@ -35,7 +35,6 @@ struct KvmState {
     Machine *m;
     MemListener listener;
     GArray *slots;               /* KvmSlot */
-    uint32_t next_slot;
     struct kvm_cpuid2 *supported_cpuid;
     struct kvm_irqchip pic[2], ioapic;
     struct kvm_pit_state2 pit;

@@ -50,10 +50,23 @@ static void slot_set(KvmState *s, uint32_t id, MemRegion *mr, bool add)
                   add ? "adding" : "removing", mr->name, mr->base, g_strerror(-e));
 }
 
+/* The lowest slot number not in use: regions come and go (the i440FX shadow segments
+ * on every PAM write), and KVM limits slot numbers (KVM_CAP_NR_MEMSLOTS). */
+static uint32_t slot_free_id(KvmState *s)
+{
+    for (uint32_t id = 0;; id++) {
+        bool used = false;
+        for (guint i = 0; i < s->slots->len && !used; i++)
+            used = g_array_index(s->slots, KvmSlot, i).id == id;
+        if (!used)
+            return id;
+    }
+}
+
 static void listener_add(MemListener *l, MemRegion *mr)
 {
     KvmState *s = l->opaque;
-    KvmSlot slot = { .mr = mr, .id = s->next_slot++ };
+    KvmSlot slot = { .mr = mr, .id = slot_free_id(s) };
     g_array_append_val(s->slots, slot);
     slot_set(s, slot.id, mr, true);
 }

@@ -356,7 +356,7 @@ bool kvm_create_vcpus(KvmState *s, Machine *m, GError **errp)
 void kvm_set_boot_info(KvmState *s, const BootInfo *bi)
 {
     s->boot = *bi;
-    s->have_boot = true;
+    s->have_boot = bi->mode != BOOT_FIRMWARE;   /* firmware: the reset vector */
 }
 
 /* Called with the lock held. A parked vCPU is outside KVM_RUN and rechecks its flags

@@ -1,7 +1,13 @@
 /*
  * ACPI tables of the pc board (ACPI 6.3, chapter 5.2): RSDP, RSDT, XSDT, FADT, FACS,
- * DSDT (compiled from dsdt.asl, patched here) and MADT, built into one buffer and
- * copied into guest RAM.
+ * DSDT (compiled from dsdt.asl, patched here) and MADT.
+ *
+ * The tables are built once as two blobs, the RSDP and the rest, with every pointer
+ * between tables written as an offset into the tables blob and recorded, and every
+ * checksum recorded. Direct boot places both blobs in the BIOS area and resolves the
+ * pointers itself; firmware boot hands the blobs to SeaBIOS through fw_cfg with QEMU's
+ * loader script (etc/table-loader: ALLOCATE, ADD_POINTER, ADD_CHECKSUM commands), so
+ * SeaBIOS puts them where it likes and patches them the same way.
  */
 #include <string.h>
 #include "vireo/acpi.h"
@@ -44,9 +50,25 @@
 #define MPS_EDGE            (0x1 << 2)
 #define MPS_LEVEL           (0x3 << 2)
 
+/* A pointer field: @size bytes at @off of the tables blob (or of the RSDP) holding an
+ * offset into the tables blob, to which the tables' guest address is added. */
+typedef struct AcpiPtr {
+    bool in_rsdp;
+    uint32_t off;
+    uint8_t size;
+} AcpiPtr;
+
+/* A checksum byte at @off making the bytes [start, start + len) sum to zero. */
+typedef struct AcpiCsum {
+    bool in_rsdp;
+    uint32_t off, start, len;
+} AcpiCsum;
+
 typedef struct Tables {
     GByteArray *b;
-    uint64_t gpa;                       /* guest address of b->data[0] */
+    uint64_t gpa;                       /* guest address of b->data[0]: 0 (relative) */
+    uint8_t rsdp[36];
+    GArray *ptrs, *csums;               /* AcpiPtr, AcpiCsum */
 } Tables;
 
 static void put(Tables *t, const void *p, size_t n) { g_byte_array_append(t->b, p, n); }
@@ -69,6 +91,15 @@ static void set_le(Tables *t, unsigned off, uint64_t v, unsigned n)
 }
 
 static uint64_t addr_of(const Tables *t, unsigned off) { return t->gpa + off; }
+
+/* A pointer to the table at @target, @width bytes, recorded for the relocation. */
+static void put_ptr(Tables *t, unsigned target, unsigned width)
+{
+    AcpiPtr p = { .off = t->b->len, .size = width };
+
+    g_array_append_val(t->ptrs, p);
+    put_le(t, addr_of(t, target), width);
+}
 
 /* Pads so the next byte's guest address is a multiple of @align. */
 static void align_to(Tables *t, unsigned align)
@@ -119,9 +150,12 @@ static void table_end(Tables *t, unsigned start)
 {
     uint8_t *h = t->b->data + start;
 
+    AcpiCsum c = { .off = start + 9, .start = start, .len = t->b->len - start };
+
     set_le(t, start + 4, t->b->len - start, 4);
     h[9] = 0;
     h[9] = -acpi_sum(h, t->b->len - start);
+    g_array_append_val(t->csums, c);
 }
 
 /* FACS (5.2.10): needed for the global lock of a full (not hardware-reduced) platform. */
@@ -230,8 +264,8 @@ static unsigned build_fadt(Tables *t, unsigned facs, unsigned dsdt)
 {
     unsigned start = table_begin(t, "FACP", FADT_REV);
 
-    put_u32(t, addr_of(t, facs));           /* 36 FIRMWARE_CTRL */
-    put_u32(t, addr_of(t, dsdt));           /* 40 DSDT */
+    put_ptr(t, facs, 4);                    /* 36 FIRMWARE_CTRL */
+    put_ptr(t, dsdt, 4);                    /* 40 DSDT */
     put_u8(t, 0);                           /* 44 reserved */
     put_u8(t, 0);                           /* 45 preferred PM profile: unspecified */
     put_u16(t, ACPI_SCI_IRQ);               /* 46 SCI_INT */
@@ -266,7 +300,7 @@ static unsigned build_fadt(Tables *t, unsigned facs, unsigned dsdt)
     put_u16(t, 0);                          /* 129 ARM_BOOT_ARCH */
     put_u8(t, FADT_MINOR);                  /* 131 FADT minor version */
     put_u64(t, 0);                          /* 132 X_FIRMWARE_CTRL (32-bit one is set) */
-    put_u64(t, addr_of(t, dsdt));           /* 140 X_DSDT */
+    put_ptr(t, dsdt, 8);                    /* 140 X_DSDT */
     put_gas(t, GAS_SYSTEM_IO, 32, GAS_ACCESS_WORD, ACPI_PM1_EVT_BLK);  /* 148 */
     put_gas(t, 0, 0, 0, 0);                 /* 160 X_PM1b_EVT_BLK */
     put_gas(t, GAS_SYSTEM_IO, 16, GAS_ACCESS_WORD, ACPI_PM1_CNT_BLK);  /* 172 */
@@ -331,34 +365,33 @@ static unsigned build_root(Tables *t, const char *sig, unsigned width,
     unsigned start = table_begin(t, sig, 1);
 
     for (unsigned i = 0; i < n; i++)
-        put_le(t, addr_of(t, tables[i]), width);
+        put_ptr(t, tables[i], width);
     table_end(t, start);
     return start;
 }
 
-/* RSDP (5.2.5.3) at offset 0; both checksums. */
+/* RSDP (5.2.5.3): both checksums. */
 static void fill_rsdp(Tables *t, unsigned rsdt, unsigned xsdt)
 {
-    uint8_t *r = t->b->data;
+    uint8_t *r = t->rsdp;
+    const AcpiPtr p[2] = { { true, 16, 4 }, { true, 24, 8 } };
+    const AcpiCsum c[2] = { { true, 8, 0, 20 }, { true, 32, 0, RSDP_LEN } };
 
+    memset(r, 0, RSDP_LEN);
     memcpy(r, "RSD PTR ", 8);
     memcpy(r + 9, ACPI_OEM_ID, 6);
     r[15] = 2;
-    set_le(t, 16, addr_of(t, rsdt), 4);
-    set_le(t, 20, RSDP_LEN, 4);
-    set_le(t, 24, addr_of(t, xsdt), 8);
-    r[8] = -acpi_sum(r, 20);
-    r[32] = -acpi_sum(r, RSDP_LEN);
+    for (unsigned i = 0; i < 4; i++)
+        r[16 + i] = rsdt >> (8 * i);
+    r[20] = RSDP_LEN;
+    for (unsigned i = 0; i < 8; i++)
+        r[24 + i] = (uint64_t)xsdt >> (8 * i);
+    g_array_append_vals(t->ptrs, p, 2);
+    g_array_append_vals(t->csums, c, 2);
 }
 
-static bool check_placement(Machine *m, uint64_t gpa, GError **errp)
+static bool check_cpus(Machine *m, GError **errp)
 {
-    if (gpa & 15 || gpa < LEGACY_RSDP_START || gpa + RSDP_LEN > LEGACY_RSDP_END) {
-        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                    "ACPI: tables at 0x%" G_GINT64_MODIFIER "x: the RSDP must be 16-byte "
-                    "aligned inside 0xe0000..0xfffff", gpa);
-        return false;
-    }
     if (m->ncpus == 0 || m->ncpus > 255) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                     "ACPI: %u CPUs cannot be described with xAPIC IDs (1..255)", m->ncpus);
@@ -367,36 +400,169 @@ static bool check_placement(Machine *m, uint64_t gpa, GError **errp)
     return true;
 }
 
-bool acpi_build_pc(Machine *m, uint64_t gpa, uint64_t max_len, GError **errp)
+static void tables_free(Tables *t)
 {
-    g_autoptr(GByteArray) b = g_byte_array_new();
-    Tables t = { b, gpa };
+    g_byte_array_free(t->b, TRUE);
+    g_array_free(t->ptrs, TRUE);
+    g_array_free(t->csums, TRUE);
+}
+
+/* Builds the relocatable blobs into @t (free with tables_free). */
+static bool build_all(Machine *m, Tables *t, GError **errp)
+{
     unsigned facs, dsdt, sdt[2], rsdt, xsdt;
 
-    if (!check_placement(m, gpa, errp))
+    *t = (Tables){ .b = g_byte_array_new(), .ptrs = g_array_new(FALSE, FALSE, sizeof(AcpiPtr)),
+                   .csums = g_array_new(FALSE, FALSE, sizeof(AcpiCsum)) };
+    if (!check_cpus(m, errp))
         return false;
-    put_zeros(&t, RSDP_LEN);
-    facs = build_facs(&t);
-    if (!build_dsdt(m, &t, &dsdt, errp))
+    facs = build_facs(t);
+    if (!build_dsdt(m, t, &dsdt, errp))
         return false;
-    sdt[0] = build_fadt(&t, facs, dsdt);
-    sdt[1] = build_madt(&t, m->ncpus, m->apic_ids);
-    rsdt = build_root(&t, "RSDT", 4, sdt, 2);
-    xsdt = build_root(&t, "XSDT", 8, sdt, 2);
-    fill_rsdp(&t, rsdt, xsdt);
+    sdt[0] = build_fadt(t, facs, dsdt);
+    sdt[1] = build_madt(t, m->ncpus, m->apic_ids);
+    rsdt = build_root(t, "RSDT", 4, sdt, 2);
+    xsdt = build_root(t, "XSDT", 8, sdt, 2);
+    fill_rsdp(t, rsdt, xsdt);
+    return true;
+}
 
-    if (b->len > max_len) {
-        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
-                    "ACPI: tables need %u bytes, only %" G_GUINT64_FORMAT " reserved at "
-                    "0x%" G_GINT64_MODIFIER "x", b->len, max_len, gpa);
+/* Adds @base to every pointer and redoes every checksum, as the loader would. */
+static void relocate(Tables *t, uint64_t base)
+{
+    for (guint i = 0; i < t->ptrs->len; i++) {
+        AcpiPtr *p = &g_array_index(t->ptrs, AcpiPtr, i);
+        uint8_t *f = (p->in_rsdp ? t->rsdp : t->b->data) + p->off;
+        uint64_t v = 0;
+        for (unsigned j = 0; j < p->size; j++)
+            v |= (uint64_t)f[j] << (8 * j);
+        v += base;
+        for (unsigned j = 0; j < p->size; j++)
+            f[j] = v >> (8 * j);
+    }
+    for (guint i = 0; i < t->csums->len; i++) {
+        AcpiCsum *c = &g_array_index(t->csums, AcpiCsum, i);
+        uint8_t *f = c->in_rsdp ? t->rsdp : t->b->data;
+        f[c->off] = 0;
+        f[c->off] = -acpi_sum(f + c->start, c->len);
+    }
+}
+
+static bool check_placement(uint64_t gpa, GError **errp)
+{
+    if (gpa & 15 || gpa < LEGACY_RSDP_START || gpa + RSDP_LEN > LEGACY_RSDP_END) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "ACPI: tables at 0x%" G_GINT64_MODIFIER "x: the RSDP must be 16-byte "
+                    "aligned inside 0xe0000..0xfffff", gpa);
         return false;
     }
-    if (!as_dma_write(m->sysmem, gpa, b->data, b->len)) {
+    return true;
+}
+
+/* Direct boot: the RSDP at @gpa, the tables from the next 64-byte boundary (the FACS
+ * must be 64-byte aligned, ACPI 6.3 5.2.10). */
+bool acpi_build_pc(Machine *m, uint64_t gpa, uint64_t max_len, GError **errp)
+{
+    Tables t = { 0 };
+    uint64_t base = (gpa + RSDP_LEN + 63) & ~63ull;
+    bool ok = false;
+
+    if (!check_placement(gpa, errp) || !build_all(m, &t, errp))
+        goto out;
+    if (base - gpa + t.b->len > max_len) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+                    "ACPI: tables need %" G_GUINT64_FORMAT " bytes, only %" G_GUINT64_FORMAT
+                    " reserved at 0x%" G_GINT64_MODIFIER "x", base - gpa + t.b->len, max_len,
+                    gpa);
+        goto out;
+    }
+    relocate(&t, base);
+    if (!as_dma_write(m->sysmem, gpa, t.rsdp, RSDP_LEN) ||
+        !as_dma_write(m->sysmem, base, t.b->data, t.b->len)) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                    "ACPI: guest range 0x%" G_GINT64_MODIFIER "x+%u for the tables is not RAM",
-                    gpa, b->len);
-        return false;
+                    "ACPI: guest range 0x%" G_GINT64_MODIFIER "x+%" G_GUINT64_FORMAT " for the "
+                    "tables is not RAM", gpa, base - gpa + t.b->len);
+        goto out;
     }
     m->acpi_rsdp = gpa;
+    ok = true;
+out:
+    if (t.b)
+        tables_free(&t);
+    return ok;
+}
+
+/* ---- QEMU's BIOS linker/loader script (hw/acpi/bios-linker-loader.c) ---- */
+
+#define LOADER_ENTRY_LEN    128
+#define LOADER_ALLOCATE     1
+#define LOADER_ADD_POINTER  2
+#define LOADER_ADD_CHECKSUM 3
+#define LOADER_ZONE_HIGH    1
+#define LOADER_ZONE_FSEG    2
+#define LOADER_FILE_LEN     56
+
+static uint8_t *loader_entry(GByteArray *l, uint32_t command)
+{
+    unsigned off = l->len;
+
+    g_byte_array_set_size(l, off + LOADER_ENTRY_LEN);
+    memset(l->data + off, 0, LOADER_ENTRY_LEN);
+    for (unsigned i = 0; i < 4; i++)
+        l->data[off + i] = command >> (8 * i);
+    return l->data + off + 4;
+}
+
+static void le32_at(uint8_t *p, uint32_t v)
+{
+    for (unsigned i = 0; i < 4; i++)
+        p[i] = v >> (8 * i);
+}
+
+static void loader_allocate(GByteArray *l, const char *file, uint32_t align, uint8_t zone)
+{
+    uint8_t *e = loader_entry(l, LOADER_ALLOCATE);
+
+    g_strlcpy((char *)e, file, LOADER_FILE_LEN);
+    le32_at(e + LOADER_FILE_LEN, align);
+    e[LOADER_FILE_LEN + 4] = zone;
+}
+
+bool acpi_build_pc_loader(Machine *m, AcpiLoaderBlobs *out, GError **errp)
+{
+    Tables t;
+
+    memset(out, 0, sizeof(*out));
+    if (!build_all(m, &t, errp)) {
+        tables_free(&t);
+        return false;
+    }
+    GByteArray *l = g_byte_array_new();
+    loader_allocate(l, ACPI_LOADER_TABLES, 64, LOADER_ZONE_HIGH);
+    loader_allocate(l, ACPI_LOADER_RSDP, 16, LOADER_ZONE_FSEG);
+    for (guint i = 0; i < t.ptrs->len; i++) {
+        AcpiPtr *p = &g_array_index(t.ptrs, AcpiPtr, i);
+        uint8_t *e = loader_entry(l, LOADER_ADD_POINTER);
+        g_strlcpy((char *)e, p->in_rsdp ? ACPI_LOADER_RSDP : ACPI_LOADER_TABLES,
+                  LOADER_FILE_LEN);
+        g_strlcpy((char *)e + LOADER_FILE_LEN, ACPI_LOADER_TABLES, LOADER_FILE_LEN);
+        le32_at(e + 2 * LOADER_FILE_LEN, p->off);
+        e[2 * LOADER_FILE_LEN + 4] = p->size;
+    }
+    for (guint i = 0; i < t.csums->len; i++) {
+        AcpiCsum *c = &g_array_index(t.csums, AcpiCsum, i);
+        uint8_t *e = loader_entry(l, LOADER_ADD_CHECKSUM);
+        g_strlcpy((char *)e, c->in_rsdp ? ACPI_LOADER_RSDP : ACPI_LOADER_TABLES,
+                  LOADER_FILE_LEN);
+        le32_at(e + LOADER_FILE_LEN, c->off);
+        le32_at(e + LOADER_FILE_LEN + 4, c->start);
+        le32_at(e + LOADER_FILE_LEN + 8, c->len);
+    }
+    out->loader = l;
+    out->rsdp = g_byte_array_new();
+    g_byte_array_append(out->rsdp, t.rsdp, RSDP_LEN);
+    out->tables = t.b;
+    t.b = g_byte_array_new();
+    tables_free(&t);
     return true;
 }

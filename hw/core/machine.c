@@ -5,6 +5,7 @@
 #include "vireo/machine.h"
 #include "vireo/drive.h"
 #include "vireo/pci.h"
+#include "vireo/pc.h"
 #include "vireo/option.h"
 #include "vireo/input.h"
 #include <stdio.h>
@@ -39,6 +40,7 @@ const MachineClass *machine_class_find(const char *name)
 }
 
 static const char *const kernel_irqchip_names[] = { "on", "off", "split", NULL };
+static const char *const kernel_boot_names[] = { "direct", "firmware", NULL };
 
 const Property machine_props[] = {
     PROP("dump-guest-core", PROP_BOOL, MachineOpts, dump_guest_core, "on",
@@ -53,6 +55,9 @@ const Property machine_props[] = {
                "Use KVM in-kernel irqchip (on only)"),
     PROP("kernel-cache", PROP_BOOL, MachineOpts, kernel_cache, "on",
          "Cache decompressed -kernel payloads (docs/architecture.md, Boot)"),
+    PROP_ENUM_("kernel-boot", MachineOpts, kernel_boot, kernel_boot_names, "direct",
+               "How -kernel boots: direct (no firmware) or firmware (SeaBIOS and its "
+               "linuxboot option ROM, as QEMU)"),
     PROP_END
 };
 
@@ -266,6 +271,7 @@ void machine_free(Machine *m)
     g_ptr_array_free(m->devices, TRUE);
     drives_free(m);                 /* after the devices that used them */
     ui_free(m);                     /* consoles and input handlers left by devices */
+    pc_firmware_free(m);
     if (m->pci_bus)
         pci_bus_free(m->pci_bus);   /* after its devices unrealized, before m->io */
     if (m->chardevs)

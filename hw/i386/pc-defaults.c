@@ -13,13 +13,15 @@
  *             machine_create_device_from() / the typed setters, on the first free slot.
  *   VGA       QEMU: a "VGA" (std) PCI device, here at 00:02.0 before any -device, unless
  *             -vga none or a -device is a display card (VGA, bochs-display).
- *   CD-ROM    QEMU: an ide-cd on the secondary master of the PIIX3 IDE function
- *             (1.1). Belongs here when IDE lands.
+ *   CD-ROM    an empty ide-cd on the secondary master of the PIIX3 IDE function
+ *             (1.1), drive "ide1-cd0", unless a -drive already took index 2 (as
+ *             QEMU's default_cdrom; -cdrom is that drive with a medium).
  * Each of these must also stay out when -nodefaults is given (pc_init() does not
  * call this function then) and when the user gives its own (-nic none, -vga none,
  * -drive ...,media=cdrom on that slot): the owner of each device adds those rules.
  */
 #include "vireo/pc.h"
+#include "vireo/drive.h"
 #include <string.h>
 
 /* -vga std adds a VGA even with -nodefaults (pc_init calls this then), as QEMU's. */
@@ -36,7 +38,21 @@ bool pc_create_vga(Machine *m, GError **errp)
     return true;
 }
 
+static bool ide_index2_taken(Machine *m)
+{
+    for (guint i = 0; m->drives && i < m->drives->len; i++) {
+        DriveInfo *d = m->drives->pdata[i];
+        if (!strcmp(d->iface, "ide") && d->bus == 1 && d->unit == 0)
+            return true;
+    }
+    return false;
+}
+
 bool pc_create_default_devices(Machine *m, GError **errp)
 {
+    /* The CD-ROM device itself is created with the other -drive devices
+     * (drive_create_devices), after the -device options. */
+    if (!ide_index2_taken(m) && !drive_add(m, "if=ide,index=2,media=cdrom", errp))
+        return false;
     return pc_create_vga(m, errp);
 }

@@ -25,10 +25,30 @@
 #define PC_VGA_WINDOW     0xa0000ULL      /* legacy VGA memory: not RAM */
 #define PC_VGA_WINDOW_END 0xc0000ULL
 #define PC_EBDA           0x9fc00ULL
+#define PC_PAM_START      0xc0000ULL      /* i440FX shadow segments up to 1 MiB */
+#define PC_PAM_END        0x100000ULL
 
 static const struct { uint16_t iobase; uint8_t irq; } com_ports[MACHINE_MAX_SERIAL] = {
     { 0x3f8, 4 }, { 0x2f8, 3 }, { 0x3e8, 4 }, { 0x2e8, 3 },
 };
+
+/* Low RAM as on a PC: 0xa0000-0xbffff is the legacy VGA window (a VGA decodes it;
+ * without one it is unassigned) and 0xc0000-0xfffff belongs to the i440FX's shadow
+ * segments (PAM, hw/pci/i440fx.c): RAM below 4 GiB becomes [0, 640K) and [1M, below_4g),
+ * over the same host mapping. */
+static bool pc_low_ram(Machine *m, GError **errp)
+{
+    if (m->below_4g <= PC_VGA_WINDOW)
+        return true;
+    as_del_region(m->sysmem, &m->ram_lo);
+    mr_init_ram(&m->ram_lo, "ram-low", PC_VGA_WINDOW, m->ram);
+    if (!as_add_region(m->sysmem, &m->ram_lo, 0, errp))
+        return false;
+    if (m->below_4g <= PC_PAM_END)
+        return true;
+    mr_init_ram(&m->ram_mid, "ram-below-4g", m->below_4g - PC_PAM_END, m->ram + PC_PAM_END);
+    return as_add_region(m->sysmem, &m->ram_mid, PC_PAM_END, errp);
+}
 
 /* e820: low RAM up to the EBDA, the legacy BIOS area reserved (ACPI tables), RAM from
  * 1 MiB to the PCI hole, RAM above 4 GiB. */
@@ -168,31 +188,17 @@ bool pc_load_payload(Machine *m, BootInfo *bi, GError **errp)
     return ok;
 }
 
+/* Direct boot: no firmware shadows the BIOS area, so the board opens it as RAM (as
+ * SeaBIOS would leave it) and writes the ACPI tables there itself. */
 static bool pc_firmware_tables(Machine *m, GError **errp)
 {
+    i440fx_set_pam(pci_bus_get_device(m->pci_bus, 0), 0x33);
     return acpi_build_pc(m, PC_BIOS_AREA, PC_BIOS_AREA_SIZE, errp);
-}
-
-/* The legacy VGA window 0xa0000-0xbffff is not RAM (a VGA decodes it; without one it is
- * unassigned), as on a PC: RAM below 4 GiB becomes two regions around it. */
-static bool pc_vga_hole(Machine *m, GError **errp)
-{
-    if (m->below_4g <= PC_VGA_WINDOW)
-        return true;
-    as_del_region(m->sysmem, &m->ram_lo);
-    mr_init_ram(&m->ram_lo, "ram-low", PC_VGA_WINDOW, m->ram);
-    if (!as_add_region(m->sysmem, &m->ram_lo, 0, errp))
-        return false;
-    if (m->below_4g <= PC_VGA_WINDOW_END)
-        return true;
-    mr_init_ram(&m->ram_mid, "ram-below-4g", m->below_4g - PC_VGA_WINDOW_END,
-                m->ram + PC_VGA_WINDOW_END);
-    return as_add_region(m->sysmem, &m->ram_mid, PC_VGA_WINDOW_END, errp);
 }
 
 static bool pc_init(Machine *m, GError **errp)
 {
-    if (!machine_alloc_ram(m, PC_PCI_HOLE_START, errp) || !pc_vga_hole(m, errp))
+    if (!machine_alloc_ram(m, PC_PCI_HOLE_START, errp) || !pc_low_ram(m, errp))
         return false;
     pc_build_e820(m);
     if (!pc_create_isa(m, errp))
@@ -203,6 +209,12 @@ static bool pc_init(Machine *m, GError **errp)
     if (!pm)
         return false;
     runstate_add_notifier(m, &(RunstateNotifier){ .powerdown = pc_powerdown, .opaque = pm });
+    /* QEMU's pc always has the PIIX3 IDE function at 01.1 (even with -nodefaults). */
+    if (!machine_add_device(m, device_new(m, device_class_find("piix3-ide")), errp))
+        return false;
+    m->fw_cfg = device_new(m, device_class_find("fw_cfg_io"));
+    if (!machine_add_device(m, m->fw_cfg, errp))
+        return false;
     return m->opts.nodefaults ? pc_create_vga(m, errp) : pc_create_default_devices(m, errp);
 }
 
@@ -211,8 +223,13 @@ static bool pc_finish(Machine *m, GError **errp)
 {
     BootInfo bi;
     pci_bus_assign_bars(m->pci_bus);
-    if (!pc_firmware_tables(m, errp) || !pc_load_payload(m, &bi, errp))
+    if (m->opts.firmware) {
+        if (!pc_firmware_finish(m, errp))
+            return false;
+        bi = (BootInfo){ .mode = BOOT_FIRMWARE };
+    } else if (!pc_firmware_tables(m, errp) || !pc_load_payload(m, &bi, errp)) {
         return false;
+    }
     if (m->kvm)
         kvm_set_boot_info(m->kvm, &bi);
     return true;
@@ -224,7 +241,10 @@ static void pc_reset(Machine *m)
     BootInfo bi;
     machine_reset_devices(m);
     pci_bus_assign_bars(m->pci_bus);
-    if (!pc_firmware_tables(m, &err) || !pc_load_payload(m, &bi, &err)) {
+    if (m->opts.firmware) {
+        pc_firmware_reset(m);
+        bi = (BootInfo){ .mode = BOOT_FIRMWARE };
+    } else if (!pc_firmware_tables(m, &err) || !pc_load_payload(m, &bi, &err)) {
         fprintf(stderr, "vireo: reset: %s\n", err->message);
         vm_request_exit(m, 1);
         return;

@@ -58,6 +58,18 @@ typedef struct Machine Machine;
  * the range is not RAM. Sets m->acpi_rsdp. */
 bool acpi_build_pc(Machine *m, uint64_t gpa, uint64_t max_len, GError **errp);
 
+/* The same tables for firmware: the fw_cfg files etc/acpi/tables and etc/acpi/rsdp
+ * with the loader script etc/table-loader that makes SeaBIOS allocate them (tables in
+ * high memory, RSDP in the F segment), resolve the pointers and compute the checksums
+ * (QEMU's BIOS linker/loader commands). Free each array with g_byte_array_unref. */
+#define ACPI_LOADER_TABLES "etc/acpi/tables"
+#define ACPI_LOADER_RSDP   "etc/acpi/rsdp"
+#define ACPI_LOADER_SCRIPT "etc/table-loader"
+typedef struct AcpiLoaderBlobs {
+    GByteArray *tables, *rsdp, *loader;
+} AcpiLoaderBlobs;
+bool acpi_build_pc_loader(Machine *m, AcpiLoaderBlobs *out, GError **errp);
+
 /* The compiled DSDT template (hw/acpi/dsdt.asl, built by iasl at build time). */
 extern const unsigned char acpi_dsdt_template[];
 extern const unsigned int acpi_dsdt_template_len;

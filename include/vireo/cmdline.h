@@ -30,7 +30,8 @@ typedef struct VireoOptions {
     const char *grab_mod;         /* -display sdl,grab-mod= */
     GPtrArray *serials;           /* char * specs for -serial, in order */
     GPtrArray *chardevs;          /* char * -chardev specs */
-    GPtrArray *drives;            /* char * -drive specs */
+    GPtrArray *drives;            /* char * -drive specs (also from -hda, -cdrom, ...) */
+    GPtrArray *owned;             /* strings the parser made (freed with the options) */
     GPtrArray *devices;           /* OptEntry * of -device, checked against the classes */
     GPtrArray *qmps;              /* char * -qmp specs (control) */
     GPtrArray *qmps_pretty;       /* char * -qmp-pretty specs */

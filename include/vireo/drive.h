@@ -1,6 +1,8 @@
 /*
  * -drive: disk images opened by the machine for its block devices (QEMU's grammar:
- * file=, format=, if=none|virtio, id=, readonly=, cache=, aio=, media=disk). A device
+ * file=, format=, if=ide|none|virtio, id=, index=, bus=, unit=, media=disk|cdrom,
+ * readonly=, cache=, aio=, snapshot=, discard=ignore, detect-zeroes=off,
+ * werror=/rerror=report). A device
  * names one with drive=ID and claims it; if=virtio drives get a virtio-blk-pci each.
  * Images live on the machine's block engine (the main loop's GLib context).
  */
@@ -14,9 +16,11 @@ typedef struct Machine Machine;
 
 typedef struct DriveInfo {
     char *id;
-    char *iface;                 /* "none" or "virtio" */
+    char *iface;                 /* "ide", "none" or "virtio" */
+    bool cdrom;                  /* media=cdrom */
+    int bus, unit;               /* if=ide position */
     char *spec;                  /* the option as given, for messages */
-    BlockBackend *blk;
+    BlockBackend *blk;           /* NULL: a CD-ROM drive without medium */
     const char *claimed_by;      /* device type that uses it, or NULL */
 } DriveInfo;
 
@@ -25,6 +29,10 @@ bool drive_add(Machine *m, const char *spec, GError **errp);
 /* The drive @id for device type @dev, which takes it: NULL with an error when it does
  * not exist or another device has it. */
 BlockBackend *drive_claim(Machine *m, const char *id, const char *dev, GError **errp);
+/* The same for removable-media devices: *blk may be NULL (no medium). */
+bool drive_claim_media(Machine *m, const char *id, const char *dev, BlockBackend **blk,
+                       GError **errp);
+void drive_release_id(Machine *m, const char *id);
 /* Gives a drive back (device unrealize). */
 void drive_release(Machine *m, BlockBackend *blk);
 /* Creates the devices of if=virtio drives. */

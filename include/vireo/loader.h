@@ -21,7 +21,8 @@
 #define BOOT_CMDLINE_ADDR    0x20000
 #define BOOT_CMDLINE_MAX     0x10000
 
-typedef enum { BOOT_LINUX64, BOOT_PVH32 } BootMode;
+/* BOOT_FIRMWARE: the vCPUs start at the reset vector (SeaBIOS). */
+typedef enum { BOOT_LINUX64, BOOT_PVH32, BOOT_FIRMWARE } BootMode;
 
 typedef struct BootInfo {
     BootMode mode;

@@ -23,6 +23,7 @@ typedef struct KvmState KvmState;
 typedef struct CPUState CPUState;
 typedef struct PciBus PciBus;
 typedef struct MachineClass MachineClass;
+typedef struct PcFirmware PcFirmware;
 
 typedef struct E820Entry {
     uint64_t addr, size;
@@ -59,7 +60,23 @@ typedef struct MachineOpts {
     const char *vga;                /* -vga: NULL (the board's default), "std", "none" */
     bool user_display;              /* a -device is a display card (no default VGA) */
     bool cpu_given;                 /* -cpu was on the command line */
+    int kernel_boot;                /* -machine kernel-boot=direct|firmware (PcKernelBoot) */
+    /* Firmware boot (hw/i386/pc-firmware.c, docs/storage.md). */
+    const char *bios;               /* -bios FILE (default bios-256k.bin) */
+    GPtrArray *data_dirs;           /* -L DIR (char *), searched first, in order */
+    const char *boot_order;         /* -boot order= (drive letters), NULL: "cad" */
+    const char *boot_once;          /* -boot once= (first boot only) */
+    bool boot_menu, boot_strict;    /* -boot menu=, strict= */
+    int64_t splash_time;            /* -boot splash-time= (ms), -1: not given */
+    int64_t reboot_timeout;         /* -boot reboot-timeout= (ms), -1: not given */
+    bool boot_given;                /* some -boot option was given */
+    GPtrArray *fw_cfg;              /* -fw_cfg specs (char *) */
+    bool nographic;                 /* -nographic: SeaBIOS's serial console */
+    bool snapshot;                  /* -snapshot: every drive gets snapshot=on */
+    bool firmware;                  /* set at start-up: boot through SeaBIOS */
 } MachineOpts;
+
+typedef enum { PC_KERNEL_BOOT_DIRECT, PC_KERNEL_BOOT_FIRMWARE } PcKernelBoot;
 
 typedef enum { KERNEL_IRQCHIP_ON, KERNEL_IRQCHIP_OFF, KERNEL_IRQCHIP_SPLIT } KernelIrqchip;
 /* The -machine properties every board has, and -accel kvm's (over MachineOpts). */
@@ -79,7 +96,8 @@ struct Machine {
     bool ram_malloced;              /* test machines: RAM from g_malloc */
     uint8_t *ram;
     uint64_t ram_size, below_4g, above_4g;
-    MemRegion ram_lo, ram_mid, ram_hi;  /* [0, 640K), [768K, below_4g), above 4 GiB */
+    MemRegion ram_lo, ram_mid, ram_hi;  /* pc: [0, 640K), [1M, below_4g), above 4 GiB;
+                                         * 0xa0000-0xbffff VGA, 0xc0000-0xfffff PAM */
 
     AddressSpace *sysmem, *io;
     KvmState *kvm;                  /* NULL in unit tests */
@@ -106,6 +124,10 @@ struct Machine {
     E820Entry e820[E820_MAX];
     unsigned e820_count;
     uint64_t acpi_rsdp;             /* GPA of the RSDP, 0 when none */
+    Device *fw_cfg;                 /* fw_cfg_io (pc board) */
+    PcFirmware *firmware;
+    /* An ide-cd's tray moved (guest or QMP): qapi/ sends DEVICE_TRAY_MOVED. */
+    void (*ide_tray_moved)(Device *dev, bool open);    /* BIOS image and boot list (hw/i386/pc-firmware.c) */
 };
 
 /*
@@ -175,6 +197,10 @@ void machine_reset_devices(Machine *m);
 /* With VIREO_TRACE_STARTUP set, prints the wall-clock time (s.ns) and @what to stderr:
  * the phases of start-up, for the boot benchmark. */
 void trace_startup(const char *what);
+
+/* A device with bootindex= (>= 0; negative: none): its OpenFirmware path (e.g.
+ * "/pci@i0cf8/ide@1,1/drive@1/disk@0") goes into fw_cfg's bootorder, by index. */
+void machine_add_boot_device(Machine *m, int32_t bootindex, const char *path);
 
 /* A bare machine for unit tests (machine_new() without a class): virtual clock, fake
  * IRQ lines, @ram bytes of (malloc'd) RAM at GPA 0, no KVM. */

@@ -112,7 +112,8 @@ MemRegion *as_find(AddressSpace *as, uint64_t addr);
 bool as_read(AddressSpace *as, uint64_t addr, uint64_t *val, unsigned size);
 bool as_write(AddressSpace *as, uint64_t addr, uint64_t val, unsigned size);
 
-/* DMA helpers: guest-physical to host, only when [gpa, gpa+len) lies in one RAM region.
+/* DMA helpers: guest-physical to host, only when [gpa, gpa+len) lies in RAM regions that
+ * are contiguous in guest and host addresses (one host mapping split into regions).
  * Return NULL (never a pointer outside guest RAM) otherwise. */
 void *as_ram_ptr(AddressSpace *as, uint64_t gpa, uint64_t len);
 /* The same, and NULL for read-only (ROM) regions: for buffers a device writes into. */

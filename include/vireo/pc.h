@@ -23,4 +23,22 @@ bool pc_load_payload(Machine *m, BootInfo *bi, GError **errp);
  * Windows: mem32 = max(below_4g, 3 GiB) .. 0xFEBFFFFF, mem64 = 32 GiB from the first
  * 1 GiB boundary above RAM, I/O 0xc000..0xffff. Free with pci_bus_free(). */
 PciBus *pci_bus_new_pc(Machine *m, GError **errp);
+
+/* Firmware boot (hw/i386/pc-firmware.c). Whether SeaBIOS boots the machine: no -kernel
+ * (or -machine kernel-boot=firmware) and -bios, -boot or a drive was given. */
+bool pc_firmware_wanted(const MachineOpts *o, bool have_drives);
+/* -fw_cfg SPEC: checked (@fw NULL, at parse time) or added to fw_cfg. */
+bool pc_fw_cfg_option(Device *fw, const char *spec, GError **errp);
+/* Start-up check (before KVM): the BIOS (and linuxboot ROM) files exist. */
+bool pc_firmware_check(const MachineOpts *o, GError **errp);
+/* Loads the BIOS, fills fw_cfg for it (after every device is realized). */
+bool pc_firmware_finish(Machine *m, GError **errp);
+/* -kernel/-initrd/-append as fw_cfg items plus linuxboot_dma.bin (kernel-boot=firmware). */
+bool pc_firmware_add_kernel(Machine *m, GError **errp);
+/* Machine reset: -boot once= is over, the CMOS gets order=. */
+void pc_firmware_reset(Machine *m);
+void pc_firmware_free(Machine *m);
+/* The path of data file @name (BIOS, option ROM): itself, in -L folders, then in the
+ * installed firmware folders; NULL when not found. */
+char *pc_firmware_find_file(const MachineOpts *o, const char *name);
 #endif

@@ -272,6 +272,13 @@ int pci_pc_intx_to_gsi(unsigned devfn, unsigned pin);
 /* The pc chipset's fixed PCI functions (hw/i386/pc-pci.c creates them). */
 extern const DeviceClass i440fx_class;      /* "i440FX": 8086:1237 at 00.0 */
 extern const DeviceClass piix3_class;       /* "PIIX3": ISA bridge 8086:7000 at 01.0 */
+/* i440FX shadow RAM (PAM): @rom is the 128 KiB the BIOS ROM decodes at 0xe0000 (the
+ * image's last 128 KiB; it must stay valid); segments whose PAM attributes send reads
+ * to the PCI side show it. Only effective when the board left 0xc0000-0xfffff
+ * unmapped. i440fx_set_pam() writes @attr to all seven PAM registers, as a firmware
+ * would (0x33: all shadow RAM, read-write; for boots without firmware). */
+void i440fx_set_isa_bios(PciDevice *i440fx, const uint8_t *rom);
+void i440fx_set_pam(PciDevice *i440fx, uint8_t attr);
 /* Test seam: where a reset through port 0xcf9 goes (default vm_request_reset). */
 void piix3_set_reset_hook(PciDevice *piix3, void (*fn)(void *opaque, ShutdownCause cause),
                           void *opaque);

@@ -50,5 +50,7 @@ bool monitor_add_fd(Machine *m, int fd, bool control, bool pretty, GError **errp
 /* Flushes pending replies (quit's), closes every session and listener of @m (unix
  * socket files are removed). Call before chr_registry_free() and machine_free(). */
 void monitor_cleanup(Machine *m);
+/* Hooks the block events (DEVICE_TRAY_MOVED) to the monitors (qapi/qmp-block.c). */
+void qmp_block_init(Machine *m);
 
 #endif

@@ -110,7 +110,10 @@ class BadInput(unittest.TestCase):
             img = os.path.join(d, "d.raw")
             with open(img, "wb") as f:
                 f.truncate(1 << 20)
-            self.bad("IDE disks are not implemented yet", "-drive", f"file={img}")
+            self.bad("interface if=scsi is not supported", "-drive", f"file={img},if=scsi")
+            self.bad("werror: only report is supported", "-drive", f"file={img},werror=stop")
+            self.bad("media must be disk or cdrom", "-drive", f"file={img},media=tape")
+            self.bad("index must be 0..3", "-drive", f"file={img},index=4")
             self.bad("Invalid parameter 'bogus'", "-drive", f"file={img},if=virtio,bogus=1")
             self.bad("file= is required", "-drive", "if=virtio")
             self.bad("format must be raw or qcow2", "-drive", f"file={img},if=virtio,format=vmdk")
@@ -119,7 +122,11 @@ class BadInput(unittest.TestCase):
             self.bad("No such file", "-drive", f"file={d}/missing,if=virtio")
             self.bad("drive id 'a' is used twice", "-drive", f"file={img},if=none,id=a,readonly=on",
                      "-drive", f"file={img},if=none,id=a,readonly=on")
-            self.bad("unexpected argument (a disk image is given with -drive", img)
+            # a bare image is -hda: the same position twice
+            self.bad("drive with bus=0, unit=0 (index=0) exists", img, "-hda", img)
+            self.bad("-bios nosuch.bin: not found", "-bios", "nosuch.bin")
+            self.bad("Invalid boot device for PC: 'z'", "-boot", "z")
+            self.bad("must start with \"opt/\"", "-fw_cfg", "name=etc/x,string=1")
 
     def test_backing_files(self):
         """Issue 13 item 10: a FIFO backing file fails fast; implicit-backing=off refuses a

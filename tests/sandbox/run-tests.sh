@@ -27,6 +27,19 @@ initrd=$(vsb_inner_initrd) || fail_all "cannot build the inner initramfs (tests/
 display_initrd=$(vsb_display_initrd) || display_initrd=
 
 rm -rf "$logs"
+# A case may prepare artifacts natively first: cases/NN-topic.prep runs here on the host
+# (process start-up inside the TCG guest is far slower) and writes what the case needs
+# under $VSB_PREP/NN-topic/ (or names a cached copy there).
+prep=$build/sandbox-prep
+for p in "$VSB_DIR"/cases/*.prep; do
+  [ -e "$p" ] || continue
+  c=$(basename "$p" .prep)
+  [[ $c == ${VSB_CASES:-*} ]] || continue
+  rm -rf "${prep:?}/$c"; mkdir -p "$prep/$c"
+  VSB_PREP_DIR=$prep/$c VSB_ROOT=$VSB_ROOT VSB_VMLINUZ=$VMLINUZ VSB_MODDIR=$MODDIR \
+    VSB_CACHE=$VSB_CACHE VSB_KVER=$KVER bash "$p" > "$prep/$c.log" 2>&1 \
+    || echo "# sandbox: $c.prep failed, see $prep/$c.log" >&2
+done
 # The meson kvm suite is introspected here (natively fast), run inside by the case.
 kvmtests=$build/sandbox-kvm-tests.json
 rm -f "$kvmtests"
@@ -41,7 +54,7 @@ srcdir=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["direct
 [ -n "$srcdir" ] && [ -d "$srcdir" ] && [ "$srcdir" != "$VSB_ROOT" ] && src_rw=(--rw "$srcdir")
 bash "$VSB_DIR/sandbox.sh" run --rw "$build" "${src_rw[@]}" --scratch "${VSB_SCRATCH_MB:-4096}" --timeout "${VSB_TIMEOUT:-780}" --cwd "$VSB_ROOT" \
   --env "VSB_VMLINUZ=$VMLINUZ" --env "VSB_INITRD=$initrd" --env "VSB_KVER=$KVER" \
-  --env "VSB_MODDIR=$MODDIR" --env "VSB_CACHE=$VSB_CACHE" \
+  --env "VSB_MODDIR=$MODDIR" --env "VSB_CACHE=$VSB_CACHE" --env "VSB_PREP=$prep" \
   --env "VSB_DISPLAY_INITRD=$display_initrd" \
   $( [ -f "$kvmtests" ] && echo --env "VSB_KVM_TESTS=$kvmtests" ) \
   -- bash "$VSB_DIR/lib/driver.sh" "$build" 2>&1 | grep --line-buffered -v '^\(not \)\?ok\b'

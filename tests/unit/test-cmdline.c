@@ -164,8 +164,31 @@ static void test_errors(void)
     expect_error("-kernel: requires an argument", "-kernel", NULL);
     expect_error("-machine q35x", "-machine", "q35x", NULL);
     expect_error("unsupported accelerator", "-accel", "tcg", NULL);
-    expect_error("unexpected argument", "disk.img", NULL);
+    expect_error("Invalid boot device for PC: 'x'", "-boot", "cx", NULL);
+    expect_error("Too many boot devices for PC", "-boot", "order=cdna", NULL);
+    expect_error("Boot device 'c' was given twice", "-boot", "once=cc", NULL);
+    expect_error("splash-time must be 0..65535", "-boot", "splash-time=70000", NULL);
+    expect_error("Invalid parameter 'bogus'", "-boot", "bogus=1", NULL);
+    expect_error("menu expects on or off", "-boot", "menu=maybe", NULL);
     expect_error("-rtc base=mars", "-rtc", "base=mars", NULL);
+}
+
+/* -hda.., -cdrom and a bare image become -drive specs (commas in names escaped). */
+static void test_drive_shorthands(void)
+{
+    VireoOptions o;
+    g_assert_true(parse(&o, NULL, "disk,1.img", "-cdrom", "x.iso", "-hdb", "b.qcow2", "-snapshot",
+                        "-boot", "d,menu=on,splash-time=500,strict=on", NULL));
+    g_assert_cmpuint(o.drives->len, ==, 3);
+    g_assert_cmpstr(o.drives->pdata[0], ==, "file=disk,,1.img,index=0,media=disk");
+    g_assert_cmpstr(o.drives->pdata[1], ==, "file=x.iso,index=2,media=cdrom");
+    g_assert_cmpstr(o.drives->pdata[2], ==, "file=b.qcow2,index=1,media=disk");
+    g_assert_true(o.machine.snapshot);
+    g_assert_cmpstr(o.machine.boot_order, ==, "d");
+    g_assert_true(o.machine.boot_menu && o.machine.boot_strict && o.machine.boot_given);
+    g_assert_cmpint(o.machine.splash_time, ==, 500);
+    g_assert_cmpint(o.machine.reboot_timeout, ==, -1);
+    cmdline_free(&o);
 }
 
 static void test_help(void)
@@ -189,6 +212,7 @@ int main(int argc, char **argv)
     g_test_add_func("/cmdline/mem", test_mem);
     g_test_add_func("/cmdline/smp", test_smp);
     g_test_add_func("/cmdline/errors", test_errors);
+    g_test_add_func("/cmdline/drive-shorthands", test_drive_shorthands);
     g_test_add_func("/cmdline/smp-qemu72", test_smp_qemu72);
     g_test_add_func("/cmdline/machine-props", test_machine_props);
     g_test_add_func("/cmdline/rtc-uuid-devices", test_rtc_uuid_devices);

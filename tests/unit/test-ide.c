@@ -1,0 +1,483 @@
+/* piix3-ide with ide-hd and ide-cd as a driver (and a hostile one) sees them: signatures,
+ * IDENTIFY, PIO and DMA reads/writes with LBA28/LBA48, ATAPI packets over PIO and DMA,
+ * sense data, media change, tray lock; PRD tables outside RAM, short or unterminated;
+ * out-of-range sectors and blocks; random port traffic from random migrated state. */
+#include "vireo/drive.h"
+#include "vireo/ide.h"
+#include "vireo/machine.h"
+#include "vireo/pc.h"
+#include "vireo/pci.h"
+#include "device-fuzz.h"
+#include <string.h>
+#include <unistd.h>
+
+#define RAM (4u << 20)
+#define DISK_SECTORS 2048u          /* 1 MiB */
+#define CD_BLOCKS 512u              /* 1 MiB */
+
+typedef struct Fx {
+    Machine *m;
+    char *dir, *disk, *iso;
+    Device *ctrl, *hd, *cd;
+    PciDevice *pci;
+    uint16_t bm;
+    int irq14, irq15;
+} Fx;
+
+static void gsi(void *opaque, int n, int level)
+{
+    Fx *f = opaque;
+    if (n == 14)
+        f->irq14 = level;
+    if (n == 15)
+        f->irq15 = level;
+}
+
+static char *make_file(const char *dir, const char *name, size_t len, uint8_t seed)
+{
+    char *p = g_build_filename(dir, name, NULL);
+    g_autofree uint8_t *b = g_malloc(len);
+    for (size_t i = 0; i < len; i++)
+        b[i] = (uint8_t)(i / 512 * 7 + i + seed);
+    g_assert_true(g_file_set_contents(p, (char *)b, len, NULL));
+    return p;
+}
+
+static Fx *fx_new(bool cd_medium)
+{
+    Fx *f = g_new0(Fx, 1);
+    GError *err = NULL;
+    const char *base = g_getenv("VIREO_BUILD_DIR");
+    g_autofree char *tmpl = g_build_filename(base ? base : g_get_tmp_dir(), "test-ide-XXXXXX",
+                                             NULL);
+    f->dir = g_strdup(g_mkdtemp(tmpl));
+    f->disk = make_file(f->dir, "disk.raw", DISK_SECTORS * 512, 1);
+    f->iso = make_file(f->dir, "cd.iso", CD_BLOCKS * 2048, 3);
+    f->m = machine_new_test(RAM);
+    for (int i = 0; i < MACHINE_NUM_GSI; i++)
+        f->m->gsi[i] = (IrqLine){ .handler = gsi, .opaque = f, .n = i };
+    g_assert_nonnull(pci_bus_new_pc(f->m, &err));
+    g_autofree char *d0 = g_strdup_printf("file=%s,format=raw,if=none,id=d0", f->disk);
+    g_autofree char *c0 = cd_medium
+        ? g_strdup_printf("file=%s,format=raw,if=none,id=c0,media=cdrom", f->iso)
+        : g_strdup("if=none,id=c0,media=cdrom");
+    g_assert_true(drive_add(f->m, d0, &err));
+    g_assert_true(drive_add(f->m, c0, &err));
+    f->ctrl = machine_create_device(f->m, "piix3-ide", NULL, &err);
+    g_assert_no_error(err);
+    f->hd = machine_create_device(f->m, "ide-hd", "drive=d0,bus=ide.0,unit=0,serial=S1", &err);
+    g_assert_no_error(err);
+    f->cd = machine_create_device(f->m, "ide-cd", "drive=c0,bus=ide.1,unit=0", &err);
+    g_assert_no_error(err);
+    f->pci = (PciDevice *)f->ctrl;
+    machine_reset_devices(f->m);
+    g_assert_true(pci_bus_assign_bars(f->m->pci_bus));
+    pci_config_write(f->pci, PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MASTER, 2);
+    f->bm = pci_bar_address(f->pci, 4);
+    return f;
+}
+
+static void fx_free(Fx *f)
+{
+    pci_bus_free(f->m->pci_bus);
+    machine_free(f->m);
+    unlink(f->disk);
+    unlink(f->iso);
+    rmdir(f->dir);
+    g_free(f->disk);
+    g_free(f->iso);
+    g_free(f->dir);
+    g_free(f);
+}
+
+static uint64_t in(Fx *f, uint16_t port, unsigned size)
+{
+    uint64_t v = 0;
+    as_read(f->m->io, port, &v, size);
+    return v;
+}
+
+static void out(Fx *f, uint16_t port, uint64_t v, unsigned size)
+{
+    as_write(f->m->io, port, v, size);
+}
+
+/* Lets block requests complete (main loop), bounded. */
+static uint8_t wait_not_busy(Fx *f, uint16_t base)
+{
+    uint8_t st = 0;
+    for (int i = 0; i < 100000; i++) {
+        st = in(f, base == 0x1f0 ? 0x3f6 : 0x376, 1);
+        if (!(st & 0x80))
+            return st;
+        g_main_context_iteration(NULL, TRUE);
+    }
+    g_assert_not_reached();
+    return st;
+}
+
+static void lba28(Fx *f, uint32_t lba, uint8_t count, uint8_t cmd)
+{
+    out(f, 0x1f6, 0xe0 | (lba >> 24), 1);
+    out(f, 0x1f2, count, 1);
+    out(f, 0x1f3, lba, 1);
+    out(f, 0x1f4, lba >> 8, 1);
+    out(f, 0x1f5, lba >> 16, 1);
+    out(f, 0x1f7, cmd, 1);
+}
+
+static void read_pio(Fx *f, uint16_t base, void *buf, size_t len)
+{
+    for (size_t i = 0; i < len; i += 2) {
+        uint16_t w = in(f, base, 2);
+        memcpy((uint8_t *)buf + i, &w, 2);
+    }
+}
+
+static void check_disk_data(Fx *f, const uint8_t *buf, uint64_t lba, size_t len)
+{
+    g_autofree char *all = NULL;
+    gsize n;
+    g_assert_true(g_file_get_contents(f->disk, &all, &n, NULL));
+    g_assert_cmpmem(buf, len, all + lba * 512, len);
+}
+
+static void test_signatures_identify(void)
+{
+    Fx *f = fx_new(true);
+    uint16_t id[256];
+
+    g_assert_cmphex(in(f, 0x1f7, 1), ==, 0x50);
+    out(f, 0x176, 0xa0, 1);
+    g_assert_cmphex(in(f, 0x174, 1), ==, 0x14);           /* ATAPI signature */
+    g_assert_cmphex(in(f, 0x175, 1), ==, 0xeb);
+    out(f, 0x177, 0xec, 1);                               /* IDENTIFY on ATAPI: abort */
+    g_assert_cmphex(in(f, 0x177, 1) & 0x01, ==, 1);
+    g_assert_cmphex(in(f, 0x171, 1), ==, 0x04);
+    out(f, 0x1f6, 0xb0, 1);                               /* absent slave: reads 0 */
+    g_assert_cmphex(in(f, 0x1f7, 1), ==, 0);
+    out(f, 0x1f6, 0xa0, 1);
+    out(f, 0x1f7, 0xec, 1);
+    g_assert_cmpint(f->irq14, ==, 1);
+    g_assert_cmphex(in(f, 0x1f7, 1), ==, 0x58);           /* DRDY DSC DRQ; clears INTRQ */
+    g_assert_cmpint(f->irq14, ==, 0);
+    read_pio(f, 0x1f0, id, 512);
+    g_assert_cmphex(in(f, 0x1f7, 1), ==, 0x50);
+    g_assert_cmpuint(GUINT16_FROM_LE(id[100]), ==, DISK_SECTORS);
+    g_assert_cmpuint(GUINT16_FROM_LE(id[60]), ==, DISK_SECTORS);
+    g_assert_cmphex(GUINT16_FROM_LE(id[27]), ==, ('Q' << 8) | 'E');   /* "QEMU HARDDISK" */
+    g_assert_cmphex(GUINT16_FROM_LE(id[10]), ==, ('S' << 8) | '1');
+    out(f, 0x3f6, 0x02, 1);                               /* nIEN masks INTRQ */
+    out(f, 0x1f7, 0xe5, 1);
+    g_assert_cmpint(f->irq14, ==, 0);
+    g_assert_cmphex(in(f, 0x1f2, 1), ==, 0xff);
+    fx_free(f);
+}
+
+static void test_pio_rw(void)
+{
+    Fx *f = fx_new(true);
+    uint8_t buf[4 * 512], wbuf[512];
+
+    lba28(f, 5, 2, 0x20);
+    wait_not_busy(f, 0x1f0);
+    read_pio(f, 0x1f0, buf, 512);
+    wait_not_busy(f, 0x1f0);
+    read_pio(f, 0x1f0, buf + 512, 512);
+    check_disk_data(f, buf, 5, 1024);
+    g_assert_cmphex(in(f, 0x1f7, 1), ==, 0x50);
+    g_assert_cmphex(in(f, 0x1f3, 1), ==, 7);              /* next sector, as QEMU */
+    /* WRITE MULTIPLE needs SET MULTIPLE first. */
+    lba28(f, 9, 1, 0xc5);
+    g_assert_cmphex(in(f, 0x1f7, 1) & 0x01, ==, 1);
+    out(f, 0x1f2, 3, 1);
+    out(f, 0x1f7, 0xc6, 1);                               /* not a power of two */
+    g_assert_cmphex(in(f, 0x1f7, 1) & 0x01, ==, 1);
+    /* LBA48 WRITE SECTORS EXT of one sector at 100, then read it back. */
+    memset(wbuf, 0x5a, sizeof(wbuf));
+    out(f, 0x1f6, 0xe0, 1);
+    out(f, 0x1f2, 0, 1);
+    out(f, 0x1f2, 1, 1);
+    out(f, 0x1f3, 0, 1);
+    out(f, 0x1f3, 100, 1);
+    out(f, 0x1f4, 0, 1);
+    out(f, 0x1f4, 0, 1);
+    out(f, 0x1f5, 0, 1);
+    out(f, 0x1f5, 0, 1);
+    out(f, 0x1f7, 0x34, 1);
+    g_assert_cmphex(in(f, 0x3f6, 1) & 0x08, ==, 0x08);
+    for (unsigned i = 0; i < 512; i += 4)
+        out(f, 0x1f0, *(uint32_t *)(wbuf + i), 4);        /* 32-bit PIO */
+    g_assert_cmphex(wait_not_busy(f, 0x1f0), ==, 0x50);
+    lba28(f, 100, 1, 0x20);
+    wait_not_busy(f, 0x1f0);
+    read_pio(f, 0x1f0, buf, 512);
+    g_assert_cmpmem(buf, 512, wbuf, 512);
+    /* Out of range: abort, nothing read. */
+    lba28(f, DISK_SECTORS - 1, 2, 0x20);
+    g_assert_cmphex(in(f, 0x1f7, 1), ==, 0x41);
+    g_assert_cmphex(in(f, 0x1f1, 1), ==, 0x04);
+    /* FLUSH CACHE, VERIFY, READ NATIVE MAX. */
+    out(f, 0x1f7, 0xe7, 1);
+    g_assert_cmphex(wait_not_busy(f, 0x1f0), ==, 0x50);
+    lba28(f, 0, 16, 0x40);
+    g_assert_cmphex(in(f, 0x1f7, 1), ==, 0x50);
+    out(f, 0x1f7, 0xf8, 1);
+    g_assert_cmphex(in(f, 0x1f3, 1) | in(f, 0x1f4, 1) << 8, ==, DISK_SECTORS - 1);
+    fx_free(f);
+}
+
+/* PRD table at @table: entries { addr, len (0 = 64K), eot }. */
+static void prd(Fx *f, uint32_t table, const uint32_t (*e)[3], unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t w[2] = { GUINT32_TO_LE(e[i][0]),
+                          GUINT32_TO_LE((e[i][1] & 0xffff) | (e[i][2] ? 0x80000000u : 0)) };
+        memcpy(f->m->ram + table + 8 * i, w, 8);
+    }
+    out(f, f->bm + 4, table, 4);
+}
+
+static uint8_t dma_cmd(Fx *f, uint32_t lba, uint8_t count, uint8_t cmd, bool to_mem)
+{
+    out(f, f->bm + 2, 0x06, 1);                           /* clear INT, ERR */
+    lba28(f, lba, count, cmd);
+    out(f, f->bm, 0x01 | (to_mem ? 0x08 : 0), 1);
+    wait_not_busy(f, 0x1f0);
+    out(f, f->bm, to_mem ? 0x08 : 0, 1);
+    return in(f, f->bm + 2, 1);
+}
+
+static void test_dma(void)
+{
+    Fx *f = fx_new(true);
+
+    /* Two entries, the second with EOT: 8 sectors read into RAM. */
+    const uint32_t ok[][3] = { { 0x10000, 2048, 0 }, { 0x20000, 2048, 1 } };
+    prd(f, 0x1000, ok, 2);
+    g_assert_cmphex(dma_cmd(f, 10, 8, 0xc8, true) & 0x07, ==, 0x04);   /* INT, !ACTIVE */
+    g_assert_cmphex(in(f, 0x1f7, 1), ==, 0x50);
+    check_disk_data(f, f->m->ram + 0x10000, 10, 2048);
+    check_disk_data(f, f->m->ram + 0x20000, 14, 2048);
+    /* WRITE DMA from RAM, read back by PIO. */
+    memset(f->m->ram + 0x30000, 0xa7, 512);
+    const uint32_t w[][3] = { { 0x30000, 512, 1 } };
+    prd(f, 0x1000, w, 1);
+    g_assert_cmphex(dma_cmd(f, 50, 1, 0xca, false) & 0x07, ==, 0x04);
+    uint8_t buf[512];
+    lba28(f, 50, 1, 0x20);
+    wait_not_busy(f, 0x1f0);
+    read_pio(f, 0x1f0, buf, 512);
+    g_assert_cmpmem(buf, 512, f->m->ram + 0x30000, 512);
+    /* A PRD that describes more than the command: fine. */
+    const uint32_t more[][3] = { { 0x10000, 0, 1 } };
+    prd(f, 0x1000, more, 1);
+    g_assert_cmphex(dma_cmd(f, 0, 1, 0xc8, true) & 0x07, ==, 0x04);
+    /* Hostile tables: outside RAM, into the top of RAM, too short, no EOT at all, the
+     * table itself outside RAM: a DMA error and an aborted command, no write anywhere. */
+    const uint32_t outside[][3] = { { RAM + 0x1000, 512, 1 } };
+    const uint32_t straddle[][3] = { { RAM - 256, 512, 1 } };
+    const uint32_t shorty[][3] = { { 0x10000, 512, 1 } };
+    const uint32_t *cases[] = { outside[0], straddle[0], shorty[0] };
+    for (unsigned i = 0; i < 3; i++) {
+        prd(f, 0x1000, (const uint32_t (*)[3])cases[i], 1);
+        g_assert_cmphex(dma_cmd(f, 0, 4, 0xc8, true) & 0x07, ==, 0x06);
+        g_assert_cmphex(in(f, 0x1f7, 1), ==, 0x41);
+    }
+    for (unsigned i = 0; i < 600; i++) {                  /* 600 entries of 2 bytes, no EOT */
+        uint32_t e[2] = { GUINT32_TO_LE(0x40000 + 2 * i), GUINT32_TO_LE(2) };
+        memcpy(f->m->ram + 0x2000 + 8 * i, e, 8);
+    }
+    out(f, f->bm + 4, 0x2000, 4);
+    g_assert_cmphex(dma_cmd(f, 0, 8, 0xc8, true) & 0x07, ==, 0x06);
+    out(f, f->bm + 4, RAM - 4, 4);
+    g_assert_cmphex(dma_cmd(f, 0, 1, 0xc8, true) & 0x07, ==, 0x06);
+    fx_free(f);
+}
+
+/* Sends a 12-byte packet on the secondary channel; returns the status after it. */
+static uint8_t packet(Fx *f, const uint8_t *pkt, uint16_t bcl, bool dma)
+{
+    out(f, 0x176, 0xa0, 1);
+    out(f, 0x171, dma, 1);
+    out(f, 0x174, bcl, 1);
+    out(f, 0x175, bcl >> 8, 1);
+    out(f, 0x177, 0xa0, 1);
+    g_assert_cmphex(in(f, 0x172, 1) & 3, ==, 1);          /* C/D: waiting for the packet */
+    for (unsigned i = 0; i < 12; i += 2)
+        out(f, 0x170, pkt[i] | pkt[i + 1] << 8, 2);
+    return wait_not_busy(f, 0x170);
+}
+
+/* Reads the whole PIO reply of the command in progress. */
+static size_t reply(Fx *f, uint8_t *buf, size_t max)
+{
+    size_t n = 0;
+    for (int blocks = 0; blocks < 10000; blocks++) {
+        uint8_t st = wait_not_busy(f, 0x170);
+        if (!(st & 0x08))
+            return n;
+        size_t len = in(f, 0x174, 1) | in(f, 0x175, 1) << 8;
+        g_assert_cmpuint(n + len, <=, max);
+        read_pio(f, 0x170, buf + n, len);
+        n += len;
+    }
+    g_assert_not_reached();
+}
+
+static uint8_t sense(Fx *f, uint8_t *asc)
+{
+    const uint8_t rs[12] = { 0x03, 0, 0, 0, 18 };
+    uint8_t b[18];
+    packet(f, rs, 18, false);
+    g_assert_cmpuint(reply(f, b, sizeof(b)), ==, 18);
+    *asc = b[12];
+    return b[2];
+}
+
+static void test_atapi(void)
+{
+    Fx *f = fx_new(true);
+    uint8_t b[8192], asc;
+    g_autofree char *iso = NULL;
+    gsize n;
+
+    g_assert_true(g_file_get_contents(f->iso, &iso, &n, NULL));
+    const uint8_t inq[12] = { 0x12, 0, 0, 0, 36 };
+    packet(f, inq, 0xffff, false);
+    g_assert_cmpuint(reply(f, b, sizeof(b)), ==, 36);
+    g_assert_cmpuint(b[0], ==, 5);
+    g_assert_cmpmem(b + 16, 12, "QEMU DVD-ROM", 12);
+    const uint8_t cap[12] = { 0x25 };
+    packet(f, cap, 8, false);
+    g_assert_cmpuint(reply(f, b, sizeof(b)), ==, 8);
+    g_assert_cmpuint(b[2] << 8 | b[3], ==, CD_BLOCKS - 1);
+    /* READ(10) of 3 blocks with a 2048-byte limit: three DRQ blocks. */
+    const uint8_t rd[12] = { 0x28, 0, 0, 0, 0, 7, 0, 0, 3 };
+    packet(f, rd, 2048, false);
+    g_assert_cmpuint(reply(f, b, sizeof(b)), ==, 6144);
+    g_assert_cmpmem(b, 6144, iso + 7 * 2048, 6144);
+    /* An odd byte count limit is rounded down to even. */
+    packet(f, rd, 1001, false);
+    g_assert_cmpuint(in(f, 0x174, 1) | in(f, 0x175, 1) << 8, ==, 1000);
+    out(f, 0x376, 0x04, 1);                               /* soft reset ends it */
+    out(f, 0x376, 0x00, 1);
+    g_assert_cmphex(in(f, 0x175, 1), ==, 0xeb);
+    /* Absurd LBAs and lengths, unknown opcodes: sense data. */
+    const uint8_t far[12] = { 0x28, 0, 0xff, 0xff, 0xff, 0xff, 0, 0xff, 0xff };
+    g_assert_cmphex(packet(f, far, 2048, false) & 0x01, ==, 1);
+    g_assert_cmpuint(sense(f, &asc), ==, 5);
+    g_assert_cmphex(asc, ==, 0x21);
+    const uint8_t big12[12] = { 0xa8, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff };
+    g_assert_cmphex(packet(f, big12, 2048, false) & 0x01, ==, 1);
+    const uint8_t bad[12] = { 0xee };
+    g_assert_cmphex(packet(f, bad, 2048, false) & 0x01, ==, 1);
+    g_assert_cmpuint(sense(f, &asc), ==, 5);
+    g_assert_cmphex(asc, ==, 0x20);
+    const uint8_t toc[12] = { 0x43, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    packet(f, toc, 0, false);
+    g_assert_cmpuint(reply(f, b, sizeof(b)), ==, 20);
+    g_assert_cmphex(b[14], ==, 0xaa);
+    const uint8_t ms[12] = { 0x5a, 0, 0x3f, 0, 0, 0, 0, 0xff, 0xff };
+    packet(f, ms, 0xffff, false);
+    g_assert_cmpuint(reply(f, b, sizeof(b)), ==, 36);
+    const uint8_t cfg[12] = { 0x46, 0, 0, 0, 0, 0, 0, 0x10, 0 };
+    packet(f, cfg, 0xffff, false);
+    g_assert_cmpuint(reply(f, b, sizeof(b)), ==, 40);
+    g_assert_cmphex(b[7], ==, 0x08);                      /* current profile: CD-ROM */
+    /* Locked tray: eject refused, then allowed. */
+    const uint8_t lock[12] = { 0x1e, 0, 0, 0, 1 }, eject[12] = { 0x1b, 0, 0, 0, 2 };
+    packet(f, lock, 0, false);
+    g_assert_cmphex(packet(f, eject, 0, false) & 0x01, ==, 1);
+    g_assert_cmpuint(sense(f, &asc), ==, 2);
+    g_assert_cmphex(asc, ==, 0x53);
+    g_assert_false(ide_cd_open_tray(f->cd, false, NULL));
+    const uint8_t unlock[12] = { 0x1e };
+    packet(f, unlock, 0, false);
+    g_assert_cmphex(packet(f, eject, 0, false) & 0x01, ==, 0);
+    g_assert_true(ide_cd_tray_open(f->cd));
+    const uint8_t tur[12] = { 0 };
+    g_assert_cmphex(packet(f, tur, 0, false) & 0x01, ==, 1);
+    g_assert_cmpuint(sense(f, &asc), ==, 2);
+    g_assert_cmphex(asc, ==, 0x3a);
+    /* Medium change: UNIT ATTENTION once, then a new-media event. */
+    ide_cd_close_tray(f->cd);
+    g_assert_cmphex(packet(f, tur, 0, false) & 0x01, ==, 1);
+    g_assert_cmpuint(sense(f, &asc), ==, 6);
+    g_assert_cmphex(packet(f, tur, 0, false) & 0x01, ==, 0);
+    const uint8_t gesn[12] = { 0x4a, 1, 0, 0, 0x10, 0, 0, 0, 8 };
+    packet(f, gesn, 8, false);
+    g_assert_cmpuint(reply(f, b, sizeof(b)), ==, 8);
+    g_assert_cmphex(b[4], ==, 2);
+    g_assert_cmphex(b[5], ==, 2);
+    /* READ over DMA into RAM. */
+    const uint32_t e[][3] = { { 0x50000, 4096, 1 } };
+    prd(f, 0x1000, e, 1);
+    out(f, f->bm + 8 + 4, 0x1000, 4);
+    const uint8_t rd2[12] = { 0x28, 0, 0, 0, 0, 20, 0, 0, 2 };
+    out(f, f->bm + 8, 0x09, 1);
+    g_assert_cmphex(packet(f, rd2, 0, true) & 0x01, ==, 0);
+    g_assert_cmphex(in(f, f->bm + 10, 1) & 0x07, ==, 0x04);
+    g_assert_cmpmem(f->m->ram + 0x50000, 4096, iso + 20 * 2048, 4096);
+    fx_free(f);
+}
+
+static void test_empty_cd(void)
+{
+    Fx *f = fx_new(false);
+    uint8_t asc;
+    const uint8_t cap[12] = { 0x25 }, rd[12] = { 0x28, 0, 0, 0, 0, 0, 0, 0, 1 };
+    g_assert_cmphex(packet(f, cap, 8, false) & 0x01, ==, 1);
+    g_assert_cmpuint(sense(f, &asc), ==, 2);
+    g_assert_cmphex(asc, ==, 0x3a);
+    g_assert_cmphex(packet(f, rd, 8, false) & 0x01, ==, 1);
+    fx_free(f);
+}
+
+static void test_vmstate_fuzz(void)
+{
+    Fx *f = fx_new(true);
+    Device *devs[] = { f->ctrl, f->hd, f->cd };
+    for (unsigned i = 0; i < 3; i++) {
+        g_autoptr(GByteArray) a = g_byte_array_new(), b = g_byte_array_new();
+        const VMStateDesc *d = devs[i]->cls->vmsd;
+        vmstate_save(d, device_state(devs[i]), a);
+        device_reset(devs[i]);
+        g_assert_cmpint(vmstate_load(d, device_state(devs[i]), a->data, a->len, NULL), ==,
+                        a->len);
+        vmstate_save(d, device_state(devs[i]), b);
+        g_assert_cmpmem(a->data, a->len, b->data, b->len);
+    }
+    fuzz_ports(f->m, f->hd, 0x1f0, 8, 4000);
+    fuzz_ports(f->m, f->cd, 0x170, 8, 4000);
+    fuzz_ports(f->m, f->ctrl, f->bm, 16, 4000);
+    GRand *r = g_rand_new_with_seed(7);
+    for (int i = 0; i < 20000; i++) {                     /* word/dword data port traffic */
+        uint16_t port = g_rand_boolean(r) ? 0x1f0 : 0x170;
+        if (g_rand_int_range(r, 0, 16) == 0)
+            out(f, port + 7, g_rand_int_range(r, 0, 256), 1);
+        else if (g_rand_boolean(r))
+            in(f, port, g_rand_boolean(r) ? 2 : 4);
+        else
+            out(f, port, g_rand_int(r), g_rand_boolean(r) ? 2 : 4);
+        if (i % 256 == 0)
+            g_main_context_iteration(NULL, FALSE);
+    }
+    g_rand_free(r);
+    for (int i = 0; i < 1000; i++)
+        g_main_context_iteration(NULL, FALSE);
+    fx_free(f);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);   /* warnings expected */
+    g_test_add_func("/ide/signatures-identify", test_signatures_identify);
+    g_test_add_func("/ide/pio-rw", test_pio_rw);
+    g_test_add_func("/ide/dma", test_dma);
+    g_test_add_func("/ide/atapi", test_atapi);
+    g_test_add_func("/ide/empty-cd", test_empty_cd);
+    g_test_add_func("/ide/vmstate-fuzz", test_vmstate_fuzz);
+    return g_test_run();
+}
