@@ -292,7 +292,12 @@ FLAG(h_help, want_help)
     }
 LIST(h_serial, serials)
 LIST(h_chardev, chardevs)
-LIST(h_drive, drives)
+static bool h_drive(VireoOptions *o, const char *v, GError **errp)
+{
+    g_ptr_array_add(o->drives, (char *)v);
+    o->machine.drives++;
+    return true;
+}
 LIST(h_qmp, qmps)
 LIST(h_qmp_pretty, qmps_pretty)
 LIST(h_mon, mons)
@@ -600,6 +605,7 @@ static bool add_drive_shorthand(VireoOptions *o, const char *file, int index, bo
     char *str = g_string_free(spec, FALSE);
     g_ptr_array_add(o->owned, str);
     g_ptr_array_add(o->drives, str);
+    o->machine.drives++;
     return true;
 }
 

@@ -8,6 +8,7 @@
  */
 #include "vireo/drive.h"
 #include "vireo/device.h"
+#include "vireo/ide.h"
 #include "vireo/machine.h"
 #include "vireo/option.h"
 #include <errno.h>
@@ -426,6 +427,17 @@ void drive_release(Machine *m, BlockBackend *blk)
             ((DriveInfo *)m->drives->pdata[i])->claimed_by = NULL;
 }
 
+/* Whether a -device already sits at IDE position @bus/@unit. */
+static bool ide_position_taken(Machine *m, int bus, int unit)
+{
+    for (guint i = 0; i < m->devices->len; i++) {
+        Device *dev = m->devices->pdata[i];
+        if (dev->cls == &piix3_ide_class)
+            return ide_ctrl_drive(dev, bus, unit) != NULL;
+    }
+    return false;
+}
+
 bool drive_create_devices(Machine *m, GError **errp)
 {
     for (guint i = 0; m->drives && i < m->drives->len; i++) {
@@ -433,6 +445,8 @@ bool drive_create_devices(Machine *m, GError **errp)
         g_autofree char *opts = NULL;
         const char *type = "virtio-blk-pci";
         if (!strcmp(d->iface, "ide")) {
+            if (d->is_default && ide_position_taken(m, d->bus, d->unit))
+                continue;
             type = d->cdrom ? "ide-cd" : "ide-hd";
             opts = g_strdup_printf("drive=%s,bus=ide.%d,unit=%d", d->id, d->bus, d->unit);
         } else if (!strcmp(d->iface, "virtio")) {

@@ -256,9 +256,6 @@ static bool build_machine(Machine *m, const VireoOptions *o, GError **errp)
     for (guint i = 0; i < o->drives->len; i++)   /* before KVM: errors name the image */
         if (!drive_add(m, o->drives->pdata[i], errp))
             return false;
-    m->opts.firmware = pc_firmware_wanted(&m->opts, o->drives->len > 0);
-    if (m->opts.firmware && !pc_firmware_check(&m->opts, errp))
-        return false;
     m->kvm = kvm_init(m, errp);
     if (!m->kvm || !check_smp(m, errp))
         return false;

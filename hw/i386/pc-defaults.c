@@ -52,7 +52,10 @@ bool pc_create_default_devices(Machine *m, GError **errp)
 {
     /* The CD-ROM device itself is created with the other -drive devices
      * (drive_create_devices), after the -device options. */
-    if (!ide_index2_taken(m) && !drive_add(m, "if=ide,index=2,media=cdrom", errp))
-        return false;
+    if (!ide_index2_taken(m)) {
+        if (!drive_add(m, "if=ide,index=2,media=cdrom", errp))
+            return false;
+        ((DriveInfo *)m->drives->pdata[m->drives->len - 1])->is_default = true;
+    }
     return pc_create_vga(m, errp);
 }

@@ -53,11 +53,11 @@ struct PcFirmware {
     bool first_boot_done;
 };
 
-bool pc_firmware_wanted(const MachineOpts *o, bool have_drives)
+bool pc_firmware_wanted(const MachineOpts *o)
 {
     if (o->kernel)
         return o->kernel_boot == PC_KERNEL_BOOT_FIRMWARE;
-    return o->bios || o->boot_given || have_drives;
+    return o->bios || o->boot_given || o->drives;
 }
 
 static PcFirmware *fw_state(Machine *m)

@@ -196,8 +196,16 @@ static bool pc_firmware_tables(Machine *m, GError **errp)
     return acpi_build_pc(m, PC_BIOS_AREA, PC_BIOS_AREA_SIZE, errp);
 }
 
+/* Before anything is created: the -kernel/-initrd files, and the BIOS files when the
+ * firmware will boot the machine. */
+static bool pc_check(const MachineOpts *o, GError **errp)
+{
+    return pc_check_payload(o, errp) && (!pc_firmware_wanted(o) || pc_firmware_check(o, errp));
+}
+
 static bool pc_init(Machine *m, GError **errp)
 {
+    m->opts.firmware = pc_firmware_wanted(&m->opts);
     if (!machine_alloc_ram(m, PC_PCI_HOLE_START, errp) || !pc_low_ram(m, errp))
         return false;
     pc_build_e820(m);
@@ -265,7 +273,7 @@ const MachineClass pc_machine_class = {
     .default_ram_size = 128ULL << 20,
     .default_ram_id = "pc.ram",
     .default_cpu_type = "qemu64-x86_64-cpu",
-    .check = pc_check_payload,
+    .check = pc_check,
     .init = pc_init,
     .finish = pc_finish,
     .reset = pc_reset,

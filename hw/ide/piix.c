@@ -90,11 +90,6 @@ static const PciDeviceInfo piix_ide_info = {
     .class_code = 0x010180,
 };
 
-static const Property piix_ide_props[] = {
-    PCI_DEVICE_PROPS(PiixIde, pci),
-    PROP_END
-};
-
 #define BUS_FIELDS(n) \
     VMS_FIELD(PiixIdeState, bus[n].ctl), VMS_FIELD(PiixIdeState, bus[n].irq_pending), \
     VMS_FIELD(PiixIdeState, bus[n].unit), VMS_FIELD(PiixIdeState, bus[n].bm.cmd), \
@@ -119,8 +114,8 @@ static bool piix_ide_realize(Device *dev, GError **errp)
     Machine *m = dev->machine;
     static const uint16_t io[2] = { 0x1f0, 0x170 }, ctl[2] = { 0x3f6, 0x376 };
 
-    if (!s->pci.addr)
-        s->pci.addr = g_strdup("01.1");
+    if (s->pci.addr < 0)
+        s->pci.addr = PCI_DEVFN(1, 1);
     if (!pci_device_realize(&s->pci, &piix_ide_info, errp))
         return false;
     pci_set_wmask(&s->pci, IDETIM_PRI, 4, 0xffffffff);
@@ -179,7 +174,6 @@ const DeviceClass piix3_ide_class = {
     .desc = "Intel 82371SB PIIX3 IDE controller (pc board, 01.1)",
     .bus = BUS_PCI,
     .instance_size = sizeof(PiixIde),
-    .props = piix_ide_props,
     .user_creatable = false,
     .realize = piix_ide_realize,
     .reset = piix_ide_reset,

@@ -19,6 +19,7 @@ typedef struct DriveInfo {
     char *iface;                 /* "ide", "none" or "virtio" */
     bool cdrom;                  /* media=cdrom */
     int bus, unit;               /* if=ide position */
+    bool is_default;             /* the board's default CD-ROM: yields to -device */
     char *spec;                  /* the option as given, for messages */
     BlockBackend *blk;           /* NULL: a CD-ROM drive without medium */
     const char *claimed_by;      /* device type that uses it, or NULL */

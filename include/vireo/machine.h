@@ -73,7 +73,8 @@ typedef struct MachineOpts {
     GPtrArray *fw_cfg;              /* -fw_cfg specs (char *) */
     bool nographic;                 /* -nographic: SeaBIOS's serial console */
     bool snapshot;                  /* -snapshot: every drive gets snapshot=on */
-    bool firmware;                  /* set at start-up: boot through SeaBIOS */
+    unsigned drives;                /* -drive/-hda/-cdrom/bare images given */
+    bool firmware;                  /* set by the board: boot through SeaBIOS */
 } MachineOpts;
 
 typedef enum { PC_KERNEL_BOOT_DIRECT, PC_KERNEL_BOOT_FIRMWARE } PcKernelBoot;

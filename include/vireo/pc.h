@@ -26,7 +26,7 @@ PciBus *pci_bus_new_pc(Machine *m, GError **errp);
 
 /* Firmware boot (hw/i386/pc-firmware.c). Whether SeaBIOS boots the machine: no -kernel
  * (or -machine kernel-boot=firmware) and -bios, -boot or a drive was given. */
-bool pc_firmware_wanted(const MachineOpts *o, bool have_drives);
+bool pc_firmware_wanted(const MachineOpts *o);
 /* -fw_cfg SPEC: checked (@fw NULL, at parse time) or added to fw_cfg. */
 bool pc_fw_cfg_option(Device *fw, const char *spec, GError **errp);
 /* Start-up check (before KVM): the BIOS (and linuxboot ROM) files exist. */

@@ -531,9 +531,79 @@ static void test_pm_vmstate(void)
     fx_free(fx);
 }
 
+/* The firmware form: a loader script that, run as SeaBIOS runs it (romfile_loader:
+ * ALLOCATE, ADD_POINTER, ADD_CHECKSUM), gives the same tables as the direct build when
+ * the blobs land where the direct build puts them. */
+static void test_table_loader(void)
+{
+    Fx *fx = fx_new(2);
+    AcpiLoaderBlobs b;
+    GError *err = NULL;
+    const uint64_t rsdp_at = TABLES, tables_at = TABLES + 64;
+
+    build(fx);
+    g_autofree uint8_t *direct = g_memdup2(gpa(fx, TABLES, TABLES_LEN), TABLES_LEN);
+    g_assert_true(acpi_build_pc_loader(fx->m, &b, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(b.loader->len % 128, ==, 0);
+    uint8_t *rsdp = g_memdup2(b.rsdp->data, b.rsdp->len);
+    uint8_t *tabs = g_memdup2(b.tables->data, b.tables->len);
+    unsigned allocs = 0, ptrs = 0, csums = 0;
+    for (unsigned off = 0; off < b.loader->len; off += 128) {
+        const uint8_t *e = b.loader->data + off;
+        const char *f = (const char *)e + 4;
+        bool is_rsdp = !strcmp(f, ACPI_LOADER_RSDP);
+        g_assert_true(is_rsdp || !strcmp(f, ACPI_LOADER_TABLES));
+        uint8_t *blob = is_rsdp ? rsdp : tabs;
+        size_t len = is_rsdp ? b.rsdp->len : b.tables->len;
+        switch (le32(e)) {
+        case 1:                                             /* ALLOCATE */
+            allocs++;
+            g_assert_cmpuint(e[4 + 56 + 4], ==, is_rsdp ? 2 : 1);   /* FSEG / HIGH */
+            break;
+        case 2: {                                           /* ADD_POINTER */
+            g_assert_cmpstr((const char *)e + 60, ==, ACPI_LOADER_TABLES);
+            uint32_t at = le32(e + 116);
+            uint8_t size = e[120];
+            g_assert_true(size == 4 || size == 8);
+            g_assert_cmpuint(at + size, <=, len);
+            uint64_t v = size == 4 ? le32(blob + at) : le64(blob + at);
+            g_assert_cmpuint(v, <, b.tables->len);
+            v += tables_at;
+            for (unsigned i = 0; i < size; i++)
+                blob[at + i] = v >> (8 * i);
+            ptrs++;
+            break;
+        }
+        case 3: {                                           /* ADD_CHECKSUM */
+            uint32_t at = le32(e + 60), start = le32(e + 64), n = le32(e + 68);
+            g_assert_cmpuint(start + n, <=, len);
+            g_assert_cmpuint(at, <, len);
+            blob[at] -= sum(blob + start, n);
+            csums++;
+            break;
+        }
+        default:
+            g_assert_not_reached();
+        }
+    }
+    g_assert_cmpuint(allocs, ==, 2);
+    g_assert_cmpuint(ptrs, >=, 7);          /* FACS, DSDT x2, RSDT x2, XSDT x2, RSDP x2 */
+    g_assert_cmpuint(csums, >=, 6);
+    g_assert_cmpmem(rsdp, b.rsdp->len, direct + (rsdp_at - TABLES), b.rsdp->len);
+    g_assert_cmpmem(tabs, b.tables->len, direct + (tables_at - TABLES), b.tables->len);
+    g_free(rsdp);
+    g_free(tabs);
+    g_byte_array_unref(b.tables);
+    g_byte_array_unref(b.rsdp);
+    g_byte_array_unref(b.loader);
+    fx_free(fx);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/acpi/table-loader", test_table_loader);
     g_test_add_func("/acpi/fadt", test_fadt);
     g_test_add_func("/acpi/madt-1cpu", test_madt_1);
     g_test_add_func("/acpi/madt-4cpu", test_madt_4);
