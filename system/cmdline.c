@@ -4,6 +4,7 @@
  */
 #include "vireo/cmdline.h"
 #include "vireo/pc.h"
+#include "vireo/smbios.h"
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -592,6 +593,17 @@ static bool h_fw_cfg(VireoOptions *o, const char *v, GError **errp)
     return true;
 }
 
+/* -smbios type=N,...|file=F (checked here, built by the board). */
+static bool h_smbios(VireoOptions *o, const char *v, GError **errp)
+{
+    if (!smbios_option(NULL, v, errp))
+        return false;
+    if (!o->machine.smbios)
+        o->machine.smbios = g_ptr_array_new();
+    g_ptr_array_add(o->machine.smbios, (char *)v);
+    return true;
+}
+
 /* -hda..-hdd, -cdrom and a bare image: -drive file=F,index=N[,media=cdrom] (if=ide). */
 static bool add_drive_shorthand(VireoOptions *o, const char *file, int index, bool cdrom)
 {
@@ -660,6 +672,7 @@ static const OptDef opts[] = {
     { "boot", ARG_ONE, h_boot, "-boot [order=]drives][,once=drives][,menu=on|off][,splash-time=T][,reboot-timeout=T][,strict=on|off]" },
     { "bios", ARG_ONE, h_bios, "-bios file                  BIOS image (default bios-256k.bin from -L dirs, /usr/share/seabios)" },
     { "L", ARG_ONE, h_L, "-L path                     directory for the BIOS and option ROMs" },
+    { "smbios", ARG_ONE, h_smbios, "-smbios type=0|1|2|3|4|11|17,field=value... | file=F  SMBIOS fields" },
     { "fw_cfg", ARG_ONE, h_fw_cfg, "-fw_cfg [name=]opt/N,file=F|string=S  add a fw_cfg file" },
     { "drive", ARG_ONE, h_drive, "-drive file=F,if=virtio|none[,id=ID,format=raw|qcow2,readonly=on,cache=C,aio=A]" },
     { "device", ARG_ONE, h_device, "-device driver[,prop=val]   add a device (-device help)" },
@@ -750,6 +763,8 @@ void cmdline_free(VireoOptions *o)
         g_ptr_array_free(o->machine.data_dirs, TRUE);
     if (o->machine.fw_cfg)
         g_ptr_array_free(o->machine.fw_cfg, TRUE);
+    if (o->machine.smbios)
+        g_ptr_array_free(o->machine.smbios, TRUE);
     g_ptr_array_free(o->qmps, TRUE);
     g_ptr_array_free(o->qmps_pretty, TRUE);
     g_ptr_array_free(o->mons, TRUE);

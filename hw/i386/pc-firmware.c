@@ -18,6 +18,7 @@
 #include "vireo/option.h"
 #include "vireo/pc.h"
 #include "vireo/pci.h"
+#include "vireo/smbios.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -233,6 +234,33 @@ static bool add_acpi(Machine *m, GError **errp)
     return ok;
 }
 
+bool pc_smbios_build(Machine *m, SmbiosTables *t, GError **errp)
+{
+    SmbiosMachine mi = {
+        .ram_size = m->ram_size, .sockets = MAX(m->opts.sockets, 1),
+        .cores_per_socket = MAX(m->opts.cores, 1) * MAX(m->opts.dies, 1),
+        .threads_per_core = MAX(m->opts.threads, 1), .uuid = m->opts.uuid,
+        .ranges = { { 0, m->below_4g }, { 1ULL << 32, m->above_4g } },
+        .nranges = m->above_4g ? 2 : 1, .opts = m->opts.smbios,
+    };
+    return smbios_build(&mi, t, errp);
+}
+
+/* etc/smbios/smbios-tables and -anchor: SeaBIOS places them (QEMU's fw_cfg form). */
+static bool add_smbios(Machine *m, GError **errp)
+{
+    SmbiosTables t;
+
+    if (!pc_smbios_build(m, &t, errp))
+        return false;
+    bool ok = fw_cfg_add_file(m->fw_cfg, "etc/smbios/smbios-tables", t.tables->data,
+                              t.tables->len, errp) &&
+              fw_cfg_add_file(m->fw_cfg, "etc/smbios/smbios-anchor", t.anchor,
+                              SMBIOS_ANCHOR_LEN, errp);
+    g_byte_array_free(t.tables, TRUE);
+    return ok;
+}
+
 static bool add_u16_file(Machine *m, const char *name, uint16_t v, GError **errp)
 {
     v = GUINT16_TO_LE(v);
@@ -343,7 +371,8 @@ static bool add_items(Machine *m, GError **errp)
     fw_cfg_add_i16(fw, FW_CFG_MAX_CPUS, MAX(m->opts.max_cpus, m->ncpus));
     fw_cfg_add_i16(fw, FW_CFG_BOOT_MENU, m->opts.boot_menu);
     fw_cfg_add_i32(fw, FW_CFG_IRQ0_OVERRIDE, 1);
-    if (!add_e820(m, errp) || !add_acpi(m, errp) || !add_user_files(m, errp))
+    if (!add_e820(m, errp) || !add_acpi(m, errp) || !add_smbios(m, errp) ||
+        !add_user_files(m, errp))
         return false;
     if (m->opts.splash_time >= 0 &&
         !add_u16_file(m, "etc/boot-menu-wait", m->opts.splash_time, errp))

@@ -11,6 +11,7 @@
 #include "vireo/pc.h"
 #include "vireo/pci.h"
 #include "vireo/runstate.h"
+#include "vireo/smbios.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #define PC_VGA_WINDOW     0xa0000ULL      /* legacy VGA memory: not RAM */
 #define PC_VGA_WINDOW_END 0xc0000ULL
 #define PC_EBDA           0x9fc00ULL
+#define PC_SMBIOS_ANCHOR  0xf0000ULL      /* direct boot: SMBIOS entry point */
 #define PC_PAM_START      0xc0000ULL      /* i440FX shadow segments up to 1 MiB */
 #define PC_PAM_END        0x100000ULL
 
@@ -188,12 +190,35 @@ bool pc_load_payload(Machine *m, BootInfo *bi, GError **errp)
     return ok;
 }
 
+/* Direct boot: the SMBIOS entry point at 0xf0000 (Linux's DMI scan looks at 16-byte
+ * steps in 0xf0000-0xfffff), the structures right after it. */
+static bool pc_place_smbios(Machine *m, GError **errp)
+{
+    SmbiosTables t;
+    const uint64_t anchor = PC_SMBIOS_ANCHOR, tables = PC_SMBIOS_ANCHOR + 32;
+
+    if (!pc_smbios_build(m, &t, errp))
+        return false;
+    bool ok = tables + t.tables->len <= PC_BIOS_AREA + PC_BIOS_AREA_SIZE;
+    if (ok) {
+        smbios_anchor_set_address(t.anchor, tables);
+        ok = as_dma_write(m->sysmem, tables, t.tables->data, t.tables->len) &&
+             as_dma_write(m->sysmem, anchor, t.anchor, SMBIOS_ANCHOR_LEN);
+    }
+    if (!ok)
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "SMBIOS: %u bytes of tables do "
+                    "not fit in the BIOS area", t.tables->len);
+    g_byte_array_free(t.tables, TRUE);
+    return ok;
+}
+
 /* Direct boot: no firmware shadows the BIOS area, so the board opens it as RAM (as
  * SeaBIOS would leave it) and writes the ACPI tables there itself. */
 static bool pc_firmware_tables(Machine *m, GError **errp)
 {
     i440fx_set_pam(pci_bus_get_device(m->pci_bus, 0), 0x33);
-    return acpi_build_pc(m, PC_BIOS_AREA, PC_BIOS_AREA_SIZE, errp);
+    return acpi_build_pc(m, PC_BIOS_AREA, PC_BIOS_AREA_SIZE, errp) &&
+           pc_place_smbios(m, errp);
 }
 
 /* Before anything is created: the -kernel/-initrd files, and the BIOS files when the

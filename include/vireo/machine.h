@@ -71,6 +71,7 @@ typedef struct MachineOpts {
     int64_t reboot_timeout;         /* -boot reboot-timeout= (ms), -1: not given */
     bool boot_given;                /* some -boot option was given */
     GPtrArray *fw_cfg;              /* -fw_cfg specs (char *) */
+    GPtrArray *smbios;              /* -smbios specs (char *) */
     bool nographic;                 /* -nographic: SeaBIOS's serial console */
     bool snapshot;                  /* -snapshot: every drive gets snapshot=on */
     unsigned drives;                /* -drive/-hda/-cdrom/bare images given */

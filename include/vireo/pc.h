@@ -29,6 +29,9 @@ PciBus *pci_bus_new_pc(Machine *m, GError **errp);
 bool pc_firmware_wanted(const MachineOpts *o);
 /* -fw_cfg SPEC: checked (@fw NULL, at parse time) or added to fw_cfg. */
 bool pc_fw_cfg_option(Device *fw, const char *spec, GError **errp);
+/* SMBIOS tables for this machine (hw/smbios/smbios.c). */
+struct SmbiosTables;
+bool pc_smbios_build(Machine *m, struct SmbiosTables *t, GError **errp);
 /* Start-up check (before KVM): the BIOS (and linuxboot ROM) files exist. */
 bool pc_firmware_check(const MachineOpts *o, GError **errp);
 /* Loads the BIOS, fills fw_cfg for it (after every device is realized). */

@@ -84,7 +84,7 @@ storage_case() {
   vsb_boot "$log" --timeout 240 --first-output 90 --silence 120 \
     --marker VTEST-INIT --exit-after VTEST-DONE --exit-grace 30 -- \
     "${VMM_CMD[@]}" "${extra[@]}" -m $MEM -hda "$disk"
-  check_results "$log" "$vmm: installed disk boots alone with -hda" diskboot diskwrite
+  check_results "$log" "$vmm: installed disk boots alone with -hda (DMI from SMBIOS)" diskboot diskwrite smbios
   img_check "$vmm" "the IDE disk boot" "$disk"
   log=$VSB_LOGDIR/$vmm-diskboot-virtio.log
   vsb_boot "$log" --timeout 240 --first-output 90 --silence 120 \

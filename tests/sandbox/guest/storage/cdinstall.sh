@@ -3,6 +3,9 @@
 # the checksum with the file's), then an installation: partition and format the IDE
 # disk, copy the kernel and initramfs from the CD, install extlinux and its MBR, power off.
 . /lib/vtest.sh
+# libata probes asynchronously after insmod: wait for both drives (30 s at most).
+i=0
+while [ $i -lt 30 ] && ! { [ -b /dev/sda ] && [ -b /dev/sr0 ]; }; do sleep 1; i=$((i + 1)); done
 cfg=$(dmesg | grep -E 'ata[0-9]+\.[0-9]+: configured for' | tr '\n' ';')
 case "$cfg" in *PIO*|"") dma= ;; *DMA*) dma=1 ;; esac
 vt_check "ata-dma: ata_piix configured: $cfg" [ -n "$dma" ]

@@ -1,6 +1,8 @@
 # Guest side of bench/storage.sh: IDE (ata_piix, DMA) and ATAPI (sr) reads timed in the
 # guest, one "VTEST-RESULT ok bench-NAME: MS ms" line each.
 . /lib/vtest.sh
+i=0
+while [ $i -lt 30 ] && ! { [ -b /dev/sda ] && [ -b /dev/sr0 ]; }; do sleep 1; i=$((i + 1)); done
 ms() { awk '{printf "%d", $1 * 1000}' /proc/uptime; }
 run() {  # run NAME dd-args...
   local name=$1; shift
