@@ -593,6 +593,20 @@ static bool h_fw_cfg(VireoOptions *o, const char *v, GError **errp)
     return true;
 }
 
+/* -blockdev, keyval (dotted keys: cache.direct=on) or JSON, as libvirt passes it. */
+static bool h_blockdev(VireoOptions *o, const char *v, GError **errp)
+{
+    bool help, json;
+    JsonObject *obj = option_parse("blockdev", v, NULL, 0, &help, &json, errp);
+    if (!obj)
+        return false;
+    OptEntry *e = g_new0(OptEntry, 1);
+    *e = (OptEntry){ .text = g_strdup(v), .obj = obj, .kv = !json };
+    g_ptr_array_add(o->blockdevs, e);
+    o->machine.drives++;
+    return true;
+}
+
 /* -smbios type=N,...|file=F (checked here, built by the board). */
 static bool h_smbios(VireoOptions *o, const char *v, GError **errp)
 {
@@ -674,6 +688,7 @@ static const OptDef opts[] = {
     { "L", ARG_ONE, h_L, "-L path                     directory for the BIOS and option ROMs" },
     { "smbios", ARG_ONE, h_smbios, "-smbios type=0|1|2|3|4|11|17,field=value... | file=F  SMBIOS fields" },
     { "fw_cfg", ARG_ONE, h_fw_cfg, "-fw_cfg [name=]opt/N,file=F|string=S  add a fw_cfg file" },
+    { "blockdev", ARG_ONE, h_blockdev, "-blockdev driver=file|host_device|raw|qcow2,node-name=N,...  (or JSON) a block node" },
     { "drive", ARG_ONE, h_drive, "-drive file=F,if=virtio|none[,id=ID,format=raw|qcow2,readonly=on,cache=C,aio=A]" },
     { "device", ARG_ONE, h_device, "-device driver[,prop=val]   add a device (-device help)" },
     { "qmp", ARG_ONE, h_qmp, "-qmp dev                    QMP on dev (unix:P,server=on,wait=off | tcp:H:P,... | stdio)" },
@@ -706,6 +721,7 @@ static void options_init(VireoOptions *o)
     o->devices = g_ptr_array_new_with_free_func((GDestroyNotify)opt_entry_free);
     o->drives = g_ptr_array_new();
     o->owned = g_ptr_array_new_with_free_func(g_free);
+    o->blockdevs = g_ptr_array_new_with_free_func((GDestroyNotify)opt_entry_free);
     o->machine.splash_time = o->machine.reboot_timeout = -1;
     o->qmps = g_ptr_array_new();
     o->qmps_pretty = g_ptr_array_new();
@@ -759,6 +775,7 @@ void cmdline_free(VireoOptions *o)
     g_ptr_array_free(o->devices, TRUE);
     g_ptr_array_free(o->drives, TRUE);
     g_ptr_array_free(o->owned, TRUE);
+    g_ptr_array_free(o->blockdevs, TRUE);
     if (o->machine.data_dirs)
         g_ptr_array_free(o->machine.data_dirs, TRUE);
     if (o->machine.fw_cfg)

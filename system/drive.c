@@ -58,6 +58,32 @@ static bool drive_error(GError **errp, const char *spec, const char *why)
     return false;
 }
 
+static BlockEngine *machine_engine(Machine *m);
+
+BlockEngine *drive_engine(Machine *m)
+{
+    return machine_engine(m);
+}
+
+bool drive_register(Machine *m, const char *id, const char *spec, BlockBackend *blk,
+                    GError **errp)
+{
+    for (guint i = 0; m->drives && i < m->drives->len; i++)
+        if (!strcmp(((DriveInfo *)m->drives->pdata[i])->id, id)) {
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_EXISTS, "-blockdev %s: node-name '%s' "
+                        "is already a drive id", spec, id);
+            blk_close(blk);
+            return false;
+        }
+    DriveInfo *d = g_new0(DriveInfo, 1);
+    *d = (DriveInfo){ .id = g_strdup(id), .iface = g_strdup("none"), .spec = g_strdup(spec),
+                      .blk = blk, .bus = -1, .unit = -1 };
+    if (!m->drives)
+        m->drives = g_ptr_array_new();
+    g_ptr_array_add(m->drives, d);
+    return true;
+}
+
 static BlockEngine *machine_engine(Machine *m)
 {
     if (!m->block_engine)
@@ -477,6 +503,7 @@ void drives_free(Machine *m)
     if (m->drives)
         g_ptr_array_free(m->drives, TRUE);
     m->drives = NULL;
+    blockdevs_free(m);
     if (m->block_engine)
         block_engine_free(m->block_engine);
     m->block_engine = NULL;

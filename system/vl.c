@@ -256,6 +256,13 @@ static bool build_machine(Machine *m, const VireoOptions *o, GError **errp)
     for (guint i = 0; i < o->drives->len; i++)   /* before KVM: errors name the image */
         if (!drive_add(m, o->drives->pdata[i], errp))
             return false;
+    for (guint i = 0; i < o->blockdevs->len; i++) {
+        OptEntry *e = o->blockdevs->pdata[i];
+        if (!blockdev_declare(m, e->obj, e->kv, e->text, errp))
+            return false;
+    }
+    if (!blockdev_open_all(m, errp))
+        return false;
     m->kvm = kvm_init(m, errp);
     if (!m->kvm || !check_smp(m, errp))
         return false;

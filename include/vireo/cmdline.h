@@ -31,6 +31,7 @@ typedef struct VireoOptions {
     GPtrArray *serials;           /* char * specs for -serial, in order */
     GPtrArray *chardevs;          /* char * -chardev specs */
     GPtrArray *drives;            /* char * -drive specs (also from -hda, -cdrom, ...) */
+    GPtrArray *blockdevs;         /* OptEntry * of -blockdev */
     GPtrArray *owned;             /* strings the parser made (freed with the options) */
     GPtrArray *devices;           /* OptEntry * of -device, checked against the classes */
     GPtrArray *qmps;              /* char * -qmp specs (control) */

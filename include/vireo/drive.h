@@ -38,6 +38,17 @@ void drive_release_id(Machine *m, const char *id);
 void drive_release(Machine *m, BlockBackend *blk);
 /* Creates the devices of if=virtio drives. */
 bool drive_create_devices(Machine *m, GError **errp);
+/* The machine's block engine (created on first use). */
+BlockEngine *drive_engine(Machine *m);
+/* Registers an opened image as drive @id (if=none), for -blockdev node names. */
+bool drive_register(Machine *m, const char *id, const char *spec, BlockBackend *blk,
+                    GError **errp);
+/* -blockdev (system/blockdev.c): declares one node (keyval when @kv, else JSON), then
+ * opens the nodes nothing refers to as drives named by their node-name. */
+typedef struct _JsonObject JsonObject;
+bool blockdev_declare(Machine *m, JsonObject *o, bool kv, const char *spec, GError **errp);
+bool blockdev_open_all(Machine *m, GError **errp);
+void blockdevs_free(Machine *m);
 /* Flushes and closes every drive (after the devices are gone). */
 void drives_free(Machine *m);
 

@@ -118,6 +118,7 @@ struct Machine {
     Chardev *serial[MACHINE_MAX_SERIAL];
     struct MonitorSet *monitors;    /* qapi/: QMP and HMP sessions (vireo/qmp.h) */
     GPtrArray *drives;              /* DriveInfo (vireo/drive.h), NULL when none */
+    GPtrArray *blockdevs;           /* -blockdev nodes (system/blockdev.c), NULL when none */
     struct BlockEngine *block_engine;
     struct KernelCacheFill *kernel_cache_fill;  /* hw/i386/kernel-cache.c, pending fill */
     struct UiState *ui;             /* ui/: consoles, input routing, VNC/SDL (console.h) */

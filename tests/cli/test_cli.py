@@ -126,6 +126,22 @@ class BadInput(unittest.TestCase):
             self.bad("drive with bus=0, unit=0 (index=0) exists", img, "-hda", img)
             self.bad("-bios nosuch.bin: not found", "-bios", "nosuch.bin")
             self.bad("Invalid boot device for PC: 'z'", "-boot", "z")
+            # -blockdev: keyval and JSON; graph errors before anything is created
+            self.bad("Parameter 'driver' does not accept value 'vmdk'", "-blockdev",
+                     f"driver=vmdk,node-name=a,file=x")
+            self.bad("Parameter 'filename' is missing", "-blockdev", "driver=file,node-name=f")
+            self.bad("'nofile' is not a file or host_device node", "-blockdev",
+                     "driver=qcow2,node-name=q,file=nofile")
+            self.bad("Duplicate nodes with node-name='f'", "-blockdev",
+                     f"driver=file,node-name=f,filename={img}", "-blockdev",
+                     f"driver=file,node-name=f,filename={img}")
+            self.bad("discard=unmap is not supported", "-blockdev",
+                     f'{{"driver":"file","node-name":"f","filename":"{img}","discard":"unmap"}}')
+            self.bad("Invalid parameter 'bogus'", "-blockdev",
+                     f"driver=file,node-name=f,filename={img},bogus=1")
+            self.bad("not a qcow2 image", "-blockdev",
+                     f'{{"driver":"file","node-name":"f","filename":"{img}","cache":{{"direct":false}}}}',
+                     "-blockdev", '{"driver":"qcow2","node-name":"q","file":"f","backing":null}')
             self.bad("must start with \"opt/\"", "-fw_cfg", "name=etc/x,string=1")
 
     def test_backing_files(self):

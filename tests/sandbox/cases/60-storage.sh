@@ -96,6 +96,16 @@ storage_case() {
     "${VMM_CMD[@]}" "${extra[@]}" -m $MEM -drive "file=$disk,if=virtio"
   check_results "$log" "$vmm: installed disk boots with -drive if=virtio" diskboot diskwrite
   img_check "$vmm" "the virtio disk boot" "$disk"
+  # libvirt's form: -blockdev nodes (JSON), a device by node name, bootindex -> bootorder
+  log=$VSB_LOGDIR/$vmm-diskboot-blockdev.log
+  vsb_boot "$log" --timeout 240 --first-output 90 --silence 120 \
+    --marker VTEST-INIT --exit-after VTEST-DONE --exit-grace 30 -- \
+    "${VMM_CMD[@]}" "${extra[@]}" -m $MEM \
+    -blockdev "{\"driver\":\"file\",\"filename\":\"$disk\",\"node-name\":\"storage1\",\"cache\":{\"direct\":false,\"no-flush\":false}}" \
+    -blockdev '{"node-name":"format1","read-only":false,"driver":"qcow2","file":"storage1","backing":null}' \
+    -device ide-hd,bus=ide.0,unit=1,drive=format1,id=disk1,bootindex=1
+  check_results "$log" "$vmm: installed disk boots from -blockdev nodes with bootindex" diskboot diskwrite
+  img_check "$vmm" "the -blockdev boot" "$disk"
   sum1=$(sha256sum "$disk" | cut -d' ' -f1)
   log=$VSB_LOGDIR/$vmm-snapshot.log
   vsb_boot "$log" --timeout 240 --first-output 90 --silence 120 \
