@@ -367,7 +367,7 @@ int vireo_main(int argc, char **argv)
 out:
     if (m->kvm && m->cpus)
         kvm_stop_vcpus(m->kvm);
-    loader_finish(m);                  /* a pending kernel-cache fill */
+    loader_finish(m, false);           /* a pending kernel-cache fill, bounded */
     vnc_cleanup(m);                    /* removes its unix socket files */
     monitor_cleanup(m);                /* flushes replies, removes socket files */
     chr_registry_free(m->chardevs);    /* restores the terminal */

@@ -279,6 +279,9 @@ struct KernelCacheFill {
     GMutex lock;
     GCond cond;
     bool hurry;                      /* exiting: stop waiting for idle time */
+    bool done;                       /* the thread finished (filled or gave up) */
+    bool abandoned;                  /* exit did not wait: the thread frees this */
+    pid_t tid;                       /* the thread's id, to lift its priority */
     int dirfd;
     char *kernel;
     char key[KCACHE_KEY_LEN + 1];
@@ -334,19 +337,50 @@ static uint8_t *read_payload(KernelCacheFill *f)
     return buf;
 }
 
+static void fill_free(KernelCacheFill *f)
+{
+    close(f->dirfd);
+    g_mutex_clear(&f->lock);
+    g_cond_clear(&f->cond);
+    g_free(f->kernel);
+    g_free(f);
+}
+
+/* Normal priority again (the process is exiting and waits for the fill). */
+static void fill_lift_priority(pid_t tid)
+{
+    struct sched_param sp = { 0 };
+    sched_setscheduler(tid, SCHED_OTHER, &sp);
+    setpriority(PRIO_PROCESS, tid, 0);
+}
+
 static gpointer fill_thread(gpointer opaque)
 {
     KernelCacheFill *f = opaque;
     struct sched_param sp = { 0 };
+    g_mutex_lock(&f->lock);
+    f->tid = gettid();
+    g_mutex_unlock(&f->lock);
     /* Never ahead of the guest: idle class (runs only when the CPU has nothing else). */
     if (sched_setscheduler(0, SCHED_IDLE, &sp) < 0)
         setpriority(PRIO_PROCESS, 0, 19);
     wait_guest_idle(f);
+    g_mutex_lock(&f->lock);
+    if (f->hurry)
+        fill_lift_priority(0);
+    g_mutex_unlock(&f->lock);
     g_autofree uint8_t *payload = read_payload(f);
     g_autoptr(GError) err = NULL;
     if (payload && !kernel_cache_fill(f->dirfd, f->key, payload, f->len, &f->h,
                                       KCACHE_LIMIT, &err))
         g_debug("%s", err->message);
+    g_mutex_lock(&f->lock);
+    f->done = true;
+    bool abandoned = f->abandoned;
+    g_cond_broadcast(&f->cond);
+    g_mutex_unlock(&f->lock);
+    if (abandoned)
+        fill_free(f);
     return NULL;
 }
 
@@ -366,18 +400,29 @@ KernelCacheFill *kernel_cache_fill_start(int dirfd, const char *kernel, const ch
     return f;
 }
 
-void kernel_cache_fill_finish(KernelCacheFill *f)
+void kernel_cache_fill_finish(KernelCacheFill *f, int64_t timeout_us)
 {
     if (!f)
         return;
+    int64_t deadline = g_get_monotonic_time() + timeout_us;
     g_mutex_lock(&f->lock);
     f->hurry = true;
-    g_cond_signal(&f->cond);
+    if (f->tid)
+        fill_lift_priority(f->tid);
+    g_cond_broadcast(&f->cond);
+    while (!f->done) {
+        if (timeout_us < 0) {
+            g_cond_wait(&f->cond, &f->lock);
+        } else if (!g_cond_wait_until(&f->cond, &f->lock, deadline) && !f->done) {
+            /* Exit is not held up: the thread finishes or dies with the process; a
+             * half-written temporary file is removed by a later run. */
+            f->abandoned = true;
+            g_mutex_unlock(&f->lock);
+            g_thread_unref(f->thread);
+            return;
+        }
+    }
     g_mutex_unlock(&f->lock);
     g_thread_join(f->thread);
-    close(f->dirfd);
-    g_mutex_clear(&f->lock);
-    g_cond_clear(&f->cond);
-    g_free(f->kernel);
-    g_free(f);
+    fill_free(f);
 }

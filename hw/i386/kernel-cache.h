@@ -47,7 +47,8 @@ bool kernel_cache_fill(int dirfd, const char *key, const uint8_t *payload, size_
  * then kernel_cache_fill(). Takes ownership of @dirfd. */
 KernelCacheFill *kernel_cache_fill_start(int dirfd, const char *kernel, const char *key,
                                          size_t off, size_t len, const BzImageInfo *h);
-/* Lets a pending fill run without waiting for idle time and waits for it. */
-void kernel_cache_fill_finish(KernelCacheFill *f);
+/* Lets a pending fill run now at normal priority and waits for it, at most @timeout_us
+ * (< 0: until it ends); past that the fill is abandoned to finish on its own. */
+void kernel_cache_fill_finish(KernelCacheFill *f, int64_t timeout_us);
 
 #endif

@@ -238,9 +238,9 @@ static bool cache_lookup(Machine *m, const char *name, const uint8_t *img, size_
     return false;
 }
 
-void loader_finish(Machine *m)
+void loader_finish(Machine *m, bool wait)
 {
-    kernel_cache_fill_finish(m->kernel_cache_fill);
+    kernel_cache_fill_finish(m->kernel_cache_fill, wait ? -1 : LOADER_EXIT_FILL_WAIT_US);
     m->kernel_cache_fill = NULL;
 }
 

@@ -59,8 +59,10 @@ bool loader_load(Machine *m, const char *name, const uint8_t *kernel, size_t kle
                  const uint8_t *initrd, size_t ilen, const char *cmdline,
                  BootInfo *bi, GError **errp);
 
-/* Waits for a pending kernel-cache fill (docs/kernel-cache.md); call before exit. */
-void loader_finish(Machine *m);
+/* Before exit: lets a pending kernel-cache fill (docs/kernel-cache.md) complete, waiting
+ * at most LOADER_EXIT_FILL_WAIT_US unless @wait (tests: until it ends). */
+#define LOADER_EXIT_FILL_WAIT_US (10 * G_USEC_PER_SEC)
+void loader_finish(Machine *m, bool wait);
 
 /* Checks that @kernel is a bootable bzImage or PVH ELF without loading it. */
 bool loader_check(const char *name, const uint8_t *kernel, size_t klen, GError **errp);

@@ -15,6 +15,7 @@
 #include "device-fuzz.h"
 #include "vireo/acpi.h"
 #include "vireo/drive.h"
+#include "vireo/fw_cfg.h"
 #include "vireo/pc.h"
 
 #define RAM_SIZE 0x80000u          /* below the legacy VGA window at 0xa0000 */
@@ -25,8 +26,23 @@ typedef struct SweepDevice {
     const char *opts;                       /* -device options */
     bool with_bus;                          /* created by pci_bus_new_pc() */
     Device *(*create)(Machine *m, GError **errp);   /* board-internal devices */
-    bool drive;                             /* needs -drive id=sweep0 */
+    const char *drive;                      /* -drive options beside file=,id=sweep0 */
+    const char *parent;                     /* created first (the bus it sits on) */
 } SweepDevice;
+
+/* fw_cfg as the board fills it: items, files, and DMA a hostile guest can aim anywhere. */
+static Device *fw_cfg_create(Machine *m, GError **errp)
+{
+    static const char blob[] = "sweep fw_cfg item contents";
+    Device *d = device_new(m, &fw_cfg_io_class);
+    if (!machine_add_device(m, d, errp))
+        return NULL;
+    fw_cfg_add_bytes(d, FW_CFG_KERNEL_CMDLINE, blob, sizeof(blob));
+    if (!fw_cfg_add_file(d, "etc/sweep", blob, sizeof(blob), errp) ||
+        !fw_cfg_add_file(d, "opt/sweep", blob, 5, errp))
+        return NULL;
+    return d;
+}
 
 static const SweepDevice sweep_devices[] = {
     { "i440FX", .with_bus = true },
@@ -38,12 +54,17 @@ static const SweepDevice sweep_devices[] = {
     { "port92", NULL },
     { "isa-debug-exit", NULL },
     { "virtio-rng-pci", "max-bytes=4096,period=10" },
-    { "virtio-blk-pci", "drive=sweep0", .drive = true },
+    { "virtio-blk-pci", "drive=sweep0", .drive = "format=raw" },
     { "VGA", NULL },
     { "bochs-display", NULL },
     { "virtio-keyboard-pci", NULL },
     { "virtio-mouse-pci", NULL },
     { "virtio-tablet-pci", NULL },
+    { "fw_cfg_io", .create = fw_cfg_create },
+    { "piix3-ide", NULL },
+    { "ide-hd", "drive=sweep0,bus=ide.0,unit=0", .drive = "format=raw", .parent = "piix3-ide" },
+    { "ide-cd", "drive=sweep0,bus=ide.1,unit=0", .drive = "format=raw,media=cdrom",
+      .parent = "piix3-ide" },
 };
 
 static const SweepDevice *sweep_find(const char *cls)
@@ -121,9 +142,13 @@ static void sweep_class(gconstpointer data)
     g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);   /* warnings expected */
     g_assert_nonnull(pci_bus_new_pc(m, &err));
     if (image) {
-        g_autofree char *spec = g_strdup_printf("file=%s,format=raw,if=none,id=sweep0", image);
+        g_autofree char *spec = g_strdup_printf("file=%s,%s,if=none,id=sweep0", image,
+                                                sd->drive);
         g_assert_true(drive_add(m, spec, &err));
     }
+    if (sd->parent)
+        g_assert_nonnull(machine_create_device(m, sd->parent, NULL, &err));
+    g_assert_no_error(err);
     if (sd->create)
         g_assert_nonnull(sd->create(m, &err));
     else if (!sd->with_bus)

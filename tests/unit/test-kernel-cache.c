@@ -133,7 +133,7 @@ static uint64_t boot(const char *path, const GByteArray *img, const char *cmdlin
     GError *err = NULL;
     g_assert_true(loader_load(m, path, img->data, img->len, NULL, 0, cmdline, &bi, &err));
     g_assert_no_error(err);
-    loader_finish(m);                           /* lets a background fill complete */
+    loader_finish(m, true);                     /* lets a background fill complete */
     if (mp)
         *mp = m;
     else
@@ -190,7 +190,7 @@ static void test_miss_then_hit(void)
     m = test_machine(64 << 20, false);
     BootInfo bi;
     g_assert_true(loader_load(m, path, img->data, img->len, NULL, 0, NULL, &bi, NULL));
-    loader_finish(m);
+    loader_finish(m, true);
     g_assert_cmphex(bi.entry, ==, BASE + 0x200);
     g_assert_cmpint(count_entries(), ==, 0);
     machine_free(m);
