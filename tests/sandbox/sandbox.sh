@@ -12,7 +12,9 @@
 # the same path. CMD's stdout/stderr stream back (serial ports 1 and 2); the exit status
 # is CMD's. 124: --timeout expired; 125: sandbox failure (boot, livelock twice, ...).
 # Outer QEMU livelocks (rcu stall / soft lockup, or no heartbeat) are killed by PID and
-# retried once (within the same --timeout). Default: --mem 3072 --smp 2 --timeout 1800, cwd = current directory.
+# the run is retried (VSB_ATTEMPTS boots in all, default 3, within the same --timeout);
+# CMD sees the attempt number in $VSB_JOB/attempt (lib/driver.sh resumes after the
+# cases a livelocked attempt finished). Default: --mem 3072 --smp 2 --timeout 1800, cwd = current directory.
 # --scratch MB: an ext4 disk of MB (sparse) mounted at $VSB_SCRATCH (/tmp/vsb-scratch), for
 # what tmpfs cannot do (O_DIRECT, cache=none); discarded after the run.
 # Env: VIREO_SANDBOX_CACHE (cache dir), VSB_KEEP=1 keeps the job folder (logs),
@@ -95,6 +97,7 @@ fi
   echo "export XDG_CACHE_HOME=/var/tmp/xdg-cache"
   for e in "${envs[@]}"; do printf 'export %s=%q\n' "${e%%=*}" "${e#*=}"; done
   echo "export VSB_INSIDE=1"
+  printf 'export VSB_JOB=%q\n' "$job"
   printf 'cd %q 2>/dev/null || cd /\n' "$cwd"
   printf 'exec'; printf ' %q' "$@"; printf '\n'
 } > "$job/cmd.sh"
@@ -187,16 +190,21 @@ while [ -z "$slot_fd" ]; do
 done
 t0=$(vsb_now_ms)
 deadline=$(( $(date +%s) + timeout ))   # --timeout covers both attempts
-for try in 1 2; do
+attempts=${VSB_ATTEMPTS:-3}
+for ((try = 1; try <= attempts; try++)); do
   stalls_seen=0
+  echo "$try" > "$job/attempt"
+  if [ "$try" -gt 1 ] && [ "$scratch" -gt 0 ]; then   # a clean scratch disk again
+    mkfs.ext4 -q -F -E lazy_itable_init=1,lazy_journal_init=1 "$job/scratch.img"
+  fi
   attempt
   case $result in
     livelock:*)
       vsb_log "outer QEMU livelocked (${result#livelock:}); killed it"
       tail -n 15 "$job/console" | sed 's/\r$//; s/^/sandbox: console: /' >&2
       cp "$job/console" "$VSB_CACHE/last-livelock-console.log" 2>/dev/null
-      if [ $try = 1 ] && [ $((deadline - $(date +%s))) -ge 60 ]; then
-        vsb_log "retrying once"; continue
+      if [ "$try" -lt "$attempts" ] && [ $((deadline - $(date +%s))) -ge 60 ]; then
+        vsb_log "retrying (attempt $((try + 1)) of $attempts)"; continue
       fi
       rc=125 ;;
     timeout) vsb_log "timeout after $timeout s; killed the outer QEMU"; rc=124 ;;

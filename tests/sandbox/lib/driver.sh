@@ -11,9 +11,18 @@ export VSB_LIB=$(cd "$(dirname "$0")" && pwd)
 export VSB_DIR=$(cd "$VSB_LIB/.." && pwd)
 export VSB_ROOT=$(cd "$VSB_DIR/../.." && pwd)
 logs=$build/sandbox-logs
-rm -rf "$logs"; mkdir -p "$logs"
 res=$logs/results.tap
-: > "$res"
+# A retry after an outer livelock (sandbox.sh writes the attempt number) resumes: the
+# results of the cases the killed attempt finished stand, the case it was in runs again.
+attempt=$(cat "${VSB_JOB:-/nonexistent}/attempt" 2>/dev/null || echo 1)
+declare -A done_before=()
+if [ "$attempt" -gt 1 ] && [ -f "$logs/cases.done" ] && [ -f "$res" ]; then
+  while IFS= read -r d; do done_before[$d]=1; done < "$logs/cases.done"
+  echo "# sandbox: attempt $attempt resumes after ${#done_before[@]} finished case(s)"
+else
+  rm -rf "$logs"; mkdir -p "$logs"
+  : > "$res"
+fi
 [ -c /dev/kvm ] || echo "# warning: no /dev/kvm in the sandbox"
 
 cases=()
@@ -27,11 +36,12 @@ printf '%s\n' "${cases[@]##*/}" > "$logs/cases.planned"
 
 for c in "${cases[@]}"; do
   n=$(basename "$c" .sh)
+  [ -n "${done_before[$n]:-}" ] && continue
   short=${n#[0-9][0-9]-}
   to=$(sed -n 's/^# vsb-timeout: *\([0-9][0-9]*\).*/\1/p' "$c" | head -n1)
   to=${to:-300}
   work=$(mktemp -d /tmp/vsb-case.XXXXXX)
-  mkdir -p "$logs/$n"
+  rm -rf "$logs/$n"; mkdir -p "$logs/$n"
   echo "# sandbox case $n (limit ${to}s)"
   start=$(date +%s)
   ( cd "$VSB_ROOT" && VSB_WORK=$work VSB_LOGDIR=$logs/$n VSB_CASE=$n \
