@@ -306,8 +306,11 @@ int main(int argc, char **argv)
     z_stream zs = { 0 };
     inflateInit(&zs);
     request(0, w, h);
-    while (read_message(&zs, &fb, &w, &h) < 0)
-        ;
+    /* The first update may hold only pseudo-rectangles (QEMU acknowledges encodings that
+     * way): ask again until pixels come. */
+    for (int r; (r = read_message(&zs, &fb, &w, &h)) <= 0;)
+        if (r == 0)
+            request(0, w, h);
     if (out) {
         FILE *f = fopen(out, "wb");
         if (!f)
