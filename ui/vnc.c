@@ -147,12 +147,17 @@ static const DisplayListenerOps vnc_dl_ops = {
 
 /* ---- framebuffer updates ---- */
 
-/* Runs of dirty tiles per tile row, as rectangles; clears them. Returns how many. */
+/* Runs of dirty tiles per tile row, as rectangles; a run with the same columns as one
+ * that ended on the row above extends it (a scrolling text console becomes one
+ * rectangle, not one per 16-row band: fewer headers and zlib flushes). Clears them.
+ * Returns how many. */
 static unsigned collect_rects(VncClient *c, GArray *rects)
 {
     int w = console_width(c->vd->con), h = console_height(c->vd->con);
+    guint prev_start = 0, prev_end = 0;
     for (int ty = 0; ty < c->th; ty++) {
         uint8_t *row = c->dirty + (size_t)ty * c->tw;
+        guint row_start = rects->len / 4;
         for (int tx = 0; tx < c->tw;) {
             if (!row[tx]) {
                 tx++;
@@ -164,8 +169,29 @@ static unsigned collect_rects(VncClient *c, GArray *rects)
             int r[4] = { start * VNC_TILE, ty * VNC_TILE,
                          MIN(tx * VNC_TILE, w) - start * VNC_TILE,
                          MIN((ty + 1) * VNC_TILE, h) - ty * VNC_TILE };
-            g_array_append_vals(rects, r, 4);
+            bool merged = false;
+            for (guint i = prev_start; i < prev_end && !merged; i++) {
+                int *p = &g_array_index(rects, int, i * 4);
+                if (p[0] == r[0] && p[2] == r[2] && p[1] + p[3] == r[1]) {
+                    p[3] += r[3];
+                    merged = true;
+                }
+            }
+            if (!merged)
+                g_array_append_vals(rects, r, 4);
         }
+        /* Rectangles that may grow on the next row: those that now end on this one. */
+        guint end = rects->len / 4;
+        guint s0 = prev_start;
+        for (guint i = prev_start; i < end; i++) {
+            int *p = &g_array_index(rects, int, i * 4);
+            if (p[1] + p[3] != MIN((ty + 1) * VNC_TILE, h))
+                s0 = i + 1;
+            else
+                break;
+        }
+        prev_start = MIN(s0, row_start);
+        prev_end = end;
     }
     return rects->len / 4;
 }
