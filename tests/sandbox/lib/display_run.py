@@ -143,9 +143,12 @@ def main():
         else:
             reason = 'timeout'
     finally:
-        if p.poll() is None:
+        # EOF on its stdout comes just before the process ends: give it time to exit.
+        try:
+            p.wait(timeout=30 if reason == 'exited' else 0.1)
+        except subprocess.TimeoutExpired:
             p.kill()
-        p.wait()
+            p.wait()
     print('DR_RC=%d' % p.returncode)
     print('DR_REASON=%s' % reason)
     print('DR_SHOTS="%s"' % ' '.join(shots))
