@@ -377,7 +377,10 @@ static bool add_items(Machine *m, GError **errp)
     if (m->opts.splash_time >= 0 &&
         !add_u16_file(m, "etc/boot-menu-wait", m->opts.splash_time, errp))
         return false;
-    if (m->opts.reboot_timeout >= -1 && m->opts.boot_given && m->opts.reboot_timeout != -1) {
+    /* QEMU (fw_cfg_reboot) always passes it, -1 (never reboot) unless -boot
+     * reboot-timeout= says otherwise: SeaBIOS then stops at "No bootable device."
+     * instead of resetting every 60 s. */
+    {
         uint32_t t = GUINT32_TO_LE((uint32_t)m->opts.reboot_timeout);
         if (!fw_cfg_add_file(fw, "etc/boot-fail-wait", &t, 4, errp))
             return false;

@@ -100,9 +100,31 @@ int pci_register_bar_ram(PciDevice *d, int idx, uint32_t flags, uint64_t size, v
     return r;
 }
 
+/* The expansion ROM BAR (PCI 3.0, 6.2.5.2): read-only memory of @size bytes (a power
+ * of two, 2 KiB..16 MiB) at @host; the guest sizes it through bits 31:11 and turns
+ * decoding on with bit 0. */
+int pci_register_rom(PciDevice *d, uint64_t size, void *host)
+{
+    PciBar *b = &d->bars[PCI_ROM_SLOT];
+
+    if (b->size || size < 0x800 || size > PCI_ROM_MAX_SIZE || (size & (size - 1)))
+        return -EINVAL;
+    b->size = size;
+    b->flags = PCI_BAR_MEM32;
+    b->addr = b->failed_addr = PCI_BAR_UNMAPPED;
+    b->dev = d;
+    b->idx = PCI_ROM_SLOT;
+    b->name = g_strdup_printf("%s-rom", d->dev.cls->name);
+    mr_init_ram(&b->mr, b->name, size, host);
+    b->mr.readonly = true;
+    pci_set_long(d, PCI_ROM_ADDRESS, 0);
+    pci_set_wmask(d, PCI_ROM_ADDRESS, 4, (uint32_t)~(size - 1) | PCI_ROM_ADDRESS_ENABLE);
+    return 0;
+}
+
 uint64_t pci_bar_address(PciDevice *d, int idx)
 {
-    if (idx < 0 || idx >= PCI_NUM_BARS || !d->bars[idx].size)
+    if (idx < 0 || idx >= PCI_NUM_REGIONS || !d->bars[idx].size)
         return PCI_BAR_UNMAPPED;
     return d->bars[idx].addr;
 }
@@ -113,8 +135,18 @@ static uint64_t pci_bar_wanted(PciDevice *d, int idx)
 {
     PciBar *b = &d->bars[idx];
     uint16_t cmd = pci_get_word(d, PCI_COMMAND);
-    uint32_t lo = pci_get_long(d, PCI_BASE_ADDRESS_0 + 4 * idx);
+    uint32_t lo = pci_get_long(d, pci_bar_reg(idx));
     uint64_t mask = ~(b->size - 1), addr;
+
+    /* The expansion ROM decodes only with its enable bit and Memory Space both set
+     * (PCI 3.0, 6.2.5.2); bits 10:1 are reserved. */
+    if (idx == PCI_ROM_SLOT) {
+        addr = lo & ~0x7ffu;
+        if (!(cmd & PCI_COMMAND_MEMORY) || !(lo & PCI_ROM_ADDRESS_ENABLE) || addr == 0 ||
+            addr == ((uint32_t)mask & ~0x7ffu) || addr + b->size - 1 >= UINT32_MAX)
+            return PCI_BAR_UNMAPPED;
+        return addr;
+    }
 
     if (b->flags & PCI_BAR_IO) {
         addr = lo & ~3u;
@@ -169,11 +201,11 @@ static void pci_bar_map(PciDevice *d, PciBar *b, uint64_t want)
  * another chance once the other one moves. */
 void pci_bus_update_mappings(PciBus *bus)
 {
-    uint64_t want[PCI_SLOT_MAX * PCI_FUNC_MAX][PCI_NUM_BARS];
+    uint64_t want[PCI_SLOT_MAX * PCI_FUNC_MAX][PCI_NUM_REGIONS];
 
     for (unsigned fn = 0; fn < G_N_ELEMENTS(bus->devices); fn++) {
         PciDevice *d = bus->devices[fn];
-        for (int i = 0; d && i < PCI_NUM_BARS; i++) {
+        for (int i = 0; d && i < PCI_NUM_REGIONS; i++) {
             PciBar *b = &d->bars[i];
             want[fn][i] = b->size ? pci_bar_wanted(d, i) : PCI_BAR_UNMAPPED;
             if (b->size && b->addr != PCI_BAR_UNMAPPED && b->addr != want[fn][i]) {
@@ -184,7 +216,7 @@ void pci_bus_update_mappings(PciBus *bus)
     }
     for (unsigned fn = 0; fn < G_N_ELEMENTS(bus->devices); fn++) {
         PciDevice *d = bus->devices[fn];
-        for (int i = 0; d && i < PCI_NUM_BARS; i++) {
+        for (int i = 0; d && i < PCI_NUM_REGIONS; i++) {
             PciBar *b = &d->bars[i];
             if (b->size && want[fn][i] != PCI_BAR_UNMAPPED && b->addr != want[fn][i])
                 pci_bar_map(d, b, want[fn][i]);
@@ -196,7 +228,7 @@ void pci_bus_update_mappings(PciBus *bus)
 
 void pci_bars_unmap(PciDevice *d)
 {
-    for (int i = 0; i < PCI_NUM_BARS; i++) {
+    for (int i = 0; i < PCI_NUM_REGIONS; i++) {
         PciBar *b = &d->bars[i];
         if (b->size && b->addr != PCI_BAR_UNMAPPED)
             as_del_region(pci_bar_space(d, b), &b->mr);
@@ -207,11 +239,15 @@ void pci_bars_unmap(PciDevice *d)
 /* Reset: BAR address bits read 0 again (type bits stay), nothing decodes. */
 void pci_bars_reset(PciDevice *d)
 {
-    for (int i = 0; i < PCI_NUM_BARS; i++) {
-        unsigned reg = PCI_BASE_ADDRESS_0 + 4 * i;
+    for (int i = 0; i < PCI_NUM_REGIONS; i++) {
+        unsigned reg = pci_bar_reg(i);
         PciBar *b = &d->bars[i];
         if (!b->size)
             continue;
+        if (i == PCI_ROM_SLOT) {
+            pci_set_long(d, reg, 0);
+            continue;
+        }
         pci_set_long(d, reg, pci_get_long(d, reg) & ((b->flags & PCI_BAR_IO) ? 3u : 0xfu));
         if (b->flags & PCI_BAR_MEM64)
             pci_set_long(d, reg + 4, 0);

@@ -107,9 +107,12 @@ static bool alloc_take(Allocator *a, uint64_t size, uint64_t *addr)
 
 static void bar_set(BarReq *r, uint64_t addr)
 {
-    unsigned reg = PCI_BASE_ADDRESS_0 + 4 * r->idx;
+    unsigned reg = pci_bar_reg(r->idx);
     uint32_t flags = r->d->bars[r->idx].flags;
     uint32_t low_bits = pci_get_long(r->d, reg) & ((flags & PCI_BAR_IO) ? 3u : 0xfu);
+
+    if (r->idx == PCI_ROM_SLOT)     /* placed with decoding off, as SeaBIOS leaves it */
+        low_bits = 0;
 
     pci_set_long(r->d, reg, (uint32_t)addr | low_bits);
     if (flags & PCI_BAR_MEM64)
@@ -149,7 +152,7 @@ static void collect_bars(PciBus *bus, GArray *io, GArray *mem)
 {
     for (unsigned fn = 0; fn < G_N_ELEMENTS(bus->devices); fn++) {
         PciDevice *d = bus->devices[fn];
-        for (int i = 0; d && i < PCI_NUM_BARS; i++) {
+        for (int i = 0; d && i < PCI_NUM_REGIONS; i++) {
             BarReq r = { d, i, d->bars[i].size };
             if (r.size)
                 g_array_append_val((d->bars[i].flags & PCI_BAR_IO) ? io : mem, r);

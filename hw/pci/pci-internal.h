@@ -49,6 +49,16 @@ void pci_msix_reset(PciDevice *d);
 uint8_t piix3_rcr_read(PciDevice *d);
 void piix3_rcr_write(PciDevice *d, uint8_t val);
 
+/* Config offset of region @idx: BAR0..5 at 0x10.., the ROM BAR at 0x30. */
+static inline unsigned pci_bar_reg(int idx)
+{
+    return idx == PCI_ROM_SLOT ? PCI_ROM_ADDRESS : PCI_BASE_ADDRESS_0 + 4 * idx;
+}
+
+/* rom.c */
+bool pci_rom_realize(PciDevice *d, GError **errp);
+void pci_rom_free(PciDevice *d);
+
 static inline bool pci_ranges_overlap(uint32_t a, unsigned alen, uint32_t b, unsigned blen)
 {
     return a < b + blen && b < a + alen;

@@ -171,9 +171,9 @@ static const Property pci_device_props[] = {
          "Slot and optional function number, example: 06.0 or 06"),
     PROP("multifunction", PROP_BOOL, PciDevice, multifunction, "off", "on/off"),
     PROP("romfile", PROP_STR, PciDevice, romfile, NULL,
-         "option ROM image (Vireo loads none: only empty)"),
+         "option ROM image (file, or name in -L dirs, /usr/share/seabios, ...; empty: none)"),
     PROP("rombar", PROP_U32, PciDevice, rombar, "1",
-         "expose the option ROM BAR (there is none without a romfile)"),
+         "0: the ROM goes to the firmware through fw_cfg instead of a ROM BAR"),
     PROP_END
 };
 
@@ -200,21 +200,17 @@ bool pci_device_realize(PciDevice *d, const PciDeviceInfo *info, GError **errp)
     }
     if (d->attached)
         return true;
-    if (d->romfile && *d->romfile) {
-        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                    "-device %s: romfile=%s: Vireo loads no PCI option ROMs (romfile= "
-                    "takes only an empty value)", d->dev.cls->name, d->romfile);
-        return false;
-    }
     d->info = info;
     if (!pci_choose_devfn(d, bus, &devfn, errp) || !pci_check_slot(d, bus, devfn, errp))
         return false;
     d->bus = bus;
     d->devfn = devfn;
-    for (int i = 0; i < PCI_NUM_BARS; i++)
+    for (int i = 0; i < PCI_NUM_REGIONS; i++)
         if (!d->bars[i].size)
             d->bars[i].addr = PCI_BAR_UNMAPPED;
     pci_init_header(d, info);
+    if (!pci_rom_realize(d, errp))
+        return false;
     bus->devices[devfn] = d;
     d->attached = true;
     pci_device_reset(d);
@@ -227,8 +223,9 @@ void pci_device_unrealize(PciDevice *d)
         return;
     pci_set_irq(d, 0);
     pci_bars_unmap(d);
-    for (int i = 0; i < PCI_NUM_BARS; i++)
+    for (int i = 0; i < PCI_NUM_REGIONS; i++)
         g_clear_pointer(&d->bars[i].name, g_free);
+    pci_rom_free(d);
     if (d->bus->devices[d->devfn] == d)
         d->bus->devices[d->devfn] = NULL;
     if (d->bus->rcr_dev == d)
@@ -308,7 +305,8 @@ void pci_config_write(PciDevice *d, uint32_t addr, uint32_t val, unsigned len)
     if (pci_ranges_overlap(addr, len, PCI_COMMAND, 2))
         pci_intx_update(d);
     if (d->attached && (pci_ranges_overlap(addr, len, PCI_COMMAND, 2) ||
-                        pci_ranges_overlap(addr, len, PCI_BASE_ADDRESS_0, 24)))
+                        pci_ranges_overlap(addr, len, PCI_BASE_ADDRESS_0, 24) ||
+                        pci_ranges_overlap(addr, len, PCI_ROM_ADDRESS, 4)))
         pci_bus_update_mappings(d->bus);
     pci_msi_config_written(d, addr, len);
     pci_msix_config_written(d, addr, len);

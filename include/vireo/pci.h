@@ -80,6 +80,10 @@ typedef struct PciDevice PciDevice;
 
 #define PCI_CONFIG_SPACE_SIZE   256
 #define PCI_NUM_BARS            6
+#define PCI_ROM_SLOT            6       /* bars[6]: the expansion ROM BAR at 0x30 */
+#define PCI_NUM_REGIONS         7       /* the six BARs and the ROM BAR */
+#define  PCI_ROM_ADDRESS_ENABLE 0x01
+#define PCI_ROM_MAX_SIZE        (16u << 20)
 #define PCI_SLOT_MAX            32
 #define PCI_FUNC_MAX            8
 #define PCI_DEVFN(slot, fn)     ((((slot) & 0x1f) << 3) | ((fn) & 0x07))
@@ -105,6 +109,9 @@ typedef struct PciDeviceInfo {
     uint8_t revision;
     uint8_t irq_pin;            /* 0 = no INTx, 1 = INTA# .. 4 = INTD# */
     bool multifunction;         /* always set the header's multifunction bit */
+    /* The option ROM image used when romfile= is not given (QEMU's per-type default,
+     * e.g. "vgabios-stdvga.bin"), looked up as -bios is (-L, /usr/share/seabios...). */
+    const char *romfile;
     /* Optional: called after a config write has been applied through the masks
      * (BAR/command/MSI side effects are already done). */
     void (*config_write)(PciDevice *d, uint32_t addr, uint32_t val, unsigned len);
@@ -139,7 +146,7 @@ struct PciDevice {
     /* Properties of the abstract type "pci-device" (pci_device_class). */
     int32_t addr;               /* devfn from "slot[.fn]" in hex ("03.0", "0x3"); -1: first free */
     bool multifunction;
-    char *romfile;              /* only empty: Vireo loads no option ROMs */
+    char *romfile;              /* NULL: the type's default (info->romfile); "": none */
     uint32_t rombar;
     /* Runtime, set by pci_device_realize(). */
     const PciDeviceInfo *info;
@@ -147,10 +154,12 @@ struct PciDevice {
     uint8_t devfn;
     bool attached;
     bool intx_asserted;                       /* this device's share of its bus line */
+    uint8_t *rom;                             /* expansion ROM image (mmap'd), or NULL */
+    uint64_t rom_size;                        /* a power of two >= 2 KiB */
     uint8_t wmask[PCI_CONFIG_SPACE_SIZE];     /* 1 bits: guest-writable */
     uint8_t w1cmask[PCI_CONFIG_SPACE_SIZE];   /* 1 bits: write 1 to clear */
     uint8_t used[PCI_CONFIG_SPACE_SIZE];      /* bytes taken by header/capabilities */
-    PciBar bars[PCI_NUM_BARS];
+    PciBar bars[PCI_NUM_REGIONS];             /* [PCI_ROM_SLOT]: the ROM BAR */
     uint8_t msi_cap, msix_cap;                /* capability offsets, 0 = absent */
     uint16_t msix_vectors;
     int8_t msix_table_bar, msix_pba_bar;
@@ -181,7 +190,11 @@ int pci_register_bar(PciDevice *d, int idx, uint32_t flags, uint64_t size,
 /* A memory BAR backed by host memory @host (@size bytes, page aligned): guest accesses
  * go straight to it (a KVM memory slot while mapped), e.g. a framebuffer. */
 int pci_register_bar_ram(PciDevice *d, int idx, uint32_t flags, uint64_t size, void *host);
-/* Guest address BAR @idx is mapped at, or PCI_BAR_UNMAPPED. */
+/* The expansion ROM BAR (bars[PCI_ROM_SLOT]) over @size read-only bytes at @host (a
+ * power of two, 2 KiB..PCI_ROM_MAX_SIZE, page aligned). pci_device_realize() calls it
+ * for romfile=; returns 0 or -EINVAL. */
+int pci_register_rom(PciDevice *d, uint64_t size, void *host);
+/* Guest address BAR @idx (PCI_ROM_SLOT: the ROM) is mapped at, or PCI_BAR_UNMAPPED. */
 uint64_t pci_bar_address(PciDevice *d, int idx);
 
 /* Config space accessors for device code (no masks applied). */

@@ -4,6 +4,7 @@
  * firmware-style BAR assignment, the 0xcf9 reset register, migration state.
  */
 #include <string.h>
+#include <unistd.h>
 #include "vireo/pc.h"
 #include "vireo/machine.h"
 #include "vireo/pci.h"
@@ -603,6 +604,73 @@ static void test_assign_bars(void)
     fx_free(fx);
 }
 
+/* Expansion ROM BAR from romfile= (PCI 3.0, 6.2.5.2): sizing, enable bit, read-only,
+ * reset, placement by the BAR assignment; bad files are refused by name. */
+static void test_rom_bar(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("vireo-pci-rom-XXXXXX", NULL);
+    g_autofree char *rom = g_build_filename(dir, "t.rom", NULL);
+    g_autofree char *empty = g_build_filename(dir, "empty.rom", NULL);
+    g_autofree char *opts = g_strdup_printf("addr=4,romfile=%s", rom);
+    g_autofree char *opts0 = g_strdup_printf("addr=5,romfile=%s,rombar=0", rom);
+    g_autofree char *opts_e = g_strdup_printf("addr=6,romfile=%s", empty);
+    uint8_t img[3000];
+    unsigned df = PCI_DEVFN(4, 0);
+    GError *err = NULL;
+    uint64_t v;
+
+    for (unsigned i = 0; i < sizeof(img); i++)
+        img[i] = i * 7;
+    img[0] = 0x55, img[1] = 0xaa;
+    g_assert_true(g_file_set_contents(rom, (char *)img, sizeof(img), NULL));
+    g_assert_true(g_file_set_contents(empty, "", 0, NULL));
+
+    Fx *fx = fx_new();
+    TestDev *t = add_dev(fx, opts);
+    g_assert_cmpuint(t->pci.bars[PCI_ROM_SLOT].size, ==, 0x1000);     /* 3000 -> 4K */
+    cfg_write(fx, df, PCI_ROM_ADDRESS, 0xfffffffe, 4);
+    g_assert_cmphex(cfg_read(fx, df, PCI_ROM_ADDRESS, 4), ==, 0xfffff000);
+    cfg_write(fx, df, PCI_ROM_ADDRESS, WIN + 0x20000, 4);
+    cfg_write(fx, df, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+    g_assert_cmphex(pci_bar_address(&t->pci, PCI_ROM_SLOT), ==, PCI_BAR_UNMAPPED);
+    cfg_write(fx, df, PCI_ROM_ADDRESS, WIN + 0x20000 + PCI_ROM_ADDRESS_ENABLE, 4);
+    g_assert_cmphex(pci_bar_address(&t->pci, PCI_ROM_SLOT), ==, WIN + 0x20000);
+    g_assert_cmphex(mem_read(fx, WIN + 0x20000, 2), ==, 0xaa55);
+    g_assert_cmphex(mem_read(fx, WIN + 0x20000 + 2999, 1), ==, (uint8_t)(2999 * 7));
+    g_assert_cmphex(mem_read(fx, WIN + 0x20000 + 3000, 4), ==, 0);     /* zero padded */
+    as_write(fx->m->sysmem, WIN + 0x20000, 0x1234, 2);                  /* read-only */
+    g_assert_cmphex(mem_read(fx, WIN + 0x20000, 2), ==, 0xaa55);
+    /* Memory decoding off, then a reset: gone, the register reads 0. */
+    cfg_write(fx, df, PCI_COMMAND, 0, 2);
+    g_assert_false(as_read(fx->m->sysmem, WIN + 0x20000, &v, 2));
+    cfg_write(fx, df, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+    g_assert_cmphex(mem_read(fx, WIN + 0x20000, 2), ==, 0xaa55);
+    device_reset(DEVICE(t));
+    g_assert_cmphex(cfg_read(fx, df, PCI_ROM_ADDRESS, 4), ==, 0);
+    g_assert_cmphex(pci_bar_address(&t->pci, PCI_ROM_SLOT), ==, PCI_BAR_UNMAPPED);
+    /* rombar=0: no ROM BAR (the image would go to fw_cfg; this machine has none). */
+    TestDev *t0 = add_dev(fx, opts0);
+    g_assert_cmpuint(t0->pci.bars[PCI_ROM_SLOT].size, ==, 0);
+    cfg_write(fx, PCI_DEVFN(5, 0), PCI_ROM_ADDRESS, 0xffffffff, 4);
+    g_assert_cmphex(cfg_read(fx, PCI_DEVFN(5, 0), PCI_ROM_ADDRESS, 4), ==, 0);
+    /* The firmware-style assignment places it with decoding off. */
+    pci_bus_assign_bars(fx->m->pci_bus);
+    v = cfg_read(fx, df, PCI_ROM_ADDRESS, 4);
+    g_assert_cmphex(v & 0xfff, ==, 0);
+    g_assert_cmphex(v, >=, WIN);
+    /* Missing and empty files: errors naming the device and the file. */
+    g_assert_null(try_add_dev(fx, "addr=7,romfile=/nonexistent/x.rom", &err));
+    g_assert_nonnull(strstr(err->message, "failed to find romfile \"/nonexistent/x.rom\""));
+    g_clear_error(&err);
+    g_assert_null(try_add_dev(fx, opts_e, &err));
+    g_assert_nonnull(strstr(err->message, "is empty"));
+    g_clear_error(&err);
+    fx_free(fx);
+    unlink(rom);
+    unlink(empty);
+    rmdir(dir);
+}
+
 static void test_vmstate(void)
 {
     Fx *fx = fx_new();
@@ -650,5 +718,6 @@ int main(int argc, char **argv)
     g_test_add_func("/pci/no-bus", test_no_bus);
     g_test_add_func("/pci/assign-bars", test_assign_bars);
     g_test_add_func("/pci/vmstate", test_vmstate);
+    g_test_add_func("/pci/rom-bar", test_rom_bar);
     return g_test_run();
 }

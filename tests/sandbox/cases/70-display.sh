@@ -8,7 +8,9 @@
 # password set by QMP set_password) captures the same screens (OCR again), types the
 # second line, and a wrong password is refused. The same scenario runs under Debian's
 # QEMU to prove the test. A virtio-tablet-pci gets absolute moves from QMP
-# input-send-event; the guest reads them from its evdev node.
+# input-send-event; the guest reads them from its evdev node. Booting through SeaBIOS
+# (-bios, nothing to boot), the VGA BIOS from the VGA's option ROM BAR must put SeaBIOS's
+# banner on the screen (screendump and VNC, OCR).
 {
 . "$VSB_LIB/vm.sh"
 work=$VSB_WORK/display; mkdir -p "$work"
@@ -76,6 +78,22 @@ for vmm in ${VSB_BOOT_VMMS:-vireo qemu}; do
   if grep -q '^VTEST-DONE' "$log" && [ "$DR_RC" = 0 ]; then tap 0 "$vmm: display: guest powered off, exit 0"
   else tap 1 "$vmm: display: guest powered off, exit 0" "$why"; fi
   echo "# $vmm display scenario: $((SECONDS - start)) s" >&2
+  # Firmware boot with nothing to boot: SeaBIOS runs the VGA option ROM from the VGA's
+  # ROM BAR (vgabios-stdvga.bin) and its banner and "No bootable device" stay on the
+  # VGA text screen; screendump and a VNC client (no password) must both show them.
+  start=$SECONDS fsock=$work/$vmm-fw.qmp fvnc=$work/$vmm-fw.vnc
+  eval "$(python3 -I "$VSB_LIB/firmware_screen.py" --qmp "$fsock" \
+    --out "$VSB_LOGDIR/$vmm-firmware" --words "SeaBIOS bootable" --timeout 240 \
+    --vnc "unix:$fvnc" --capture "$VSB_BUILD/tests/vnc-capture" \
+    -- "${VMM_CMD[@]}" -nodefaults -m 128 -vga std -bios bios-256k.bin \
+    -vnc "unix:$fvnc" -qmp "unix:$fsock,server=on,wait=off")"
+  fwhy="OCR: ${FS_TEXT:0:200}; VMM status $FS_RC after $((SECONDS - start))s; stderr: $(tail -n 2 "$VSB_LOGDIR/$vmm-firmware.log" | tr '\n' ' ' | cut -c1-200)"
+  if [ "$FS_SHOT" = 1 ]; then
+    tap 0 "$vmm: display: SeaBIOS banner on the VGA through its option ROM (screendump OCR)"
+  else tap 1 "$vmm: display: SeaBIOS banner on the VGA through its option ROM (screendump OCR)" "$fwhy"; fi
+  if [ "$FS_VNC" = 1 ]; then tap 0 "$vmm: display: SeaBIOS screen over VNC (OCR)"
+  else tap 1 "$vmm: display: SeaBIOS screen over VNC (OCR)" "captured: $(cut -c1-200 "$VSB_LOGDIR/$vmm-firmware-vnc.ppm.txt" 2>/dev/null)" "$fwhy"; fi
+  echo "# $vmm firmware screen: $((SECONDS - start)) s" >&2
 done
 exit
 }
