@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# vsb-timeout: 600
+# vsb-timeout: 900
 # Display (issue 11): Linux on the standard VGA (-vga std, console=tty0): the text
 # console (vgacon) and, after Linux's bochs DRM driver loads, fbcon on the dispi
 # framebuffer. QMP screendump (PNG) must show the marker lines the guest prints (OCR with
