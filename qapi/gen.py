@@ -2,7 +2,9 @@
 """qapi-gen: emits Vireo's QMP glue from the schema (qapi/schema.py reads it).
 
 Output (both in --output-dir):
-  qapi-generated.h  C types for enums and structs, handler prototypes (qmp_*), event
+  qapi-generated.h  C types for enums, structs and unions (a union is its base members,
+                    then the branch of its discriminator embedded as u.BRANCH, as in
+                    QEMU), handler prototypes (qmp_*), event
                     senders (qapi_event_send_*), the dispatch table declaration.
   qapi-generated.c  enum name tables, struct free/parse/emit functions, one
                     marshaller per command (argument checks with QEMU's error texts),
@@ -34,7 +36,8 @@ UINT_RANGES = {'uint8': 'UINT8_MAX', 'uint16': 'UINT16_MAX', 'uint32': 'UINT32_M
 
 def is_ptr_array(t):
     el = t.element
-    return isinstance(el, Struct) or (isinstance(el, Builtin) and el.name in ('str', 'any'))
+    return isinstance(el, (Struct, Union)) or (isinstance(el, Builtin) and
+                                               el.name in ('str', 'any'))
 
 
 def c_type(t):
@@ -42,7 +45,7 @@ def c_type(t):
         return t.c_type
     if isinstance(t, Enum):
         return t.name
-    if isinstance(t, Struct):
+    if isinstance(t, (Struct, Union)):
         return t.c_name() + ' *'
     if isinstance(t, Array):
         return 'GPtrArray *' if is_ptr_array(t) else 'GArray *'
@@ -73,7 +76,7 @@ def emit_expr(t, v):
         return 'qj_int(o, %s);' % v
     if isinstance(t, Enum):
         return 'qj_enum(o, %s_str, QAPI_COUNT_%s, (int)%s);' % (t.name, t.name, v)
-    if isinstance(t, Struct):
+    if isinstance(t, (Struct, Union)):
         return 'qapi_%s_to_json(o, %s);' % (t.c_name(), v)
     return '%s_to_json(o, %s);' % (array_fn(t), v)
 
@@ -104,7 +107,7 @@ def parse_stmt(t, node, path, name, dst):
     if isinstance(t, Enum):
         return ('{ int v_; if (!qv_enum(%s, %s, %s, %s_str, QAPI_COUNT_%s, &v_, errp)) %s '
                 '%s = (%s)v_; }' % (node, path, name, t.name, t.name, fail, dst, t.name))
-    if isinstance(t, Struct):
+    if isinstance(t, (Struct, Union)):
         return 'if (!qapi_%s_from_json(%s, %s, %s, kv, &%s, errp)) %s' % (
             t.c_name(), node, path, name, dst, fail)
     return 'if (!%s_from_json(%s, %s, %s, kv, &%s, errp)) %s' % (array_fn(t), node, path, name,
@@ -118,7 +121,7 @@ def free_stmt(t, v):
         if t.name == 'any':
             return 'if (%s) json_node_unref(%s);' % (v, v)
         return None
-    if isinstance(t, Struct):
+    if isinstance(t, (Struct, Union)):
         return 'qapi_free_%s(%s);' % (t.c_name(), v)
     if isinstance(t, Array):
         return 'if (%s) g_%s_unref(%s);' % (v, 'ptr_array' if is_ptr_array(t) else 'array', v)
@@ -151,6 +154,9 @@ class Gen:
         (their commands are 'gen': false and parse the JSON themselves)."""
         return [t for t in self.s.order if isinstance(t, Struct) and not uses_union(t)]
 
+    def unions(self):
+        return [t for t in self.s.order if isinstance(t, Union)]
+
     def arrays(self):
         seen = []
         def walk(t):
@@ -158,6 +164,9 @@ class Gen:
                 seen.append(t)
         for st in self.structs():
             for m in st.members:
+                walk(m.type)
+        for u in self.unions():
+            for m in u.base:
                 walk(m.type)
         for cmd in self.s.commands:
             if cmd.gen and cmd.ret is not None:
@@ -205,6 +214,9 @@ class Gen:
                       'bool kv, %s **out, GError **errp);' % (n, n))
         self.h.append('bool qapi_%s_members_from_json(JsonObject *obj, const char *path, '
                       'bool kv, %s *p, GError **errp);' % (n, n))
+        # The same without the check for unknown members (a union checks its own).
+        self.h.append('bool qapi_%s_members_parse(JsonObject *obj, const char *path, '
+                      'bool kv, %s *p, GError **errp);' % (n, n))
 
     def gen_struct_free(self, st):
         n = st.c_name()
@@ -220,19 +232,24 @@ class Gen:
 
     def gen_members_to_json(self, members, prefix):
         c = ['    bool first = true;', '    g_string_append_c(o, \'{\');']
+        c += self.gen_member_keys(members, prefix, '    ')
+        c.append('    (void)first;')
+        c.append('    g_string_append_c(o, \'}\');')
+        return c
+
+    def gen_member_keys(self, members, prefix, ind0):
+        c = []
         for m in members:
             v = prefix + c_name(m.name)
-            ind = '    '
+            ind = ind0
             if m.optional:
-                c.append('    if (%s) {' % (v if is_pointer(m.type) else
-                                            prefix + 'has_' + c_name(m.name)))
-                ind = '        '
+                c.append(ind0 + 'if (%s) {' % (v if is_pointer(m.type) else
+                                               prefix + 'has_' + c_name(m.name)))
+                ind = ind0 + '    '
             c.append(ind + 'qj_key(o, &first, "%s");' % m.name)
             c.append(ind + emit_expr(m.type, v))
             if m.optional:
-                c.append('    }')
-        c.append('    (void)first;')
-        c.append('    g_string_append_c(o, \'}\');')
+                c.append(ind0 + '}')
         return c
 
     def gen_struct_to_json(self, st):
@@ -243,16 +260,9 @@ class Gen:
         self.c += self.gen_members_to_json(st.members, 'p->')
         self.c.append('}')
 
-    def gen_struct_from_json(self, st):
-        n = st.c_name()
-        c = self.c
-        known = ', '.join('"%s"' % m.name for m in st.members)
-        c += ['', 'bool qapi_%s_members_from_json(JsonObject *obj, const char *path, '
-              'bool kv, %s *p, GError **errp)' % (n, n), '{',
-              '    static const char *const known[] = { %sNULL };' % (known + ', ' if known
-                                                                   else ''),
-              '    JsonNode *n;']
-        for m in st.members:
+    def gen_members_parse(self, members):
+        c = []
+        for m in members:
             cn = c_name(m.name)
             c.append('    n = json_object_get_member(obj, "%s");' % m.name)
             if m.optional:
@@ -266,8 +276,27 @@ class Gen:
                 c.append('    if (!n)')
                 c.append('        return qv_missing(path, "%s", errp);' % m.name)
                 c.append('    ' + parse_stmt(m.type, 'n', 'path', '"%s"' % m.name, 'p->' + cn))
-        c += ['    (void)n;', '    (void)kv;',
-              '    return qv_check_unexpected(obj, path, known, errp);', '}']
+        return c
+
+    def gen_struct_from_json(self, st):
+        n = st.c_name()
+        c = self.c
+        known = ', '.join('"%s"' % m.name for m in st.members)
+        c += ['', 'bool qapi_%s_members_parse(JsonObject *obj, const char *path, '
+              'bool kv, %s *p, GError **errp)' % (n, n), '{', '    JsonNode *n;']
+        c += self.gen_members_parse(st.members)
+        c += ['    (void)n;', '    (void)kv;', '    (void)obj;', '    (void)path;',
+              '    (void)p;', '    (void)errp;', '    return true;', '}']
+        c += ['', 'bool qapi_%s_members_from_json(JsonObject *obj, const char *path, '
+              'bool kv, %s *p, GError **errp)' % (n, n), '{',
+              '    static const char *const known[] = { %sNULL };' % (known + ', ' if known
+                                                                   else ''),
+              '    return qapi_%s_members_parse(obj, path, kv, p, errp) &&' % n,
+              '           qv_check_unexpected(obj, path, known, errp);', '}']
+        self.gen_from_json(n)
+
+    def gen_from_json(self, n):
+        c = self.c
         c += ['', 'bool qapi_%s_from_json(JsonNode *n, const char *path, const char *name, '
               'bool kv, %s **out, GError **errp)' % (n, n), '{',
               '    JsonObject *obj;',
@@ -277,6 +306,80 @@ class Gen:
               '    if (!qapi_%s_members_from_json(obj, full, kv, p, errp)) {' % n,
               '        qapi_free_%s(p);' % n, '        return false;', '    }',
               '    *out = p;', '    return true;', '}']
+
+    # ---- unions: base members, then the discriminator's branch as u.BRANCH ----
+
+    def union_tag(self, u):
+        return [m for m in u.base if m.name == u.discriminator][0]
+
+    def gen_union_decl(self, u):
+        n = u.c_name()
+        self.h += ['', 'struct %s {' % n]
+        for m in u.base:
+            if m.optional and not is_pointer(m.type):
+                self.h.append('    bool has_%s;' % c_name(m.name))
+            ct = c_type(m.type)
+            self.h.append('    %s%s%s;' % (ct, '' if ct.endswith('*') else ' ', c_name(m.name)))
+        if u.branches:
+            self.h.append('    union {')
+            for val, b in u.branches.items():
+                self.h.append('        %s %s;' % (b.c_name(), c_name(val)))
+            self.h.append('    } u;')
+        self.h.append('};')
+        for proto in ('void qapi_free_%s(%s *p);', 'void qapi_%s_free_members(%s *p);',
+                      'void qapi_%s_to_json(GString *o, const %s *p);'):
+            self.h.append(proto % (n, n))
+        self.h.append('bool qapi_%s_from_json(JsonNode *n, const char *path, const char *name, '
+                      'bool kv, %s **out, GError **errp);' % (n, n))
+        self.h.append('bool qapi_%s_members_from_json(JsonObject *obj, const char *path, '
+                      'bool kv, %s *p, GError **errp);' % (n, n))
+
+    def gen_union_switch(self, u, stmt):
+        tag = self.union_tag(u)
+        c = ['    switch (p->%s) {' % c_name(u.discriminator)]
+        for val, b in u.branches.items():
+            c.append('    case %s:' % tag.type.const(val))
+            c += stmt(val, b)
+            c.append('        break;')
+        c += ['    default:', '        break;', '    }']
+        return c
+
+    def gen_union_code(self, u):
+        n = u.c_name()
+        c = self.c
+        c += ['', 'void qapi_%s_free_members(%s *p)' % (n, n), '{']
+        for m in u.base:
+            f = free_stmt(m.type, 'p->' + c_name(m.name))
+            if f:
+                c.append('    ' + f)
+        c += self.gen_union_switch(u, lambda v, b: ['        qapi_%s_free_members(&p->u.%s);'
+                                                  % (b.c_name(), c_name(v))])
+        c += ['}', '', 'void qapi_free_%s(%s *p)' % (n, n), '{', '    if (!p)',
+              '        return;', '    qapi_%s_free_members(p);' % n, '    g_free(p);', '}']
+        c += ['', 'void qapi_%s_to_json(GString *o, const %s *p)' % (n, n), '{',
+              '    if (!p) {', '        g_string_append(o, "{}");', '        return;', '    }',
+              '    bool first = true;', '    g_string_append_c(o, \'{\');']
+        c += self.gen_member_keys(u.base, 'p->', '    ')
+        c += self.gen_union_switch(u, lambda v, b: self.gen_member_keys(
+            b.members, 'p->u.%s.' % c_name(v), '        '))
+        c += ['    (void)first;', '    g_string_append_c(o, \'}\');', '}']
+        base = ['"%s"' % m.name for m in u.base]
+        for val, b in u.branches.items():
+            names = base + ['"%s"' % m.name for m in b.members]
+            c += ['', 'static const char *const %s_known_%s[] = { %s, NULL };'
+                  % (n, c_name(val), ', '.join(names))]
+        c += ['', 'bool qapi_%s_members_from_json(JsonObject *obj, const char *path, '
+              'bool kv, %s *p, GError **errp)' % (n, n), '{',
+              '    static const char *const known[] = { %s, NULL };' % ', '.join(base),
+              '    JsonNode *n;']
+        c += self.gen_members_parse(u.base)
+        c += ['    (void)n;', '    const char *const *k = known;']
+        c += self.gen_union_switch(u, lambda v, b: [
+            '        if (!qapi_%s_members_parse(obj, path, kv, &p->u.%s, errp))'
+            % (b.c_name(), c_name(v)), '            return false;',
+            '        k = %s_known_%s;' % (n, c_name(v))])
+        c += ['    return qv_check_unexpected(obj, path, k, errp);', '}']
+        self.gen_from_json(n)
 
     def gen_array(self, t):
         fn, ct = array_fn(t), c_type(t)
@@ -293,7 +396,8 @@ class Gen:
               '        if (i)', '            g_string_append(o, ", ");',
               '        ' + emit_expr(el, get), '    }', '    g_string_append_c(o, \']\');', '}']
         if is_ptr_array(t):
-            f = ('(GDestroyNotify)qapi_free_%s' % el.c_name() if isinstance(el, Struct) else
+            f = ('(GDestroyNotify)qapi_free_%s' % el.c_name()
+                 if isinstance(el, (Struct, Union)) else
                  'g_free' if el.name == 'str' else '(GDestroyNotify)json_node_unref')
             new = 'g_ptr_array_new_with_free_func(%s)' % f
             add = 'g_ptr_array_add(a, v);'
@@ -322,6 +426,8 @@ class Gen:
 
     def handler_params(self, cmd):
         ps = ['MonitorSession *s' if cmd.session else 'Machine *m']
+        if cmd.boxed:
+            return ps + ['%s *arg' % cmd.args.c_name(), 'GError **errp']
         for m in (cmd.args.members if cmd.args else []):
             cn = c_name(m.name)
             if m.optional and not is_pointer(m.type):
@@ -356,7 +462,9 @@ class Gen:
                   '    if (!qv_check_unexpected(args, NULL, known, errp))',
                   '        return false;']
         call_args = ['c->session' if cmd.session else 'c->m']
-        for m in (a.members if a else []):
+        if cmd.boxed:
+            call_args.append('&a')
+        for m in (a.members if a and not cmd.boxed else []):
             if m.optional and not is_pointer(m.type):
                 call_args.append('a.has_' + c_name(m.name))
             call_args.append('a.' + c_name(m.name))
@@ -418,10 +526,12 @@ class Gen:
             if isinstance(t, Enum):
                 self.gen_enum(t)
         h.append('')
-        for st in self.structs():
+        for st in self.structs() + self.unions():
             h.append('typedef struct %s %s;' % (st.c_name(), st.c_name()))
         for st in self.structs():
             self.gen_struct_decl(st)
+        for u in self.unions():
+            self.gen_union_decl(u)
         h.append('')
         for t in self.arrays():
             self.gen_array(t)
@@ -429,6 +539,8 @@ class Gen:
             self.gen_struct_free(st)
             self.gen_struct_to_json(st)
             self.gen_struct_from_json(st)
+        for u in self.unions():
+            self.gen_union_code(u)
         h += ['', '/* Command handlers (hand-written, qapi/qmp-*.c). */']
         for cmd in self.s.commands:
             self.gen_command(cmd)

@@ -5,6 +5,7 @@
 #include "qapi/monitor-int.h"
 #include "qapi/qapi-generated.h"
 #include "vireo/kvm.h"
+#include "vireo/net.h"
 #include <string.h>
 
 typedef struct HmpCmd {
@@ -112,14 +113,26 @@ void hmp_sendkey(MonitorSession *s, const char *args, GString *out);
 void hmp_info_vnc(MonitorSession *s, const char *args, GString *out);
 void hmp_info_mice(MonitorSession *s, const char *args, GString *out);
 
+static void info_network(MonitorSession *s, const char *args, GString *out)
+{
+    net_hmp_info_network(s->m, out);
+}
+
+static void info_usernet(MonitorSession *s, const char *args, GString *out)
+{
+    net_hmp_info_usernet(s->m, out);
+}
+
 static const HmpCmd info_cmds[] = {
     { "chardev", "", "show the character devices", info_chardev },
     { "cpus", "", "show infos for each CPU", info_cpus },
     { "kvm", "", "show KVM information", info_kvm },
     { "mice", "", "show which guest mouse is receiving events", hmp_info_mice },
     { "name", "", "show the current VM name", info_name },
+    { "network", "", "show the network state", info_network },
     { "registers", "[-a]", "show the cpu registers (-a: all CPUs)", info_registers, true },
     { "status", "", "show the current VM status (running|paused)", info_status },
+    { "usernet", "", "show user network stack connection states", info_usernet },
     { "uuid", "", "show the current VM UUID", info_uuid },
     { "version", "", "show the version of QEMU", info_version },
     { "vnc", "", "show the vnc server status", hmp_info_vnc },
@@ -167,6 +180,17 @@ static void cmd_cpu(MonitorSession *s, const char *args, GString *out)
         s->cpu_index = i;
 }
 
+#define NET_CMD(fn) \
+    static void cmd_##fn(MonitorSession *s, const char *args, GString *out) \
+    { \
+        net_hmp_##fn(s->m, args, out); \
+    }
+NET_CMD(netdev_add)
+NET_CMD(netdev_del)
+NET_CMD(set_link)
+NET_CMD(hostfwd_add)
+NET_CMD(hostfwd_remove)
+
 static void cmd_help(MonitorSession *s, const char *args, GString *out);
 static void cmd_info(MonitorSession *s, const char *args, GString *out);
 
@@ -174,8 +198,16 @@ static const HmpCmd cmds[] = {
     { "cont|c", "", "resume emulation", cmd_cont },
     { "cpu", "index", "set the default CPU", cmd_cpu, true },
     { "help|?", "[cmd]", "show the help", cmd_help, true },
+    { "hostfwd_add", "[netdev_id] [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport",
+      "redirect TCP or UDP connections from host to guest (requires -net user)",
+      cmd_hostfwd_add, true },
+    { "hostfwd_remove", "[netdev_id] [tcp|udp]:[hostaddr]:hostport",
+      "remove host-to-guest TCP or UDP redirection", cmd_hostfwd_remove, true },
     { "info", "[subcommand]", "show various information about the system state",
       cmd_info, true },
+    { "netdev_add", "[user|tap|socket|stream|dgram|hubport|bridge],id=str[,prop=value][,...]",
+      "add host network device", cmd_netdev_add, true },
+    { "netdev_del", "id", "remove host network device", cmd_netdev_del, true },
     { "quit|q", "", "quit the emulator", cmd_quit },
     { "screendump", "filename [-f format] [device [head]]",
       "save screen from head 'head' of display device 'device' in specified format "
@@ -183,6 +215,8 @@ static const HmpCmd cmds[] = {
       hmp_screendump, true },
     { "sendkey", "keys [hold_ms]", "send keys to the VM (e.g. 'sendkey ctrl-alt-f1', "
       "default hold time=100 ms)", hmp_sendkey, true },
+    { "set_link", "name on|off", "change the link status of a network adapter",
+      cmd_set_link, true },
     { "stop|s", "", "stop emulation", cmd_stop },
     { "system_powerdown", "", "send system power down event", cmd_powerdown },
     { "system_reset", "", "reset the system", cmd_reset },

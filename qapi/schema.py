@@ -9,7 +9,9 @@ JSON objects written with single-quoted strings and '#' comments. Expressions:
   { 'union': NAME, 'base': { ... } | STRUCT, 'discriminator': MEMBER,
     'data': { ENUM_VALUE: STRUCT, ... } }
   { 'command': NAME, '*data': MEMBERS | STRUCT, '*returns': TYPE | [ TYPE ],
-    '*gen': false, '*session': true, '*allow-preconfig': bool }
+    '*gen': false, '*session': true, '*allow-preconfig': bool, '*boxed': true }
+    ('boxed': the handler takes the whole argument object, a STRUCT or UNION, as
+    one parameter, as QEMU's boxed commands do)
   { 'event': NAME, '*data': MEMBERS | STRUCT }
 
 TYPE is a builtin (str, int, int8..int64, uint8..uint64, size, number, bool, any,
@@ -212,7 +214,9 @@ class Enum(Type):
         self.values, self.prefix, self.c_header = values, prefix, c_header
 
     def const(self, value):
-        return (self.prefix or camel_to_upper(self.name)) + '_' + c_name(value).upper()
+        # No keyword prefix here: the constant is prefixed already (QEMU: FOO_UNIX).
+        return (self.prefix or camel_to_upper(self.name)) + '_' + \
+            re.sub(r'[^A-Za-z0-9_]', '_', value).upper()
 
 
 class Member:
@@ -246,9 +250,10 @@ class Array(Type):
 
 
 class Command(Entity):
-    def __init__(self, name, info, args, ret, gen, session):
+    def __init__(self, name, info, args, ret, gen, session, boxed=False):
         super().__init__(name, info)
         self.args, self.ret, self.gen, self.session = args, ret, gen, session
+        self.boxed = boxed
 
 
 class Event(Entity):
@@ -259,7 +264,8 @@ class Event(Entity):
 
 C_KEYWORDS = set("""auto break case char const continue default do double else enum extern
 float for goto if inline int long register restrict return short signed sizeof static
-struct switch typedef union unsigned void volatile while bool true false""".split())
+struct switch typedef union unsigned void volatile while bool true false
+unix linux i386""".split())   # the last three are predefined macros of GNU C, as QEMU's list
 
 
 def c_name(name):
@@ -424,19 +430,24 @@ class Schema:
 
     def _def_command(self, expr):
         self._check_keys(expr, {'command'}, {'data', 'returns', 'gen', 'session',
-                                             'allow-preconfig', 'features'})
+                                             'allow-preconfig', 'features', 'boxed'})
         name = self._name(expr, 'command')
         if any(c.name == name for c in self.commands):
             raise SchemaError(expr.info, "command '%s' is already defined" % name)
-        for k in ('gen', 'session', 'allow-preconfig'):
+        for k in ('gen', 'session', 'allow-preconfig', 'boxed'):
             if k in expr and not isinstance(expr[k], bool):
                 raise SchemaError(expr.key_info[k], "'%s' of command '%s' must be true or "
                                   'false' % (k, name))
         ret = expr.get('returns')
         if ret is not None:
             ret = self._type_ref(ret, expr.key_info['returns'], "returns of '%s'" % name)
+        boxed = expr.get('boxed', False)
+        if boxed and not isinstance(expr.get('data'), str):
+            raise SchemaError(expr.info, "'data' of boxed command '%s' must name a struct "
+                              'or union' % name)
         self.commands.append(Command(name, expr.info, self._args(expr, 'command'), ret,
-                                     expr.get('gen', True), expr.get('session', False)))
+                                     expr.get('gen', True), expr.get('session', False),
+                                     boxed))
 
     def _def_event(self, expr):
         self._check_keys(expr, {'event'}, {'data', 'features'})
@@ -478,7 +489,13 @@ class Schema:
                 self._resolve_union(t)
         for c in self.commands:
             what = "command '%s'" % c.name
-            c.args = c.args and self._struct_ref(c.args, c.info, "'data' of " + what)
+            if c.boxed:
+                c.args = self.lookup(c.args, c.info, "'data' of " + what)
+                if not isinstance(c.args, (Struct, Union)):
+                    raise SchemaError(c.info, "'data' of %s must be a struct or union"
+                                      % what)
+            else:
+                c.args = c.args and self._struct_ref(c.args, c.info, "'data' of " + what)
             c.ret = c.ret and self.lookup(c.ret, c.info, "'returns' of " + what)
         for e in self.events:
             e.args = e.args and self._struct_ref(e.args, e.info, "'data' of event '%s'"
@@ -508,14 +525,16 @@ class Schema:
             u.branches[val] = self._struct_ref(ref, info, "branch '%s' of %s" % (val, what))
 
     def _check_c(self, t, info, what, seen=None):
-        """The C generator handles enums, structs, builtins and arrays of them."""
+        """The C generator handles enums, structs, unions, builtins and arrays of them."""
         seen = seen or set()
         if t is None or t.name in seen:
             return
         seen.add(t.name)
         if isinstance(t, Union):
-            raise SchemaError(info, "%s uses union '%s': unions are only for "
-                              "introspection ('gen': false)" % (what, t.name))
+            for m in t.base:
+                self._check_c(m.type, m.info, what, seen)
+            for b in t.branches.values():
+                self._check_c(b, info, what, seen)
         if isinstance(t, Builtin) and t.name == 'null':
             raise SchemaError(info, "%s uses type 'null', which has no C form" % what)
         if isinstance(t, Array):

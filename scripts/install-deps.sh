@@ -9,11 +9,12 @@ PKGS="gcc make meson ninja-build pkg-config python3 \
 if [ "${1:-}" = "--test" ]; then
   # Test-only packages: qemu-utils (qemu-img/qemu-io interop), qemu-system-x86 (nested
   # KVM sandbox and side-by-side benchmarks), busybox-static and cpio (initramfs images).
+  # iperf3 and ethtool go into the inner guest (network sandbox case, bench/net.sh);
   # tesseract-ocr reads the guest's console text off screendumps (display sandbox case).
   # xorriso, isolinux, syslinux-common, extlinux: the install-media test builds an ISO
   # and installs a bootloader on an IDE disk.
   PKGS="$PKGS qemu-utils qemu-system-x86 busybox-static cpio socat tesseract-ocr \
-    xorriso isolinux syslinux-common extlinux"
+    xorriso isolinux syslinux-common extlinux iperf3 ethtool"
 fi
 missing=""
 for p in $PKGS; do

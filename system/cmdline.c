@@ -365,6 +365,21 @@ static bool h_device(VireoOptions *o, const char *v, GError **errp)
     return true;
 }
 
+static bool h_netdev(VireoOptions *o, const char *v, GError **errp)
+{
+    return net_option_netdev(o->net, v, errp);
+}
+
+static bool h_nic(VireoOptions *o, const char *v, GError **errp)
+{
+    return net_option_nic(o->net, v, errp);
+}
+
+static bool h_net(VireoOptions *o, const char *v, GError **errp)
+{
+    return net_option_net(o->net, v, errp);
+}
+
 /* -display TYPE[,opts]: none, sdl[,full-screen=on|off] or vnc=DISPLAY (as -vnc).
  * QEMU's gtk, curses, egl-headless, dbus, spice-app and cocoa are not built in. */
 static bool h_display(VireoOptions *o, const char *v, GError **errp)
@@ -691,6 +706,9 @@ static const OptDef opts[] = {
     { "blockdev", ARG_ONE, h_blockdev, "-blockdev driver=file|host_device|raw|qcow2,node-name=N,...  (or JSON) a block node" },
     { "drive", ARG_ONE, h_drive, "-drive file=F,if=virtio|none[,id=ID,format=raw|qcow2,readonly=on,cache=C,aio=A]" },
     { "device", ARG_ONE, h_device, "-device driver[,prop=val]   add a device (-device help)" },
+    { "netdev", ARG_ONE, h_netdev, "-netdev user|tap|bridge|socket|stream|dgram|hubport,id=ID[,...]  a network backend" },
+    { "nic", ARG_ONE, h_nic, "-nic [TYPE][,model=M][,mac=MAC][,backend options]  a NIC and its backend (-nic none: no NIC)" },
+    { "net", ARG_ONE, h_net, "-net nic[,model=M][,macaddr=MAC]|TYPE[,...]  legacy form: NICs and backends on hub 0" },
     { "qmp", ARG_ONE, h_qmp, "-qmp dev                    QMP on dev (unix:P,server=on,wait=off | tcp:H:P,... | stdio)" },
     { "qmp-pretty", ARG_ONE, h_qmp_pretty, NULL },
     { "mon", ARG_ONE, h_mon, "-mon chardev=ID,mode=control|readline" },
@@ -728,6 +746,7 @@ static void options_init(VireoOptions *o)
     o->mons = g_ptr_array_new();
     o->monitors = g_ptr_array_new();
     o->vncs = g_ptr_array_new();
+    o->net = net_options_new();
 }
 
 bool cmdline_parse(int argc, char **argv, VireoOptions *o, GError **errp)
@@ -787,5 +806,6 @@ void cmdline_free(VireoOptions *o)
     g_ptr_array_free(o->mons, TRUE);
     g_ptr_array_free(o->monitors, TRUE);
     g_ptr_array_free(o->vncs, TRUE);
+    net_options_free(o->net);
     g_free((char *)o->machine.name);
 }

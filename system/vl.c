@@ -72,6 +72,12 @@ static bool handle_info_requests(VireoOptions *o)
         print_devices();
         return true;
     }
+    if (net_options_want_help(o->net)) {
+        g_autoptr(GString) s = g_string_new(NULL);
+        net_options_print_help(o->net, s);
+        fputs(s->str, stdout);
+        return true;
+    }
     if (o->device_help_name) {
         g_autoptr(GString) s = g_string_new(NULL);
         device_print_help(device_class_find(o->device_help_name), s);
@@ -263,6 +269,10 @@ static bool build_machine(Machine *m, const VireoOptions *o, GError **errp)
     }
     if (!blockdev_open_all(m, errp))
         return false;
+    /* Network backends before the board (which creates the NICs they name), as QEMU;
+     * the default NIC is one of the board's default devices (hw/i386/pc-defaults.c). */
+    if (!net_init_clients(m, o->net, errp))
+        return false;
     m->kvm = kvm_init(m, errp);
     if (!m->kvm || !check_smp(m, errp))
         return false;
@@ -280,6 +290,7 @@ static bool build_machine(Machine *m, const VireoOptions *o, GError **errp)
     }
     if (!drive_create_devices(m, errp) || (m->cls->finish && !m->cls->finish(m, errp)))
         return false;
+    net_check_clients(m);
     trace_startup("payload loaded");
     if (m->ncpus && !kvm_create_vcpus(m->kvm, m, errp))
         return false;
@@ -370,6 +381,7 @@ out:
     loader_finish(m, false);           /* a pending kernel-cache fill, bounded */
     vnc_cleanup(m);                    /* removes its unix socket files */
     monitor_cleanup(m);                /* flushes replies, removes socket files */
+    net_cleanup(m);                    /* closes taps (their downscripts run) */
     chr_registry_free(m->chardevs);    /* restores the terminal */
     m->chardevs = NULL;
     bql_unlock();

@@ -156,6 +156,18 @@ static const char *parse_one(JsonObject *root, const char *s, const char *implie
         next = read_value(s + len + 1, val);
     }
     JsonNode *old = json_object_get_member(cur, frag);
+    if (old && (flags & KEYVAL_REPEAT) && (flags & KEYVAL_FLAT)) {
+        JsonArray *a;
+        if (JSON_NODE_HOLDS_ARRAY(old)) {
+            a = json_node_get_array(old);
+        } else {
+            a = json_array_new();
+            json_array_add_string_element(a, json_node_get_string(old));
+            json_object_set_array_member(cur, frag, a);
+        }
+        json_array_add_string_element(a, val->str);
+        return *next == ',' ? next + 1 : next;
+    }
     if (old && !JSON_NODE_HOLDS_VALUE(old))
         return kv_error(errp, "Parameters '%.*s.*' used inconsistently", (int)len, key), NULL;
     json_object_set_string_member(cur, frag, val->str);

@@ -52,6 +52,8 @@ struct KvmState {
      * nowhere), an ioeventfd or coalesced zone KVM refuses (re-armed at every driver
      * reset or UART mode change). */
     LogBudget log_irq, log_msi, log_ioeventfd, log_zone;
+    /* irqroute.c: MSI routes of irqfds (GSI 24 + index) */
+    GArray *msi_routes;
 };
 
 int kvm_vm_ioctl(KvmState *s, unsigned long req, void *arg);
@@ -61,6 +63,11 @@ int kvm_check_ext(KvmState *s, int cap);
 void kvm_log_budgets_init(KvmState *s);
 /* The memory listeners' hooks (slots, coalesced zones, ioeventfds); not registered. */
 void kvm_listeners_init(KvmState *s);
+
+/* irqroute.c */
+int kvm_msi_irqfd_add(KvmState *s, int fd, uint64_t addr, uint32_t data);
+int kvm_msi_irqfd_update(KvmState *s, int handle, uint64_t addr, uint32_t data);
+void kvm_msi_irqfd_del(KvmState *s, int handle);
 
 void kvm_coalesced_init(KvmState *s);
 void kvm_coalesced_destroy(KvmState *s);

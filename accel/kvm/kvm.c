@@ -240,6 +240,8 @@ void kvm_destroy(KvmState *s)
     if (s->fd >= 0)
         close(s->fd);
     g_array_free(s->slots, TRUE);
+    if (s->msi_routes)
+        g_array_free(s->msi_routes, TRUE);
     g_free(s->supported_cpuid);
     g_free(s);
 }
@@ -278,11 +280,28 @@ void kvm_log_budgets_init(KvmState *s)
     s->log_irq = s->log_msi = s->log_ioeventfd = s->log_zone = (LogBudget)LOG_BUDGET_DEFAULT;
 }
 
+static int msi_irqfd_add(void *opaque, int fd, uint64_t addr, uint32_t data)
+{
+    return kvm_msi_irqfd_add(opaque, fd, addr, data);
+}
+
+static int msi_irqfd_update(void *opaque, int handle, uint64_t addr, uint32_t data)
+{
+    return kvm_msi_irqfd_update(opaque, handle, addr, data);
+}
+
+static void msi_irqfd_del(void *opaque, int handle)
+{
+    kvm_msi_irqfd_del(opaque, handle);
+}
+
 void kvm_connect_irqs(KvmState *s, Machine *m)
 {
     for (int i = 0; i < MACHINE_NUM_GSI; i++)
         m->gsi[i] = (IrqLine){ .handler = kvm_gsi_handler, .opaque = s, .n = i };
-    m->msi = (MsiSink){ .send = kvm_msi_send, .opaque = s };
+    m->msi = (MsiSink){ .send = kvm_msi_send, .irqfd_add = msi_irqfd_add,
+                        .irqfd_update = msi_irqfd_update, .irqfd_del = msi_irqfd_del,
+                        .opaque = s };
 }
 
 int kvm_ioeventfd(KvmState *s, int fd, uint64_t addr, unsigned len, bool pio,

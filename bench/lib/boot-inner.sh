@@ -15,11 +15,11 @@ cmd_for() {  # sets CMD (and CACHE, the kernel cache of Vireo rows) for a config
   local kernel=$VSB_VMLINUZ run=$2
   CACHE=$work/cache-warm
   case $1 in
-    vireo-cold) CMD=("$VIREO" -machine pc -accel kvm -cpu host -nographic)
+    vireo-cold) CMD=("$VIREO" -machine pc -accel kvm -cpu host -nographic -nic none)
                 CACHE=$work/cache-cold-$run ;;               # empty: the first boot
-    vireo-warm) CMD=("$VIREO" -machine pc -accel kvm -cpu host -nographic) ;;
-    vireo-nocio) CMD=("$VIREO" -machine pc -accel kvm,x-coalesced-io=off -cpu host -nographic) ;;
-    vireo-pvh) CMD=("$VIREO" -machine pc -accel kvm -cpu host -nographic); kernel=$VSB_VMLINUX ;;
+    vireo-warm) CMD=("$VIREO" -machine pc -accel kvm -cpu host -nographic -nic none) ;;
+    vireo-nocio) CMD=("$VIREO" -machine pc -accel kvm,x-coalesced-io=off -cpu host -nographic -nic none) ;;
+    vireo-pvh) CMD=("$VIREO" -machine pc -accel kvm -cpu host -nographic -nic none); kernel=$VSB_VMLINUX ;;
     qemu-pc) CMD=(qemu-system-x86_64 -machine pc -accel kvm -cpu host -nographic -nic none) ;;
     qemu-pc-pvh) CMD=(qemu-system-x86_64 -machine pc -accel kvm -cpu host -nographic -nic none)
                  kernel=$VSB_VMLINUX ;;

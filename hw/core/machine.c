@@ -4,6 +4,7 @@
  */
 #include "vireo/machine.h"
 #include "vireo/drive.h"
+#include "vireo/net.h"
 #include "vireo/pci.h"
 #include "vireo/pc.h"
 #include "vireo/option.h"
@@ -272,6 +273,7 @@ void machine_free(Machine *m)
     drives_free(m);                 /* after the devices that used them */
     ui_free(m);                     /* consoles and input handlers left by devices */
     pc_firmware_free(m);
+    net_cleanup(m);                 /* backends after the NICs that used them */
     if (m->pci_bus)
         pci_bus_free(m->pci_bus);   /* after its devices unrealized, before m->io */
     if (m->chardevs)

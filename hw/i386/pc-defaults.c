@@ -8,9 +8,11 @@
  *             chosen by start-up with the other chardevs (system/vl.c, as QEMU's
  *             vl.c does); pc_create_isa() puts an isa-serial on each -serial
  *             backend, that one included. The none machine sets no_serial.
- *   NIC       QEMU: an e1000 on the user network (-nic default). Belongs here when
- *             networking lands (hw/net/, net/): create it through
- *             machine_create_device_from() / the typed setters, on the first free slot.
+ *   NIC       QEMU: an e1000 on the user network ("-net nic -net user", MAC
+ *             52:54:00:12:34:56), unless any -net, -nic or -netdev was given (-nic
+ *             none included). net_add_default_nic() creates its user backend on hub 0
+ *             and asks for the NIC; pc_init() places it with the -nic and -net NICs
+ *             (pc_create_nics(), right after this function) at 00:03.0 as in QEMU.
  *   VGA       QEMU: a "VGA" (std) PCI device, here at 00:02.0 before any -device, unless
  *             -vga none or a -device is a display card (VGA, bochs-display).
  *   CD-ROM    an empty ide-cd on the secondary master of the PIIX3 IDE function
@@ -22,6 +24,7 @@
  */
 #include "vireo/pc.h"
 #include "vireo/drive.h"
+#include "vireo/net.h"
 #include <string.h>
 
 /* -vga std adds a VGA even with -nodefaults (pc_init calls this then), as QEMU's. */
@@ -57,5 +60,5 @@ bool pc_create_default_devices(Machine *m, GError **errp)
             return false;
         ((DriveInfo *)m->drives->pdata[m->drives->len - 1])->is_default = true;
     }
-    return pc_create_vga(m, errp);
+    return pc_create_vga(m, errp) && net_add_default_nic(m, errp);
 }

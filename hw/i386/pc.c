@@ -8,6 +8,7 @@
 #include "vireo/hw-isa.h"
 #include "vireo/kvm.h"
 #include "vireo/loader.h"
+#include "vireo/net.h"
 #include "vireo/pc.h"
 #include "vireo/pci.h"
 #include "vireo/runstate.h"
@@ -228,6 +229,13 @@ static bool pc_check(const MachineOpts *o, GError **errp)
     return pc_check_payload(o, errp) && (!pc_firmware_wanted(o) || pc_firmware_check(o, errp));
 }
 
+/* The NICs of -nic, -net nic and the default one (pc-defaults.c), on the first free
+ * slots before -device ones; e1000 when no model was named, as QEMU's pc. */
+static bool pc_create_nics(Machine *m, GError **errp)
+{
+    return net_create_nics(m, "e1000", errp);
+}
+
 static bool pc_init(Machine *m, GError **errp)
 {
     m->opts.firmware = pc_firmware_wanted(&m->opts);
@@ -248,7 +256,9 @@ static bool pc_init(Machine *m, GError **errp)
     m->fw_cfg = device_new(m, device_class_find("fw_cfg_io"));
     if (!machine_add_device(m, m->fw_cfg, errp))
         return false;
-    return m->opts.nodefaults ? pc_create_vga(m, errp) : pc_create_default_devices(m, errp);
+    /* Default devices first (QEMU's VGA takes 02.0), then the NICs (03.0 in QEMU). */
+    return (m->opts.nodefaults ? pc_create_vga(m, errp) : pc_create_default_devices(m, errp)) &&
+           pc_create_nics(m, errp);
 }
 
 /* After -device processing: BARs, firmware tables, payload and the boot state. */

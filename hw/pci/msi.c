@@ -284,13 +284,18 @@ bool pci_msix_bar_write(PciDevice *d, int bar, uint64_t off, uint64_t val, unsig
         d->state.msix_table[pos] = b;
     }
     msix_flush_pending(d);
+    if (d->msix_changed)
+        d->msix_changed(d);
     return true;
 }
 
 void pci_msix_config_written(PciDevice *d, uint32_t addr, unsigned len)
 {
-    if (d->msix_cap && pci_ranges_overlap(addr, len, d->msix_cap + 2, 2))
+    if (d->msix_cap && pci_ranges_overlap(addr, len, d->msix_cap + 2, 2)) {
         msix_flush_pending(d);
+        if (d->msix_changed)
+            d->msix_changed(d);
+    }
 }
 
 void pci_msix_reset(PciDevice *d)

@@ -164,17 +164,12 @@ void virtio_queue_broken(VirtioPci *v, unsigned q)
     virtio_notify_config(v);
 }
 
+static void raise_queue(VirtioPci *v, unsigned q);
+
 void virtio_notify(VirtioPci *v, unsigned q)
 {
-    if (q >= v->info->num_queues || !vq_should_notify(&v->vq[q]))
-        return;
-    if (pci_msix_enabled(&v->pci)) {
-        if (v->s.queue_vector[q] != VIRTIO_NO_VECTOR)
-            pci_msix_notify(&v->pci, v->s.queue_vector[q]);
-        return;
-    }
-    v->s.isr |= 1;
-    pci_set_irq(&v->pci, 1);
+    if (q < v->info->num_queues && vq_should_notify(&v->vq[q]))
+        raise_queue(v, q);
 }
 
 /* ---- queue notifications through eventfds ---- */
@@ -244,26 +239,169 @@ static MemRegion *notify_region(VirtioPci *v)
 
 /* Linux writes the 16-bit queue index (4.1.4.4); other widths still exit and are
  * handled by bar_write. */
+static bool notifier_create(VirtioPci *v, unsigned q)
+{
+    VirtioNotifier *n = &v->notifier[q];
+    if (n->fd >= 0)
+        return true;
+    n->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (n->fd < 0)
+        return false;                   /* notifications keep exiting: slower, correct */
+    n->v = v;
+    n->q = q;
+    mr_add_eventfd(notify_region(v), OFF_NOTIFY + q * NOTIFY_MULT, 2, false, 0, n->fd);
+    return true;
+}
+
 static void notifier_start(VirtioPci *v, unsigned q)
 {
     VirtioNotifier *n = &v->notifier[q];
-    if (n->fd >= 0 || !v->ioeventfd)
+    if (!v->ioeventfd && n->fd < 0)
         return;                         /* ioeventfd=off: notifications exit (A/B) */
-    n->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (n->fd < 0)
-        return;                         /* notifications keep exiting: slower, correct */
+    if (!notifier_create(v, q) || n->watch || n->external)
+        return;
     n->watch = g_unix_fd_add(n->fd, G_IO_IN, notifier_ready, n);
-    mr_add_eventfd(notify_region(v), OFF_NOTIFY + q * NOTIFY_MULT, 2, false, 0, n->fd);
+}
+
+int virtio_pci_take_notifier(VirtioPci *v, unsigned q)
+{
+    VirtioNotifier *n = &v->notifier[q];
+    if (q >= v->info->num_queues || !notifier_create(v, q))
+        return -1;
+    if (n->watch)
+        g_source_remove(n->watch);
+    n->watch = 0;
+    n->external = true;
+    return n->fd;
+}
+
+void virtio_pci_return_notifier(VirtioPci *v, unsigned q)
+{
+    VirtioNotifier *n = &v->notifier[q];
+    if (q >= v->info->num_queues || !n->external)
+        return;
+    n->external = false;
+    if (n->fd >= 0 && (v->s.status & VIRTIO_STATUS_DRIVER_OK)) {
+        uint64_t cnt;
+        if (read(n->fd, &cnt, sizeof(cnt)) < 0) {
+            /* nothing pending */
+        }
+        n->watch = g_unix_fd_add(n->fd, G_IO_IN, notifier_ready, n);
+    }
+}
+
+/* ---- call eventfds ---- */
+
+static void raise_queue(VirtioPci *v, unsigned q)
+{
+    if (pci_msix_enabled(&v->pci)) {
+        if (v->s.queue_vector[q] != VIRTIO_NO_VECTOR)
+            pci_msix_notify(&v->pci, v->s.queue_vector[q]);
+        return;
+    }
+    v->s.isr |= 1;
+    pci_set_irq(&v->pci, 1);
+}
+
+void virtio_pci_raise_queue(VirtioPci *v, unsigned q)
+{
+    if (q < v->info->num_queues)
+        raise_queue(v, q);
+}
+
+static gboolean call_ready(gint fd, GIOCondition cond, gpointer opaque)
+{
+    VirtioCall *c = opaque;
+    uint64_t cnt;
+    if (read(fd, &cnt, sizeof(cnt)) == sizeof(cnt) &&
+        (c->v->s.status & VIRTIO_STATUS_DRIVER_OK))
+        raise_queue(c->v, c->q);
+    return G_SOURCE_CONTINUE;
+}
+
+/* irqfd while MSI-X is on and the queue's vector is usable and unmasked; else the main
+ * loop reads the eventfd and interrupts through the PCI layer (pending bits, INTx). */
+static void call_update(VirtioPci *v, unsigned q)
+{
+    VirtioCall *c = &v->call[q];
+    const MsiSink *msi = &v->pci.dev.machine->msi;
+    uint16_t vec = v->s.queue_vector[q];
+    uint64_t addr;
+    uint32_t data;
+    if (c->fd < 0)
+        return;
+    bool direct = msi->irqfd_add && pci_msix_enabled(&v->pci) && vec != VIRTIO_NO_VECTOR &&
+                  !pci_msix_is_masked(&v->pci, vec) &&
+                  (pci_get_word(&v->pci, PCI_COMMAND) & PCI_COMMAND_MASTER) &&
+                  pci_msix_get_message(&v->pci, vec, &addr, &data);
+    if (direct && c->irqfd >= 0 && msi->irqfd_update(msi->opaque, c->irqfd, addr, data) >= 0)
+        return;
+    if (direct && c->irqfd < 0)
+        c->irqfd = msi->irqfd_add(msi->opaque, c->fd, addr, data);
+    if (direct && c->irqfd >= 0) {
+        if (c->watch)
+            g_source_remove(c->watch);
+        c->watch = 0;
+        return;
+    }
+    if (c->irqfd >= 0)
+        msi->irqfd_del(msi->opaque, c->irqfd);
+    c->irqfd = -1;
+    if (!c->watch)
+        c->watch = g_unix_fd_add(c->fd, G_IO_IN, call_ready, c);
+}
+
+static void calls_update(PciDevice *d)
+{
+    VirtioPci *v = (VirtioPci *)d;
+    for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+        call_update(v, q);
+}
+
+int virtio_pci_take_call(VirtioPci *v, unsigned q)
+{
+    VirtioCall *c = &v->call[q];
+    if (q >= v->info->num_queues)
+        return -1;
+    if (c->fd < 0) {
+        c->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (c->fd < 0)
+            return -1;
+        c->v = v;
+        c->q = q;
+        c->irqfd = -1;
+    }
+    call_update(v, q);
+    return c->fd;
+}
+
+void virtio_pci_return_call(VirtioPci *v, unsigned q)
+{
+    VirtioCall *c = &v->call[q];
+    const MsiSink *msi = &v->pci.dev.machine->msi;
+    if (q >= VIRTIO_MAX_QUEUES || c->fd < 0)
+        return;
+    if (c->irqfd >= 0)
+        msi->irqfd_del(msi->opaque, c->irqfd);
+    if (c->watch)
+        g_source_remove(c->watch);
+    call_ready(c->fd, G_IO_IN, c);      /* a last signal must not be lost */
+    close(c->fd);
+    *c = (VirtioCall){ .fd = -1, .irqfd = -1 };
 }
 
 static void notifiers_stop(VirtioPci *v)
 {
     for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
         VirtioNotifier *n = &v->notifier[q];
+        virtio_pci_return_call(v, q);
         if (n->fd < 0)
             continue;
         mr_del_eventfd(notify_region(v), OFF_NOTIFY + q * NOTIFY_MULT, 2, false, 0, n->fd);
-        g_source_remove(n->watch);
+        if (n->watch)
+            g_source_remove(n->watch);
+        n->watch = 0;
+        n->external = false;
         close(n->fd);
         n->fd = -1;
     }
@@ -271,6 +409,8 @@ static void notifiers_stop(VirtioPci *v)
 
 void virtio_pci_reset(VirtioPci *v)
 {
+    if (v->info->before_reset)
+        v->info->before_reset(v);
     notifiers_stop(v);
     reruns_cancel(v);
     v->reset_pending = false;
@@ -310,9 +450,11 @@ static void write_status(VirtioPci *v, uint8_t val)
             v->vq[i].s.indirect = virtio_has_feature(v, VIRTIO_F_RING_INDIRECT_DESC);
         }
     }
+    if (v->info->set_status)
+        v->info->set_status(v, old);
     if ((val & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK))
         for (unsigned i = 0; i < v->info->num_queues; i++) {
-            if (!v->vq[i].s.enabled)
+            if (!v->vq[i].s.enabled || v->notifier[i].external)
                 continue;
             notifier_start(v, i);
             run_queue(v, i);                                   /* requests queued early */
@@ -374,8 +516,10 @@ static void common_set(VirtioPci *v, unsigned f, uint64_t val)
         v->s.queue_select = val;
         break;
     case CC_Q_MSIX:
-        if (q)
+        if (q) {
             v->s.queue_vector[q - v->vq] = checked_vector(v, val);
+            call_update(v, q - v->vq);          /* a kernel backend's irqfd follows */
+        }
         break;
     case CC_Q_SIZE:
         if (q_writable && val && val <= v->info->queue_size)
@@ -464,8 +608,14 @@ static void bar_write(void *opaque, uint64_t addr, uint64_t val, unsigned size)
             v->info->config_write(v, addr - OFF_DEVICE, size);
     } else if (addr >= OFF_NOTIFY && addr < OFF_NOTIFY + REGION) {
         unsigned q = (addr - OFF_NOTIFY) / NOTIFY_MULT;
-        if (q < v->info->num_queues)
+        if (q < v->info->num_queues && v->notifier[q].external) {
+            uint64_t one = 1;                     /* the kernel backend's kick */
+            if (write(v->notifier[q].fd, &one, sizeof(one)) < 0) {
+                /* the counter is saturated: a kick is pending anyway */
+            }
+        } else if (q < v->info->num_queues) {
             virtio_queue_kick(v, q);
+        }
     }
 }
 
@@ -513,8 +663,11 @@ static bool check_props(VirtioPci *v, const VirtioDeviceInfo *info, GError **err
 
 bool virtio_pci_realize(VirtioPci *v, const VirtioDeviceInfo *info, GError **errp)
 {
-    for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+    for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
         v->notifier[q] = (VirtioNotifier){ .v = v, .q = q, .fd = -1 };
+        v->call[q] = (VirtioCall){ .fd = -1, .irqfd = -1 };
+    }
+    v->pci.msix_changed = calls_update;
     g_assert(info->num_queues >= 1 && info->num_queues <= VIRTIO_MAX_QUEUES &&
              info->queue_size >= 1 && info->queue_size <= VIRTQ_MAX_SIZE &&
              info->config_size <= VIRTIO_CONFIG_MAX && info->handle_queue);

@@ -233,7 +233,7 @@ int vq_pop(VirtQueue *vq, VirtQueueElement **out)
     vq->inflight++;
     if (vq->limited)
         vq->budget--;
-    if (vq->s.event_idx) {            /* 2.7.10: tell the driver how far we have read */
+    if (vq->s.event_idx && !vq->notify_off) {   /* 2.7.10: how far we have read */
         uint16_t *ev = used_field(vq, 4 + 8 * (uint64_t)vq->s.num);
         if (ev)
             __atomic_store_n(ev, htole16(vq->s.last_avail_idx), __ATOMIC_RELAXED);
@@ -252,6 +252,18 @@ void vq_set_budget(VirtQueue *vq, unsigned n)
 bool vq_budget_exhausted(const VirtQueue *vq)
 {
     return vq->budget_hit;
+}
+
+void vq_unpop(VirtQueue *vq, VirtQueueElement *elem)
+{
+    if (!elem)
+        return;
+    vq->s.last_avail_idx--;
+    if (vq->inflight)
+        vq->inflight--;
+    if (vq->limited)
+        vq->budget++;
+    g_free(elem);
 }
 
 void vq_push(VirtQueue *vq, VirtQueueElement *elem, uint64_t written)
@@ -299,6 +311,7 @@ bool vq_should_notify(VirtQueue *vq)
 
 void vq_set_notification(VirtQueue *vq, bool enable)
 {
+    vq->notify_off = !enable;
     if (!vq->s.num || vq->broken)
         return;
     if (vq->s.event_idx) {

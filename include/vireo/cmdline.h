@@ -9,6 +9,7 @@
 #include <glib.h>
 #include "vireo/machine.h"
 #include "vireo/option.h"
+#include "vireo/net.h"
 
 /* A parsed option argument (-device, and the other options with a JSON form): its
  * text for messages and its tree; @kv when it came from keyval text. */
@@ -38,6 +39,7 @@ typedef struct VireoOptions {
     GPtrArray *qmps_pretty;       /* char * -qmp-pretty specs */
     GPtrArray *mons;              /* char * -mon specs */
     GPtrArray *monitors;          /* char * -monitor specs (HMP) */
+    NetOptions *net;              /* -netdev, -nic, -net (net/netdev.c) */
     /* What to print instead of running (help and version requests). */
     bool want_version, want_help;
     bool machine_help, cpu_help, device_help;

@@ -25,9 +25,17 @@ static inline void irq_lower(const IrqLine *irq) { irq_set(irq, 0); }
 /* Edge: raise then lower. */
 static inline void irq_pulse(const IrqLine *irq) { irq_set(irq, 1); irq_set(irq, 0); }
 
-/* Where MSI messages go (KVM_SIGNAL_MSI on the real machine). */
+/* Where MSI messages go (KVM_SIGNAL_MSI on the real machine). The irqfd operations are
+ * optional (NULL without KVM): an eventfd that injects the message (@addr, @data) by
+ * itself when signalled (KVM_IRQFD on an MSI route), so a kernel backend such as
+ * vhost-net interrupts the guest without a detour through Vireo. */
 typedef struct MsiSink {
     void (*send)(void *opaque, uint64_t addr, uint32_t data);
+    /* Returns a handle >= 0, or -errno (the caller then signals in userspace). */
+    int (*irqfd_add)(void *opaque, int fd, uint64_t addr, uint32_t data);
+    /* The guest reprogrammed the message. */
+    int (*irqfd_update)(void *opaque, int handle, uint64_t addr, uint32_t data);
+    void (*irqfd_del)(void *opaque, int handle);
     void *opaque;
 } MsiSink;
 

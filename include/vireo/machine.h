@@ -123,6 +123,7 @@ struct Machine {
     struct KernelCacheFill *kernel_cache_fill;  /* hw/i386/kernel-cache.c, pending fill */
     struct UiState *ui;             /* ui/: consoles, input routing, VNC/SDL (console.h) */
     bool legacy_vga;                /* a VGA decodes 0x3c0-0x3df and 0xa0000-0xbffff */
+    struct NetState *net;           /* net/: clients, backends, hubs (vireo/net.h) */
 
     E820Entry e820[E820_MAX];
     unsigned e820_count;

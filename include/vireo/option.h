@@ -29,6 +29,10 @@ enum {
     KEYVAL_SHORT_BOOLS = 1 << 0,
     /* Keys are flat (QemuOpts): "a.b=1" is the member "a.b", not a nested object. */
     KEYVAL_FLAT = 1 << 1,
+    /* With KEYVAL_FLAT: a key given more than once collects its values, in order, into
+     * an array of strings (QemuOpts' repeated options, e.g. -netdev user's hostfwd=);
+     * a caller that takes one value uses the last, as QEMU does. */
+    KEYVAL_REPEAT = 1 << 2,
 };
 
 /* Parses @params. @implied_key (or NULL) is the key of a first element without '='.

@@ -165,6 +165,9 @@ struct PciDevice {
     int8_t msix_table_bar, msix_pba_bar;
     uint32_t msix_table_off, msix_pba_off;
     PciDeviceState state;
+    /* Optional: MSI-X was enabled/disabled/masked or a table entry written (for devices
+     * whose interrupts bypass Vireo through irqfds, which must follow). */
+    void (*msix_changed)(PciDevice *d);
 };
 
 /* The abstract type every PCI device derives from ("pci-device": addr, multifunction,

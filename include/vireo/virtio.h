@@ -55,7 +55,18 @@ typedef struct VirtioNotifier {
     int fd;                         /* -1 when not set up */
     unsigned watch;                 /* GLib source id */
     unsigned rerun;                 /* GLib source id of a pending batch, or 0 */
+    bool external;                  /* a kernel backend (vhost) reads it, not the loop */
 } VirtioNotifier;
+
+/* A queue's "call" eventfd for a kernel backend: signalled, it interrupts the driver
+ * (an MSI irqfd while the queue's MSI-X vector is usable, a main-loop watch else). */
+typedef struct VirtioCall {
+    VirtioPci *v;
+    unsigned q;
+    int fd;                         /* -1 when not in use */
+    int irqfd;                      /* MsiSink irqfd handle, or -1 */
+    unsigned watch;
+} VirtioCall;
 
 typedef struct VirtioDeviceInfo {
     const char *name;               /* for messages: "virtio-rng-pci" */
@@ -77,6 +88,13 @@ typedef struct VirtioDeviceInfo {
     void (*config_write)(VirtioPci *v, unsigned off, unsigned len);
     /* Optional: device part of a reset (the transport and queues are reset already). */
     void (*reset)(VirtioPci *v);
+    /* Optional: called first in a reset, while the queues still hold their state (a
+     * kernel backend is stopped here). */
+    void (*before_reset)(VirtioPci *v);
+    /* Optional: the driver wrote device_status (not 0: that is a reset); @old is the
+     * status before. Called after FEATURES_OK was checked, before the queues of a new
+     * DRIVER_OK are run. */
+    void (*set_status)(VirtioPci *v, uint8_t old);
     /* Optional: requests still in flight. While there are any, a driver's reset (status
      * 0) waits: device_status keeps reading non-zero, as 4.1.4.3.2 lets the driver expect,
      * until the device calls virtio_pci_request_done() for the last one. */
@@ -107,6 +125,7 @@ struct VirtioPci {
     int disable_legacy;             /* OnOffAuto: there is no legacy interface (on/auto) */
     bool disable_modern;            /* only false: the modern interface is all there is */
     VirtioNotifier notifier[VIRTIO_MAX_QUEUES];
+    VirtioCall call[VIRTIO_MAX_QUEUES];
 };
 
 #define VIRTIO_PCI_VECTORS_AUTO UINT32_MAX
@@ -134,5 +153,19 @@ void virtio_queue_kick(VirtioPci *v, unsigned q);
 void virtio_notify_config(VirtioPci *v);
 /* The driver broke queue @q (vq_pop returned -EIO): log and set NEEDS_RESET. */
 void virtio_queue_broken(VirtioPci *v, unsigned q);
+
+/* ---- kernel backends (vhost): queues that bypass Vireo's main loop ----
+ * Hands queue @q's notifications to a kernel backend: returns its notify eventfd (the
+ * KVM ioeventfd of its notify address, created if needed), which the main loop stops
+ * watching; -1 when none can be made. */
+int virtio_pci_take_notifier(VirtioPci *v, unsigned q);
+/* The main loop watches the notifier again (handle_queue runs). */
+void virtio_pci_return_notifier(VirtioPci *v, unsigned q);
+/* A new "call" eventfd for queue @q (see VirtioCall); -1 on failure. */
+int virtio_pci_take_call(VirtioPci *v, unsigned q);
+void virtio_pci_return_call(VirtioPci *v, unsigned q);
+/* Interrupts the driver for queue @q unconditionally (the backend decided; masked
+ * vectors become pending). */
+void virtio_pci_raise_queue(VirtioPci *v, unsigned q);
 
 #endif

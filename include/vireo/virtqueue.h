@@ -43,6 +43,9 @@ typedef struct VirtQueueState {
 typedef struct VirtQueue {
     VirtQueueState s;
     AddressSpace *as;             /* guest memory */
+    bool notify_off;              /* vq_set_notification(false) with EVENT_IDX: vq_pop
+                                     leaves avail_event behind, so the driver does not
+                                     kick while the device is busy with the queue */
     bool broken;
     const char *error;            /* why it broke (static string) */
     unsigned inflight;            /* popped, not yet pushed */
@@ -72,6 +75,9 @@ unsigned vq_pending(VirtQueue *vq);
 /* Takes the next request: 1 and *@out (free with g_free) on success, 0 when there is
  * none, -EIO when the guest broke the queue (vq->error says how; the queue stays broken). */
 int vq_pop(VirtQueue *vq, VirtQueueElement **out);
+/* Gives back @elem, the last request taken and not pushed (a receive that found too few
+ * buffers): the next vq_pop returns it again. Undo several pops in reverse order. */
+void vq_unpop(VirtQueue *vq, VirtQueueElement *elem);
 /* Bounded work: after @n more requests vq_pop() returns 0 even when more are
  * available, and vq_budget_exhausted() says so (0: no limit). */
 void vq_set_budget(VirtQueue *vq, unsigned n);

@@ -77,14 +77,14 @@ ENV
 mv -f "$VSB_CACHE/kernel.env.tmp" "$VSB_CACHE/kernel.env"
 vsb_load_env || vsb_die "kernel package $pkg has no vmlinuz/modules"
 
-# 3. The outer guest's initramfs.
+# 3. The outer guest's initramfs (tun, vhost_net, bridge and veth for the network tests).
 key=$(vsb_outer_key)
 outer=$VSB_CACHE/outer-$key.cpio.gz
 if [ ! -f "$outer" ]; then
   vsb_log "building outer initramfs"
   bash "$VSB_DIR/mkinitrd.sh" -o "$outer" -k "$MODDIR" -i "$VSB_DIR/outer-init.sh" \
     -m irqbypass -m kvm -m ccp -m kvm_amd -m 9p -m 9pnet_virtio -m virtio_pci \
-    -m virtio_blk -m crc32c_generic -m ext4
+    -m virtio_blk -m crc32c_generic -m ext4 -m tun -m vhost_net -m bridge -m veth
   find "$VSB_CACHE" -maxdepth 1 -name 'outer-*.cpio.gz' ! -name "outer-$key.cpio.gz" -mmin +120 -delete
 fi
 printf 'OUTER_KEY=%s\nOUTER_INITRD=%s\n' "$key" "$outer" > "$VSB_CACHE/outer.env"

@@ -7,7 +7,7 @@
 set -e
 src=$1
 dir=$2
-tests="test-device-sweep test-virtio-hostile test-virtio"
+tests="test-device-sweep test-virtio-hostile test-virtio test-virtio-net test-e1000 test-net"
 if ! command -v meson >/dev/null || ! command -v ninja >/dev/null; then
     echo "meson/ninja not in PATH: cannot make the sanitized build"; exit 77
 fi

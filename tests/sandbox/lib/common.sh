@@ -30,7 +30,8 @@ vsb_ensure_setup() {
 
 vsb_outer_key() {
   cat "$VSB_DIR/outer-init.sh" "$VSB_DIR/mkinitrd.sh" "$VSB_DIR/lib/kmods.py" \
-      /bin/busybox 2>/dev/null | { cat; echo "$KVER"; } | sha256sum | cut -c1-16
+      "$VSB_DIR/setup.sh" /bin/busybox 2>/dev/null | { cat; echo "$KVER"; } \
+      | sha256sum | cut -c1-16
 }
 
 # Milliseconds since the epoch.

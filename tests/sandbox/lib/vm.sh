@@ -3,7 +3,8 @@
 VSB_LIB=${VSB_LIB:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 
 # vsb_vmm_cmd NAME: sets the array VMM_CMD to the VMM binary and its standard
-# machine options (-machine pc -accel kvm -cpu host -nographic). NAME: vireo | qemu.
+# machine options (-machine pc -accel kvm -cpu host -nographic -nic none: no default
+# NIC; a case adds its own). NAME: vireo | qemu.
 # Returns 1 (with VMM_ERR set) when the VMM is not usable.
 vsb_vmm_cmd() {
   VMM_ERR=
@@ -11,9 +12,9 @@ vsb_vmm_cmd() {
     vireo)
       local v=${VIREO:-$VSB_BUILD/vireo}
       if [ ! -x "$v" ]; then VMM_ERR="$v does not exist (not built)"; return 1; fi
-      VMM_CMD=("$v" -machine pc -accel kvm -cpu host -nographic) ;;
+      VMM_CMD=("$v" -machine pc -accel kvm -cpu host -nographic -nic none) ;;
     qemu)
-      # -nic none: no e1000 + iPXE ROM (Vireo's pc has no default NIC either).
+      # -nic none: no default e1000 (and its iPXE ROM); the same for both VMMs.
       VMM_CMD=(qemu-system-x86_64 -machine pc -accel kvm -cpu host -nographic -nic none) ;;
     *) VMM_ERR="unknown VMM $1"; return 1 ;;
   esac

@@ -1,0 +1,670 @@
+/*
+ * -netdev user: user-mode networking on libslirp (DHCP, DNS, TFTP, NAT to the host's
+ * sockets, hostfwd/guestfwd). Option meanings and messages follow QEMU 7.2's
+ * net/slirp.c: net 10.0.2.0/24, host 10.0.2.2, DNS 10.0.2.3, DHCP from 10.0.2.15,
+ * IPv6 fec0::/64 with host ::2 and DNS ::3.
+ *
+ * libslirp's sockets and timers run on the main loop: a GSource whose prepare step asks
+ * slirp_pollfds_fill() for the descriptors (and the longest sleep), and whose dispatch
+ * hands the results to slirp_pollfds_poll() after every poll; slirp's timers are
+ * Vireo timers on the machine's clock. Frames for the guest go out with net_send()
+ * (queued while the NIC has no buffers; slirp's TCP retransmits what a full queue drops).
+ */
+#include "net-int.h"
+#include "vireo/chardev.h"
+#include "vireo/mainloop.h"
+#include <arpa/inet.h>
+#include <slirp/libslirp.h>
+#include <string.h>
+
+typedef struct SlirpNet SlirpNet;
+
+typedef struct SlirpFwd {             /* a guestfwd to a chardev */
+    SlirpNet *s;
+    Chardev *chr;
+    bool owned;                       /* created from the rule (freed with us) */
+    struct in_addr server;
+    int port;
+} SlirpFwd;
+
+struct SlirpNet {
+    NetClient *nc;
+    Slirp *slirp;
+    GSource *src;
+    GArray *pfds;                     /* GPollFD added to src */
+    Machine *m;
+    GPtrArray *fwds;                  /* SlirpFwd * */
+    char **dnssearch;
+    uint8_t *frame;                   /* guest -> slirp copy of a scattered frame */
+    LogBudget guest_log;
+};
+
+typedef struct SlirpSource {
+    GSource src;
+    SlirpNet *s;
+} SlirpSource;
+
+/* ---- main-loop integration ---- */
+
+static int add_poll(int fd, int events, void *opaque)
+{
+    SlirpNet *s = opaque;
+    GPollFD p = { .fd = fd, .events = 0 };
+    if (events & SLIRP_POLL_IN)
+        p.events |= G_IO_IN;
+    if (events & SLIRP_POLL_OUT)
+        p.events |= G_IO_OUT;
+    if (events & SLIRP_POLL_PRI)
+        p.events |= G_IO_PRI;
+    if (events & SLIRP_POLL_ERR)
+        p.events |= G_IO_ERR;
+    if (events & SLIRP_POLL_HUP)
+        p.events |= G_IO_HUP;
+    g_array_append_val(s->pfds, p);
+    return s->pfds->len - 1;
+}
+
+static int get_revents(int idx, void *opaque)
+{
+    SlirpNet *s = opaque;
+    if (idx < 0 || (guint)idx >= s->pfds->len)
+        return 0;
+    int ev = g_array_index(s->pfds, GPollFD, idx).revents, r = 0;
+    if (ev & G_IO_IN)
+        r |= SLIRP_POLL_IN;
+    if (ev & G_IO_OUT)
+        r |= SLIRP_POLL_OUT;
+    if (ev & G_IO_PRI)
+        r |= SLIRP_POLL_PRI;
+    if (ev & G_IO_ERR)
+        r |= SLIRP_POLL_ERR;
+    if (ev & G_IO_HUP)
+        r |= SLIRP_POLL_HUP;
+    return r;
+}
+
+static void remove_polls(SlirpNet *s)
+{
+    for (guint i = 0; i < s->pfds->len; i++)
+        g_source_remove_poll(s->src, &g_array_index(s->pfds, GPollFD, i));
+    g_array_set_size(s->pfds, 0);
+}
+
+static gboolean src_prepare(GSource *src, gint *timeout)
+{
+    SlirpNet *s = ((SlirpSource *)src)->s;
+    uint32_t t = UINT32_MAX;
+    remove_polls(s);
+    slirp_pollfds_fill(s->slirp, &t, add_poll, s);
+    for (guint i = 0; i < s->pfds->len; i++)   /* the array is stable from here on */
+        g_source_add_poll(src, &g_array_index(s->pfds, GPollFD, i));
+    *timeout = t == UINT32_MAX ? -1 : (gint)MIN(t, (uint32_t)G_MAXINT);
+    return FALSE;
+}
+
+/* Like QEMU, slirp looks at its sockets (and its TCP timers) after every poll. */
+static gboolean src_check(GSource *src)
+{
+    return TRUE;
+}
+
+static gboolean src_dispatch(GSource *src, GSourceFunc cb, gpointer data)
+{
+    SlirpNet *s = ((SlirpSource *)src)->s;
+    slirp_pollfds_poll(s->slirp, 0, get_revents, s);
+    return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs slirp_source_funcs = {
+    .prepare = src_prepare, .check = src_check, .dispatch = src_dispatch,
+};
+
+/* ---- slirp callbacks ---- */
+
+static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
+{
+    SlirpNet *s = opaque;
+    net_send_buf(s->nc, buf, len, NULL);
+    return len;
+}
+
+static void cb_guest_error(const char *msg, void *opaque)
+{
+    SlirpNet *s = opaque;
+    log_budget_warn(&s->guest_log, "netdev %s: guest error: %s", s->nc->name, msg);
+}
+
+static int64_t cb_clock_ns(void *opaque)
+{
+    return clock_ns(((SlirpNet *)opaque)->m->clock);
+}
+
+typedef struct SlirpTimer {
+    SlirpNet *s;
+    SlirpTimerId id;
+    void *cb_opaque;
+    Timer *t;
+} SlirpTimer;
+
+static void timer_fire(void *opaque)
+{
+    SlirpTimer *st = opaque;
+    slirp_handle_timer(st->s->slirp, st->id, st->cb_opaque);
+}
+
+static void *cb_timer_new_opaque(SlirpTimerId id, void *cb_opaque, void *opaque)
+{
+    SlirpTimer *st = g_new0(SlirpTimer, 1);
+    st->s = opaque;
+    st->id = id;
+    st->cb_opaque = cb_opaque;
+    st->t = timer_new(st->s->m->clock, timer_fire, st);
+    return st;
+}
+
+static void cb_timer_free(void *timer, void *opaque)
+{
+    SlirpTimer *st = timer;
+    timer_free(st->t);
+    g_free(st);
+}
+
+static void cb_timer_mod(void *timer, int64_t expire_ms, void *opaque)
+{
+    SlirpTimer *st = timer;
+    timer_mod(st->t, expire_ms * 1000000);
+}
+
+static void cb_register_poll_fd(int fd, void *opaque) { }
+static void cb_unregister_poll_fd(int fd, void *opaque) { }
+
+static void cb_notify(void *opaque)
+{
+    SlirpNet *s = opaque;
+    for (guint i = 0; i < s->fwds->len; i++)
+        chr_accept_input(((SlirpFwd *)s->fwds->pdata[i])->chr);
+    mainloop_wakeup();
+}
+
+static const SlirpCb slirp_cbs = {
+    .send_packet = cb_send_packet,
+    .guest_error = cb_guest_error,
+    .clock_get_ns = cb_clock_ns,
+    .timer_free = cb_timer_free,
+    .timer_mod = cb_timer_mod,
+    .register_poll_fd = cb_register_poll_fd,
+    .unregister_poll_fd = cb_unregister_poll_fd,
+    .notify = cb_notify,
+    .timer_new_opaque = cb_timer_new_opaque,
+};
+
+/* ---- the client ---- */
+
+static ssize_t user_receive(NetClient *nc, const struct iovec *iov, int iovcnt)
+{
+    SlirpNet *s = nc->opaque;
+    size_t len = iov_size_n(iov, iovcnt);
+    if (len > NET_MAX_FRAME)
+        return len;
+    if (iovcnt == 1) {
+        slirp_input(s->slirp, iov[0].iov_base, len);
+    } else {
+        iov_to_buf_n(iov, iovcnt, 0, s->frame, len);
+        slirp_input(s->slirp, s->frame, len);
+    }
+    return len;
+}
+
+static void user_cleanup(NetClient *nc)
+{
+    SlirpNet *s = nc->opaque;
+    if (s->src) {
+        remove_polls(s);
+        g_source_destroy(s->src);
+        g_source_unref(s->src);
+    }
+    for (guint i = 0; i < s->fwds->len; i++) {
+        SlirpFwd *f = s->fwds->pdata[i];
+        chr_set_frontend(f->chr, NULL);
+        if (f->owned)
+            chr_free(f->chr);
+        g_free(f);
+    }
+    g_ptr_array_free(s->fwds, TRUE);
+    if (s->slirp)
+        slirp_cleanup(s->slirp);
+    g_array_free(s->pfds, TRUE);
+    g_strfreev(s->dnssearch);
+    g_free(s->frame);
+    g_free(s);
+}
+
+static const NetClientOps user_ops = {
+    .kind = NET_KIND_USER,
+    .type = "user",
+    .receive = user_receive,
+    .cleanup = user_cleanup,
+};
+
+/* ---- options ---- */
+
+static bool fail(GError **errp, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static bool fail(GError **errp, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_set_error_literal(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, msg);
+    return false;
+}
+
+/* "addr[/bits|/mask]": QEMU's net= rules (a mask by address class when none given). */
+static bool parse_net(const char *spec, struct in_addr *net, struct in_addr *mask,
+                      GError **errp)
+{
+    g_auto(GStrv) p = g_strsplit(spec, "/", 2);
+    if (!inet_aton(p[0], net))
+        return fail(errp, "Failed to parse netmask");
+    if (!p[1]) {
+        uint32_t a = ntohl(net->s_addr), m;
+        if (!(a & 0x80000000))
+            m = 0xff000000;                     /* class A */
+        else if ((a & 0xfff00000) == 0xac100000)
+            m = 0xfff00000;                     /* 172.16.0.0/12 */
+        else if ((a & 0xc0000000) == 0x80000000)
+            m = 0xffff0000;                     /* class B */
+        else if ((a & 0xffff0000) == 0xc0a80000)
+            m = 0xffff0000;                     /* 192.168.0.0/16 */
+        else if ((a & 0xffff0000) == 0xc6120000)
+            m = 0xfffe0000;                     /* 198.18.0.0/15 */
+        else if ((a & 0xe0000000) == 0xe0000000)
+            m = 0xffffff00;                     /* class C */
+        else
+            m = 0xfffffff0;
+        mask->s_addr = htonl(m);
+    } else {
+        char *end;
+        long shift = strtol(p[1], &end, 10);
+        if (*end) {
+            if (!inet_aton(p[1], mask))
+                return fail(errp, "Failed to parse netmask (trailing chars)");
+        } else if (shift < 4 || shift > 32) {
+            return fail(errp, "Invalid netmask provided (must be in range 4-32)");
+        } else {
+            mask->s_addr = htonl(0xffffffffu << (32 - shift));
+        }
+    }
+    net->s_addr &= mask->s_addr;
+    return true;
+}
+
+static bool in_net(struct in_addr a, struct in_addr net, struct in_addr mask)
+{
+    return (a.s_addr & mask.s_addr) == net.s_addr;
+}
+
+static bool config_v4(SlirpConfig *c, const NetdevUserOptions *o, GError **errp)
+{
+    struct in_addr net, mask, host, dhcp, dns;
+    inet_aton("10.0.2.0", &net);
+    inet_aton("255.255.255.0", &mask);
+    inet_aton("10.0.2.2", &host);
+    inet_aton("10.0.2.15", &dhcp);
+    inet_aton("10.0.2.3", &dns);
+    const char *vnet = o->net ? o->net : o->ip;
+    if (vnet) {
+        if (!parse_net(vnet, &net, &mask, errp))
+            return false;
+        host.s_addr = net.s_addr | (htonl(0x0202) & ~mask.s_addr);
+        dhcp.s_addr = net.s_addr | (htonl(0x020f) & ~mask.s_addr);
+        dns.s_addr = net.s_addr | (htonl(0x0203) & ~mask.s_addr);
+    }
+    if (o->host && !inet_aton(o->host, &host))
+        return fail(errp, "Failed to parse host");
+    if (!in_net(host, net, mask))
+        return fail(errp, "Host doesn't belong to network");
+    if (o->dns && !inet_aton(o->dns, &dns))
+        return fail(errp, "Failed to parse DNS");
+    if (o->has_q_restrict && o->q_restrict && !in_net(dns, net, mask))
+        return fail(errp, "DNS doesn't belong to network");
+    if (dns.s_addr == host.s_addr)
+        return fail(errp, "DNS must be different from host");
+    if (o->dhcpstart && !inet_aton(o->dhcpstart, &dhcp))
+        return fail(errp, "Failed to parse DHCP start address");
+    if (!in_net(dhcp, net, mask))
+        return fail(errp, "DHCP doesn't belong to network");
+    if (dhcp.s_addr == host.s_addr || dhcp.s_addr == dns.s_addr)
+        return fail(errp, "DNS must be different from host and DNS");
+    c->vnetwork = net, c->vnetmask = mask, c->vhost = host;
+    c->vdhcp_start = dhcp, c->vnameserver = dns;
+    return true;
+}
+
+static bool in6_net(const struct in6_addr *a, const struct in6_addr *net, unsigned len)
+{
+    for (unsigned i = 0; i < 16; i++) {
+        unsigned bits = len > 8 * i ? MIN(8u, len - 8 * i) : 0;
+        uint8_t m = bits ? (uint8_t)(0xff << (8 - bits)) : 0;
+        if ((a->s6_addr[i] & m) != (net->s6_addr[i] & m))
+            return false;
+    }
+    return true;
+}
+
+static bool config_v6(SlirpConfig *c, const NetdevUserOptions *o, GError **errp)
+{
+    struct in6_addr prefix, host, dns;
+    inet_pton(AF_INET6, "fec0::", &prefix);
+    int64_t len = o->has_ipv6_prefixlen ? o->ipv6_prefixlen : 64;
+    if (o->ipv6_prefix && inet_pton(AF_INET6, o->ipv6_prefix, &prefix) != 1)
+        return fail(errp, "Failed to parse IPv6 prefix");
+    if (len < 0 || len > 126)
+        return fail(errp, "Invalid IPv6 prefix provided (IPv6 prefix length must be "
+                    "between 0 and 126)");
+    host = prefix, host.s6_addr[15] |= 2;
+    dns = prefix, dns.s6_addr[15] |= 3;
+    if (o->ipv6_host) {
+        if (inet_pton(AF_INET6, o->ipv6_host, &host) != 1)
+            return fail(errp, "Failed to parse IPv6 host");
+        if (!in6_net(&host, &prefix, len))
+            return fail(errp, "IPv6 Host doesn't belong to network");
+    }
+    if (o->ipv6_dns) {
+        if (inet_pton(AF_INET6, o->ipv6_dns, &dns) != 1)
+            return fail(errp, "Failed to parse IPv6 DNS");
+        if (!in6_net(&dns, &prefix, len))
+            return fail(errp, "IPv6 DNS doesn't belong to network");
+    }
+    c->vprefix_addr6 = prefix, c->vprefix_len = len, c->vhost6 = host, c->vnameserver6 = dns;
+    return true;
+}
+
+/* QEMU's rule: ipv6=on alone turns IPv4 off and ipv4=on alone IPv6; both off fails. */
+static bool config_families(SlirpConfig *c, const NetdevUserOptions *o, GError **errp)
+{
+    bool v4 = !((o->has_ipv6 && o->ipv6 && !o->has_ipv4) || (o->has_ipv4 && !o->ipv4));
+    bool v6 = !((o->has_ipv4 && o->ipv4 && !o->has_ipv6) || (o->has_ipv6 && !o->ipv6));
+    if (!v4 && (o->net || o->ip || o->host || o->dns))
+        return fail(errp, "IPv4 disabled but netmask/host/dns provided");
+    if (!v6 && (o->ipv6_prefix || o->ipv6_host || o->ipv6_dns))
+        return fail(errp, "IPv6 disabled but prefix/host6/dns6 provided");
+    if (!v4 && !v6)
+        return fail(errp, "IPv4 and IPv6 disabled");
+    c->in_enabled = v4;
+    c->in6_enabled = v6;
+    return (!v4 || config_v4(c, o, errp)) && (!v6 || config_v6(c, o, errp));
+}
+
+static bool config_names(SlirpNet *s, SlirpConfig *c, const NetdevUserOptions *o,
+                         GError **errp)
+{
+    if (o->smb || o->smbserver)
+        return fail(errp, "smb=: Vireo has no SMB server support (use hostfwd or "
+                    "guestfwd to reach a host share)");
+    if (o->domainname && !*o->domainname)
+        return fail(errp, "'domainname' parameter cannot be empty");
+    if (o->hostname && strlen(o->hostname) > 255)
+        return fail(errp, "'hostname' parameter cannot be longer than 255 characters");
+    if (o->dnssearch) {
+        s->dnssearch = g_new0(char *, o->dnssearch->len + 1);
+        for (guint i = 0; i < o->dnssearch->len; i++) {
+            const String *d = o->dnssearch->pdata[i];
+            if (!*d->str || strlen(d->str) > 255)
+                return fail(errp, "dnssearch: invalid domain name '%s'", d->str);
+            s->dnssearch[i] = g_strdup(d->str);
+        }
+        c->vdnssearch = (const char **)s->dnssearch;
+    }
+    c->vhostname = o->hostname;
+    c->vdomainname = o->domainname;
+    c->tftp_path = o->tftp;
+    c->bootfile = o->bootfile;
+    c->tftp_server_name = o->tftp_server_name;
+    c->restricted = o->has_q_restrict && o->q_restrict;
+    return true;
+}
+
+/* Splits at @sep: the text before it (at most 127 chars) into @buf, *@p after it. */
+static bool take_field(char *buf, const char **p, char sep)
+{
+    const char *e = strchr(*p, sep);
+    if (!e || e - *p > 127)
+        return false;
+    memcpy(buf, *p, e - *p);
+    buf[e - *p] = '\0';
+    *p = e + 1;
+    return true;
+}
+
+static bool parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    if (!*s)
+        return false;
+    long v = strtol(s, &end, 0);
+    if (*end || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* "[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport" (QEMU's slirp_hostfwd). */
+static bool hostfwd_add(SlirpNet *s, const char *rule, GError **errp)
+{
+    char buf[128];
+    const char *p = rule, *why = "Unknown reason";
+    struct in_addr host = { .s_addr = INADDR_ANY }, guest = { .s_addr = 0 };
+    int is_udp, hport, gport;
+    if (!take_field(buf, &p, ':'))
+        goto syntax;
+    if (!strcmp(buf, "tcp") || !buf[0])
+        is_udp = 0;
+    else if (!strcmp(buf, "udp"))
+        is_udp = 1;
+    else
+        goto syntax;
+    if (!take_field(buf, &p, ':'))
+        goto syntax;
+    if (buf[0] && !inet_aton(buf, &host)) {
+        why = "Bad host address";
+        goto syntax;
+    }
+    if (!take_field(buf, &p, '-')) {
+        why = "Bad host port separator";
+        goto syntax;
+    }
+    if (!parse_int(buf, 0, 65535, &hport)) {
+        why = "Bad host port";
+        goto syntax;
+    }
+    if (!take_field(buf, &p, ':')) {
+        why = "Missing guest address";
+        goto syntax;
+    }
+    if (buf[0] && !inet_aton(buf, &guest)) {
+        why = "Bad guest address";
+        goto syntax;
+    }
+    if (!parse_int(p, 1, 65535, &gport)) {
+        why = "Bad guest port";
+        goto syntax;
+    }
+    if (slirp_add_hostfwd(s->slirp, is_udp, host, hport, guest, gport) < 0)
+        return fail(errp, "Could not set up host forwarding rule '%s'", rule);
+    return true;
+syntax:
+    return fail(errp, "Invalid host forwarding rule '%s' (%s)", rule, why);
+}
+
+/* ---- guestfwd ---- */
+
+static int fwd_can_read(void *opaque)
+{
+    SlirpFwd *f = opaque;
+    return slirp_socket_can_recv(f->s->slirp, f->server, f->port);
+}
+
+static void fwd_read(void *opaque, const uint8_t *buf, size_t len)
+{
+    SlirpFwd *f = opaque;
+    slirp_socket_recv(f->s->slirp, f->server, f->port, buf, len);
+}
+
+static ssize_t fwd_write(const void *buf, size_t len, void *opaque)
+{
+    SlirpFwd *f = opaque;
+    return chr_write(f->chr, buf, len);
+}
+
+/* "tcp:[server]:port-cmd:COMMAND" or "tcp:[server]:port-DEVICE" (a chardev shorthand
+ * such as tcp:HOST:PORT or unix:PATH, or chardev:ID). */
+static bool guestfwd_add(SlirpNet *s, const char *rule, GError **errp)
+{
+    char buf[128];
+    const char *p = rule;
+    struct in_addr server = { .s_addr = 0 };
+    int port;
+    if (!take_field(buf, &p, ':') || (strcmp(buf, "tcp") && buf[0]) ||
+        !take_field(buf, &p, ':') || (buf[0] && !inet_aton(buf, &server)) ||
+        !take_field(buf, &p, '-') || !parse_int(buf, 1, 65535, &port))
+        return fail(errp, "Invalid guest forwarding rule '%s'", rule);
+    if (g_str_has_prefix(p, "cmd:")) {
+        if (slirp_add_exec(s->slirp, p + 4, &server, port) < 0)
+            return fail(errp, "Conflicting/invalid host:port in guest forwarding rule '%s'",
+                        rule);
+        return true;
+    }
+    SlirpFwd *f = g_new0(SlirpFwd, 1);
+    f->s = s;
+    f->port = port;
+    if (g_str_has_prefix(p, "chardev:")) {
+        f->chr = chr_registry_find(s->m->chardevs, p + 8);
+        if (!f->chr) {
+            g_free(f);
+            return fail(errp, "guestfwd: chardev '%s' not found", p + 8);
+        }
+    } else {
+        g_autofree char *id = g_strdup_printf("guestfwd.tcp.%d", port);
+        f->chr = chr_new_shorthand(p, id, NULL);
+        f->owned = true;
+        if (!f->chr) {
+            g_free(f);
+            return fail(errp, "Could not open guest forwarding device '%s'", id);
+        }
+    }
+    if (slirp_add_guestfwd(s->slirp, fwd_write, f, &server, port) < 0) {
+        if (f->owned)
+            chr_free(f->chr);
+        g_free(f);
+        return fail(errp, "Conflicting/invalid host:port in guest forwarding rule '%s'", rule);
+    }
+    f->server = server;
+    g_ptr_array_add(s->fwds, f);
+    ChrFrontend fe = { .can_read = fwd_can_read, .read = fwd_read, .opaque = f };
+    chr_set_frontend(f->chr, &fe);
+    return true;
+}
+
+bool net_init_user(Machine *m, NetBackend *nd, const NetdevUserOptions *o, GError **errp)
+{
+    SlirpNet *s = g_new0(SlirpNet, 1);
+    SlirpConfig cfg = { .version = 4 };
+    s->m = m;
+    s->fwds = g_ptr_array_new();
+    s->pfds = g_array_new(FALSE, FALSE, sizeof(GPollFD));
+    s->frame = g_malloc(NET_MAX_FRAME);
+    s->guest_log = (LogBudget)LOG_BUDGET_DEFAULT;
+    nd->nc[0] = s->nc = net_client_new(m, &user_ops, "user", nd->id, s);
+    if (!config_families(&cfg, o, errp) || !config_names(s, &cfg, o, errp))
+        return false;
+    s->slirp = slirp_new(&cfg, &slirp_cbs, s);
+    if (!s->slirp)
+        return fail(errp, "user: libslirp could not start");
+    for (guint i = 0; o->hostfwd && i < o->hostfwd->len; i++)
+        if (!hostfwd_add(s, ((String *)o->hostfwd->pdata[i])->str, errp))
+            return false;
+    for (guint i = 0; o->guestfwd && i < o->guestfwd->len; i++)
+        if (!guestfwd_add(s, ((String *)o->guestfwd->pdata[i])->str, errp))
+            return false;
+    s->src = g_source_new(&slirp_source_funcs, sizeof(SlirpSource));
+    ((SlirpSource *)s->src)->s = s;
+    g_source_attach(s->src, g_main_context_default());
+    char net[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &cfg.vnetwork, net, sizeof(net));
+    net_client_set_info(s->nc, "net=%s,restrict=%s", net, cfg.restricted ? "on" : "off");
+    return true;
+}
+
+/* ---- HMP ---- */
+
+static SlirpNet *slirp_lookup(Machine *m, const char *id, GString *out)
+{
+    if (id) {
+        NetBackend *nd = net_netdev_find(m, id);
+        if (!nd) {
+            g_string_append_printf(out, "unrecognized netdev id '%s'\n", id);
+            return NULL;
+        }
+        if (nd->type != NET_CLIENT_DRIVER_USER) {
+            g_string_append(out, "invalid device specified\n");
+            return NULL;
+        }
+        return nd->nc[0]->opaque;
+    }
+    GPtrArray *a = net_clients(m);
+    for (guint i = 0; i < a->len; i++)
+        if (((NetClient *)a->pdata[i])->ops == &user_ops)
+            return ((NetClient *)a->pdata[i])->opaque;
+    g_string_append(out, "user mode network stack not in use\n");
+    return NULL;
+}
+
+void net_slirp_hmp_hostfwd_add(Machine *m, const char *a1, const char *a2, GString *out)
+{
+    SlirpNet *s = slirp_lookup(m, a2 ? a1 : NULL, out);
+    g_autoptr(GError) err = NULL;
+    if (s && !hostfwd_add(s, a2 ? a2 : a1, &err))
+        g_string_append_printf(out, "%s\n", err->message);
+}
+
+void net_slirp_hmp_hostfwd_remove(Machine *m, const char *a1, const char *a2, GString *out)
+{
+    SlirpNet *s = slirp_lookup(m, a2 ? a1 : NULL, out);
+    const char *rule = a2 ? a2 : a1, *p = rule;
+    char buf[128];
+    struct in_addr host = { .s_addr = INADDR_ANY };
+    int is_udp, port;
+    if (!s)
+        return;
+    if (!take_field(buf, &p, ':'))
+        goto syntax;
+    if (!strcmp(buf, "tcp") || !buf[0])
+        is_udp = 0;
+    else if (!strcmp(buf, "udp"))
+        is_udp = 1;
+    else
+        goto syntax;
+    if (!take_field(buf, &p, ':') || (buf[0] && !inet_aton(buf, &host)) ||
+        !parse_int(p, 0, 65535, &port))
+        goto syntax;
+    int err = slirp_remove_hostfwd(s->slirp, is_udp, host, port);
+    g_string_append_printf(out, "host forwarding rule for %s %s\n", rule,
+                           err ? "not found" : "removed");
+    return;
+syntax:
+    g_string_append(out, "invalid format\n");
+}
+
+void net_slirp_hmp_info_usernet(Machine *m, GString *out)
+{
+    GPtrArray *a = net_clients(m);
+    for (guint i = 0; i < a->len; i++) {
+        NetClient *nc = a->pdata[i];
+        if (nc->ops != &user_ops)
+            continue;
+        SlirpNet *s = nc->opaque;
+        g_autofree char *info = slirp_connection_info(s->slirp);
+        g_string_append_printf(out, "Hub -1 (%s):\n%s", nc->name, info);
+    }
+}
