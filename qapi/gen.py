@@ -128,20 +128,6 @@ def free_stmt(t, v):
     return None
 
 
-def uses_union(t, seen=None):
-    seen = seen if seen is not None else set()
-    if t is None or id(t) in seen:
-        return False
-    seen.add(id(t))
-    if isinstance(t, Union):
-        return True
-    if isinstance(t, Array):
-        return uses_union(t.element, seen)
-    if isinstance(t, Struct):
-        return any(uses_union(m.type, seen) for m in t.members)
-    return False
-
-
 # ---- Code generation -----------------------------------------------------------------
 
 class Gen:
@@ -150,9 +136,9 @@ class Gen:
         self.h, self.c = [], []
 
     def structs(self):
-        """Structs with a C form: those that reach a union are for introspection only
-        (their commands are 'gen': false and parse the JSON themselves)."""
-        return [t for t in self.s.order if isinstance(t, Struct) and not uses_union(t)]
+        """Every struct has a C form (a struct member that is a union is a pointer to the
+        union's C struct; commands may still be 'gen': false and parse JSON themselves)."""
+        return [t for t in self.s.order if isinstance(t, Struct)]
 
     def unions(self):
         return [t for t in self.s.order if isinstance(t, Union)]
