@@ -168,10 +168,11 @@ static ssize_t vnet_receive(NetClient *nc, const struct iovec *iov, int iovcnt)
         return r < 0 ? (ssize_t)size : 0;
     if (el[cnt - 1]->in_len < 1 || (cnt == 1 && el[0]->in_len < VNET_HDR + plen &&
                                     !vnet_has(n, VIRTIO_NET_F_MRG_RXBUF))) {
-        vq_unpop(vq, el[0]);                         /* too small, no merging: drop */
+        uint64_t have = el[0]->in_len;               /* too small, no merging: drop */
+        for (unsigned j = cnt; j-- > 0;)
+            vq_unpop(vq, el[j]);                     /* (frees the elements) */
         log_budget_warn(&n->log, "virtio-net: receive buffer of %" G_GUINT64_FORMAT
-                        " bytes too small for a %zu-byte frame; dropped",
-                        el[0]->in_len, plen);
+                        " bytes too small for a %zu-byte frame; dropped", have, plen);
         return size;
     }
     hdr[10] = cnt, hdr[11] = cnt >> 8;               /* num_buffers, le16 */

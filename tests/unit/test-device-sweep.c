@@ -16,6 +16,7 @@
 #include "vireo/acpi.h"
 #include "vireo/drive.h"
 #include "vireo/fw_cfg.h"
+#include "vireo/net.h"
 #include "vireo/pc.h"
 
 #define RAM_SIZE 0x80000u          /* below the legacy VGA window at 0xa0000 */
@@ -28,6 +29,8 @@ typedef struct SweepDevice {
     Device *(*create)(Machine *m, GError **errp);   /* board-internal devices */
     const char *drive;                      /* -drive options beside file=,id=sweep0 */
     const char *parent;                     /* created first (the bus it sits on) */
+    bool loopback_netdev;                   /* NICs: netdev "sweepnet" sends each frame
+                                             * back (so random rings drive RX too) */
 } SweepDevice;
 
 /* fw_cfg as the board fills it: items, files, and DMA a hostile guest can aim anywhere. */
@@ -65,6 +68,8 @@ static const SweepDevice sweep_devices[] = {
     { "ide-hd", "drive=sweep0,bus=ide.0,unit=0", .drive = "format=raw", .parent = "piix3-ide" },
     { "ide-cd", "drive=sweep0,bus=ide.1,unit=0", .drive = "format=raw,media=cdrom",
       .parent = "piix3-ide" },
+    { "virtio-net-pci", "netdev=sweepnet", .loopback_netdev = true },
+    { "e1000", "netdev=sweepnet", .loopback_netdev = true },
 };
 
 static const SweepDevice *sweep_find(const char *cls)
@@ -145,6 +150,14 @@ static void sweep_class(gconstpointer data)
         g_autofree char *spec = g_strdup_printf("file=%s,%s,if=none,id=sweep0", image,
                                                 sd->drive);
         g_assert_true(drive_add(m, spec, &err));
+    }
+    if (sd->loopback_netdev) {
+        /* A datagram socket sending to itself (abstract unix name: no file). */
+        g_autofree char *nd = g_strdup_printf(
+            "dgram,id=sweepnet,local.type=unix,local.path=vireo-sweep-%d,local.abstract=on,"
+            "remote.type=unix,remote.path=vireo-sweep-%d,remote.abstract=on",
+            (int)getpid(), (int)getpid());
+        g_assert_true(net_netdev_option(m, nd, &err));
     }
     if (sd->parent)
         g_assert_nonnull(machine_create_device(m, sd->parent, NULL, &err));

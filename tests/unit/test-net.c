@@ -124,7 +124,9 @@ static char *info_network(Machine *m)
     return g_string_free(s, FALSE);
 }
 
-/* Parses the options like the command line, creates backends and the board's NICs. */
+/* Parses the options like the command line, creates backends, the default NIC as the
+ * pc board's default devices do (hw/i386/pc-defaults.c, not under -nodefaults), and
+ * the board's NICs. */
 static Machine *configure(const char *const *argv, GError **errp)
 {
     Machine *m = machine();
@@ -138,7 +140,8 @@ static Machine *configure(const char *const *argv, GError **errp)
         else
             ok = net_option_net(o, argv[1], errp);
     }
-    ok = ok && net_init_clients(m, o, true, errp) && net_create_nics(m, "e1000", errp);
+    ok = ok && net_init_clients(m, o, errp) && net_add_default_nic(m, errp) &&
+         net_create_nics(m, "e1000", errp);
     net_options_free(o);
     if (!ok) {
         machine_free(m);
@@ -162,6 +165,17 @@ static void test_default_nic(void)
     g_assert_nonnull(nic);
     g_assert_cmphex(pci_get_long(nic, 0), ==, 0x100e8086);
     machine_free(m);
+
+    /* Any network option, "-nic none" included, means no default NIC (QEMU's vl.c). */
+    const char *nonic[] = { "-nic", "none", NULL };
+    const char *netdev[] = { "-netdev", "user,id=u1", NULL };
+    const char *const *cases[] = { nonic, netdev };
+    for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
+        m = configure(cases[i], &err);
+        g_assert_no_error(err);
+        g_assert_null(pci_bus_get_device(m->pci_bus, PCI_DEVFN(2, 0)));
+        machine_free(m);
+    }
 }
 
 static void test_nic_option(void)
