@@ -12,9 +12,10 @@ if [ "${1:-}" = "--test" ]; then
   # iperf3 and ethtool go into the inner guest (network sandbox case, bench/net.sh);
   # tesseract-ocr reads the guest's console text off screendumps (display sandbox case).
   # xorriso, isolinux, syslinux-common, extlinux: the install-media test builds an ISO
-  # and installs a bootloader on an IDE disk.
+  # and installs a bootloader on an IDE disk. xvfb, x11-apps (xwd), netpbm (xwdtopnm),
+  # xdotool: the SDL window test on a virtual X server.
   PKGS="$PKGS qemu-utils qemu-system-x86 busybox-static cpio socat tesseract-ocr \
-    xorriso isolinux syslinux-common extlinux iperf3 ethtool"
+    xorriso isolinux syslinux-common extlinux iperf3 ethtool xvfb x11-apps netpbm xdotool"
 fi
 missing=""
 for p in $PKGS; do

@@ -3,6 +3,7 @@
  * Exit statuses: 0 guest poweroff / quit / Ctrl-A x / signal; 1 bad command line or
  * start-up failure or KVM internal error; (v << 1) | 1 from isa-debug-exit.
  */
+#include "config-host.h"
 #include "vireo/cmdline.h"
 #include "vireo/drive.h"
 #include "vireo/cpu.h"
@@ -10,6 +11,9 @@
 #include "vireo/qmp.h"
 #include "vireo/runstate.h"
 #include "vireo/vnc.h"
+#ifdef CONFIG_SDL
+#include "vireo/sdl.h"
+#endif
 #include <glib-unix.h>
 #include <pthread.h>
 #include <signal.h>
@@ -227,11 +231,13 @@ static bool check_smp(Machine *m, GError **errp)
 /* The front-ends that are not there yet are refused, never ignored. */
 static bool check_display(const VireoOptions *o, GError **errp)
 {
+#ifndef CONFIG_SDL
     if (o->display && !strcmp(o->display, "sdl")) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                    "-display sdl: the SDL window is not available in this build");
+                    "-display sdl: this build has no SDL2 (install libsdl2-dev and rebuild)");
         return false;
     }
+#endif
     if (o->full_screen && !o->display) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                     "-full-screen: needs a window (-display sdl)");
@@ -300,6 +306,14 @@ static bool build_machine(Machine *m, const VireoOptions *o, GError **errp)
     for (guint i = 0; i < o->vncs->len; i++)   /* after the display devices */
         if (!vnc_parse_option(m, o->vncs->pdata[i], errp))
             return false;
+#ifdef CONFIG_SDL
+    if (o->display && !strcmp(o->display, "sdl")) {
+        SdlOptions so = { .full_screen = o->full_screen, .window_close = o->window_close,
+                          .show_cursor = o->show_cursor, .grab_mod = o->grab_mod };
+        if (!sdl_display_init(m, &so, errp))
+            return false;
+    }
+#endif
     return true;
 }
 
@@ -380,6 +394,9 @@ out:
         kvm_stop_vcpus(m->kvm);
     loader_finish(m, false);           /* a pending kernel-cache fill, bounded */
     vnc_cleanup(m);                    /* removes its unix socket files */
+#ifdef CONFIG_SDL
+    sdl_display_cleanup(m);
+#endif
     monitor_cleanup(m);                /* flushes replies, removes socket files */
     net_cleanup(m);                    /* closes taps (their downscripts run) */
     chr_registry_free(m->chardevs);    /* restores the terminal */
