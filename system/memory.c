@@ -10,6 +10,9 @@ struct AddressSpace {
     char *name;
     GPtrArray *regions;      /* MemRegion *, sorted by base, non-overlapping */
     GPtrArray *listeners;    /* MemListener * */
+    bool logging;            /* dirty logging of RAM regions is on (as_log_start) */
+    MemDirtyFn *dirty_fn;    /* device writes into RAM while migrating */
+    void *dirty_opaque;
 };
 
 AddressSpace *as_new(const char *name)
@@ -202,6 +205,9 @@ bool as_add_region(AddressSpace *as, MemRegion *mr, uint64_t base, GError **errp
             MemListener *l = as->listeners->pdata[j];
             if (l->region_add)
                 l->region_add(l, mr);
+            if (as->logging && l->log_start && l->log_start(l, mr) < 0)
+                g_warning("%s: dirty logging of '%s' failed: its writes are not tracked",
+                          as->name, mr->name);
         }
     }
     return true;
@@ -218,6 +224,8 @@ void as_del_region(AddressSpace *as, MemRegion *mr)
     if (mr->ram) {
         for (guint j = 0; j < as->listeners->len; j++) {
             MemListener *l = as->listeners->pdata[j];
+            if (as->logging && l->log_stop)
+                l->log_stop(l, mr);
             if (l->region_del)
                 l->region_del(l, mr);
         }
@@ -386,7 +394,10 @@ void *as_ram_ptr(AddressSpace *as, uint64_t gpa, uint64_t len)
 
 void *as_ram_ptr_writable(AddressSpace *as, uint64_t gpa, uint64_t len)
 {
-    return ram_span(as, gpa, len, true);
+    void *p = ram_span(as, gpa, len, true);
+    if (p)
+        as_mark_dirty(as, p, len);  /* the caller writes there (now or soon) */
+    return p;
 }
 
 bool as_dma_read(AddressSpace *as, uint64_t gpa, void *buf, uint64_t len)
@@ -415,4 +426,76 @@ void as_foreach(AddressSpace *as, void (*fn)(MemRegion *r, void *opaque), void *
 {
     for (guint i = 0; i < as->regions->len; i++)
         fn(as->regions->pdata[i], opaque);
+}
+
+/* ---- dirty tracking (migration) ---------------------------------------------------- */
+
+void as_set_dirty_hook(AddressSpace *as, MemDirtyFn *fn, void *opaque)
+{
+    __atomic_store_n(&as->dirty_opaque, opaque, __ATOMIC_RELAXED);
+    __atomic_store_n(&as->dirty_fn, fn, __ATOMIC_RELEASE);
+}
+
+void as_mark_dirty(AddressSpace *as, const void *host, uint64_t len)
+{
+    MemDirtyFn *fn = __atomic_load_n(&as->dirty_fn, __ATOMIC_ACQUIRE);
+    if (fn && len)
+        fn(__atomic_load_n(&as->dirty_opaque, __ATOMIC_RELAXED), host, len);
+}
+
+bool as_log_active(AddressSpace *as) { return as->logging; }
+
+static void log_stop_all(AddressSpace *as)
+{
+    for (guint i = 0; i < as->regions->len; i++) {
+        MemRegion *r = as->regions->pdata[i];
+        for (guint j = 0; r->ram && j < as->listeners->len; j++) {
+            MemListener *l = as->listeners->pdata[j];
+            if (l->log_stop)
+                l->log_stop(l, r);
+        }
+    }
+}
+
+int as_log_start(AddressSpace *as)
+{
+    if (as->logging)
+        return 0;
+    for (guint i = 0; i < as->regions->len; i++) {
+        MemRegion *r = as->regions->pdata[i];
+        for (guint j = 0; r->ram && j < as->listeners->len; j++) {
+            MemListener *l = as->listeners->pdata[j];
+            int e = l->log_start ? l->log_start(l, r) : 0;
+            if (e < 0) {
+                log_stop_all(as);
+                return e;
+            }
+        }
+    }
+    as->logging = true;
+    return 0;
+}
+
+void as_log_stop(AddressSpace *as)
+{
+    if (!as->logging)
+        return;
+    log_stop_all(as);
+    as->logging = false;
+}
+
+int as_log_sync(AddressSpace *as,
+                void (*fn)(MemRegion *r, const unsigned long *bitmap, void *opaque),
+                void *opaque)
+{
+    for (guint i = 0; as->logging && i < as->regions->len; i++) {
+        MemRegion *r = as->regions->pdata[i];
+        for (guint j = 0; r->ram && j < as->listeners->len; j++) {
+            MemListener *l = as->listeners->pdata[j];
+            int e = l->log_sync ? l->log_sync(l, r, fn, opaque) : 0;
+            if (e < 0)
+                return e;
+        }
+    }
+    return 0;
 }

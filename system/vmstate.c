@@ -199,6 +199,8 @@ ssize_t vmstate_load(const VMStateDesc *d, void *state, const uint8_t *buf, size
         return -1;
     }
     const uint8_t *end = p + plen;
+    if (d->pre_load)
+        d->pre_load(state);
     p = load_fields(d->fields, version, state, p, errp);
     if (!p)
         return -1;

@@ -26,6 +26,8 @@ struct CPUState {
 typedef struct KvmSlot {
     MemRegion *mr;
     uint32_t id;
+    bool logging;                /* KVM_MEM_LOG_DIRTY_PAGES set (dirty.c) */
+    uint64_t *bitmap;            /* KVM_GET_DIRTY_LOG buffer while logging */
 } KvmSlot;
 
 struct KvmState {
@@ -40,6 +42,7 @@ struct KvmState {
     struct kvm_pit_state2 pit;
     BootInfo boot;
     bool have_boot;
+    bool manual_dirty_protect;   /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 enabled */
     pthread_cond_t parked_cond, resume_cond;
     /* coalesced.c */
     MemListener io_listener;
@@ -63,6 +66,12 @@ int kvm_check_ext(KvmState *s, int cap);
 void kvm_log_budgets_init(KvmState *s);
 /* The memory listeners' hooks (slots, coalesced zones, ioeventfds); not registered. */
 void kvm_listeners_init(KvmState *s);
+/* Re-issues KVM_SET_USER_MEMORY_REGION for @slot (flags changed). */
+int kvm_slot_update(KvmState *s, KvmSlot *slot);
+
+/* dirty.c */
+void kvm_dirty_log_init(KvmState *s);
+void kvm_dirty_log_hooks(KvmState *s, MemListener *l);
 
 /* irqroute.c */
 int kvm_msi_irqfd_add(KvmState *s, int fd, uint64_t addr, uint32_t data);

@@ -63,6 +63,19 @@ static uint32_t slot_free_id(KvmState *s)
     }
 }
 
+int kvm_slot_update(KvmState *s, KvmSlot *slot)
+{
+    MemRegion *mr = slot->mr;
+    struct kvm_userspace_memory_region r = {
+        .slot = slot->id,
+        .flags = (mr->readonly ? KVM_MEM_READONLY : 0) |
+                 (slot->logging ? KVM_MEM_LOG_DIRTY_PAGES : 0),
+        .guest_phys_addr = mr->base, .memory_size = mr->size,
+        .userspace_addr = (uintptr_t)mr->ram,
+    };
+    return kvm_vm_ioctl(s, KVM_SET_USER_MEMORY_REGION, &r);
+}
+
 static void listener_add(MemListener *l, MemRegion *mr)
 {
     KvmState *s = l->opaque;
@@ -78,6 +91,7 @@ static void listener_del(MemListener *l, MemRegion *mr)
         KvmSlot *slot = &g_array_index(s->slots, KvmSlot, i);
         if (slot->mr == mr) {
             slot_set(s, slot->id, mr, false);
+            g_free(slot->bitmap);
             g_array_remove_index(s->slots, i);
             return;
         }
@@ -158,6 +172,7 @@ static bool create_vm(KvmState *s, GError **errp)
             return false;
         }
     }
+    kvm_dirty_log_init(s);
     s->max_vcpus = kvm_check_ext(s, KVM_CAP_MAX_VCPUS);
     if (!s->max_vcpus)
         s->max_vcpus = kvm_check_ext(s, KVM_CAP_NR_VCPUS);
@@ -271,6 +286,7 @@ void kvm_listeners_init(KvmState *s)
     s->listener = (MemListener){ .region_add = listener_add, .region_del = listener_del,
                                  .opaque = s };
     kvm_coalesced_init(s);       /* coalescing hooks of s->listener and s->io_listener */
+    kvm_dirty_log_hooks(s, &s->listener);
     s->listener.eventfd_add = s->io_listener.eventfd_add = ioeventfd_add;
     s->listener.eventfd_del = s->io_listener.eventfd_del = ioeventfd_del;
 }

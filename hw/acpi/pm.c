@@ -240,11 +240,29 @@ static const VMStateField pm_fields[] = {
     VMS_END
 };
 
+/* Only the bits a guest (or the power button) can set. */
+static bool pm_state_post_load(void *opaque, int version, GError **errp)
+{
+    const AcpiPmState *st = opaque;
+    if ((st->sts & ~(PM1_STS_W1C & ~ACPI_PM1_TMR_STS)) || (st->en & ~PM1_EN_RW) ||
+        (st->cnt & ~PM1_CNT_RW))
+        return vmstate_invalid(errp, "acpi-pm", "PM1 status %#x, enable %#x or control "
+                               "%#x has bits a guest cannot set", st->sts, st->en, st->cnt);
+    return true;
+}
+
+/* After a load: the SCI level and the timer follow the loaded registers. */
+static void pm_post_load(Device *dev)
+{
+    pm_update_sci((AcpiPm *)dev);
+}
+
 static const VMStateDesc pm_vmsd = {
     .name = "acpi-pm",
     .version = 1,
     .min_version = 1,
     .fields = pm_fields,
+    .post_load = pm_state_post_load,
 };
 
 const DeviceClass acpi_pm_class = {
@@ -258,4 +276,5 @@ const DeviceClass acpi_pm_class = {
     .unrealize = pm_unrealize,
     .vmsd = &pm_vmsd,
     .state_offset = offsetof(AcpiPm, state),
+    .post_load = pm_post_load,
 };

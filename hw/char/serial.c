@@ -623,8 +623,29 @@ static const VMStateField serial_fields[] = {
     VMS_END,
 };
 
+/* What register writes can produce: FIFO positions inside the FIFOs, the interrupt
+ * identification one of the 16550A's codes, flags 0 or 1. */
+static bool serial_state_post_load(void *opaque, int version, GError **errp)
+{
+    const SerialState *s = opaque;
+    uint8_t id = s->iir & ~IIR_FIFO;
+    if (s->rx_head >= UART_FIFO_LEN || s->rx_count > UART_FIFO_LEN ||
+        s->tx_head >= UART_FIFO_LEN || s->tx_count > UART_FIFO_LEN)
+        return vmstate_invalid(errp, "serial", "FIFO position out of range (rx %u+%u, "
+                               "tx %u+%u)", s->rx_head, s->rx_count, s->tx_head, s->tx_count);
+    if (id != IIR_NO_INT && id != IIR_MSI && id != IIR_THRI && id != IIR_RDI &&
+        id != IIR_RLSI && id != IIR_CTI)
+        return vmstate_invalid(errp, "serial", "IIR %#x", s->iir);
+    if (s->thr_ipending > 1 || s->timeout_ipending > 1 || s->tsr_busy > 1 ||
+        (s->ier & 0xf0) || (s->mcr & 0xe0))
+        return vmstate_invalid(errp, "serial", "IER %#x, MCR %#x or a flag out of range",
+                               s->ier, s->mcr);
+    return true;
+}
+
 static const VMStateDesc serial_vmsd = {
     .name = "serial", .version = 1, .min_version = 1, .fields = serial_fields,
+    .post_load = serial_state_post_load,
 };
 
 const DeviceClass serial_isa_class = {

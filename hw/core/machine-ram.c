@@ -3,6 +3,7 @@
  * board's hole below 4 GiB into ram-below-4g (at GPA 0) and ram-above-4g (at 4 GiB).
  */
 #include "vireo/machine.h"
+#include "vireo/ramblock.h"
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -67,6 +68,10 @@ bool machine_alloc_ram(Machine *m, uint64_t hole_start, GError **errp)
         madvise(m->ram, m->ram_size, MADV_DONTDUMP);
     if (m->opts.mem_merge)
         madvise(m->ram, m->ram_size, MADV_MERGEABLE);
+    /* One block for all of it, named as QEMU's board names it (default-ram-id). */
+    const char *id = m->cls && m->cls->default_ram_id ? m->cls->default_ram_id : "pc.ram";
+    if (!ram_block_register(m, id, m->ram, m->ram_size, RAM_BLOCK_TRACKED))
+        goto nomem;
     mr_init_ram(&m->ram_lo, "ram-below-4g", m->below_4g, m->ram);
     if (!as_add_region(m->sysmem, &m->ram_lo, 0, errp))
         return false;

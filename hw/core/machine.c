@@ -9,6 +9,8 @@
 #include "vireo/pc.h"
 #include "vireo/option.h"
 #include "vireo/input.h"
+#include "vireo/ramblock.h"
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -243,10 +245,15 @@ Machine *machine_new_test(uint64_t ram)
     Machine *m = machine_new(NULL, &o, vclock_new(1700000000LL * 1000000000LL));
     m->ram_size = m->below_4g = ram;
     if (ram) {
-        m->ram = g_malloc0(ram);
+        void *p = NULL;
+        g_assert(posix_memalign(&p, 4096, ram) == 0);
+        memset(p, 0, ram);
+        m->ram = p;
         m->ram_malloced = true;
         mr_init_ram(&m->ram_lo, "ram-below-4g", ram, m->ram);
         as_add_region(m->sysmem, &m->ram_lo, 0, NULL);
+        if (!(ram & 4095))
+            ram_block_register(m, "pc.ram", m->ram, ram, RAM_BLOCK_TRACKED);
     }
     for (int i = 0; i < MACHINE_NUM_GSI; i++)
         m->gsi[i] = (IrqLine){ .handler = fake_gsi, .opaque = m, .n = i };
@@ -283,7 +290,9 @@ void machine_free(Machine *m)
     if (m->clock && m->clock != clock_real())
         vclock_free(m->clock);
     if (m->ram_malloced)
-        g_free(m->ram);
+        free(m->ram);
+    if (m->ram_blocks)
+        g_ptr_array_free(m->ram_blocks, TRUE);
     g_free(m->apic_ids);
     g_free(m->cpus);
     runstate_cleanup(m);

@@ -706,8 +706,25 @@ static const VMStateField i8042_fields[] = {
     VMS_END,
 };
 
+/* Queue positions inside the queues, as q_put/q_get keep them. */
+static bool i8042_state_post_load(void *opaque, int version, GError **errp)
+{
+    const I8042State *s = opaque;
+    if (s->kq.head >= PS2_QUEUE || s->kq.count > PS2_QUEUE || s->mq.head >= PS2_QUEUE ||
+        s->mq.count > PS2_QUEUE || s->ctrl_count > CTRL_QUEUE)
+        return vmstate_invalid(errp, "i8042", "queue position out of range (kbd %u+%u, "
+                               "aux %u+%u, controller %u)", s->kq.head, s->kq.count,
+                               s->mq.head, s->mq.count, s->ctrl_count);
+    for (unsigned i = 0; i < s->ctrl_count; i++)
+        if (s->ctrl_src[i] > SRC_AUX)
+            return vmstate_invalid(errp, "i8042", "controller queue source %u",
+                                   s->ctrl_src[i]);
+    return true;
+}
+
 static const VMStateDesc i8042_vmsd = {
     .name = "i8042", .version = 1, .min_version = 1, .fields = i8042_fields,
+    .post_load = i8042_state_post_load,
 };
 
 const DeviceClass i8042_class = {

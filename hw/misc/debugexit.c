@@ -74,6 +74,14 @@ static void debugexit_unrealize(Device *dev)
     as_del_region(dev->machine->io, &((DebugExit *)dev)->io);
 }
 
+/* No guest-visible state (QEMU's has none either). The empty description makes the
+ * device a section of its own, so a stream from a machine that has one more or one
+ * fewer is refused by name. */
+static const VMStateDesc debugexit_vmsd = {
+    .name = "isa-debug-exit", .version = 1, .min_version = 1,
+    .fields = (const VMStateField[]){ VMS_END },
+};
+
 static const Property debugexit_props[] = {
     PROP("iobase", PROP_U16, DebugExit, iobase, "0x501", "first I/O port"),
     PROP("iosize", PROP_U16, DebugExit, iosize, "2", "number of I/O ports"),
@@ -90,4 +98,5 @@ const DeviceClass isa_debug_exit_class = {
     .init = debugexit_init,
     .realize = debugexit_realize,
     .unrealize = debugexit_unrealize,
+    .vmsd = &debugexit_vmsd,
 };

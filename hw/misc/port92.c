@@ -90,8 +90,18 @@ static const VMStateField port92_fields[] = {
     VMS_END,
 };
 
+static bool port92_state_post_load(void *opaque, int version, GError **errp)
+{
+    const Port92State *s = opaque;
+    if (s->outport & ~(PORT92_RESET | PORT92_A20))
+        return vmstate_invalid(errp, "port92", "value %#x has bits a write cannot set",
+                               s->outport);
+    return true;
+}
+
 static const VMStateDesc port92_vmsd = {
     .name = "port92", .version = 1, .min_version = 1, .fields = port92_fields,
+    .post_load = port92_state_post_load,
 };
 
 const DeviceClass port92_class = {

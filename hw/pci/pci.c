@@ -177,6 +177,8 @@ static const Property pci_device_props[] = {
     PROP_END
 };
 
+static void pci_device_class_post_load(Device *dev);
+
 /* QEMU's abstract "pci-device": what every PCI function shares. */
 const DeviceClass pci_device_class = {
     .name = "pci-device",
@@ -185,6 +187,10 @@ const DeviceClass pci_device_class = {
     .abstract = true,
     .bus = BUS_PCI,
     .props = pci_device_props,
+    /* Every PCI function migrates its config space and MSI-X state at this level. */
+    .vmsd = &pci_device_vmsd,
+    .state_offset = offsetof(PciDevice, state),
+    .post_load = pci_device_class_post_load,
 };
 
 bool pci_device_realize(PciDevice *d, const PciDeviceInfo *info, GError **errp)
@@ -372,16 +378,78 @@ static const VMStateField pci_device_fields[] = {
     VMS_END
 };
 
+static PciDevice *pci_of_state(void *state)
+{
+    return (PciDevice *)((uint8_t *)state - offsetof(PciDevice, state));
+}
+
+/* Keeps the configuration space as the device built it: what a guest cannot write
+ * must come back unchanged from a stream. */
+static void pci_pre_load(void *state)
+{
+    PciDevice *d = pci_of_state(state);
+    memcpy(d->config_ref, d->state.config, PCI_CONFIG_SPACE_SIZE);
+}
+
+/* Bytes the device itself changes while running (so a stream may differ there): the
+ * Interrupt Status bit (derived again by post_load) and MSI pending bits. */
+static uint8_t pci_dynamic_bits(const PciDevice *d, unsigned a)
+{
+    if (a == PCI_STATUS)
+        return PCI_STATUS_INTERRUPT;
+    if (d->msi_cap && (pci_get_word(d, d->msi_cap + 2) & 0x0100)) {     /* maskable */
+        unsigned pend = d->msi_cap + ((pci_get_word(d, d->msi_cap + 2) & 0x0080) ? 0x14 : 0x10);
+        if (a >= pend && a < pend + 4)
+            return 0xff;
+    }
+    return 0;
+}
+
+/* As strict as a guest's config writes: every bit outside the write masks equals the
+ * device's own value; MSI-X entries and pending bits stay within its vectors. */
+static bool pci_post_load(void *state, int version, GError **errp)
+{
+    PciDevice *d = pci_of_state(state);
+    const char *name = d->dev.cls ? d->dev.cls->name : "pci-device";
+    for (unsigned a = 0; a < PCI_CONFIG_SPACE_SIZE; a++) {
+        uint8_t fixed = ~(d->wmask[a] | d->w1cmask[a] | pci_dynamic_bits(d, a));
+        if ((d->state.config[a] ^ d->config_ref[a]) & fixed)
+            return vmstate_invalid(errp, "pci-device", "%s: read-only config byte %#x is "
+                                   "%#04x in the stream, %#04x here", name, a,
+                                   d->state.config[a], d->config_ref[a]);
+    }
+    uint64_t vec_mask = d->msix_vectors >= 64 ? ~0ull : (1ull << d->msix_vectors) - 1;
+    if (d->state.msix_pba & ~vec_mask)
+        return vmstate_invalid(errp, "pci-device", "%s: MSI-X pending bits beyond its %u "
+                               "vectors", name, d->msix_vectors);
+    for (size_t i = (size_t)d->msix_vectors * 16; i < sizeof(d->state.msix_table); i++)
+        if (d->state.msix_table[i])
+            return vmstate_invalid(errp, "pci-device", "%s: MSI-X table entry %zu beyond "
+                                   "its %u vectors", name, i / 16, d->msix_vectors);
+    if (d->state.intx_level > 1)
+        return vmstate_invalid(errp, "pci-device", "%s: INTx level %u", name,
+                               d->state.intx_level);
+    return true;
+}
+
 const VMStateDesc pci_device_vmsd = {
     .name = "pci-device",
     .version = 1,
     .min_version = 1,
     .fields = pci_device_fields,
+    .pre_load = pci_pre_load,
+    .post_load = pci_post_load,
 };
 
+/* Re-derives the INTx line and maps the BARs where the loaded registers put them. */
 void pci_device_post_load(PciDevice *d)
 {
     pci_intx_update(d);
     if (d->attached)
         pci_bus_update_mappings(d->bus);
+}
+
+static void pci_device_class_post_load(Device *dev)
+{
+    pci_device_post_load((PciDevice *)dev);
 }

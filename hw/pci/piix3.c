@@ -41,11 +41,20 @@ static const VMStateField piix3_fields[] = {
     VMS_END
 };
 
+static bool piix3_state_post_load(void *opaque, int version, GError **errp)
+{
+    const Piix3State *s = opaque;
+    if (s->rcr & ~(RCR_SYS_RST | RCR_FULL_RST))
+        return vmstate_invalid(errp, "PIIX3", "reset control %#x", s->rcr);
+    return true;
+}
+
 static const VMStateDesc piix3_vmsd = {
     .name = "PIIX3",
     .version = 1,
     .min_version = 1,
     .fields = piix3_fields,
+    .post_load = piix3_state_post_load,
 };
 
 uint8_t piix3_rcr_read(PciDevice *d)

@@ -554,8 +554,25 @@ static const VMStateField rtc_fields[] = {
     VMS_END,
 };
 
+/* As port 0x70 writes: a 7-bit index; REG_C and REG_D hold only their defined bits. */
+static bool rtc_state_post_load(void *opaque, int version, GError **errp)
+{
+    const RtcState *s = opaque;
+    if (s->index > 0x7f || s->nmi_disabled > 1)
+        return vmstate_invalid(errp, "mc146818rtc", "index %#x, NMI mask %u", s->index,
+                               s->nmi_disabled);
+    if ((s->cmos[RTC_REG_C] & 0x0f) || (s->cmos[RTC_REG_D] & 0x7f))
+        return vmstate_invalid(errp, "mc146818rtc", "register C %#x / D %#x",
+                               s->cmos[RTC_REG_C], s->cmos[RTC_REG_D]);
+    if (s->last_update_sec < RTC_MIN_SECS || s->last_update_sec > RTC_MAX_SECS)
+        return vmstate_invalid(errp, "mc146818rtc", "update second %lld out of range",
+                               (long long)s->last_update_sec);
+    return true;
+}
+
 static const VMStateDesc rtc_vmsd = {
     .name = "mc146818rtc", .version = 1, .min_version = 1, .fields = rtc_fields,
+    .post_load = rtc_state_post_load,
 };
 
 const DeviceClass rtc_mc146818_class = {

@@ -60,6 +60,11 @@ static uint64_t offered_features(const VirtioPci *v)
            (1ull << VIRTIO_F_RING_INDIRECT_DESC) | (1ull << VIRTIO_F_RING_EVENT_IDX);
 }
 
+uint64_t virtio_pci_offered_features(const VirtioPci *v)
+{
+    return offered_features(v);
+}
+
 bool virtio_has_feature(const VirtioPci *v, unsigned bit)
 {
     return bit < 64 && (v->s.driver_features >> bit) & 1;
@@ -701,6 +706,9 @@ bool virtio_pci_realize(VirtioPci *v, const VirtioDeviceInfo *info, GError **err
 
 void virtio_pci_unrealize(VirtioPci *v)
 {
+    if (v->resume_source)
+        g_source_remove(v->resume_source);
+    v->resume_source = 0;
     if (v->info) {
         notifiers_stop(v);
         reruns_cancel(v);
@@ -720,6 +728,35 @@ static const Property virtio_pci_props[] = {
     PROP_END
 };
 
+/* After a migration: queue notifications as before, and the requests the driver queued
+ * while the VM was in flight are taken once the VM runs (from the main loop, after the
+ * destination has taken over the disks). */
+static gboolean resume_queues(gpointer opaque)
+{
+    VirtioPci *v = opaque;
+    v->resume_source = 0;
+    if (!(v->s.status & VIRTIO_STATUS_DRIVER_OK) || (v->s.status & VIRTIO_STATUS_NEEDS_RESET))
+        return G_SOURCE_REMOVE;
+    for (unsigned i = 0; i < v->info->num_queues; i++)
+        if (v->vq[i].s.enabled)
+            v->info->handle_queue(v, i);
+    return G_SOURCE_REMOVE;
+}
+
+static void virtio_pci_post_load(Device *dev)
+{
+    VirtioPci *v = (VirtioPci *)dev;
+    notifiers_stop(v);
+    v->reset_pending = false;
+    if (!(v->s.status & VIRTIO_STATUS_DRIVER_OK))
+        return;
+    for (unsigned i = 0; i < v->info->num_queues; i++)
+        if (v->vq[i].s.enabled)
+            notifier_start(v, i);
+    if (!v->resume_source)
+        v->resume_source = g_idle_add(resume_queues, v);
+}
+
 /* QEMU's abstract "virtio-pci" (parent of every virtio-*-pci device). */
 const DeviceClass virtio_pci_class = {
     .name = "virtio-pci",
@@ -728,4 +765,7 @@ const DeviceClass virtio_pci_class = {
     .abstract = true,
     .bus = BUS_PCI,
     .props = virtio_pci_props,
+    .vmsd = &virtio_pci_vmsd,
+    .state_offset = 0,              /* virtio_pci_vmsd describes VirtioPci itself */
+    .post_load = virtio_pci_post_load,
 };

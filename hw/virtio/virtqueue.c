@@ -272,6 +272,10 @@ void vq_push(VirtQueue *vq, VirtQueueElement *elem, uint64_t written)
         return;
     /* The used element's len is le32 (2.7.8): clamp, never truncate. */
     uint32_t len = MIN(MIN(written, elem->in_len), UINT32_MAX);
+    /* The device wrote the in-buffers after vq_pop handed them out: a migration that
+     * copied those pages meanwhile must copy them again. */
+    for (unsigned i = elem->out_num; i < elem->out_num + elem->in_num; i++)
+        as_mark_dirty(vq->as, elem->iov[i].iov_base, elem->iov[i].iov_len);
     uint8_t *ring = vq->s.num && !vq->broken
         ? as_ram_ptr_writable(vq->as, vq->s.used + 4, 8 * (uint64_t)vq->s.num) : NULL;
     uint16_t *idx = ring ? used_field(vq, 2) : NULL;

@@ -47,7 +47,8 @@ typedef struct DeviceClass {
     const VMStateDesc *vmsd;       /* describes the state at @state_offset */
     size_t state_offset;           /* offset of the plain state struct in the device */
     /* After vmstate_load() filled that state: re-derives what is not migrated (timers,
-     * IRQ line levels, pending output). May be NULL. */
+     * IRQ line levels, pending output). May be NULL. device_state_load() calls every
+     * level's, root first (a level need not call its parent's). */
     void (*post_load)(Device *dev);
 } DeviceClass;
 
@@ -96,6 +97,16 @@ void device_free(Device *dev);
 void device_print_help(const DeviceClass *cls, GString *out);
 /* Pointer to the plain state struct described by cls->vmsd. */
 void *device_state(Device *dev);
+
+/* Migration state of a device: the descriptions of every level of its type, root
+ * first (hw/core/device-state.c), e.g. "pci-device", "virtio-pci", then its own.
+ * _load refuses (naming the section) bytes that do not parse, fail a validator or are
+ * left over, then runs each level's post_load, root first. A refused load may have
+ * changed the state: reset the device before it runs again. */
+void device_state_save(Device *dev, GByteArray *out);
+bool device_state_load(Device *dev, const uint8_t *buf, size_t len, GError **errp);
+/* Whether any level of @cls describes state. */
+bool device_class_has_state(const DeviceClass *cls);
 
 #define DEVICE(p) ((Device *)(p))
 

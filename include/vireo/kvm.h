@@ -38,6 +38,26 @@ void kvm_resume_all(KvmState *s);
 void kvm_reset_vcpus(KvmState *s);
 /* Stops and joins every vCPU thread. */
 void kvm_stop_vcpus(KvmState *s);
+/* ---- migration and snapshots (accel/kvm/kvm-state.c, dirty.c) ---- */
+
+/* The VM's in-kernel state: PIC, IOAPIC, PIT (uapi layouts) and kvmclock. */
+typedef struct KvmVmState {
+    struct kvm_irqchip pic[2];
+    struct kvm_irqchip ioapic;
+    struct kvm_pit_state2 pit;
+    uint64_t clock;                 /* kvmclock (ns) when the VM stopped */
+} KvmVmState;
+extern const VMStateDesc vmstate_kvm_vm;        /* section "kvm-vm" */
+/* Reads / writes it (VM stopped). kvm_vm_state_put leaves the clock alone:
+ * kvm_clock_put() sets it just before the vCPUs run. */
+bool kvm_vm_state_get(KvmState *s, KvmVmState *st, GError **errp);
+bool kvm_vm_state_put(KvmState *s, const KvmVmState *st, GError **errp);
+bool kvm_clock_put(KvmState *s, uint64_t clock, GError **errp);
+/* vCPU @i's whole state (it must be parked). _put also drops the pending power-on
+ * reset, so the vCPU resumes from @st. Errors name the vCPU and the ioctl. */
+bool kvm_vcpu_state_get(KvmState *s, unsigned i, X86CPUState *st, GError **errp);
+bool kvm_vcpu_state_put(KvmState *s, unsigned i, const X86CPUState *st, GError **errp);
+
 /* Thread id of vCPU @i (for query-cpus-fast), and a register dump (info registers). */
 int kvm_vcpu_thread_id(KvmState *s, unsigned i);
 void kvm_vcpu_dump(KvmState *s, unsigned i, GString *out);

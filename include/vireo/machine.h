@@ -100,6 +100,8 @@ struct Machine {
     uint64_t ram_size, below_4g, above_4g;
     MemRegion ram_lo, ram_mid, ram_hi;  /* pc: [0, 640K), [1M, below_4g), above 4 GiB;
                                          * 0xa0000-0xbffff VGA, 0xc0000-0xfffff PAM */
+    GPtrArray *ram_blocks;          /* RamBlock (vireo/ramblock.h): what migration copies */
+    struct MigrationState *migration;   /* migration/: outgoing and incoming, or NULL */
 
     AddressSpace *sysmem, *io;
     KvmState *kvm;                  /* NULL in unit tests */

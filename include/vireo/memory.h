@@ -73,6 +73,15 @@ struct MemListener {
     /* The same for the eventfds of mapped I/O regions (@addr: absolute address). */
     void (*eventfd_add)(MemListener *l, MemRegion *r, const MemEventfd *e, uint64_t addr);
     void (*eventfd_del)(MemListener *l, MemRegion *r, const MemEventfd *e, uint64_t addr);
+    /* Dirty logging of RAM regions (migration): start/stop tracking guest writes to
+     * @r, and hand the pages written since the last sync to @fn (bit i of @bitmap: page
+     * i of @r, 4 KiB pages, @bitmap covers r->size) while re-arming the tracking of
+     * exactly those pages. Returns 0 or -errno. */
+    int (*log_start)(MemListener *l, MemRegion *r);
+    void (*log_stop)(MemListener *l, MemRegion *r);
+    int (*log_sync)(MemListener *l, MemRegion *r,
+                    void (*fn)(MemRegion *r, const unsigned long *bitmap, void *opaque),
+                    void *opaque);
     void *opaque;
 };
 
@@ -124,5 +133,26 @@ bool as_dma_write(AddressSpace *as, uint64_t gpa, const void *buf, uint64_t len)
 
 /* Calls @fn for each mapped region in address order. */
 void as_foreach(AddressSpace *as, void (*fn)(MemRegion *r, void *opaque), void *opaque);
+
+/*
+ * Dirty tracking for migration (docs/migration.md). Guest writes are tracked by the
+ * accelerator through the listeners' log_* hooks; writes the device models make
+ * into guest RAM (DMA: as_dma_write, as_ram_ptr_writable, virtqueue pushes) are told
+ * to the dirty hook, which migration installs while it runs. The hook gets host
+ * addresses and may be called from any thread holding the big lock.
+ */
+typedef void MemDirtyFn(void *opaque, const void *host, uint64_t len);
+void as_set_dirty_hook(AddressSpace *as, MemDirtyFn *fn, void *opaque);
+/* Marks [host, host + len) of guest RAM written by a device (no-op without a hook). */
+void as_mark_dirty(AddressSpace *as, const void *host, uint64_t len);
+/* Starts (every listener that can) / stops dirty logging of every RAM region mapped
+ * now or later. Returns 0 or the first -errno (logging is then stopped again). */
+int as_log_start(AddressSpace *as);
+void as_log_stop(AddressSpace *as);
+bool as_log_active(AddressSpace *as);
+/* For each logged RAM region: @fn with the pages written since the last sync. */
+int as_log_sync(AddressSpace *as,
+                void (*fn)(MemRegion *r, const unsigned long *bitmap, void *opaque),
+                void *opaque);
 
 #endif

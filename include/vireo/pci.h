@@ -164,6 +164,7 @@ struct PciDevice {
     uint16_t msix_vectors;
     int8_t msix_table_bar, msix_pba_bar;
     uint32_t msix_table_off, msix_pba_off;
+    uint8_t config_ref[PCI_CONFIG_SPACE_SIZE];    /* the config space before a load */
     PciDeviceState state;
     /* Optional: MSI-X was enabled/disabled/masked or a table entry written (for devices
      * whose interrupts bypass Vireo through irqfds, which must follow). */
@@ -247,9 +248,11 @@ bool pci_msix_is_masked(const PciDevice *d, unsigned vector);
 bool pci_msix_get_message(const PciDevice *d, unsigned vector, uint64_t *addr,
                           uint32_t *data);
 
-/* Migration of the PCI part (PciDeviceState at offsetof(PciDevice, state)): save
- * with pci_device_vmsd, and call pci_device_post_load() after loading to remap BARs
- * and re-drive INTx. */
+/* Migration of the PCI part (PciDeviceState at offsetof(PciDevice, state)): the
+ * abstract "pci-device" type carries pci_device_vmsd and calls pci_device_post_load()
+ * (remap BARs, re-drive INTx) for every PCI device (device_state_load), so a PCI
+ * device type describes only its own state. Its validator refuses read-only config
+ * bits that differ from the device's. */
 extern const VMStateDesc pci_device_vmsd;
 void pci_device_post_load(PciDevice *d);
 

@@ -126,12 +126,18 @@ struct VirtioPci {
     bool disable_modern;            /* only false: the modern interface is all there is */
     VirtioNotifier notifier[VIRTIO_MAX_QUEUES];
     VirtioCall call[VIRTIO_MAX_QUEUES];
+    unsigned resume_source;         /* after a migration: take queued requests (GLib id) */
 };
 
 #define VIRTIO_PCI_VECTORS_AUTO UINT32_MAX
 
-/* QEMU's abstract "virtio-pci": the properties every virtio-*-pci device has. */
+/* QEMU's abstract "virtio-pci": the properties every virtio-*-pci device has, and the
+ * transport's migration state (virtio_pci_vmsd, hw/virtio/virtio-pci-state.c), so a
+ * virtio device type describes only its own state. */
 extern const DeviceClass virtio_pci_class;
+extern const VMStateDesc virtio_pci_vmsd;
+/* Feature bits the device offers (its own and the transport's). */
+uint64_t virtio_pci_offered_features(const VirtioPci *v);
 
 /* PCI realize of a virtio device: IDs, capabilities, BARs, MSI-X. */
 bool virtio_pci_realize(VirtioPci *v, const VirtioDeviceInfo *info, GError **errp);

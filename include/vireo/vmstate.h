@@ -50,6 +50,9 @@ struct VMStateDesc {
     /* Optional: checks the loaded @state (ranges, indices, consistency); false with
      * @errp set refuses the stream. Runs after the fields and subsections. */
     bool (*post_load)(void *state, int version, GError **errp);
+    /* Optional: runs before the fields are loaded (e.g. to keep what post_load
+     * compares the loaded values with). */
+    void (*pre_load)(void *state);
     /* Subsections (NULL-terminated), each over the same state struct. */
     const VMStateDesc *const *subsections;
     /* For a subsection: whether to send it for @state. */

@@ -11,13 +11,47 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+/* Every byte patterned, then the header fields the validator checks made valid. */
 static X86CPUState *pattern_state(void)
 {
     X86CPUState *s = g_new(X86CPUState, 1);
     uint8_t *p = (uint8_t *)s;
     for (size_t i = 0; i < sizeof(*s); i++)
         p[i] = (uint8_t)(i * 7 + 3 + (i >> 8));
+    s->flags = X86_STATE_XSAVE | X86_STATE_XCRS | X86_STATE_LAPIC | X86_STATE_EVENTS |
+               X86_STATE_DEBUGREGS | X86_STATE_MP_STATE;
+    s->xsave_len = 4096;
+    s->mp_state.mp_state = KVM_MP_STATE_HALTED;
+    s->tsc_khz = 2500000;
+    s->nmsrs = 3;
+    s->msrs[0].index = 0x10;            /* TSC */
+    s->msrs[1].index = 0xc0000082;      /* LSTAR */
+    s->msrs[2].index = 0x4b564d01;      /* KVM_SYSTEM_TIME_NEW */
     return s;
+}
+
+/* A hostile stream: each header field out of range is refused, naming the section. */
+static void test_hostile(void)
+{
+    for (int c = 0; c < 6; c++) {
+        g_autofree X86CPUState *s = pattern_state();
+        g_autofree X86CPUState *d = g_new0(X86CPUState, 1);
+        g_autoptr(GByteArray) out = g_byte_array_new();
+        switch (c) {
+        case 0: s->flags |= 1u << 20; break;
+        case 1: s->nmsrs = X86_MAX_MSRS + 1; break;
+        case 2: s->msrs[1].index = 0xc0010000; break;     /* not one Vireo saves */
+        case 3: s->xsave_len = X86_XSAVE_MAX + 64; break;
+        case 4: s->mp_state.mp_state = 99; break;
+        case 5: s->xsave_len = 512; break;
+        }
+        vmstate_save(&vmstate_x86_cpu, s, out);
+        GError *err = NULL;
+        g_assert_cmpint(vmstate_load(&vmstate_x86_cpu, d, out->data, out->len, &err), <, 0);
+        g_assert_nonnull(err);
+        g_assert_nonnull(strstr(err->message, "x86-cpu"));
+        g_clear_error(&err);
+    }
 }
 
 /* Every byte of the struct is described, so a round trip can be compared whole. */
@@ -592,6 +626,7 @@ int main(int argc, char **argv)
     if (!kvm_only) {
         g_test_add_func("/cpustate/layout", test_layout);
         g_test_add_func("/cpustate/roundtrip", test_roundtrip);
+        g_test_add_func("/cpustate/hostile", test_hostile);
         g_test_add_func("/cpustate/stream-bytes", test_stream_bytes);
         g_test_add_func("/cpustate/dump-long-mode", test_dump_long_mode);
         g_test_add_func("/cpustate/dump-real-mode", test_dump_real_mode);
