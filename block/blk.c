@@ -13,6 +13,8 @@ struct BlockBackend {
     BlockDriverState *root;
     bool wce;                   /* write cache enabled: no implied flush per write */
     unsigned in_flight;
+    bool inactive;              /* BlockOpenOptions.inactive: root is a read-only view */
+    bool read_only;             /* as the user asked (root may be read-only when inactive) */
 };
 
 typedef enum { REQ_READ, REQ_WRITE, REQ_WRITE_COMPRESSED, REQ_FLUSH, REQ_DISCARD,
@@ -99,20 +101,74 @@ static int blk_open_co(void *opaque)
     return a->bs ? 0 : -EINVAL;
 }
 
+static int blk_close_co(void *opaque);
+
+/* An inactive image is opened read-only and takes no locks (qemu-img -U). */
+static BlockDriverState *open_root(BlockEngine *eng, const char *filename,
+                                   const BlockOpenOptions *o, GError **errp)
+{
+    BlockOpenOptions view = *o;
+    if (o->inactive) {
+        view.read_only = true;
+        view.force_share = true;
+    }
+    OpenArgs a = { .eng = eng, .filename = filename, .o = &view, .errp = errp };
+    return bdrv_run_co(eng, blk_open_co, &a) < 0 ? NULL : a.bs;
+}
+
 BlockBackend *blk_open(BlockEngine *eng, const char *filename, const BlockOpenOptions *o,
                        GError **errp)
 {
-    OpenArgs a = { .eng = eng, .filename = filename, .o = o, .errp = errp };
+    BlockDriverState *bs = open_root(eng, filename, o, errp);
     BlockBackend *blk;
 
-    if (bdrv_run_co(eng, blk_open_co, &a) < 0) {
+    if (!bs) {
         return NULL;
     }
     blk = g_new0(BlockBackend, 1);
     blk->eng = eng;
-    blk->root = a.bs;
+    blk->root = bs;
+    blk->inactive = o->inactive;
+    blk->read_only = o->read_only;
     blk->wce = o->cache != BLOCK_CACHE_WRITETHROUGH && o->cache != BLOCK_CACHE_DIRECTSYNC;
     return blk;
+}
+
+bool blk_is_inactive(BlockBackend *blk) { return blk->inactive; }
+
+bool blk_set_active(BlockBackend *blk, bool active, const BlockOpenOptions *o,
+                    GError **errp)
+{
+    BlockOpenOptions want = *o;
+    g_autofree char *filename = g_strdup(blk->root->filename);
+    BlockDriverState *bs;
+
+    if (active == !blk->inactive) {
+        return true;
+    }
+    want.inactive = !active;
+    blk_drain(blk);
+    /* Close first: the old root's cached metadata is written (source) or dropped
+     * (destination), and its locks are released before the new root takes them. */
+    int ret = bdrv_run_co(blk->eng, blk_close_co, blk);
+    if (ret < 0) {
+        g_warning("%s: flushing before the hand-over: %s", filename, g_strerror(-ret));
+    }
+    bs = open_root(blk->eng, filename, &want, errp);
+    if (!bs) {
+        /* Keep a usable handle: the read-only view, without locks. */
+        want.inactive = true;
+        bs = open_root(blk->eng, filename, &want, NULL);
+        if (!bs) {
+            g_error("%s: the image cannot be reopened after a migration hand-over", filename);
+        }
+        blk->root = bs;
+        blk->inactive = true;
+        return false;
+    }
+    blk->root = bs;
+    blk->inactive = !active;
+    return true;
 }
 
 static int blk_close_co(void *opaque)
@@ -143,7 +199,7 @@ int blk_close(BlockBackend *blk)
 BlockEngine *blk_engine(BlockBackend *blk) { return blk->eng; }
 const char *blk_filename(BlockBackend *blk) { return blk->root->filename; }
 const char *blk_format(BlockBackend *blk) { return blk->root->drv->format_name; }
-bool blk_is_read_only(BlockBackend *blk) { return blk->root->read_only; }
+bool blk_is_read_only(BlockBackend *blk) { return blk->read_only; }
 bool blk_write_cache_enabled(BlockBackend *blk) { return blk->wce; }
 
 const char *blk_last_error(BlockBackend *blk)
@@ -185,6 +241,9 @@ static int blk_req_run(BlkReq *r)
 
     if (ret < 0) {
         return ret;
+    }
+    if (blk->inactive && r->op != REQ_READ) {
+        return r->op == REQ_FLUSH ? 0 : -EPERM;    /* the other process owns the image */
     }
     switch (r->op) {
     case REQ_READ:

@@ -96,6 +96,11 @@ struct BlockDriver {
     int (*co_snapshot_create)(BlockDriverState *bs, const char *name, GError **errp);
     int (*co_snapshot_apply)(BlockDriverState *bs, const char *name, GError **errp);
     int (*co_snapshot_delete)(BlockDriverState *bs, const char *name, GError **errp);
+    /* The VM state area of internal snapshots (savevm/loadvm). */
+    int (*co_vmstate)(BlockDriverState *bs, int64_t pos, int64_t bytes, BlkIov *qiov,
+                      bool write);
+    int (*co_snapshot_create_vm)(BlockDriverState *bs, const char *name,
+                                 uint64_t vm_state_size, uint64_t vm_clock_ns, GError **errp);
     int (*co_change_backing_file)(BlockDriverState *bs, const char *backing,
                                   const char *fmt, GError **errp);
     int (*co_make_empty)(BlockDriverState *bs, GError **errp);

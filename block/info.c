@@ -205,6 +205,63 @@ int blk_snapshot_delete(BlockBackend *blk, const char *name_or_id, GError **errp
     return blk_snapshot_run(blk, SN_DELETE, name_or_id, NULL, errp);
 }
 
+/* ---- the VM state of internal snapshots (savevm/loadvm) ------------------------------ */
+
+bool blk_has_vmstate(BlockBackend *blk)
+{
+    BlockDriverState *bs = blk_root(blk);
+    return bs->drv->co_vmstate && bs->drv->co_snapshot_create_vm && !bs->read_only;
+}
+
+typedef struct VmstateArgs {
+    BlockDriverState *bs;
+    int64_t pos, len;
+    void *buf;
+    bool write;
+    const char *name;
+    uint64_t vm_state_size, vm_clock_ns;
+    GError **errp;
+} VmstateArgs;
+
+static int vmstate_co(void *opaque)
+{
+    VmstateArgs *a = opaque;
+    BlkIov q;
+    blkiov_init_buf(&q, a->buf, a->len);
+    return a->bs->drv->co_vmstate(a->bs, a->pos, a->len, &q, a->write);
+}
+
+int blk_vmstate_io(BlockBackend *blk, int64_t pos, void *buf, int64_t len, bool write)
+{
+    VmstateArgs a = { .bs = blk_root(blk), .pos = pos, .len = len, .buf = buf,
+                      .write = write };
+    if (!blk_has_vmstate(blk))
+        return -ENOTSUP;
+    return bdrv_run_co(a.bs->eng, vmstate_co, &a);
+}
+
+static int snapshot_vm_co(void *opaque)
+{
+    VmstateArgs *a = opaque;
+    int ret = bdrv_co_flush(a->bs);
+    return ret < 0 ? ret : a->bs->drv->co_snapshot_create_vm(a->bs, a->name, a->vm_state_size,
+                                                             a->vm_clock_ns, a->errp);
+}
+
+int blk_snapshot_create_vm(BlockBackend *blk, const char *name, uint64_t vm_state_size,
+                           uint64_t vm_clock_ns, GError **errp)
+{
+    VmstateArgs a = { .bs = blk_root(blk), .name = name, .vm_state_size = vm_state_size,
+                      .vm_clock_ns = vm_clock_ns, .errp = errp };
+    if (!blk_has_vmstate(blk)) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "Device '%s' is writable but "
+                    "does not support snapshots", a.bs->filename);
+        return -ENOTSUP;
+    }
+    blk_drain(blk);
+    return bdrv_run_co(a.bs->eng, snapshot_vm_co, &a);
+}
+
 int blk_change_backing_file(BlockBackend *blk, const char *backing, const char *fmt,
                             GError **errp)
 {

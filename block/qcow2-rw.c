@@ -108,8 +108,8 @@ static int cow_read(BDRVQcow2State *s, uint64_t guest_off, uint64_t len, void *b
 /* Writes head (old data) + guest data + tail (old data) into the new clusters of @a,
  * then links them into the L2 table. Zero head/tail in never-written clusters are
  * skipped: those bytes already read as zeros. */
-static int write_alloc(BDRVQcow2State *s, Qcow2Alloc *a, uint64_t off, uint64_t n,
-                       BlkIov *qiov, size_t qoff)
+int qcow2_write_alloc(BDRVQcow2State *s, Qcow2Alloc *a, uint64_t off, uint64_t n,
+                      BlkIov *qiov, size_t qoff)
 {
     uint64_t start = a->guest_cluster << s->cluster_bits;
     uint64_t head = off - start, tail = start + a->nb_clusters * s->cluster_size - off - n;
@@ -173,7 +173,7 @@ int qcow2_co_pwritev(BlockDriverState *bs, int64_t off, int64_t bytes, BlkIov *q
         if (ret < 0) {
             return ret;
         }
-        ret = a ? write_alloc(s, a, off, n, qiov, qoff)
+        ret = a ? qcow2_write_alloc(s, a, off, n, qiov, qoff)
                 : bdrv_co_pwritev(s->file, host, n, qiov, qoff, 0);
         if (ret < 0) {
             return ret;

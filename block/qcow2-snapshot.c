@@ -319,6 +319,8 @@ static int snapshot_create_locked(BDRVQcow2State *s, const char *name, GError **
     sn.date_nsec = (now % G_USEC_PER_SEC) * 1000;
     sn.disk_size = s->size;
     sn.icount = 0;
+    sn.vm_state_size = s->pending_vm_state_size;
+    sn.vm_clock_nsec = s->pending_vm_clock_ns;
     sns = g_new0(Qcow2Snapshot, s->nb_snapshots + 1);
     if (s->nb_snapshots) {
         memcpy(sns, s->snapshots, s->nb_snapshots * sizeof(*sns));

@@ -141,6 +141,8 @@ typedef struct BDRVQcow2State {
     uint32_t nb_snapshots;
     Qcow2Snapshot *snapshots;
     uint64_t snapshots_size;        /* bytes on disk */
+    uint64_t pending_vm_state_size; /* the next snapshot's VM state (qcow2-vmstate.c) */
+    uint64_t pending_vm_clock_ns;
 
     GPtrArray *unknown_exts;        /* Qcow2Ext*, preserved on header rewrites */
     uint8_t *header_tail;           /* unknown additional header fields, preserved */
@@ -321,6 +323,15 @@ int qcow2_snapshot_list(BlockDriverState *bs, BlockSnapshotInfo **list);
 int qcow2_snapshot_create(BlockDriverState *bs, const char *name, GError **errp);
 int qcow2_snapshot_apply(BlockDriverState *bs, const char *name, GError **errp);
 int qcow2_snapshot_delete(BlockDriverState *bs, const char *name, GError **errp);
+
+/* qcow2-vmstate.c: the VM state area past the disk, and snapshots that own one. */
+int qcow2_co_vmstate(BlockDriverState *bs, int64_t pos, int64_t bytes, BlkIov *qiov,
+                     bool write);
+int qcow2_snapshot_create_vm(BlockDriverState *bs, const char *name, uint64_t vm_state_size,
+                             uint64_t vm_clock_ns, GError **errp);
+/* qcow2-rw.c: writes @n bytes at @off into the clusters of @a and links them. */
+int qcow2_write_alloc(BDRVQcow2State *s, Qcow2Alloc *a, uint64_t off, uint64_t n,
+                      BlkIov *qiov, size_t qoff);
 
 /* qcow2-tree.c */
 int qcow2_tree_refcounts(BDRVQcow2State *s, const uint64_t *l1, uint32_t n, int addend);

@@ -6,6 +6,7 @@
 #include "qapi/qapi-generated.h"
 #include "vireo/kvm.h"
 #include "vireo/net.h"
+#include "migration/hmp.h"
 #include <string.h>
 
 typedef struct HmpCmd {
@@ -128,8 +129,14 @@ static const HmpCmd info_cmds[] = {
     { "cpus", "", "show infos for each CPU", info_cpus },
     { "kvm", "", "show KVM information", info_kvm },
     { "mice", "", "show which guest mouse is receiving events", hmp_info_mice },
+    { "migrate", "", "show migration status", hmp_info_migrate },
+    { "migrate_capabilities", "", "show current migration capabilities",
+      hmp_info_migrate_capabilities },
+    { "migrate_parameters", "", "show current migration parameters",
+      hmp_info_migrate_parameters },
     { "name", "", "show the current VM name", info_name },
     { "network", "", "show the network state", info_network },
+    { "snapshots", "", "show the currently saved VM snapshots", hmp_info_snapshots },
     { "registers", "[-a]", "show the cpu registers (-a: all CPUs)", info_registers, true },
     { "status", "", "show the current VM status (running|paused)", info_status },
     { "usernet", "", "show user network stack connection states", info_usernet },
@@ -205,10 +212,25 @@ static const HmpCmd cmds[] = {
       "remove host-to-guest TCP or UDP redirection", cmd_hostfwd_remove, true },
     { "info", "[subcommand]", "show various information about the system state",
       cmd_info, true },
+    { "delvm", "tag", "delete a VM snapshot from its tag", hmp_delvm, true },
+    { "loadvm", "tag", "restore a VM snapshot from its tag", hmp_loadvm, true },
+    { "migrate", "[-d] [-b] [-i] [-r] uri", "migrate to URI (using -d to not wait for "
+      "completion)", hmp_migrate, true },
+    { "migrate_cancel", "", "cancel the current VM migration", hmp_migrate_cancel },
+    { "migrate_continue", "state", "Continue migration from the given paused state",
+      hmp_migrate_continue, true },
+    { "migrate_incoming", "uri", "Continue an incoming migration from an -incoming defer",
+      hmp_migrate_incoming, true },
+    { "migrate_set_capability", "capability state", "Enable/Disable the usage of a "
+      "capability for migration", hmp_migrate_set_capability, true },
+    { "migrate_set_parameter", "parameter value", "Set the parameter for migration",
+      hmp_migrate_set_parameter, true },
     { "netdev_add", "[user|tap|socket|stream|dgram|hubport|bridge],id=str[,prop=value][,...]",
       "add host network device", cmd_netdev_add, true },
     { "netdev_del", "id", "remove host network device", cmd_netdev_del, true },
     { "quit|q", "", "quit the emulator", cmd_quit },
+    { "savevm", "[tag]", "save a VM snapshot. If no tag is provided, a new snapshot is "
+      "created", hmp_savevm, true },
     { "screendump", "filename [-f format] [device [head]]",
       "save screen from head 'head' of display device 'device' in specified format "
       "'format' as image 'filename'. Currently only 'png' and 'ppm' formats are supported.",

@@ -6,6 +6,7 @@
 #include "qapi/monitor-int.h"
 #include "qapi/qapi-generated.h"
 #include "vireo/kvm.h"
+#include "vireo/migration.h"
 #include "vireo/runstate.h"
 #include <string.h>
 #include <unistd.h>
@@ -91,6 +92,8 @@ void qmp_cont(Machine *m, GError **errp)
         return;
     }
     if (runstate_is_running(m))
+        return;
+    if (!migration_before_cont(m, errp))
         return;
     if (!vm_start(m))
         g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,

@@ -228,6 +228,7 @@ bool blockdev_open_all(Machine *m, GError **errp)
             continue;                       /* opened as part of another node's chain */
         BdNode *f = bd_find(m, n->file_ref ? n->file_ref : n->name);
         bd_options(m, n, false);
+        n->o.inactive = m->opts.incoming != NULL;   /* the source owns it until handover */
         BlockEngine *eng = drive_engine(m);
         BlockBackend *blk = blk_open(eng, f->filename, &n->o, errp);
         if (!blk && (n->auto_read_only || f->auto_read_only) && !n->o.read_only &&

@@ -264,6 +264,19 @@ static bool h_uuid(VireoOptions *o, const char *v, GError **errp)
     return true;
 }
 
+/* -incoming URI|defer and -loadvm NAME: the checks are migration's (at start-up). */
+static bool h_incoming(VireoOptions *o, const char *v, GError **errp)
+{
+    o->machine.incoming = v;
+    return true;
+}
+
+static bool h_loadvm(VireoOptions *o, const char *v, GError **errp)
+{
+    o->machine.loadvm = v;
+    return true;
+}
+
 #define FLAG(fn, field)                                                       \
     static bool fn(VireoOptions *o, const char *v, GError **errp)            \
     {                                                                         \
@@ -713,6 +726,8 @@ static const OptDef opts[] = {
     { "qmp-pretty", ARG_ONE, h_qmp_pretty, NULL },
     { "mon", ARG_ONE, h_mon, "-mon chardev=ID,mode=control|readline" },
     { "monitor", ARG_ONE, h_monitor, "-monitor dev                human monitor on dev (e.g. stdio)" },
+    { "incoming", ARG_ONE, h_incoming, "-incoming uri|defer        wait for a migration stream (tcp:, unix:, fd:, exec:, file:)" },
+    { "loadvm", ARG_ONE, h_loadvm, "-loadvm name                start from the snapshot 'name' of the qcow2 disks" },
     { "rtc", ARG_ONE, h_rtc, "-rtc [base=utc|localtime|DATE][,clock=host][,driftfix=none]" },
     { "version", ARG_NONE, h_version, "-version, --version         print the version" },
     { "h", ARG_NONE, h_help, "-h, -help                   this help" },

@@ -383,6 +383,8 @@ bool drive_add(Machine *m, const char *spec, GError **errp)
             g_autofree char *why = g_strdup_printf("drive id '%s' is used twice", id);
             return drive_error(errp, spec, why);
         }
+    /* -incoming: the source still runs on the image until the migration completes. */
+    o.inactive = m->opts.incoming != NULL;
     BlockBackend *blk = NULL;
     if (file && *file) {
         blk = snapshot && !cdrom ? open_snapshot(m, spec, file, &o, errp)
@@ -481,6 +483,39 @@ bool drive_create_devices(Machine *m, GError **errp)
             continue;
         }
         if (!machine_create_device(m, type, opts, errp)) {
+            g_prefix_error(errp, "-drive %s: ", d->spec);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The options @d was opened with, parsed again (the strings live in @kv). */
+static bool drive_reparse(DriveInfo *d, GHashTable *kv, BlockOpenOptions *o,
+                          DriveBacking *chain, GError **errp)
+{
+    if (!drive_parse(d->spec, kv, errp) || !drive_options(d->spec, kv, o, errp) ||
+        !drive_backing(d->spec, kv, o, chain, errp))
+        return false;
+    bool implicit = true;
+    parse_onoff(d->spec, "implicit-backing", g_hash_table_lookup(kv, "implicit-backing"),
+                &implicit, NULL);
+    o->refuse_implicit_backing = !implicit;
+    for (unsigned i = 0; i < chain->n; i++)
+        chain->node[i].refuse_implicit_backing = !implicit;
+    return true;
+}
+
+bool drives_set_active(Machine *m, bool active, GError **errp)
+{
+    for (guint i = 0; m->drives && i < m->drives->len; i++) {
+        DriveInfo *d = m->drives->pdata[i];
+        g_autoptr(GHashTable) kv = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                                         g_free);
+        BlockOpenOptions o;
+        DriveBacking chain;
+        if (!drive_reparse(d, kv, &o, &chain, errp) ||
+            !blk_set_active(d->blk, active, &o, errp)) {
             g_prefix_error(errp, "-drive %s: ", d->spec);
             return false;
         }

@@ -8,6 +8,7 @@
 #include "vireo/drive.h"
 #include "vireo/cpu.h"
 #include "vireo/kvm.h"
+#include "vireo/migration.h"
 #include "vireo/qmp.h"
 #include "vireo/runstate.h"
 #include "vireo/vnc.h"
@@ -352,6 +353,26 @@ static void set_thread_stack_size(void)
     }
 }
 
+/* Runs the VM: from an incoming migration stream (-incoming), from a snapshot
+ * (-loadvm), or from power-on; -S leaves it paused. */
+static bool start_vm(Machine *m, const MachineOpts *mo, GError **errp)
+{
+    if (mo->incoming && mo->loadvm) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "-incoming and -loadvm exclude each other");
+        return false;
+    }
+    if (mo->incoming)
+        return migration_incoming_init(m, mo->incoming, errp);
+    if (mo->loadvm && !snapshot_load_at_start(m, mo->loadvm, errp))
+        return false;
+    if (mo->start_paused)
+        runstate_set(m, RUN_STATE_PRELAUNCH);
+    else
+        vm_start(m);
+    return true;
+}
+
 int vireo_main(int argc, char **argv)
 {
     VireoOptions o;
@@ -384,12 +405,13 @@ int vireo_main(int argc, char **argv)
         sigs[i] = (SignalCtx){ .m = m, .sig = signums[i] };
         g_unix_signal_add(signums[i], on_signal, &sigs[i]);
     }
-    if (o.machine.start_paused)
-        runstate_set(m, RUN_STATE_PRELAUNCH);
-    else
-        vm_start(m);
+    if (!start_vm(m, &o.machine, &err)) {
+        fprintf(stderr, "vireo: %s\n", err->message);
+        goto out;
+    }
     status = vm_main_loop(m);
 out:
+    migration_shutdown(m);
     if (m->kvm && m->cpus)
         kvm_stop_vcpus(m->kvm);
     loader_finish(m, false);           /* a pending kernel-cache fill, bounded */

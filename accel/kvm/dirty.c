@@ -3,11 +3,12 @@
  * KVM_GET_DIRTY_LOG, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 and KVM_CLEAR_DIRTY_LOG).
  *
  * The hooks sit on the memory listener of the system address space, so migration asks
- * the address space (as_log_start/as_log_sync) and never KVM. With manual protection
- * (and INITIALLY_SET), KVM_GET_DIRTY_LOG neither clears nor write-protects: a sync
- * reads the bitmap, then clears exactly the pages it is about to hand out, which
- * write-protects them again; a page written after that is reported by the next sync.
- * Without the capability, KVM_GET_DIRTY_LOG does both at once.
+ * the address space (as_log_start/as_log_sync) and never KVM. Starting the log
+ * write-protects the slot; with manual protection KVM_GET_DIRTY_LOG neither clears nor
+ * write-protects: a sync reads the bitmap, then clears exactly the pages it is about
+ * to hand out, which write-protects them again; a page written after that is reported
+ * by the next sync. Without the capability, KVM_GET_DIRTY_LOG does both at once.
+ * (INITIALLY_SET is not used: the caller copies everything in its first pass anyway.)
  */
 #include "kvm-int.h"
 #include <errno.h>
@@ -16,10 +17,8 @@
 void kvm_dirty_log_init(KvmState *s)
 {
     int caps = kvm_check_ext(s, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
-    uint64_t want = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE |
-                    (caps & KVM_DIRTY_LOG_INITIALLY_SET);
     struct kvm_enable_cap cap = { .cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
-                                  .args[0] = want };
+                                  .args[0] = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE };
     if (!(caps & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE) ||
         kvm_vm_ioctl(s, KVM_ENABLE_CAP, &cap) < 0)
         return;

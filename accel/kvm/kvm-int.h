@@ -21,6 +21,7 @@ struct CPUState {
     bool reset_pending;          /* put reset state (+ boot regs for the BSP) */
     X86CPUState *reset_state;
     LogBudget log;               /* messages a guest can trigger (exits, resets) */
+    int64_t throttle_next;       /* monotonic us of the next throttle sleep */
 };
 
 typedef struct KvmSlot {
@@ -43,6 +44,8 @@ struct KvmState {
     BootInfo boot;
     bool have_boot;
     bool manual_dirty_protect;   /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 enabled */
+    unsigned throttle_pct;       /* migration auto-converge: share of time vCPUs sleep */
+    Timer *throttle_timer;
     pthread_cond_t parked_cond, resume_cond;
     /* coalesced.c */
     MemListener io_listener;

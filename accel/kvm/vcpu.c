@@ -204,6 +204,22 @@ static void handle_exit(CPUState *cpu)
     }
 }
 
+/* Auto-converge (kvm_set_throttle): every 10 ms of running, sleep pct/(100-pct) of that
+ * outside KVM_RUN, in short slices so that a pause is not held up. Lock held on entry. */
+static void vcpu_throttle(CPUState *cpu)
+{
+    unsigned pct = __atomic_load_n(&cpu->kvm->throttle_pct, __ATOMIC_RELAXED);
+    int64_t now = g_get_monotonic_time();
+    if (!pct || now < cpu->throttle_next)
+        return;
+    int64_t until = now + 10000LL * pct / (100 - pct);
+    bql_unlock();
+    while (!__atomic_load_n(&cpu->stop, __ATOMIC_RELAXED) && g_get_monotonic_time() < until)
+        g_usleep(MIN(5000, MAX(until - g_get_monotonic_time(), 1)));
+    bql_lock();
+    cpu->throttle_next = g_get_monotonic_time() + 10000;
+}
+
 /* Whether another vCPU still has its reset to do (lock held). */
 static bool others_resetting(CPUState *cpu)
 {
@@ -258,6 +274,9 @@ static void *vcpu_thread(void *opaque)
                 trace_startup("first KVM_RUN");
             continue;
         }
+        vcpu_throttle(cpu);
+        if (cpu->stop)
+            continue;
         bql_unlock();
         int r = ioctl(cpu->fd, KVM_RUN, 0);
         int err = errno;
@@ -418,6 +437,34 @@ void kvm_stop_vcpus(KvmState *s)
             pthread_join(m->cpus[i]->thread, NULL);
     bql_lock();
     kvm_coalesced_flush(s);
+}
+
+/* The throttle's clock: kicks every running vCPU out of KVM_RUN each 10 ms so it
+ * passes vcpu_throttle() even when the guest never exits. */
+static void throttle_tick(void *opaque)
+{
+    KvmState *s = opaque;
+    if (!s->throttle_pct)
+        return;
+    for (unsigned i = 0; i < s->m->ncpus; i++)
+        kick(s->m->cpus[i]);
+    timer_mod(s->throttle_timer, clock_ns(s->m->clock) + 10000000);
+}
+
+void kvm_set_throttle(KvmState *s, unsigned pct)
+{
+    __atomic_store_n(&s->throttle_pct, MIN(pct, 99u), __ATOMIC_RELAXED);
+    if (!s->throttle_timer)
+        s->throttle_timer = timer_new(s->m->clock, throttle_tick, s);
+    if (pct)
+        timer_mod(s->throttle_timer, clock_ns(s->m->clock) + 10000000);
+    else
+        timer_del(s->throttle_timer);
+}
+
+unsigned kvm_get_throttle(KvmState *s)
+{
+    return s->throttle_pct;
 }
 
 int kvm_vcpu_thread_id(KvmState *s, unsigned i)

@@ -86,6 +86,10 @@ struct BlockOpenOptions {
     bool backing_read_write;    /* open the backing chain writable (commit) */
     bool check_mode;            /* do not repair a dirty image on open (check) */
     uint64_t l2_cache_size;     /* qcow2 L2 table cache in bytes; 0 = default */
+    bool inactive;              /* migration destination: the source still owns the image.
+                                 * Opened read-only without locks; the backend still says
+                                 * read_only as asked, writes fail with -EPERM until
+                                 * blk_set_active() (QEMU's inactive nodes) */
 };
 
 /* Fills @o with defaults: probe, read-write, writeback, default aio. */
@@ -98,6 +102,14 @@ BlockBackend *blk_open(BlockEngine *eng, const char *filename, const BlockOpenOp
                        GError **errp);
 /* Waits for requests, flushes (unless read-only) and closes; returns the flush result. */
 int blk_close(BlockBackend *blk);
+
+/* Migration hand-over (QEMU's bdrv_inactivate_all / bdrv_activate_all): @active
+ * false drains, flushes and reopens the image read-only without locks, so another
+ * process may take it; true reopens it with @o (caches dropped: another process may
+ * have changed the image), taking the locks. The handle stays the same. */
+bool blk_set_active(BlockBackend *blk, bool active, const BlockOpenOptions *o,
+                    GError **errp);
+bool blk_is_inactive(BlockBackend *blk);
 
 BlockEngine *blk_engine(BlockBackend *blk);
 const char *blk_filename(BlockBackend *blk);
@@ -269,6 +281,13 @@ int blk_snapshot_list(BlockBackend *blk, BlockSnapshotInfo **list);
 int blk_snapshot_create(BlockBackend *blk, const char *name, GError **errp);
 int blk_snapshot_apply(BlockBackend *blk, const char *name_or_id, GError **errp);
 int blk_snapshot_delete(BlockBackend *blk, const char *name_or_id, GError **errp);
+/* The VM state area of internal snapshots (qcow2): whether the image has one, I/O at
+ * @pos of it (0 or -errno), and a snapshot that records @vm_state_size bytes of it
+ * (savevm; the active image then drops the area again). */
+bool blk_has_vmstate(BlockBackend *blk);
+int blk_vmstate_io(BlockBackend *blk, int64_t pos, void *buf, int64_t len, bool write);
+int blk_snapshot_create_vm(BlockBackend *blk, const char *name, uint64_t vm_state_size,
+                           uint64_t vm_clock_ns, GError **errp);
 
 /* Rewrites the backing file name/format recorded in the top image (NULL = none). */
 int blk_change_backing_file(BlockBackend *blk, const char *backing, const char *fmt,

@@ -49,6 +49,10 @@ typedef struct _JsonObject JsonObject;
 bool blockdev_declare(Machine *m, JsonObject *o, bool kv, const char *spec, GError **errp);
 bool blockdev_open_all(Machine *m, GError **errp);
 void blockdevs_free(Machine *m);
+/* Migration hand-over of every drive (blk_set_active): false on the source before the
+ * destination takes the images, true on the destination when it does (or on the
+ * source when the migration failed). */
+bool drives_set_active(Machine *m, bool active, GError **errp);
 /* Flushes and closes every drive (after the devices are gone). */
 void drives_free(Machine *m);
 

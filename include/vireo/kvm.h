@@ -58,6 +58,10 @@ bool kvm_clock_put(KvmState *s, uint64_t clock, GError **errp);
 bool kvm_vcpu_state_get(KvmState *s, unsigned i, X86CPUState *st, GError **errp);
 bool kvm_vcpu_state_put(KvmState *s, unsigned i, const X86CPUState *st, GError **errp);
 
+/* Auto-converge: the vCPUs sleep @pct percent of their time (0: never), main thread. */
+void kvm_set_throttle(KvmState *s, unsigned pct);
+unsigned kvm_get_throttle(KvmState *s);
+
 /* Thread id of vCPU @i (for query-cpus-fast), and a register dump (info registers). */
 int kvm_vcpu_thread_id(KvmState *s, unsigned i);
 void kvm_vcpu_dump(KvmState *s, unsigned i, GString *out);

@@ -76,6 +76,8 @@ typedef struct MachineOpts {
     bool snapshot;                  /* -snapshot: every drive gets snapshot=on */
     unsigned drives;                /* -drive/-hda/-cdrom/bare images given */
     bool firmware;                  /* set by the board: boot through SeaBIOS */
+    const char *incoming;           /* -incoming URI|defer: disks open inactive */
+    const char *loadvm;             /* -loadvm NAME */
 } MachineOpts;
 
 typedef enum { PC_KERNEL_BOOT_DIRECT, PC_KERNEL_BOOT_FIRMWARE } PcKernelBoot;

@@ -1,0 +1,46 @@
+/*
+ * Live migration, snapshots to file and into qcow2 (migration/, docs/migration.md).
+ * QMP and HMP reach it through the generated qmp_* handlers; start-up through these.
+ * All of these run on the main thread with the big lock held.
+ */
+#ifndef VIREO_MIGRATION_H
+#define VIREO_MIGRATION_H
+
+#include <stdbool.h>
+#include <glib.h>
+
+typedef struct Machine Machine;
+typedef struct MigrationState MigrationState;
+
+/* -incoming URI ("defer": wait for migrate-incoming): after the machine is built and
+ * before its vCPUs run; the VM then starts from the stream (and stays paused with
+ * -S). Errors name the URI. */
+bool migration_incoming_init(Machine *m, const char *uri, GError **errp);
+/* Whether the machine waits for (or is loading) an incoming stream. */
+bool migration_incoming_pending(Machine *m);
+
+/* A stopped VM saved to / loaded from a file descriptor, synchronously: snapshots
+ * (savevm/loadvm) and unit tests. The load refuses (naming what differs) a stream
+ * that does not match the machine; a refused load leaves the devices reset. */
+bool migration_save_fd(Machine *m, int fd, GError **errp);
+bool migration_load_fd(Machine *m, int fd, GError **errp);
+
+/* QMP cont: false (nothing to do now) while an incoming migration is pending (the VM
+ * then runs when it completes, as QEMU); after a completed outgoing migration takes
+ * the disks back first. */
+bool migration_before_cont(Machine *m, GError **errp);
+
+/* Snapshots of the whole VM into the qcow2 disks (savevm/loadvm/delvm, info
+ * snapshots); errors are QEMU's texts. */
+bool snapshot_save(Machine *m, const char *name, GError **errp);
+bool snapshot_load(Machine *m, const char *name, GError **errp);
+bool snapshot_delete(Machine *m, const char *name, GError **errp);
+void snapshot_list(Machine *m, GString *out);
+
+/* -loadvm NAME: loads the snapshot NAME of the machine's disks before it first runs. */
+bool snapshot_load_at_start(Machine *m, const char *name, GError **errp);
+
+/* Cancels what runs and joins the migration threads (at exit). */
+void migration_shutdown(Machine *m);
+
+#endif

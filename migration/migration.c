@@ -1,0 +1,168 @@
+/*
+ * The migration state of a machine: status, capabilities, parameters, statistics,
+ * and the helpers the migration threads use to act on the main thread.
+ */
+#include "migration.h"
+#include "vireo/drive.h"
+#include <string.h>
+
+static void params_init(MigParams *p)
+{
+    memset(p, 0, sizeof(*p));
+    /* QEMU 7.2's defaults (migration/migration.c). */
+    p->announce_initial = 50;
+    p->announce_max = 550;
+    p->announce_rounds = 5;
+    p->announce_step = 100;
+    p->throttle_trigger_threshold = 50;
+    p->cpu_throttle_initial = 20;
+    p->cpu_throttle_increment = 10;
+    p->tls_creds = g_strdup("");
+    p->tls_hostname = g_strdup("");
+    p->tls_authz = g_strdup("");
+    p->max_bandwidth = 128ull << 20;
+    p->downtime_limit = 300;
+    p->multifd_channels = 2;
+    p->max_cpu_throttle = 99;
+    p->multifd_compression = MULTI_FD_COMPRESSION_NONE;
+}
+
+MigrationState *mig_state(Machine *m)
+{
+    if (m->migration)
+        return m->migration;
+    MigrationState *s = g_new0(MigrationState, 1);
+    s->m = m;
+    g_mutex_init(&s->lock);
+    g_mutex_init(&s->cont_lock);
+    g_mutex_init(&s->mfd_lock);
+    g_cond_init(&s->mfd_cond);
+    g_cond_init(&s->cont_cond);
+    s->status = MIGRATION_STATUS_NONE;
+    s->listen_fd = s->data_fd = -1;
+    s->uri.fd = s->in_uri.fd = -1;
+    s->in_blocks = g_ptr_array_new();
+    params_init(&s->p);
+    mig_rate_init(&s->rate, s->p.max_bandwidth);
+    m->migration = s;
+    return s;
+}
+
+/* ---- running things on the main thread ------------------------------------------------ */
+
+typedef struct MainCall {
+    gboolean (*fn)(gpointer);
+    gpointer opaque;
+    GMutex lock;
+    GCond cond;
+    bool done;
+} MainCall;
+
+static gboolean main_call(gpointer data)
+{
+    MainCall *c = data;
+    c->fn(c->opaque);
+    g_mutex_lock(&c->lock);
+    c->done = true;
+    g_cond_signal(&c->cond);
+    g_mutex_unlock(&c->lock);
+    return G_SOURCE_REMOVE;
+}
+
+void mig_run_on_main(gboolean (*fn)(gpointer), gpointer opaque)
+{
+    MainCall c = { .fn = fn, .opaque = opaque };
+    g_mutex_init(&c.lock);
+    g_cond_init(&c.cond);
+    g_assert(!bql_locked());
+    g_idle_add_full(G_PRIORITY_HIGH, main_call, &c, NULL);
+    mainloop_wakeup();
+    g_mutex_lock(&c.lock);
+    while (!c.done)
+        g_cond_wait(&c.cond, &c.lock);
+    g_mutex_unlock(&c.lock);
+    g_mutex_clear(&c.lock);
+    g_cond_clear(&c.cond);
+}
+
+/* ---- status and events -------------------------------------------------------------------- */
+
+typedef struct StatusEvent {
+    MigrationState *s;
+    MigrationStatus st;
+    int64_t pass;
+} StatusEvent;
+
+static gboolean emit_event(gpointer data)
+{
+    StatusEvent *e = data;
+    if (e->s->caps[MIGRATION_CAPABILITY_EVENTS]) {
+        if (e->pass)
+            qapi_event_send_migration_pass(e->s->m, e->pass);
+        else
+            qapi_event_send_migration(e->s->m, e->st);
+    }
+    g_free(e);
+    return G_SOURCE_REMOVE;
+}
+
+/* Events go out from the main thread, in the order they were raised. */
+static void queue_event(MigrationState *s, MigrationStatus st, int64_t pass)
+{
+    StatusEvent *e = g_new0(StatusEvent, 1);
+    *e = (StatusEvent){ .s = s, .st = st, .pass = pass };
+    if (bql_locked() && g_main_context_is_owner(g_main_context_default())) {
+        emit_event(e);
+        return;
+    }
+    g_idle_add_full(G_PRIORITY_HIGH, emit_event, e, NULL);
+    mainloop_wakeup();
+}
+
+void mig_set_status(MigrationState *s, MigrationStatus st)
+{
+    g_mutex_lock(&s->lock);
+    bool changed = s->status != st;
+    s->status = st;
+    g_mutex_unlock(&s->lock);
+    if (changed)
+        queue_event(s, st, 0);
+}
+
+void mig_emit_pass(MigrationState *s, int64_t pass)
+{
+    queue_event(s, 0, pass);
+}
+
+void mig_set_error(MigrationState *s, const GError *err)
+{
+    g_mutex_lock(&s->lock);
+    g_free(s->error);
+    s->error = g_strdup(err ? err->message : "unknown error");
+    g_mutex_unlock(&s->lock);
+}
+
+/* ---- disks --------------------------------------------------------------------------------- */
+
+bool mig_drives_inactivate(Machine *m, GError **errp)
+{
+    return drives_set_active(m, false, errp);
+}
+
+bool mig_drives_activate(Machine *m, GError **errp)
+{
+    return drives_set_active(m, true, errp);
+}
+
+/* At exit: stop what runs. The threads are not joined (one may be waiting for the
+ * main loop, which has ended); they end with the process. */
+void migration_shutdown(Machine *m)
+{
+    MigrationState *s = m->migration;
+    if (!s)
+        return;
+    s->cancel = 1;
+    mc_shutdown(s->main);
+    for (unsigned i = 0; i < s->nmfd; i++)
+        mc_shutdown(s->mfd[i]);
+}

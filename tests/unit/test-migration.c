@@ -1,0 +1,524 @@
+/*
+ * The migration stream without KVM (migration/, docs/migration.md): a machine with a
+ * PCI bus, ISA devices, virtio-rng and virtio-blk saved and loaded into a second one;
+ * every mismatch refused by name (extra or missing device, RAM size, version too new);
+ * a corrupt, truncated or hostile stream refused without crashing (ASan build too);
+ * and live migrations between two machines of this process over unix: and tcp:
+ * sockets (the migration threads, the return path, multifd, cancel).
+ */
+#include <glib.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "migration/migration.h"
+#include "vireo/acpi.h"
+#include "vireo/drive.h"
+#include "vireo/pc.h"
+#include "vireo/virtio.h"
+
+#define MB (1u << 20)
+
+/* A fresh 1 MiB raw image per machine (two machines of this process cannot hold the
+ * write lock of one image at once). */
+static GPtrArray *images;
+
+static char *make_image(void)
+{
+    static unsigned n;
+    const char *dir = g_getenv("VIREO_BUILD_DIR");
+    char *path = g_strdup_printf("%s/test-migration-%d-%u.raw",
+                                 dir ? dir : g_get_tmp_dir(), (int)getpid(), n++);
+    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ftruncate(fd, 1 << 20), ==, 0);
+    close(fd);
+    return path;
+}
+
+static Device *dev(Machine *m, const char *type, const char *opts)
+{
+    GError *err = NULL;
+    Device *d = machine_create_device(m, type, opts, &err);
+    g_assert_no_error(err);
+    return d;
+}
+
+/* The machine the tests migrate; @extra adds one more virtio-rng-pci. */
+static Machine *machine(uint64_t ram, bool extra)
+{
+    GError *err = NULL;
+    Machine *m = machine_new_test(ram);
+    g_assert_nonnull(pci_bus_new_pc(m, &err));
+    g_autofree char *image = make_image();
+    g_autofree char *spec = g_strdup_printf("file=%s,format=raw,if=none,id=d0", image);
+    g_assert_true(drive_add(m, spec, &err));
+    g_ptr_array_add(images, g_steal_pointer(&image));
+    g_assert_nonnull(acpi_pm_create(m, &err));
+    dev(m, "isa-serial", "index=0");
+    dev(m, "mc146818rtc", NULL);
+    dev(m, "i8042", NULL);
+    dev(m, "port92", NULL);
+    dev(m, "isa-debug-exit", NULL);
+    dev(m, "virtio-rng-pci", "addr=05.0");
+    dev(m, "virtio-blk-pci", "drive=d0,addr=06.0");
+    if (extra)
+        dev(m, "virtio-rng-pci", "addr=07.0,id=rng1");
+    g_assert_true(pci_bus_assign_bars(m->pci_bus));
+    return m;
+}
+
+static void machine_done(Machine *m)
+{
+    pci_bus_free(m->pci_bus);
+    machine_free(m);
+}
+
+static Device *find(Machine *m, const char *type, unsigned nth)
+{
+    for (guint i = 0; i < m->devices->len; i++) {
+        Device *d = m->devices->pdata[i];
+        if (!strcmp(d->cls->name, type) && nth-- == 0)
+            return d;
+    }
+    return NULL;
+}
+
+/* Guest-like activity: RAM contents, registers, a configured virtio queue. */
+static void scribble(Machine *m)
+{
+    GRand *r = g_rand_new_with_seed(7);
+    for (uint64_t a = 0; a < m->ram_size / 2; a += 4) {
+        uint32_t v = g_rand_int(r);
+        memcpy(m->ram + a, &v, 4);
+    }
+    g_rand_free(r);
+    as_write(m->io, 0x3fb, 0x83, 1);            /* serial: DLAB, 8N1 */
+    as_write(m->io, 0x3f8, 0x0c, 1);            /* divisor 12 */
+    as_write(m->io, 0x3fb, 0x03, 1);
+    as_write(m->io, 0x3fc, 0x0b, 1);
+    as_write(m->io, 0x70, 0x0b, 1);             /* RTC register B */
+    as_write(m->io, 0x71, 0x06, 1);
+    as_write(m->io, 0x92, 0x02, 1);             /* A20 */
+    as_write(m->io, 0x64, 0x60, 1);             /* i8042 command byte */
+    as_write(m->io, 0x60, 0x45, 1);
+    PciDevice *p = (PciDevice *)find(m, "virtio-rng-pci", 0);
+    pci_config_write(p, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+    pci_config_write(p, PCI_INTERRUPT_LINE, 11, 1);
+    uint64_t common = pci_bar_address(p, 4);
+    as_write(m->sysmem, common + 0x14, 3, 1);                       /* ACK | DRIVER */
+    as_write(m->sysmem, common + 0x08, 1, 4);
+    as_write(m->sysmem, common + 0x0c, 1, 4);                       /* VERSION_1 */
+    as_write(m->sysmem, common + 0x14, 0x0b, 1);                    /* FEATURES_OK */
+    as_write(m->sysmem, common + 0x16, 0, 2);                       /* queue 0 */
+    as_write(m->sysmem, common + 0x18, 64, 2);
+    as_write(m->sysmem, common + 0x20, 0x10000, 8);
+    as_write(m->sysmem, common + 0x28, 0x11000, 8);
+    as_write(m->sysmem, common + 0x30, 0x12000, 8);
+    as_write(m->sysmem, common + 0x1c, 1, 2);                       /* enable */
+    as_write(m->sysmem, common + 0x14, 0x0f, 1);                    /* DRIVER_OK */
+}
+
+static GByteArray *state_of(Device *d)
+{
+    GByteArray *b = g_byte_array_new();
+    device_state_save(d, b);
+    return b;
+}
+
+/* Every device's state and all of RAM equal. */
+static void assert_same(Machine *a, Machine *b)
+{
+    g_assert_cmpuint(a->devices->len, ==, b->devices->len);
+    for (guint i = 0; i < a->devices->len; i++) {
+        g_autoptr(GByteArray) x = state_of(a->devices->pdata[i]);
+        g_autoptr(GByteArray) y = state_of(b->devices->pdata[i]);
+        g_assert_cmpmem(x->data, x->len, y->data, y->len);
+    }
+    g_assert_true(memcmp(a->ram, b->ram, a->ram_size) == 0);
+}
+
+/* The stream of @m in memory. */
+static GByteArray *save(Machine *m)
+{
+    int fd = memfd_create("stream", 0);
+    GError *err = NULL;
+    g_assert_true(migration_save_fd(m, fd, &err));
+    g_assert_no_error(err);
+    off_t len = lseek(fd, 0, SEEK_END);
+    GByteArray *b = g_byte_array_sized_new(len);
+    g_byte_array_set_size(b, len);
+    g_assert_cmpint(pread(fd, b->data, len, 0), ==, len);
+    close(fd);
+    return b;
+}
+
+static bool load(Machine *m, const uint8_t *data, size_t len, GError **errp)
+{
+    int fd = memfd_create("stream", 0);
+    g_assert_cmpint(write(fd, data, len), ==, (ssize_t)len);
+    lseek(fd, 0, SEEK_SET);
+    bool ok = migration_load_fd(m, fd, errp);
+    close(fd);
+    return ok;
+}
+
+static void test_roundtrip(void)
+{
+    Machine *a = machine(8 * MB, false), *b = machine(8 * MB, false);
+    scribble(a);
+    g_autoptr(GByteArray) s = save(a);
+    GError *err = NULL;
+    g_assert_true(load(b, s->data, s->len, &err));
+    g_assert_no_error(err);
+    assert_same(a, b);
+    /* The loaded BAR registers are what b decodes now. */
+    PciDevice *pa = (PciDevice *)find(a, "virtio-rng-pci", 0);
+    PciDevice *pb = (PciDevice *)find(b, "virtio-rng-pci", 0);
+    g_assert_cmphex(pci_bar_address(pa, 4), ==, pci_bar_address(pb, 4));
+    /* Zero pages travel without data: the stream is far smaller than RAM. */
+    g_assert_cmpuint(s->len, <, a->ram_size / 2 + (1 << 20));
+    machine_done(a);
+    machine_done(b);
+}
+
+static void expect_refusal(Machine *src, Machine *dst, const char *want)
+{
+    g_autoptr(GByteArray) s = save(src);
+    GError *err = NULL;
+    g_assert_false(load(dst, s->data, s->len, &err));
+    g_assert_nonnull(err);
+    if (!strstr(err->message, want))
+        g_error("expected '%s' in: %s", want, err->message);
+    g_error_free(err);
+}
+
+static void test_mismatch(void)
+{
+    Machine *a = machine(8 * MB, false), *b = machine(8 * MB, true);
+    Machine *c = machine(16 * MB, false);
+    expect_refusal(b, a, "'virtio-rng-pci' instance 1 (id 'rng1', PCI 00:07.0)");
+    expect_refusal(b, a, "lacks (an extra device?)");
+    expect_refusal(a, b, "which the stream lacks (a missing device?)");
+    expect_refusal(a, c, "RAM block 'pc.ram' differs in size: 8 MiB in the stream, 16 MiB");
+    machine_done(a);
+    machine_done(b);
+    machine_done(c);
+}
+
+/* ---- walking a stream (format.h) to tamper with it ---------------------------------------- */
+
+typedef struct Rec {
+    size_t at, len;     /* whole record */
+    int type;
+    uint32_t section;   /* DEVICE */
+} Rec;
+
+static uint64_t le(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static GArray *records(const GByteArray *s)
+{
+    GArray *a = g_array_new(FALSE, TRUE, sizeof(Rec));
+    size_t p = 28;
+    for (;;) {
+        Rec r = { .at = p, .type = s->data[p] };
+        switch (r.type) {
+        case MIG_R_CONFIG: r.len = 5 + le(s->data + p + 1, 4); break;
+        case MIG_R_ZERO: r.len = 15; break;
+        case MIG_R_PAGES: r.len = 15 + le(s->data + p + 11, 4) * 4096; break;
+        case MIG_R_DEVICE:
+            r.section = le(s->data + p + 1, 4);
+            r.len = 9 + le(s->data + p + 5, 4);
+            break;
+        case MIG_R_PASS: r.len = 5; break;
+        case MIG_R_END: r.len = 9; break;
+        default: g_assert_not_reached();
+        }
+        g_array_append_val(a, r);
+        if (r.type == MIG_R_END)
+            return a;
+        p += r.len;
+    }
+}
+
+/* Recomputes END's checksum after tampering. */
+static void reseal(GByteArray *s)
+{
+    MigCsum c;
+    mig_csum_init(&c);
+    mig_csum_update(&c, s->data, s->len - 8);
+    uint64_t v = mig_csum_value(&c);
+    for (int i = 0; i < 8; i++)
+        s->data[s->len - 8 + i] = v >> (8 * i);
+}
+
+static const Rec *device_record(GArray *recs, uint32_t section)
+{
+    for (guint i = 0; i < recs->len; i++) {
+        const Rec *r = &g_array_index(recs, Rec, i);
+        if (r->type == MIG_R_DEVICE && r->section == section)
+            return r;
+    }
+    return NULL;
+}
+
+static void test_corrupt(void)
+{
+    Machine *a = machine(8 * MB, false), *b = machine(8 * MB, false);
+    scribble(a);
+    g_autoptr(GByteArray) s = save(a);
+    g_autoptr(GArray) recs = records(s);
+    GError *err = NULL;
+    /* A flipped byte in page data: the checksum refuses it. */
+    for (guint i = 0; i < recs->len; i++) {
+        const Rec *r = &g_array_index(recs, Rec, i);
+        if (r->type != MIG_R_PAGES)
+            continue;
+        s->data[r->at + 15 + 100] ^= 0x40;
+        g_assert_false(load(b, s->data, s->len, &err));
+        g_assert_nonnull(strstr(err->message, "checksum mismatch"));
+        g_clear_error(&err);
+        s->data[r->at + 15 + 100] ^= 0x40;
+        break;
+    }
+    /* Truncated anywhere: refused, nothing read past the end. */
+    for (size_t cut = 0; cut < s->len; cut += 1 + cut / 7) {
+        g_assert_false(load(b, s->data, cut, &err));
+        g_assert_nonnull(err);
+        g_clear_error(&err);
+    }
+    /* A RAM record beyond its block, with a valid checksum. */
+    g_autoptr(GByteArray) t = g_byte_array_new();
+    g_byte_array_append(t, s->data, s->len);
+    for (guint i = 0; i < recs->len; i++) {
+        const Rec *r = &g_array_index(recs, Rec, i);
+        if (r->type == MIG_R_ZERO) {
+            t->data[r->at + 3 + 3] = 0x40;          /* first page 0x4000000 (256 GiB) */
+            break;
+        }
+    }
+    reseal(t);
+    g_assert_false(load(b, t->data, t->len, &err));
+    g_assert_nonnull(strstr(err->message, "outside it"));
+    g_clear_error(&err);
+    machine_done(a);
+    machine_done(b);
+}
+
+/* Section index of the first device of @type in machine order (no KVM sections). */
+static uint32_t section_of(Machine *m, const char *type)
+{
+    for (guint i = 0; i < m->devices->len; i++)
+        if (!strcmp(((Device *)m->devices->pdata[i])->cls->name, type))
+            return i;
+    g_assert_not_reached();
+}
+
+/* A state byte out of range, correctly checksummed: the validator names the section,
+ * and the devices are reset rather than left with what was loaded. */
+static void hostile_section(const char *type, size_t off, uint8_t val, const char *want)
+{
+    Machine *a = machine(8 * MB, false), *b = machine(8 * MB, false);
+    scribble(a);
+    g_autoptr(GByteArray) s = save(a);
+    g_autoptr(GArray) recs = records(s);
+    const Rec *r = device_record(recs, section_of(a, type));
+    g_assert_nonnull(r);
+    g_assert_cmpuint(off, <, r->len - 9);
+    s->data[r->at + 9 + off] = val;
+    reseal(s);
+    GError *err = NULL;
+    g_assert_false(load(b, s->data, s->len, &err));
+    if (!strstr(err->message, want))
+        g_error("expected '%s' in: %s", want, err->message);
+    g_error_free(err);
+    machine_done(a);
+    machine_done(b);
+}
+
+static void test_hostile_sections(void)
+{
+    /* isa-serial: "serial" header (15 bytes), divider, 12 registers, rx_fifo[16]: rx_head. */
+    hostile_section("isa-serial", 15 + 2 + 12 + 16, 200, "vmstate 'serial'");
+    /* mc146818rtc: cmos[128], then index. */
+    hostile_section("mc146818rtc", 20 + 128, 0x90, "vmstate 'mc146818rtc'");
+    /* virtio-rng-pci: pci-device header (19 bytes), the vendor ID in config space. */
+    hostile_section("virtio-rng-pci", 19, 0x12, "read-only config byte");
+    /* the length of a section's own header: larger than the record. */
+    hostile_section("port92", 12, 0xff, "port92");
+}
+
+/* Random mutations of a valid stream: each load succeeds or fails with a message. */
+static void test_mutations(void)
+{
+    Machine *a = machine(4 * MB, false), *b = machine(4 * MB, false);
+    scribble(a);
+    g_autoptr(GByteArray) s = save(a);
+    g_autoptr(GArray) recs = records(s);
+    GRand *r = g_rand_new_with_seed(99);
+    size_t cfg_end = g_array_index(recs, Rec, 0).at + g_array_index(recs, Rec, 0).len;
+    for (int i = 0; i < 300; i++) {
+        g_autoptr(GByteArray) t = g_byte_array_new();
+        g_byte_array_append(t, s->data, s->len);
+        /* Aim at the structure: the header, CONFIG and the device records. */
+        const Rec *dr = &g_array_index(recs, Rec, recs->len - 2 - g_rand_int_range(r, 0, 5));
+        size_t at = i % 2 ? g_rand_int_range(r, 0, cfg_end)
+                          : dr->at + g_rand_int_range(r, 0, dr->len);
+        t->data[at] ^= 1 << g_rand_int_range(r, 0, 8);
+        if (i % 3)
+            reseal(t);
+        GError *err = NULL;
+        if (!load(b, t->data, t->len, &err)) {
+            g_assert_nonnull(err);
+            g_clear_error(&err);
+        }
+    }
+    g_rand_free(r);
+    machine_done(a);
+    machine_done(b);
+}
+
+/* ---- live migration between two machines of this process ----------------------------------- */
+
+static void wait_status(Machine *m, MigrationStatus want)
+{
+    for (int i = 0; i < 20000; i++) {
+        MigrationStatus st = mig_state(m)->status;
+        if (st == want)
+            return;
+        if (st == MIGRATION_STATUS_FAILED && want != st)
+            g_error("migration failed: %s", mig_state(m)->error ? mig_state(m)->error : "?");
+        g_main_context_iteration(NULL, FALSE);
+        bql_unlock();
+        g_usleep(1000);
+        bql_lock();
+    }
+    g_error("migration did not reach %s", MigrationStatus_str[want]);
+}
+
+static void live(const char *uri, bool multifd)
+{
+    Machine *a = machine(8 * MB, false), *b = machine(8 * MB, false);
+    scribble(a);
+    GError *err = NULL;
+    g_assert_true(migration_incoming_init(b, uri, &err));
+    g_assert_no_error(err);
+    if (multifd) {
+        MigrationState *s = mig_state(a), *d = mig_state(b);
+        s->caps[MIGRATION_CAPABILITY_MULTIFD] = d->caps[MIGRATION_CAPABILITY_MULTIFD] = true;
+        s->p.multifd_channels = 3;
+    }
+    mig_state(a)->p.max_bandwidth = 0;
+    const char *target = uri;
+    g_autofree char *tcp = NULL;
+    if (g_str_has_prefix(uri, "tcp:")) {    /* the port the destination got */
+        MigrationSocketAddress *sa = mig_state(b)->socket_address->pdata[0];
+        target = tcp = g_strdup_printf("tcp:127.0.0.1:%s", sa->port);
+    }
+    qmp_migrate(a, target, false, false, false, false, false, false, false, false, &err);
+    g_assert_no_error(err);
+    wait_status(a, MIGRATION_STATUS_COMPLETED);
+    wait_status(b, MIGRATION_STATUS_COMPLETED);
+    assert_same(a, b);
+    g_assert_cmpint(runstate_get(a), ==, RUN_STATE_POSTMIGRATE);
+    g_assert_true(runstate_is_running(b));
+    MigrationInfo *i = qmp_query_migrate(a, NULL);
+    g_assert_true(i->has_downtime && i->ram && i->ram->transferred > 0);
+    g_assert_cmpint(i->ram->remaining, ==, 0);
+    qapi_free_MigrationInfo(i);
+    machine_done(a);
+    machine_done(b);
+}
+
+static void test_live_unix(void)
+{
+    g_autofree char *path = g_strdup_printf("%s/mig-%d.sock", g_get_tmp_dir(), getpid());
+    g_autofree char *uri = g_strconcat("unix:", path, NULL);
+    live(uri, false);
+    unlink(path);
+}
+
+static void test_live_tcp_multifd(void)
+{
+    live("tcp:127.0.0.1:0", true);
+}
+
+/* A destination with an extra device refuses at the configuration; the source hears
+ * why on the return path and keeps its VM. */
+static void test_live_refused(void)
+{
+    g_autofree char *path = g_strdup_printf("%s/mig-r-%d.sock", g_get_tmp_dir(), getpid());
+    g_autofree char *uri = g_strconcat("unix:", path, NULL);
+    Machine *a = machine(8 * MB, false), *b = machine(8 * MB, true);
+    GError *err = NULL;
+    vm_start(a);
+    g_assert_true(migration_incoming_init(b, uri, &err));
+    qmp_migrate(a, uri, false, false, false, false, false, false, false, false, &err);
+    g_assert_no_error(err);
+    wait_status(a, MIGRATION_STATUS_FAILED);
+    g_assert_nonnull(strstr(mig_state(a)->error, "virtio-rng-pci"));
+    g_assert_true(runstate_is_running(a));
+    wait_status(b, MIGRATION_STATUS_FAILED);
+    machine_done(a);
+    machine_done(b);
+    unlink(path);
+}
+
+/* migrate_cancel while the destination never answers: the source runs on. */
+static void test_live_cancel(void)
+{
+    g_autofree char *path = g_strdup_printf("%s/mig-c-%d.sock", g_get_tmp_dir(), getpid());
+    g_autofree char *uri = g_strconcat("unix:", path, NULL);
+    MigUri u;
+    bool listening;
+    GError *err = NULL;
+    g_assert_true(mig_uri_parse(uri, &u, &err));
+    int lfd = mig_listen(&u, &listening, NULL, &err);
+    g_assert_cmpint(lfd, >=, 0);
+    Machine *a = machine(8 * MB, false);
+    vm_start(a);
+    qmp_migrate(a, uri, false, false, false, false, false, false, false, false, &err);
+    g_assert_no_error(err);
+    for (int i = 0; i < 50; i++) {
+        g_main_context_iteration(NULL, FALSE);
+        bql_unlock();
+        g_usleep(2000);
+        bql_lock();
+    }
+    qmp_migrate_cancel(a, &err);
+    wait_status(a, MIGRATION_STATUS_CANCELLED);
+    g_assert_true(runstate_is_running(a));
+    close(lfd);
+    mig_uri_clear(&u);
+    machine_done(a);
+    unlink(path);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    images = g_ptr_array_new_with_free_func(g_free);
+    mainloop_init();
+    bql_lock();
+    g_test_add_func("/migration/roundtrip", test_roundtrip);
+    g_test_add_func("/migration/mismatch", test_mismatch);
+    g_test_add_func("/migration/corrupt", test_corrupt);
+    g_test_add_func("/migration/hostile-sections", test_hostile_sections);
+    g_test_add_func("/migration/mutations", test_mutations);
+    g_test_add_func("/migration/live-unix", test_live_unix);
+    g_test_add_func("/migration/live-tcp-multifd", test_live_tcp_multifd);
+    g_test_add_func("/migration/live-refused", test_live_refused);
+    g_test_add_func("/migration/live-cancel", test_live_cancel);
+    int r = g_test_run();
+    for (guint i = 0; i < images->len; i++)
+        unlink(images->pdata[i]);
+    return r;
+}
