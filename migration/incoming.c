@@ -132,10 +132,17 @@ static gboolean apply_main(gpointer opaque)
     MigrationState *s = in->s;
     Machine *m = s->m;
     bool late = s->caps[MIGRATION_CAPABILITY_LATE_BLOCK_ACTIVATE] && !s->incoming_autostart;
-    if (!late && !mig_drives_activate(m, &in->err))
+    /* The state first: a refused stream never takes the disks from the source. */
+    if (!mig_load_apply(&in->l, &in->err))
         return G_SOURCE_REMOVE;
+    if (!late && !mig_drives_activate(m, &in->err)) {
+        GError *e = NULL;
+        mig_drives_inactivate(m, &e);       /* whatever it took, the source gets back */
+        g_clear_error(&e);
+        return G_SOURCE_REMOVE;
+    }
     s->drives_pending = late;
-    in->ok = mig_load_apply(&in->l, &in->err);
+    in->ok = true;
     return G_SOURCE_REMOVE;
 }
 

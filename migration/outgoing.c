@@ -30,6 +30,7 @@ typedef struct MainStep {
 } MainStep;
 
 static int64_t now_ms(void) { return g_get_monotonic_time() / 1000; }
+static bool on_main(MigrationState *s, gboolean (*fn)(gpointer), MainStep *st, GError **errp);
 
 /* ---- steps on the main thread ------------------------------------------------------------ */
 
@@ -111,6 +112,27 @@ static gboolean finish_main(gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
+static gboolean activate_main(gpointer opaque)
+{
+    MainStep *st = opaque;
+    st->ok = mig_drives_activate(st->s->m, &st->err);
+    if (st->ok)
+        st->s->drives_inactive = false;
+    return G_SOURCE_REMOVE;
+}
+
+/* A destination that refused the stream may still be closing the images it opened:
+ * the disks are taken back with a few tries, waiting on this thread. */
+static void take_disks_back(MigrationState *s)
+{
+    MainStep st;
+    for (int i = 0; s->drives_inactive && i < 50; i++) {
+        if (on_main(s, activate_main, &st, NULL))
+            return;
+        g_usleep(100000);
+    }
+}
+
 /* Failure or cancel: everything as before the migration. */
 static gboolean undo_main(gpointer opaque)
 {
@@ -121,11 +143,15 @@ static gboolean undo_main(gpointer opaque)
     if (m->kvm)
         kvm_set_throttle(m->kvm, 0);
     mig_ram_dirty_end(m);
-    if (s->drives_inactive && !mig_drives_activate(m, &err)) {
-        g_warning("migration failed and the disks cannot be taken back: %s", err->message);
+    if (s->drives_inactive && mig_drives_activate(m, &err))
+        s->drives_inactive = false;
+    if (s->drives_inactive) {
+        g_printerr("vireo: migration failed and the disks cannot be taken back: %s; the VM "
+                   "stays paused\n", err->message);
         g_clear_error(&err);
+        s->vm_was_running = false;
     }
-    s->drives_inactive = false;
+    g_clear_error(&err);
     if (runstate_get(m) == RUN_STATE_FINISH_MIGRATE) {
         runstate_set(m, s->vm_was_running ? RUN_STATE_PAUSED : s->prev_state);
         if (s->vm_was_running)
@@ -526,6 +552,7 @@ static gpointer outgoing_thread(gpointer opaque)
     } else {
         if (!s->cancel && err)
             mig_set_error(s, err);
+        take_disks_back(s);
         on_main(s, undo_main, &st, NULL);
         mig_set_status(s, s->cancel ? MIGRATION_STATUS_CANCELLED : MIGRATION_STATUS_FAILED);
         if (err && !s->cancel)

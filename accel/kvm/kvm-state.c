@@ -85,14 +85,16 @@ bool kvm_vcpu_state_put(KvmState *s, unsigned i, const X86CPUState *st, GError *
 
 /* ---- the "kvm-vm" section ---------------------------------------------------------- */
 
-/* The PIT as a guest could program it (8254 data sheet): count 1..65536, modes 0-5,
- * access modes 1-3 (0 = latch command, never stored). */
+/* The PIT as a guest could program it (8254 data sheet): count up to 65536, a 3-bit
+ * mode (KVM keeps 0xff for a channel never programmed), access modes 0-3, the read/
+ * write byte states KVM uses (RW_STATE_LSB..WORD1 = 1..4). */
 static bool pit_valid(const struct kvm_pit_state2 *p, GError **errp)
 {
     for (int i = 0; i < 3; i++) {
         const struct kvm_pit_channel_state *c = &p->channels[i];
-        if (c->count > 0x10000 || c->mode > 5 || c->rw_mode > 3 || c->bcd > 1 ||
-            c->gate > 1 || c->read_state > 4 || c->write_state > 4)
+        if (c->count > 0x10000 || (c->mode > 7 && c->mode != 0xff) || c->rw_mode > 3 ||
+            c->bcd > 1 || c->gate > 1 || c->read_state > 4 || c->write_state > 4 ||
+            c->count_latched > 4 || c->status_latched > 1)
             return vmstate_invalid(errp, "kvm-vm", "PIT channel %d out of range", i);
     }
     if (p->flags & ~(KVM_PIT_FLAGS_HPET_LEGACY | KVM_PIT_FLAGS_SPEAKER_DATA_ON))

@@ -1,0 +1,522 @@
+#!/usr/bin/env python3
+"""Migration tests in the sandbox (cases/80-migration.sh runs this; TAP on stdout).
+
+One Linux guest boots once and runs /bin/migload (tests/sandbox/guest/migload.c): it
+dirties memory at a steady rate, prints "TICK n mono_ms sum" every 200 ms (sum: a
+checksum of memory it never changes) and writes n to sector 0 of its virtio-blk disk.
+The guest then moves between VMM processes: unix and tcp, with and without multifd and
+auto-converge; cancel, a killed destination, a corrupt stream and a destination with an
+extra device all leave the source running; savevm/loadvm; a VM saved with migrate file:
+and restored with -incoming file:; -loadvm at start. After each switch-over the ticks go
+on with no gap, the checksum is the one printed at start, the guest's monotonic clock
+advanced no more than the host's clock did and never backwards, and the serial console
+goes on from the new process. At the end the disk holds the last tick and passes
+qemu-img check. --vmm qemu runs the basic unix migration with Debian's QEMU (the harness
+checked against a reference).
+
+Each VMM gets its serial port and QMP on unix sockets in the work directory.
+"""
+import argparse
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+TICK = re.compile(r'^TICK (\d+) (\d+) ([0-9a-f]{16})$')
+MIG_TIMEOUT = 240
+
+
+def tap(ok, name, *why):
+    print(('ok - ' if ok else 'not ok - ') + name, flush=True)
+    for w in why:
+        for line in str(w).splitlines():
+            if line.strip():
+                print('# ' + line, flush=True)
+    return ok
+
+
+class VM:
+    """One VMM process: its serial lines (with host arrival times) and a QMP session."""
+    count = 0
+
+    def __init__(self, h, vmm, extra=(), name=None):
+        VM.count += 1
+        self.name = name or 'vm%d' % VM.count
+        self.h = h
+        d = h.work
+        self.ser = os.path.join(d, self.name + '.ser')
+        self.qmp_path = os.path.join(d, self.name + '.qmp')
+        self.log = open(os.path.join(h.logdir, '%s-%s.log' % (vmm, self.name)), 'w')
+        self.err_path = os.path.join(h.logdir, '%s-%s.err' % (vmm, self.name))
+        self.lines = []              # (host_time, line)
+        self.events = []
+        self.lock = threading.Lock()
+        base = [h.vireo] if vmm == 'vireo' else ['qemu-system-x86_64', '-nic', 'none']
+        args = base + [
+            '-machine', 'pc', '-accel', 'kvm', '-cpu', 'host', '-m', str(h.mem),
+            '-display', 'none', '-kernel', h.kernel, '-initrd', h.initrd,
+            '-append', 'console=ttyS0 quiet panic=-1 vtest=migrate vtest.dirty=%d '
+                       'vtest.rate=%d' % (h.dirty, h.rate),
+            '-drive', 'file=%s,if=virtio' % h.disk,
+            '-chardev', 'socket,id=s0,path=%s,server=on,wait=off' % self.ser,
+            '-serial', 'chardev:s0',
+            '-qmp', 'unix:%s,server=on,wait=off' % self.qmp_path] + list(extra)
+        self.args = args
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=open(self.err_path, 'w'))
+        self.sock = self._connect(self.ser)
+        threading.Thread(target=self._read_serial, daemon=True).start()
+        self.q = self._connect(self.qmp_path).makefile('rw')
+        self.q.readline()
+        self.cmd('qmp_capabilities')
+
+    def _connect(self, path):
+        for _ in range(600):
+            if self.proc.poll() is not None:
+                raise RuntimeError('%s exited with %s: %s' % (self.name, self.proc.returncode,
+                                                              self.stderr()))
+            try:
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(path)
+                return s
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError('%s: %s never appeared' % (self.name, path))
+
+    def _read_serial(self):
+        buf = b''
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            buf += data
+            while b'\n' in buf:
+                line, buf = buf.split(b'\n', 1)
+                text = line.decode('utf-8', 'replace').replace('\r', '').strip()
+                with self.lock:
+                    self.lines.append((time.monotonic(), text))
+                self.log.write(text + '\n')
+                self.log.flush()
+
+    def stderr(self):
+        try:
+            return open(self.err_path).read()[-2000:]
+        except OSError:
+            return ''
+
+    def cmd(self, name, **args):
+        msg = {'execute': name}
+        if args:
+            msg['arguments'] = args
+        self.q.write(json.dumps(msg) + '\n')
+        self.q.flush()
+        while True:
+            line = self.q.readline()
+            if not line:
+                raise RuntimeError('%s: QMP closed (%s)' % (self.name, self.stderr()))
+            r = json.loads(line)
+            if 'event' in r:
+                self.events.append(r)
+                continue
+            return r
+
+    def hmp(self, line):
+        return self.cmd('human-monitor-command', **{'command-line': line}).get('return', '')
+
+    def send(self, text):
+        self.sock.sendall(text.encode())
+
+    def ticks(self):
+        with self.lock:
+            out = []
+            for t, l in self.lines:
+                m = TICK.match(l)
+                if m:
+                    out.append((int(m.group(1)), int(m.group(2)), m.group(3), t))
+            return out
+
+    def wait_ticks(self, n, timeout):
+        end = time.monotonic() + timeout
+        start = len(self.ticks())
+        while time.monotonic() < end:
+            if len(self.ticks()) >= start + n:
+                return True
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.1)
+        return False
+
+    def wait_line(self, prefix, timeout):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self.lock:
+                for _, l in self.lines:
+                    if l.startswith(prefix):
+                        return l
+            if self.proc.poll() is not None:
+                return None
+            time.sleep(0.1)
+        return None
+
+    def status(self):
+        return self.cmd('query-status')['return']['status']
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def quit(self):
+        if self.proc.poll() is None:
+            try:
+                self.cmd('quit')
+            except (RuntimeError, OSError):
+                pass
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class Harness:
+    def __init__(self, a):
+        self.vireo, self.kernel, self.initrd = a.vireo, a.kernel, a.initrd
+        self.work, self.logdir, self.vmm = a.work, a.logdir, a.vmm
+        self.mem, self.dirty, self.rate = a.mem, a.dirty, a.rate
+        self.disk = os.path.join(self.work, 'disk.qcow2')
+        self.sum0 = None
+        self.vms = []
+
+    def vm(self, extra=(), name=None):
+        v = VM(self, self.vmm, extra, name)
+        self.vms.append(v)
+        return v
+
+    def migrate(self, src, uri, caps=(), params=None, dst_caps=()):
+        """Runs a migration; returns (ok, why, query-migrate answer)."""
+        c = [{'capability': 'events', 'state': True}]
+        c += [{'capability': k, 'state': True} for k in caps]
+        r = src.cmd('migrate-set-capabilities', capabilities=c)
+        if 'error' in r:
+            return False, r['error']['desc'], None
+        if params:
+            r = src.cmd('migrate-set-parameters', **params)
+            if 'error' in r:
+                return False, r['error']['desc'], None
+        r = src.cmd('migrate', uri=uri)
+        if 'error' in r:
+            return False, r['error']['desc'], None
+        end = time.monotonic() + MIG_TIMEOUT
+        info = None
+        self.throttle = 0
+        while time.monotonic() < end:
+            info = src.cmd('query-migrate')['return']
+            st = info.get('status')
+            self.throttle = max(self.throttle, info.get('cpu-throttle-percentage', 0))
+            if st == 'completed':
+                return True, '', info
+            if st in ('failed', 'cancelled'):
+                return False, info.get('error-desc', st), info
+            time.sleep(0.2)
+        return False, 'timed out: %s' % json.dumps(info), info
+
+    def check_continuity(self, name, src, dst):
+        """Ticks of src then dst: consecutive, checksum intact, clock sane."""
+        a, b = src.ticks(), dst.ticks()
+        if not b:
+            return tap(False, name + ': the guest runs on the destination',
+                       'no tick from the destination', dst.stderr())
+        tap(True, name + ': the guest runs on the destination (serial console continues)')
+        seq = [t[0] for t in a] + [t[0] for t in b]
+        gaps = [(x, y) for x, y in zip(seq, seq[1:]) if y != x + 1]
+        tap(not gaps, name + ': the ticks continue without a gap',
+            'jumps (before, after): %s' % gaps[:5])
+        sums = {t[2] for t in a + b}
+        tap(sums == {self.sum0}, name + ': the memory checksum the guest keeps matches',
+            'start %s, seen %s' % (self.sum0, sorted(sums)))
+        if a:
+            guest = b[0][1] - a[-1][1]
+            host = (b[0][3] - a[-1][3]) * 1000
+            # kvmclock stops while the VM is stopped: the guest may lose time, never
+            # gain it (2 s: serial delivery jitter in the TCG sandbox).
+            tap(0 <= guest <= host + 2000, name + ': the guest clock did not jump',
+                'guest %d ms, host %d ms across the switch-over' % (guest, host))
+
+    def disk_tick(self):
+        out = subprocess.run(['qemu-io', '-r', '-c', 'read -v 0 32', self.disk],
+                             capture_output=True, text=True).stdout
+        text = ''.join(re.findall(r'  (.{16})$', out, re.M)).replace('.', ' ')
+        m = re.search(r'MIGTICK (\d+)', text)
+        return int(m.group(1)) if m else None
+
+
+def boot(h):
+    t0 = time.monotonic()
+    v = h.vm()
+    line = v.wait_line('MIGLOAD-START', 180)
+    print('# boot: %.1f s to the workload' % (time.monotonic() - t0), flush=True)
+    ok = tap(line is not None, 'boot: the guest runs its workload',
+             'no MIGLOAD-START' if line is None else '', v.stderr())
+    if ok:
+        h.sum0 = line.split()[-1]
+        ok = v.wait_ticks(3, 60)
+    return v if ok else None
+
+
+def live(h, src, label, uri, caps=(), params=None, dst_extra=()):
+    dst = h.vm(['-incoming', uri] + list(dst_extra))
+    if uri.startswith('tcp:') and uri.endswith(':0'):
+        addr = dst.cmd('query-migrate')['return']['socket-address'][0]
+        uri = 'tcp:127.0.0.1:%s' % addr['port']
+    src.wait_ticks(2, 30)
+    t0 = time.monotonic()
+    ok, why, info = h.migrate(src, uri, caps, params)
+    print('# %s: the migration took %.1f s' % (label, time.monotonic() - t0), flush=True)
+    tap(ok, '%s: migration completes' % label, why, dst.stderr())
+    if not ok:
+        dst.kill()
+        return None
+    tap(src.status() == 'postmigrate', '%s: the source is in postmigrate' % label)
+    dst.wait_ticks(3, 60)
+    tap(dst.status() == 'running', '%s: the destination runs' % label)
+    h.check_continuity(label, src, dst)
+    extra = 'downtime %s ms, total %s ms, %s passes' % (
+        info.get('downtime'), info.get('total-time'), info['ram']['dirty-sync-count'])
+    print('# %s: %s' % (label, extra), flush=True)
+    return dst, info
+
+
+def survives(h, src, label, action):
+    """After @action (a failed or cancelled migration) the source still runs."""
+    before = len(src.ticks())
+    ok = src.wait_ticks(3, 60) and src.status() == 'running'
+    tap(ok, '%s: the source keeps running' % label,
+        'ticks %d -> %d, status %s' % (before, len(src.ticks()), src.status()))
+
+
+def scenario_failures(h, src):
+    # Cancel mid-way (the bandwidth keeps it in its first pass).
+    dst = h.vm(['-incoming', 'tcp:127.0.0.1:0'])
+    port = dst.cmd('query-migrate')['return']['socket-address'][0]['port']
+    src.cmd('migrate-set-parameters', **{'max-bandwidth': 1 << 20})
+    src.cmd('migrate', uri='tcp:127.0.0.1:%s' % port)
+    time.sleep(1.5)
+    mid = src.cmd('query-migrate')['return'].get('status')
+    src.cmd('migrate_cancel')
+    st = None
+    for _ in range(100):
+        st = src.cmd('query-migrate')['return'].get('status')
+        if st in ('cancelled', 'failed', 'completed'):
+            break
+        time.sleep(0.1)
+    tap(mid == 'active' and st == 'cancelled', 'cancel: the migration is cancelled mid-way',
+        'status before %s, after %s' % (mid, st))
+    survives(h, src, 'cancel', None)
+    dst.kill()
+
+    # The destination killed mid-stream.
+    dst = h.vm(['-incoming', 'tcp:127.0.0.1:0'])
+    port = dst.cmd('query-migrate')['return']['socket-address'][0]['port']
+    src.cmd('migrate', uri='tcp:127.0.0.1:%s' % port)
+    time.sleep(1.5)
+    dst.kill()
+    st, info = None, {}
+    for _ in range(200):
+        info = src.cmd('query-migrate')['return']
+        st = info.get('status')
+        if st in ('failed', 'completed', 'cancelled'):
+            break
+        time.sleep(0.1)
+    tap(st == 'failed', 'destination killed: the migration fails', json.dumps(info))
+    survives(h, src, 'destination killed', None)
+    src.cmd('migrate-set-parameters', **{'max-bandwidth': 0})
+
+    # A corrupt stream: a proxy flips one byte 3 MiB in; the destination refuses.
+    dst = h.vm(['-incoming', 'unix:%s/corrupt.sock' % h.work])
+    proxy = os.path.join(h.work, 'proxy.sock')
+    p = subprocess.Popen([sys.executable, '-I', os.path.abspath(__file__), '--proxy', proxy,
+                          '%s/corrupt.sock' % h.work, str(3 << 20)])
+    for _ in range(100):
+        if os.path.exists(proxy):
+            break
+        time.sleep(0.1)
+    ok, why, _ = h.migrate(src, 'unix:' + proxy)
+    dst.proc.wait(timeout=60)
+    err = dst.stderr()
+    m = re.search(r'load of migration failed: (.*)', err)
+    tap(not ok and dst.proc.returncode == 1 and m is not None,
+        'corrupt stream: the destination refuses it, saying why',
+        'source: %s' % why, 'destination (status %s): %s' % (dst.proc.returncode, err))
+    tap(m is not None and m.group(1) in why,
+        'corrupt stream: the source reports the destination\'s reason', why)
+    survives(h, src, 'corrupt stream', None)
+    p.kill()
+
+    # A destination with one more device refuses at once, naming it.
+    dst = h.vm(['-incoming', 'unix:%s/extra.sock' % h.work, '-device',
+                'virtio-rng-pci,id=extra-rng'])
+    ok, why, _ = h.migrate(src, 'unix:%s/extra.sock' % h.work)
+    dst.proc.wait(timeout=60)
+    tap(not ok and 'virtio-rng-pci' in why and 'extra-rng' in why,
+        'extra device: refused by name', why, dst.stderr())
+    survives(h, src, 'extra device', None)
+
+
+def scenario_snapshots(h, src):
+    r = src.hmp('savevm s1')
+    at = src.ticks()[-1][0]
+    tap(r.strip() == '' and src.status() == 'running', 'savevm: the snapshot is taken, '
+        'the guest runs on', r)
+    src.wait_ticks(5, 60)
+    later = src.ticks()[-1][0]
+    info = src.hmp('info snapshots')
+    tap('s1' in info, 'savevm: info snapshots lists it', info)
+    r = src.hmp('loadvm s1')
+    mark = len(src.ticks())
+    src.wait_ticks(3, 60)
+    after = [t[0] for t in src.ticks()[mark:]]
+    ok = r.strip() == '' and after and after[0] <= at + 2 and after[0] < later
+    tap(ok, 'loadvm: the guest goes back to the snapshot and runs on',
+        'saved at tick %d, ticked to %d, after loadvm: %s; %s' % (at, later, after[:3], r))
+    sums = {t[2] for t in src.ticks()}
+    tap(sums == {h.sum0}, 'loadvm: the memory checksum matches', sorted(sums))
+
+
+def scenario_file(h, src):
+    path = os.path.join(h.work, 'vm.state')
+    ok, why, info = h.migrate(src, 'file:' + path)
+    tap(ok, 'snapshot to file: migrate file: completes', why)
+    if not ok:
+        return src
+    t0 = time.monotonic()
+    dst = h.vm(['-incoming', 'file:' + path])
+    got = dst.wait_ticks(1, 60)
+    took = time.monotonic() - t0
+    tap(got, 'restore from file: the guest runs again (%.1f s from exec to the first tick)'
+        % took, dst.stderr())
+    if got:
+        h.check_continuity('restore from file', src, dst)
+    src.quit()
+    return dst if got else src
+
+
+def proxy_main(listen, target, flip_at):
+    """A unix-socket proxy that flips the byte at offset @flip_at of the stream."""
+    ls = socket.socket(socket.AF_UNIX)
+    ls.bind(listen)
+    ls.listen(1)
+    a, _ = ls.accept()
+    b = socket.socket(socket.AF_UNIX)
+    b.connect(target)
+
+    def pump(x, y, flip):
+        n = 0
+        while True:
+            d = x.recv(65536)
+            if not d:
+                try:
+                    y.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
+                return
+            if flip is not None and n <= flip < n + len(d):
+                d = bytearray(d)
+                d[flip - n] ^= 0x20
+                d = bytes(d)
+            n += len(d)
+            try:
+                y.sendall(d)
+            except OSError:
+                return
+    t = threading.Thread(target=pump, args=(b, a, None), daemon=True)
+    t.start()
+    pump(a, b, flip_at)
+    t.join(60)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--proxy', nargs=3)
+    ap.add_argument('--vmm', default='vireo')
+    ap.add_argument('--vireo')
+    ap.add_argument('--kernel')
+    ap.add_argument('--initrd')
+    ap.add_argument('--work')
+    ap.add_argument('--logdir')
+    ap.add_argument('--mem', type=int, default=128)
+    ap.add_argument('--dirty', type=int, default=16)
+    ap.add_argument('--rate', type=int, default=4)
+    a = ap.parse_args()
+    if a.proxy:
+        return proxy_main(a.proxy[0], a.proxy[1], int(a.proxy[2]))
+    h = Harness(a)
+    subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', h.disk, '64M'], check=True)
+    try:
+        v = boot(h)
+        if not v:
+            return 1
+        if a.vmm == 'qemu':
+            live(h, v, 'qemu: unix', 'unix:%s/q.sock' % h.work)
+            return 0
+        steps = [('unix', 'unix:%s/m1.sock' % h.work, (), None),
+                 ('tcp multifd', 'tcp:127.0.0.1:0', ('multifd',), {'multifd-channels': 2}),
+                 ('unix multifd', 'unix:%s/m3.sock' % h.work, ('multifd',), None),
+                 ('tcp auto-converge', 'tcp:127.0.0.1:0', ('auto-converge',),
+                  {'max-bandwidth': 8 << 20, 'cpu-throttle-initial': 30,
+                   'cpu-throttle-increment': 20})]
+        for label, uri, caps, params in steps:
+            if 'auto-converge' in caps:
+                v.send('f')             # dirty faster than max-bandwidth can follow
+            r = live(h, v, label, uri, caps, params)
+            if not r:
+                return 1
+            dst, info = r
+            if 'auto-converge' in caps:
+                dst.send('s')
+                tap(h.throttle > 0, '%s: the vCPUs were throttled (%d%%)' % (label, h.throttle))
+            v.quit()
+            v = dst
+            # back to full speed and no throttle for what follows
+            v.cmd('migrate-set-parameters', **{'max-bandwidth': 0})
+        scenario_failures(h, v)
+        scenario_snapshots(h, v)
+        v = scenario_file(h, v)
+        v.send('q\n')
+        end = v.wait_line('MIGLOAD-END', 60)
+        last = v.ticks()[-1][0] if v.ticks() else None
+        try:
+            v.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            v.kill()
+        tap(end is not None and v.proc.returncode == 0, 'the guest powers off on the last '
+            'destination, exit 0', 'status %s' % v.proc.returncode, v.stderr())
+        dt = h.disk_tick()
+        tap(dt is not None and last is not None and last <= dt <= last + 1,
+            'the disk holds the last tick the guest wrote', 'disk %s, console %s' % (dt, last))
+        out = subprocess.run(['qemu-img', 'check', h.disk], capture_output=True, text=True)
+        tap('No errors were found' in out.stdout, 'the disk passes qemu-img check',
+            out.stdout + out.stderr)
+        # -loadvm at start: the snapshot taken above.
+        w = h.vm(['-loadvm', 's1'])
+        got = w.wait_ticks(2, 60)
+        tap(got and w.ticks()[0][2] == h.sum0, '-loadvm s1: the guest resumes from the '
+            'snapshot', w.stderr())
+        w.quit()
+        return 0
+    except Exception as e:       # a harness error is a failed test, said plainly
+        tap(False, 'migration harness', repr(e))
+        return 1
+    finally:
+        for vm in h.vms:
+            vm.kill()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
