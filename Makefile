@@ -22,13 +22,13 @@ run: all
 
 # Every test: unit tests, guest tests on /dev/kvm, qemu-img interop, and the nested-KVM
 # sandbox (Debian's kernel booted under Vireo). Last line: "N passed, N failed, N skipped".
-check: all test-deps
+check: test-deps all
 	@python3 tests/runner.py --build $(BUILD)
 
 unit: all
 	meson test -C $(BUILD) --suite unit --print-errorlogs
 
-sandbox: all test-deps
+sandbox: test-deps all
 	@python3 tests/runner.py --build $(BUILD) --only sandbox
 
 clean:

@@ -111,6 +111,12 @@ static void rate_account(MigRate *r, size_t n, const volatile int *cancel)
     }
 }
 
+void mig_rate_account(MigChannel *c, size_t n)
+{
+    if (c->rate)
+        rate_account(c->rate, n, c->cancel);
+}
+
 /* ---- the channel ---------------------------------------------------------------------- */
 
 MigChannel *mc_new(int fd, const char *name)
@@ -156,6 +162,7 @@ void mc_free(MigChannel *c)
     g_free(c->rbuf);
     g_free(c->name);
     g_free(c->errmsg);
+    mig_mapped_free(c->mapped);
     g_free(c);
 }
 

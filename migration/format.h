@@ -10,6 +10,13 @@
  *   PASS     u8 5 | u32 pass                                     (end of a RAM pass)
  *   DEVICE   u8 4 | u32 section | u32 len | len bytes       (device_state_save etc.)
  *   MAPPED   u8 7 | u16 block | u64 file offset      (file: RAM stored page-aligned)
+ *
+ * file: streams (MIG_F_MAPPED_RAM) keep each RAM block's pages at a fixed, page-aligned
+ * offset of the file (a hole for a zero page), named by one MAPPED record per block
+ * after CONFIG; the records then continue past the last block (DEVICE, PASS, END).
+ * A live save rewrites a dirtied page in place (the file stays the size of RAM however
+ * many passes run); the destination reads the data extents and skips the holes. The
+ * checksum covers the records, not the RAM area.
  *   END      u8 6 | u64 checksum of every byte before it (header to END's type byte)
  *
  * All integers little-endian. A multifd channel carries "VIREOMFD" | u32 version |
@@ -28,7 +35,9 @@
 
 #define MIG_F_RETURN_PATH   (1u << 0)   /* the source waits for the destination's word */
 #define MIG_F_MULTIFD       (1u << 1)   /* RAM also travels on multifd channels */
-#define MIG_F_KNOWN         (MIG_F_RETURN_PATH | MIG_F_MULTIFD)
+#define MIG_F_MAPPED_RAM    (1u << 2)   /* file: RAM at fixed offsets (MAPPED records) */
+#define MIG_F_KNOWN         (MIG_F_RETURN_PATH | MIG_F_MULTIFD | MIG_F_MAPPED_RAM)
+#define MIG_MAPPED_ALIGN    (2u << 20)  /* where mapped blocks start in the file */
 
 enum {
     MIG_R_CONFIG = 1,

@@ -179,7 +179,8 @@ static bool receive(Incoming *in, MigChannel *c)
     if (!mig_load_header(&in->l, &in->err))
         return false;
     rp = in->l.flags & MIG_F_RETURN_PATH;
-    if (!mig_load_config(&in->l, &in->err) || !accept_multifd(in, &in->err)) {
+    if (!mig_load_config(&in->l, &in->err) || !accept_multifd(in, &in->err) ||
+        ((in->l.flags & MIG_F_MAPPED_RAM) && !mig_mapped_load(s->m, c, &in->err))) {
         if (rp)
             reply(c, MIG_RP_ERROR, in->err->message);
         return false;

@@ -38,6 +38,9 @@ typedef struct MigRate {
 } MigRate;
 void mig_rate_init(MigRate *r, uint64_t bytes_per_sec);
 void mig_rate_set(MigRate *r, uint64_t bytes_per_sec);
+struct MigChannel;
+/* Accounts @n bytes written besides the channel's buffer (file: RAM area). */
+void mig_rate_account(struct MigChannel *c, size_t n);
 
 /* ---- channels (channel.c) ---- */
 
@@ -57,6 +60,7 @@ typedef struct MigChannel {
      * 0 at the end, -errno. */
     ssize_t (*io)(void *opaque, void *buf, size_t n, bool write);
     void *io_opaque;
+    struct MigMapped *mapped;       /* file: RAM written in place (ram.c) */
 } MigChannel;
 
 MigChannel *mc_new(int fd, const char *name);
@@ -129,6 +133,21 @@ bool mig_load_section(Machine *m, const MigSection *s, const uint8_t *buf, size_
                       GError **errp);
 
 /* ---- RAM (ram.c) ---- */
+
+/* A file: stream's RAM area: block i at off[i]; pages that hold data in the file. */
+typedef struct MigMapped {
+    int fd;
+    unsigned n;
+    uint64_t *off;
+    uint64_t **in_file;             /* per block, one bit per page */
+    uint64_t tail;                  /* where the records continue */
+} MigMapped;
+/* Lays the blocks out after the prologue and writes the MAPPED records into @c. */
+MigMapped *mig_mapped_new(Machine *m, MigChannel *c);
+void mig_mapped_free(MigMapped *mm);
+/* Destination: reads the blocks the MAPPED records name (after CONFIG) and moves @c's
+ * reading to the records after the RAM area. */
+bool mig_mapped_load(Machine *m, MigChannel *c, GError **errp);
 
 typedef struct MigRamStats {
     uint64_t zero_pages, normal_pages, bytes;

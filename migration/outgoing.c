@@ -405,9 +405,12 @@ static bool phase_setup(MigrationState *s, GError **errp)
     if (!start_multifd(s, session, errp) || !on_main(s, setup_main, &st, errp))
         return false;
     uint32_t flags = (s->main->is_socket ? MIG_F_RETURN_PATH : 0) |
-                     (s->nmfd ? MIG_F_MULTIFD : 0);
+                     (s->nmfd ? MIG_F_MULTIFD : 0) |
+                     (s->uri.kind == MT_FILE ? MIG_F_MAPPED_RAM : 0);
     mig_put_header(s->main, flags, s->nmfd, session);
     mig_put_config(s->main, s->m, s->secs, flags);
+    if (flags & MIG_F_MAPPED_RAM)
+        mig_mapped_new(s->m, s->main);
     for (unsigned i = 0; i < s->nmfd; i++)
         mc_flush(s->mfd[i]);
     if (!mc_flush(s->main)) {

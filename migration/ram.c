@@ -9,6 +9,10 @@
  * travels on the same channel and arrives in order.
  */
 #include "migration.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 
 static bool page_is_zero(const uint8_t *p)
@@ -125,6 +129,47 @@ static void put_run_header(MigChannel *c, int type, unsigned block, uint64_t pag
     mc_put(c, h, sizeof(h));
 }
 
+/* file: pages go to their place in the RAM area; a zero page that once held data
+ * there becomes a hole again. */
+static void put_mapped(MigChannel *c, RamBlock *b, unsigned bi, uint64_t page, unsigned n,
+                       bool zero)
+{
+    MigMapped *mm = c->mapped;
+    uint64_t *in = mm->in_file[bi];
+    off_t off = mm->off[bi] + (page << RAM_PAGE_SHIFT);
+    size_t len = (size_t)n << RAM_PAGE_SHIFT;
+    if (c->error)
+        return;
+    if (zero) {
+        bool any = false;
+        for (unsigned i = 0; i < n; i++)
+            any |= in[(page + i) / 64] >> ((page + i) % 64) & 1;
+        if (any && fallocate(mm->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) < 0) {
+            static const uint8_t zeros[RAM_PAGE_SIZE];
+            for (unsigned i = 0; i < n && !c->error; i++)
+                if (pwrite(mm->fd, zeros, RAM_PAGE_SIZE, off + i * RAM_PAGE_SIZE) != RAM_PAGE_SIZE)
+                    c->error = -EIO;
+        }
+        for (unsigned i = 0; i < n; i++)
+            in[(page + i) / 64] &= ~(1ull << ((page + i) % 64));
+        return;
+    }
+    mig_rate_account(c, len);
+    for (size_t done = 0; done < len && !c->error;) {
+        ssize_t k = pwrite(mm->fd, b->host + (page << RAM_PAGE_SHIFT) + done, len - done,
+                           off + done);
+        if (k <= 0 && errno != EINTR) {
+            c->error = k < 0 ? -errno : -EIO;
+            c->errmsg = g_strdup_printf("%s: %s", c->name, k < 0 ? g_strerror(errno)
+                                                                  : "short write");
+        }
+        done += k > 0 ? k : 0;
+    }
+    c->bytes += len;
+    for (unsigned i = 0; i < n; i++)
+        in[(page + i) / 64] |= 1ull << ((page + i) % 64);
+}
+
 /* Sends the pages set in @bits (64 pages from @page0). */
 static void send_word(MigChannel *c, RamBlock *b, unsigned bi, uint64_t page0, uint64_t bits,
                       MigRamStats *st)
@@ -137,11 +182,15 @@ static void send_word(MigChannel *c, RamBlock *b, unsigned bi, uint64_t page0, u
         while (k + n < 64 && (bits >> (k + n) & 1) &&
                page_is_zero(b->host + ((page + n) << RAM_PAGE_SHIFT)) == zero)
             n++;
-        put_run_header(c, zero ? MIG_R_ZERO : MIG_R_PAGES, bi, page, n);
+        if (c->mapped)
+            put_mapped(c, b, bi, page, n, zero);
+        else
+            put_run_header(c, zero ? MIG_R_ZERO : MIG_R_PAGES, bi, page, n);
         if (zero) {
             st->zero_pages += n;
         } else {
-            mc_put(c, b->host + (page << RAM_PAGE_SHIFT), (size_t)n << RAM_PAGE_SHIFT);
+            if (!c->mapped)
+                mc_put(c, b->host + (page << RAM_PAGE_SHIFT), (size_t)n << RAM_PAGE_SHIFT);
             st->normal_pages += n;
         }
         bits &= n + k >= 64 ? 0 : ~0ull << (k + n);
@@ -284,4 +333,120 @@ bad:
     g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                 "the stream's RAM block list is malformed");
     return false;
+}
+
+/* ---- file: RAM at fixed offsets ----------------------------------------------------------- */
+
+MigMapped *mig_mapped_new(Machine *m, MigChannel *c)
+{
+    MigMapped *mm = g_new0(MigMapped, 1);
+    mm->fd = c->fd;
+    mm->n = ram_block_count(m);
+    mm->off = g_new0(uint64_t, mm->n + 1);
+    mm->in_file = g_new0(uint64_t *, mm->n + 1);
+    uint64_t at = MIG_MAPPED_ALIGN;
+    for (unsigned i = 0; i < mm->n; i++) {
+        RamBlock *b = ram_block_at(m, i);
+        mm->off[i] = at;
+        mm->in_file[i] = g_new0(uint64_t, ram_block_bitmap_words(b));
+        at = (at + b->size + MIG_MAPPED_ALIGN - 1) / MIG_MAPPED_ALIGN * MIG_MAPPED_ALIGN;
+        mc_put_le(c, MIG_R_MAPPED, 1);
+        mc_put_le(c, i, 2);
+        mc_put_le(c, mm->off[i], 8);
+    }
+    mm->tail = at;
+    mc_flush(c);
+    if (ftruncate(mm->fd, mm->tail) < 0 || lseek(mm->fd, mm->tail, SEEK_SET) < 0) {
+        c->error = -errno;
+        c->errmsg = g_strdup_printf("%s: %s", c->name, g_strerror(errno));
+    }
+    c->mapped = mm;
+    return mm;
+}
+
+void mig_mapped_free(MigMapped *mm)
+{
+    if (!mm)
+        return;
+    for (unsigned i = 0; i < mm->n; i++)
+        g_free(mm->in_file[i]);
+    g_free(mm->in_file);
+    g_free(mm->off);
+    g_free(mm);
+}
+
+/* Reads one block's pages from the file: the data extents (SEEK_DATA/SEEK_HOLE), zeros
+ * for the holes. The pages are read, not mapped: main RAM is usually a shared memfd
+ * (vhost, THP) that a private file mapping would replace, and a mapped file that is
+ * later truncated or rewritten (a new migrate to the same file) would change or fault
+ * the running guest's memory. */
+static bool read_block(RamBlock *b, int fd, uint64_t off, uint64_t file_size, GError **errp)
+{
+    if (off % RAM_PAGE_SIZE || off > file_size || b->size > file_size - off) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "RAM block '%s' at file "
+                    "offset %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " bytes) is not "
+                    "inside the file", b->name, off, b->size);
+        return false;
+    }
+    uint64_t pos = 0;
+    while (pos < b->size) {
+        off_t data = lseek(fd, off + pos, SEEK_DATA);
+        uint64_t d = data < 0 || (uint64_t)data >= off + b->size ? b->size : data - off;
+        memset(b->host + pos, 0, d - pos);              /* a hole reads as zeros */
+        pos = d;
+        if (pos >= b->size)
+            break;
+        off_t hole = lseek(fd, off + pos, SEEK_HOLE);
+        uint64_t h = hole < 0 || (uint64_t)hole >= off + b->size ? b->size : hole - off;
+        while (pos < h) {
+            ssize_t k = pread(fd, b->host + pos, MIN(h - pos, 1u << 20), off + pos);
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k <= 0) {
+                g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "reading RAM block "
+                            "'%s': %s", b->name, k < 0 ? g_strerror(errno) : "short file");
+                return false;
+            }
+            pos += k;
+        }
+    }
+    return true;
+}
+
+bool mig_mapped_load(Machine *m, MigChannel *c, GError **errp)
+{
+    MigrationState *s = mig_state(m);
+    unsigned n = s->in_blocks->len;
+    g_autofree bool *seen = g_new0(bool, n + 1);
+    struct stat st;
+    uint64_t tail = 0;
+    if (c->fd < 0 || fstat(c->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                    "a stream with mapped RAM must come from a file (file:)");
+        return false;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t type, bi, off;
+        if (!mc_get_le(c, &type, 1) || !mc_get_le(c, &bi, 2) || !mc_get_le(c, &off, 8)) {
+            mc_set_error(c, errp);
+            return false;
+        }
+        if (type != MIG_R_MAPPED || bi >= n || seen[bi]) {
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                        "the stream's RAM area records are malformed");
+            return false;
+        }
+        seen[bi] = true;
+        RamBlock *b = s->in_blocks->pdata[bi];
+        if (!read_block(b, c->fd, off, st.st_size, errp))
+            return false;
+        tail = MAX(tail, (off + b->size + MIG_MAPPED_ALIGN - 1) / MIG_MAPPED_ALIGN *
+                         MIG_MAPPED_ALIGN);
+    }
+    if (lseek(c->fd, tail, SEEK_SET) < 0) {
+        g_set_error(errp, G_IO_ERROR, g_io_error_from_errno(errno), "%s", g_strerror(errno));
+        return false;
+    }
+    c->rpos = c->rend = 0;              /* what was read ahead is RAM area, not records */
+    return true;
 }

@@ -44,6 +44,8 @@ bool mig_load_channel(Machine *m, MigChannel *c, GError **errp)
     MigLoad l;
     mig_load_init(&l, m, c);
     bool ok = mig_load_header(&l, errp) && mig_load_config(&l, errp);
+    if (ok && (l.flags & MIG_F_MAPPED_RAM))
+        ok = mig_mapped_load(m, c, errp);
     if (ok && (l.flags & MIG_F_MULTIFD)) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                     "a multifd stream cannot be loaded from one file");

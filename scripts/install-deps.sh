@@ -14,8 +14,10 @@ if [ "${1:-}" = "--test" ]; then
   # xorriso, isolinux, syslinux-common, extlinux: the install-media test builds an ISO
   # and installs a bootloader on an IDE disk. xvfb, x11-apps (xwd), netpbm (xwdtopnm),
   # xdotool: the SDL window test on a virtual X server.
+  # clang and libclang-rt-14-dev: the libFuzzer harnesses of the suite 'fuzz' (tests/fuzz).
   PKGS="$PKGS qemu-utils qemu-system-x86 busybox-static cpio socat tesseract-ocr \
-    xorriso isolinux syslinux-common extlinux iperf3 ethtool xvfb x11-apps netpbm xdotool"
+    xorriso isolinux syslinux-common extlinux iperf3 ethtool xvfb x11-apps netpbm xdotool \
+    clang libclang-rt-14-dev"
 fi
 missing=""
 for p in $PKGS; do

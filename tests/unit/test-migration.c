@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "migration/migration.h"
@@ -451,6 +452,49 @@ static void test_live_tcp_multifd(void)
     live("tcp:127.0.0.1:0", true);
 }
 
+/* file: keeps RAM at fixed offsets (zero pages are holes), the destination reads it
+ * back, and a file cut short inside the RAM area is refused. */
+static void test_file_mapped(void)
+{
+    const char *dir = g_getenv("VIREO_BUILD_DIR");
+    g_autofree char *path = g_strdup_printf("%s/mig-f-%d.vmstate", dir ? dir : g_get_tmp_dir(),
+                                            (int)getpid());
+    g_autofree char *uri = g_strconcat("file:", path, NULL);
+    Machine *a = machine(8 * MB, false), *b = machine(8 * MB, false);
+    Machine *c = machine(8 * MB, false);
+    scribble(a);
+    GError *err = NULL;
+    mig_state(a)->p.max_bandwidth = 0;
+    qmp_migrate(a, uri, false, false, false, false, false, false, false, false, &err);
+    g_assert_no_error(err);
+    wait_status(a, MIGRATION_STATUS_COMPLETED);
+    struct stat st;
+    g_assert_cmpint(stat(path, &st), ==, 0);
+    g_assert_cmpint(st.st_size, >, 8 * MB);
+    /* half of RAM is zero: it takes no room in the file (tmpfs and ext4 make holes) */
+    g_assert_cmpint((int64_t)st.st_blocks * 512, <, st.st_size - 3 * MB);
+    g_assert_true(migration_incoming_init(b, uri, &err));
+    g_assert_no_error(err);
+    wait_status(b, MIGRATION_STATUS_COMPLETED);
+    assert_same(a, b);
+    /* the restored guest's writes do not reach the file */
+    memset(b->ram, 0xa5, 4096);
+    g_autofree char *again = NULL;
+    gsize len;
+    g_assert_true(g_file_get_contents(path, &again, &len, NULL));
+    g_assert_cmpint(again[2 * MB], !=, (char)0xa5);
+    /* cut inside the RAM area */
+    g_assert_cmpint(truncate(path, 4 * MB), ==, 0);
+    g_assert_true(migration_incoming_init(c, uri, &err));
+    g_assert_no_error(err);
+    wait_status(c, MIGRATION_STATUS_FAILED);
+    g_assert_nonnull(strstr(mig_state(c)->error, "not inside the file"));
+    machine_done(a);
+    machine_done(b);
+    machine_done(c);
+    unlink(path);
+}
+
 /* A destination with an extra device refuses at the configuration; the source hears
  * why on the return path and keeps its VM. */
 static void test_live_refused(void)
@@ -515,6 +559,7 @@ int main(int argc, char **argv)
     g_test_add_func("/migration/mutations", test_mutations);
     g_test_add_func("/migration/live-unix", test_live_unix);
     g_test_add_func("/migration/live-tcp-multifd", test_live_tcp_multifd);
+    g_test_add_func("/migration/file-mapped", test_file_mapped);
     g_test_add_func("/migration/live-refused", test_live_refused);
     g_test_add_func("/migration/live-cancel", test_live_cancel);
     int r = g_test_run();
