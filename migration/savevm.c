@@ -12,8 +12,11 @@
  * them (virtio-blk pushes them to the used ring) before the VM's state is taken. */
 void mig_quiesce_drives(Machine *m)
 {
-    for (guint i = 0; m->drives && i < m->drives->len; i++)
-        blk_drain(((DriveInfo *)m->drives->pdata[i])->blk);
+    for (guint i = 0; m->drives && i < m->drives->len; i++) {
+        DriveInfo *d = m->drives->pdata[i];
+        if (d->blk)                     /* NULL: a CD-ROM drive without medium */
+            blk_drain(d->blk);
+    }
 }
 
 bool mig_save_channel(Machine *m, MigChannel *c, GError **errp)

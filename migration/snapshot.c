@@ -38,13 +38,19 @@ static DriveInfo *drive_at(Machine *m, guint i)
     return m->drives && i < m->drives->len ? m->drives->pdata[i] : NULL;
 }
 
+/* Drives snapshots leave alone: read-only ones and CD-ROM drives without medium. */
+static bool no_snapshots(DriveInfo *d)
+{
+    return !d->blk || blk_is_read_only(d->blk);
+}
+
 /* The disk that holds the VM state; every writable disk must do snapshots. */
 static BlockBackend *vmstate_disk(Machine *m, GError **errp)
 {
     BlockBackend *found = NULL;
     for (guint i = 0; drive_at(m, i); i++) {
         DriveInfo *d = drive_at(m, i);
-        if (blk_is_read_only(d->blk))
+        if (no_snapshots(d))
             continue;
         if (!blk_has_vmstate(d->blk)) {
             g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "Device '%s' is writable "
@@ -105,7 +111,7 @@ bool snapshot_save(Machine *m, const char *name, GError **errp)
     for (guint i = 0; drive_at(m, i); i++) {
         BlockSnapshotInfo old;
         DriveInfo *d = drive_at(m, i);
-        if (!blk_is_read_only(d->blk) && find_snapshot(d->blk, name, &old)) {
+        if (!no_snapshots(d) && find_snapshot(d->blk, name, &old)) {
             block_snapshot_info_clear(&old);
             ok = blk_snapshot_delete(d->blk, name, errp) >= 0;
             if (!ok)
@@ -120,7 +126,7 @@ bool snapshot_save(Machine *m, const char *name, GError **errp)
     }
     for (guint i = 0; ok && drive_at(m, i); i++) {
         DriveInfo *d = drive_at(m, i);
-        if (blk_is_read_only(d->blk))
+        if (no_snapshots(d))
             continue;
         ok = blk_snapshot_create_vm(d->blk, name, d->blk == vm ? io.pos : 0,
                                     (uint64_t)(clock_ns(m->clock)), errp) >= 0;
@@ -155,7 +161,7 @@ static bool load_stopped(Machine *m, const char *name, GError **errp)
     }
     for (guint i = 0; drive_at(m, i); i++) {
         DriveInfo *d = drive_at(m, i);
-        if (blk_is_read_only(d->blk))
+        if (no_snapshots(d))
             continue;
         if (!find_snapshot(d->blk, name, &sn)) {
             g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
@@ -167,7 +173,7 @@ static bool load_stopped(Machine *m, const char *name, GError **errp)
     mig_quiesce_drives(m);
     for (guint i = 0; drive_at(m, i); i++) {
         DriveInfo *d = drive_at(m, i);
-        if (!blk_is_read_only(d->blk) && blk_snapshot_apply(d->blk, name, errp) < 0) {
+        if (!no_snapshots(d) && blk_snapshot_apply(d->blk, name, errp) < 0) {
             g_prefix_error(errp, "Could not load snapshot '%s' on '%s': ", name, d->id);
             return false;
         }
@@ -213,7 +219,7 @@ bool snapshot_delete(Machine *m, const char *name, GError **errp)
     for (guint i = 0; drive_at(m, i); i++) {
         DriveInfo *d = drive_at(m, i);
         BlockSnapshotInfo sn;
-        if (blk_is_read_only(d->blk) || !find_snapshot(d->blk, name, &sn))
+        if (no_snapshots(d) || !find_snapshot(d->blk, name, &sn))
             continue;
         block_snapshot_info_clear(&sn);
         if (blk_snapshot_delete(d->blk, name, errp) < 0) {

@@ -244,6 +244,7 @@ bool blockdev_open_all(Machine *m, GError **errp)
         }
         if (!drive_register(m, n->name, n->spec, blk, errp))
             return false;
+        ((DriveInfo *)m->drives->pdata[m->drives->len - 1])->node_opts = &n->o;
     }
     return true;
 }

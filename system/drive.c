@@ -514,6 +514,17 @@ bool drives_set_active(Machine *m, bool active, GError **errp)
                                                          g_free);
         BlockOpenOptions o;
         DriveBacking chain;
+        if (!d->blk)
+            continue;                   /* a CD-ROM drive without medium */
+        if (d->node_opts) {             /* -blockdev: the node's own options */
+            BlockOpenOptions no = *d->node_opts;
+            no.inactive = false;
+            if (!blk_set_active(d->blk, active, &no, errp)) {
+                g_prefix_error(errp, "-blockdev %s: ", d->spec);
+                return false;
+            }
+            continue;
+        }
         if (!drive_reparse(d, kv, &o, &chain, errp) ||
             !blk_set_active(d->blk, active, &o, errp)) {
             g_prefix_error(errp, "-drive %s: ", d->spec);

@@ -19,6 +19,7 @@
 #include "vireo/log.h"
 #include "vireo/machine.h"
 #include "vireo/pci.h"
+#include "vireo/ramblock.h"
 
 /* Bochs VBE dispi registers (index port 0x1ce, data 0x1cf). */
 #define VBE_DISPI_INDEX_ID              0x0
@@ -72,6 +73,7 @@ typedef struct VgaCommon {
     VgaRegs r;
     uint8_t *vram;                    /* vram_size bytes, mmap'd (a RAM BAR) */
     uint32_t vram_size;
+    RamBlock *vram_block;             /* "SLOT.FN/vga.vram": migrated as RAM (tracked) */
     bool legacy;                      /* VGA ports and the 0xa0000 window decode */
     Console *con;
     LogBudget log;

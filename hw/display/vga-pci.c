@@ -184,6 +184,18 @@ static bool vga_pci_realize_common(Device *dev, const PciDeviceInfo *info, bool 
                     "framebuffer BAR cannot be registered", dev->cls->name, v->vgamem_mb);
         ok = false;
     }
+    if (ok) {
+        /* QEMU's block name: the PCI address, then "vga.vram". */
+        g_autofree char *name = g_strdup_printf("0000:00:%02x.%x/vga.vram",
+                                                PCI_SLOT(v->pci.devfn), PCI_FUNC(v->pci.devfn));
+        v->vga.vram_block = ram_block_register(dev->machine, name, v->vga.vram,
+                                               v->vga.vram_size, RAM_BLOCK_TRACKED);
+        if (!v->vga.vram_block) {
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_EXISTS, "%s: RAM block '%s' exists "
+                        "already", dev->cls->name, name);
+            ok = false;
+        }
+    }
     if (ok && v->mmio)
         pci_register_bar(&v->pci, 2, PCI_BAR_MEM32, PCI_VGA_MMIO_SIZE, &mmio_ops, v);
     ok = ok && (!legacy || vga_map_legacy(v, errp));
@@ -226,6 +238,9 @@ static void vga_pci_unrealize(Device *dev)
         s->m->legacy_vga = false;
     }
     pci_device_unrealize(&v->pci);
+    if (s->vram_block)
+        ram_block_unregister(dev->machine, s->vram_block);
+    s->vram_block = NULL;
     vga_common_free(s);
 }
 

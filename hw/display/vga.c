@@ -241,14 +241,23 @@ static uint32_t planar_value(VgaRegs *r, uint32_t val)
     return (v & mask) | (r->latch & ~mask);
 }
 
+/* A device write to video memory: a live migration must copy the page again. */
+static inline void vram_dirty(VgaCommon *s, uint64_t a, uint64_t len)
+{
+    if (s->vram_block)
+        ram_block_mark_dirty(s->vram_block, a, len);
+}
+
 void vga_mem_write(VgaCommon *s, uint32_t addr, uint32_t val)
 {
     VgaRegs *r = &s->r;
     val &= 0xff;
     if (vbe_enabled(s)) {
         uint64_t a = (uint64_t)vbe_bank_base(s) + (addr & 0xffff);
-        if (addr < 0x10000 && a < s->vram_size)
+        if (addr < 0x10000 && a < s->vram_size) {
             s->vram[a] = val;
+            vram_dirty(s, a, 1);
+        }
         return;
     }
     int64_t off = window_offset(s, addr);
@@ -256,8 +265,10 @@ void vga_mem_write(VgaCommon *s, uint32_t addr, uint32_t val)
         return;
     unsigned map = r->sr[2] & 0x0f;
     if (r->sr[4] & 0x08) {
-        if ((map & (1 << (off & 3))) && (uint64_t)off < s->vram_size)
+        if ((map & (1 << (off & 3))) && (uint64_t)off < s->vram_size) {
             s->vram[off] = val;
+            vram_dirty(s, off, 1);
+        }
         return;
     }
     if (!(r->sr[4] & 0x04)) {
@@ -265,6 +276,7 @@ void vga_mem_write(VgaCommon *s, uint32_t addr, uint32_t val)
         uint64_t a = ((uint64_t)(off & ~1) << 1) | plane;
         if ((map & (1 << plane)) && a < s->vram_size) {
             s->vram[a] = val;
+            vram_dirty(s, a, 1);
             if (plane == 2)
                 s->font_gen++;
         }
@@ -280,6 +292,7 @@ void vga_mem_write(VgaCommon *s, uint32_t addr, uint32_t val)
             wmask |= 0xffu << (p * 8);
     v = (old & ~wmask) | (v & wmask);
     memcpy(&s->vram[off * 4], &v, 4);
+    vram_dirty(s, off * 4, 4);
     if (map & 4)
         s->font_gen++;
 }
@@ -371,9 +384,12 @@ static void vbe_enable(VgaCommon *s, uint32_t val)
     v[VBE_DISPI_INDEX_VIRT_WIDTH] = was ? v[VBE_DISPI_INDEX_VIRT_WIDTH] : 0;
     v[VBE_DISPI_INDEX_X_OFFSET] = v[VBE_DISPI_INDEX_Y_OFFSET] = 0;
     vbe_fixup(s);
-    if (!(val & VBE_DISPI_NOCLEARMEM))
-        memset(s->vram, 0, MIN((uint64_t)s->r.vbe_line_offset *
-                               v[VBE_DISPI_INDEX_YRES], s->vram_size));
+    if (!(val & VBE_DISPI_NOCLEARMEM)) {
+        uint64_t n = MIN((uint64_t)s->r.vbe_line_offset * v[VBE_DISPI_INDEX_YRES],
+                         s->vram_size);
+        memset(s->vram, 0, n);
+        vram_dirty(s, 0, n);
+    }
     if (s->legacy)
         vbe_set_vga_regs(s);
     s->invalidate = true;
@@ -436,6 +452,7 @@ static void vga_load_mode3(VgaCommon *s)
     for (uint32_t ch = 0; ch < 256; ch++)
         for (uint32_t l = 0; l < 16 && (ch * 32 + l) * 4 + 2 < s->vram_size; l++)
             s->vram[(ch * 32 + l) * 4 + 2] = vga_font_8x16[ch * 16 + l];
+    vram_dirty(s, 0, s->vram_size);         /* reset cleared all of it */
 }
 
 void vga_common_reset(VgaCommon *s)
@@ -526,8 +543,34 @@ static const VMStateField vga_fields[] = {
     VMS_END,
 };
 
+/* A stream is hostile input: the indices the register files are read with must be
+ * ones a guest's writes can produce (the port handlers mask them the same way). The
+ * dispi mode registers go through vbe_fixup() again in vga_post_load(), as a guest's
+ * write to them does. */
+static bool vga_regs_post_load(void *state, int version, GError **errp)
+{
+    const VgaRegs *r = state;
+    const VgaCommon *s = (const VgaCommon *)((const char *)r - offsetof(VgaCommon, r));
+    if (r->sr_index > 7 || r->gr_index > 0xf || r->ar_index > 0x3f)
+        return vmstate_invalid(errp, "vga", "register index out of range (sr %u, gr %u, "
+                               "ar %u)", r->sr_index, r->gr_index, r->ar_index);
+    if (r->ar_flip_flop > 1 || r->dac_sub_index > 2 || (r->dac_state != 0 && r->dac_state != 3))
+        return vmstate_invalid(errp, "vga", "attribute flip-flop %u / DAC state %u, "
+                               "sub-index %u out of range", r->ar_flip_flop, r->dac_state,
+                               r->dac_sub_index);
+    if (r->vbe_start_addr >= s->vram_size || r->vbe_line_offset > s->vram_size)
+        return vmstate_invalid(errp, "vga", "dispi start 0x%x / line offset %u outside "
+                               "%u bytes of video memory", r->vbe_start_addr,
+                               r->vbe_line_offset, s->vram_size);
+    if (r->vbe_regs[VBE_DISPI_INDEX_BANK] > (s->vram_size >> 16) - 1)
+        return vmstate_invalid(errp, "vga", "dispi bank %u outside %u bytes of video "
+                               "memory", r->vbe_regs[VBE_DISPI_INDEX_BANK], s->vram_size);
+    return true;
+}
+
 const VMStateDesc vga_regs_vmsd = {
     .name = "vga", .version = 1, .min_version = 1, .fields = vga_fields,
+    .post_load = vga_regs_post_load,
 };
 
 /* Video memory: one buffer field whose size is this device's vram_size. */

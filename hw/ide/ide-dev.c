@@ -80,11 +80,36 @@ static const VMStateField ide_drive_fields[] = {
     VMS_END
 };
 
+/* A stream is hostile input: the PIO windows index io_buffer, the block sizes bound
+ * the next transfer; refuse what the command engine never produces. An in-flight PIO
+ * transfer (DRQ with its window, ATAPI reply or packet phase) migrates with these
+ * fields and continues on the destination; block requests are drained before the
+ * state is read. */
+static bool ide_drive_state_post_load(void *state, int version, GError **errp)
+{
+    const IdeDriveState *s = state;
+    if (s->data_end > IDE_BUF_SIZE || s->data_pos > s->data_end ||
+        s->buf_len > IDE_BUF_SIZE || s->buf_pos > s->buf_len)
+        return vmstate_invalid(errp, "ide_drive", "PIO window %u..%u / reply %u of %u "
+                               "outside the %u-byte buffer", s->data_pos, s->data_end,
+                               s->buf_pos, s->buf_len, IDE_BUF_SIZE);
+    if (s->block_sectors > IDE_MAX_MULT || s->mult_sectors > IDE_MAX_MULT)
+        return vmstate_invalid(errp, "ide_drive", "block of %u / multiple %u sectors "
+                               "(at most %u)", s->block_sectors, s->mult_sectors,
+                               IDE_MAX_MULT);
+    if (s->xfer > XFER_PIO_OUT || s->dma_pending > 1 || s->sense_key > 0xf)
+        return vmstate_invalid(errp, "ide_drive", "transfer %u / DMA pending %u / sense "
+                               "key %u out of range", s->xfer, s->dma_pending,
+                               s->sense_key);
+    return true;
+}
+
 static const VMStateDesc ide_drive_vmsd = {
     .name = "ide_drive",
     .version = 1,
     .min_version = 1,
     .fields = ide_drive_fields,
+    .post_load = ide_drive_state_post_load,
 };
 
 static Device *find_controller(Machine *m)

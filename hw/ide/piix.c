@@ -101,11 +101,32 @@ static const VMStateField piix_ide_fields[] = {
     VMS_END
 };
 
+/* A stream is hostile input: refuse what no guest write to the controller produces
+ * (the drive select is one bit, the PRD table address dword aligned, SFF-8038i 3.1
+ * defines these command and status bits only). */
+static bool piix_ide_state_post_load(void *state, int version, GError **errp)
+{
+    const PiixIdeState *s = state;
+    for (unsigned i = 0; i < 2; i++) {
+        const IdeBusState *b = &s->bus[i];
+        if (b->unit > 1 || b->irq_pending > 1)
+            return vmstate_invalid(errp, "ide", "bus %u: drive %u / IRQ pending %u", i,
+                                   b->unit, b->irq_pending);
+        if ((b->bm.addr & 3) || (b->bm.cmd & ~(BM_CMD_START | BM_CMD_READ)) ||
+            (b->bm.status & ~(BM_ST_ACTIVE | BM_ST_ERROR | BM_ST_INT | BM_ST_CAP_MASK)))
+            return vmstate_invalid(errp, "ide", "bus %u: bus master command 0x%x, status "
+                                   "0x%x, PRD table 0x%x", i, b->bm.cmd, b->bm.status,
+                                   b->bm.addr);
+    }
+    return true;
+}
+
 static const VMStateDesc piix_ide_vmsd = {
     .name = "ide",
     .version = 1,
     .min_version = 1,
     .fields = piix_ide_fields,
+    .post_load = piix_ide_state_post_load,
 };
 
 static bool piix_ide_realize(Device *dev, GError **errp)

@@ -339,11 +339,34 @@ static const VMStateField fw_cfg_fields[] = {
     VMS_END
 };
 
+/* A stream is hostile input: the selected item must be one this machine has (the
+ * items come from the same configuration on both sides) and the offset inside it,
+ * as select_key() and the data port leave them. */
+static bool fw_cfg_state_post_load(void *state, int version, GError **errp)
+{
+    const FwCfgState *st = state;
+    FwCfg *s = (FwCfg *)((char *)state - offsetof(FwCfg, state));
+    if (st->cur_entry == FW_CFG_INVALID)
+        return st->cur_offset == 0 ||
+               vmstate_invalid(errp, "fw_cfg", "offset %u without a selected item",
+                               st->cur_offset);
+    FwCfgItem *it = item_for(s, st->cur_entry);
+    if (!it)
+        return vmstate_invalid(errp, "fw_cfg", "selected item 0x%x does not exist",
+                               st->cur_entry);
+    if (st->cur_offset > (it->data ? it->len : 0))
+        return vmstate_invalid(errp, "fw_cfg", "offset %u past the end of item 0x%x (%u "
+                               "bytes)", st->cur_offset, st->cur_entry,
+                               it->data ? it->len : 0);
+    return true;
+}
+
 static const VMStateDesc fw_cfg_vmsd = {
     .name = "fw_cfg",
     .version = 1,
     .min_version = 1,
     .fields = fw_cfg_fields,
+    .post_load = fw_cfg_state_post_load,
 };
 
 static bool fw_cfg_realize(Device *dev, GError **errp)

@@ -342,11 +342,53 @@ static const Property vi_props[] = {
     PROP_END,
 };
 
+/* Migrated: the events not yet in the driver's buffers, the last button state. */
+static const VMStateField input_event_fields[] = {
+    VMS_FIELD(InputEvent, type), VMS_FIELD(InputEvent, code), VMS_FIELD(InputEvent, value),
+    VMS_END
+};
+
+static const VMStateDesc input_event_vmsd = {
+    .name = "virtio-input-event", .version = 1, .min_version = 1,
+    .fields = input_event_fields,
+};
+
+static const VMStateField vi_fields[] = {
+    VMS_STRUCT_ARRAY(VirtioInput, q, input_event_vmsd),
+    VMS_FIELD(VirtioInput, head), VMS_FIELD(VirtioInput, count),
+    VMS_FIELD(VirtioInput, buttons),
+    VMS_END
+};
+
+/* A stream is hostile input: the queue position indexes q[]. */
+static bool vi_state_post_load(void *state, int version, GError **errp)
+{
+    const VirtioInput *vi = state;
+    if (vi->head >= EVQ_MAX || vi->count > EVQ_MAX)
+        return vmstate_invalid(errp, "virtio-input", "event queue at %u+%u (holds %u)",
+                               vi->head, vi->count, EVQ_MAX);
+    if (vi->buttons >> INPUT_BUTTON__MAX)
+        return vmstate_invalid(errp, "virtio-input", "button state 0x%x", vi->buttons);
+    return true;
+}
+
+static const VMStateDesc vi_vmsd = {
+    .name = "virtio-input", .version = 1, .min_version = 1, .fields = vi_fields,
+    .post_load = vi_state_post_load,
+};
+
+/* Events queued on the source go out as soon as the driver has buffers. */
+static void vi_post_load(Device *dev)
+{
+    evq_flush((VirtioInput *)dev);
+}
+
 #define VIRTIO_INPUT_CLASS(sym, n, d, fn) \
     const DeviceClass sym = { \
         .name = n, .parent = &virtio_pci_class, .desc = d, .bus = BUS_PCI, \
         .instance_size = sizeof(VirtioInput), .props = vi_props, .user_creatable = true, \
         .realize = fn, .reset = vi_reset, .unrealize = vi_unrealize, \
+        .vmsd = &vi_vmsd, .state_offset = 0, .post_load = vi_post_load, \
     }
 
 VIRTIO_INPUT_CLASS(virtio_keyboard_pci_class, "virtio-keyboard-pci",

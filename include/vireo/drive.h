@@ -23,6 +23,7 @@ typedef struct DriveInfo {
     char *spec;                  /* the option as given, for messages */
     BlockBackend *blk;           /* NULL: a CD-ROM drive without medium */
     const char *claimed_by;      /* device type that uses it, or NULL */
+    const BlockOpenOptions *node_opts;  /* -blockdev: its node's options (reopen) */
 } DriveInfo;
 
 /* Parses and opens one -drive option; the error names the option and the culprit. */

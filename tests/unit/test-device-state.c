@@ -14,6 +14,7 @@
 
 #include "vireo/acpi.h"
 #include "vireo/drive.h"
+#include "vireo/fw_cfg.h"
 #include "vireo/pc.h"
 
 typedef struct StateTest {
@@ -37,6 +38,15 @@ static const StateTest device_state_tests[] = {
     { "isa-debug-exit", "test-migration", "/migration/roundtrip" },
     { "virtio-rng-pci", "test-migration", "/migration/roundtrip" },
     { "virtio-blk-pci", "test-migration", "/migration/roundtrip", "drive=d0" },
+    { "VGA", "test-migration", "/migration/pc-devices", "vgamem_mb=1" },
+    { "bochs-display", "test-migration", "/migration/pc-devices", "vgamem_mb=1" },
+    { "virtio-keyboard-pci", "test-migration", "/migration/pc-devices" },
+    { "virtio-mouse-pci", "test-migration", "/migration/pc-devices" },
+    { "virtio-tablet-pci", "test-migration", "/migration/pc-devices" },
+    { "fw_cfg_io", "test-migration", "/migration/pc-devices" },
+    { "piix3-ide", "test-ide", "/ide/migrate-inflight" },
+    { "ide-hd", "test-ide", "/ide/migrate-inflight", "drive=d1,bus=ide.0,unit=0" },
+    { "ide-cd", "test-ide", "/ide/migrate-inflight", "drive=c0,bus=ide.1,unit=0" },
 };
 
 static const StateTest *find_entry(const char *cls)
@@ -121,12 +131,33 @@ static char *image;
 static Machine *machine_with(const DeviceClass *cls, const char *opts, Device **out)
 {
     GError *err = NULL;
-    Machine *m = machine_new_test(4 << 20);
+    Machine *m = machine_new_test(0x80000);     /* below the legacy VGA window */
     g_assert_nonnull(pci_bus_new_pc(m, &err));
     g_autofree char *spec = g_strdup_printf("file=%s,format=raw,if=none,id=d0,readonly=on",
                                             image);
     g_assert_true(drive_add(m, spec, &err));
+    g_assert_true(drive_add(m, "if=none,id=c0,media=cdrom", &err));
+    /* a writable disk of its own for ide-hd (open, then unlinked) */
+    static unsigned n;
+    g_autofree char *rw = g_strdup_printf("%s.%u", image, n++);
+    int fd = open(rw, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ftruncate(fd, 1 << 20), ==, 0);
+    close(fd);
+    g_autofree char *rwspec = g_strdup_printf("file=%s,format=raw,if=none,id=d1", rw);
+    g_assert_true(drive_add(m, rwspec, &err));
+    unlink(rw);
+    if (!strcmp(cls->name, "ide-hd") || !strcmp(cls->name, "ide-cd"))
+        g_assert_nonnull(machine_create_device(m, "piix3-ide", NULL, &err));
     if (!strcmp(cls->name, "acpi-pm")) {
+        *out = acpi_pm_create(m, &err);
+    } else if (!strcmp(cls->name, "fw_cfg_io")) {
+        *out = device_new(m, cls);
+        if (machine_add_device(m, *out, &err)) {
+            fw_cfg_add_bytes(*out, FW_CFG_KERNEL_CMDLINE, "x", 2);
+            g_assert_true(fw_cfg_add_file(*out, "etc/state", "abc", 3, &err));
+        }
+    } else if (0) {
         *out = acpi_pm_create(m, &err);
     } else if (!strcmp(cls->name, "i440FX") || !strcmp(cls->name, "PIIX3")) {
         *out = NULL;

@@ -8,6 +8,7 @@
 #include "vireo/pc.h"
 #include "vireo/pci.h"
 #include "device-fuzz.h"
+#include "hw/ide/ide-internal.h"
 #include <string.h>
 #include <unistd.h>
 
@@ -469,6 +470,90 @@ static void test_vmstate_fuzz(void)
     fx_free(f);
 }
 
+/* ---- migration in the middle of commands ---------------------------------------------- */
+
+/* The controller's and both drives' state from @from into @to (another machine with
+ * identical images), as a migration does once block requests are drained. */
+static void migrate_ide(Fx *from, Fx *to)
+{
+    Device *src[] = { from->ctrl, from->hd, from->cd }, *dst[] = { to->ctrl, to->hd, to->cd };
+    for (unsigned i = 0; i < 3; i++) {
+        g_autoptr(GByteArray) b = g_byte_array_new();
+        GError *err = NULL;
+        device_state_save(src[i], b);
+        g_assert_true(device_state_load(dst[i], b->data, b->len, &err));
+        g_assert_no_error(err);
+    }
+}
+
+/* A PIO READ SECTORS half way through its first sector, an ATAPI PACKET waiting for its
+ * packet, and an ATAPI READ(10) half way through a DRQ block: the destination goes on
+ * where the source stopped and the guest reads the right data. Then hostile values of
+ * the PIO windows are refused by the validators, naming the section. */
+static void test_migrate_inflight(void)
+{
+    Fx *a = fx_new(true), *b = fx_new(true);
+    uint8_t x[4 * 512], y[4 * 512], cd[3 * 2048];
+    g_autofree char *iso = NULL;
+    gsize n;
+    g_assert_true(g_file_get_contents(a->iso, &iso, &n, NULL));
+
+    lba28(a, 10, 4, 0x20);                                /* READ SECTORS */
+    g_assert_cmphex(wait_not_busy(a, 0x1f0) & 0x08, ==, 0x08);
+    read_pio(a, 0x1f0, x, 300);
+    memcpy(y, x, 300);
+    migrate_ide(a, b);
+    for (size_t off = 300; off < sizeof(x); off += 2) {     /* the rest, on both */
+        if (off % 512 == 0) {
+            wait_not_busy(a, 0x1f0);
+            wait_not_busy(b, 0x1f0);
+        }
+        read_pio(a, 0x1f0, x + off, 2);
+        read_pio(b, 0x1f0, y + off, 2);
+    }
+    check_disk_data(a, x, 10, sizeof(x));
+    check_disk_data(b, y, 10, sizeof(y));
+    g_assert_cmphex(wait_not_busy(b, 0x1f0) & 0x89, ==, 0);   /* done: no DRQ, no ERR */
+
+    /* ATAPI: PACKET issued, the 12 bytes not written yet. */
+    const uint8_t rd[12] = { 0x28, 0, 0, 0, 0, 7, 0, 0, 3 };
+    out(a, 0x176, 0xa0, 1);
+    out(a, 0x171, 0, 1);
+    out(a, 0x174, 0x00, 1);
+    out(a, 0x175, 0x08, 1);                               /* byte count limit 2048 */
+    out(a, 0x177, 0xa0, 1);
+    g_assert_cmphex(in(a, 0x172, 1) & 3, ==, 1);
+    migrate_ide(a, b);
+    g_assert_cmphex(in(b, 0x172, 1) & 3, ==, 1);          /* C/D: waiting for the packet */
+    for (unsigned i = 0; i < 12; i += 2)
+        out(b, 0x170, rd[i] | rd[i + 1] << 8, 2);
+    g_assert_cmpuint(reply(b, cd, sizeof(cd)), ==, sizeof(cd));
+    g_assert_cmpmem(cd, sizeof(cd), iso + 7 * 2048, sizeof(cd));
+
+    /* ATAPI READ(10): 1000 bytes of the first 2048-byte DRQ block read on the source. */
+    memset(cd, 0, sizeof(cd));
+    packet(a, rd, 2048, false);
+    g_assert_cmpuint(in(a, 0x174, 1) | in(a, 0x175, 1) << 8, ==, 2048);
+    read_pio(a, 0x170, cd, 1000);
+    migrate_ide(a, b);
+    read_pio(b, 0x170, cd + 1000, 1048);
+    g_assert_cmpuint(reply(b, cd + 2048, sizeof(cd) - 2048), ==, sizeof(cd) - 2048);
+    g_assert_cmpmem(cd, sizeof(cd), iso + 7 * 2048, sizeof(cd));
+
+    /* Hostile: a PIO window past the buffer. */
+    g_autoptr(GByteArray) bad = g_byte_array_new();
+    IdeDriveState *ds = device_state(b->hd), keep = *ds;
+    ds->data_end = IDE_BUF_SIZE + 1;
+    vmstate_save(b->hd->cls->vmsd, ds, bad);
+    *ds = keep;
+    GError *err = NULL;
+    g_assert_cmpint(vmstate_load(b->hd->cls->vmsd, ds, bad->data, bad->len, &err), <, 0);
+    g_assert_nonnull(strstr(err->message, "ide_drive"));
+    g_clear_error(&err);
+    fx_free(a);
+    fx_free(b);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -479,5 +564,6 @@ int main(int argc, char **argv)
     g_test_add_func("/ide/atapi", test_atapi);
     g_test_add_func("/ide/empty-cd", test_empty_cd);
     g_test_add_func("/ide/vmstate-fuzz", test_vmstate_fuzz);
+    g_test_add_func("/ide/migrate-inflight", test_migrate_inflight);
     return g_test_run();
 }

@@ -18,6 +18,9 @@
 #include "vireo/acpi.h"
 #include "vireo/drive.h"
 #include "vireo/pc.h"
+#include "vireo/fw_cfg.h"
+#include "vireo/input.h"
+#include "vireo/ramblock.h"
 #include "vireo/virtio.h"
 
 #define MB (1u << 20)
@@ -96,6 +99,7 @@ static void scribble(Machine *m)
         memcpy(m->ram + a, &v, 4);
     }
     g_rand_free(r);
+    memset(m->ram + 0x10000, 0, 0x3000);        /* the virtqueue rings below: empty */
     as_write(m->io, 0x3fb, 0x83, 1);            /* serial: DLAB, 8N1 */
     as_write(m->io, 0x3f8, 0x0c, 1);            /* divisor 12 */
     as_write(m->io, 0x3fb, 0x03, 1);
@@ -139,6 +143,13 @@ static void assert_same(Machine *a, Machine *b)
         g_assert_cmpmem(x->data, x->len, y->data, y->len);
     }
     g_assert_true(memcmp(a->ram, b->ram, a->ram_size) == 0);
+    g_assert_cmpuint(ram_block_count(a), ==, ram_block_count(b));
+    for (unsigned i = 0; i < ram_block_count(a); i++) {       /* video memory too */
+        RamBlock *x = ram_block_at(a, i), *y = ram_block_at(b, i);
+        g_assert_cmpstr(x->name, ==, y->name);
+        g_assert_cmpuint(x->size, ==, y->size);
+        g_assert_true(memcmp(x->host, y->host, x->size) == 0);
+    }
 }
 
 /* The stream of @m in memory. */
@@ -452,6 +463,115 @@ static void test_live_tcp_multifd(void)
     live("tcp:127.0.0.1:0", true);
 }
 
+/* ---- the devices of the firmware-booted pc board ------------------------------------- */
+
+/* RAM below the legacy VGA window; VGA, bochs-display, the virtio input devices,
+ * fw_cfg with items and files, piix3-ide with a disk and an empty CD-ROM. */
+static Machine *pc_machine(void)
+{
+    GError *err = NULL;
+    Machine *m = machine_new_test(0x80000);
+    g_assert_nonnull(pci_bus_new_pc(m, &err));
+    g_autofree char *image = make_image();
+    g_autofree char *spec = g_strdup_printf("file=%s,format=raw,if=none,id=d0", image);
+    g_assert_true(drive_add(m, spec, &err));
+    g_ptr_array_add(images, g_steal_pointer(&image));
+    g_assert_true(drive_add(m, "if=none,id=c0,media=cdrom", &err));
+    g_assert_no_error(err);
+    dev(m, "VGA", "vgamem_mb=1,addr=02.0");
+    dev(m, "bochs-display", "vgamem_mb=1,addr=03.0");
+    dev(m, "virtio-keyboard-pci", "addr=04.0");
+    dev(m, "virtio-mouse-pci", "addr=05.0");
+    dev(m, "virtio-tablet-pci", "addr=06.0");
+    dev(m, "piix3-ide", NULL);
+    dev(m, "ide-hd", "drive=d0,bus=ide.0,unit=0");
+    dev(m, "ide-cd", "drive=c0,bus=ide.1,unit=0");
+    Device *fw = device_new(m, &fw_cfg_io_class);
+    g_assert_true(machine_add_device(m, fw, &err));
+    static const char blob[] = "migration fw_cfg item";
+    fw_cfg_add_bytes(fw, FW_CFG_KERNEL_CMDLINE, blob, sizeof(blob));
+    g_assert_true(fw_cfg_add_file(fw, "etc/migration", blob, sizeof(blob), &err));
+    machine_reset_devices(m);
+    g_assert_true(pci_bus_assign_bars(m->pci_bus));
+    return m;
+}
+
+/* Guest-like activity on each of them. */
+static void pc_scribble(Machine *m)
+{
+    for (unsigned i = 0; i < 80 * 2; i += 2) {             /* VGA text through 0xb8000 */
+        as_write(m->sysmem, 0xb8000 + i, 'A' + i % 26, 1);
+        as_write(m->sysmem, 0xb8001 + i, 0x1e, 1);
+    }
+    as_write(m->io, 0x3c4, 2, 1);                         /* sequencer index */
+    as_write(m->io, 0x3c8, 5, 1);                         /* DAC write, 2 of 3 bytes */
+    as_write(m->io, 0x3c9, 0x11, 1);
+    as_write(m->io, 0x3c9, 0x22, 1);
+    PciDevice *bochs = (PciDevice *)find(m, "bochs-display", 0);
+    pci_config_write(bochs, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+    uint64_t fb = pci_bar_address(bochs, 0);
+    for (uint64_t off = 0; off < 0x20000; off += 0x1000)    /* the framebuffer BAR */
+        as_write(m->sysmem, fb + off, off | 0xab, 4);
+    as_write(m->io, 0x510, FW_CFG_KERNEL_CMDLINE, 2);     /* fw_cfg: select, read 3 */
+    uint64_t v;
+    for (int i = 0; i < 3; i++)
+        as_read(m->io, 0x511, &v, 1);
+    as_write(m->io, 0x1f6, 0xe0, 1);                      /* IDE: LBA mode, features */
+    as_write(m->io, 0x1f2, 0x08, 1);
+    as_write(m->io, 0x1f1, 0x03, 1);
+    as_write(m->io, 0x1f7, 0xef, 1);                      /* SET FEATURES: transfer mode */
+    as_write(m->io, 0x176, 0xa0, 1);                      /* ATAPI: PACKET, awaiting bytes */
+    as_write(m->io, 0x174, 0x00, 1);
+    as_write(m->io, 0x175, 0x08, 1);
+    as_write(m->io, 0x177, 0xa0, 1);
+    PciDevice *kbd = (PciDevice *)find(m, "virtio-keyboard-pci", 0);
+    pci_config_write(kbd, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+    uint64_t common = pci_bar_address(kbd, 4);
+    as_write(m->sysmem, common + 0x14, 3, 1);             /* ACK | DRIVER */
+    input_key(m, Q_KEY_CODE_A, true);                     /* queued: no buffers yet */
+    input_key(m, Q_KEY_CODE_A, false);
+}
+
+/* Everything above through the stream into a fresh machine; then a stream whose VGA
+ * state says the sequencer index is 9 is refused, naming the section. */
+static void test_pc_devices(void)
+{
+    Machine *a = pc_machine(), *b = pc_machine();
+    pc_scribble(a);
+    g_autoptr(GByteArray) s = save(a);
+    GError *err = NULL;
+    g_assert_true(load(b, s->data, s->len, &err));
+    g_assert_no_error(err);
+    assert_same(a, b);
+    uint64_t v = 0;
+    as_read(b->sysmem, 0xb8002, &v, 1);
+    g_assert_cmpuint(v, ==, 'C');
+    as_read(b->io, 0x172, &v, 1);                         /* still awaiting the packet */
+    g_assert_cmpuint(v & 3, ==, 1);
+    as_write(a->io, 0x3c4, 3, 1);
+    Machine *c = pc_machine();
+    g_autoptr(GByteArray) t = save(a);
+    /* find the VGA registers' section by its bytes; the sequencer index follows the
+     * header (name length, name, version) and misc, feature, st01 */
+    Device *vga = find(a, "VGA", 0);
+    g_autoptr(GByteArray) vs = g_byte_array_new();
+    vmstate_save(vga->cls->vmsd, device_state(vga), vs);
+    guint8 *hit = memmem(t->data, t->len, vs->data, vs->len);
+    g_assert_nonnull(hit);
+    size_t idx = 1 + vs->data[0] + 8 + 3;
+    g_assert_cmpuint(hit[idx], ==, 3);
+    hit[idx] = 9;
+    reseal(t);
+    g_assert_false(load(c, t->data, t->len, &err));
+    g_assert_nonnull(err);
+    if (!strstr(err->message, "vga"))
+        g_error("%s", err->message);
+    g_clear_error(&err);
+    machine_done(a);
+    machine_done(b);
+    machine_done(c);
+}
+
 /* file: keeps RAM at fixed offsets (zero pages are holes), the destination reads it
  * back, and a file cut short inside the RAM area is refused. */
 static void test_file_mapped(void)
@@ -560,6 +680,7 @@ int main(int argc, char **argv)
     g_test_add_func("/migration/live-unix", test_live_unix);
     g_test_add_func("/migration/live-tcp-multifd", test_live_tcp_multifd);
     g_test_add_func("/migration/file-mapped", test_file_mapped);
+    g_test_add_func("/migration/pc-devices", test_pc_devices);
     g_test_add_func("/migration/live-refused", test_live_refused);
     g_test_add_func("/migration/live-cancel", test_live_cancel);
     int r = g_test_run();
