@@ -47,6 +47,8 @@ static const StateTest device_state_tests[] = {
     { "piix3-ide", "test-ide", "/ide/migrate-inflight" },
     { "ide-hd", "test-ide", "/ide/migrate-inflight", "drive=d1,bus=ide.0,unit=0" },
     { "ide-cd", "test-ide", "/ide/migrate-inflight", "drive=c0,bus=ide.1,unit=0" },
+    { "virtio-net-pci", "test-virtio-net", "/virtio-net/vmstate" },
+    { "e1000", "test-e1000", "/e1000/vmstate-announce" },
 };
 
 static const StateTest *find_entry(const char *cls)
