@@ -6,7 +6,8 @@
 #
 #   tests/sandbox/run-tests.sh BUILD_DIR
 # Env: VSB_CASES=GLOB (run only matching cases), VSB_BOOT_VMMS="vireo qemu",
-#      VIREO_SANDBOX_CACHE, VSB_TIMEOUT (whole sandbox run, default 840 s).
+#      VIREO_SANDBOX_CACHE, VSB_TIMEOUT (whole sandbox run, default below),
+#      VSB_TIER=full (also the cases marked "# vsb-tier: full": make sandbox-full).
 # Logs: BUILD_DIR/sandbox-logs/<case>/ (serial consoles, stdout/stderr of each case).
 set -uo pipefail
 { # (parsed whole before it runs: editing this file mid-run cannot break a run)
@@ -35,6 +36,9 @@ for p in "$VSB_DIR"/cases/*.prep; do
   [ -e "$p" ] || continue
   c=$(basename "$p" .prep)
   [[ $c == ${VSB_CASES:-*} ]] || continue
+  if grep -q '^# vsb-tier: *full' "$VSB_DIR/cases/$c.sh" 2>/dev/null && [ "${VSB_TIER:-default}" != full ]; then
+    continue                                     # the case does not run (lib/driver.sh)
+  fi
   rm -rf "${prep:?}/$c"; mkdir -p "$prep/$c"
   VSB_PREP_DIR=$prep/$c VSB_ROOT=$VSB_ROOT VSB_VMLINUZ=$VMLINUZ VSB_MODDIR=$MODDIR \
     VSB_CACHE=$VSB_CACHE VSB_KVER=$KVER bash "$p" > "$prep/$c.log" 2>&1 \

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # vsb-timeout: 900
+# vsb-tier: full ISO install and IDE disk boots through SeaBIOS, ~20 min for both VMMs in the nested sandbox
 # Issue #10: firmware boot (SeaBIOS through fw_cfg), IDE/ATAPI, drive options.
 # Each scenario runs under Vireo and Debian's QEMU 7.2 (the harness self-test).
 { # (parsed whole before it runs)
