@@ -104,7 +104,7 @@ fi
 
 qemu_args() {
   local i=0 d
-  qargs=(-accel "tcg,thread=${VSB_TCG_THREAD:-single}" -cpu qemu64,+svm,+npt -smp "$smp" -m "$mem"
+  qargs=(-accel "tcg,thread=${VSB_TCG_THREAD:-multi}" -cpu qemu64,+svm,+npt -smp "$smp" -m "$mem"
     -nodefaults -display none -no-reboot -no-user-config
     -kernel "$VMLINUZ" -initrd "$OUTER_INITRD"
     -chardev "file,id=s0,path=$job/console,append=on" -serial chardev:s0

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # vsb-timeout: 420
+# vsb-tcg: single (many short VMs: the outer QEMU's multi-threaded TCG livelocks here)
 # vsb-host-test: * (the names are meson test names: their host skips are replaced)
 # The meson `kvm` suite (freestanding guest programs on /dev/kvm), one TAP line per
 # meson test. run-tests.sh writes $VSB_KVM_TESTS (`meson introspect --tests`) on the

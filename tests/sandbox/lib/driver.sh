@@ -16,9 +16,9 @@ res=$logs/results.tap
 # results of the cases the killed attempt finished stand, the case it was in runs again.
 attempt=$(cat "${VSB_JOB:-/nonexistent}/attempt" 2>/dev/null || echo 1)
 declare -A done_before=()
-if [ "$attempt" -gt 1 ] && [ -f "$logs/cases.done" ] && [ -f "$res" ]; then
+if { [ "$attempt" -gt 1 ] || [ "${VSB_FRESH:-1}" = 0 ]; } && [ -f "$logs/cases.done" ] && [ -f "$res" ]; then
   while IFS= read -r d; do done_before[$d]=1; done < "$logs/cases.done"
-  echo "# sandbox: attempt $attempt resumes after ${#done_before[@]} finished case(s)"
+  echo "# sandbox: attempt $attempt (pass ${VSB_PASS:-any}) continues after ${#done_before[@]} finished case(s)"
 else
   rm -rf "$logs"; mkdir -p "$logs"
   : > "$res"
@@ -30,9 +30,13 @@ for c in "$VSB_DIR"/cases/*.sh; do
   [ -e "$c" ] || continue
   n=$(basename "$c" .sh)
   # shellcheck disable=SC2053
-  [[ $n == ${VSB_CASES:-*} ]] && cases+=("$c")
+  [[ $n == ${VSB_CASES:-*} ]] || continue
+  # run-tests.sh boots twice: "# vsb-tcg: single" cases in the first boot, the rest after.
+  if grep -q '^# vsb-tcg: *single' "$c"; then [ "${VSB_PASS:-any}" = multi ] && continue
+  else [ "${VSB_PASS:-any}" = single ] && continue; fi
+  cases+=("$c")
 done
-printf '%s\n' "${cases[@]##*/}" > "$logs/cases.planned"
+printf '%s\n' "${cases[@]##*/}" >> "$logs/cases.planned"
 
 for c in "${cases[@]}"; do
   n=$(basename "$c" .sh)
