@@ -256,6 +256,7 @@ struct MigrationState {
     /* incoming */
     bool incoming;                  /* -incoming was given */
     bool incoming_started;
+    bool outgoing_started;          /* a migration out began (also after coming in) */
     bool incoming_autostart;        /* run the VM after loading (not -S) */
     MigUri in_uri;
     int listen_fd;

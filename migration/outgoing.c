@@ -600,6 +600,7 @@ bool mig_outgoing_start(MigrationState *s, const char *uri, GError **errp)
     g_clear_pointer(&s->error, g_free);
     s->start_ms = now_ms();
     g_mutex_unlock(&s->lock);
+    s->outgoing_started = true;
     mig_rate_set(&s->rate, s->p.max_bandwidth);
     mig_set_status(s, MIGRATION_STATUS_SETUP);
     s->thread = g_thread_new("migration", outgoing_thread, s);

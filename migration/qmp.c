@@ -73,7 +73,9 @@ MigrationInfo *qmp_query_migrate(Machine *m, GError **errp)
         return i;
     i->has_status = true;
     i->status = status;
-    if (s->incoming_started)           /* the destination reports only its status */
+    /* The destination reports only its status; a VM that came in and is now migrating
+     * out (or has) reports as a source. */
+    if (s->incoming_started && !s->outgoing_started)
         return i;
     bool done = status == MIGRATION_STATUS_COMPLETED;
     if (status != MIGRATION_STATUS_SETUP)
@@ -286,7 +288,7 @@ void qmp_migrate_cancel(Machine *m, GError **errp)
 {
     MigrationState *s = mig_state(m);
     MigrationStatus st = status_of(s);
-    if (!active(st) || s->incoming_started)
+    if (!active(st) || (s->incoming_started && !s->outgoing_started))
         return;                             /* QEMU: nothing to cancel is not an error */
     mig_set_status(s, MIGRATION_STATUS_CANCELLING);
     mig_outgoing_cancel(s);
