@@ -86,32 +86,38 @@ static inline uint64_t sweep_pci_config(PciBus *bus, GRand *rnd)
 }
 #include <string.h>
 
+/* Random bytes over @dev's migrated state (after the section header), loaded back. A
+ * strict validator may refuse random state (naming its section); a refused load leaves
+ * the device to be reset, as a failed migration does. */
+static inline void fuzz_load_random_state(Device *dev, GRand *rnd)
+{
+    const VMStateDesc *d = dev->cls->vmsd;
+    GByteArray *b = g_byte_array_new();
+    vmstate_save(d, device_state(dev), b);
+    for (guint i = 1 + b->data[0] + 8; i < b->len; i++)
+        b->data[i] = g_rand_int(rnd);
+    GError *err = NULL;
+    ssize_t n = vmstate_load(d, device_state(dev), b->data, b->len, &err);
+    if (n < 0) {
+        g_assert_nonnull(strstr(err->message, d->name));
+        g_clear_error(&err);
+        device_reset(dev);
+    } else {
+        g_assert_cmpint(n, ==, b->len);
+        if (dev->cls->post_load)
+            dev->cls->post_load(dev);
+    }
+    g_byte_array_free(b, TRUE);
+}
+
 static inline void fuzz_ports(Machine *m, Device *dev, uint16_t base, unsigned span,
                               int rounds)
 {
     GRand *rnd = g_rand_new_with_seed(1234);
     const VMStateDesc *d = dev->cls->vmsd;
     for (int r = 0; r < rounds; r++) {
-        if (d && r % 500 == 0) {
-            GByteArray *b = g_byte_array_new();
-            vmstate_save(d, device_state(dev), b);
-            for (guint i = 1 + b->data[0] + 8; i < b->len; i++)
-                b->data[i] = g_rand_int(rnd);
-            /* The validator may refuse random state (naming the section); a refused
-             * load leaves the device to be reset, as migration does. */
-            GError *err = NULL;
-            ssize_t n = vmstate_load(d, device_state(dev), b->data, b->len, &err);
-            if (n < 0) {
-                g_assert_nonnull(strstr(err->message, d->name));
-                g_clear_error(&err);
-                device_reset(dev);
-            } else {
-                g_assert_cmpint(n, ==, b->len);
-                if (dev->cls->post_load)
-                    dev->cls->post_load(dev);
-            }
-            g_byte_array_free(b, TRUE);
-        }
+        if (d && r % 500 == 0)
+            fuzz_load_random_state(dev, rnd);
         uint64_t port = base + g_rand_int_range(rnd, 0, span), v;
         if (g_rand_boolean(rnd))
             as_write(m->io, port, g_rand_int(rnd) & 0xff, 1);
