@@ -11,49 +11,14 @@ the VNC capture did), FS_TEXT (the last OCR text of the screendump, one line), F
 The VMM's stdout and stderr go to PREFIX.log, QMP traffic to PREFIX.qmp.
 """
 import argparse
-import json
+import os
 import shlex
-import socket
 import subprocess
 import sys
 import time
 
-
-class Qmp:
-    def __init__(self, path, log, deadline):
-        while True:
-            try:
-                self.s = socket.socket(socket.AF_UNIX)
-                self.s.connect(path)
-                break
-            except OSError:
-                self.s.close()
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.2)
-        self.f = self.s.makefile('rw')
-        self.log = log
-        self.read()
-        self.cmd('qmp_capabilities')
-
-    def read(self):
-        while True:
-            line = self.f.readline()
-            if not line:
-                raise EOFError('QMP closed')
-            self.log.write('<- ' + line)
-            msg = json.loads(line)
-            if 'event' not in msg:
-                return msg
-
-    def cmd(self, name, **args):
-        req = {'execute': name}
-        if args:
-            req['arguments'] = args
-        self.log.write('-> %s\n' % json.dumps(req))
-        self.f.write(json.dumps(req) + '\n')
-        self.f.flush()
-        return self.read()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # python3 -I leaves it out
+from display_run import Qmp  # noqa: E402 (one QMP client for the display scripts)
 
 
 def ocr(path):
