@@ -186,34 +186,54 @@ static int find_local(GArray *secs, const char *name, uint32_t instance)
     return -1;
 }
 
-/* One stream section's levels against the local section's descriptions. */
-static bool check_levels(Cur *c, const MigSection *local, GError **errp)
+/* One section as the stream's CONFIG record describes it. */
+typedef struct StreamSection {
+    MigSection s;
+    unsigned nlevels;
+    char level[MIG_MAX_LEVELS][128];
+    uint32_t version[MIG_MAX_LEVELS];
+} StreamSection;
+
+static bool read_section(Cur *c, StreamSection *st)
 {
-    unsigned n = get_le(c, 1);
-    if (c->bad || n > MIG_MAX_LEVELS)
-        return malformed(errp);
+    memset(st, 0, sizeof(*st));
+    get_str(c, st->s.name, sizeof(st->s.name));
+    st->s.instance = get_le(c, 4);
+    get_str(c, st->s.id, sizeof(st->s.id));
+    st->s.devfn = (int32_t)get_le(c, 4);
+    st->s.cpu = -1;
+    st->nlevels = get_le(c, 1);
+    if (c->bad || st->nlevels > MIG_MAX_LEVELS)
+        return false;
+    for (unsigned l = 0; l < st->nlevels; l++) {
+        get_str(c, st->level[l], sizeof(st->level[l]));
+        st->version[l] = get_le(c, 4);
+    }
+    return !c->bad;
+}
+
+/* One stream section's levels against the local section's descriptions. */
+static bool check_levels(const StreamSection *st, const MigSection *local, GError **errp)
+{
     g_autofree char *label = mig_section_label(local);
-    if (n != local->nlevels) {
+    if (st->nlevels != local->nlevels) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "section %s has %u state "
-                    "levels in the stream, %u here", label, n, local->nlevels);
+                    "levels in the stream, %u here", label, st->nlevels, local->nlevels);
         return false;
     }
-    for (unsigned l = 0; l < n; l++) {
-        char name[128];
-        get_str(c, name, sizeof(name));
-        uint32_t v = get_le(c, 4);
+    for (unsigned l = 0; l < st->nlevels; l++) {
         const VMStateDesc *d = local->levels[l];
-        if (c->bad)
-            return malformed(errp);
-        if (strcmp(name, d->name)) {
+        uint32_t v = st->version[l];
+        if (strcmp(st->level[l], d->name)) {
             g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "section %s: state '%s' "
-                        "in the stream where this machine has '%s'", label, name, d->name);
+                        "in the stream where this machine has '%s'", label, st->level[l],
+                        d->name);
             return false;
         }
-        if ((int)v > d->version || (int)v < d->min_version) {
+        if (v > (uint32_t)d->version || v < (uint32_t)MAX(d->min_version, 0)) {
             g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "section %s: state '%s' "
-                        "version %u is not supported (accepts %d..%d)", label, name, v,
-                        d->min_version, d->version);
+                        "version %u is not supported (accepts %d..%d)", label, st->level[l],
+                        v, d->min_version, d->version);
             return false;
         }
     }
@@ -247,6 +267,10 @@ static bool check_header(Machine *m, Cur *c, GError **errp)
     return true;
 }
 
+/*
+ * The whole list is read first, so that a device one side has and the other lacks is
+ * reported by name before anything it shifted (another device's PCI slot, say).
+ */
 bool mig_config_check(Machine *m, GArray *secs, const uint8_t *buf, size_t len,
                       GArray *map, GError **errp)
 {
@@ -254,47 +278,52 @@ bool mig_config_check(Machine *m, GArray *secs, const uint8_t *buf, size_t len,
     if (!check_header(m, &c, errp) || !mig_ram_config_check(m, &c.p, c.end, errp))
         return false;
     uint32_t n = get_le(&c, 4);
-    if (c.bad || n > MIG_MAX_SECTIONS)
+    /* each section takes at least 13 bytes: no allocation beyond what the record holds */
+    if (c.bad || n > MIG_MAX_SECTIONS || n > (size_t)(c.end - c.p) / 13)
         return malformed(errp);
-    g_autofree bool *seen = g_new0(bool, secs->len + 1);
-    g_array_set_size(map, 0);
-    for (uint32_t i = 0; i < n; i++) {
-        MigSection st = { .devfn = -1 };
-        get_str(&c, st.name, sizeof(st.name));
-        st.instance = get_le(&c, 4);
-        get_str(&c, st.id, sizeof(st.id));
-        st.devfn = (int32_t)get_le(&c, 4);
-        if (c.bad)
+    g_autofree StreamSection *st = g_new0(StreamSection, n ? n : 1);
+    for (uint32_t i = 0; i < n; i++)
+        if (!read_section(&c, &st[i]))
             return malformed(errp);
-        int k = find_local(secs, st.name, st.instance);
-        g_autofree char *label = mig_section_label(&st);
+    if (c.p != c.end)
+        return malformed(errp);
+
+    g_autofree int *local = g_new(int, n ? n : 1);
+    g_autofree bool *seen = g_new0(bool, secs->len + 1);
+    for (uint32_t i = 0; i < n; i++) {
+        int k = find_local(secs, st[i].s.name, st[i].s.instance);
+        g_autofree char *label = mig_section_label(&st[i].s);
         if (k < 0 || seen[k]) {
             g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, k < 0 ?
                         "the stream has section %s, which this machine lacks "
-                        "(an extra device?)" : "the stream names section %s twice", label);
+                        "(an extra device on the source?)" :
+                        "the stream names section %s twice", label);
             return false;
         }
-        const MigSection *local = &g_array_index(secs, MigSection, k);
-        if (local->devfn != st.devfn) {
-            g_autofree char *ll = mig_section_label(local);
-            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "section %s is %s here",
-                        label, ll);
-            return false;
-        }
-        if (!check_levels(&c, local, errp))
-            return false;
         seen[k] = true;
-        g_array_append_val(map, k);
+        local[i] = k;
     }
-    if (c.p != c.end)
-        return malformed(errp);
     for (guint k = 0; k < secs->len; k++) {
         if (!seen[k]) {
             g_autofree char *label = mig_section_label(&g_array_index(secs, MigSection, k));
             g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "this machine has "
-                        "section %s, which the stream lacks (a missing device?)", label);
+                        "section %s, which the stream lacks (an extra device here?)", label);
             return false;
         }
+    }
+    g_array_set_size(map, 0);
+    for (uint32_t i = 0; i < n; i++) {
+        const MigSection *l = &g_array_index(secs, MigSection, local[i]);
+        if (l->devfn != st[i].s.devfn) {
+            g_autofree char *sl = mig_section_label(&st[i].s);
+            g_autofree char *ll = mig_section_label(l);
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "section %s is %s here",
+                        sl, ll);
+            return false;
+        }
+        if (!check_levels(&st[i], l, errp))
+            return false;
+        g_array_append_val(map, local[i]);
     }
     return true;
 }

@@ -51,7 +51,9 @@ static Device *dev(Machine *m, const char *type, const char *opts)
 }
 
 /* The machine the tests migrate; @extra adds one more virtio-rng-pci. */
-static Machine *machine(uint64_t ram, bool extra)
+/* @extra: 1 adds a virtio-rng-pci 'rng1' at 07.0; 2 puts it at 06.0 and moves the
+ * virtio-blk-pci to 07.0 (as an extra device given first shifts the slots after it). */
+static Machine *machine(uint64_t ram, int extra)
 {
     GError *err = NULL;
     Machine *m = machine_new_test(ram);
@@ -67,8 +69,10 @@ static Machine *machine(uint64_t ram, bool extra)
     dev(m, "port92", NULL);
     dev(m, "isa-debug-exit", NULL);
     dev(m, "virtio-rng-pci", "addr=05.0");
-    dev(m, "virtio-blk-pci", "drive=d0,addr=06.0");
-    if (extra)
+    if (extra == 2)
+        dev(m, "virtio-rng-pci", "addr=06.0,id=rng1");
+    dev(m, "virtio-blk-pci", extra == 2 ? "drive=d0,addr=07.0" : "drive=d0,addr=06.0");
+    if (extra == 1)
         dev(m, "virtio-rng-pci", "addr=07.0,id=rng1");
     g_assert_true(pci_bus_assign_bars(m->pci_bus));
     return m;
@@ -179,7 +183,7 @@ static bool load(Machine *m, const uint8_t *data, size_t len, GError **errp)
 
 static void test_roundtrip(void)
 {
-    Machine *a = machine(8 * MB, false), *b = machine(8 * MB, false);
+    Machine *a = machine(8 * MB, 0), *b = machine(8 * MB, 0);
     scribble(a);
     g_autoptr(GByteArray) s = save(a);
     GError *err = NULL;
@@ -209,11 +213,18 @@ static void expect_refusal(Machine *src, Machine *dst, const char *want)
 
 static void test_mismatch(void)
 {
-    Machine *a = machine(8 * MB, false), *b = machine(8 * MB, true);
-    Machine *c = machine(16 * MB, false);
+    Machine *a = machine(8 * MB, 0), *b = machine(8 * MB, 1);
+    Machine *c = machine(16 * MB, 0);
     expect_refusal(b, a, "'virtio-rng-pci' instance 1 (id 'rng1', PCI 00:07.0)");
-    expect_refusal(b, a, "lacks (an extra device?)");
-    expect_refusal(a, b, "which the stream lacks (a missing device?)");
+    expect_refusal(b, a, "lacks (an extra device on the source?)");
+    expect_refusal(a, b, "'virtio-rng-pci' instance 1 (id 'rng1', PCI 00:07.0), which the "
+                   "stream lacks (an extra device here?)");
+    /* The extra device is named even where it moved another device's slot. */
+    Machine *d = machine(8 * MB, 2);
+    expect_refusal(a, d, "'virtio-rng-pci' instance 1 (id 'rng1', PCI 00:06.0), which the "
+                   "stream lacks (an extra device here?)");
+    expect_refusal(d, a, "the stream has section 'virtio-rng-pci' instance 1 (id 'rng1'");
+    machine_done(d);
     expect_refusal(a, c, "RAM block 'pc.ram' differs in size: 8 MiB in the stream, 16 MiB");
     machine_done(a);
     machine_done(b);
@@ -284,7 +295,7 @@ static const Rec *device_record(GArray *recs, uint32_t section)
 
 static void test_corrupt(void)
 {
-    Machine *a = machine(8 * MB, false), *b = machine(8 * MB, false);
+    Machine *a = machine(8 * MB, 0), *b = machine(8 * MB, 0);
     scribble(a);
     g_autoptr(GByteArray) s = save(a);
     g_autoptr(GArray) recs = records(s);
@@ -338,7 +349,7 @@ static uint32_t section_of(Machine *m, const char *type)
  * and the devices are reset rather than left with what was loaded. */
 static void hostile_section(const char *type, size_t off, uint8_t val, const char *want)
 {
-    Machine *a = machine(8 * MB, false), *b = machine(8 * MB, false);
+    Machine *a = machine(8 * MB, 0), *b = machine(8 * MB, 0);
     scribble(a);
     g_autoptr(GByteArray) s = save(a);
     g_autoptr(GArray) recs = records(s);
@@ -371,7 +382,7 @@ static void test_hostile_sections(void)
 /* Random mutations of a valid stream: each load succeeds or fails with a message. */
 static void test_mutations(void)
 {
-    Machine *a = machine(4 * MB, false), *b = machine(4 * MB, false);
+    Machine *a = machine(4 * MB, 0), *b = machine(4 * MB, 0);
     scribble(a);
     g_autoptr(GByteArray) s = save(a);
     g_autoptr(GArray) recs = records(s);
@@ -418,7 +429,7 @@ static void wait_status(Machine *m, MigrationStatus want)
 
 static void live(const char *uri, bool multifd)
 {
-    Machine *a = machine(8 * MB, false), *b = machine(8 * MB, false);
+    Machine *a = machine(8 * MB, 0), *b = machine(8 * MB, 0);
     scribble(a);
     GError *err = NULL;
     g_assert_true(migration_incoming_init(b, uri, &err));
@@ -580,8 +591,8 @@ static void test_file_mapped(void)
     g_autofree char *path = g_strdup_printf("%s/mig-f-%d.vmstate", dir ? dir : g_get_tmp_dir(),
                                             (int)getpid());
     g_autofree char *uri = g_strconcat("file:", path, NULL);
-    Machine *a = machine(8 * MB, false), *b = machine(8 * MB, false);
-    Machine *c = machine(8 * MB, false);
+    Machine *a = machine(8 * MB, 0), *b = machine(8 * MB, 0);
+    Machine *c = machine(8 * MB, 0);
     scribble(a);
     GError *err = NULL;
     mig_state(a)->p.max_bandwidth = 0;
@@ -621,7 +632,7 @@ static void test_live_refused(void)
 {
     g_autofree char *path = g_strdup_printf("%s/mig-r-%d.sock", g_get_tmp_dir(), getpid());
     g_autofree char *uri = g_strconcat("unix:", path, NULL);
-    Machine *a = machine(8 * MB, false), *b = machine(8 * MB, true);
+    Machine *a = machine(8 * MB, 0), *b = machine(8 * MB, 1);
     GError *err = NULL;
     vm_start(a);
     g_assert_true(migration_incoming_init(b, uri, &err));
@@ -647,7 +658,7 @@ static void test_live_cancel(void)
     g_assert_true(mig_uri_parse(uri, &u, &err));
     int lfd = mig_listen(&u, &listening, NULL, &err);
     g_assert_cmpint(lfd, >=, 0);
-    Machine *a = machine(8 * MB, false);
+    Machine *a = machine(8 * MB, 0);
     vm_start(a);
     qmp_migrate(a, uri, false, false, false, false, false, false, false, false, &err);
     g_assert_no_error(err);
