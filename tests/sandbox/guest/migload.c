@@ -6,7 +6,9 @@
  *     filled once at start (it must never change, whatever migration does),
  * and between ticks dirties DIRTY_MB MiB of memory at RATE_MB MiB/s (one word per 4 KiB
  * page, round robin). On the console: 'q' ends it (the guest then powers off), 'f'
- * dirties 8 times faster, 's' back to RATE_MB.
+ * dirties 8 times faster, 's' back to RATE_MB. The console is switched to
+ * non-canonical mode without echo: a key acts at once (a canonical tty holds it until
+ * a newline) and is not echoed into the middle of a TICK line.
  *
  *   migload DISK DIRTY_MB RATE_MB
  */
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,6 +75,14 @@ int main(int argc, char **argv)
     if (disk < 0 || !keep || !work || posix_memalign(&sector, 4096, 4096)) {
         printf("MIGLOAD-ERROR setup\n");
         return 1;
+    }
+    struct termios t;
+    if (isatty(0) && tcgetattr(0, &t) == 0) {
+        t.c_lflag &= ~(ICANON | ECHO);
+        t.c_cc[VMIN] = 0;
+        t.c_cc[VTIME] = 0;
+        if (tcsetattr(0, TCSANOW, &t) != 0)
+            printf("MIGLOAD-WARN the console stays canonical\n");
     }
     uint64_t x = 42;
     for (size_t i = 0; i < KEEP_BYTES / 8; i++) {      /* xorshift64 */
