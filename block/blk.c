@@ -15,6 +15,12 @@ struct BlockBackend {
     unsigned in_flight;
     bool inactive;              /* BlockOpenOptions.inactive: root is a read-only view */
     bool read_only;             /* as the user asked (root may be read-only when inactive) */
+    bool discard_ignore;
+    BlockDetectZeroes detect_zeroes;
+    BlockOnError on_read_error, on_write_error;
+    bool iostatus_enabled;
+    BlockIoStatus iostatus;
+    BlockAcctStats stats;
 };
 
 typedef enum { REQ_READ, REQ_WRITE, REQ_WRITE_COMPRESSED, REQ_FLUSH, REQ_DISCARD,
@@ -27,6 +33,8 @@ typedef struct BlkReq {
     BlkIov qiov;
     int flags;
     int ret;
+    bool invalid;               /* refused by the bounds check (statistics) */
+    int64_t start_ns;
     BlockCompletionFunc *cb;
     void *opaque;
 } BlkReq;
@@ -66,6 +74,52 @@ bool block_aio_mode_parse(const char *s, BlockAioMode *mode)
         return false;
     }
     return true;
+}
+
+bool block_detect_zeroes_parse(const char *s, BlockDetectZeroes *dz)
+{
+    static const char *const names[] = { "off", "on", "unmap" };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *dz = (BlockDetectZeroes)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool block_discard_parse(const char *s, bool *ignore)
+{
+    if (!strcmp(s, "ignore") || !strcmp(s, "off")) {
+        *ignore = true;
+    } else if (!strcmp(s, "unmap") || !strcmp(s, "on")) {
+        *ignore = false;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+static const char *const on_error_names[] = { "report", "ignore", "enospc", "stop", "auto" };
+
+bool block_on_error_parse(const char *s, bool is_read, BlockOnError *out)
+{
+    for (size_t i = 0; i < BLOCK_ON_ERROR_AUTO; i++) {
+        if (strcmp(s, on_error_names[i]) == 0) {
+            if (is_read && i == BLOCK_ON_ERROR_ENOSPC) {
+                return false;
+            }
+            *out = (BlockOnError)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *block_on_error_name(BlockOnError e)
+{
+    return e <= BLOCK_ON_ERROR_AUTO ? on_error_names[e] : "?";
 }
 
 bool block_prealloc_parse(const char *s, BlockPrealloc *p)
@@ -131,6 +185,10 @@ BlockBackend *blk_open(BlockEngine *eng, const char *filename, const BlockOpenOp
     blk->inactive = o->inactive;
     blk->read_only = o->read_only;
     blk->wce = o->cache != BLOCK_CACHE_WRITETHROUGH && o->cache != BLOCK_CACHE_DIRECTSYNC;
+    blk->discard_ignore = o->discard_ignore;
+    blk->detect_zeroes = o->detect_zeroes;
+    blk->on_read_error = BLOCK_ON_ERROR_REPORT;
+    blk->on_write_error = BLOCK_ON_ERROR_ENOSPC;
     return blk;
 }
 
@@ -169,6 +227,111 @@ bool blk_set_active(BlockBackend *blk, bool active, const BlockOpenOptions *o,
     blk->root = bs;
     blk->inactive = !active;
     return true;
+}
+
+/* ---- error policy, I/O status, statistics (QEMU block/block-backend.c semantics) ---- */
+
+void blk_set_on_error(BlockBackend *blk, BlockOnError on_read, BlockOnError on_write)
+{
+    if (on_read != BLOCK_ON_ERROR_AUTO) {
+        blk->on_read_error = on_read;
+    }
+    if (on_write != BLOCK_ON_ERROR_AUTO) {
+        blk->on_write_error = on_write;
+    }
+}
+
+BlockOnError blk_get_on_error(BlockBackend *blk, bool is_read)
+{
+    return is_read ? blk->on_read_error : blk->on_write_error;
+}
+
+BlkErrorAction blk_get_error_action(BlockBackend *blk, bool is_read, int error)
+{
+    switch (blk_get_on_error(blk, is_read)) {
+    case BLOCK_ON_ERROR_ENOSPC:
+        return error == ENOSPC ? BLK_ERROR_ACTION_STOP : BLK_ERROR_ACTION_REPORT;
+    case BLOCK_ON_ERROR_STOP:
+        return BLK_ERROR_ACTION_STOP;
+    case BLOCK_ON_ERROR_IGNORE:
+        return BLK_ERROR_ACTION_IGNORE;
+    default:
+        return BLK_ERROR_ACTION_REPORT;
+    }
+}
+
+void blk_iostatus_enable(BlockBackend *blk)
+{
+    blk->iostatus_enabled = true;
+    blk->iostatus = BLOCK_IOSTATUS_OK;
+}
+
+/* QEMU: the status means something only when some error can stop the VM. */
+bool blk_iostatus_is_enabled(BlockBackend *blk)
+{
+    return blk->iostatus_enabled && (blk->on_write_error == BLOCK_ON_ERROR_ENOSPC ||
+                                     blk->on_write_error == BLOCK_ON_ERROR_STOP ||
+                                     blk->on_read_error == BLOCK_ON_ERROR_STOP);
+}
+
+BlockIoStatus blk_iostatus(BlockBackend *blk) { return blk->iostatus; }
+
+void blk_iostatus_set_err(BlockBackend *blk, int error)
+{
+    if (blk_iostatus_is_enabled(blk) && blk->iostatus == BLOCK_IOSTATUS_OK) {
+        blk->iostatus = error == ENOSPC ? BLOCK_IOSTATUS_NOSPACE : BLOCK_IOSTATUS_FAILED;
+    }
+}
+
+void blk_iostatus_reset(BlockBackend *blk)
+{
+    blk->iostatus = BLOCK_IOSTATUS_OK;
+}
+
+const BlockAcctStats *blk_stats(BlockBackend *blk) { return &blk->stats; }
+bool blk_discard_ignored(BlockBackend *blk) { return blk->discard_ignore; }
+BlockDetectZeroes blk_detect_zeroes(BlockBackend *blk) { return blk->detect_zeroes; }
+
+static int64_t now_ns(void)
+{
+    return g_get_monotonic_time() * 1000;
+}
+
+static void blk_account(BlkReq *r)
+{
+    BlockAcctStats *st = &r->blk->stats;
+    int64_t ns = now_ns(), t = ns - r->start_ns;
+    bool ok = r->ret >= 0;
+
+    st->last_access_ns = ns;
+    switch (r->op) {
+    case REQ_READ:
+        if (r->invalid) st->invalid_rd_ops++;
+        else if (!ok) st->failed_rd_ops++;
+        else { st->rd_ops++; st->rd_bytes += r->bytes; st->rd_total_time_ns += t; }
+        break;
+    case REQ_WRITE:
+    case REQ_WRITE_COMPRESSED:
+    case REQ_ZEROES:
+        if (r->invalid) st->invalid_wr_ops++;
+        else if (!ok) st->failed_wr_ops++;
+        else {
+            st->wr_ops++;
+            st->wr_bytes += r->bytes;
+            st->wr_total_time_ns += t;
+            st->wr_highest_offset = MAX(st->wr_highest_offset, r->off + r->bytes);
+        }
+        break;
+    case REQ_FLUSH:
+        if (!ok) st->failed_flush_ops++;
+        else { st->flush_ops++; st->flush_total_time_ns += t; }
+        break;
+    case REQ_DISCARD:
+        if (r->invalid) st->invalid_unmap_ops++;
+        else if (!ok) st->failed_unmap_ops++;
+        else { st->unmap_ops++; st->unmap_bytes += r->bytes; st->unmap_total_time_ns += t; }
+        break;
+    }
 }
 
 static int blk_close_co(void *opaque)
@@ -238,18 +401,34 @@ static int blk_req_run(BlkReq *r)
     BlockBackend *blk = r->blk;
     BlockDriverState *bs = blk->root;
     int ret = r->op == REQ_FLUSH ? 0 : blk_check_request(blk, r->off, r->bytes);
+    int flags = r->flags & ~BLK_REQ_FUA;
 
     if (ret < 0) {
+        r->invalid = true;
         return ret;
     }
     if (blk->inactive && r->op != REQ_READ) {
         return r->op == REQ_FLUSH ? 0 : -EPERM;    /* the other process owns the image */
     }
+    /* discard=ignore: no deallocation at all (QEMU drops BDRV_REQ_MAY_UNMAP too). */
+    if (blk->discard_ignore) {
+        flags &= ~BLK_REQ_MAY_UNMAP;
+    }
     switch (r->op) {
     case REQ_READ:
         return bdrv_co_preadv(bs, r->off, r->bytes, &r->qiov, 0);
     case REQ_WRITE:
-        ret = bdrv_co_pwritev(bs, r->off, r->bytes, &r->qiov, 0, r->flags & ~BLK_REQ_FUA);
+        /* detect-zeroes: a buffer of zeroes is written as a zero range (qcow2: zero
+         * clusters; unmap: deallocated when discard=unmap allows it). */
+        if (blk->detect_zeroes != BLOCK_DETECT_ZEROES_OFF && r->bytes > 0 &&
+            blkiov_is_zero(&r->qiov, 0, r->bytes)) {
+            if (blk->detect_zeroes == BLOCK_DETECT_ZEROES_UNMAP && !blk->discard_ignore) {
+                flags |= BLK_REQ_MAY_UNMAP;
+            }
+            ret = bdrv_co_pwrite_zeroes(bs, r->off, r->bytes, flags);
+            break;
+        }
+        ret = bdrv_co_pwritev(bs, r->off, r->bytes, &r->qiov, 0, flags);
         break;
     case REQ_WRITE_COMPRESSED:
         if (!bs->drv->co_pwritev_compressed) {
@@ -263,9 +442,12 @@ static int blk_req_run(BlkReq *r)
     case REQ_FLUSH:
         return bdrv_co_flush(bs);
     case REQ_DISCARD:
+        if (blk->discard_ignore) {
+            return 0;                   /* QEMU: accepted, nothing deallocated */
+        }
         return bdrv_co_pdiscard(bs, r->off, r->bytes, 0);
     case REQ_ZEROES:
-        ret = bdrv_co_pwrite_zeroes(bs, r->off, r->bytes, r->flags & ~BLK_REQ_FUA);
+        ret = bdrv_co_pwrite_zeroes(bs, r->off, r->bytes, flags);
         break;
     }
     /* Writethrough (and FUA) is a flush of the whole graph after the write, so that
@@ -370,6 +552,7 @@ static void blk_aio_done(void *opaque)
     BlkReq *r = opaque;
 
     r->blk->in_flight--;
+    blk_account(r);
     r->cb(r->opaque, r->ret);
     g_free(r);
 }
@@ -404,6 +587,7 @@ static void blk_aio_submit(BlockBackend *blk, BlkReqOp op, int64_t off,
     r->opaque = opaque;
     blkiov_init_external(&r->qiov, iov, niov);
     r->bytes = iov ? (int64_t)r->qiov.size : bytes;
+    r->start_ns = now_ns();
     if (g_thread_self() == blk->eng->home) {
         blk->in_flight++;
         blk_aio_start(r);
@@ -566,4 +750,18 @@ bool blk_has_zero_init(BlockBackend *blk)
 BlockDriverState *blk_root(BlockBackend *blk)
 {
     return blk->root;
+}
+
+int blk_get_nodes(BlockBackend *blk, BlockNodeDesc *out, int max)
+{
+    int n = 0, depth = 0;
+
+    for (BlockDriverState *bs = blk->root; bs && n < max; bs = bs->backing, depth++) {
+        out[n++] = (BlockNodeDesc){ bs->filename, bs->drv->format_name, bs->read_only,
+                                    bs->drv->is_protocol, depth };
+        if (bs->file && n < max)
+            out[n++] = (BlockNodeDesc){ bs->file->filename, bs->file->drv->format_name,
+                                        bs->file->read_only, true, depth };
+    }
+    return n;
 }

@@ -1,13 +1,15 @@
 /*
  * QMP block commands (qapi/schema/block.json, QEMU 7.2 qapi/block.json and
- * block-core.json): query-block over the -drive list, and the removable-media commands
- * of ide-cd drives (eject, blockdev-open-tray/-close-tray, blockdev-change-medium) with
- * the DEVICE_TRAY_MOVED event. Run on the main thread with the machine lock held.
+ * block-core.json): query-block, query-blockstats and query-named-block-nodes over the
+ * drive list, block_resize, the removable-media commands of ide-cd drives (eject,
+ * blockdev-open-tray/-close-tray, blockdev-change-medium) with the DEVICE_TRAY_MOVED
+ * event, and BLOCK_IO_ERROR. Run on the main thread with the machine lock held.
  */
 #include "qapi/monitor-int.h"
 #include "qapi/qapi-generated.h"
 #include "vireo/drive.h"
 #include "vireo/ide.h"
+#include <errno.h>
 #include <string.h>
 
 /* The device that took drive @d (its "drive" property names it), or NULL. */
@@ -35,6 +37,16 @@ static char *qdev_path(Machine *m, Device *dev)
     return NULL;
 }
 
+/* Drive ids are device names; -blockdev nodes are anonymous to query-block's device
+ * but named by node-name (QEMU: the BlockBackend of a -device has no name). */
+static const char *drive_device_name(const DriveInfo *d) { return d->is_node ? "" : d->id; }
+
+static char *node_name(const DriveInfo *d, guint index, int pos)
+{
+    return pos == 0 && d->is_node ? g_strdup(d->id)
+                                   : g_strdup_printf("#block%u%02d", index, pos);
+}
+
 static BlockDeviceInfo *inserted_info(const DriveInfo *d)
 {
     BlockDeviceInfo *b = g_new0(BlockDeviceInfo, 1);
@@ -44,7 +56,7 @@ static BlockDeviceInfo *inserted_info(const DriveInfo *d)
     b->file = g_strdup(blk_filename(d->blk));
     b->ro = blk_is_read_only(d->blk);
     b->drv = g_strdup(blk_format(d->blk));
-    b->detect_zeroes = BLOCKDEV_DETECT_ZEROES_OPTIONS_OFF;
+    b->detect_zeroes = (BlockdevDetectZeroesOptions)blk_detect_zeroes(d->blk);
     b->image = g_new0(ImageInfo, 1);
     b->image->filename = g_strdup(blk_filename(d->blk));
     b->image->format = g_strdup(blk_format(d->blk));
@@ -82,7 +94,7 @@ GPtrArray *qmp_query_block(Machine *m, GError **errp)
         DriveInfo *d = m->drives->pdata[i];
         Device *dev = drive_device(m, d);
         BlockInfo *b = g_new0(BlockInfo, 1);
-        b->device = g_strdup(d->id);
+        b->device = g_strdup(drive_device_name(d));
         b->qdev = qdev_path(m, dev);
         b->type = g_strdup("unknown");
         b->removable = dev && dev->cls == &ide_cd_class;
@@ -91,10 +103,15 @@ GPtrArray *qmp_query_block(Machine *m, GError **errp)
             b->has_tray_open = true;
             b->tray_open = ide_cd_tray_open(dev);
         }
-        b->has_io_status = true;
-        b->io_status = BLOCK_DEVICE_IO_STATUS_OK;
-        if (d->blk)
+        /* QEMU shows the status only where an error can stop the VM. */
+        if (d->blk && blk_iostatus_is_enabled(d->blk)) {
+            b->has_io_status = true;
+            b->io_status = (BlockDeviceIoStatus)blk_iostatus(d->blk);
+        }
+        if (d->blk) {
             b->inserted = inserted_info(d);
+            b->inserted->node_name = node_name(d, i, 0);
+        }
         g_ptr_array_add(a, b);
     }
     return a;
@@ -222,7 +239,149 @@ static void tray_moved(Device *dev, bool open)
     qapi_event_send_device_tray_moved(m, drive, qdev ? qdev : "", open);
 }
 
+/* ---- statistics, nodes, resize ---- */
+
+static BlockDeviceStats *device_stats(BlockBackend *blk)
+{
+    BlockDeviceStats *s = g_new0(BlockDeviceStats, 1);
+    const BlockAcctStats *a = blk_stats(blk);
+
+    s->rd_bytes = a->rd_bytes;
+    s->wr_bytes = a->wr_bytes;
+    s->unmap_bytes = a->unmap_bytes;
+    s->rd_operations = a->rd_ops;
+    s->wr_operations = a->wr_ops;
+    s->flush_operations = a->flush_ops;
+    s->unmap_operations = a->unmap_ops;
+    s->rd_total_time_ns = a->rd_total_time_ns;
+    s->wr_total_time_ns = a->wr_total_time_ns;
+    s->flush_total_time_ns = a->flush_total_time_ns;
+    s->unmap_total_time_ns = a->unmap_total_time_ns;
+    s->wr_highest_offset = a->wr_highest_offset;
+    s->failed_rd_operations = a->failed_rd_ops;
+    s->failed_wr_operations = a->failed_wr_ops;
+    s->failed_flush_operations = a->failed_flush_ops;
+    s->failed_unmap_operations = a->failed_unmap_ops;
+    s->invalid_rd_operations = a->invalid_rd_ops;
+    s->invalid_wr_operations = a->invalid_wr_ops;
+    s->invalid_flush_operations = a->invalid_flush_ops;
+    s->invalid_unmap_operations = a->invalid_unmap_ops;
+    s->account_invalid = true;
+    s->account_failed = true;
+    if (a->last_access_ns) {
+        s->has_idle_time_ns = true;
+        s->idle_time_ns = g_get_monotonic_time() * 1000 - a->last_access_ns;
+    }
+    return s;
+}
+
+GPtrArray *qmp_query_blockstats(Machine *m, bool has_query_nodes, bool query_nodes,
+                                GError **errp)
+{
+    GPtrArray *a = g_ptr_array_new_with_free_func((GDestroyNotify)qapi_free_BlockStats);
+
+    for (guint i = 0; m->drives && i < m->drives->len; i++) {
+        DriveInfo *d = m->drives->pdata[i];
+        BlockStats *s;
+        if (has_query_nodes && query_nodes && !d->blk)
+            continue;
+        s = g_new0(BlockStats, 1);
+        if (!(has_query_nodes && query_nodes)) {
+            s->device = g_strdup(drive_device_name(d));
+            s->qdev = qdev_path(m, drive_device(m, d));
+        }
+        if (d->blk) {
+            s->node_name = node_name(d, i, 0);
+            s->stats = device_stats(d->blk);
+        } else {
+            s->stats = g_new0(BlockDeviceStats, 1);
+            s->stats->account_invalid = s->stats->account_failed = true;
+        }
+        g_ptr_array_add(a, s);
+    }
+    return a;
+}
+
+GPtrArray *qmp_query_named_block_nodes(Machine *m, bool has_flat, bool flat, GError **errp)
+{
+    GPtrArray *a = g_ptr_array_new_with_free_func((GDestroyNotify)qapi_free_BlockDeviceInfo);
+
+    for (guint i = 0; m->drives && i < m->drives->len; i++) {
+        DriveInfo *d = m->drives->pdata[i];
+        BlockNodeDesc nodes[64];
+        int n = d->blk ? blk_get_nodes(d->blk, nodes, G_N_ELEMENTS(nodes)) : 0;
+        for (int k = 0; k < n; k++) {
+            BlockDeviceInfo *b = k == 0 ? inserted_info(d) : g_new0(BlockDeviceInfo, 1);
+            b->node_name = node_name(d, i, k);
+            if (k > 0) {
+                b->file = g_strdup(nodes[k].filename);
+                b->ro = nodes[k].read_only;
+                b->drv = g_strdup(nodes[k].driver);
+                b->backing_file_depth = 0;
+                b->image = g_new0(ImageInfo, 1);
+                b->image->filename = g_strdup(nodes[k].filename);
+                b->image->format = g_strdup(nodes[k].driver);
+                b->cache = g_new0(BlockdevCacheInfo, 1);
+                b->cache->writeback = blk_write_cache_enabled(d->blk);
+            }
+            g_ptr_array_add(a, b);
+        }
+    }
+    return a;
+}
+
+void qmp_block_resize(Machine *m, const char *device, const char *node, int64_t size,
+                      GError **errp)
+{
+    DriveInfo *d = NULL;
+    g_autoptr(GError) err = NULL;
+
+    for (guint i = 0; m->drives && i < m->drives->len; i++) {
+        DriveInfo *c = m->drives->pdata[i];
+        g_autofree char *name = node_name(c, i, 0);
+        if (!c->blk)
+            continue;
+        if ((device && !c->is_node && !strcmp(c->id, device)) ||
+            (node && !strcmp(node, name)))
+            d = c;
+    }
+    if (!d) {
+        g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
+                    "Cannot find device='%s' nor node-name='%s'", device ? device : "",
+                    node ? node : "");
+        return;
+    }
+    if (size < 0) {
+        g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
+                    "Parameter 'size' expects a >0 size");
+        return;
+    }
+    if (blk_is_read_only(d->blk)) {
+        g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
+                    "Cannot resize a read-only image '%s'", blk_filename(d->blk));
+        return;
+    }
+    blk_drain(d->blk);
+    if (blk_truncate(d->blk, size, BLOCK_PREALLOC_OFF, &err) < 0) {
+        g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR, "%s",
+                    err ? err->message : "resize failed");
+        return;
+    }
+    if (d->resized)
+        d->resized(d->resized_opaque);
+}
+
+static void block_io_error(Machine *m, const char *device, const char *node, bool is_read,
+                           int action, bool iostatus, int error)
+{
+    qapi_event_send_block_io_error(m, device, node, is_read ? IO_OPERATION_TYPE_READ
+                                                            : IO_OPERATION_TYPE_WRITE,
+                                   (BlockErrorAction)action, iostatus, error == ENOSPC,
+                                   g_strerror(error));
+}
+
 void qmp_block_init(Machine *m)
 {
     m->ide_tray_moved = tray_moved;
+    m->block_io_error = block_io_error;
 }

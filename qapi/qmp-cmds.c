@@ -5,6 +5,7 @@
  */
 #include "qapi/monitor-int.h"
 #include "qapi/qapi-generated.h"
+#include "vireo/drive.h"
 #include "vireo/kvm.h"
 #include "vireo/migration.h"
 #include "vireo/runstate.h"
@@ -91,6 +92,8 @@ void qmp_cont(Machine *m, GError **errp)
                     "Resetting the Virtual Machine is required");
         return;
     }
+    /* QEMU: the I/O status of every drive is reset, even when already running. */
+    drives_iostatus_reset(m);
     if (runstate_is_running(m))
         return;
     if (!migration_before_cont(m, errp))

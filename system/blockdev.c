@@ -3,7 +3,8 @@
  * nodes (driver=file|host_device: filename, aio, cache.direct, cache.no-flush, locking)
  * and format nodes (driver=raw|qcow2: file = a node name or an inline protocol node,
  * backing = null or a node name, qcow2 only), each with node-name, read-only,
- * auto-read-only, discard=ignore, detect-zeroes=off. Declared nodes form a graph; the
+ * auto-read-only, discard=ignore|unmap, detect-zeroes=off|on|unmap (the top node's
+ * apply to guest requests). Declared nodes form a graph; the
  * nodes nothing else refers to are opened as chains on the block layer (a backing node
  * becomes the overlay's pinned backing, BLOCK_BACKING_EXPLICIT) and registered as
  * drives named by their node-name, so devices attach with drive=NODE-NAME. A protocol
@@ -24,6 +25,8 @@ typedef struct BdNode {
     BlockCacheMode cache;
     BlockAioMode aio;
     bool aio_set;
+    bool discard_ignore;
+    BlockDetectZeroes detect_zeroes;
     BlockOpenOptions o;             /* filled when opened; kept for backing chains */
 } BdNode;
 
@@ -67,10 +70,20 @@ static bool bd_common(BdNode *n, JsonObject *o, bool kv, GError **errp)
     const char *discard = json_object_has_member(o, "discard") ? kv_get_str(o, "discard") : NULL;
     const char *dz = json_object_has_member(o, "detect-zeroes") ?
                      kv_get_str(o, "detect-zeroes") : NULL;
-    if (discard && strcmp(discard, "ignore") && strcmp(discard, "off"))
-        return bd_error(errp, n->spec, "discard=unmap is not supported (discard=ignore)");
-    if (dz && strcmp(dz, "off"))
-        return bd_error(errp, n->spec, "detect-zeroes is not supported (off only)");
+    n->discard_ignore = true;                   /* QEMU's default: discard=ignore */
+    if (discard && !block_discard_parse(discard, &n->discard_ignore)) {
+        g_autofree char *why = g_strdup_printf("Parameter 'discard' does not accept value "
+                                               "'%s' (ignore, unmap)", discard);
+        return bd_error(errp, n->spec, why);
+    }
+    if (dz && !block_detect_zeroes_parse(dz, &n->detect_zeroes)) {
+        g_autofree char *why = g_strdup_printf("Parameter 'detect-zeroes' does not accept "
+                                               "value '%s' (off, on, unmap)", dz);
+        return bd_error(errp, n->spec, why);
+    }
+    if (n->detect_zeroes == BLOCK_DETECT_ZEROES_UNMAP && n->discard_ignore)
+        return bd_error(errp, n->spec, "setting detect-zeroes to unmap is not allowed "
+                                       "without setting discard operation to unmap");
     n->cache = BLOCK_CACHE_WRITEBACK;
     JsonObject *cache = NULL;
     if ((v = json_object_get_member(o, "cache")) &&
@@ -207,6 +220,8 @@ static void bd_options(Machine *m, BdNode *n, bool read_only)
     n->o.format = n->file_ref ? n->driver : "raw";
     n->o.read_only = read_only || n->read_only || (f && f->read_only);
     n->o.cache = f ? f->cache : n->cache;
+    n->o.discard_ignore = n->discard_ignore;
+    n->o.detect_zeroes = n->detect_zeroes;
     if (f && f->aio_set)
         n->o.aio = f->aio;
     if (n->backing_null) {

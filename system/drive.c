@@ -59,6 +59,7 @@ static bool drive_error(GError **errp, const char *spec, const char *why)
 }
 
 static BlockEngine *machine_engine(Machine *m);
+static void drives_resumed(void *opaque);
 
 BlockEngine *drive_engine(Machine *m)
 {
@@ -77,7 +78,7 @@ bool drive_register(Machine *m, const char *id, const char *spec, BlockBackend *
         }
     DriveInfo *d = g_new0(DriveInfo, 1);
     *d = (DriveInfo){ .id = g_strdup(id), .iface = g_strdup("none"), .spec = g_strdup(spec),
-                      .blk = blk, .bus = -1, .unit = -1 };
+                      .blk = blk, .bus = -1, .unit = -1, .is_node = true };
     if (!m->drives)
         m->drives = g_ptr_array_new();
     g_ptr_array_add(m->drives, d);
@@ -86,8 +87,11 @@ bool drive_register(Machine *m, const char *id, const char *spec, BlockBackend *
 
 static BlockEngine *machine_engine(Machine *m)
 {
-    if (!m->block_engine)
+    if (!m->block_engine) {
         m->block_engine = block_engine_new(NULL);
+        runstate_add_notifier(m, &(RunstateNotifier){ .resumed = drives_resumed,
+                                                     .opaque = m });
+    }
     return m->block_engine;
 }
 
@@ -127,19 +131,44 @@ static bool parse_onoff(const char *spec, const char *key, const char *v, bool *
     return true;
 }
 
-/* Values Vireo implements; any other is refused by name rather than ignored. */
-static bool drive_check_unsupported(const char *spec, GHashTable *kv, GError **errp)
+/* discard= and detect-zeroes= (QEMU blockdev.c: unmap detection needs discard=unmap). */
+static bool drive_discard(const char *spec, GHashTable *kv, BlockOpenOptions *o,
+                          GError **errp)
 {
-    static const struct { const char *key, *ok1, *ok2, *why; } rules[] = {
-        { "discard", "ignore", "off", "discard=unmap is not supported (discard=ignore)" },
-        { "detect-zeroes", "off", NULL, "detect-zeroes is not supported (off only)" },
-        { "werror", "report", NULL, "werror: only report is supported (no VM stop yet)" },
-        { "rerror", "report", NULL, "rerror: only report is supported (no VM stop yet)" },
-    };
-    for (unsigned i = 0; i < G_N_ELEMENTS(rules); i++) {
-        const char *v = g_hash_table_lookup(kv, rules[i].key);
-        if (v && strcmp(v, rules[i].ok1) && (!rules[i].ok2 || strcmp(v, rules[i].ok2)))
-            return drive_error(errp, spec, rules[i].why);
+    const char *discard = g_hash_table_lookup(kv, "discard");
+    const char *dz = g_hash_table_lookup(kv, "detect-zeroes");
+    o->discard_ignore = true;                       /* QEMU's default: discard=ignore */
+    if (discard && !block_discard_parse(discard, &o->discard_ignore)) {
+        g_autofree char *why = g_strdup_printf("Invalid discard option '%s' (ignore, off, "
+                                               "unmap, on)", discard);
+        return drive_error(errp, spec, why);
+    }
+    if (dz && !block_detect_zeroes_parse(dz, &o->detect_zeroes)) {
+        g_autofree char *why = g_strdup_printf("Parameter 'detect-zeroes' does not accept "
+                                               "value '%s' (off, on, unmap)", dz);
+        return drive_error(errp, spec, why);
+    }
+    if (o->detect_zeroes == BLOCK_DETECT_ZEROES_UNMAP && o->discard_ignore)
+        return drive_error(errp, spec, "setting detect-zeroes to unmap is not allowed "
+                                       "without setting discard operation to unmap");
+    return true;
+}
+
+/* werror= / rerror= (QEMU parse_block_error_action: enospc is for writes only). */
+static bool drive_on_error(const char *spec, GHashTable *kv, BlockOnError *rd,
+                           BlockOnError *wr, GError **errp)
+{
+    const char *r = g_hash_table_lookup(kv, "rerror");
+    const char *w = g_hash_table_lookup(kv, "werror");
+    *rd = BLOCK_ON_ERROR_REPORT;
+    *wr = BLOCK_ON_ERROR_ENOSPC;
+    if (r && !block_on_error_parse(r, true, rd)) {
+        g_autofree char *why = g_strdup_printf("'%s' invalid read error action", r);
+        return drive_error(errp, spec, why);
+    }
+    if (w && !block_on_error_parse(w, false, wr)) {
+        g_autofree char *why = g_strdup_printf("'%s' invalid write error action", w);
+        return drive_error(errp, spec, why);
     }
     return true;
 }
@@ -167,7 +196,7 @@ static bool drive_options(const char *spec, GHashTable *kv, BlockOpenOptions *o,
         return drive_error(errp, spec, "media must be disk or cdrom");
     if (media && !strcmp(media, "cdrom"))
         o->read_only = true;                        /* QEMU opens CD-ROM media read-only */
-    return drive_check_unsupported(spec, kv, errp);
+    return drive_discard(spec, kv, o, errp);
 }
 
 /* Fills @o's backing fields (and @b's nodes) from the backing.* keys. */
@@ -337,8 +366,10 @@ bool drive_add(Machine *m, const char *spec, GError **errp)
     g_autoptr(GHashTable) kv = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     BlockOpenOptions o;
     DriveBacking chain;
+    BlockOnError on_read, on_write;
     bool snapshot = m->opts.snapshot, implicit = true;
     if (!drive_parse(spec, kv, errp) || !drive_options(spec, kv, &o, errp) ||
+        !drive_on_error(spec, kv, &on_read, &on_write, errp) ||
         !drive_backing(spec, kv, &o, &chain, errp) ||
         !parse_onoff(spec, "snapshot", g_hash_table_lookup(kv, "snapshot"), &snapshot, errp) ||
         !parse_onoff(spec, "implicit-backing", g_hash_table_lookup(kv, "implicit-backing"),
@@ -394,6 +425,7 @@ bool drive_add(Machine *m, const char *spec, GError **errp)
                 g_prefix_error(errp, "-drive %s: ", spec);
             return false;
         }
+        blk_set_on_error(blk, on_read, on_write);
     }
     DriveInfo *d = g_new0(DriveInfo, 1);
     *d = info;
@@ -444,15 +476,92 @@ BlockBackend *drive_claim(Machine *m, const char *id, const char *dev, GError **
 void drive_release_id(Machine *m, const char *id)
 {
     for (guint i = 0; id && m->drives && i < m->drives->len; i++)
-        if (!strcmp(((DriveInfo *)m->drives->pdata[i])->id, id))
+        if (!strcmp(((DriveInfo *)m->drives->pdata[i])->id, id)) {
             ((DriveInfo *)m->drives->pdata[i])->claimed_by = NULL;
+            ((DriveInfo *)m->drives->pdata[i])->retry = NULL;
+            ((DriveInfo *)m->drives->pdata[i])->resized = NULL;
+        }
 }
 
 void drive_release(Machine *m, BlockBackend *blk)
 {
+    DriveInfo *d = drive_find_blk(m, blk);
+    if (d) {
+        d->claimed_by = NULL;
+        d->retry = NULL;
+        d->resized = NULL;
+    }
+}
+
+DriveInfo *drive_find_blk(Machine *m, BlockBackend *blk)
+{
     for (guint i = 0; blk && m->drives && i < m->drives->len; i++)
         if (((DriveInfo *)m->drives->pdata[i])->blk == blk)
-            ((DriveInfo *)m->drives->pdata[i])->claimed_by = NULL;
+            return m->drives->pdata[i];
+    return NULL;
+}
+
+/* ---- rerror / werror (QEMU block-backend.c blk_error_action) ---- */
+
+BlkErrorAction drive_io_error(Machine *m, BlockBackend *blk, bool is_read, int error)
+{
+    BlkErrorAction action = blk_get_error_action(blk, is_read, error);
+    DriveInfo *d = drive_find_blk(m, blk);
+    const char *device = d && !d->is_node ? d->id : "";
+    const char *node = d && d->is_node ? d->id : NULL;
+
+    /* The status first, so that query-block agrees with the events sent so far; the
+     * event before the STOP the request causes. */
+    if (action == BLK_ERROR_ACTION_STOP)
+        blk_iostatus_set_err(blk, error);
+    if (m->block_io_error)
+        m->block_io_error(m, device, node, is_read, action, blk_iostatus_is_enabled(blk),
+                          error);
+    if (action == BLK_ERROR_ACTION_STOP)
+        vm_request_stop(m, RUN_STATE_IO_ERROR);
+    return action;
+}
+
+void drive_set_retry(Machine *m, BlockBackend *blk, void (*retry)(void *opaque),
+                     void *opaque)
+{
+    DriveInfo *d = drive_find_blk(m, blk);
+    if (d) {
+        d->retry = retry;
+        d->retry_opaque = opaque;
+    }
+}
+
+void drive_set_resize_cb(Machine *m, BlockBackend *blk, void (*resized)(void *opaque),
+                         void *opaque)
+{
+    DriveInfo *d = drive_find_blk(m, blk);
+    if (d) {
+        d->resized = resized;
+        d->resized_opaque = opaque;
+    }
+}
+
+void drives_iostatus_reset(Machine *m)
+{
+    for (guint i = 0; m->drives && i < m->drives->len; i++) {
+        DriveInfo *d = m->drives->pdata[i];
+        if (d->blk)
+            blk_iostatus_reset(d->blk);
+    }
+}
+
+/* The VM runs again: the requests that stopped it are retried (QEMU's restart hooks). */
+static void drives_resumed(void *opaque)
+{
+    Machine *m = opaque;
+    for (guint i = 0; m->drives && i < m->drives->len; i++) {
+        DriveInfo *d = m->drives->pdata[i];
+        void (*retry)(void *) = d->retry;
+        d->retry = NULL;
+        if (retry)
+            retry(d->retry_opaque);
+    }
 }
 
 /* Whether a -device already sits at IDE position @bus/@unit. */

@@ -103,6 +103,12 @@ void vm_request_powerdown(Machine *m)
     mainloop_wakeup();
 }
 
+void vm_request_stop(Machine *m, RunState state)
+{
+    g_atomic_int_set(&m->run.stop_req, (gint)state + 1);
+    mainloop_wakeup();
+}
+
 void vm_request_internal_error(Machine *m)
 {
     g_atomic_int_set(&m->run.error_req, 1);
@@ -187,6 +193,9 @@ static bool process_requests(Machine *m)
         rs->exit_status = 1;
         return true;
     }
+    int stop = g_atomic_int_exchange(&rs->stop_req, 0);
+    if (stop > 0 && stop <= RUN_STATE__MAX && rs->state == RUN_STATE_RUNNING)
+        vm_stop(m, (RunState)(stop - 1));
     int cause = g_atomic_int_exchange(&rs->shutdown_req, 0);
     if (cause && handle_shutdown(m, cause))
         return true;

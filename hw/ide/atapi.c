@@ -137,12 +137,11 @@ static void reply(IdeDrive *d, uint32_t len, uint32_t alloc)
     }
 }
 
+/* DMA reads follow rerror= (QEMU: ide_atapi_cmd_read_dma_cb); PIO reads report. */
 static void dma_read_done(IdeDrive *d, int ret)
 {
-    if (ret < 0) {
-        read_chunk_done(d, ret);
+    if (ret < 0 && ide_handle_error(d, ret, true, read_chunk_done))
         return;
-    }
     d->s.lba += d->s.atapi_left / CD_SECTOR;
     d->s.atapi_left = 0;
     atapi_ok(d);

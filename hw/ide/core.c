@@ -11,6 +11,7 @@
  * bumps the drive's generation so that the late completion changes nothing.
  */
 #include "ide-internal.h"
+#include "vireo/drive.h"
 #include <string.h>
 
 static IdeDrive *cur_drive(IdeBus *b) { return b->drive[b->s->unit]; }
@@ -77,18 +78,73 @@ static void ticket_done(void *opaque, int ret)
     g_free(t);
 }
 
-void ide_submit(IdeDrive *d, bool write, uint64_t offset, struct iovec *iov, int niov,
-                IdeDoneFn *done)
+/* Issues d->last: the request in d->iov / d->niov (TRIM: one range in last.offset and
+ * d->iov[0].iov_len bytes). */
+static void ide_issue(IdeDrive *d)
 {
     IdeTicket *t = g_new(IdeTicket, 1);
 
-    *t = (IdeTicket){ d, d->gen, done };
+    *t = (IdeTicket){ d, d->gen, d->last.done };
     d->inflight = true;
     d->s.status = ST_BSY | ST_DRDY;
-    if (write)
-        blk_aio_pwritev(d->blk, offset, iov, niov, 0, ticket_done, t);
-    else
-        blk_aio_preadv(d->blk, offset, iov, niov, ticket_done, t);
+    switch (d->last.op) {
+    case IDE_OP_WRITE:
+        blk_aio_pwritev(d->blk, d->last.offset, d->iov, d->niov, 0, ticket_done, t);
+        break;
+    case IDE_OP_READ:
+        blk_aio_preadv(d->blk, d->last.offset, d->iov, d->niov, ticket_done, t);
+        break;
+    case IDE_OP_FLUSH:
+        blk_aio_flush(d->blk, ticket_done, t);
+        break;
+    case IDE_OP_TRIM:
+        blk_aio_pdiscard(d->blk, d->last.offset, d->iov[0].iov_len, ticket_done, t);
+        break;
+    }
+}
+
+void ide_submit(IdeDrive *d, bool write, uint64_t offset, struct iovec *iov, int niov,
+                IdeDoneFn *done)
+{
+    if (iov != d->iov) {
+        memcpy(d->iov, iov, sizeof(*iov) * MIN(niov, IDE_PRD_MAX));
+    }
+    d->niov = MIN(niov, IDE_PRD_MAX);
+    d->last.op = write ? IDE_OP_WRITE : IDE_OP_READ;
+    d->last.offset = offset;
+    d->last.done = done;
+    ide_issue(d);
+}
+
+/* The VM runs again after a stop on an error: the same request once more, unless the
+ * drive was reset (or lost its medium) meanwhile. */
+static void ide_retry(void *opaque)
+{
+    IdeDrive *d = opaque;
+
+    if (d->retry_gen == d->gen && d->inflight && d->blk)
+        ide_issue(d);
+}
+
+bool ide_handle_error(IdeDrive *d, int ret, bool is_read, IdeDoneFn *report)
+{
+    Machine *m = d->bus->m;
+
+    switch (drive_io_error(m, d->blk, is_read, -ret)) {
+    case BLK_ERROR_ACTION_IGNORE:
+        return false;
+    case BLK_ERROR_ACTION_REPORT:
+        report(d, ret);
+        return true;
+    case BLK_ERROR_ACTION_STOP:
+        break;
+    }
+    /* The command stays busy until the retry completes it. */
+    d->inflight = true;
+    d->s.status = ST_BSY | ST_DRDY;
+    d->retry_gen = d->gen;
+    drive_set_retry(m, d->blk, ide_retry, d);
+    return true;
 }
 
 static void ata_io_error(IdeDrive *d, int ret, bool write)
@@ -166,12 +222,13 @@ static bool ata_range_ok(IdeDrive *d, uint64_t lba, uint64_t n)
 
 static void ata_read_block(IdeDrive *d);
 
+static void ata_read_error(IdeDrive *d, int ret) { ata_io_error(d, ret, false); }
+static void ata_write_error(IdeDrive *d, int ret) { ata_io_error(d, ret, true); }
+
 static void ata_read_done(IdeDrive *d, int ret)
 {
-    if (ret < 0) {
-        ata_io_error(d, ret, false);
+    if (ret < 0 && ide_handle_error(d, ret, true, ata_read_error))
         return;
-    }
     d->s.lba += d->s.block_sectors;
     d->s.nsect_left -= d->s.block_sectors;
     ata_set_sector(d, d->s.lba);
@@ -198,10 +255,8 @@ static void ata_read_block(IdeDrive *d)
 
 static void ata_write_done(IdeDrive *d, int ret)
 {
-    if (ret < 0) {
-        ata_io_error(d, ret, true);
+    if (ret < 0 && ide_handle_error(d, ret, false, ata_write_error))
         return;
-    }
     d->s.lba += d->s.block_sectors;
     d->s.nsect_left -= d->s.block_sectors;
     ata_set_sector(d, d->s.lba);
@@ -268,13 +323,18 @@ static void data_write(IdeBus *b, uint32_t v, unsigned size)
 
 /* ---- DMA ---- */
 
+static bool ata_dma_is_write(uint8_t cmd) { return cmd == 0xca || cmd == 0xcb || cmd == 0x35; }
+
+static void ata_dma_error(IdeDrive *d, int ret)
+{
+    ata_io_error(d, ret, ata_dma_is_write(d->s.cmd));
+    d->bus->s->bm.status = (d->bus->s->bm.status & ~BM_ST_ACTIVE) | BM_ST_ERROR;
+}
+
 static void ata_dma_done(IdeDrive *d, int ret)
 {
-    if (ret < 0) {
-        ata_io_error(d, ret, d->s.cmd == 0xca || d->s.cmd == 0xcb || d->s.cmd == 0x35);
-        d->bus->s->bm.status = (d->bus->s->bm.status & ~BM_ST_ACTIVE) | BM_ST_ERROR;
+    if (ret < 0 && ide_handle_error(d, ret, !ata_dma_is_write(d->s.cmd), ata_dma_error))
         return;
-    }
     d->s.lba += d->s.nsect_left;
     d->s.nsect_left = 0;
     ata_set_sector(d, d->s.lba);
@@ -462,24 +522,20 @@ static void ata_rw_start(IdeDrive *d, bool lba48, bool write, bool dma)
 
 static void flush_done(IdeDrive *d, int ret)
 {
-    if (ret < 0)
-        ata_io_error(d, ret, true);
-    else
-        ide_cmd_done(d, true);
+    if (ret < 0 && ide_handle_error(d, ret, false, ata_write_error))
+        return;
+    ide_cmd_done(d, true);
 }
 
 static void ata_flush(IdeDrive *d)
 {
-    IdeTicket *t = g_new(IdeTicket, 1);
-
     if (!d->blk) {
         ide_cmd_done(d, true);
         return;
     }
-    *t = (IdeTicket){ d, d->gen, flush_done };
-    d->inflight = true;
-    d->s.status = ST_BSY | ST_DRDY;
-    blk_aio_flush(d->blk, ticket_done, t);
+    d->last.op = IDE_OP_FLUSH;
+    d->last.done = flush_done;
+    ide_issue(d);
 }
 
 static bool multiple_ok(IdeDrive *d, uint8_t cmd)

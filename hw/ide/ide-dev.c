@@ -24,10 +24,13 @@ typedef struct IdeDevice {
     IdeDrive d;
 } IdeDevice;
 
-/* QEMU's BlockdevOnError names. Only report (and auto, which means report for reads and
- * enospc... for writes) are implemented: the others are refused at realize. */
+/* QEMU's BlockdevOnError names; auto keeps the drive's -drive rerror=/werror=. */
 static const char *const on_error_names[] = { "auto", "report", "ignore", "enospc", "stop",
                                               NULL };
+static const BlockOnError on_error_values[] = {
+    BLOCK_ON_ERROR_AUTO, BLOCK_ON_ERROR_REPORT, BLOCK_ON_ERROR_IGNORE, BLOCK_ON_ERROR_ENOSPC,
+    BLOCK_ON_ERROR_STOP,
+};
 
 #define IDE_COMMON_PROPS \
     PROP("drive", PROP_DRIVE, IdeDevice, drive, NULL, "Node name or ID of a block device " \
@@ -46,9 +49,9 @@ static const char *const on_error_names[] = { "auto", "report", "ignore", "enosp
     PROP_ENUM_("write-cache", IdeDevice, write_cache, on_off_auto_names, "auto", \
                "initial write cache state (auto: from the drive's cache mode)"), \
     PROP_ENUM_("rerror", IdeDevice, rerror, on_error_names, "auto", \
-               "action on read errors (report)"), \
+               "action on read errors (auto: the drive's rerror)"), \
     PROP_ENUM_("werror", IdeDevice, werror, on_error_names, "auto", \
-               "action on write errors (report)")
+               "action on write errors (auto: the drive's werror)")
 
 static const Property ide_hd_props[] = {
     IDE_COMMON_PROPS,
@@ -170,10 +173,6 @@ static bool check_props(IdeDevice *s, GError **errp)
         why = "logical_block_size must be 512 for IDE";
     else if (s->physical_block_size != 512 && s->physical_block_size != 4096)
         why = "physical_block_size must be 512 or 4096";
-    else if (s->rerror != 0 && s->rerror != 1)
-        why = "rerror: only report (and auto) are supported";
-    else if (s->werror != 0 && s->werror != 1)
-        why = "werror: only report (and auto) are supported";
     else if (!s->is_cd && !s->drive)
         why = "No drive specified";
     else if (s->serial && strlen(s->serial) > 20)
@@ -197,6 +196,16 @@ static void set_geometry(IdeDevice *s)
 }
 
 static void tray_moved(IdeDrive *d);
+
+/* block_resize of a disk: the new size shows in the next IDENTIFY (QEMU ide_resize_cb;
+ * the CHS geometry stays). */
+static void ide_resized(void *opaque)
+{
+    IdeDevice *s = opaque;
+    int64_t len = s->d.blk ? blk_getlength(s->d.blk) : -1;
+    if (len >= 0 && !s->is_cd)
+        s->d.nb_sectors = (uint64_t)len / IDE_SECTOR;
+}
 
 static bool ide_dev_realize(Device *dev, GError **errp)
 {
@@ -223,6 +232,11 @@ static bool ide_dev_realize(Device *dev, GError **errp)
         drive_release_id(m, s->drive);
         s->d.blk = NULL;
         return false;
+    }
+    if (s->d.blk) {
+        blk_set_on_error(s->d.blk, on_error_values[s->rerror], on_error_values[s->werror]);
+        blk_iostatus_enable(s->d.blk);
+        drive_set_resize_cb(m, s->d.blk, ide_resized, s);
     }
     int64_t len = s->d.blk ? blk_getlength(s->d.blk) : 0;
     s->d.nb_sectors = len > 0 ? (uint64_t)len / IDE_SECTOR : 0;

@@ -96,8 +96,11 @@ typedef struct IdeDriveState {
 } IdeDriveState;
 
 typedef struct IdeBus IdeBus;
+typedef struct IdeDrive IdeDrive;
+/* Block request helper: runs @done(d, ret) on completion unless the drive was reset. */
+typedef void IdeDoneFn(IdeDrive *d, int ret);
 
-typedef struct IdeDrive {
+struct IdeDrive {
     IdeBus *bus;
     unsigned unit;
     bool is_cd;
@@ -108,13 +111,17 @@ typedef struct IdeDrive {
     uint16_t cyls, heads, secs;
     unsigned gen;               /* bumped by resets: older completions are dropped */
     bool inflight;
+    /* The last block request, resubmitted when a werror/rerror=stop error stopped the
+     * VM and it runs again (retry_gen: the generation it belongs to). */
+    struct { uint8_t op; uint64_t offset; IdeDoneFn *done; } last;
+    unsigned retry_gen;
     struct iovec iov[IDE_PRD_MAX];
     int niov;
     /* ide-cd: the guest moved the tray (START STOP UNIT): DEVICE_TRAY_MOVED. */
     void (*tray_moved)(struct IdeDrive *d);
     void *owner;                /* the ide-hd / ide-cd device */
     IdeDriveState s;
-} IdeDrive;
+};
 
 typedef struct BmdmaState {
     uint8_t cmd, status;
@@ -156,8 +163,11 @@ void ide_dma_kick(IdeBus *b);
  * when the table is short, unterminated or points outside guest RAM. */
 bool ide_dma_map(IdeDrive *d, uint64_t bytes, bool to_memory);
 void ide_dma_finish(IdeDrive *d, bool ok);
-/* Block request helper: runs @done(d, ret) on completion unless the drive was reset. */
-typedef void IdeDoneFn(IdeDrive *d, int ret);
+/* A request failed (@ret < 0): the drive's rerror/werror policy decides. Returns false
+ * for ignore (the caller goes on as if it had succeeded); true when it is dealt with:
+ * reported through @report, or kept (BSY) for a retry once the VM runs again (stop). */
+bool ide_handle_error(IdeDrive *d, int ret, bool is_read, IdeDoneFn *report);
+enum { IDE_OP_READ, IDE_OP_WRITE, IDE_OP_FLUSH, IDE_OP_TRIM };
 void ide_submit(IdeDrive *d, bool write, uint64_t offset, struct iovec *iov, int niov,
                 IdeDoneFn *done);
 

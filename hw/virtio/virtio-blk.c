@@ -3,7 +3,9 @@
  * 16-byte header { le32 type; le32 reserved; le64 sector; } in device-readable buffers,
  * data, and a 1-byte status in the last device-writable byte. Reads, writes, flushes,
  * GET_ID, DISCARD and WRITE_ZEROES (one segment each) go to the block layer
- * asynchronously and complete on the main loop.
+ * asynchronously and complete on the main loop. A failed request follows the drive's
+ * rerror=/werror= (or the device's): reported (IOERR), ignored (OK), or kept while the
+ * VM stops (io-error) and issued again when it runs (QEMU virtio_blk_handle_rw_error).
  */
 #include "block/iov.h"
 #include "vireo/drive.h"
@@ -35,17 +37,31 @@
 #define SEG_MAX   126             /* queue size - 2 (header and status), as QEMU */
 #define CONFIG_SIZE 60
 
+/* QEMU's BlockdevOnError; auto keeps the drive's rerror=/werror=. */
+static const char *const on_error_names[] = { "auto", "report", "ignore", "enospc", "stop",
+                                              NULL };
+static const BlockOnError on_error_values[] = {
+    BLOCK_ON_ERROR_AUTO, BLOCK_ON_ERROR_REPORT, BLOCK_ON_ERROR_IGNORE, BLOCK_ON_ERROR_ENOSPC,
+    BLOCK_ON_ERROR_STOP,
+};
+
 typedef struct VirtioBlk {
     VirtioPci vp;                   /* first member */
     char *drive, *serial;           /* properties */
     uint16_t queue_size;            /* property */
+    int rerror, werror;             /* properties, BlockOnError index */
     BlockBackend *blk;
     int64_t sectors;
     unsigned inflight;
+    struct BlkReq *stopped;         /* requests kept by a stop on error, for cont */
 } VirtioBlk;
 
 typedef struct BlkReq {
     VirtioBlk *b;
+    struct BlkReq *next;            /* b->stopped */
+    uint32_t type;
+    int64_t off, bytes;
+    int flags;
     VirtQueueElement *e;
     uint8_t *status;                /* the last device-writable byte */
     uint64_t in_bytes;              /* written into the in-buffers on success */
@@ -76,12 +92,78 @@ static void req_finish(BlkReq *r, uint8_t status)
     virtio_pci_request_done(&b->vp);
 }
 
+static void req_done(void *opaque, int ret);
+
+/* Issues the block request @r describes (again, after a stop). */
+static void req_issue(BlkReq *r)
+{
+    VirtioBlk *b = r->b;
+    switch (r->type) {
+    case T_IN:
+        return blk_aio_preadv(b->blk, r->off, r->data.iov, r->data.niov, req_done, r);
+    case T_OUT:
+        return blk_aio_pwritev(b->blk, r->off, r->data.iov, r->data.niov, 0, req_done, r);
+    case T_FLUSH:
+        return blk_aio_flush(b->blk, req_done, r);
+    case T_DISCARD:
+        return blk_aio_pdiscard(b->blk, r->off, r->bytes, req_done, r);
+    case T_WRITE_ZEROES:
+        return blk_aio_pwrite_zeroes(b->blk, r->off, r->bytes, r->flags, req_done, r);
+    }
+}
+
+/* cont: the stopped requests in the order they failed. */
+static void blk_retry(void *opaque)
+{
+    VirtioBlk *b = opaque;
+    BlkReq *list = NULL, *r;
+    while ((r = b->stopped)) {              /* reverse the LIFO list */
+        b->stopped = r->next;
+        r->next = list;
+        list = r;
+    }
+    while ((r = list)) {
+        list = r->next;
+        r->next = NULL;
+        req_issue(r);
+    }
+}
+
+/* Machine reset / unrealize: stopped requests are dropped unanswered. */
+static void drop_stopped(VirtioBlk *b)
+{
+    BlkReq *r;
+    while ((r = b->stopped)) {
+        b->stopped = r->next;
+        g_free(r->e);
+        blkiov_destroy(&r->data);
+        g_free(r);
+        b->inflight--;
+    }
+    drive_set_retry(b->vp.pci.dev.machine, b->blk, NULL, NULL);
+}
+
 static void req_done(void *opaque, int ret)
 {
     BlkReq *r = opaque;
-    if (ret < 0)
-        log_budget_warn(&r->b->vp.log, "virtio-blk-pci %s: I/O error: %s",
-                        blk_filename(r->b->blk), g_strerror(-ret));
+    VirtioBlk *b = r->b;
+    if (ret < 0 && ret != -ENOTSUP) {
+        Machine *m = b->vp.pci.dev.machine;
+        log_budget_warn(&b->vp.log, "virtio-blk-pci %s: I/O error: %s",
+                        blk_filename(b->blk), g_strerror(-ret));
+        switch (drive_io_error(m, b->blk, r->type == T_IN, -ret)) {
+        case BLK_ERROR_ACTION_IGNORE:
+            ret = 0;
+            break;
+        case BLK_ERROR_ACTION_STOP:
+            r->next = b->stopped;
+            b->stopped = r;
+            drive_set_retry(m, b->blk, blk_retry, b);
+            return;
+        case BLK_ERROR_ACTION_REPORT:
+            break;
+        }
+    }
     req_finish(r, ret == -ENOTSUP ? S_UNSUPP : ret < 0 ? S_IOERR : S_OK);
 }
 
@@ -111,11 +193,10 @@ static void start_zero_or_discard(BlkReq *r, uint32_t type, uint64_t data_len)
         return req_finish(r, S_UNSUPP);
     if (!in_range(b, sector, (uint64_t)num * SECTOR))
         return req_finish(r, S_IOERR);
-    if (type == T_DISCARD)
-        blk_aio_pdiscard(b->blk, sector * SECTOR, (int64_t)num * SECTOR, req_done, r);
-    else
-        blk_aio_pwrite_zeroes(b->blk, sector * SECTOR, (int64_t)num * SECTOR,
-                              (flags & 1) ? BLK_REQ_MAY_UNMAP : 0, req_done, r);
+    r->off = sector * SECTOR;
+    r->bytes = (int64_t)num * SECTOR;
+    r->flags = (flags & 1) ? BLK_REQ_MAY_UNMAP : 0;
+    req_issue(r);
 }
 
 static void start_request(VirtioBlk *b, VirtQueueElement *e)
@@ -142,6 +223,8 @@ static void start_request(VirtioBlk *b, VirtQueueElement *e)
     memcpy(&sector, hdr + 8, 8);
     type = le32toh(type);
     sector = le64toh(sector);
+    r->type = type;
+    r->off = (int64_t)(sector * SECTOR);
     uint64_t out_data = e->out_len - 16, in_data = e->in_len - 1;
     switch (type) {
     case T_IN:
@@ -150,15 +233,14 @@ static void start_request(VirtioBlk *b, VirtQueueElement *e)
         /* The used ring's len is 32 bits (2.7.8): a read it cannot describe fails. */
         if (in_data >= UINT32_MAX || !in_range(b, sector, in_data))
             return req_finish(r, S_IOERR);
-        return blk_aio_preadv(b->blk, sector * SECTOR, r->data.iov, r->data.niov, req_done, r);
+        return req_issue(r);
     case T_OUT:
         set_data(r, &r->out, 16, out_data);
         if (blk_is_read_only(b->blk) || !in_range(b, sector, out_data))
             return req_finish(r, S_IOERR);
-        return blk_aio_pwritev(b->blk, sector * SECTOR, r->data.iov, r->data.niov, 0,
-                               req_done, r);
+        return req_issue(r);
     case T_FLUSH:
-        return blk_aio_flush(b->blk, req_done, r);
+        return req_issue(r);
     case T_GET_ID: {
         char id[ID_BYTES] = { 0 };
         strncpy(id, b->serial ? b->serial : "", ID_BYTES);
@@ -206,6 +288,18 @@ static void blk_fill_config(VirtioBlk *b)
     c[56] = 1;                                       /* write_zeroes_may_unmap */
 }
 
+/* block_resize: the new capacity and a configuration change interrupt (5.2.4). */
+static void blk_resized(void *opaque)
+{
+    VirtioBlk *b = opaque;
+    int64_t len = blk_getlength(b->blk);
+    if (len < 0)
+        return;
+    b->sectors = len / SECTOR;
+    blk_fill_config(b);
+    virtio_notify_config(&b->vp);
+}
+
 static unsigned blk_inflight(VirtioPci *v)
 {
     return ((VirtioBlk *)v)->inflight;
@@ -230,6 +324,9 @@ static bool blk_realize(Device *dev, GError **errp)
         return false;
     }
     b->sectors = len / SECTOR;
+    blk_set_on_error(b->blk, on_error_values[b->rerror], on_error_values[b->werror]);
+    blk_iostatus_enable(b->blk);
+    drive_set_resize_cb(dev->machine, b->blk, blk_resized, b);
     /* The info is per device: the queue size and read-only bit are properties. */
     VirtioDeviceInfo *info = g_new0(VirtioDeviceInfo, 1);
     *info = (VirtioDeviceInfo){
@@ -255,6 +352,7 @@ static bool blk_realize(Device *dev, GError **errp)
 static void blk_reset(Device *dev)
 {
     VirtioBlk *b = (VirtioBlk *)dev;
+    drop_stopped(b);
     if (b->blk && b->inflight)
         blk_drain(b->blk);
     pci_device_reset(&b->vp.pci);
@@ -264,6 +362,7 @@ static void blk_reset(Device *dev)
 static void blk_unrealize(Device *dev)
 {
     VirtioBlk *b = (VirtioBlk *)dev;
+    drop_stopped(b);
     if (b->blk && b->inflight)
         blk_drain(b->blk);
     virtio_pci_unrealize(&b->vp);
@@ -277,6 +376,10 @@ static const Property blk_props[] = {
     PROP("drive", PROP_STR, VirtioBlk, drive, NULL, "the -drive id of the image"),
     PROP("serial", PROP_STR, VirtioBlk, serial, NULL, "disk serial number (20 bytes)"),
     PROP("queue-size", PROP_U16, VirtioBlk, queue_size, "256", "virtqueue size"),
+    PROP_ENUM_("rerror", VirtioBlk, rerror, on_error_names, "auto",
+               "action on read errors (auto: the drive's rerror)"),
+    PROP_ENUM_("werror", VirtioBlk, werror, on_error_names, "auto",
+               "action on write errors (auto: the drive's werror)"),
     PROP_END,
 };
 

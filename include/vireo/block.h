@@ -68,6 +68,17 @@ typedef enum BlockBackingMode {
     BLOCK_BACKING_EXPLICIT,     /* backing_filename opened with backing_options */
 } BlockBackingMode;
 
+/* detect-zeroes (QEMU BlockdevDetectZeroesOptions): a write of zeroes becomes a
+ * write-zeroes request; with UNMAP (needs discard=unmap) it may deallocate. */
+typedef enum BlockDetectZeroes {
+    BLOCK_DETECT_ZEROES_OFF,
+    BLOCK_DETECT_ZEROES_ON,
+    BLOCK_DETECT_ZEROES_UNMAP,
+} BlockDetectZeroes;
+bool block_detect_zeroes_parse(const char *s, BlockDetectZeroes *dz);
+/* "ignore"/"off" -> true (ignore), "unmap"/"on" -> false; false return: unknown. */
+bool block_discard_parse(const char *s, bool *ignore);
+
 typedef struct BlockOpenOptions BlockOpenOptions;
 struct BlockOpenOptions {
     const char *format;         /* "raw", "qcow2", NULL = probe */
@@ -90,6 +101,10 @@ struct BlockOpenOptions {
                                  * Opened read-only without locks; the backend still says
                                  * read_only as asked, writes fail with -EPERM until
                                  * blk_set_active() (QEMU's inactive nodes) */
+    bool discard_ignore;        /* discard=ignore: discards succeed doing nothing and
+                                 * write-zeroes never deallocates (QEMU's default for
+                                 * guests; false = discard=unmap, what the tools use) */
+    BlockDetectZeroes detect_zeroes;    /* detect-zeroes= for guest writes */
 };
 
 /* Fills @o with defaults: probe, read-write, writeback, default aio. */
@@ -121,6 +136,61 @@ int64_t blk_getlength(BlockBackend *blk);
 const char *blk_last_error(BlockBackend *blk);
 /* Whether writes go through without an implied flush (false for writethrough modes). */
 bool blk_write_cache_enabled(BlockBackend *blk);
+
+/* ---- guest error policy, I/O status, statistics ---------------------------------------- */
+
+/* QEMU's BlockdevOnError (rerror=/werror=). enospc is for writes only. AUTO: a device
+ * property that leaves the drive's policy alone. */
+typedef enum BlockOnError {
+    BLOCK_ON_ERROR_REPORT,
+    BLOCK_ON_ERROR_IGNORE,
+    BLOCK_ON_ERROR_ENOSPC,
+    BLOCK_ON_ERROR_STOP,
+    BLOCK_ON_ERROR_AUTO,
+} BlockOnError;
+
+/* What a device does with a failed request (QEMU's BlkErrorAction). */
+typedef enum BlkErrorAction {
+    BLK_ERROR_ACTION_IGNORE,
+    BLK_ERROR_ACTION_REPORT,
+    BLK_ERROR_ACTION_STOP,
+} BlkErrorAction;
+
+typedef enum BlockIoStatus {
+    BLOCK_IOSTATUS_OK,
+    BLOCK_IOSTATUS_FAILED,
+    BLOCK_IOSTATUS_NOSPACE,
+} BlockIoStatus;
+
+/* Parses "report", "ignore", "stop", and for writes "enospc"; false otherwise. */
+bool block_on_error_parse(const char *s, bool is_read, BlockOnError *out);
+const char *block_on_error_name(BlockOnError e);
+/* Defaults: reads report, writes enospc (stop on ENOSPC, report other errors). */
+void blk_set_on_error(BlockBackend *blk, BlockOnError on_read, BlockOnError on_write);
+BlockOnError blk_get_on_error(BlockBackend *blk, bool is_read);
+/* The action for a request that failed with @error (a positive errno). */
+BlkErrorAction blk_get_error_action(BlockBackend *blk, bool is_read, int error);
+/* I/O status (query-block "io-status"): kept by devices that stop on errors. */
+void blk_iostatus_enable(BlockBackend *blk);
+bool blk_iostatus_is_enabled(BlockBackend *blk);
+BlockIoStatus blk_iostatus(BlockBackend *blk);
+void blk_iostatus_set_err(BlockBackend *blk, int error);
+void blk_iostatus_reset(BlockBackend *blk);
+
+/* Counters of the asynchronous (device) requests, QEMU's BlockDeviceStats. */
+typedef struct BlockAcctStats {
+    uint64_t rd_bytes, wr_bytes, unmap_bytes;
+    uint64_t rd_ops, wr_ops, flush_ops, unmap_ops, zone_ops;
+    uint64_t failed_rd_ops, failed_wr_ops, failed_flush_ops, failed_unmap_ops;
+    uint64_t invalid_rd_ops, invalid_wr_ops, invalid_flush_ops, invalid_unmap_ops;
+    uint64_t rd_merged, wr_merged, unmap_merged;
+    uint64_t rd_total_time_ns, wr_total_time_ns, flush_total_time_ns, unmap_total_time_ns;
+    int64_t wr_highest_offset;
+    int64_t last_access_ns;         /* monotonic; 0 = never */
+} BlockAcctStats;
+const BlockAcctStats *blk_stats(BlockBackend *blk);
+bool blk_discard_ignored(BlockBackend *blk);
+BlockDetectZeroes blk_detect_zeroes(BlockBackend *blk);
 
 /* ---- requests ----------------------------------------------------------------------- */
 
@@ -172,6 +242,17 @@ typedef enum BlockPrealloc {
 bool block_prealloc_parse(const char *s, BlockPrealloc *p);
 /* Grows (or, for raw, shrinks) the virtual disk to @size. */
 int blk_truncate(BlockBackend *blk, int64_t size, BlockPrealloc prealloc, GError **errp);
+
+/* The nodes of @blk's graph, top first: each layer's format node followed by its
+ * protocol node (depth = layer, 0 = top). Returns how many were written (<= max). */
+typedef struct BlockNodeDesc {
+    const char *filename;
+    const char *driver;           /* "qcow2", "raw", "file" */
+    bool read_only;
+    bool protocol;
+    int depth;
+} BlockNodeDesc;
+int blk_get_nodes(BlockBackend *blk, BlockNodeDesc *out, int max);
 
 /* ---- allocation status ---------------------------------------------------------------- */
 

@@ -1,8 +1,8 @@
 /*
  * -drive: disk images opened by the machine for its block devices (QEMU's grammar:
  * file=, format=, if=ide|none|virtio, id=, index=, bus=, unit=, media=disk|cdrom,
- * readonly=, cache=, aio=, snapshot=, discard=ignore, detect-zeroes=off,
- * werror=/rerror=report). A device
+ * readonly=, cache=, aio=, snapshot=, discard=ignore|unmap, detect-zeroes=off|on|unmap,
+ * werror=report|ignore|enospc|stop, rerror=report|ignore|stop). A device
  * names one with drive=ID and claims it; if=virtio drives get a virtio-blk-pci each.
  * Images live on the machine's block engine (the main loop's GLib context).
  */
@@ -24,6 +24,11 @@ typedef struct DriveInfo {
     BlockBackend *blk;           /* NULL: a CD-ROM drive without medium */
     const char *claimed_by;      /* device type that uses it, or NULL */
     const BlockOpenOptions *node_opts;  /* -blockdev: its node's options (reopen) */
+    bool is_node;                /* a -blockdev / blockdev-add node (named by node-name) */
+    void (*retry)(void *opaque); /* the device's request that stopped the VM */
+    void *retry_opaque;
+    void (*resized)(void *opaque);  /* the device's reaction to block_resize */
+    void *resized_opaque;
 } DriveInfo;
 
 /* Parses and opens one -drive option; the error names the option and the culprit. */
@@ -37,6 +42,23 @@ bool drive_claim_media(Machine *m, const char *id, const char *dev, BlockBackend
 void drive_release_id(Machine *m, const char *id);
 /* Gives a drive back (device unrealize). */
 void drive_release(Machine *m, BlockBackend *blk);
+/* A device's request on @blk failed with -@error (positive errno): the drive's policy
+ * (rerror/werror) decides. STOP sets the I/O status, sends BLOCK_IO_ERROR and stops the
+ * VM (io-error); REPORT and IGNORE send the event too. The device then completes the
+ * request with an error (REPORT), as a success (IGNORE), or keeps it for a retry
+ * (STOP, drive_set_retry). Main loop thread. */
+BlkErrorAction drive_io_error(Machine *m, BlockBackend *blk, bool is_read, int error);
+/* The device's retry of what stopped the VM, called once when the VM runs again
+ * (QMP cont); NULL cancels (device reset / unrealize). */
+void drive_set_retry(Machine *m, BlockBackend *blk, void (*retry)(void *opaque),
+                     void *opaque);
+/* The device's hook for a size change of @blk (QMP block_resize); NULL removes it. */
+void drive_set_resize_cb(Machine *m, BlockBackend *blk, void (*resized)(void *opaque),
+                         void *opaque);
+/* The drive that holds @blk, or NULL. */
+DriveInfo *drive_find_blk(Machine *m, BlockBackend *blk);
+/* QMP cont: every drive's I/O status back to ok. */
+void drives_iostatus_reset(Machine *m);
 /* Creates the devices of if=virtio drives. */
 bool drive_create_devices(Machine *m, GError **errp);
 /* The machine's block engine (created on first use). */

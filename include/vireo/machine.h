@@ -133,9 +133,13 @@ struct Machine {
     unsigned e820_count;
     uint64_t acpi_rsdp;             /* GPA of the RSDP, 0 when none */
     Device *fw_cfg;                 /* fw_cfg_io (pc board) */
-    PcFirmware *firmware;
+    PcFirmware *firmware;           /* BIOS image and boot list (hw/i386/pc-firmware.c) */
     /* An ide-cd's tray moved (guest or QMP): qapi/ sends DEVICE_TRAY_MOVED. */
-    void (*ide_tray_moved)(Device *dev, bool open);    /* BIOS image and boot list (hw/i386/pc-firmware.c) */
+    void (*ide_tray_moved)(Device *dev, bool open);
+    /* A disk request failed (system/drive.c decided the action): qapi/ sends
+     * BLOCK_IO_ERROR. @action: BlkErrorAction (QAPI BlockErrorAction order); @error: positive errno. */
+    void (*block_io_error)(Machine *m, const char *device, const char *node, bool is_read,
+                           int action, bool iostatus, int error);
 };
 
 /*

@@ -59,6 +59,9 @@ bool shutdown_cause_is_guest(ShutdownCause c);
 void vm_request_shutdown(Machine *m, ShutdownCause cause);
 void vm_request_reset(Machine *m, ShutdownCause cause);
 void vm_request_powerdown(Machine *m);        /* ACPI power button */
+/* Stops a running machine in @state (e.g. io-error after a failed disk request with
+ * werror=stop), emitting STOP; nothing when it is not running. */
+void vm_request_stop(Machine *m, RunState state);
 /* Fatal guest error (KVM internal error): stops the machine, process exits non-zero. */
 void vm_request_internal_error(Machine *m);
 
@@ -96,7 +99,7 @@ typedef struct RunCtl {
     VmOps ops;
     bool no_reboot, no_shutdown;
     GArray *notifiers;                    /* RunstateNotifier */
-    volatile gint shutdown_req, reset_req, powerdown_req, error_req, exit_req;
+    volatile gint shutdown_req, reset_req, powerdown_req, error_req, exit_req, stop_req;
     int exit_status;
 } RunCtl;
 

@@ -111,7 +111,14 @@ class BadInput(unittest.TestCase):
             with open(img, "wb") as f:
                 f.truncate(1 << 20)
             self.bad("interface if=scsi is not supported", "-drive", f"file={img},if=scsi")
-            self.bad("werror: only report is supported", "-drive", f"file={img},werror=stop")
+            self.bad("'enospc' invalid read error action", "-drive", f"file={img},rerror=enospc")
+            self.bad("'halt' invalid write error action", "-drive", f"file={img},werror=halt")
+            self.bad("'' invalid write error action", "-drive", f"file={img},werror=")
+            self.bad("Invalid discard option 'trim'", "-drive", f"file={img},discard=trim")
+            self.bad("Parameter 'detect-zeroes' does not accept value 'yes'", "-drive",
+                     f"file={img},detect-zeroes=yes")
+            self.bad("detect-zeroes to unmap is not allowed without setting discard operation"
+                     " to unmap", "-drive", f"file={img},detect-zeroes=unmap")
             self.bad("media must be disk or cdrom", "-drive", f"file={img},media=tape")
             self.bad("index must be 0..3", "-drive", f"file={img},index=4")
             self.bad("Invalid parameter 'bogus'", "-drive", f"file={img},if=virtio,bogus=1")
@@ -135,8 +142,11 @@ class BadInput(unittest.TestCase):
             self.bad("Duplicate nodes with node-name='f'", "-blockdev",
                      f"driver=file,node-name=f,filename={img}", "-blockdev",
                      f"driver=file,node-name=f,filename={img}")
-            self.bad("discard=unmap is not supported", "-blockdev",
-                     f'{{"driver":"file","node-name":"f","filename":"{img}","discard":"unmap"}}')
+            self.bad("Parameter 'discard' does not accept value 'x'", "-blockdev",
+                     f'{{"driver":"file","node-name":"f","filename":"{img}","discard":"x"}}')
+            self.bad("detect-zeroes to unmap is not allowed", "-blockdev",
+                     f'{{"driver":"file","node-name":"f","filename":"{img}",'
+                     '"detect-zeroes":"unmap","discard":"ignore"}')
             self.bad("Invalid parameter 'bogus'", "-blockdev",
                      f"driver=file,node-name=f,filename={img},bogus=1")
             self.bad("not a qcow2 image", "-blockdev",

@@ -424,6 +424,100 @@ static void test_backing_fifo(Fixture *f, gconstpointer data)
     unlink(fifo);
 }
 
+/* discard=ignore/unmap and detect-zeroes=on/unmap on a qcow2 image: what ends up
+ * allocated; the error policy parser (enospc is for writes only) and the actions. */
+static BlockBackend *open_q(Fixture *f, const char *path, bool discard_ignore,
+                            BlockDetectZeroes dz)
+{
+    BlockOpenOptions o;
+    GError *err = NULL;
+    block_open_options_init(&o);
+    o.format = "qcow2";
+    o.discard_ignore = discard_ignore;
+    o.detect_zeroes = dz;
+    BlockBackend *blk = blk_open(f->eng, path, &o, &err);
+    g_assert_no_error(err);
+    return blk;
+}
+
+static void test_discard_detect_zeroes(Fixture *f, gconstpointer data)
+{
+    g_autofree char *p = g_build_filename(f->dir, "dz.qcow2", NULL);
+    GError *err = NULL;
+    uint8_t buf[65536];
+    BlockStatus st;
+    int64_t pnum;
+
+    g_assert_cmpint(block_create(f->eng, p, "qcow2", NULL, 4 << 20, &err), ==, 0);
+    /* detect-zeroes=off: zeroes are data */
+    BlockBackend *blk = open_q(f, p, true, BLOCK_DETECT_ZEROES_OFF);
+    memset(buf, 0, sizeof(buf));
+    g_assert_cmpint(blk_pwrite(blk, 0, buf, sizeof(buf), 0), ==, 0);
+    g_assert_cmpint(blk_block_status(blk, 0, 65536, &pnum, &st), ==, 0);
+    g_assert_true(st.data);
+    /* discard=ignore: the discard succeeds and frees nothing */
+    g_assert_cmpint(blk_pdiscard(blk, 0, 65536), ==, 0);
+    g_assert_cmpint(blk_block_status(blk, 0, 65536, &pnum, &st), ==, 0);
+    g_assert_true(st.data);
+    g_assert_cmpint(blk_close(blk), ==, 0);
+    /* detect-zeroes=on: a zero write of a new cluster stores no data */
+    blk = open_q(f, p, true, BLOCK_DETECT_ZEROES_ON);
+    g_assert_cmpint(blk_pwrite(blk, 65536, buf, sizeof(buf), 0), ==, 0);
+    g_assert_cmpint(blk_block_status(blk, 65536, 65536, &pnum, &st), ==, 0);
+    g_assert_false(st.data);
+    g_assert_true(st.zero);
+    memset(buf, 0x5a, sizeof(buf));                 /* non-zero data is written */
+    g_assert_cmpint(blk_pwrite(blk, 131072, buf, sizeof(buf), 0), ==, 0);
+    g_assert_cmpint(blk_block_status(blk, 131072, 65536, &pnum, &st), ==, 0);
+    g_assert_true(st.data);
+    g_assert_cmpint(blk_close(blk), ==, 0);
+    /* discard=unmap: the data cluster goes; detect-zeroes=unmap over data frees it */
+    blk = open_q(f, p, false, BLOCK_DETECT_ZEROES_UNMAP);
+    g_assert_cmpint(blk_pdiscard(blk, 0, 65536), ==, 0);
+    g_assert_cmpint(blk_block_status(blk, 0, 65536, &pnum, &st), ==, 0);
+    g_assert_false(st.data);
+    memset(buf, 0, sizeof(buf));
+    g_assert_cmpint(blk_pwrite(blk, 131072, buf, sizeof(buf), 0), ==, 0);
+    g_assert_cmpint(blk_block_status(blk, 131072, 65536, &pnum, &st), ==, 0);
+    g_assert_false(st.data);
+    g_assert_cmpint(blk_pread(blk, 131072, buf, sizeof(buf)), ==, 0);
+    g_assert_true(buffer_is_zero(buf, sizeof(buf)));
+    g_assert_cmpint(blk_close(blk), ==, 0);
+}
+
+static void test_error_policy(Fixture *f, gconstpointer data)
+{
+    BlockBackend *blk = open_raw(f, "e.raw", 1 << 20, BLOCK_CACHE_WRITEBACK);
+    BlockOnError e;
+
+    g_assert_true(block_on_error_parse("stop", true, &e) && e == BLOCK_ON_ERROR_STOP);
+    g_assert_true(block_on_error_parse("enospc", false, &e) && e == BLOCK_ON_ERROR_ENOSPC);
+    g_assert_false(block_on_error_parse("enospc", true, &e));
+    g_assert_false(block_on_error_parse("auto", false, &e));
+    g_assert_false(block_on_error_parse("", false, &e));
+    g_assert_false(block_on_error_parse("STOP", false, &e));
+    /* defaults: rerror=report, werror=enospc */
+    g_assert_cmpint(blk_get_error_action(blk, true, ENOSPC), ==, BLK_ERROR_ACTION_REPORT);
+    g_assert_cmpint(blk_get_error_action(blk, false, ENOSPC), ==, BLK_ERROR_ACTION_STOP);
+    g_assert_cmpint(blk_get_error_action(blk, false, EIO), ==, BLK_ERROR_ACTION_REPORT);
+    g_assert_false(blk_iostatus_is_enabled(blk));
+    blk_iostatus_enable(blk);
+    g_assert_true(blk_iostatus_is_enabled(blk));
+    blk_iostatus_set_err(blk, ENOSPC);
+    g_assert_cmpint(blk_iostatus(blk), ==, BLOCK_IOSTATUS_NOSPACE);
+    blk_iostatus_set_err(blk, EIO);                 /* the first error stays */
+    g_assert_cmpint(blk_iostatus(blk), ==, BLOCK_IOSTATUS_NOSPACE);
+    blk_iostatus_reset(blk);
+    g_assert_cmpint(blk_iostatus(blk), ==, BLOCK_IOSTATUS_OK);
+    blk_set_on_error(blk, BLOCK_ON_ERROR_STOP, BLOCK_ON_ERROR_IGNORE);
+    g_assert_cmpint(blk_get_error_action(blk, true, EIO), ==, BLK_ERROR_ACTION_STOP);
+    g_assert_cmpint(blk_get_error_action(blk, false, ENOSPC), ==, BLK_ERROR_ACTION_IGNORE);
+    blk_set_on_error(blk, BLOCK_ON_ERROR_AUTO, BLOCK_ON_ERROR_REPORT);  /* auto: unchanged */
+    g_assert_cmpint(blk_get_on_error(blk, true), ==, BLOCK_ON_ERROR_STOP);
+    g_assert_cmpint(blk_get_on_error(blk, false), ==, BLOCK_ON_ERROR_REPORT);
+    g_assert_cmpint(blk_close(blk), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -439,5 +533,7 @@ int main(int argc, char **argv)
     ADD("backing-pinned", test_backing_pinned);
     ADD("backing-fifo", test_backing_fifo);
     ADD("probe", test_probe);
+    ADD("discard-detect-zeroes", test_discard_detect_zeroes);
+    ADD("error-policy", test_error_policy);
     return g_test_run();
 }
