@@ -387,10 +387,79 @@ void ide_dma_finish(IdeDrive *d, bool ok)
     ide_abort(d);
 }
 
+/* ---- DATA SET MANAGEMENT (TRIM), ACS-2 7.10: DMA of nsect 512-byte blocks of 8-byte
+ * entries { LBA bits 0-47, sector count bits 48-63 (0: unused) }; each range becomes a
+ * discard (nothing with discard=ignore), one at a time. ---- */
+
+static void trim_next(IdeDrive *d);
+
+static void trim_error(IdeDrive *d, int ret)
+{
+    ata_io_error(d, ret, true);
+    d->bus->s->bm.status = (d->bus->s->bm.status & ~BM_ST_ACTIVE) | BM_ST_ERROR;
+}
+
+static void trim_done(IdeDrive *d, int ret)
+{
+    if (ret < 0 && ide_handle_error(d, ret, false, trim_error))
+        return;
+    trim_next(d);
+}
+
+static void trim_next(IdeDrive *d)
+{
+    while (d->trim_pos < d->trim_end) {
+        uint64_t e;
+        memcpy(&e, d->s.io_buffer + d->trim_pos, 8);
+        d->trim_pos += 8;
+        e = GUINT64_FROM_LE(e);
+        uint64_t lba = e & 0xffffffffffffull, n = e >> 48;
+        if (n == 0)
+            continue;
+        if (lba > d->nb_sectors || n > d->nb_sectors - lba) {
+            /* QEMU: an invalid range fails the command (aborted, bus master error) */
+            log_budget_warn(&d->bus->log, "ide%u.%u: TRIM range %" G_GUINT64_FORMAT "+%"
+                            G_GUINT64_FORMAT " is outside the disk", d->bus->index, d->unit,
+                            lba, n);
+            ide_dma_finish(d, false);
+            return;
+        }
+        d->iov[0] = (struct iovec){ NULL, n * IDE_SECTOR };
+        d->niov = 1;
+        d->last.op = IDE_OP_TRIM;
+        d->last.offset = lba * IDE_SECTOR;
+        d->last.done = trim_done;
+        ide_issue(d);
+        return;
+    }
+    ide_dma_finish(d, true);
+}
+
+static void ata_trim_run(IdeDrive *d)
+{
+    uint64_t bytes = (uint64_t)d->s.nsect_left * IDE_SECTOR;
+
+    if (bytes > IDE_BUF_SIZE) {                     /* 16384 ranges at most */
+        ide_dma_finish(d, false);
+        return;
+    }
+    if (!ide_dma_map(d, bytes, false))
+        return;
+    for (int i = 0, off = 0; i < d->niov; off += d->iov[i].iov_len, i++)
+        memcpy(d->s.io_buffer + off, d->iov[i].iov_base, d->iov[i].iov_len);
+    d->trim_pos = 0;
+    d->trim_end = bytes;
+    trim_next(d);
+}
+
 static void ata_dma_run(IdeDrive *d)
 {
     bool write = d->s.cmd == 0xca || d->s.cmd == 0xcb || d->s.cmd == 0x35;
 
+    if (d->s.cmd == 0x06) {
+        ata_trim_run(d);
+        return;
+    }
     if (!ide_dma_map(d, (uint64_t)d->s.nsect_left * IDE_SECTOR, !write))
         return;
     ide_submit(d, write, d->s.lba * IDE_SECTOR, d->iov, d->niov, ata_dma_done);
@@ -471,6 +540,7 @@ static void ata_identify(IdeDrive *d)
     put_w(w, 87, 1 << 14 | (d->wwn ? 1 << 8 : 0));
     put_w(w, 88, 0x3f | udma << 8);                 /* Ultra DMA 0-5 */
     put_w(w, 93, 1 | 1 << 14 | 1 << 13);            /* 80-conductor cable */
+    put_w(w, 169, 1);                               /* DATA SET MANAGEMENT: TRIM */
     for (unsigned i = 0; i < 4; i++)
         put_w(w, 100 + i, n >> (16 * i));
     if (d->wwn)
@@ -571,6 +641,15 @@ static bool ata_exec(IdeDrive *d, uint8_t cmd)
         }
         return true;
     case 0xe7: case 0xea: ata_flush(d); return true;
+    case 0x06:                                      /* DATA SET MANAGEMENT: TRIM by DMA */
+        if (!(d->s.feature & 1) || !d->blk)
+            return false;
+        d->s.lba48 = 1;
+        d->s.nsect_left = ata_get_count(d);
+        d->s.dma_pending = 1;
+        d->s.status = ST_DRDY | ST_DSC | ST_DRQ;
+        ide_dma_kick(d->bus);
+        return true;
     case 0xf8: case 0x27:                           /* READ NATIVE MAX ADDRESS (EXT) */
         d->s.lba48 = cmd == 0x27;
         d->s.select |= DEV_LBA;

@@ -115,6 +115,7 @@ struct IdeDrive {
      * VM and it runs again (retry_gen: the generation it belongs to). */
     struct { uint8_t op; uint64_t offset; IdeDoneFn *done; } last;
     unsigned retry_gen;
+    uint32_t trim_pos, trim_end;    /* DATA SET MANAGEMENT: range entries in io_buffer */
     struct iovec iov[IDE_PRD_MAX];
     int niov;
     /* ide-cd: the guest moved the tray (START STOP UNIT): DEVICE_TRAY_MOVED. */

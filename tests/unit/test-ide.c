@@ -9,7 +9,10 @@
 #include "vireo/pci.h"
 #include "device-fuzz.h"
 #include "hw/ide/ide-internal.h"
+#include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define RAM (4u << 20)
@@ -44,6 +47,8 @@ static char *make_file(const char *dir, const char *name, size_t len, uint8_t se
     return p;
 }
 
+static const char *fx_hd_opts = "";     /* extra -drive options of the disk */
+
 static Fx *fx_new(bool cd_medium)
 {
     Fx *f = g_new0(Fx, 1);
@@ -58,7 +63,8 @@ static Fx *fx_new(bool cd_medium)
     for (int i = 0; i < MACHINE_NUM_GSI; i++)
         f->m->gsi[i] = (IrqLine){ .handler = gsi, .opaque = f, .n = i };
     g_assert_nonnull(pci_bus_new_pc(f->m, &err));
-    g_autofree char *d0 = g_strdup_printf("file=%s,format=raw,if=none,id=d0", f->disk);
+    g_autofree char *d0 = g_strdup_printf("file=%s,format=raw,if=none,id=d0%s", f->disk,
+                                          fx_hd_opts);
     g_autofree char *c0 = cd_medium
         ? g_strdup_printf("file=%s,format=raw,if=none,id=c0,media=cdrom", f->iso)
         : g_strdup("if=none,id=c0,media=cdrom");
@@ -554,6 +560,193 @@ static void test_migrate_inflight(void)
     fx_free(b);
 }
 
+/* werror=: a real write error (EFBIG past RLIMIT_FSIZE) reported, ignored, or stopping
+ * the VM with BLOCK_IO_ERROR and retried when it runs again; a reset meanwhile drops
+ * the retry. */
+static struct { int n; bool is_read; int action, error; char device[16]; } ioerr;
+
+static void on_io_error(Machine *m, const char *device, const char *node, bool is_read,
+                        int action, bool iostatus, int error)
+{
+    ioerr.n++;
+    ioerr.is_read = is_read;
+    ioerr.action = action;
+    ioerr.error = error;
+    g_strlcpy(ioerr.device, device, sizeof(ioerr.device));
+}
+
+static void set_fsize_limit(rlim_t lim)
+{
+    struct rlimit r;
+    g_assert_cmpint(getrlimit(RLIMIT_FSIZE, &r), ==, 0);
+    r.rlim_cur = lim == RLIM_INFINITY ? r.rlim_max : lim;
+    g_assert_cmpint(setrlimit(RLIMIT_FSIZE, &r), ==, 0);
+}
+
+/* WRITE SECTORS of one sector of @fill at @lba; returns once the request ended (or
+ * produced an error event). */
+static void pio_write1(Fx *f, uint32_t lba, uint8_t fill)
+{
+    int before = ioerr.n;
+    lba28(f, lba, 1, 0x30);
+    for (unsigned i = 0; i < 512; i += 2)
+        out(f, 0x1f0, fill | fill << 8, 2);
+    for (int i = 0; i < 100000 && ioerr.n == before && (in(f, 0x3f6, 1) & 0x80); i++)
+        g_main_context_iteration(NULL, TRUE);
+}
+
+static bool disk_sector_is(Fx *f, uint32_t lba, uint8_t fill)
+{
+    g_autofree char *all = NULL;
+    gsize n;
+    g_assert_true(g_file_get_contents(f->disk, &all, &n, NULL));
+    for (unsigned i = 0; i < 512; i++)
+        if ((uint8_t)all[lba * 512 + i] != fill)
+            return false;
+    return true;
+}
+
+static Fx *werror_fx(const char *opts)
+{
+    fx_hd_opts = opts;
+    Fx *f = fx_new(true);
+    fx_hd_opts = "";
+    f->m->block_io_error = on_io_error;
+    memset(&ioerr, 0, sizeof(ioerr));
+    return f;
+}
+
+static void test_werror(void)
+{
+    const uint32_t lba = 1500;                      /* byte 768000: past the limit */
+    DriveInfo *d;
+    Fx *f;
+
+    signal(SIGXFSZ, SIG_IGN);
+    /* default (enospc): EFBIG is reported as an aborted command */
+    f = werror_fx("");
+    set_fsize_limit(512 * 1024);
+    pio_write1(f, lba, 0x11);
+    set_fsize_limit(RLIM_INFINITY);
+    g_assert_cmpint(wait_not_busy(f, 0x1f0), ==, 0x41);
+    g_assert_cmphex(in(f, 0x1f1, 1), ==, 0x04);
+    g_assert_cmpint(ioerr.n, ==, 1);
+    g_assert_cmpint(ioerr.action, ==, 1 /* report */);
+    g_assert_false(ioerr.is_read);
+    g_assert_cmpint(ioerr.error, ==, EFBIG);
+    g_assert_cmpstr(ioerr.device, ==, "d0");
+    g_assert_cmpint(g_atomic_int_get(&f->m->run.stop_req), ==, 0);
+    fx_free(f);
+    /* ignore: the command completes as if written */
+    f = werror_fx(",werror=ignore");
+    set_fsize_limit(512 * 1024);
+    pio_write1(f, lba, 0x22);
+    set_fsize_limit(RLIM_INFINITY);
+    g_assert_cmpint(wait_not_busy(f, 0x1f0), ==, 0x50);
+    g_assert_cmpint(ioerr.action, ==, 0 /* ignore */);
+    g_assert_false(disk_sector_is(f, lba, 0x22));
+    fx_free(f);
+    /* stop: BSY stays, the VM is asked to stop in io-error, cont writes it */
+    f = werror_fx(",werror=stop");
+    d = f->m->drives->pdata[0];
+    set_fsize_limit(512 * 1024);
+    pio_write1(f, lba, 0x33);
+    set_fsize_limit(RLIM_INFINITY);
+    g_assert_cmpint(ioerr.n, ==, 1);
+    g_assert_cmpint(ioerr.action, ==, 2 /* stop */);
+    g_assert_cmphex(in(f, 0x3f6, 1) & 0x80, ==, 0x80);
+    g_assert_cmpint(g_atomic_int_get(&f->m->run.stop_req), ==, RUN_STATE_IO_ERROR + 1);
+    g_assert_true(blk_iostatus_is_enabled(d->blk));
+    g_assert_cmpint(blk_iostatus(d->blk), ==, BLOCK_IOSTATUS_FAILED);
+    g_assert_false(disk_sector_is(f, lba, 0x33));
+    drives_iostatus_reset(f->m);                    /* what QMP cont does first */
+    g_assert_true(vm_start(f->m));
+    g_assert_cmpint(wait_not_busy(f, 0x1f0), ==, 0x50);
+    g_assert_true(disk_sector_is(f, lba, 0x33));
+    g_assert_cmpint(blk_iostatus(d->blk), ==, BLOCK_IOSTATUS_OK);
+    g_assert_cmpint(ioerr.n, ==, 1);
+    /* stop, then a machine reset before cont: nothing is retried */
+    vm_stop(f->m, RUN_STATE_PAUSED);
+    set_fsize_limit(512 * 1024);
+    pio_write1(f, lba + 1, 0x44);
+    set_fsize_limit(RLIM_INFINITY);
+    g_assert_cmpint(ioerr.n, ==, 2);
+    machine_reset_devices(f->m);
+    g_assert_true(vm_start(f->m));
+    for (int i = 0; i < 100; i++)
+        g_main_context_iteration(NULL, FALSE);
+    g_assert_false(disk_sector_is(f, lba + 1, 0x44));
+    g_assert_cmphex(in(f, 0x1f7, 1) & 0x80, ==, 0);
+    fx_free(f);
+}
+
+/* DATA SET MANAGEMENT (TRIM) by DMA: @n 8-byte entries at RAM 0x50000, count blocks. */
+static uint8_t trim(Fx *f, const uint64_t *e, unsigned n, uint16_t blocks, uint8_t feature)
+{
+    memset(f->m->ram + 0x50000, 0, 512 * 4);
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t le = GUINT64_TO_LE(e[i]);
+        memcpy(f->m->ram + 0x50000 + 8 * i, &le, 8);
+    }
+    const uint32_t t[][3] = { { 0x50000, (uint32_t)blocks * 512, 1 } };
+    prd(f, 0x1000, t, 1);
+    out(f, f->bm + 2, 0x06, 1);
+    out(f, 0x1f6, 0xe0, 1);
+    out(f, 0x1f1, 0, 1);
+    out(f, 0x1f1, feature, 1);
+    out(f, 0x1f2, blocks >> 8, 1);
+    out(f, 0x1f2, blocks, 1);
+    out(f, 0x1f7, 0x06, 1);
+    out(f, f->bm, 0x01, 1);
+    wait_not_busy(f, 0x1f0);
+    out(f, f->bm, 0, 1);
+    return in(f, f->bm + 2, 1);
+}
+
+#define RANGE(lba, n) ((uint64_t)(lba) | (uint64_t)(n) << 48)
+
+static void test_trim(void)
+{
+    uint8_t buf[512];
+    const uint64_t two[] = { RANGE(8, 8), 0, RANGE(100, 1) };
+    /* discard=ignore (the default): TRIM succeeds, the data stays */
+    Fx *f = fx_new(true);
+    out(f, 0x1f7, 0xec, 1);
+    wait_not_busy(f, 0x1f0);
+    read_pio(f, 0x1f0, buf, 512);
+    g_assert_cmphex(buf[169 * 2] & 1, ==, 1);              /* TRIM supported */
+    g_assert_cmphex(trim(f, two, 3, 1, 1) & 0x07, ==, 0x04);
+    g_assert_cmphex(in(f, 0x1f7, 1), ==, 0x50);
+    g_assert_false(disk_sector_is(f, 8, 0));
+    fx_free(f);
+    /* discard=unmap: the ranges read as zeroes, the rest is untouched */
+    fx_hd_opts = ",discard=unmap";
+    f = fx_new(true);
+    fx_hd_opts = "";
+    g_assert_cmphex(trim(f, two, 3, 1, 1) & 0x07, ==, 0x04);
+    g_assert_cmphex(in(f, 0x1f7, 1), ==, 0x50);
+    for (unsigned s = 8; s < 16; s++)
+        g_assert_true(disk_sector_is(f, s, 0));
+    g_assert_true(disk_sector_is(f, 100, 0));
+    g_assert_false(disk_sector_is(f, 7, 0));
+    g_assert_false(disk_sector_is(f, 16, 0));
+    g_assert_false(disk_sector_is(f, 101, 0));
+    /* hostile: a range past the end, a range whose end wraps, no TRIM bit, more blocks
+     * than the PIO buffer, a PRD shorter than the blocks: aborted, nothing discarded */
+    const uint64_t past[] = { RANGE(DISK_SECTORS - 1, 2) };
+    const uint64_t wrap[] = { RANGE(0xffffffffffffull, 0xffff) };
+    const uint64_t ok[] = { RANGE(200, 1) };
+    g_assert_cmphex(trim(f, past, 1, 1, 1) & 0x07, ==, 0x06);
+    g_assert_cmphex(in(f, 0x1f7, 1), ==, 0x41);
+    g_assert_cmphex(trim(f, wrap, 1, 1, 1) & 0x07, ==, 0x06);
+    g_assert_cmphex(trim(f, ok, 1, 1, 0) & 0x01, ==, 0);    /* aborted before any DMA */
+    g_assert_cmphex(in(f, 0x1f7, 1), ==, 0x41);
+    g_assert_cmphex(trim(f, ok, 1, 0, 1) & 0x07, ==, 0x06); /* 0 = 65536 blocks */
+    g_assert_cmphex(trim(f, ok, 1, 300, 1) & 0x07, ==, 0x06);
+    g_assert_false(disk_sector_is(f, 200, 0));
+    fx_free(f);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -565,5 +758,7 @@ int main(int argc, char **argv)
     g_test_add_func("/ide/empty-cd", test_empty_cd);
     g_test_add_func("/ide/vmstate-fuzz", test_vmstate_fuzz);
     g_test_add_func("/ide/migrate-inflight", test_migrate_inflight);
+    g_test_add_func("/ide/werror", test_werror);
+    g_test_add_func("/ide/trim", test_trim);
     return g_test_run();
 }

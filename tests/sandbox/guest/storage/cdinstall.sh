@@ -9,7 +9,7 @@ while [ $i -lt 30 ] && ! { [ -b /dev/sda ] && [ -b /dev/sr0 ]; }; do sleep 1; i=
 # libata's transfer mode of each device (sysfs: does not depend on what dmesg kept)
 cfg= dma=1 n=0
 for a in /sys/class/ata_device/dev*; do
-  [ "$(cat $a/class 2>/dev/null)" = none ] && continue
+  case "$(cat $a/class 2>/dev/null)" in ata|atapi) ;; *) continue ;; esac   # absent slaves
   [ -r $a/xfer_mode ] || continue
   m=$(cat $a/xfer_mode); cfg="$cfg${a##*/}=$m;"; n=$((n + 1))
   case "$m" in *DMA*) ;; *) dma= ;; esac
