@@ -580,9 +580,11 @@ static bool h_boot(VireoOptions *o, const char *v, GError **errp)
         return bad(errp, "boot", v, "menu expects on or off");
     if (strict && !str_to_bool(strict, &mo->boot_strict))
         return bad(errp, "boot", v, "strict expects on or off");
-    if (kv_get_str(kv, "splash"))
-        return bad(errp, "boot", v, "splash= (a boot logo) is not supported: Vireo has no "
-                   "graphical console");
+    if (kv_get_str(kv, "splash")) {
+        if (!*kv_get_str(kv, "splash"))
+            return bad(errp, "boot", v, "splash= needs a file name");
+        mo->boot_splash = g_intern_string(kv_get_str(kv, "splash"));
+    }
     if (!boot_time(v, "splash-time", kv_get_str(kv, "splash-time"), 0, &mo->splash_time,
                    errp) ||
         !boot_time(v, "reboot-timeout", kv_get_str(kv, "reboot-timeout"), -1,
@@ -711,7 +713,7 @@ static const OptDef opts[] = {
     { "hdd", ARG_ONE, h_hdd, NULL },
     { "cdrom", ARG_ONE, h_cdrom, "-cdrom file                 IDE CD-ROM (secondary master)" },
     { "snapshot", ARG_NONE, h_snapshot, "-snapshot                   write to temporary overlays, never to the images" },
-    { "boot", ARG_ONE, h_boot, "-boot [order=]drives][,once=drives][,menu=on|off][,splash-time=T][,reboot-timeout=T][,strict=on|off]" },
+    { "boot", ARG_ONE, h_boot, "-boot [order=]drives][,once=drives][,menu=on|off][,splash=F][,splash-time=T][,reboot-timeout=T][,strict=on|off]" },
     { "bios", ARG_ONE, h_bios, "-bios file                  BIOS image (default bios-256k.bin from -L dirs, /usr/share/seabios)" },
     { "L", ARG_ONE, h_L, "-L path                     directory for the BIOS and option ROMs" },
     { "smbios", ARG_ONE, h_smbios, "-smbios type=0|1|2|3|4|11|17,field=value... | file=F  SMBIOS fields" },

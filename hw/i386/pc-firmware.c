@@ -109,6 +109,58 @@ static bool not_found(GError **errp, const char *opt, const char *name, const ch
     return false;
 }
 
+/* -boot splash=F: a boot logo SeaBIOS shows on the VGA during the menu wait, handed over
+ * as bootsplash.jpg or bootsplash.bmp (QEMU fw_cfg_bootsplash/read_splashfile: a JPEG,
+ * or a BMP whose bits-per-pixel field at byte 28 is 24; at least 30 bytes). Looked up
+ * like firmware files. */
+#define SPLASH_MAX (16u << 20)
+
+static GMappedFile *splash_map(const MachineOpts *o, bool *jpeg_out, GError **errp)
+{
+    const char *name = o->boot_splash;
+    g_autofree char *path = NULL;
+    GMappedFile *mf = NULL;
+    GError *err = NULL;
+
+    path = pc_firmware_find_file(o, name);
+    if (!path) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "-boot splash=%s: failed to "
+                    "find the file (as given or in -L folders)", name);
+        return NULL;
+    }
+    mf = g_mapped_file_new(path, FALSE, &err);
+    if (!mf) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_FAILED, "-boot splash=%s: %s", name,
+                    err->message);
+        g_error_free(err);
+        return NULL;
+    }
+    const uint8_t *b = (const uint8_t *)g_mapped_file_get_contents(mf);
+    gsize len = g_mapped_file_get_length(mf);
+    bool jpeg = len >= 30 && b[0] == 0xff && b[1] == 0xd8;
+    bool bmp = len >= 30 && b[0] == 'B' && b[1] == 'M' && (b[28] | b[29] << 8) == 24;
+    if (len > SPLASH_MAX || (!jpeg && !bmp)) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "-boot splash=%s: %s", name,
+                    len > SPLASH_MAX ? "larger than 16 MiB"
+                                     : "format not supported; must be JPEG or 24 bit BMP");
+        g_mapped_file_unref(mf);
+        return NULL;
+    }
+    *jpeg_out = jpeg;
+    return mf;
+}
+
+static bool add_splash(Machine *m, GError **errp)
+{
+    bool jpeg = false;
+    if (!m->opts.boot_splash)
+        return true;
+    g_autoptr(GMappedFile) mf = splash_map(&m->opts, &jpeg, errp);
+    return mf && fw_cfg_add_file(m->fw_cfg, jpeg ? "bootsplash.jpg" : "bootsplash.bmp",
+                                 g_mapped_file_get_contents(mf),
+                                 g_mapped_file_get_length(mf), errp);
+}
+
 bool pc_firmware_check(const MachineOpts *o, GError **errp)
 {
     const char *name = o->bios ? o->bios : BIOS_DEFAULT;
@@ -120,6 +172,13 @@ bool pc_firmware_check(const MachineOpts *o, GError **errp)
     if (o->kernel && !rom)
         return not_found(errp, "-machine kernel-boot=firmware: option ROM", LINUXBOOT_ROM,
                          "qemu-system-data");
+    if (o->boot_splash) {                           /* bad logos fail before KVM */
+        bool jpeg;
+        GMappedFile *mf = splash_map(o, &jpeg, errp);
+        if (!mf)
+            return false;
+        g_mapped_file_unref(mf);
+    }
     return true;
 }
 
@@ -376,6 +435,8 @@ static bool add_items(Machine *m, GError **errp)
         return false;
     if (m->opts.splash_time >= 0 &&
         !add_u16_file(m, "etc/boot-menu-wait", m->opts.splash_time, errp))
+        return false;
+    if (!add_splash(m, errp))
         return false;
     /* QEMU (fw_cfg_reboot) always passes it, -1 (never reboot) unless -boot
      * reboot-timeout= says otherwise: SeaBIOS then stops at "No bootable device."

@@ -50,6 +50,7 @@ typedef struct VirtioBlk {
     char *drive, *serial;           /* properties */
     uint16_t queue_size;            /* property */
     int rerror, werror;             /* properties, BlockOnError index */
+    int32_t bootindex;              /* property */
     BlockBackend *blk;
     int64_t sectors;
     unsigned inflight;
@@ -345,6 +346,13 @@ static bool blk_realize(Device *dev, GError **errp)
         drive_release(dev->machine, b->blk);
         return false;
     }
+    /* QEMU's OpenFirmware path: the PCI function by class (mass storage: scsi), then the
+     * disk; SeaBIOS matches /pci@i0cf8/ *@SLOT[,FN] against bootorder. */
+    uint8_t devfn = b->vp.pci.devfn;
+    g_autofree char *path = PCI_FUNC(devfn)
+        ? g_strdup_printf("/pci@i0cf8/scsi@%x,%x/disk@0,0", PCI_SLOT(devfn), PCI_FUNC(devfn))
+        : g_strdup_printf("/pci@i0cf8/scsi@%x/disk@0,0", PCI_SLOT(devfn));
+    machine_add_boot_device(dev->machine, b->bootindex, path);
     return true;
 }
 
@@ -376,6 +384,7 @@ static const Property blk_props[] = {
     PROP("drive", PROP_STR, VirtioBlk, drive, NULL, "the -drive id of the image"),
     PROP("serial", PROP_STR, VirtioBlk, serial, NULL, "disk serial number (20 bytes)"),
     PROP("queue-size", PROP_U16, VirtioBlk, queue_size, "256", "virtqueue size"),
+    PROP("bootindex", PROP_I32, VirtioBlk, bootindex, "-1", "boot order position"),
     PROP_ENUM_("rerror", VirtioBlk, rerror, on_error_names, "auto",
                "action on read errors (auto: the drive's rerror)"),
     PROP_ENUM_("werror", VirtioBlk, werror, on_error_names, "auto",

@@ -68,6 +68,7 @@ typedef struct MachineOpts {
     const char *boot_once;          /* -boot once= (first boot only) */
     bool boot_menu, boot_strict;    /* -boot menu=, strict= */
     int64_t splash_time;            /* -boot splash-time= (ms), -1: not given */
+    const char *boot_splash;        /* -boot splash= (JPEG or 24-bit BMP), NULL: none */
     int64_t reboot_timeout;         /* -boot reboot-timeout= (ms), -1: not given */
     bool boot_given;                /* some -boot option was given */
     GPtrArray *fw_cfg;              /* -fw_cfg specs (char *) */

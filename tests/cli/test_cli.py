@@ -133,6 +133,17 @@ class BadInput(unittest.TestCase):
             self.bad("drive with bus=0, unit=0 (index=0) exists", img, "-hda", img)
             self.bad("-bios nosuch.bin: not found", "-bios", "nosuch.bin")
             self.bad("Invalid boot device for PC: 'z'", "-boot", "z")
+            self.bad("splash-time must be 0..65535", "-boot", "splash-time=65536")
+            self.bad("splash-time must be 0..65535", "-boot", "splash-time=-1")
+            self.bad("-boot splash=nosuch.jpg: failed to find", "-boot", "splash=nosuch.jpg")
+            # a raw image is neither a JPEG nor a 24-bit BMP; a 16-bit BMP is refused too
+            self.bad("format not supported; must be JPEG or 24 bit BMP", "-boot",
+                     f"menu=on,splash={img}")
+            bmp = os.path.join(d, "logo.bmp")
+            with open(bmp, "wb") as f:
+                f.write(b"BM" + bytes(26) + b"\x10\x00" + bytes(40))
+            self.bad("format not supported; must be JPEG or 24 bit BMP", "-boot",
+                     f"splash={bmp}")
             # -blockdev: keyval and JSON; graph errors before anything is created
             self.bad("Parameter 'driver' does not accept value 'vmdk'", "-blockdev",
                      f"driver=vmdk,node-name=a,file=x")
