@@ -13,6 +13,7 @@
  *              resumes the VM: the source keeps running unchanged.
  */
 #include "migration.h"
+#include "vireo/drive.h"
 #include "vireo/kvm.h"
 #include "vireo/runstate.h"
 #include <signal.h>
@@ -84,6 +85,10 @@ static gboolean complete_main(gpointer opaque)
     MigrationState *s = st->s;
     Machine *m = s->m;
     mig_quiesce_drives(m);
+    /* A request that failed meanwhile (or while the VM ran) and waits for a retry does
+     * not travel: refuse (the VM stays as it was, the request waits for 'cont'). */
+    if (!drives_check_no_retry(m, "Migration", &st->err))
+        return G_SOURCE_REMOVE;
     if (!mig_drives_inactivate(m, &st->err))
         return G_SOURCE_REMOVE;
     s->drives_inactive = true;

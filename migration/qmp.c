@@ -4,6 +4,7 @@
  * Texts of errors are QEMU's where QEMU has one. Main thread, big lock held.
  */
 #include "migration.h"
+#include "vireo/drive.h"
 #include "vireo/kvm.h"
 #include "vireo/runstate.h"
 #include <string.h>
@@ -255,7 +256,6 @@ void qmp_migrate_set_parameters(Machine *m, bool has_announce_initial, uint64_t 
 void qmp_migrate(Machine *m, const char *uri, bool has_blk, bool blk, bool has_inc, bool inc,
                  bool has_detach, bool detach, bool has_resume, bool resume, GError **errp)
 {
-    MigrationState *s = mig_state(m);
     if ((has_blk && blk) || (has_inc && inc)) {
         GENERIC(errp, "Block migration (blk/inc) is not supported by Vireo: share the "
                 "images between the hosts");
@@ -265,6 +265,10 @@ void qmp_migrate(Machine *m, const char *uri, bool has_blk, bool blk, bool has_i
         GENERIC(errp, "Cannot resume if there is no paused migration");
         return;
     }
+    /* A request kept for a retry after an I/O error cannot travel (drive.h). */
+    if (!drives_check_no_retry(m, "Migration", errp))
+        return;
+    MigrationState *s = mig_state(m);
     if (active(status_of(s))) {
         GENERIC(errp, "There's a migration process in progress");
         return;

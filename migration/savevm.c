@@ -21,10 +21,12 @@ void mig_quiesce_drives(Machine *m)
 
 bool mig_save_channel(Machine *m, MigChannel *c, GError **errp)
 {
+    mig_quiesce_drives(m);
+    if (!drives_check_no_retry(m, "Saving the VM state", errp))
+        return false;
     GArray *secs = mig_sections(m);
     g_autoptr(GByteArray) devs = g_byte_array_new();
     MigRamStats st = { 0 };
-    mig_quiesce_drives(m);
     mig_put_header(c, 0, 0, 0);
     mig_put_config(c, m, secs, 0);
     mig_ram_dirty_begin(m);

@@ -102,6 +102,10 @@ bool snapshot_save(Machine *m, const char *name, GError **errp)
     BlockBackend *vm = snapshot_busy(m, errp) ? NULL : vmstate_disk(m, errp);
     if (!vm)
         return false;
+    /* Before an older snapshot of that name is deleted (mig_save_channel checks again
+     * after draining). */
+    if (!drives_check_no_retry(m, "savevm", errp))
+        return false;
     bool was_running = runstate_is_running(m);
     RunState prev = runstate_get(m);
     vm_stop(m, RUN_STATE_SAVE_VM);

@@ -532,6 +532,22 @@ void drive_set_retry(Machine *m, BlockBackend *blk, void (*retry)(void *opaque),
     }
 }
 
+bool drives_check_no_retry(Machine *m, const char *what, GError **errp)
+{
+    for (guint i = 0; m->drives && i < m->drives->len; i++) {
+        DriveInfo *d = m->drives->pdata[i];
+        if (d->retry) {
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_BUSY,
+                        "%s refused: %s '%s' has a request that failed with an I/O error "
+                        "waiting to be retried (the VM stopped on it: io-error); 'cont' "
+                        "retries it once the error is fixed, a system_reset drops it",
+                        what, d->is_node ? "node" : "drive", d->id);
+            return false;
+        }
+    }
+    return true;
+}
+
 void drive_set_resize_cb(Machine *m, BlockBackend *blk, void (*resized)(void *opaque),
                          void *opaque)
 {

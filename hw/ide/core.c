@@ -126,6 +126,14 @@ static void ide_retry(void *opaque)
         ide_issue(d);
 }
 
+/* A reset forgets the request a stop on error kept (ide_retry would drop it anyway):
+ * nothing waits for a retry any more, so migration is allowed again. */
+static void ide_drop_retry(IdeDrive *d)
+{
+    if (d->bus && d->blk)
+        drive_set_retry(d->bus->m, d->blk, NULL, NULL);
+}
+
 bool ide_handle_error(IdeDrive *d, int ret, bool is_read, IdeDoneFn *report)
 {
     Machine *m = d->bus->m;
@@ -823,6 +831,7 @@ static void ctl_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
             if (b->drive[u]) {
                 b->drive[u]->gen++;
                 b->drive[u]->inflight = false;
+                ide_drop_retry(b->drive[u]);
                 b->drive[u]->s.status = ST_BSY | ST_DSC;
                 b->drive[u]->s.error = 0x01;
             }
@@ -848,6 +857,7 @@ void ide_drive_reset(IdeDrive *d)
 
     d->gen++;
     d->inflight = false;
+    ide_drop_retry(d);
     memset(s, 0, offsetof(IdeDriveState, io_buffer));
     s->tray_open = tray_open;
     s->tray_locked = locked;

@@ -87,7 +87,9 @@ static const VMStateField ide_drive_fields[] = {
  * the next transfer; refuse what the command engine never produces. An in-flight PIO
  * transfer (DRQ with its window, ATAPI reply or packet phase) migrates with these
  * fields and continues on the destination; block requests are drained before the
- * state is read. */
+ * state is read, and a request kept for a retry after a werror/rerror=stop error
+ * refuses the migration (drives_check_no_retry), so IdeDrive's request fields (last,
+ * retry_gen, trim_pos/trim_end) never carry anything a destination would need. */
 static bool ide_drive_state_post_load(void *state, int version, GError **errp)
 {
     const IdeDriveState *s = state;
@@ -394,8 +396,10 @@ void ide_cd_set_medium(Device *dev, BlockBackend *blk)
 
     if (!s)
         return;
-    if (s->d.blk)
+    if (s->d.blk) {
         blk_drain(s->d.blk);
+        drive_set_retry(dev->machine, s->d.blk, NULL, NULL);  /* the medium is gone */
+    }
     s->d.gen++;
     s->d.inflight = false;
     s->d.blk = blk;

@@ -54,7 +54,9 @@ typedef struct VirtioBlk {
     BlockBackend *blk;
     int64_t sectors;
     unsigned inflight;
-    struct BlkReq *stopped;         /* requests kept by a stop on error, for cont */
+    struct BlkReq *stopped;         /* requests kept by a stop on error, for cont; not
+                                     * device state: migration is refused while any
+                                     * waits (drives_check_no_retry) */
 } VirtioBlk;
 
 typedef struct BlkReq {

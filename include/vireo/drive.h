@@ -52,6 +52,12 @@ BlkErrorAction drive_io_error(Machine *m, BlockBackend *blk, bool is_read, int e
  * (QMP cont); NULL cancels (device reset / unrealize). */
 void drive_set_retry(Machine *m, BlockBackend *blk, void (*retry)(void *opaque),
                      void *opaque);
+/* Migration and savevm: false, with an error naming the drive, while a request that
+ * stopped the VM on an I/O error (werror/rerror=stop) waits for its retry. Such a
+ * request is not carried in the device state (the destination would never answer it,
+ * or would fail it), so the VM cannot leave with it: 'cont' retries it, a system_reset
+ * drops it. @what names the operation for the message. */
+bool drives_check_no_retry(Machine *m, const char *what, GError **errp);
 /* The device's hook for a size change of @blk (QMP block_resize); NULL removes it. */
 void drive_set_resize_cb(Machine *m, BlockBackend *blk, void (*resized)(void *opaque),
                          void *opaque);

@@ -9,6 +9,10 @@
 #include "vireo/pci.h"
 #include "device-fuzz.h"
 #include "hw/ide/ide-internal.h"
+#include "vireo/migration.h"
+#include "vireo/runstate.h"
+#include "qapi/qapi-generated.h"
+#include <fcntl.h>
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -680,6 +684,69 @@ static void test_werror(void)
     fx_free(f);
 }
 
+/* A VM stopped by werror=stop holds the failed request for its retry on cont. That
+ * request is not part of the device state, so migration and savevm refuse (naming the
+ * drive) while it waits, instead of leaving it unanswered on the destination; the VM
+ * stays stopped with the request intact, cont still retries it, and then the VM can
+ * migrate. A reset drops the request and allows migration too. */
+static void test_werror_migrate(void)
+{
+    const uint32_t lba = 1500;
+    GError *err = NULL;
+    Fx *f;
+    int null_fd = open("/dev/null", O_WRONLY);
+    g_assert_cmpint(null_fd, >=, 0);
+
+    signal(SIGXFSZ, SIG_IGN);
+    f = werror_fx(",werror=stop");
+    g_assert_true(vm_start(f->m));
+    set_fsize_limit(512 * 1024);
+    pio_write1(f, lba, 0x55);
+    set_fsize_limit(RLIM_INFINITY);
+    g_assert_cmpint(ioerr.action, ==, 2 /* stop */);
+    g_assert_cmpint(g_atomic_int_get(&f->m->run.stop_req), ==, RUN_STATE_IO_ERROR + 1);
+    vm_stop(f->m, RUN_STATE_IO_ERROR);              /* what the main loop does with it */
+
+    qmp_migrate(f->m, "exec:cat >/dev/null", false, false, false, false, false, false,
+                false, false, &err);
+    g_assert_nonnull(err);
+    g_assert_nonnull(strstr(err->message, "Migration refused"));
+    g_assert_nonnull(strstr(err->message, "drive 'd0'"));
+    g_assert_nonnull(strstr(err->message, "cont"));
+    g_clear_error(&err);
+    g_assert_null(f->m->migration);                 /* refused before anything started */
+    g_assert_false(migration_save_fd(f->m, null_fd, &err));
+    g_assert_nonnull(err);
+    g_assert_nonnull(strstr(err->message, "drive 'd0'"));
+    g_clear_error(&err);
+    /* Nothing was lost: still io-error, BSY, not written; cont writes it. */
+    g_assert_cmpint(runstate_get(f->m), ==, RUN_STATE_IO_ERROR);
+    g_assert_cmphex(in(f, 0x3f6, 1) & 0x80, ==, 0x80);
+    g_assert_false(disk_sector_is(f, lba, 0x55));
+    drives_iostatus_reset(f->m);
+    g_assert_true(vm_start(f->m));
+    g_assert_cmpint(wait_not_busy(f, 0x1f0), ==, 0x50);
+    g_assert_true(disk_sector_is(f, lba, 0x55));
+    vm_stop(f->m, RUN_STATE_PAUSED);
+    g_assert_true(drives_check_no_retry(f->m, "Migration", &err));
+    g_assert_true(migration_save_fd(f->m, null_fd, &err));
+    g_assert_no_error(err);
+
+    /* Stopped again on an error, then reset: the request is dropped, migration allowed. */
+    g_assert_true(vm_start(f->m));
+    set_fsize_limit(512 * 1024);
+    pio_write1(f, lba + 1, 0x66);
+    set_fsize_limit(RLIM_INFINITY);
+    vm_stop(f->m, RUN_STATE_IO_ERROR);
+    g_assert_false(drives_check_no_retry(f->m, "Migration", &err));
+    g_clear_error(&err);
+    machine_reset_devices(f->m);
+    g_assert_true(drives_check_no_retry(f->m, "Migration", &err));
+    g_assert_no_error(err);
+    fx_free(f);
+    close(null_fd);
+}
+
 /* DATA SET MANAGEMENT (TRIM) by DMA: @n 8-byte entries at RAM 0x50000, count blocks. */
 static uint8_t trim(Fx *f, const uint64_t *e, unsigned n, uint16_t blocks, uint8_t feature)
 {
@@ -759,6 +826,7 @@ int main(int argc, char **argv)
     g_test_add_func("/ide/vmstate-fuzz", test_vmstate_fuzz);
     g_test_add_func("/ide/migrate-inflight", test_migrate_inflight);
     g_test_add_func("/ide/werror", test_werror);
+    g_test_add_func("/ide/werror-migrate", test_werror_migrate);
     g_test_add_func("/ide/trim", test_trim);
     return g_test_run();
 }

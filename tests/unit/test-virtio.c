@@ -5,6 +5,13 @@
  * broken driver gets (DEVICE_NEEDS_RESET plus a configuration interrupt, 2.1.2).
  */
 #include "virtio-fixture.h"
+#include "vireo/migration.h"
+#include "vireo/runstate.h"
+#include "qapi/qapi-generated.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
 
 static void test_features(void)
 {
@@ -226,6 +233,114 @@ static void test_blk_readonly(void)
     unlink(path);
 }
 
+/* werror=stop on virtio-blk: the failed write (EFBIG past RLIMIT_FSIZE) stays on the
+ * device's retry list and the VM is asked to stop in io-error. While it waits, migration
+ * and savevm are refused naming the drive (the list is not in the device state); cont
+ * retries it and answers the guest; a reset drops a waiting request. */
+static int blk_ioerr;
+
+static void blk_on_io_error(Machine *m, const char *device, const char *node, bool is_read,
+                            int action, bool iostatus, int error)
+{
+    g_assert_cmpint(action, ==, 2 /* stop */);
+    g_assert_cmpint(error, ==, EFBIG);
+    blk_ioerr++;
+}
+
+static void blk_write_fails(Fx *f, uint64_t sector)
+{
+    uint32_t type = 1;
+    int before = blk_ioerr;
+    struct rlimit r;
+    memcpy(ram(f, HDR), &type, 4);
+    memset(ram(f, HDR + 4), 0, 4);
+    memcpy(ram(f, HDR + 8), &sector, 8);
+    memset(ram(f, DATA), 0x5a, 512);
+    *ram(f, STAT) = 0xee;
+    put_desc(f, 0, HDR, 16, VIRTQ_DESC_F_NEXT, 1);
+    put_desc(f, 1, DATA, 512, VIRTQ_DESC_F_NEXT, 2);
+    put_desc(f, 2, STAT, 1, VIRTQ_DESC_F_WRITE, 0);
+    g_assert_cmpint(getrlimit(RLIMIT_FSIZE, &r), ==, 0);
+    rlim_t max = r.rlim_cur;
+    r.rlim_cur = 512 * 1024;
+    g_assert_cmpint(setrlimit(RLIMIT_FSIZE, &r), ==, 0);
+    g_test_expect_message(NULL, G_LOG_LEVEL_WARNING, "*I/O error: File too large*");
+    offer(f, 0);
+    kick(f);
+    for (int i = 0; i < 100000 && blk_ioerr == before; i++)
+        g_main_context_iteration(NULL, TRUE);
+    g_test_assert_expected_messages();
+    r.rlim_cur = max;
+    g_assert_cmpint(setrlimit(RLIMIT_FSIZE, &r), ==, 0);
+    g_assert_cmpint(blk_ioerr, ==, before + 1);
+}
+
+static void test_blk_werror_migrate(void)
+{
+    g_autofree char *path = g_strdup_printf("%s/test-virtio-werror-%d.raw",
+                                            g_getenv("VIREO_BUILD_DIR") ?: g_get_tmp_dir(),
+                                            (int)getpid());
+    g_autofree char *spec = g_strdup_printf("file=%s,format=raw,if=none,id=d0,werror=stop",
+                                            path);
+    g_autofree uint8_t *zero = g_malloc0(1 << 20);
+    const char *drives[] = { spec, NULL };
+    GError *err = NULL;
+    int null_fd = open("/dev/null", O_WRONLY);
+
+    g_assert_cmpint(null_fd, >=, 0);
+    g_assert_true(g_file_set_contents(path, (char *)zero, 1 << 20, NULL));
+    signal(SIGXFSZ, SIG_IGN);
+    Fx *f = fx_new_dev("virtio-blk-pci", "drive=d0", drives);
+    f->m->block_io_error = blk_on_io_error;
+    g_assert_true(negotiate(f, 1ull << 32) & VIRTIO_STATUS_FEATURES_OK);
+    setup_queue(f, DESC, VIRTIO_NO_VECTOR);
+    wr(f, f->common + 0x14, 0x0f, 1);
+    g_assert_true(vm_start(f->m));
+
+    uint16_t before = used_idx(f);
+    blk_write_fails(f, 1500);                       /* byte 768000: past the limit */
+    g_assert_cmpint(g_atomic_int_get(&f->m->run.stop_req), ==, RUN_STATE_IO_ERROR + 1);
+    vm_stop(f->m, RUN_STATE_IO_ERROR);
+    g_assert_cmpuint(used_idx(f), ==, before);     /* not answered: kept for the retry */
+
+    qmp_migrate(f->m, "exec:cat >/dev/null", false, false, false, false, false, false,
+                false, false, &err);
+    g_assert_nonnull(err);
+    g_assert_nonnull(strstr(err->message, "Migration refused"));
+    g_assert_nonnull(strstr(err->message, "drive 'd0'"));
+    g_clear_error(&err);
+    g_assert_false(migration_save_fd(f->m, null_fd, &err));
+    g_assert_nonnull(strstr(err->message, "drive 'd0'"));
+    g_clear_error(&err);
+    g_assert_cmpint(runstate_get(f->m), ==, RUN_STATE_IO_ERROR);
+
+    /* cont: the write happens and the guest gets its answer. */
+    drives_iostatus_reset(f->m);
+    g_assert_true(vm_start(f->m));
+    for (int i = 0; i < 100000 && used_idx(f) == before; i++)
+        g_main_context_iteration(NULL, TRUE);
+    g_assert_cmpuint(used_idx(f), ==, (uint16_t)(before + 1));
+    g_assert_cmpint(*ram(f, STAT), ==, 0);
+    g_autofree char *img = NULL;
+    gsize n;
+    g_assert_true(g_file_get_contents(path, &img, &n, NULL));
+    g_assert_cmpuint((uint8_t)img[1500 * 512 + 7], ==, 0x5a);
+    g_assert_true(drives_check_no_retry(f->m, "Migration", &err));
+    g_assert_no_error(err);
+
+    /* Failed again, then a machine reset: dropped, migration allowed. */
+    blk_write_fails(f, 1501);
+    vm_stop(f->m, RUN_STATE_IO_ERROR);
+    g_assert_false(drives_check_no_retry(f->m, "Migration", &err));
+    g_clear_error(&err);
+    machine_reset_devices(f->m);
+    g_assert_true(drives_check_no_retry(f->m, "Migration", &err));
+    g_assert_no_error(err);
+    fx_free(f);
+    close(null_fd);
+    unlink(path);
+}
+
 static void test_blk_bad_props(void)
 {
     Machine *m = machine_new_test(RAM_SIZE);
@@ -328,6 +443,7 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-blk/io", test_blk_io);
     g_test_add_func("/virtio-blk/readonly", test_blk_readonly);
     g_test_add_func("/virtio-blk/bad-props", test_blk_bad_props);
+    g_test_add_func("/virtio-blk/werror-migrate", test_blk_werror_migrate);
     g_test_add_func("/virtio/input-tablet", test_input_tablet);
     return g_test_run();
 }
