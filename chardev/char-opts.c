@@ -5,6 +5,7 @@
  */
 #include "chardev-internal.h"
 #include "vireo/option.h"
+#include "vireo/qom.h"
 #include <string.h>
 
 typedef struct ChrBackend {
@@ -16,7 +17,7 @@ typedef struct ChrBackend {
 static const char *const no_keys[] = { NULL };
 static const char *const stdio_keys[] = { "signal", NULL };
 static const char *const file_keys[] = { "path", "append", NULL };
-static const char *const socket_keys[] = { "path", "host", "port", "server", "wait",
+static const char *const socket_keys[] = { "path", "host", "port", "fd", "server", "wait",
                                            "nodelay", "ipv4", "ipv6", NULL };
 static const char *const ringbuf_keys[] = { "size", NULL };
 
@@ -28,6 +29,20 @@ static const ChrBackend backends[] = {
     { "socket", socket_keys, chr_open_socket },
     { "ringbuf", ringbuf_keys, chr_open_ringbuf },
     { "memory", ringbuf_keys, chr_open_ringbuf },     /* QEMU's old name */
+};
+
+/* The backends as QOM types (qom-list-types), QEMU 7.2's names. */
+const QomType qom_chardev_types[] = {
+    { .name = "chardev", .parent = "object", .abstract = true },
+    { .name = "chardev-null", .parent = "chardev" },
+    { .name = "chardev-stdio", .parent = "chardev" },
+    { .name = "chardev-file", .parent = "chardev" },
+    { .name = "chardev-pty", .parent = "chardev" },
+    { .name = "chardev-socket", .parent = "chardev" },
+    { .name = "chardev-ringbuf", .parent = "chardev" },
+    { .name = "chardev-memory", .parent = "chardev-ringbuf" },
+    { .name = "chardev-mux", .parent = "chardev" },
+    { .name = NULL }
 };
 
 const char *chr_opt(const ChrOpts *o, const char *key)

@@ -10,6 +10,9 @@
 #include "vireo/option.h"
 #include "vireo/device.h"
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -192,6 +195,30 @@ ChrListener *chr_listener_new(const char *addr, int backlog, ChrAcceptFn *fn, vo
     return l;
 }
 
+/* "unix:PATH" or "tcp:HOST:PORT" of a socket we were given. */
+static char *fd_address(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+        return g_strdup_printf("fd:%d", fd);
+    if (ss.ss_family == AF_UNIX)
+        return g_strdup_printf("unix:%s", ((struct sockaddr_un *)&ss)->sun_path);
+    return tcp_local_address(fd);
+}
+
+ChrListener *chr_listener_new_fd(int fd, ChrAcceptFn *fn, void *opaque)
+{
+    chr_fd_set_nonblock(fd);
+    ChrListener *l = g_new0(ChrListener, 1);
+    l->fd = fd;
+    l->fn = fn;
+    l->opaque = opaque;
+    l->address = fd_address(fd);
+    chr_listener_set_enabled(l, true);
+    return l;
+}
+
 void chr_listener_set_enabled(ChrListener *l, bool enabled)
 {
     l->enabled = enabled;
@@ -264,6 +291,7 @@ static void sock_attach(Chardev *chr, int fd)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     chr_fd_set_nonblock(fd);
     chr->in_fd = chr->out_fd = fd;
+    chr->out_socket = true;
     if (s->listener)
         chr_listener_set_enabled(s->listener, false);
     sock_update_filename(chr);
@@ -369,15 +397,53 @@ static bool sock_wait_first(Chardev *chr, const ChrOpts *o, GError **errp)
     return true;
 }
 
+/* fd=N: a socket the parent process (libvirt) opened, inherited: listening when
+ * server=on, connected otherwise. Errors name the descriptor. */
+static int inherited_socket(const ChrOpts *o, const char *text, GError **errp)
+{
+    uint64_t n;
+    struct stat st;
+    if (!str_to_u64(text, &n) || n > INT_MAX) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "%s: fd=%s: not a file descriptor number", o->option, text);
+        return -1;
+    }
+    if (fstat(n, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "%s: fd=%s: %s", o->option, text,
+                    errno == EBADF ? "not an open file descriptor" : "not a socket");
+        return -1;
+    }
+    fcntl(n, F_SETFD, FD_CLOEXEC);
+    return n;
+}
+
 static Chardev *sock_new(const ChrOpts *o, bool server, bool nodelay, GError **errp)
 {
     const char *path = chr_opt(o, "path"), *host = chr_opt(o, "host");
-    const char *port = chr_opt(o, "port");
+    const char *port = chr_opt(o, "port"), *fdtext = chr_opt(o, "fd");
     Chardev *chr = chr_alloc(&sock_ops, NULL);
     Sock *s = chr->be = g_new0(Sock, 1);
     s->conn = -1;
     s->nodelay = nodelay;
     s->opts = g_strdup(server ? ",server=on" : "");
+    if (fdtext) {
+        int fd = inherited_socket(o, fdtext, errp);
+        if (fd >= 0 && server) {
+            s->listener = chr_listener_new_fd(fd, sock_accepted, chr);
+            s->addr = g_strdup(chr_listener_address(s->listener));
+            chr->connected = false;
+        } else if (fd >= 0) {
+            s->addr = fd_address(fd);
+            sock_attach(chr, fd);
+        }
+        if (fd < 0) {
+            chr_free(chr);
+            return NULL;
+        }
+        sock_update_filename(chr);
+        return chr;
+    }
     g_autofree char *addr = path ? g_strdup_printf("unix:%s", path)
                                  : g_strdup_printf(strchr(host ? host : "", ':') ? "tcp:[%s]:%s"
                                                    : "tcp:%s:%s", host ? host : "", port);
@@ -408,9 +474,12 @@ Chardev *chr_open_socket(const ChrOpts *o, GError **errp)
         !chr_opt_bool(o, "wait", true, &wait, errp) ||
         !chr_opt_bool(o, "nodelay", false, &nodelay, errp))
         return NULL;
-    if (!!path == !!port || (path && chr_opt(o, "host"))) {
+    bool fd = chr_opt(o, "fd") != NULL;
+    if (fd ? (path || port || chr_opt(o, "host"))
+           : (!!path == !!port || (path && chr_opt(o, "host")))) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                    "%s: socket needs either path= (unix) or host=,port= (tcp)", o->option);
+                    "%s: socket needs one of path= (unix), host=,port= (tcp) or fd=",
+                    o->option);
         return NULL;
     }
     uint64_t num;

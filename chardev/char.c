@@ -72,10 +72,13 @@ Chardev *chr_new_fd(int in_fd, int out_fd, const char *id)
     return chr;
 }
 
+static void drop_msgfds(Chardev *chr);
+
 void chr_free(Chardev *chr)
 {
     if (!chr)
         return;
+    drop_msgfds(chr);
     if (chr->in_watch)
         g_source_remove(chr->in_watch);
     if (chr->out_watch)
@@ -102,6 +105,7 @@ void chr_free(Chardev *chr)
 }
 
 const char *chr_id(const Chardev *chr) { return chr->id; }
+const char *chr_kind(const Chardev *chr) { return chr->ops->kind; }
 const char *chr_label(const Chardev *chr) { return chr->label ? chr->label : chr->ops->kind; }
 const char *chr_filename(const Chardev *chr)
 {
@@ -180,6 +184,62 @@ static gboolean chr_idle_ready(gpointer opaque);
 
 /* ---- fd input ---- */
 
+static void drop_msgfds(Chardev *chr)
+{
+    for (unsigned i = 0; i < chr->nmsgfds; i++)
+        close(chr->msgfds[i]);
+    chr->nmsgfds = 0;
+}
+
+/* read(), or on a socket recvmsg() keeping passed descriptors (SCM_RIGHTS, at most
+ * CHR_MAX_MSGFDS; the kernel discards the rest). */
+ssize_t chr_recv_fds(int fd, uint8_t *buf, size_t len, int *fds, unsigned *nfds,
+                     unsigned max)
+{
+    union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int) * CHR_MAX_MSGFDS)]; } ctl;
+    struct iovec iov = { buf, len };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+                          .msg_controllen = sizeof(ctl.b) };
+    ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0 && errno == ENOTSOCK)
+        return read(fd, buf, len);
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); n >= 0 && c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        unsigned count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (unsigned i = 0; i < *nfds; i++)    /* the previous, unclaimed ones */
+            close(fds[i]);
+        *nfds = 0;
+        for (unsigned i = 0; i < count; i++) {
+            int got;
+            memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+            if (*nfds < MIN(max, (unsigned)CHR_MAX_MSGFDS))
+                fds[(*nfds)++] = got;
+            else
+                close(got);
+        }
+    }
+    return n;
+}
+
+static ssize_t chr_fd_read(Chardev *chr, int fd, uint8_t *buf, size_t len)
+{
+    if (!chr->out_socket)
+        return read(fd, buf, len);
+    return chr_recv_fds(fd, buf, len, chr->msgfds, &chr->nmsgfds, CHR_MAX_MSGFDS);
+}
+
+int chr_get_msgfd(Chardev *chr)
+{
+    while (chr->ops->inner)
+        chr = chr->ops->inner(chr);
+    if (!chr->nmsgfds)
+        return -1;
+    int fd = chr->msgfds[0];
+    memmove(chr->msgfds, chr->msgfds + 1, --chr->nmsgfds * sizeof(int));
+    return fd;
+}
+
 static gboolean chr_fd_readable(int fd, GIOCondition cond, gpointer opaque)
 {
     Chardev *chr = opaque;
@@ -189,7 +249,7 @@ static gboolean chr_fd_readable(int fd, GIOCondition cond, gpointer opaque)
         chr->in_watch = 0;       /* chr_accept_input() re-arms */
         return G_SOURCE_REMOVE;
     }
-    ssize_t n = read(fd, buf, MIN((size_t)room, sizeof(buf)));
+    ssize_t n = chr_fd_read(chr, fd, buf, MIN((size_t)room, sizeof(buf)));
     if (n > 0) {
         chr->fe.read(chr->fe.opaque, buf, n);
         return G_SOURCE_CONTINUE;

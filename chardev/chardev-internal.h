@@ -64,6 +64,11 @@ struct Chardev {
     size_t outq_pos;
     uint64_t out_dropped;     /* bytes chr_write() dropped at the bound */
     LogBudget drop_log;
+    /* Descriptors that came with the last input on a unix socket (SCM_RIGHTS), for
+     * the frontend to take (QMP getfd/add-fd); unclaimed ones are closed when more
+     * input arrives. */
+    int msgfds[CHR_MAX_MSGFDS];
+    unsigned nmsgfds;
     void *be;                 /* backend state */
 };
 

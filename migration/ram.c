@@ -311,6 +311,12 @@ bool mig_ram_config_check(Machine *m, const uint8_t **pp, const uint8_t *end, GE
                         " MiB here (-m)", name, size >> 20, b->size >> 20);
             return false;
         }
+        if (b->flags & RAM_BLOCK_READONLY) {
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_READ_ONLY, "RAM block '%s' is a "
+                        "read-only memory backend here (readonly=on): it cannot be loaded",
+                        name);
+            return false;
+        }
         for (guint k = 0; k < s->in_blocks->len; k++)
             if (s->in_blocks->pdata[k] == b)
                 goto bad;

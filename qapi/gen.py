@@ -600,9 +600,11 @@ class Introspect:
         self.empty = '0'
         self.out.append({'name': '0', 'meta-type': 'object', 'members': []})
         for cmd in self.s.commands:
-            self.out.append({'name': cmd.name, 'meta-type': 'command',
-                             'arg-type': self.name_of(cmd.args),
-                             'ret-type': self.name_of(cmd.ret)})
+            entry = {'name': cmd.name, 'meta-type': 'command',
+                     'arg-type': self.name_of(cmd.args), 'ret-type': self.name_of(cmd.ret)}
+            if cmd.features:
+                entry['features'] = list(cmd.features)
+            self.out.append(entry)
         for ev in self.s.events:
             self.out.append({'name': ev.name, 'meta-type': 'event',
                              'arg-type': self.name_of(ev.args)})

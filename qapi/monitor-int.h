@@ -80,6 +80,10 @@ struct MonitorSession {
     bool in_input, pumping;
     bool in_eof;                   /* fd: the client half-closed; close once answered */
     bool in_stopped;               /* chardev: can_read said 0; accept input again */
+    /* fd: descriptors passed with the input (SCM_RIGHTS), for getfd/add-fd. */
+    int msgfds[CHR_MAX_MSGFDS];
+    unsigned nmsgfds;
+    GHashTable *named_fds;         /* getfd's name -> fd (owned) */
 };
 
 MonitorSet *monitor_set_get(Machine *m);

@@ -346,7 +346,8 @@ static gboolean fd_readable(gint fd, GIOCondition cond, gpointer opaque)
 {
     MonitorSession *s = opaque;
     uint8_t buf[65536];
-    ssize_t n = read(fd, buf, sizeof(buf));
+    /* descriptors passed with the input (SCM_RIGHTS) wait for getfd/add-fd */
+    ssize_t n = chr_recv_fds(fd, buf, sizeof(buf), s->msgfds, &s->nmsgfds, CHR_MAX_MSGFDS);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return G_SOURCE_CONTINUE;
     if (n < 0) {

@@ -6,6 +6,7 @@
  * serves one at a time).
  */
 #include "qapi/monitor-int.h"
+#include "vireo/option.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -31,64 +32,47 @@ static void spec_clear(SocketSpec *sp)
     g_free(sp->port);
 }
 
-static bool parse_onoff(const char *opt, const char *val, bool *out, GError **errp)
-{
-    if (!val || !strcmp(val, "on") || !strcmp(val, "yes") || !strcmp(val, "true"))
-        *out = true;
-    else if (!strcmp(val, "off") || !strcmp(val, "no") || !strcmp(val, "false"))
-        *out = false;
-    else {
-        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                    "Parameter '%s' expects 'on' or 'off'", opt);
-        return false;
-    }
-    return true;
-}
-
-/* The options after the address: server=on|off, wait=on|off (and the old "server",
- * "nowait" flags); ipv4/ipv6/nodelay are accepted and ignored. */
-static bool parse_socket_opts(char **opts, SocketSpec *sp, GError **errp)
-{
-    sp->wait = true;
-    for (; *opts; opts++) {
-        g_auto(GStrv) kv = g_strsplit(*opts, "=", 2);
-        const char *k = kv[0], *v = kv[1];
-        bool b;
-        if (!strcmp(k, "nowait")) {
-            sp->wait = false;
-        } else if (!strcmp(k, "server") || !strcmp(k, "wait")) {
-            if (!parse_onoff(k, v, &b, errp))
-                return false;
-            *(!strcmp(k, "server") ? &sp->server : &sp->wait) = b;
-        } else if (strcmp(k, "ipv4") && strcmp(k, "ipv6") && strcmp(k, "nodelay")) {
-            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                        "Invalid parameter '%s'", k);
-            return false;
-        }
-    }
-    return true;
-}
-
-/* Parses "unix:PATH,opts" or "tcp:HOST:PORT,opts"; false (no error) for others. */
+/* "unix:PATH,opts" or "tcp:HOST:PORT,opts" (false without an error for other
+ * shorthands): the chardev shorthand's grammar (flat keyval, QemuOpts' short-form
+ * booleans, so the old "server,nowait" is server=on,wait=off). */
 static bool parse_socket_spec(const char *spec, SocketSpec *sp, GError **errp)
 {
-    g_auto(GStrv) parts = g_strsplit(spec, ",", -1);
-    const char *addr = parts[0];
-    if (g_str_has_prefix(addr, "unix:")) {
-        sp->unix_path = g_strdup(addr + 5);
-    } else if (g_str_has_prefix(addr, "tcp:")) {
-        const char *colon = strrchr(addr + 4, ':');
-        if (!colon || !colon[1]) {
-            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                        "'%s': expected tcp:HOST:PORT", addr);
-            return false;
-        }
-        sp->host = g_strndup(addr + 4, colon - (addr + 4));
-        sp->port = g_strdup(colon + 1);
-    } else {
+    static const char *const keys[] = { "address", "server", "wait", "ipv4", "ipv6",
+                                        "nodelay", NULL };
+    bool is_unix = g_str_has_prefix(spec, "unix:");
+    if (!is_unix && !g_str_has_prefix(spec, "tcp:"))
+        return true;
+    g_autoptr(JsonObject) o = keyval_parse(strchr(spec, ':') + 1, "address",
+                                           KEYVAL_FLAT | KEYVAL_SHORT_BOOLS, NULL, errp);
+    if (!o || !qv_check_unexpected(o, NULL, keys, errp))
+        return false;
+    const char *addr = kv_get_str(o, "address"), *server = kv_get_str(o, "server");
+    const char *wait = kv_get_str(o, "wait");
+    sp->wait = true;
+    if ((server && !str_to_bool(server, &sp->server)) || (wait && !str_to_bool(wait, &sp->wait))) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "Parameter '%s' expects 'on' or 'off'", server && !str_to_bool(server,
+                    &sp->server) ? "server" : "wait");
+        return false;
+    }
+    if (!addr || !*addr) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "'%s': missing the %s",
+                    spec, is_unix ? "socket path" : "HOST:PORT");
+        return false;
+    }
+    if (is_unix) {
+        sp->unix_path = g_strdup(addr);
         return true;
     }
-    return parse_socket_opts(parts + 1, sp, errp);
+    const char *colon = strrchr(addr, ':');
+    if (!colon || !colon[1]) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "'tcp:%s': expected tcp:HOST:PORT", addr);
+        return false;
+    }
+    sp->host = g_strndup(addr, colon - addr);
+    sp->port = g_strdup(colon + 1);
+    return true;
 }
 
 /* Each client is a session of its own, up to MONITOR_MAX_CLIENTS at once: then the
@@ -197,30 +181,30 @@ bool monitor_parse_hmp_option(Machine *m, const char *spec, GError **errp)
     return monitor_open(m, "-monitor", spec, false, false, errp);
 }
 
+/* -mon [chardev=]ID[,mode=readline|control][,pretty=on|off][,id=ID] (QemuOpts: flat
+ * keyval); the id names the monitor (QEMU keeps it as the options' id). */
 bool monitor_parse_mon_option(Machine *m, const char *spec, GError **errp)
 {
-    g_auto(GStrv) opts = g_strsplit(spec, ",", -1);
-    const char *chardev = NULL;
-    bool control = false, pretty = false;
-    for (char **o = opts; *o; o++) {
-        const char *eq = strchr(*o, '=');
-        const char *val = eq ? eq + 1 : "";
-        g_autofree char *key = eq ? g_strndup(*o, eq - *o) : g_strdup(*o);
-        if (!strcmp(key, "chardev")) {
-            chardev = val;
-        } else if (!strcmp(key, "mode") && (!strcmp(val, "control") ||
-                                              !strcmp(val, "readline"))) {
-            control = !strcmp(val, "control");
-        } else if (!strcmp(key, "pretty")) {
-            if (!parse_onoff("pretty", eq ? val : NULL, &pretty, errp))
-                goto fail;
-        } else {
-            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                        strcmp(key, "mode") ? "Invalid parameter '%s'"
-                        : "Parameter 'mode' expects 'control' or 'readline'", key);
-            goto fail;
-        }
+    static const char *const keys[] = { "chardev", "mode", "pretty", "id", NULL };
+    g_autoptr(JsonObject) o = keyval_parse(spec, "chardev", KEYVAL_FLAT, NULL, errp);
+    bool pretty = false, control = false;
+    if (!o || !qv_check_unexpected(o, NULL, keys, errp))
+        goto fail;
+    const char *chardev = kv_get_str(o, "chardev"), *mode = kv_get_str(o, "mode");
+    const char *pv = kv_get_str(o, "pretty"), *id = kv_get_str(o, "id");
+    if (mode && strcmp(mode, "control") && strcmp(mode, "readline")) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "Parameter 'mode' expects 'control' or 'readline'");
+        goto fail;
     }
+    control = mode && !strcmp(mode, "control");
+    if (pv && !str_to_bool(pv, &pretty)) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "Parameter 'pretty' expects 'on' or 'off'");
+        goto fail;
+    }
+    if (id && !id_check("id", id, errp))
+        goto fail;
     Chardev *chr = chardev ? chr_registry_find(m->chardevs, chardev) : NULL;
     if (!chardev)
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,

@@ -279,6 +279,10 @@ void monitor_session_free(MonitorSession *s)
     }
     if (s->listener && s->set)
         monitor_listener_session_gone(s->listener);
+    for (unsigned i = 0; i < s->nmsgfds; i++)
+        close(s->msgfds[i]);
+    if (s->named_fds)
+        g_hash_table_destroy(s->named_fds);
     json_stream_free(s->stream);
     if (s->parser)
         g_object_unref(s->parser);

@@ -9,7 +9,8 @@ JSON objects written with single-quoted strings and '#' comments. Expressions:
   { 'union': NAME, 'base': { ... } | STRUCT, 'discriminator': MEMBER,
     'data': { ENUM_VALUE: STRUCT, ... } }
   { 'command': NAME, '*data': MEMBERS | STRUCT, '*returns': TYPE | [ TYPE ],
-    '*gen': false, '*session': true, '*allow-preconfig': bool, '*boxed': true }
+    '*gen': false, '*session': true, '*allow-preconfig': bool, '*boxed': true,
+    '*features': [ NAME ] }
     ('boxed': the handler takes the whole argument object, a STRUCT or UNION, as
     one parameter, as QEMU's boxed commands do)
   { 'event': NAME, '*data': MEMBERS | STRUCT }
@@ -19,7 +20,9 @@ null), a defined name, or [ TYPE ] for an array. Every error is a SchemaError wh
 text starts with "FILE:LINE: ", so a bad schema fails the build naming the spot.
 Vireo extensions: 'c-header' (the C enum already exists in that header, with the
 same order; the generated code asserts it), 'session' (the handler gets the
-monitor session instead of the machine).
+monitor session instead of the machine). 'boxed' commands take a STRUCT or UNION
+as their whole argument; 'features'
+of commands appear in query-qmp-schema as QEMU's do.
 """
 import os
 import re
@@ -250,10 +253,10 @@ class Array(Type):
 
 
 class Command(Entity):
-    def __init__(self, name, info, args, ret, gen, session, boxed=False):
+    def __init__(self, name, info, args, ret, gen, session, features=(), boxed=False):
         super().__init__(name, info)
         self.args, self.ret, self.gen, self.session = args, ret, gen, session
-        self.boxed = boxed
+        self.features, self.boxed = list(features), boxed
 
 
 class Event(Entity):
@@ -445,9 +448,13 @@ class Schema:
         if boxed and not isinstance(expr.get('data'), str):
             raise SchemaError(expr.info, "'data' of boxed command '%s' must name a struct "
                               'or union' % name)
+        feats = expr.get('features', [])
+        if not isinstance(feats, list) or not all(isinstance(f, str) for f in feats):
+            raise SchemaError(expr.info, "'features' of command '%s' must be a list of names"
+                              % name)
         self.commands.append(Command(name, expr.info, self._args(expr, 'command'), ret,
                                      expr.get('gen', True), expr.get('session', False),
-                                     boxed))
+                                     feats, boxed))
 
     def _def_event(self, expr):
         self._check_keys(expr, {'event'}, {'data', 'features'})

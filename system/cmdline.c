@@ -2,7 +2,8 @@
  * Command-line parsing (include/vireo/cmdline.h): QEMU's option names and its
  * "key=val,..." grammar. Values are checked here; one line names any culprit.
  */
-#include "vireo/cmdline.h"
+#include "cmdline-int.h"
+#include "vireo/object.h"
 #include "vireo/pc.h"
 #include "vireo/smbios.h"
 #include <errno.h>
@@ -16,23 +17,39 @@ typedef struct OptDef {
     ArgKind arg;
     bool (*handle)(VireoOptions *o, const char *val, GError **errp);
     const char *help;
+    /* QEMU's option group (query-command-line-options, -readconfig, "-OPT help") and
+     * its parameters: a table, or a property table (-machine, -accel). */
+    const char *group;
+    const CmdParam *params;
+    const Property *props;
 } OptDef;
 
-static bool bad(GError **errp, const char *opt, const char *val, const char *why)
+bool cmdline_bad(GError **errp, const char *opt, const char *val, const char *why)
 {
     g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "-%s %s: %s", opt, val, why);
     return false;
 }
+#define bad cmdline_bad
 
-static bool is_help(const char *v)
+bool cmdline_is_help(const char *v)
 {
     return !strcmp(v, "help") || !strcmp(v, "?");
 }
+#define is_help cmdline_is_help
 
-/* Parses @v as keyval with @implied; unknown keys (not in @keys, NULL-terminated) are
- * "Invalid parameter 'K'". Errors are prefixed "-OPT V: ". */
-static JsonObject *opt_parse(const char *opt, const char *v, const char *implied,
-                             const char *const *keys, bool *help, GError **errp)
+bool cmdline_opt_bool(JsonObject *o, const char *opt, const char *v, const char *key,
+                      bool def, bool *out, GError **errp)
+{
+    const char *s = kv_get_str(o, key);
+    *out = def;
+    if (!s || str_to_bool(s, out))
+        return true;
+    g_autofree char *why = g_strdup_printf("Parameter '%s' expects 'on' or 'off'", key);
+    return bad(errp, opt, v, why);
+}
+
+JsonObject *cmdline_opt_parse(const char *opt, const char *v, const char *implied,
+                              const char *const *keys, bool *help, GError **errp)
 {
     JsonObject *o = keyval_parse(v, implied, KEYVAL_FLAT, help, errp);
     if (o && keys) {
@@ -53,6 +70,7 @@ static JsonObject *opt_parse(const char *opt, const char *v, const char *implied
         option_prefix_error(errp, opt, v);
     return o;
 }
+#define opt_parse cmdline_opt_parse
 
 bool cmdline_parse_mem(const char *s, uint64_t *out, GError **errp)
 {
@@ -156,19 +174,21 @@ bool cmdline_parse_smp(const char *s, MachineOpts *mo, GError **errp)
     return true;
 }
 
-/* The accelerator list "kvm", "kvm:tcg": Vireo takes the first it supports (kvm). */
+/* The accelerator list "kvm", "kvm:tcg": Vireo takes the first it has: kvm, or qtest
+ * (QEMU's accelerator that runs no guest code, for machines without CPUs). */
 static bool set_accel(VireoOptions *o, const char *opt, const char *v, const char *list,
                       GError **errp)
 {
     g_auto(GStrv) names = g_strsplit(list, ":", -1);
     for (char **n = names; *n; n++) {
-        if (!strcmp(*n, "kvm")) {
-            o->accel = "kvm";
+        if (!strcmp(*n, "kvm") || !strcmp(*n, "qtest")) {
+            o->accel = g_intern_string(*n);
             return true;
         }
     }
     g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                "-%s %s: unsupported accelerator '%s' (vireo supports kvm)", opt, v, list);
+                "-%s %s: unsupported accelerator '%s' (vireo supports kvm, and qtest for "
+                "machines without CPUs)", opt, v, list);
     return false;
 }
 
@@ -216,7 +236,7 @@ static bool h_accel(VireoOptions *o, const char *v, GError **errp)
     const char *a = kv_get_str(kv, "accel");
     if (help || (a && is_help(a))) {
         o->want_help = true;
-        printf("Accelerators supported in vireo:\nkvm\n");
+        printf("Accelerators supported in vireo:\nkvm\nqtest\n");
         return true;
     }
     if (!a)
@@ -237,6 +257,7 @@ static bool h_cpu(VireoOptions *o, const char *v, GError **errp)
 
 static bool h_m(VireoOptions *o, const char *v, GError **errp)
 {
+    o->machine.ram_size_given = true;
     return cmdline_parse_mem(v, &o->machine.ram_size, errp);
 }
 
@@ -393,6 +414,31 @@ static bool h_net(VireoOptions *o, const char *v, GError **errp)
     return net_option_net(o->net, v, errp);
 }
 
+/* -object: QEMU's keyval with the implied "qom-type" (not QemuOpts), or JSON. The
+ * type and id are checked when the object is made (system/object.c). */
+static bool h_object(VireoOptions *o, const char *v, GError **errp)
+{
+    bool help, json;
+    if (is_help(v)) {
+        o->object_help = true;
+        return true;
+    }
+    JsonObject *obj = option_parse("object", v, "qom-type", 0, &help, &json, errp);
+    if (!obj)
+        return false;
+    const char *type = kv_get_str(obj, "qom-type");
+    if (help) {
+        const ObjectClass *cls = object_class_find(type);
+        o->object_help_name = cls && !cls->type.abstract ? g_intern_string(type) : NULL;
+        json_object_unref(obj);
+        return o->object_help_name || bad(errp, "object", v, "invalid object type");
+    }
+    OptEntry *e = g_new0(OptEntry, 1);
+    *e = (OptEntry){ .text = g_strdup(v), .obj = obj, .kv = !json };
+    g_ptr_array_add(o->objects, e);
+    return true;
+}
+
 /* -display TYPE[,opts]: none, sdl[,full-screen=on|off] or vnc=DISPLAY (as -vnc).
  * QEMU's gtk, curses, egl-headless, dbus, spice-app and cocoa are not built in. */
 static bool h_display(VireoOptions *o, const char *v, GError **errp)
@@ -473,17 +519,6 @@ static bool h_vga(VireoOptions *o, const char *v, GError **errp)
 static bool h_full_screen(VireoOptions *o, const char *v, GError **errp)
 {
     o->full_screen = true;
-    return true;
-}
-
-static bool h_name(VireoOptions *o, const char *v, GError **errp)
-{
-    static const char *const keys[] = { "guest", "process", "debug-threads", NULL };
-    g_autoptr(JsonObject) kv = opt_parse("name", v, "guest", keys, NULL, errp);
-    if (!kv)
-        return false;
-    g_free((char *)o->machine.name);
-    o->machine.name = g_strdup(kv_get_str(kv, "guest"));
     return true;
 }
 
@@ -682,19 +717,81 @@ static bool h_cdrom(VireoOptions *o, const char *v, GError **errp)
 
 FLAG(h_snapshot, machine.snapshot)
 
+/* Parameters of the option groups (QEMU's QemuOptsList names), as Vireo takes them. */
+#define P(n, t, h) { n, CLP_##t, h, NULL }
+#define PEND { NULL }
+static const CmdParam smp_params[] = {
+    P("cpus", NUMBER, NULL), P("sockets", NUMBER, NULL), P("dies", NUMBER, NULL),
+    P("cores", NUMBER, NULL), P("threads", NUMBER, NULL), P("maxcpus", NUMBER, NULL), PEND };
+static const CmdParam memory_params[] = { P("size", SIZE, NULL), PEND };
+static const CmdParam name_params[] = {
+    P("guest", STRING, "Sets the name of the guest"),
+    P("process", STRING, "Sets the name of the QEMU process, as shown in top etc"),
+    P("debug-threads", BOOLEAN, "When enabled, name the individual threads"), PEND };
+static const CmdParam msg_params[] = {
+    P("timestamp", BOOLEAN, NULL), P("guest-name", BOOLEAN, "Prepends guest name for error "
+                                     "messages but only if -name guest is set otherwise "
+                                     "option is ignored"), PEND };
+static const CmdParam overcommit_params[] = {
+    P("mem-lock", BOOLEAN, NULL), P("cpu-pm", BOOLEAN, NULL), PEND };
+static const CmdParam sandbox_params[] = {
+    P("enable", BOOLEAN, NULL), P("obsolete", STRING, NULL),
+    P("elevateprivileges", STRING, NULL), P("spawn", STRING, NULL),
+    P("resourcecontrol", STRING, NULL), PEND };
+static const CmdParam global_params[] = {
+    P("driver", STRING, NULL), P("property", STRING, NULL), P("value", STRING, NULL), PEND };
+static const CmdParam add_fd_params[] = {
+    P("fd", NUMBER, "file descriptor of which a duplicate is added to fd set"),
+    P("set", NUMBER, "ID of the fd set to add fd to"),
+    P("opaque", STRING, "free-form string used to describe fd"), PEND };
+static const CmdParam mon_params[] = {
+    P("mode", STRING, NULL), P("chardev", STRING, NULL), P("pretty", BOOLEAN, NULL), PEND };
+static const CmdParam rtc_params[] = {
+    P("base", STRING, NULL), P("clock", STRING, NULL), P("driftfix", STRING, NULL), PEND };
+static const CmdParam drive_params[] = {
+    P("file", STRING, "file name"), P("format", STRING, "disk format (raw, qcow2)"),
+    P("if", STRING, "interface (ide, virtio, none)"), P("readonly", BOOLEAN, NULL),
+    P("cache", STRING, "host cache usage"), P("aio", STRING, "host AIO implementation"),
+    P("media", STRING, "media type (disk, cdrom)"), P("index", NUMBER, "index number"),
+    P("bus", NUMBER, "bus number"), P("unit", NUMBER, "unit number (rel. to bus)"),
+    P("snapshot", BOOLEAN, "enable/disable snapshot mode"),
+    P("discard", STRING, "discard operation (ignore/off, unmap/on)"),
+    P("detect-zeroes", STRING, "try to optimize zero writes (off, on, unmap)"),
+    P("werror", STRING, "write error action"), P("rerror", STRING, "read error action"),
+    P("id", STRING, NULL), PEND };
+static const CmdParam chardev_params[] = {
+    P("backend", STRING, NULL), P("path", STRING, NULL), P("host", STRING, NULL),
+    P("port", STRING, NULL), P("fd", STRING, NULL), P("server", BOOLEAN, NULL),
+    P("wait", BOOLEAN, NULL), P("ipv4", BOOLEAN, NULL), P("ipv6", BOOLEAN, NULL),
+    P("nodelay", BOOLEAN, NULL), P("delay", BOOLEAN, NULL), P("mux", BOOLEAN, NULL),
+    P("signal", BOOLEAN, NULL), P("append", BOOLEAN, NULL), P("size", SIZE, NULL), PEND };
+static const CmdParam machine_params[] = {
+    P("type", STRING, "emulated machine"), P("accel", STRING, "accelerator list"), PEND };
+static const CmdParam none_params[] = { PEND };
+
+static bool h_readconfig(VireoOptions *o, const char *v, GError **errp)
+{
+    return cmdline_h_readconfig(o, v, errp);
+}
+
 static const OptDef opts[] = {
-    { "machine", ARG_ONE, h_machine, "-machine [type=]name[,accel=kvm]  select the board" },
+    { "machine", ARG_ONE, h_machine, "-machine [type=]name[,accel=kvm]  select the board",
+      "machine", machine_params, machine_props },
     { "M", ARG_ONE, h_machine, NULL },
-    { "accel", ARG_ONE, h_accel, "-accel kvm                  select the accelerator" },
+    { "accel", ARG_ONE, h_accel, "-accel kvm|qtest             select the accelerator",
+      "accel", none_params },
     { "enable-kvm", ARG_NONE, NULL, "-enable-kvm                 same as -accel kvm" },
     { "cpu", ARG_ONE, h_cpu, "-cpu model[,+feat,-feat]    host, max, qemu64 (-cpu help)" },
-    { "m", ARG_ONE, h_m, "-m [size=]megs[M|G]         guest RAM (default 128M)" },
-    { "smp", ARG_ONE, h_smp, "-smp [cpus=]n[,sockets=,dies=,cores=,threads=,maxcpus=]" },
+    { "m", ARG_ONE, h_m, "-m [size=]megs[M|G]         guest RAM (default 128M)", "memory",
+      memory_params },
+    { "smp", ARG_ONE, h_smp, "-smp [cpus=]n[,sockets=,dies=,cores=,threads=,maxcpus=]",
+      "smp-opts", smp_params },
     { "kernel", ARG_ONE, h_kernel, "-kernel file                bzImage or PVH ELF to boot" },
     { "initrd", ARG_ONE, h_initrd, "-initrd file                initial ram disk" },
     { "append", ARG_ONE, h_append, "-append cmdline             kernel command line" },
     { "serial", ARG_ONE, h_serial, "-serial dev                 stdio, pty, file:F, unix:P,..., tcp:H:P,..., null, none, chardev:ID" },
-    { "chardev", ARG_ONE, h_chardev, "-chardev backend,id=ID,...  stdio, file, pty, socket, null" },
+    { "chardev", ARG_ONE, h_chardev, "-chardev backend,id=ID,...  stdio, file, pty, socket (path=, host=,port=, fd=), null, ringbuf",
+      "chardev", chardev_params },
     { "nographic", ARG_NONE, h_nographic, "-nographic                  serial and monitor on stdio (C-a h for help)" },
     { "display", ARG_ONE, h_display, "-display none|sdl[,full-screen=on]|vnc=:N  graphical display" },
     { "vga", ARG_ONE, h_vga, "-vga std|none               graphics card (default: std)" },
@@ -705,7 +802,9 @@ static const OptDef opts[] = {
     { "S", ARG_NONE, h_S, "-S                          start paused (QMP cont starts)" },
     { "nodefaults", ARG_NONE, h_nodefaults, "-nodefaults                 no default devices (serial port, monitor)" },
     { "no-user-config", ARG_NONE, h_no_user_config, "-no-user-config             read no user configuration files (Vireo reads none)" },
-    { "name", ARG_ONE, h_name, "-name [guest=]name          guest name" },
+    { "readconfig", ARG_ONE, h_readconfig, "-readconfig file            read options from a QEMU configuration file" },
+    { "name", ARG_ONE, cmdline_h_name, "-name [guest=]name[,process=p][,debug-threads=on|off]",
+      "name", name_params },
     { "uuid", ARG_ONE, h_uuid, "-uuid UUID                  machine UUID" },
     { "hda", ARG_ONE, h_hda, "-hda/-hdb/-hdc/-hdd file     IDE disk 0..3 (same as a bare image argument for -hda)" },
     { "hdb", ARG_ONE, h_hdb, NULL },
@@ -719,22 +818,95 @@ static const OptDef opts[] = {
     { "smbios", ARG_ONE, h_smbios, "-smbios type=0|1|2|3|4|11|17,field=value... | file=F  SMBIOS fields" },
     { "fw_cfg", ARG_ONE, h_fw_cfg, "-fw_cfg [name=]opt/N,file=F|string=S  add a fw_cfg file" },
     { "blockdev", ARG_ONE, h_blockdev, "-blockdev driver=file|host_device|raw|qcow2,node-name=N,...  (or JSON) a block node" },
-    { "drive", ARG_ONE, h_drive, "-drive file=F,if=virtio|none[,id=ID,format=raw|qcow2,readonly=on,cache=C,aio=A]" },
-    { "device", ARG_ONE, h_device, "-device driver[,prop=val]   add a device (-device help)" },
+    { "drive", ARG_ONE, h_drive, "-drive file=F,if=virtio|none[,id=ID,format=raw|qcow2,readonly=on,cache=C,aio=A]",
+      "drive", drive_params },
+    { "device", ARG_ONE, h_device, "-device driver[,prop=val]   add a device (-device help)",
+      "device", none_params },
+    { "global", ARG_ONE, cmdline_h_global, "-global driver.prop=value   default of a device property",
+      "global", global_params },
+    { "object", ARG_ONE, h_object, "-object TYPE,id=ID[,prop=val] add an object (-object help)",
+      "object", none_params },
     { "netdev", ARG_ONE, h_netdev, "-netdev user|tap|bridge|socket|stream|dgram|hubport,id=ID[,...]  a network backend" },
     { "nic", ARG_ONE, h_nic, "-nic [TYPE][,model=M][,mac=MAC][,backend options]  a NIC and its backend (-nic none: no NIC)" },
     { "net", ARG_ONE, h_net, "-net nic[,model=M][,macaddr=MAC]|TYPE[,...]  legacy form: NICs and backends on hub 0" },
     { "qmp", ARG_ONE, h_qmp, "-qmp dev                    QMP on dev (unix:P,server=on,wait=off | tcp:H:P,... | stdio)" },
     { "qmp-pretty", ARG_ONE, h_qmp_pretty, NULL },
-    { "mon", ARG_ONE, h_mon, "-mon chardev=ID,mode=control|readline" },
+    { "mon", ARG_ONE, h_mon, "-mon chardev=ID[,mode=control|readline][,pretty=on|off][,id=ID]",
+      "mon", mon_params },
     { "monitor", ARG_ONE, h_monitor, "-monitor dev                human monitor on dev (e.g. stdio)" },
     { "incoming", ARG_ONE, h_incoming, "-incoming uri|defer        wait for a migration stream (tcp:, unix:, fd:, exec:, file:)" },
     { "loadvm", ARG_ONE, h_loadvm, "-loadvm name                start from the snapshot 'name' of the qcow2 disks" },
-    { "rtc", ARG_ONE, h_rtc, "-rtc [base=utc|localtime|DATE][,clock=host][,driftfix=none]" },
+    { "rtc", ARG_ONE, h_rtc, "-rtc [base=utc|localtime|DATE][,clock=host][,driftfix=none]",
+      "rtc", rtc_params },
+    { "pidfile", ARG_ONE, cmdline_h_pidfile, "-pidfile file               write the process id to file (locked)" },
+    { "daemonize", ARG_NONE, cmdline_h_daemonize, "-daemonize                  detach once the monitors are ready" },
+    { "msg", ARG_ONE, cmdline_h_msg, "-msg timestamp=on|off[,guest-name=on|off]  message prefixes",
+      "msg", msg_params },
+    { "overcommit", ARG_ONE, cmdline_h_overcommit, "-overcommit mem-lock=on|off  lock guest and Vireo memory",
+      "overcommit", overcommit_params },
+    { "sandbox", ARG_ONE, cmdline_h_sandbox, "-sandbox on|off[,obsolete=,elevateprivileges=,spawn=,resourcecontrol=]",
+      "sandbox", sandbox_params },
+    { "add-fd", ARG_ONE, cmdline_h_add_fd, "-add-fd fd=N,set=M[,opaque=S]  add a descriptor to an fd set",
+      "add-fd", add_fd_params },
     { "version", ARG_NONE, h_version, "-version, --version         print the version" },
     { "h", ARG_NONE, h_help, "-h, -help                   this help" },
     { "help", ARG_NONE, h_help, NULL },
 };
+
+/* The parameters of a group, with a property table's converted to QEMU's types. */
+static GArray *group_params(const OptDef *d)
+{
+    GArray *a = g_array_new(FALSE, FALSE, sizeof(CmdParam));
+    for (const CmdParam *p = d->params; p && p->name; p++)
+        g_array_append_val(a, *p);
+    for (const Property *p = d->props; p && p->name; p++) {
+        CmdParam c = { .name = p->name, .help = p->help, .def = p->defval,
+                       .type = p->type == PROP_BOOL ? CLP_BOOLEAN :
+                               p->type == PROP_SIZE ? CLP_SIZE :
+                               p->type >= PROP_U8 && p->type <= PROP_I64 ? CLP_NUMBER :
+                               CLP_STRING };
+        g_array_append_val(a, c);
+    }
+    return a;
+}
+
+void cmdline_groups_foreach(void (*fn)(const char *group, const CmdParam *params,
+                                       unsigned n, void *opaque), void *opaque)
+{
+    for (unsigned i = 0; i < G_N_ELEMENTS(opts); i++) {
+        if (!opts[i].group)
+            continue;
+        GArray *a = group_params(&opts[i]);
+        fn(opts[i].group, (const CmdParam *)a->data, a->len, opaque);
+        g_array_free(a, TRUE);
+    }
+}
+
+static const OptDef *opt_find(const char *name)
+{
+    for (unsigned j = 0; j < G_N_ELEMENTS(opts); j++)
+        if (!strcmp(opts[j].name, name))
+            return &opts[j];
+    return NULL;
+}
+
+void cmdline_print_group_help(const char *opt, GString *out)
+{
+    static const char *const types[] = { "str", "bool", "num", "size" };
+    const OptDef *d = opt_find(opt);
+    if (!d || !d->group)
+        return;
+    g_autoptr(GArray) a = group_params(d);
+    g_string_append_printf(out, "%s options:\n", d->group);
+    for (guint i = 0; i < a->len; i++) {
+        CmdParam *p = &g_array_index(a, CmdParam, i);
+        g_autofree char *left = g_strdup_printf("%s=<%s>", p->name, types[p->type]);
+        if (p->help)
+            g_string_append_printf(out, "  %-22s - %s\n", left, p->help);
+        else
+            g_string_append_printf(out, "  %s\n", left);
+    }
+}
 
 void cmdline_print_usage(GString *out)
 {
@@ -754,8 +926,11 @@ static void options_init(VireoOptions *o)
     o->serials = g_ptr_array_new();
     o->chardevs = g_ptr_array_new();
     o->devices = g_ptr_array_new_with_free_func((GDestroyNotify)opt_entry_free);
-    o->drives = g_ptr_array_new();
+    o->objects = g_ptr_array_new_with_free_func((GDestroyNotify)opt_entry_free);
+    o->globals = g_ptr_array_new_with_free_func((GDestroyNotify)global_prop_free);
+    o->add_fds = g_ptr_array_new();
     o->owned = g_ptr_array_new_with_free_func(g_free);
+    o->drives = g_ptr_array_new();
     o->blockdevs = g_ptr_array_new_with_free_func((GDestroyNotify)opt_entry_free);
     o->machine.splash_time = o->machine.reboot_timeout = -1;
     o->qmps = g_ptr_array_new();
@@ -764,6 +939,33 @@ static void options_init(VireoOptions *o)
     o->monitors = g_ptr_array_new();
     o->vncs = g_ptr_array_new();
     o->net = net_options_new();
+}
+
+/* "-OPT help" (or "...,help") for the options whose handler prints nothing itself. */
+static bool wants_group_help(const OptDef *d, const char *val)
+{
+    static const char *const own[] = { "machine", "M", "accel", "device", "object", NULL };
+    return d->group && val && !g_strv_contains(own, d->name) &&
+           (is_help(val) || g_str_has_suffix(val, ",help") || g_str_has_suffix(val, ",?"));
+}
+
+bool cmdline_run_option(VireoOptions *o, const char *name, const char *val, GError **errp)
+{
+    const OptDef *d = opt_find(name);
+    if (!d) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "-%s: invalid option",
+                    name);
+        return false;
+    }
+    if (!strcmp(name, "enable-kvm")) {
+        o->accel = "kvm";
+        return true;
+    }
+    if (wants_group_help(d, val)) {
+        o->help_group = d->name;
+        return true;
+    }
+    return d->handle(o, val, errp);
 }
 
 bool cmdline_parse(int argc, char **argv, VireoOptions *o, GError **errp)
@@ -776,10 +978,7 @@ bool cmdline_parse(int argc, char **argv, VireoOptions *o, GError **errp)
             continue;
         }
         const char *name = a + 1 + (a[1] == '-');
-        const OptDef *d = NULL;
-        for (unsigned j = 0; j < G_N_ELEMENTS(opts); j++)
-            if (!strcmp(opts[j].name, name))
-                d = &opts[j];
+        const OptDef *d = opt_find(name);
         if (!d) {
             g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                         "-%s: invalid option", name);
@@ -794,11 +993,7 @@ bool cmdline_parse(int argc, char **argv, VireoOptions *o, GError **errp)
             }
             val = argv[++i];
         }
-        if (!strcmp(name, "enable-kvm")) {
-            o->accel = "kvm";
-            continue;
-        }
-        if (!d->handle(o, val, errp))
+        if (!cmdline_run_option(o, name, val, errp))
             return false;
     }
     return machine_opts_check(&o->machine, errp);
@@ -809,8 +1004,11 @@ void cmdline_free(VireoOptions *o)
     g_ptr_array_free(o->serials, TRUE);
     g_ptr_array_free(o->chardevs, TRUE);
     g_ptr_array_free(o->devices, TRUE);
-    g_ptr_array_free(o->drives, TRUE);
+    g_ptr_array_free(o->objects, TRUE);
+    g_ptr_array_free(o->globals, TRUE);
+    g_ptr_array_free(o->add_fds, TRUE);
     g_ptr_array_free(o->owned, TRUE);
+    g_ptr_array_free(o->drives, TRUE);
     g_ptr_array_free(o->blockdevs, TRUE);
     if (o->machine.data_dirs)
         g_ptr_array_free(o->machine.data_dirs, TRUE);

@@ -5,6 +5,11 @@
  */
 #include "config-host.h"
 #include "vireo/cmdline.h"
+#include "vireo/object.h"
+#include "vireo/fdset.h"
+#include "vireo/log.h"
+#include "vireo/os.h"
+#include "vireo/sandbox.h"
 #include "vireo/drive.h"
 #include "vireo/cpu.h"
 #include "vireo/kvm.h"
@@ -80,6 +85,18 @@ static bool handle_info_requests(VireoOptions *o)
     if (net_options_want_help(o->net)) {
         g_autoptr(GString) s = g_string_new(NULL);
         net_options_print_help(o->net, s);
+        fputs(s->str, stdout);
+        return true;
+    }
+    if (o->object_help || o->object_help_name) {
+        g_autoptr(GString) s = g_string_new(NULL);
+        object_print_help(o->object_help_name, s);
+        fputs(s->str, stdout);
+        return true;
+    }
+    if (o->help_group) {
+        g_autoptr(GString) s = g_string_new(NULL);
+        cmdline_print_group_help(o->help_group, s);
         fputs(s->str, stdout);
         return true;
     }
@@ -258,12 +275,33 @@ static void set_mux_quit(Chardev *chr, void *opaque)
     chr_mux_set_quit_hook(chr, mux_quit, opaque);
 }
 
+/* -object: memory backends after the accelerator (QEMU: large allocations must not
+ * delay the monitor sockets management tools wait for), the others first. */
+static bool create_objects(Machine *m, const VireoOptions *o, bool memory, GError **errp)
+{
+    for (guint i = 0; i < o->objects->len; i++) {
+        OptEntry *e = o->objects->pdata[i];
+        const char *type = kv_get_str(e->obj, "qom-type");
+        if (g_str_has_prefix(type ? type : "", "memory-backend-") != memory)
+            continue;
+        if (!object_create(m, e->obj, e->kv, errp)) {
+            option_prefix_error(errp, "object", e->text);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Start-up, board-independent: the class's hooks do the board's part. */
 static bool build_machine(Machine *m, const VireoOptions *o, GError **errp)
 {
     if (!check_display(o, errp) || !check_resources(m, errp) ||
-        (m->cls->check && !m->cls->check(&m->opts, errp)) ||
-        !create_chardevs(m, o, errp))
+        (m->cls->check && !m->cls->check(&m->opts, errp)))
+        return false;
+    for (guint i = 0; i < o->add_fds->len; i++)
+        if (!fdset_add_option(m, o->add_fds->pdata[i], errp))
+            return false;
+    if (!create_objects(m, o, false, errp) || !create_chardevs(m, o, errp))
         return false;
     chr_registry_foreach(m->chardevs, set_mux_quit, m);
     for (guint i = 0; i < o->drives->len; i++)   /* before KVM: errors name the image */
@@ -280,13 +318,23 @@ static bool build_machine(Machine *m, const VireoOptions *o, GError **errp)
      * the default NIC is one of the board's default devices (hw/i386/pc-defaults.c). */
     if (!net_init_clients(m, o->net, errp))
         return false;
-    m->kvm = kvm_init(m, errp);
-    if (!m->kvm || !check_smp(m, errp))
-        return false;
-    trace_startup("kvm ready");
+    if (!strcmp(o->accel, "qtest")) {
+        /* QEMU's qtest accelerator: nothing executes guest code. */
+        if (!m->cls->no_cpus) {
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                        "-accel qtest: machine '%s' has CPUs; qtest runs no guest code "
+                        "(use -machine none)", m->cls->name);
+            return false;
+        }
+    } else {
+        m->kvm = kvm_init(m, errp);
+        if (!m->kvm || !check_smp(m, errp))
+            return false;
+        trace_startup("kvm ready");
+        kvm_connect_irqs(m->kvm, m);
+    }
     qmp_block_init(m);
-    kvm_connect_irqs(m->kvm, m);
-    if (!m->cls->init(m, errp))
+    if (!create_objects(m, o, true, errp) || !m->cls->init(m, errp))
         return false;
     for (guint i = 0; i < o->devices->len; i++) {
         OptEntry *e = o->devices->pdata[i];
@@ -318,8 +366,20 @@ static bool build_machine(Machine *m, const VireoOptions *o, GError **errp)
     return true;
 }
 
-static void vm_pause(void *opaque) { kvm_pause_all(((Machine *)opaque)->kvm); }
-static void vm_resume(void *opaque) { kvm_resume_all(((Machine *)opaque)->kvm); }
+/* Without vCPUs (none machine, qtest) there is nothing to pause. */
+static void vm_pause(void *opaque)
+{
+    Machine *m = opaque;
+    if (m->kvm && m->ncpus)
+        kvm_pause_all(m->kvm);
+}
+
+static void vm_resume(void *opaque)
+{
+    Machine *m = opaque;
+    if (m->kvm && m->ncpus)
+        kvm_resume_all(m->kvm);
+}
 static void vm_reset(void *opaque)
 {
     Machine *m = opaque;
@@ -373,27 +433,80 @@ static bool start_vm(Machine *m, const MachineOpts *mo, GError **errp)
     return true;
 }
 
+/* What -daemonize cannot go with (QEMU's checks): the terminal. */
+static bool check_daemonize(const VireoOptions *o, GError **errp)
+{
+    bool stdio = o->nographic;
+    for (guint i = 0; i < o->serials->len; i++)
+        stdio |= strstr(o->serials->pdata[i], "stdio") != NULL;
+    for (guint i = 0; i < o->chardevs->len; i++)
+        stdio |= g_str_has_prefix(o->chardevs->pdata[i], "stdio");
+    for (guint i = 0; i < o->qmps->len; i++)
+        stdio |= !strcmp(o->qmps->pdata[i], "stdio");
+    for (guint i = 0; i < o->monitors->len; i++)
+        stdio |= !strcmp(o->monitors->pdata[i], "stdio");
+    if (stdio)
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    o->nographic ? "-nographic cannot be used with -daemonize"
+                                 : "cannot use stdio with -daemonize");
+    return !stdio;
+}
+
+/* Before any thread exists: the daemon, its pid file, its name, locked memory. */
+static bool process_setup(const VireoOptions *o, int *pidfd, GError **errp)
+{
+    report_set_format(o->msg_timestamp, o->msg_guest_name ? o->machine.name : NULL);
+    if (o->daemonize) {
+        if (!check_daemonize(o, errp))
+            return false;
+        os_daemonize_start();
+    }
+    if (o->pidfile && (*pidfd = os_pidfile_create(o->pidfile, errp)) < 0)
+        return false;
+    if (o->process_name)
+        os_set_process_name(o->process_name);
+    return !o->mem_lock || os_mlock(errp);
+}
+
+/* The machine exists and its monitors listen: the filter, then the daemon's parent
+ * can go (management tools connect once it has exited). */
+static bool ready(const VireoOptions *o, GError **errp)
+{
+    if (o->sandbox && !sandbox_install(o->sandbox_sets, errp))
+        return false;
+    if (o->daemonize)
+        os_daemonize_done();
+    return true;
+}
+
 int vireo_main(int argc, char **argv)
 {
     VireoOptions o;
     g_autoptr(GError) err = NULL;
+    int pidfd = -1;
     trace_startup("main");
     set_thread_stack_size();
     if (!cmdline_parse(argc, argv, &o, &err)) {
-        fprintf(stderr, "vireo: %s\n", err->message);
+        report_error("%s", err->message);
         return 1;
     }
     if (handle_info_requests(&o)) {
         cmdline_free(&o);
         return 0;
     }
+    if (!process_setup(&o, &pidfd, &err)) {
+        report_error("%s", err->message);
+        cmdline_free(&o);
+        return 1;
+    }
     signal(SIGPIPE, SIG_IGN);
     mainloop_init();
     bql_lock();
+    o.machine.globals = o.globals;
     Machine *m = machine_new(machine_class_find(o.machine.type), &o.machine, clock_real());
     int status = 1;
-    if (!build_machine(m, &o, &err)) {
-        fprintf(stderr, "vireo: %s\n", err->message);
+    if (!build_machine(m, &o, &err) || !ready(&o, &err)) {
+        report_error("%s", err->message);
         goto out;
     }
     VmOps ops = { .pause_all = vm_pause, .resume_all = vm_resume, .reset = vm_reset,
@@ -406,7 +519,7 @@ int vireo_main(int argc, char **argv)
         g_unix_signal_add(signums[i], on_signal, &sigs[i]);
     }
     if (!start_vm(m, &o.machine, &err)) {
-        fprintf(stderr, "vireo: %s\n", err->message);
+        report_error("%s", err->message);
         goto out;
     }
     status = vm_main_loop(m);
@@ -424,6 +537,8 @@ out:
     chr_registry_free(m->chardevs);    /* restores the terminal */
     m->chardevs = NULL;
     bql_unlock();
+    if (o.pidfile)
+        os_pidfile_remove(o.pidfile, pidfd);
     cmdline_free(&o);
     return status;
 }

@@ -24,6 +24,13 @@ const char *prop_type_name(const Property *p)
     return type_names[p->type];
 }
 
+char *prop_qom_type(const Property *p)
+{
+    if (p->type == PROP_LINK)
+        return g_strdup_printf("link<%s>", p->link_type ? p->link_type : "object");
+    return g_strdup(prop_type_name(p));
+}
+
 const Property *props_find(const Property *table, const char *name)
 {
     for (const Property *p = table; p && p->name; p++)

@@ -24,6 +24,11 @@ int kvm_vm_ioctl(KvmState *s, unsigned long req, void *arg)
     return r < 0 ? -errno : r;
 }
 
+const struct kvm_cpuid2 *kvm_supported_cpuid(KvmState *s)
+{
+    return s->supported_cpuid;
+}
+
 bool kvm_available(void)
 {
     int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);

@@ -348,6 +348,12 @@ static bool create_vcpu(KvmState *s, Machine *m, unsigned i, const X86Topology *
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_FAILED, "creating vCPU thread %u failed", i);
         return false;
     }
+    if (m->opts.debug_threads) {          /* -name debug-threads=on: QEMU's names */
+        char name[32];
+        snprintf(name, sizeof(name), "CPU %u/KVM", i);
+        name[15] = '\0';                  /* the kernel keeps 15 characters */
+        pthread_setname_np(cpu->thread, name);
+    }
     return true;
 }
 

@@ -75,6 +75,23 @@ static void chain_init(const DeviceClass *cls, Device *dev)
     props_init(cls->props, dev, dev->cls->name);
 }
 
+/* -global defaults of this type and its ancestors (QEMU: object_apply_global_props),
+ * in command-line order. Their values were checked when the options were parsed. */
+static void apply_globals(Device *dev)
+{
+    const GPtrArray *g = dev->machine ? dev->machine->opts.globals : NULL;
+    for (guint i = 0; g && i < g->len; i++) {
+        const GlobalProp *gp = g->pdata[i];
+        bool match = false;
+        for (const DeviceClass *c = dev->cls; c && !match; c = device_class_parent(c))
+            match = !strcmp(c->name, gp->driver);
+        const Property *p = match ? device_class_find_prop(dev->cls, gp->property) : NULL;
+        g_autoptr(GError) err = NULL;
+        if (p && !prop_set_text(p, dev, gp->value, dev->cls->name, &err))
+            g_warning("-global %s: %s", gp->text, err->message);
+    }
+}
+
 static const Property *prop_lookup(Device *dev, const char *name, GError **errp)
 {
     const Property *p = device_class_find_prop(dev->cls, name);
@@ -84,8 +101,46 @@ static const Property *prop_lookup(Device *dev, const char *name, GError **errp)
     return p;
 }
 
+/* The buses a board has, by QEMU's names: "pci.0" (the i440FX root bus), "isa.0" (the
+ * PIIX3's), "main-system-bus". */
+static bool bus_exists(Machine *m, const char *bus, BusKind *kind)
+{
+    if (!strcmp(bus, "main-system-bus"))
+        *kind = BUS_SYS;
+    else if (!strcmp(bus, "pci.0") && m && m->pci_bus)
+        *kind = BUS_PCI;
+    else if (!strcmp(bus, "isa.0") && m && m->pci_bus)
+        *kind = BUS_ISA;
+    else
+        return false;
+    return true;
+}
+
+/* "bus": the only bus of each kind is the one a device goes on anyway, so the value
+ * is checked, not stored. */
+static bool check_bus(Device *dev, JsonNode *v, GError **errp)
+{
+    static const char *const kind_names[] = { "System", "ISA", "PCI" };
+    g_autofree char *bus = NULL;
+    BusKind kind;
+    if (!qv_str(v, NULL, "bus", &bus, errp))
+        return false;
+    if (!bus_exists(dev->machine, bus, &kind)) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "Bus '%s' not found", bus);
+        return false;
+    }
+    if (kind != dev->cls->bus) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "Device '%s' can't go on %s bus", dev->cls->name, kind_names[kind]);
+        return false;
+    }
+    return true;
+}
+
 bool device_set_node(Device *dev, const char *name, JsonNode *v, bool kv, GError **errp)
 {
+    if (!strcmp(name, "bus"))
+        return check_bus(dev, v, errp);
     if (!strcmp(name, "id")) {
         g_autofree char *id = NULL;
         if (!qv_str(v, NULL, "id", &id, errp) || !id_check("id", id, errp))
@@ -150,6 +205,7 @@ Device *device_new(Machine *m, const DeviceClass *cls)
     dev->cls = cls;
     dev->machine = m;
     chain_init(cls, dev);
+    apply_globals(dev);
     if (cls->init)
         cls->init(dev);
     return dev;

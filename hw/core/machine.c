@@ -10,6 +10,9 @@
 #include "vireo/option.h"
 #include "vireo/input.h"
 #include "vireo/ramblock.h"
+#include "vireo/qom.h"
+#include "vireo/object.h"
+#include "vireo/fdset.h"
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -56,6 +59,8 @@ const Property machine_props[] = {
                "Enable vmport (Vireo has none: auto and off only)"),
     PROP_ENUM_("kernel-irqchip", MachineOpts, kernel_irqchip, kernel_irqchip_names, "on",
                "Use KVM in-kernel irqchip (on only)"),
+    PROP_LINK_("memory-backend", MachineOpts, memory_backend, "memory-backend",
+               "Set RAM backend (the id of a memory-backend object)"),
     PROP("kernel-cache", PROP_BOOL, MachineOpts, kernel_cache, "on",
          "Cache decompressed -kernel payloads (docs/architecture.md, Boot)"),
     PROP_ENUM_("kernel-boot", MachineOpts, kernel_boot, kernel_boot_names, "direct",
@@ -70,6 +75,25 @@ const Property accel_kvm_props[] = {
     PROP("x-coalesced-io", PROP_BOOL, MachineOpts, coalesced_io, "on",
          "Queue guest writes that only a later access can observe (KVM coalesced I/O)"),
     PROP_END
+};
+
+/* The abstract machine types (QEMU 7.2's); the boards' own come from their class. */
+const QomType qom_machine_types[] = {
+    { .name = "machine", .parent = "object", .abstract = true, .props = machine_props,
+      .desc = "the base of every board" },
+    { .name = "x86-machine", .parent = "machine", .abstract = true },
+    { .name = "generic-pc-machine", .parent = "x86-machine", .abstract = true },
+    { .name = NULL }
+};
+
+/* QEMU lists "accel" as a concrete type. qtest runs no guest code (none machine). */
+const QomType qom_accel_types[] = {
+    { .name = "accel", .parent = "object" },
+    { .name = "kvm-accel", .parent = "accel", .props = accel_kvm_props,
+      .desc = "KVM accelerator" },
+    { .name = "qtest-accel", .parent = "accel",
+      .desc = "no guest execution (machines without CPUs)" },
+    { .name = NULL }
 };
 
 bool machine_opts_check(const MachineOpts *o, GError **errp)
@@ -130,7 +154,6 @@ Machine *machine_new(const MachineClass *cls, const MachineOpts *o, Clock *clock
     m->clock = clock;
     m->devices = g_ptr_array_new();
     m->chardevs = chr_registry_new();
-    m->ram_fd = -1;
     m->run.state = RUN_STATE_PRELAUNCH;
     machine_init_cpus(m, cls && cls->no_cpus ? 0 : o->smp_cpus);
     return m;
@@ -218,6 +241,7 @@ Device *machine_create_device_from(Machine *m, JsonObject *o, bool kv, GError **
     if (!cls)
         return NULL;
     Device *dev = device_new(m, cls);
+    dev->user_created = true;
     if (!device_apply(dev, o, kv, errp)) {
         device_free(dev);
         return NULL;
@@ -287,6 +311,8 @@ void machine_free(Machine *m)
         chr_registry_free(m->chardevs);
     as_free(m->sysmem);
     as_free(m->io);
+    objects_free(m);                /* RAM backends: after the regions that map them */
+    fdsets_free(m);
     if (m->clock && m->clock != clock_real())
         vclock_free(m->clock);
     if (m->ram_malloced)

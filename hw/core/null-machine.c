@@ -15,6 +15,8 @@ static bool none_init(Machine *m, GError **errp)
 
 const MachineClass none_machine_class = {
     .name = "none",
+    .qom_type = "none-machine",
+    .qom_parent = "machine",
     .desc = "empty machine",
     .no_cpus = true,
     .max_cpus = 1,

@@ -301,6 +301,8 @@ static void pc_reset(Machine *m)
 /* QEMU 7.2's pc machine: "pc-i440fx-7.2", alias "pc". */
 const MachineClass pc_machine_class = {
     .name = "pc-i440fx-7.2",
+    .qom_type = "pc-i440fx-7.2-machine",
+    .qom_parent = "generic-pc-machine",
     .alias = "pc",
     .desc = "Standard PC (i440FX + PIIX, 1996)",
     .is_default = true,

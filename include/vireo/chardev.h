@@ -51,6 +51,7 @@ void chr_free(Chardev *chr);
 
 const char *chr_id(const Chardev *chr);
 const char *chr_label(const Chardev *chr);      /* e.g. "stdio", "pty:/dev/pts/3" */
+const char *chr_kind(const Chardev *chr);       /* the backend: "socket", "pty", "mux" */
 const char *chr_filename(const Chardev *chr);   /* QMP query-chardev "filename" */
 bool chr_is_connected(const Chardev *chr);
 
@@ -87,6 +88,15 @@ void chr_detach_frontend(Chardev *chr, void *opaque);
 /* Called by a frontend when it can take input again after can_read returned 0. */
 void chr_accept_input(Chardev *chr);
 
+/* Takes (the caller owns it) a descriptor that arrived with the input read so far
+ * over a unix socket (SCM_RIGHTS), or -1 (QEMU's qemu_chr_fe_get_msgfd). */
+int chr_get_msgfd(Chardev *chr);
+/* recvmsg() into @buf keeping up to @max passed descriptors in @fds (closing the
+ * unclaimed ones of the previous message); read() on what is not a socket. */
+#define CHR_MAX_MSGFDS 16
+ssize_t chr_recv_fds(int fd, uint8_t *buf, size_t len, int *fds, unsigned *nfds,
+                     unsigned max);
+
 /* Backend side, for tests and QMP (ringbuf-write, send-break): hands @buf to the
  * frontend as if it had arrived, as far as can_read allows; returns bytes taken. */
 size_t chr_be_input(Chardev *chr, const uint8_t *buf, size_t len);
@@ -119,6 +129,8 @@ typedef struct ChrListener ChrListener;
 typedef void ChrAcceptFn(void *opaque, int fd);
 ChrListener *chr_listener_new(const char *addr, int backlog, ChrAcceptFn *fn, void *opaque,
                               GError **errp);
+/* The same around an already listening socket @fd (inherited: fd=N), which it owns. */
+ChrListener *chr_listener_new_fd(int fd, ChrAcceptFn *fn, void *opaque);
 /* Stops/starts accepting (pending clients wait in the backlog). */
 void chr_listener_set_enabled(ChrListener *l, bool enabled);
 /* Blocks until a client connects (wait=on); returns its fd or -1 with @errp set. */

@@ -10,6 +10,7 @@
 #include "vireo/machine.h"
 #include "vireo/option.h"
 #include "vireo/net.h"
+#include "vireo/device.h"
 
 /* A parsed option argument (-device, and the other options with a JSON form): its
  * text for messages and its tree; @kv when it came from keyval text. */
@@ -33,8 +34,9 @@ typedef struct VireoOptions {
     GPtrArray *chardevs;          /* char * -chardev specs */
     GPtrArray *drives;            /* char * -drive specs (also from -hda, -cdrom, ...) */
     GPtrArray *blockdevs;         /* OptEntry * of -blockdev */
-    GPtrArray *owned;             /* strings the parser made (freed with the options) */
+    GPtrArray *owned;             /* strings the parser and -readconfig made (freed with o) */
     GPtrArray *devices;           /* OptEntry * of -device, checked against the classes */
+    GPtrArray *objects;           /* OptEntry * of -object */
     GPtrArray *qmps;              /* char * -qmp specs (control) */
     GPtrArray *qmps_pretty;       /* char * -qmp-pretty specs */
     GPtrArray *mons;              /* char * -mon specs */
@@ -44,8 +46,36 @@ typedef struct VireoOptions {
     bool want_version, want_help;
     bool machine_help, cpu_help, device_help;
     const char *device_help_name;  /* -device NAME,help */
+    bool object_help;              /* -object help */
+    const char *object_help_name;  /* -object TYPE,help */
     bool smp_given;
+    /* Process options (system/cmdline-proc.c). */
+    const char *pidfile;          /* -pidfile */
+    bool daemonize;               /* -daemonize */
+    const char *process_name;     /* -name process= */
+    bool msg_timestamp, msg_guest_name;   /* -msg */
+    bool mem_lock;                /* -overcommit mem-lock=on */
+    bool sandbox;                 /* -sandbox on */
+    unsigned sandbox_sets;        /* SANDBOX_SET_* (vireo/sandbox.h) */
+    GPtrArray *globals;           /* GlobalProp * of -global */
+    GPtrArray *add_fds;           /* char * -add-fd specs */
+    const char *help_group;       /* "-OPT help" for an option with parameters */
 } VireoOptions;
+
+/* QEMU's command-line option groups and their parameters (query-command-line-options):
+ * a parameter's name, type (CommandLineParameterType order), help and default. */
+typedef enum { CLP_STRING, CLP_BOOLEAN, CLP_NUMBER, CLP_SIZE } CmdParamType;
+typedef struct CmdParam {
+    const char *name;
+    CmdParamType type;
+    const char *help;
+    const char *def;
+} CmdParam;
+/* Calls @fn for each option group Vireo has, with its parameters. */
+void cmdline_groups_foreach(void (*fn)(const char *group, const CmdParam *params,
+                                       unsigned n, void *opaque), void *opaque);
+/* Prints "GROUP options:" and the parameters of option -@opt (its help). */
+void cmdline_print_group_help(const char *opt, GString *out);
 
 /* Parses argv; on error sets @errp with one line naming the option and value. */
 bool cmdline_parse(int argc, char **argv, VireoOptions *o, GError **errp);

@@ -57,6 +57,21 @@ const struct kvm_cpuid_entry2 *x86_cpuid_find(const struct kvm_cpuid2 *c, uint32
 /* Appends the `-cpu help` text: the models and the recognized feature names. */
 void x86_cpu_list(GString *out);
 
+/* The models as QMP lists them (query-cpu-definitions). */
+typedef struct X86CpuModelDef {
+    const char *name, *qom_type, *desc;
+    bool host;                      /* all KVM supports (host, max): needs KVM */
+} X86CpuModelDef;
+void x86_cpu_models_foreach(void (*fn)(const X86CpuModelDef *d, void *opaque), void *opaque);
+/* Every feature's property name (QEMU's, one per feature bit). */
+void x86_cpu_feature_names(void (*fn)(const char *name, void *opaque), void *opaque);
+/* The features of -cpu @model on KVM's @sup: @fn(name, on) for each (when non-NULL),
+ * @missing(name) for each the model asks for that @sup lacks (when non-NULL). */
+bool x86_cpu_expand(const struct kvm_cpuid2 *sup, const char *model,
+                    void (*fn)(const char *name, bool on, void *opaque),
+                    void (*missing)(const char *name, void *opaque), void *opaque,
+                    GError **errp);
+
 /* ---- vCPU state -------------------------------------------------------------- */
 
 #define X86_MAX_MSRS  96

@@ -20,6 +20,13 @@
 typedef struct Machine Machine;
 typedef struct Device Device;
 
+/* -global DRIVER.PROPERTY=VALUE: a default for every device of type DRIVER (or of a
+ * type deriving from it), applied by device_new() after the class defaults. */
+typedef struct GlobalProp {
+    char *driver, *property, *value;
+    char *text;                    /* the option as given, for messages */
+} GlobalProp;
+
 typedef enum { BUS_SYS, BUS_ISA, BUS_PCI } BusKind;
 
 /*
@@ -57,6 +64,8 @@ struct Device {
     Machine *machine;
     char *id;
     bool realized;
+    bool user_created;             /* -device / device_add (QOM: /machine/peripheral*) */
+    bool hotplugged;               /* device_add after the guest started */
 };
 
 /* All device types, abstract ones included, in a static table (hw/core/devices.c). */

@@ -19,6 +19,8 @@ void kvm_destroy(KvmState *s);
 /* True when /dev/kvm can be opened read-write (for tests and `query-kvm`). */
 bool kvm_available(void);
 int kvm_max_vcpus(KvmState *s);
+/* KVM_GET_SUPPORTED_CPUID of this VM's /dev/kvm (what -cpu models are built from). */
+const struct kvm_cpuid2 *kvm_supported_cpuid(KvmState *s);
 
 /* Wires m->gsi[] and m->msi to the in-kernel irqchip. */
 void kvm_connect_irqs(KvmState *s, Machine *m);

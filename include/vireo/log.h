@@ -36,4 +36,9 @@ void warn_report(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 /* The same with an explicit time, for tests. */
 bool log_budget_check(LogBudget *b, int64_t now_us);
 
+/* A start-up or fatal message on stderr: "vireo: TEXT" with -msg's prefixes. */
+void report_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/* -msg timestamp=on / guest-name=on (NULL: off); also for g_warning/g_message lines. */
+void report_set_format(bool timestamp, const char *guest_name);
+
 #endif

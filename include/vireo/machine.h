@@ -25,6 +25,15 @@ typedef struct PciBus PciBus;
 typedef struct MachineClass MachineClass;
 typedef struct PcFirmware PcFirmware;
 
+/* A board's hot-plug controller for PCI devices on its root bus (ACPI PCI hotplug on
+ * pc): plug tells the guest a device arrived; unplug_request asks it to eject one
+ * (the controller calls machine_remove_device() when the guest has). */
+typedef struct HotplugOps {
+    bool (*plug)(void *opaque, Device *d, GError **errp);
+    bool (*unplug_request)(void *opaque, Device *d, GError **errp);
+    void *opaque;
+} HotplugOps;
+
 typedef struct E820Entry {
     uint64_t addr, size;
     uint32_t type;                  /* 1 RAM, 2 reserved, 3 ACPI, 4 NVS */
@@ -59,6 +68,10 @@ typedef struct MachineOpts {
     bool nodefaults;                /* -nodefaults: no default devices */
     const char *vga;                /* -vga: NULL (the board's default), "std", "none" */
     bool user_display;              /* a -device is a display card (no default VGA) */
+    bool ram_size_given;            /* -m was on the command line */
+    char *memory_backend;           /* -machine memory-backend=ID, or NULL */
+    bool debug_threads;             /* -name debug-threads=on: name the threads */
+    const GPtrArray *globals;       /* GlobalProp of -global (device_new applies them) */
     bool cpu_given;                 /* -cpu was on the command line */
     int kernel_boot;                /* -machine kernel-boot=direct|firmware (PcKernelBoot) */
     /* Firmware boot (hw/i386/pc-firmware.c, docs/storage.md). */
@@ -96,8 +109,7 @@ struct Machine {
     MachineOpts opts;
     RunCtl run;                     /* run state and lifecycle requests (runstate.h) */
 
-    /* Guest RAM: one memfd mapping; below_4g bytes at GPA 0, the rest at 4 GiB. */
-    int ram_fd;                     /* memfd backing RAM, or -1 (anonymous) */
+    /* Guest RAM: one backend's mapping; below_4g bytes at GPA 0, the rest at 4 GiB. */
     bool ram_malloced;              /* test machines: RAM from g_malloc */
     uint8_t *ram;
     uint64_t ram_size, below_4g, above_4g;
@@ -124,6 +136,9 @@ struct Machine {
     struct MonitorSet *monitors;    /* qapi/: QMP and HMP sessions (vireo/qmp.h) */
     GPtrArray *drives;              /* DriveInfo (vireo/drive.h), NULL when none */
     GPtrArray *blockdevs;           /* -blockdev nodes (system/blockdev.c), NULL when none */
+    GPtrArray *objects;             /* Object (vireo/object.h), NULL when none */
+    const HotplugOps *hotplug;      /* NULL: no hot-plug once the guest runs */
+    GPtrArray *fdsets;              /* FdSet (vireo/fdset.h), NULL when none */
     struct BlockEngine *block_engine;
     struct KernelCacheFill *kernel_cache_fill;  /* hw/i386/kernel-cache.c, pending fill */
     struct UiState *ui;             /* ui/: consoles, input routing, VNC/SDL (console.h) */
@@ -149,7 +164,9 @@ struct Machine {
  * Board-specific code lives with the board (hw/i386/ for pc).
  */
 struct MachineClass {
-    const char *name;               /* "pc-i440fx-7.2"; the QOM type is NAME-machine */
+    const char *name;               /* "pc-i440fx-7.2" */
+    const char *qom_type;           /* "pc-i440fx-7.2-machine" */
+    const char *qom_parent;         /* "generic-pc-machine" (hw/core/machine.c lists them) */
     const char *alias;              /* "pc", or NULL */
     const char *desc;
     bool is_default;

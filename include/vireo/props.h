@@ -41,6 +41,7 @@ typedef struct Property {
     const char *defval;    /* parsed like a user value; NULL = zero/empty (-1 for devfn) */
     const char *help;
     const char *const *enum_names;  /* PROP_ENUM: NULL-terminated value names */
+    const char *link_type;          /* PROP_LINK: the QOM type it names ("iothread") */
 } Property;
 
 #define PROP(n, t, st, f, def, h) \
@@ -48,14 +49,19 @@ typedef struct Property {
 #define PROP_ENUM_(n, st, f, names, def, h) \
     { .name = (n), .type = PROP_ENUM, .offset = offsetof(st, f), .defval = (def), \
       .help = (h), .enum_names = (names) }
+#define PROP_LINK_(n, st, f, lt, h) \
+    { .name = (n), .type = PROP_LINK, .offset = offsetof(st, f), .help = (h), \
+      .link_type = (lt) }
 #define PROP_END { .name = NULL }
 
 /* QEMU's on/off/auto, as PROP_ENUM names; the field is an int holding OnOffAuto. */
 typedef enum { ON_OFF_AUTO_AUTO, ON_OFF_AUTO_ON, ON_OFF_AUTO_OFF } OnOffAuto;
 extern const char *const on_off_auto_names[];
 
-/* QEMU's type name of a property ("bool", "uint32", "size", "str", "chr", ...). */
+/* QEMU's type name of a property ("bool", "uint32", "size", "str", "chr", ...);
+ * a link says "link<TYPE>" (newly allocated). */
 const char *prop_type_name(const Property *p);
+char *prop_qom_type(const Property *p);
 const Property *props_find(const Property *table, const char *name);
 
 /* Sets @p of @obj from @v: keyval text when @kv, else a JSON value of the property's

@@ -36,6 +36,8 @@ typedef struct Machine Machine;
 
 enum {
     RAM_BLOCK_TRACKED = 1 << 0,     /* every write is tracked (see above) */
+    RAM_BLOCK_READONLY = 1 << 1,    /* mapped read-only (memory-backend-file readonly=on):
+                                     * migrated out, never loaded into */
 };
 
 typedef struct RamBlock {

@@ -28,6 +28,7 @@ typedef struct FeatName {
 
 typedef struct X86Model {
     const char *name;
+    const char *qom;             /* QOM type: "qemu64-x86_64-cpu" */
     const char *desc;
     bool host;                   /* everything KVM supports (host, max) */
     uint32_t level, xlevel;
@@ -43,6 +44,7 @@ typedef struct X86CpuConfig {
     bool enforce;
     bool kvm_leaves;             /* kvm=on (default): 0x40000000 signature leaves */
     bool host_phys_bits;
+    bool migratable;             /* host/max: only features that can migrate (QEMU) */
     unsigned phys_bits;          /* 0: model default */
 } X86CpuConfig;
 
@@ -101,6 +103,12 @@ void cpuid_topology(CpuidBuilder *b);
 
 /* Parses "model[,+feat|-feat|feat=on|prop=val...]". */
 bool x86_cpu_config_parse(const char *str, X86CpuConfig *cfg, GError **errp);
+
+/* The feature words -cpu @model gets with KVM's @sup (x86_cpuid_build's rules), and
+ * those it asks for that @sup lacks. */
+bool x86_cpu_compute_features(const struct kvm_cpuid2 *sup, const char *model,
+                              uint32_t feat[FW_COUNT], uint32_t missing[FW_COUNT],
+                              GError **errp);
 
 /* Lowest-set-bit name of @bit in @word, for messages; "?" when unnamed. */
 const char *x86_feat_bit_name(FeatWord word, unsigned bit);

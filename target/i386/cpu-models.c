@@ -8,6 +8,7 @@
  * async-PF / steal-time / PV-EOI set).
  */
 #include "vireo/option.h"
+#include "vireo/qom.h"
 #include "cpu-int.h"
 #include "vireo/error.h"
 #include <string.h>
@@ -158,10 +159,10 @@ static const FeatName feat_names[] = {
 #define LM_EDX     (B(11) /* syscall */ | B(20) /* nx */ | B(29) /* lm */)
 
 static const X86Model models[] = {
-    { .name = "host", .desc = "processor with all features KVM supports on this host",
+    { .name = "host", .qom = "host-x86_64-cpu", .desc = "processor with all features KVM supports on this host",
       .host = true },
-    { .name = "max", .desc = "same as host: all features KVM supports", .host = true },
-    { .name = "qemu64", .desc = "QEMU Virtual CPU version 2.5+",
+    { .name = "max", .qom = "max-x86_64-cpu", .desc = "same as host: all features KVM supports", .host = true },
+    { .name = "qemu64", .qom = "qemu64-x86_64-cpu", .desc = "QEMU Virtual CPU version 2.5+",
       .level = 0xd, .xlevel = 0x8000000a, .vendor = "AuthenticAMD",
       .family = 6, .model = 6, .stepping = 3,
       .features = {
@@ -171,7 +172,7 @@ static const X86Model models[] = {
           [FW_8000_0001_ECX] = B(0), /* lahf-lm; QEMU's svm is off under KVM */
           [FW_KVM] = KVM_PV,
       } },
-    { .name = "kvm64", .desc = "Common KVM processor",
+    { .name = "kvm64", .qom = "kvm64-x86_64-cpu", .desc = "Common KVM processor",
       .level = 0xd, .xlevel = 0x80000008, .vendor = "GenuineIntel",
       .family = 15, .model = 6, .stepping = 1,
       .features = {
@@ -180,7 +181,7 @@ static const X86Model models[] = {
           [FW_8000_0001_EDX] = LM_EDX,
           [FW_KVM] = KVM_PV,
       } },
-    { .name = "qemu32", .desc = "QEMU Virtual CPU version 2.5+ (32-bit)",
+    { .name = "qemu32", .qom = "qemu32-x86_64-cpu", .desc = "QEMU Virtual CPU version 2.5+ (32-bit)",
       .level = 4, .xlevel = 0x80000004, .vendor = "GenuineIntel",
       .family = 6, .model = 6, .stepping = 3,
       .features = {
@@ -228,8 +229,14 @@ static bool parse_prop(X86CpuConfig *cfg, const char *key, const char *val, GErr
     const FeatName *f = feat_find(key);
     bool b = true;
     guint64 n;
+    if (!strcmp(key, "migratable") && !cfg->model->host) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "-cpu %s: 'migratable' is a property of host and max only",
+                    cfg->model->name);
+        return false;
+    }
     if (f || !strcmp(key, "kvm") || !strcmp(key, "enforce") || !strcmp(key, "check") ||
-        !strcmp(key, "host-phys-bits")) {
+        !strcmp(key, "host-phys-bits") || !strcmp(key, "migratable")) {
         if (val && !str_to_bool(val, &b)) {
             g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                         "-cpu: '%s=%s': expected on or off", key, val);
@@ -243,6 +250,8 @@ static bool parse_prop(X86CpuConfig *cfg, const char *key, const char *val, GErr
             cfg->enforce = b;
         else if (!strcmp(key, "host-phys-bits"))
             cfg->host_phys_bits = b;
+        else if (!strcmp(key, "migratable"))
+            cfg->migratable = b;
         return true;
     }
     if (!strcmp(key, "phys-bits")) {
@@ -288,6 +297,7 @@ bool x86_cpu_config_parse(const char *str, X86CpuConfig *cfg, GError **errp)
 {
     memset(cfg, 0, sizeof(*cfg));
     cfg->kvm_leaves = true;
+    cfg->migratable = true;
     g_auto(GStrv) items = g_strsplit(str && *str ? str : "qemu64", ",", -1);
     cfg->model = model_find(items[0]);
     if (!cfg->model) {
@@ -330,4 +340,69 @@ void x86_cpu_list(GString *out)
     }
     g_string_append(out, "\n\nOptions: +feat -feat feat=on|off enforce check kvm=on|off "
                          "phys-bits=N host-phys-bits=on|off\n");
+}
+
+/* ---- Introspection (QMP: query-cpu-definitions, query-cpu-model-expansion) ---- */
+
+static const QomType cpu_base_types[] = {
+    { .name = "cpu", .parent = "device", .abstract = true },
+    { .name = "x86_64-cpu", .parent = "cpu", .abstract = true },
+};
+
+void x86_cpu_types_foreach(void (*fn)(const QomType *t, void *opaque), void *opaque)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(cpu_base_types); i++)
+        fn(&cpu_base_types[i], opaque);
+    for (size_t i = 0; i < G_N_ELEMENTS(models); i++) {
+        /* QEMU: "host" derives from "max". */
+        QomType t = { .name = models[i].qom, .desc = models[i].desc,
+                      .parent = !strcmp(models[i].name, "host") ? "max-x86_64-cpu"
+                                                                : "x86_64-cpu" };
+        fn(&t, opaque);
+    }
+}
+
+void x86_cpu_models_foreach(void (*fn)(const X86CpuModelDef *d, void *opaque), void *opaque)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(models); i++) {
+        X86CpuModelDef d = { .name = models[i].name, .qom_type = models[i].qom,
+                             .desc = models[i].desc, .host = models[i].host };
+        fn(&d, opaque);
+    }
+}
+
+/* The first name of each feature bit is QEMU's property name (pni, not sse3). */
+static bool canonical(size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (feat_names[j].word == feat_names[i].word && feat_names[j].mask == feat_names[i].mask)
+            return false;
+    return true;
+}
+
+void x86_cpu_feature_names(void (*fn)(const char *name, void *opaque), void *opaque)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(feat_names); i++)
+        if (canonical(i))
+            fn(feat_names[i].name, opaque);
+}
+
+bool x86_cpu_expand(const struct kvm_cpuid2 *sup, const char *model,
+                    void (*fn)(const char *name, bool on, void *opaque),
+                    void (*missing)(const char *name, void *opaque), void *opaque,
+                    GError **errp)
+{
+    uint32_t feat[FW_COUNT], miss[FW_COUNT];
+    if (!x86_cpu_compute_features(sup, model, feat, miss, errp))
+        return false;
+    for (size_t i = 0; i < G_N_ELEMENTS(feat_names); i++) {
+        const FeatName *f = &feat_names[i];
+        if (!canonical(i))
+            continue;
+        if (fn)
+            fn(f->name, (feat[f->word] & f->mask) == f->mask, opaque);
+        if (missing && (miss[f->word] & f->mask))
+            missing(f->name, opaque);
+    }
+    return true;
 }

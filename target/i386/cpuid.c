@@ -150,6 +150,10 @@ static bool compute_features(CpuidBuilder *b, GError **errp)
     for (int w = 0; w < FW_COUNT; w++) {
         uint32_t sup = sup_word(b->sup, w);
         uint32_t want = b->cfg.model->host ? sup : b->cfg.model->features[w];
+        /* host/max with migratable=on (QEMU's default) leave out what cannot migrate:
+         * the invariant TSC (CPUID 0x80000007 EDX bit 8). */
+        if (b->cfg.model->host && b->cfg.migratable && w == FW_8000_0007_EDX)
+            want &= ~(1u << 8);
         want = (want | b->cfg.plus[w]) & ~b->cfg.minus[w];
         describe_missing(w, want & ~sup, missing);
         b->feat[w] = want & sup;
@@ -185,6 +189,27 @@ static void apply_features(CpuidBuilder *b)
     /* AMD mirrors leaf 1 EDX bits in 0x80000001 EDX (APM vol. 3, Fn8000_0001_EDX). */
     if (b->amd)
         cpuid_ent(b, 0x80000001, 0)->edx |= b->feat[FW_1_EDX] & AMD_EDX_ALIASES;
+}
+
+bool x86_cpu_compute_features(const struct kvm_cpuid2 *sup, const char *model,
+                              uint32_t feat[FW_COUNT], uint32_t missing[FW_COUNT],
+                              GError **errp)
+{
+    /* apic_id 1: the builder only warns about missing features for the BSP. */
+    CpuidBuilder b = { .sup = sup, .apic_id = 1 };
+    if (!x86_cpu_config_parse(model, &b.cfg, errp))
+        return false;
+    b.cfg.enforce = false;
+    for (int w = 0; w < FW_COUNT; w++) {
+        uint32_t want = b.cfg.model->host ? sup_word(sup, w) : b.cfg.model->features[w];
+        if (b.cfg.model->host && b.cfg.migratable && w == FW_8000_0007_EDX)
+            want &= ~(1u << 8);
+        missing[w] = ((want | b.cfg.plus[w]) & ~b.cfg.minus[w]) & ~sup_word(sup, w);
+    }
+    if (!compute_features(&b, errp))
+        return false;
+    memcpy(feat, b.feat, sizeof(b.feat));
+    return true;
 }
 
 /* ---- XSAVE leaf 0xD (SDM vol. 1 13.2) ------------------------------------------------ */

@@ -97,7 +97,7 @@ static void test_errors(void)
     expect_error("file,id=x", "-chardev: file backend needs path=");
     expect_error("file,id=x,path=/nonexistent/dir/f",
                  "-chardev: could not open '/nonexistent/dir/f': No such file or directory");
-    expect_error("socket,id=x", "-chardev: socket needs either path= (unix) or host=,port= (tcp)");
+    expect_error("socket,id=x", "-chardev: socket needs one of path= (unix), host=,port= (tcp) or fd=");
     expect_error("socket,id=x,path=/tmp/x,server=maybe",
                  "-chardev: parameter 'server' expects 'on' or 'off', not 'maybe'");
     expect_error("ringbuf,id=x,size=3", "-chardev: ringbuf size '3' must be a power of two up to 1G");
