@@ -82,14 +82,12 @@ static void backend_init(Object *o)
 
 static bool ram_complete(Object *o, GError **errp)
 {
-    backend_init(o);
     return backend_check((HostMemBackend *)o, errp);
 }
 
 static bool memfd_complete(Object *o, GError **errp)
 {
     HostMemBackend *b = (HostMemBackend *)o;
-    backend_init(o);
     if (!backend_check(b, errp))
         return false;
     unsigned flags = MFD_CLOEXEC | (b->seal ? MFD_ALLOW_SEALING : 0);
@@ -124,7 +122,6 @@ static bool file_complete(Object *o, GError **errp)
 {
     HostMemBackend *b = (HostMemBackend *)o;
     struct stat st;
-    backend_init(o);
     if (!backend_check(b, errp))
         return false;
     if (!b->mem_path || !*b->mem_path) {
@@ -224,6 +221,7 @@ const ObjectClass memory_backend_ram_class = {
               .desc = "anonymous memory" },
     .parent = &memory_backend_class,
     .instance_size = sizeof(HostMemBackend),
+    .init = backend_init,
     .complete = ram_complete,
     .finalize = backend_finalize,
 };
@@ -233,6 +231,7 @@ const ObjectClass memory_backend_memfd_class = {
               .props = memfd_props, .desc = "a memfd (shareable)" },
     .parent = &memory_backend_class,
     .instance_size = sizeof(HostMemBackend),
+    .init = backend_init,
     .complete = memfd_complete,
     .finalize = backend_finalize,
 };
@@ -242,6 +241,7 @@ const ObjectClass memory_backend_file_class = {
               .props = file_props, .desc = "a file (or hugetlbfs)" },
     .parent = &memory_backend_class,
     .instance_size = sizeof(HostMemBackend),
+    .init = backend_init,
     .complete = file_complete,
     .finalize = backend_finalize,
 };

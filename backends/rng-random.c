@@ -14,6 +14,11 @@ typedef struct RngRandom {
     int fd;
 } RngRandom;
 
+static void rng_init(Object *o)
+{
+    ((RngRandom *)o)->fd = -1;
+}
+
 static bool rng_complete(Object *o, GError **errp)
 {
     RngRandom *r = (RngRandom *)o;
@@ -63,6 +68,7 @@ const ObjectClass rng_random_class = {
               .desc = "entropy from a host file" },
     .parent = &rng_backend_class,
     .instance_size = sizeof(RngRandom),
+    .init = rng_init,
     .complete = rng_complete,
     .finalize = rng_finalize,
 };

@@ -78,7 +78,8 @@ bool secret_get(Machine *m, const char *id, const uint8_t **data, size_t *len,
 }
 
 static const Property common_props[] = {
-    PROP_ENUM_("format", Secret, format, format_names, "raw", "raw or base64"),
+    PROP_ENUMT_("format", Secret, format, format_names, "QCryptoSecretFormat", "raw",
+                "raw or base64"),
     PROP("keyid", PROP_STR, Secret, keyid, NULL, "decryption key (not supported)"),
     PROP("iv", PROP_STR, Secret, iv, NULL, "decryption IV (not supported)"),
     PROP_END

@@ -35,8 +35,9 @@ static const ChrBackend backends[] = {
 const QomType qom_chardev_types[] = {
     { .name = "chardev", .parent = "object", .abstract = true },
     { .name = "chardev-null", .parent = "chardev" },
-    { .name = "chardev-stdio", .parent = "chardev" },
-    { .name = "chardev-file", .parent = "chardev" },
+    { .name = "chardev-fd", .parent = "chardev", .abstract = true },
+    { .name = "chardev-stdio", .parent = "chardev-fd" },
+    { .name = "chardev-file", .parent = "chardev-fd" },
     { .name = "chardev-pty", .parent = "chardev" },
     { .name = "chardev-socket", .parent = "chardev" },
     { .name = "chardev-ringbuf", .parent = "chardev" },

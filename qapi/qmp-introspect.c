@@ -55,6 +55,7 @@ GPtrArray *qmp_qom_list_types(Machine *m, const char *implements, bool has_abstr
 
 typedef struct PropsCtx {
     GPtrArray *out;
+    bool object;                 /* not a device: QOM object type names */
     GHashTable *seen;            /* a subclass's redefinition hides the parent's */
     const DeviceClass *dev;      /* for default values (device-list-properties) */
     void *instance;              /* a default-initialized instance of the type */
@@ -75,7 +76,7 @@ static void add_prop(const Property *p, void *opaque)
     if (g_hash_table_contains(c->seen, p->name))
         return;
     g_hash_table_add(c->seen, (gpointer)p->name);
-    g_autofree char *type = prop_qom_type(p);
+    g_autofree char *type = c->object ? prop_qom_object_type(p) : prop_qom_type(p);
     ObjectPropertyInfo *i = prop_info(p->name, type, p->help);
     /* QEMU reports a default for every qdev property that has one (-1 for addr). */
     if (c->instance && (p->defval || p->type == PROP_PCI_DEVFN))
@@ -129,20 +130,15 @@ GPtrArray *qmp_qom_list_properties(Machine *m, const char *typename, GError **er
         set_err(errp, QAPI_ERROR_CLASS_GENERICERROR, "Class '%s' not found", typename);
         return NULL;
     }
-    PropsCtx c = { 0 };
+    PropsCtx c = { .object = !qom_type_is_a(typename, "device") };
     GPtrArray *out = props_new(&c);
     add_named(&c, "type", "string");
-    if (qom_type_is_a(typename, "device"))
+    if (!c.object)
         add_device_base(&c);
     qom_type_foreach_prop(typename, add_prop, &c);
     if (qom_type_is_a(typename, "x86_64-cpu")) {
         add_named(&c, "migratable", "bool");
         x86_cpu_feature_names(add_feature, &c);
-    }
-    if (qom_type_is_a(typename, "machine")) {
-        add_named(&c, "peripheral", "child<container>");
-        add_named(&c, "peripheral-anon", "child<container>");
-        add_named(&c, "unattached", "child<container>");
     }
     props_done(&c);
     return out;
@@ -357,7 +353,7 @@ GPtrArray *qmp_query_command_line_options(Machine *m, const char *option, GError
     if (option && !c.out->len) {
         g_ptr_array_unref(c.out);
         g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
-                    "Invalid option name: %s", option);
+                    "invalid option name: %s", option);
         return NULL;
     }
     return c.out;

@@ -180,6 +180,7 @@ static bool resolve(Machine *m, const char *path, Node *out, GError **errp)
 
 typedef struct ListCtx {
     GPtrArray *out;
+    bool object;                    /* not a device: QOM object type names */
 } ListCtx;
 
 static void list_add(ListCtx *c, const char *name, const char *type)
@@ -197,8 +198,9 @@ static void list_child(const char *name, const char *type, const Node *child, vo
 
 static void list_prop(const Property *p, void *opaque)
 {
-    g_autofree char *t = prop_qom_type(p);
-    list_add(opaque, p->name, t);
+    ListCtx *c = opaque;
+    g_autofree char *t = c->object ? prop_qom_object_type(p) : prop_qom_type(p);
+    list_add(c, p->name, t);
 }
 
 static void list_feature(const char *name, void *opaque)
@@ -241,6 +243,7 @@ GPtrArray *qmp_qom_list(Machine *m, const char *path, GError **errp)
         list_add(&c, "unavailable-features", "strList");
         x86_cpu_feature_names(list_feature, &c);
     }
+    c.object = n.kind != N_DEVICE;
     if (node_props(m, &n, &type))
         qom_type_foreach_prop(type, list_prop, &c);
     children(m, &n, list_child, &c);

@@ -222,8 +222,10 @@ static bool h_machine(VireoOptions *o, const char *v, GError **errp)
     }
     if (accel && !set_accel(o, "machine", v, accel, errp))
         return false;
-    return apply_props(machine_props, "pc-i440fx-7.2-machine", &o->machine, kv, skip,
-                       "machine", v, errp);
+    if (machine_opts_apply(&o->machine, machine_class_find(o->machine.type), kv, skip, errp))
+        return true;
+    option_prefix_error(errp, "machine", v);
+    return false;
 }
 
 static bool h_accel(VireoOptions *o, const char *v, GError **errp)
@@ -765,8 +767,13 @@ static const CmdParam chardev_params[] = {
     P("wait", BOOLEAN, NULL), P("ipv4", BOOLEAN, NULL), P("ipv6", BOOLEAN, NULL),
     P("nodelay", BOOLEAN, NULL), P("delay", BOOLEAN, NULL), P("mux", BOOLEAN, NULL),
     P("signal", BOOLEAN, NULL), P("append", BOOLEAN, NULL), P("size", SIZE, NULL), PEND };
+/* What QEMU lists for -machine (its legacy QemuOpts; the board's properties come from
+ * qom-list-properties): the ones Vireo has. */
 static const CmdParam machine_params[] = {
-    P("type", STRING, "emulated machine"), P("accel", STRING, "accelerator list"), PEND };
+    P("type", STRING, "emulated machine"), P("accel", STRING, "accelerator list"),
+    P("usb", BOOLEAN, "Set on/off to enable/disable usb"),
+    P("mem-merge", BOOLEAN, "enable/disable memory merge support"),
+    P("dump-guest-core", BOOLEAN, "Include guest memory in a core dump"), PEND };
 static const CmdParam none_params[] = { PEND };
 
 static bool h_readconfig(VireoOptions *o, const char *v, GError **errp)
@@ -776,7 +783,7 @@ static bool h_readconfig(VireoOptions *o, const char *v, GError **errp)
 
 static const OptDef opts[] = {
     { "machine", ARG_ONE, h_machine, "-machine [type=]name[,accel=kvm]  select the board",
-      "machine", machine_params, machine_props },
+      "machine", machine_params },
     { "M", ARG_ONE, h_machine, NULL },
     { "accel", ARG_ONE, h_accel, "-accel kvm|qtest             select the accelerator",
       "accel", none_params },

@@ -141,6 +141,8 @@ Object *object_create(Machine *m, JsonObject *opts, bool kv, GError **errp)
     o->m = m;
     o->id = g_strdup(id);
     props_init_chain(cls, o);
+    if (cls->init)
+        cls->init(o);
     if (!apply(o, opts, kv, errp) || (cls->complete && !cls->complete(o, errp))) {
         object_free(o);
         return NULL;

@@ -433,10 +433,13 @@ static bool start_vm(Machine *m, const MachineOpts *mo, GError **errp)
     return true;
 }
 
-/* What -daemonize cannot go with (QEMU's checks): the terminal. */
+/* What -daemonize cannot go with (QEMU's checks): the terminal. -nographic only
+ * matters while it still puts a default serial port or monitor on stdio. */
 static bool check_daemonize(const VireoOptions *o, GError **errp)
 {
-    bool stdio = o->nographic;
+    const MachineClass *cls = machine_class_find(o->machine.type);
+    bool def_serial = !o->machine.nodefaults && !o->serials->len && !cls->no_serial;
+    bool stdio = o->nographic && (def_serial || default_monitor(o));
     for (guint i = 0; i < o->serials->len; i++)
         stdio |= strstr(o->serials->pdata[i], "stdio") != NULL;
     for (guint i = 0; i < o->chardevs->len; i++)

@@ -12,7 +12,7 @@ static const char *const type_names[] = {
     [PROP_BOOL] = "bool", [PROP_U8] = "uint8", [PROP_U16] = "uint16",
     [PROP_U32] = "uint32", [PROP_U64] = "uint64", [PROP_I32] = "int32",
     [PROP_I64] = "int64", [PROP_SIZE] = "size", [PROP_STR] = "str",
-    [PROP_CHARDEV] = "chr", [PROP_DRIVE] = "str", [PROP_NETDEV] = "str",
+    [PROP_CHARDEV] = "str", [PROP_DRIVE] = "str", [PROP_NETDEV] = "str",
     [PROP_LINK] = "link", [PROP_ENUM] = "enum", [PROP_MACADDR] = "str",
     [PROP_PCI_DEVFN] = "int32",
 };
@@ -29,6 +29,23 @@ char *prop_qom_type(const Property *p)
     if (p->type == PROP_LINK)
         return g_strdup_printf("link<%s>", p->link_type ? p->link_type : "object");
     return g_strdup(prop_type_name(p));
+}
+
+char *prop_qom_object_type(const Property *p)
+{
+    switch (p->type) {
+    case PROP_BOOL: return g_strdup("bool");
+    case PROP_STR: case PROP_CHARDEV: case PROP_DRIVE: case PROP_NETDEV: case PROP_MACADDR:
+        return g_strdup("string");
+    case PROP_LINK: return prop_qom_type(p);
+    case PROP_ENUM:
+        if (p->link_type)
+            return g_strdup(p->link_type);
+        if (p->enum_names == on_off_auto_names)
+            return g_strdup("OnOffAuto");
+        return g_strjoinv("|", (char **)p->enum_names);
+    default: return g_strdup("int");
+    }
 }
 
 const Property *props_find(const Property *table, const char *name)

@@ -81,7 +81,7 @@
 #define MSR_IDLE_LINES (MSR_DCD | MSR_DSR | MSR_CTS)
 
 #define SERIAL_BAUD_BASE 115200
-#define SERIAL_AUTO_INDEX 255
+#define SERIAL_AUTO UINT32_MAX      /* QEMU's -1: from the index / the next free */
 
 /* Guest-visible state (migrated). FIFO indexes are always taken modulo the FIFO
  * size, so no loaded state can reach outside the arrays. */
@@ -97,9 +97,9 @@ typedef struct SerialState {
 
 typedef struct Serial {
     Device parent;
-    uint16_t iobase;
-    uint8_t irq;
-    uint8_t index;
+    uint32_t iobase;           /* properties: QEMU's uint32, SERIAL_AUTO by default */
+    uint32_t irq;
+    uint32_t index;
     char *chardev;
     SerialState s;
     Chardev *chr;
@@ -528,13 +528,13 @@ static unsigned serial_count_existing(Machine *m)
 static bool serial_resolve_config(Serial *u, GError **errp)
 {
     Machine *m = u->parent.machine;
-    if (u->index == SERIAL_AUTO_INDEX)
+    if (u->index == SERIAL_AUTO)
         u->index = serial_count_existing(m);
-    if (!u->iobase)
+    if (u->iobase == SERIAL_AUTO)
         u->iobase = serial_isa_default_iobase(u->index);
-    if (!u->irq)
+    if (u->irq == SERIAL_AUTO)
         u->irq = serial_isa_default_irq(u->index);
-    if (!u->iobase || !u->irq || u->irq >= MACHINE_NUM_GSI) {
+    if (!u->iobase || u->iobase > 0xfff8 || !u->irq || u->irq >= MACHINE_NUM_GSI) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                     "isa-serial: index %u has no default port: give iobase= and irq= "
                     "(below %d)", u->index, MACHINE_NUM_GSI);
@@ -602,9 +602,10 @@ static void serial_post_load(Device *dev)
 }
 
 static const Property serial_props[] = {
-    PROP("iobase", PROP_U16, Serial, iobase, "0", "I/O base (0: COM1-4 default of index)"),
-    PROP("irq", PROP_U8, Serial, irq, "0", "ISA IRQ (0: COM1-4 default of index)"),
-    PROP("index", PROP_U8, Serial, index, "255", "COM port number 0-3 (255: next free)"),
+    PROP("iobase", PROP_U32, Serial, iobase, "4294967295",
+         "I/O base (default: COM1-4's of index)"),
+    PROP("irq", PROP_U32, Serial, irq, "4294967295", "ISA IRQ (default: COM1-4's of index)"),
+    PROP("index", PROP_U32, Serial, index, "4294967295", "COM port number (default: next free)"),
     PROP("chardev", PROP_CHARDEV, Serial, chardev, NULL, "ID of the backend chardev"),
     PROP_END,
 };

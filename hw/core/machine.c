@@ -48,6 +48,7 @@ const MachineClass *machine_class_find(const char *name)
 static const char *const kernel_irqchip_names[] = { "on", "off", "split", NULL };
 static const char *const kernel_boot_names[] = { "direct", "firmware", NULL };
 
+/* QEMU's "machine" type: what every board has. */
 const Property machine_props[] = {
     PROP("dump-guest-core", PROP_BOOL, MachineOpts, dump_guest_core, "on",
          "Include guest memory in a core dump"),
@@ -55,12 +56,15 @@ const Property machine_props[] = {
          "Enable/disable memory merge support (KSM)"),
     PROP("usb", PROP_BOOL, MachineOpts, usb, "off",
          "Set on/off to enable/disable usb (Vireo has no USB: off only)"),
-    PROP_ENUM_("vmport", MachineOpts, vmport, on_off_auto_names, "auto",
-               "Enable vmport (Vireo has none: auto and off only)"),
-    PROP_ENUM_("kernel-irqchip", MachineOpts, kernel_irqchip, kernel_irqchip_names, "on",
-               "Use KVM in-kernel irqchip (on only)"),
     PROP_LINK_("memory-backend", MachineOpts, memory_backend, "memory-backend",
                "Set RAM backend (the id of a memory-backend object)"),
+    PROP_END
+};
+
+/* QEMU's "generic-pc-machine" (vmport), and Vireo's decompressed-kernel cache. */
+const Property pc_machine_props[] = {
+    PROP_ENUM_("vmport", MachineOpts, vmport, on_off_auto_names, "auto",
+               "Enable vmport (Vireo has none: auto and off only)"),
     PROP("kernel-cache", PROP_BOOL, MachineOpts, kernel_cache, "on",
          "Cache decompressed -kernel payloads (docs/architecture.md, Boot)"),
     PROP_ENUM_("kernel-boot", MachineOpts, kernel_boot, kernel_boot_names, "direct",
@@ -68,6 +72,38 @@ const Property machine_props[] = {
                "linuxboot option ROM, as QEMU)"),
     PROP_END
 };
+
+/* -machine KEY=VALUE: a property of the board's type or its ancestors; QEMU's legacy
+ * kernel_irqchip / kernel-irqchip goes to the accelerator, as QEMU forwards it. */
+bool machine_opts_apply(MachineOpts *o, const MachineClass *cls, JsonObject *kv,
+                        const char *const *skip, GError **errp)
+{
+    JsonObjectIter it;
+    const char *key;
+    JsonNode *v;
+    json_object_iter_init(&it, kv);
+    while (json_object_iter_next(&it, &key, &v)) {
+        if (skip && g_strv_contains(skip, key))
+            continue;
+        bool irqchip = !strcmp(key, "kernel-irqchip") || !strcmp(key, "kernel_irqchip");
+        const Property *p = irqchip ? props_find(accel_kvm_props, "kernel-irqchip") : NULL;
+        for (const char *t = cls->qom_type; !p && t;) {
+            QomType qt;
+            if (!qom_type_lookup(t, &qt))
+                break;
+            p = props_find(qt.props, key);
+            t = qt.parent;
+        }
+        if (!p) {
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                        "Property '%s.%s' not found", cls->qom_type, key);
+            return false;
+        }
+        if (!prop_set(p, o, v, true, cls->qom_type, errp))
+            return false;
+    }
+    return true;
+}
 
 const Property accel_kvm_props[] = {
     PROP_ENUM_("kernel-irqchip", MachineOpts, kernel_irqchip, kernel_irqchip_names, "on",
@@ -82,7 +118,8 @@ const QomType qom_machine_types[] = {
     { .name = "machine", .parent = "object", .abstract = true, .props = machine_props,
       .desc = "the base of every board" },
     { .name = "x86-machine", .parent = "machine", .abstract = true },
-    { .name = "generic-pc-machine", .parent = "x86-machine", .abstract = true },
+    { .name = "generic-pc-machine", .parent = "x86-machine", .abstract = true,
+      .props = pc_machine_props },
     { .name = NULL }
 };
 
@@ -115,6 +152,7 @@ void machine_opts_init(MachineOpts *o)
     o->cpu_model = "qemu64";       /* QEMU's default model */
     o->rtc_utc = true;
     props_init(machine_props, o, "machine");
+    props_init(pc_machine_props, o, "generic-pc-machine");
     props_init(accel_kvm_props, o, "kvm-accel");
 }
 

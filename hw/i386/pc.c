@@ -90,7 +90,7 @@ static bool pc_create_isa(Machine *m, GError **errp)
             return false;
     }
     Device *rtc = pc_new_device(m, "mc146818rtc");
-    if (!device_set_bool(rtc, "localtime", !m->opts.rtc_utc, errp) ||
+    if (!device_set_bool(rtc, "x-localtime", !m->opts.rtc_utc, errp) ||
         !device_set_int(rtc, "x-base-epoch", m->opts.rtc_base, errp)) {
         device_free(rtc);
         return false;

@@ -14,7 +14,7 @@
 
 typedef struct DebugExit {
     Device parent;
-    uint16_t iobase, iosize;
+    uint32_t iobase, iosize;       /* properties: QEMU's uint32 */
     MemRegion io;
     IsaExitHook *exit_hook;
     void *exit_opaque;
@@ -55,7 +55,8 @@ static void debugexit_init(Device *dev)
 static bool debugexit_realize(Device *dev, GError **errp)
 {
     DebugExit *d = (DebugExit *)dev;
-    if (d->iosize == 0 || (uint32_t)d->iobase + d->iosize > 0x10000) {
+    if (d->iosize == 0 || d->iosize > 0x10000 || d->iobase >= 0x10000 ||
+        d->iobase + d->iosize > 0x10000) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                     "isa-debug-exit: iobase 0x%x + iosize 0x%x is outside the I/O space",
                     d->iobase, d->iosize);
@@ -83,8 +84,8 @@ static const VMStateDesc debugexit_vmsd = {
 };
 
 static const Property debugexit_props[] = {
-    PROP("iobase", PROP_U16, DebugExit, iobase, "0x501", "first I/O port"),
-    PROP("iosize", PROP_U16, DebugExit, iosize, "2", "number of I/O ports"),
+    PROP("iobase", PROP_U32, DebugExit, iobase, "0x501", "first I/O port"),
+    PROP("iosize", PROP_U32, DebugExit, iosize, "2", "number of I/O ports"),
     PROP_END,
 };
 

@@ -122,7 +122,13 @@ static void piix3_unrealize(Device *dev)
     pci_device_unrealize(&((Piix3 *)dev)->pci);
 }
 
+/* QEMU's abstract parent of the PIIX3 function types. */
+const DeviceClass pci_piix3_class = {
+    .name = "pci-piix3", .parent = &pci_device_class, .abstract = true, .bus = BUS_PCI,
+};
+
 const DeviceClass piix3_class = {
+    .parent = &pci_piix3_class,
     .name = "PIIX3",
     .desc = "Intel 82371SB PCI-to-ISA bridge (pc board, 01.0)",
     .bus = BUS_PCI,

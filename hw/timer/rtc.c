@@ -541,7 +541,8 @@ static void rtc_post_load(Device *dev)
 static const Property rtc_props[] = {
     PROP("iobase", PROP_U16, Rtc, iobase, "0x70", "I/O base (index, data)"),
     PROP("irq", PROP_U8, Rtc, irq, "8", "ISA IRQ"),
-    PROP("localtime", PROP_BOOL, Rtc, localtime, "off", "start at local time, not UTC"),
+    PROP("x-localtime", PROP_BOOL, Rtc, localtime, "off",
+         "start at local time, not UTC (the board's, from -rtc base=)"),
     PROP("x-base-epoch", PROP_I64, Rtc, base_epoch, NULL,
          "start at this time (seconds since 1970, UTC; -rtc base=DATE); 0: now"),
     PROP_END,

@@ -383,6 +383,7 @@ static void blk_unrealize(Device *dev)
 }
 
 static const Property blk_props[] = {
+    VIRTIO_PCI_DEVICE_PROPS(VirtioBlk, vp),
     PROP("drive", PROP_STR, VirtioBlk, drive, NULL, "the -drive id of the image"),
     PROP("serial", PROP_STR, VirtioBlk, serial, NULL, "disk serial number (20 bytes)"),
     PROP("queue-size", PROP_U16, VirtioBlk, queue_size, "256", "virtqueue size"),
@@ -394,9 +395,15 @@ static const Property blk_props[] = {
     PROP_END,
 };
 
+/* QEMU's abstract parent of virtio-blk-pci (and its transitional variants). */
+const DeviceClass virtio_blk_pci_base_class = {
+    .name = "virtio-blk-pci-base", .parent = &virtio_pci_class, .abstract = true,
+    .bus = BUS_PCI, .props = virtio_pci_generic_props,
+};
+
 const DeviceClass virtio_blk_pci_class = {
     .name = "virtio-blk-pci",
-    .parent = &virtio_pci_class,
+    .parent = &virtio_blk_pci_base_class,
     .desc = "virtio block device (virtio-pci, modern)",
     .bus = BUS_PCI,
     .instance_size = sizeof(VirtioBlk),

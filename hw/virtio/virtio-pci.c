@@ -716,12 +716,8 @@ void virtio_pci_unrealize(VirtioPci *v)
     pci_device_unrealize(&v->pci);
 }
 
-static const Property virtio_pci_props[] = {
-    PROP("ioeventfd", PROP_BOOL, VirtioPci, ioeventfd, "on",
-         "on/off: queue notifications wake the main loop through a KVM ioeventfd "
-         "instead of exiting to the vCPU thread"),
-    PROP("vectors", PROP_U32, VirtioPci, vectors, "4294967295",
-         "MSI-X vectors (0: INTx only; default: one per queue plus one)"),
+/* The interface choice every virtio-*-pci-base type has (QEMU's generic properties). */
+const Property virtio_pci_generic_props[] = {
     PROP_ENUM_("disable-legacy", VirtioPci, disable_legacy, on_off_auto_names, "on",
                "on/auto (no legacy interface)"),
     PROP("disable-modern", PROP_BOOL, VirtioPci, disable_modern, "off", "off only"),
@@ -757,14 +753,13 @@ static void virtio_pci_post_load(Device *dev)
         v->resume_source = g_idle_add(resume_queues, v);
 }
 
-/* QEMU's abstract "virtio-pci" (parent of every virtio-*-pci device). */
+/* QEMU's abstract "virtio-pci": the transport and its migration state. */
 const DeviceClass virtio_pci_class = {
     .name = "virtio-pci",
     .desc = "the base of virtio-pci device types",
     .parent = &pci_device_class,
     .abstract = true,
     .bus = BUS_PCI,
-    .props = virtio_pci_props,
     .vmsd = &virtio_pci_vmsd,
     .state_offset = 0,              /* virtio_pci_vmsd describes VirtioPci itself */
     .post_load = virtio_pci_post_load,

@@ -122,15 +122,21 @@ static void rng_unrealize(Device *dev)
 }
 
 static const Property rng_props[] = {
+    VIRTIO_PCI_DEVICE_PROPS(VirtioRng, vp),
     PROP("max-bytes", PROP_U64, VirtioRng, max_bytes, "9223372036854775807",
          "entropy bytes the guest may take per period (default: unlimited)"),
     PROP("period", PROP_U32, VirtioRng, period_ms, "65536", "rate-limit period in ms"),
     PROP_END,
 };
 
+const DeviceClass virtio_rng_pci_base_class = {
+    .name = "virtio-rng-pci-base", .parent = &virtio_pci_class, .abstract = true,
+    .bus = BUS_PCI, .props = virtio_pci_generic_props,
+};
+
 const DeviceClass virtio_rng_pci_class = {
     .name = "virtio-rng-pci",
-    .parent = &virtio_pci_class,
+    .parent = &virtio_rng_pci_base_class,
     .desc = "virtio entropy source (virtio-pci, modern)",
     .bus = BUS_PCI,
     .instance_size = sizeof(VirtioRng),

@@ -99,6 +99,11 @@ typedef enum { PC_KERNEL_BOOT_DIRECT, PC_KERNEL_BOOT_FIRMWARE } PcKernelBoot;
 typedef enum { KERNEL_IRQCHIP_ON, KERNEL_IRQCHIP_OFF, KERNEL_IRQCHIP_SPLIT } KernelIrqchip;
 /* The -machine properties every board has, and -accel kvm's (over MachineOpts). */
 extern const Property machine_props[];
+extern const Property pc_machine_props[];
+/* Applies the -machine members of @kv (except @skip) to @o: properties of @cls's QOM
+ * type and its ancestors; errors name the property as QEMU does. */
+bool machine_opts_apply(MachineOpts *o, const MachineClass *cls, JsonObject *kv,
+                        const char *const *skip, GError **errp);
 extern const Property accel_kvm_props[];
 /* Checks the values Vireo cannot honour (usb=on, vmport=on, kernel-irqchip=split|off),
  * with a message naming the property. */

@@ -19,6 +19,7 @@ typedef struct ObjectClass {
     QomType type;                      /* name, QOM parent, abstract, own properties */
     const struct ObjectClass *parent;  /* for inherited properties (NULL: none) */
     size_t instance_size;              /* >= sizeof(Object); Object first */
+    void (*init)(Object *o);           /* before the properties; cannot fail */
     /* After the properties are set (QEMU's user_creatable_complete): may fail. */
     bool (*complete)(Object *o, GError **errp);
     void (*finalize)(Object *o);

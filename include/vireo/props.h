@@ -41,7 +41,8 @@ typedef struct Property {
     const char *defval;    /* parsed like a user value; NULL = zero/empty (-1 for devfn) */
     const char *help;
     const char *const *enum_names;  /* PROP_ENUM: NULL-terminated value names */
-    const char *link_type;          /* PROP_LINK: the QOM type it names ("iothread") */
+    const char *link_type;          /* PROP_LINK: the QOM type it names ("iothread");
+                                     * PROP_ENUM: its QAPI type ("QCryptoSecretFormat") */
 } Property;
 
 #define PROP(n, t, st, f, def, h) \
@@ -52,6 +53,9 @@ typedef struct Property {
 #define PROP_LINK_(n, st, f, lt, h) \
     { .name = (n), .type = PROP_LINK, .offset = offsetof(st, f), .help = (h), \
       .link_type = (lt) }
+#define PROP_ENUMT_(n, st, f, names, qapi, def, h) \
+    { .name = (n), .type = PROP_ENUM, .offset = offsetof(st, f), .defval = (def), \
+      .help = (h), .enum_names = (names), .link_type = (qapi) }
 #define PROP_END { .name = NULL }
 
 /* QEMU's on/off/auto, as PROP_ENUM names; the field is an int holding OnOffAuto. */
@@ -62,6 +66,9 @@ extern const char *const on_off_auto_names[];
  * a link says "link<TYPE>" (newly allocated). */
 const char *prop_type_name(const Property *p);
 char *prop_qom_type(const Property *p);
+/* The same as QOM objects other than devices name it (QEMU's object_property_add_*):
+ * "string", "bool", "int", "link<T>", an enum's QAPI name or "a|b|c". */
+char *prop_qom_object_type(const Property *p);
 const Property *props_find(const Property *table, const char *name);
 
 /* Sets @p of @obj from @v: keyval text when @kv, else a JSON value of the property's

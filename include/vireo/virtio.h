@@ -7,7 +7,10 @@
  *
  *   typedef struct VirtioRng { VirtioPci vp; ... } VirtioRng;
  *   static const VirtioDeviceInfo rng_info = { .device_id = VIRTIO_ID_RNG, ... };
- *   const DeviceClass virtio_rng_pci_class = { .parent = &virtio_pci_class, ... };
+ *   static const Property rng_props[] = { VIRTIO_PCI_DEVICE_PROPS(VirtioRng, vp), ... };
+ *   const DeviceClass virtio_rng_pci_base_class = { .parent = &virtio_pci_class,
+ *       .abstract = true, .props = virtio_pci_generic_props, ... };
+ *   const DeviceClass virtio_rng_pci_class = { .parent = &virtio_rng_pci_base_class, ... };
  *   realize: virtio_pci_realize(&r->vp, &rng_info, errp);
  *   reset:   virtio_pci_reset(&r->vp);    unrealize: virtio_pci_unrealize(&r->vp);
  *
@@ -131,13 +134,22 @@ struct VirtioPci {
 
 #define VIRTIO_PCI_VECTORS_AUTO UINT32_MAX
 
-/* QEMU's abstract "virtio-pci": the properties every virtio-*-pci device has, and the
+/* QEMU's abstract "virtio-pci" (the parent of each virtio-X-pci-base type): the
  * transport's migration state (virtio_pci_vmsd, hw/virtio/virtio-pci-state.c), so a
- * virtio device type describes only its own state. */
+ * virtio device type describes only its own state; and the properties those base types
+ * have (disable-legacy, disable-modern). */
 extern const DeviceClass virtio_pci_class;
 extern const VMStateDesc virtio_pci_vmsd;
+extern const Property virtio_pci_generic_props[];
 /* Feature bits the device offers (its own and the transport's). */
 uint64_t virtio_pci_offered_features(const VirtioPci *v);
+/* The transport properties QEMU gives each virtio-*-pci device itself, for its table. */
+#define VIRTIO_PCI_DEVICE_PROPS(st, member) \
+    PROP("ioeventfd", PROP_BOOL, st, member.ioeventfd, "on", \
+         "on/off: queue notifications wake the main loop through a KVM ioeventfd " \
+         "instead of exiting to the vCPU thread"), \
+    PROP("vectors", PROP_U32, st, member.vectors, "4294967295", \
+         "MSI-X vectors (0: INTx only; default: one per queue plus one)")
 
 /* PCI realize of a virtio device: IDs, capabilities, BARs, MSI-X. */
 bool virtio_pci_realize(VirtioPci *v, const VirtioDeviceInfo *info, GError **errp);

@@ -134,7 +134,7 @@ static void test_help(void)
     g_assert_true(g_str_has_prefix(s->str, "obj options:\n"));
     g_assert_nonnull(strstr(s->str, "  b=<bool>               - on/off (default: on)\n"));
     g_assert_nonnull(strstr(s->str, "  oa=<OnOffAuto>"));
-    g_assert_nonnull(strstr(s->str, "  chardev=<chr>\n"));
+    g_assert_nonnull(strstr(s->str, "  chardev=<str>\n"));
     g_assert_nonnull(strstr(s->str, "  mode=<enum>            - how (default: safe)\n"));
 }
 
