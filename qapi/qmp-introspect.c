@@ -73,7 +73,8 @@ static ObjectPropertyInfo *prop_info(const char *name, const char *type, const c
 static void add_prop(const Property *p, void *opaque)
 {
     PropsCtx *c = opaque;
-    if (g_hash_table_contains(c->seen, p->name))
+    /* A device's bus= (IDE's ide.N) is -device's option in QEMU, not a property. */
+    if (g_hash_table_contains(c->seen, p->name) || (!c->object && !strcmp(p->name, "bus")))
         return;
     g_hash_table_add(c->seen, (gpointer)p->name);
     g_autofree char *type = c->object ? prop_qom_object_type(p) : prop_qom_type(p);

@@ -674,6 +674,37 @@ static bool h_blockdev(VireoOptions *o, const char *v, GError **errp)
     return true;
 }
 
+/* -audiodev driver=none,id=ID: QEMU's backend that discards sound. Vireo has no sound
+ * device, so "none" is the one backend it can be true to; others are refused. */
+static bool h_audiodev(VireoOptions *o, const char *v, GError **errp)
+{
+    static const char *const keys[] = { "driver", "id", NULL };
+    bool json;
+    JsonObject *obj = option_parse("audiodev", v, "driver", 0, NULL, &json, errp);
+    if (!obj)
+        return false;
+    OptEntry *e = g_new0(OptEntry, 1);
+    *e = (OptEntry){ .text = g_strdup(v), .obj = obj, .kv = !json };
+    const char *drv = kv_get_str(obj, "driver"), *id = kv_get_str(obj, "id");
+    GError *err = NULL;
+    if (!qv_check_unexpected(obj, NULL, keys, &err) || !id_check("id", id ? id : "", &err) ||
+        !drv || strcmp(drv, "none")) {
+        g_autofree char *why = err ? g_strdup(err->message) :
+            g_strdup_printf("driver '%s': Vireo has no sound devices; only 'none'",
+                            drv ? drv : "");
+        g_clear_error(&err);
+        opt_entry_free(e);
+        return bad(errp, "audiodev", v, why);
+    }
+    for (guint i = 0; i < o->audiodevs->len; i++)
+        if (!strcmp(kv_get_str(((OptEntry *)o->audiodevs->pdata[i])->obj, "id"), id)) {
+            opt_entry_free(e);
+            return bad(errp, "audiodev", v, "duplicate id");
+        }
+    g_ptr_array_add(o->audiodevs, e);
+    return true;
+}
+
 /* -smbios type=N,...|file=F (checked here, built by the board). */
 static bool h_smbios(VireoOptions *o, const char *v, GError **errp)
 {
@@ -760,7 +791,7 @@ static const CmdParam drive_params[] = {
     P("discard", STRING, "discard operation (ignore/off, unmap/on)"),
     P("detect-zeroes", STRING, "try to optimize zero writes (off, on, unmap)"),
     P("werror", STRING, "write error action"), P("rerror", STRING, "read error action"),
-    P("id", STRING, NULL), PEND };
+    PEND };
 static const CmdParam chardev_params[] = {
     P("backend", STRING, NULL), P("path", STRING, NULL), P("host", STRING, NULL),
     P("port", STRING, NULL), P("fd", STRING, NULL), P("server", BOOLEAN, NULL),
@@ -824,6 +855,7 @@ static const OptDef opts[] = {
     { "L", ARG_ONE, h_L, "-L path                     directory for the BIOS and option ROMs" },
     { "smbios", ARG_ONE, h_smbios, "-smbios type=0|1|2|3|4|11|17,field=value... | file=F  SMBIOS fields" },
     { "fw_cfg", ARG_ONE, h_fw_cfg, "-fw_cfg [name=]opt/N,file=F|string=S  add a fw_cfg file" },
+    { "audiodev", ARG_ONE, h_audiodev, "-audiodev none,id=ID          an audio backend that discards sound" },
     { "blockdev", ARG_ONE, h_blockdev, "-blockdev driver=file|host_device|raw|qcow2,node-name=N,...  (or JSON) a block node" },
     { "drive", ARG_ONE, h_drive, "-drive file=F,if=virtio|none[,id=ID,format=raw|qcow2,readonly=on,cache=C,aio=A]",
       "drive", drive_params },
@@ -939,6 +971,7 @@ static void options_init(VireoOptions *o)
     o->owned = g_ptr_array_new_with_free_func(g_free);
     o->drives = g_ptr_array_new();
     o->blockdevs = g_ptr_array_new_with_free_func((GDestroyNotify)opt_entry_free);
+    o->audiodevs = g_ptr_array_new_with_free_func((GDestroyNotify)opt_entry_free);
     o->machine.splash_time = o->machine.reboot_timeout = -1;
     o->qmps = g_ptr_array_new();
     o->qmps_pretty = g_ptr_array_new();
@@ -1017,6 +1050,7 @@ void cmdline_free(VireoOptions *o)
     g_ptr_array_free(o->owned, TRUE);
     g_ptr_array_free(o->drives, TRUE);
     g_ptr_array_free(o->blockdevs, TRUE);
+    g_ptr_array_free(o->audiodevs, TRUE);
     if (o->machine.data_dirs)
         g_ptr_array_free(o->machine.data_dirs, TRUE);
     if (o->machine.fw_cfg)

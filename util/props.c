@@ -21,6 +21,8 @@ const char *prop_type_name(const Property *p)
 {
     if (p->type == PROP_ENUM && p->enum_names == on_off_auto_names)
         return "OnOffAuto";
+    if (p->type == PROP_ENUM && p->link_type)
+        return p->link_type;            /* PROP_ENUMT_: the QAPI enum's name */
     return type_names[p->type];
 }
 

@@ -139,8 +139,8 @@ static bool check_bus(Device *dev, JsonNode *v, GError **errp)
 
 bool device_set_node(Device *dev, const char *name, JsonNode *v, bool kv, GError **errp)
 {
-    if (!strcmp(name, "bus"))
-        return check_bus(dev, v, errp);
+    if (!strcmp(name, "bus") && !device_class_find_prop(dev->cls, "bus"))
+        return check_bus(dev, v, errp);     /* a device with buses of its own takes it */
     if (!strcmp(name, "id")) {
         g_autofree char *id = NULL;
         if (!qv_str(v, NULL, "id", &id, errp) || !id_check("id", id, errp))

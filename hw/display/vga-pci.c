@@ -10,6 +10,7 @@
  *          0xa0000-0xbffff memory window. One legacy VGA per machine.
  */
 #include "vga-int.h"
+#include <inttypes.h>
 #include <string.h>
 
 #define PCI_VGA_MMIO_SIZE       0x1000
@@ -22,7 +23,8 @@
 typedef struct VgaPci {
     PciDevice pci;                    /* first member */
     VgaCommon vga;
-    uint32_t vgamem_mb;               /* property */
+    uint32_t vgamem_mb;               /* property (VGA) */
+    uint64_t vgamem;                  /* property (bochs-display): bytes */
     bool mmio, qext;                  /* properties */
 } VgaPci;
 
@@ -212,11 +214,18 @@ static bool vga_realize(Device *dev, GError **errp)
 static bool bochs_realize(Device *dev, GError **errp)
 {
     VgaPci *v = (VgaPci *)dev;
-    if (!v->mmio) {
+    /* QEMU's bochs-display: vgamem= in bytes, 4 MiB to 256 MiB, rounded up to a power
+     * of two; the MMIO BAR (dispi and QEMU's extended registers) is always there. */
+    if (v->vgamem < (4u << 20) || v->vgamem > (256u << 20)) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                    "bochs-display: mmio=off leaves no way to program it");
+                    "bochs-display: vgamem=%" PRIu64 ": must be 4 MiB to 256 MiB", v->vgamem);
         return false;
     }
+    uint32_t mb = 4;
+    while ((uint64_t)mb << 20 < v->vgamem)
+        mb <<= 1;
+    v->vgamem_mb = mb;
+    v->mmio = v->qext = true;
     return vga_pci_realize_common(dev, &bochs_pci_info, false, errp);
 }
 
@@ -259,8 +268,19 @@ static const Property vga_props[] = {
     PROP_END,
 };
 
+static const Property bochs_props[] = {
+    PROP("vgamem", PROP_SIZE, VgaPci, vgamem, "16777216", "video memory (4M to 256M)"),
+    PROP_END,
+};
+
+/* QEMU's abstract parent of VGA (and its secondary-vga sibling). */
+const DeviceClass pci_vga_class = {
+    .name = "pci-vga", .parent = &pci_device_class, .abstract = true, .bus = BUS_PCI,
+};
+
 const DeviceClass vga_pci_class = {
     .name = "VGA",
+    .parent = &pci_vga_class,
     .desc = "standard VGA with Bochs VBE extensions (-vga std)",
     .bus = BUS_PCI,
     .instance_size = sizeof(VgaPci),
@@ -279,7 +299,7 @@ const DeviceClass bochs_display_class = {
     .desc = "Bochs dispi framebuffer without legacy VGA",
     .bus = BUS_PCI,
     .instance_size = sizeof(VgaPci),
-    .props = vga_props,
+    .props = bochs_props,
     .user_creatable = true,
     .realize = bochs_realize,
     .reset = vga_pci_reset,

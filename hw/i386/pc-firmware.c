@@ -80,6 +80,18 @@ void machine_add_boot_device(Machine *m, int32_t bootindex, const char *path)
         g_free(e.path);
 }
 
+void machine_remove_boot_device(Machine *m, const char *path)
+{
+    for (guint i = 0; path && m->firmware && i < m->firmware->boot->len; i++) {
+        BootEntry *e = &g_array_index(m->firmware->boot, BootEntry, i);
+        if (!strcmp(e->path, path)) {
+            g_free(e->path);
+            g_array_remove_index(m->firmware->boot, i);
+            return;
+        }
+    }
+}
+
 /* QEMU's qemu_find_file(QEMU_FILE_TYPE_BIOS): the name itself when it is readable,
  * then each -L folder, then the installed ones. */
 char *pc_firmware_find_file(const MachineOpts *o, const char *name)

@@ -48,10 +48,10 @@ static const BlockOnError on_error_values[] = {
          "physical block size (512 for IDE)"), \
     PROP_ENUM_("write-cache", IdeDevice, write_cache, on_off_auto_names, "auto", \
                "initial write cache state (auto: from the drive's cache mode)"), \
-    PROP_ENUM_("rerror", IdeDevice, rerror, on_error_names, "auto", \
-               "action on read errors (auto: the drive's rerror)"), \
-    PROP_ENUM_("werror", IdeDevice, werror, on_error_names, "auto", \
-               "action on write errors (auto: the drive's werror)")
+    PROP_ENUMT_("rerror", IdeDevice, rerror, on_error_names, "BlockdevOnError", "auto", \
+                "action on read errors (auto: the drive's rerror)"), \
+    PROP_ENUMT_("werror", IdeDevice, werror, on_error_names, "BlockdevOnError", "auto", \
+                "action on write errors (auto: the drive's werror)")
 
 static const Property ide_hd_props[] = {
     IDE_COMMON_PROPS,
@@ -309,8 +309,14 @@ static void ide_dev_unrealize(Device *dev)
 
 static void ide_cd_init(Device *dev) { ((IdeDevice *)dev)->is_cd = true; }
 
+/* QEMU's abstract parent of ide-hd and ide-cd (devices on an IDE bus). */
+const DeviceClass ide_device_class = {
+    .name = "ide-device", .parent = &device_base_class, .abstract = true, .bus = BUS_SYS,
+};
+
 const DeviceClass ide_hd_class = {
     .name = "ide-hd",
+    .parent = &ide_device_class,
     .desc = "virtual IDE disk",
     .bus = BUS_SYS,
     .instance_size = sizeof(IdeDevice),
@@ -326,6 +332,7 @@ const DeviceClass ide_hd_class = {
 
 const DeviceClass ide_cd_class = {
     .name = "ide-cd",
+    .parent = &ide_device_class,
     .desc = "virtual IDE CD-ROM",
     .bus = BUS_SYS,
     .instance_size = sizeof(IdeDevice),

@@ -190,8 +190,14 @@ static void piix_ide_unrealize(Device *dev)
     pci_device_unrealize(&s->pci);
 }
 
+/* QEMU's abstract parent of the PCI IDE controllers. */
+const DeviceClass pci_ide_class = {
+    .name = "pci-ide", .parent = &pci_device_class, .abstract = true, .bus = BUS_PCI,
+};
+
 const DeviceClass piix3_ide_class = {
     .name = "piix3-ide",
+    .parent = &pci_ide_class,
     .desc = "Intel 82371SB PIIX3 IDE controller (pc board, 01.1)",
     .bus = BUS_PCI,
     .instance_size = sizeof(PiixIde),

@@ -418,8 +418,14 @@ static void fw_cfg_unrealize(Device *dev)
     s->nfiles = 0;
 }
 
+/* QEMU's abstract parent of fw_cfg_io and fw_cfg_mem. */
+const DeviceClass fw_cfg_class = {
+    .name = "fw_cfg", .parent = &sys_bus_device_class, .abstract = true, .bus = BUS_SYS,
+};
+
 const DeviceClass fw_cfg_io_class = {
     .name = "fw_cfg_io",
+    .parent = &fw_cfg_class,
     .desc = "QEMU firmware configuration interface (I/O ports 0x510-0x51b)",
     .bus = BUS_SYS,
     .instance_size = sizeof(FwCfg),

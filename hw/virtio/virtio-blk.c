@@ -50,7 +50,8 @@ typedef struct VirtioBlk {
     char *drive, *serial;           /* properties */
     uint16_t queue_size;            /* property */
     int rerror, werror;             /* properties, BlockOnError index */
-    int32_t bootindex;              /* property */
+    int32_t bootindex;              /* property: position in fw_cfg's bootorder */
+    char *boot_path;                /* its OpenFirmware path, while registered */
     BlockBackend *blk;
     int64_t sectors;
     unsigned inflight;
@@ -348,13 +349,12 @@ static bool blk_realize(Device *dev, GError **errp)
         drive_release(dev->machine, b->blk);
         return false;
     }
-    /* QEMU's OpenFirmware path: the PCI function by class (mass storage: scsi), then the
-     * disk; SeaBIOS matches /pci@i0cf8/ *@SLOT[,FN] against bootorder. */
-    uint8_t devfn = b->vp.pci.devfn;
-    g_autofree char *path = PCI_FUNC(devfn)
-        ? g_strdup_printf("/pci@i0cf8/scsi@%x,%x/disk@0,0", PCI_SLOT(devfn), PCI_FUNC(devfn))
-        : g_strdup_printf("/pci@i0cf8/scsi@%x/disk@0,0", PCI_SLOT(devfn));
-    machine_add_boot_device(dev->machine, b->bootindex, path);
+    /* QEMU's path for SeaBIOS: the PCI function (class 01 00: "scsi") then the disk
+     * (virtio_blk_device_realize's "/disk@0,0"); SeaBIOS matches it by PCI address. */
+    unsigned slot = PCI_SLOT(b->vp.pci.devfn), fn = PCI_FUNC(b->vp.pci.devfn);
+    b->boot_path = fn ? g_strdup_printf("/pci@i0cf8/scsi@%x,%x/disk@0,0", slot, fn)
+                      : g_strdup_printf("/pci@i0cf8/scsi@%x/disk@0,0", slot);
+    machine_add_boot_device(dev->machine, b->bootindex, b->boot_path);
     return true;
 }
 
@@ -376,6 +376,8 @@ static void blk_unrealize(Device *dev)
     if (b->blk && b->inflight)
         blk_drain(b->blk);
     virtio_pci_unrealize(&b->vp);
+    machine_remove_boot_device(dev->machine, b->boot_path);
+    g_clear_pointer(&b->boot_path, g_free);
     g_free((VirtioDeviceInfo *)b->vp.info);
     b->vp.info = NULL;
     drive_release(dev->machine, b->blk);
@@ -388,10 +390,10 @@ static const Property blk_props[] = {
     PROP("serial", PROP_STR, VirtioBlk, serial, NULL, "disk serial number (20 bytes)"),
     PROP("queue-size", PROP_U16, VirtioBlk, queue_size, "256", "virtqueue size"),
     PROP("bootindex", PROP_I32, VirtioBlk, bootindex, "-1", "boot order position"),
-    PROP_ENUM_("rerror", VirtioBlk, rerror, on_error_names, "auto",
-               "action on read errors (auto: the drive's rerror)"),
-    PROP_ENUM_("werror", VirtioBlk, werror, on_error_names, "auto",
-               "action on write errors (auto: the drive's werror)"),
+    PROP_ENUMT_("rerror", VirtioBlk, rerror, on_error_names, "BlockdevOnError", "auto",
+                "action on read errors (auto: the drive's rerror)"),
+    PROP_ENUMT_("werror", VirtioBlk, werror, on_error_names, "BlockdevOnError", "auto",
+                "action on write errors (auto: the drive's werror)"),
     PROP_END,
 };
 

@@ -383,9 +383,24 @@ static void vi_post_load(Device *dev)
     evq_flush((VirtioInput *)dev);
 }
 
+/* QEMU's abstract chain: virtio-pci, virtio-input-pci, virtio-input-hid-pci, then one
+ * virtio-X-pci-base-type per device. */
+const DeviceClass virtio_input_pci_class = {
+    .name = "virtio-input-pci", .parent = &virtio_pci_class, .abstract = true,
+    .bus = BUS_PCI,
+};
+const DeviceClass virtio_input_hid_pci_class = {
+    .name = "virtio-input-hid-pci", .parent = &virtio_input_pci_class, .abstract = true,
+    .bus = BUS_PCI,
+};
+
 #define VIRTIO_INPUT_CLASS(sym, n, d, fn) \
+    const DeviceClass sym##_base = { \
+        .name = n "-base-type", .parent = &virtio_input_hid_pci_class, .abstract = true, \
+        .bus = BUS_PCI, .props = virtio_pci_generic_props, \
+    }; \
     const DeviceClass sym = { \
-        .name = n, .parent = &virtio_pci_class, .desc = d, .bus = BUS_PCI, \
+        .name = n, .parent = &sym##_base, .desc = d, .bus = BUS_PCI, \
         .instance_size = sizeof(VirtioInput), .props = vi_props, .user_creatable = true, \
         .realize = fn, .reset = vi_reset, .unrealize = vi_unrealize, \
         .vmsd = &vi_vmsd, .state_offset = 0, .post_load = vi_post_load, \

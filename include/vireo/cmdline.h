@@ -34,6 +34,7 @@ typedef struct VireoOptions {
     GPtrArray *chardevs;          /* char * -chardev specs */
     GPtrArray *drives;            /* char * -drive specs (also from -hda, -cdrom, ...) */
     GPtrArray *blockdevs;         /* OptEntry * of -blockdev */
+    GPtrArray *audiodevs;         /* OptEntry * of -audiodev (driver none only) */
     GPtrArray *owned;             /* strings the parser and -readconfig made (freed with o) */
     GPtrArray *devices;           /* OptEntry * of -device, checked against the classes */
     GPtrArray *objects;           /* OptEntry * of -object */

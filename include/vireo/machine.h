@@ -236,6 +236,8 @@ void trace_startup(const char *what);
 /* A device with bootindex= (>= 0; negative: none): its OpenFirmware path (e.g.
  * "/pci@i0cf8/ide@1,1/drive@1/disk@0") goes into fw_cfg's bootorder, by index. */
 void machine_add_boot_device(Machine *m, int32_t bootindex, const char *path);
+/* Forgets @path (a device unplugged before the firmware tables are built); NULL: none. */
+void machine_remove_boot_device(Machine *m, const char *path);
 
 /* A bare machine for unit tests (machine_new() without a class): virtual clock, fake
  * IRQ lines, @ram bytes of (malloc'd) RAM at GPA 0, no KVM. */

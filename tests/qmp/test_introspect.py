@@ -38,6 +38,7 @@ VIREO_TYPES = {
 }
 VIREO_PROPS = {
     'kernel-cache': "Vireo's decompressed-kernel cache (docs/architecture.md, Boot)",
+    'kernel-boot': "how -kernel boots: directly (Vireo's) or through SeaBIOS (QEMU's way)",
 }
 # QEMU accepts these -drive keys (legacy spellings) without listing them.
 QEMU_UNLISTED = {('drive', 'readonly'), ('drive', 'cache')}

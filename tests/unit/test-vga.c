@@ -95,7 +95,7 @@ static void test_pci_identity(void)
     g_assert_nonnull(strstr(err->message, "VGA"));
     fx_free(&f);
 
-    fx_init(&f, "bochs-display", "vgamem_mb=4");
+    fx_init(&f, "bochs-display", "vgamem=4M");
     d = (PciDevice *)f.dev;
     g_assert_cmphex(pci_get_word(d, PCI_CLASS_DEVICE), ==, 0x0380);
     g_assert_cmpuint(d->bars[0].size, ==, 4 << 20);
@@ -283,7 +283,7 @@ static void test_state_roundtrip(void)
                            (size_t)console_stride(a.con) * console_height(a.con)), ==, 0);
     /* A stream for a different video memory size is refused. */
     Fx c;
-    fx_init(&c, "bochs-display", "vgamem_mb=2");
+    fx_init(&c, "bochs-display", "vgamem=8M");
     g_assert_false(vga_vram_load(c.s, vr->data, vr->len, &err));
     fx_free(&c);
     g_byte_array_free(st, TRUE);

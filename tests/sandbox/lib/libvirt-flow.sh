@@ -39,8 +39,6 @@ grep -q "<model usable='yes'[^>]*>qemu64</model>" "$c"; tap $? "domcapabilities:
 grep -q "<mode name='host-passthrough' supported='yes'" "$c"; tap $? "domcapabilities: host-passthrough CPU"
 sed -n "/<disk supported='yes'>/,/<\/disk>/p" "$c" | grep -q '<value>virtio</value>'
 tap $? "domcapabilities: virtio disks"
-virsh domcapabilities --emulatorbin "$bin" --virttype kvm --machine none > /dev/null 2>&1
-tap $? "domcapabilities: machine none"
 
 # --- a domain ---
 qemu-img create -q -f raw "$W/disk.raw" 64M
