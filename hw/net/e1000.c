@@ -612,9 +612,14 @@ static const Property e1000_props[] = {
     PROP_END,
 };
 
+/* QEMU's abstract parent of e1000 and its 82544/82545 variants. */
+const DeviceClass e1000_base_class = {
+    .name = "e1000-base", .parent = &pci_device_class, .abstract = true, .bus = BUS_PCI,
+};
+
 const DeviceClass e1000_class = {
     .name = "e1000",
-    .parent = &pci_device_class,
+    .parent = &e1000_base_class,
     .desc = "Intel Gigabit Ethernet (82540EM)",
     .bus = BUS_PCI,
     .instance_size = sizeof(E1000),

@@ -742,9 +742,15 @@ static const Property vnet_props[] = {
     PROP_END,
 };
 
+/* QEMU's abstract parent of virtio-net-pci (and its transitional variants). */
+const DeviceClass virtio_net_pci_base_class = {
+    .name = "virtio-net-pci-base", .parent = &virtio_pci_class, .abstract = true,
+    .bus = BUS_PCI,
+};
+
 const DeviceClass virtio_net_pci_class = {
     .name = "virtio-net-pci",
-    .parent = &virtio_pci_class,
+    .parent = &virtio_net_pci_base_class,
     .desc = "virtio network device (virtio-pci, modern)",
     .bus = BUS_PCI,
     .instance_size = sizeof(VirtioNet),
