@@ -236,7 +236,7 @@ static int tx_burst(VirtioNetQueue *q)
     int ret = 0;
     while (!ret) {
         VirtQueueElement *e;
-        if (sent >= n->tx_burst) {
+        if (sent >= (unsigned)n->tx_burst) {      /* >= 1 (realize) */
             ret = 1;
             break;
         }
@@ -607,6 +607,11 @@ static bool vnet_realize(Device *dev, GError **errp)
                     "host_mtu=%u: must be between 68 and 65521", n->host_mtu);
         return false;
     }
+    if (n->tx_burst < 1) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "x-txburst=%d: must be at least 1", n->tx_burst);
+        return false;
+    }
     unsigned pairs = n->conf.netdev ? 0 : 1;
     if (n->conf.netdev) {
         NetBackend *nd = net_netdev_find(dev->machine, n->conf.netdev);
@@ -710,6 +715,7 @@ static const VMStateDesc vnet_vmsd = {
 
 static const Property vnet_props[] = {
     NIC_PROPS(VirtioNet, conf),
+    VIRTIO_PCI_DEVICE_PROPS(VirtioNet, vp),
     FEATURE("csum", csum, "checksum offload of transmitted packets (VIRTIO_NET_F_CSUM)"),
     FEATURE("guest_csum", guest_csum, "partial checksums to the guest (GUEST_CSUM)"),
     FEATURE("gso", gso, "any segmentation offload (off clears all of them)"),
@@ -737,7 +743,7 @@ static const Property vnet_props[] = {
     PROP("tx_queue_size", PROP_U16, VirtioNet, tx_queue_size, "256", "transmit queue size"),
     PROP("host_mtu", PROP_U16, VirtioNet, host_mtu, "0",
          "MTU advertised to the guest (VIRTIO_NET_F_MTU; 0: none)"),
-    PROP("x-txburst", PROP_U32, VirtioNet, tx_burst, "256",
+    PROP("x-txburst", PROP_I32, VirtioNet, tx_burst, "256",
          "transmitted packets per round before other work runs"),
     PROP_END,
 };
@@ -745,7 +751,7 @@ static const Property vnet_props[] = {
 /* QEMU's abstract parent of virtio-net-pci (and its transitional variants). */
 const DeviceClass virtio_net_pci_base_class = {
     .name = "virtio-net-pci-base", .parent = &virtio_pci_class, .abstract = true,
-    .bus = BUS_PCI,
+    .bus = BUS_PCI, .props = virtio_pci_generic_props,
 };
 
 const DeviceClass virtio_net_pci_class = {

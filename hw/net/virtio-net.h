@@ -76,7 +76,7 @@ struct VirtioNet {
     bool ctrl_rx, ctrl_vlan, ctrl_rx_extra, ctrl_mac_addr, ctrl_guest_offloads;
     bool guest_announce, mac_f;
     uint16_t rx_queue_size, tx_queue_size, host_mtu;
-    uint32_t tx_burst;
+    int32_t tx_burst;                     /* x-txburst (>= 1) */
     /* runtime */
     VirtioDeviceInfo info;                /* per instance: the queue count varies */
     NicState *nic;

@@ -209,7 +209,11 @@ def check_misc(v, q):
     same_keys(v, q, 'query-target')
     same_keys(v, q, 'query-kvm')
     same_keys(v, q, 'query-status')
-    tap(v.ret('query-migrate-capabilities') == [], 'query-migrate-capabilities: none yet')
+    same_keys(v, q, 'query-migrate-capabilities')
+    vc = [(e['capability'], e['state']) for e in v.ret('query-migrate-capabilities')]
+    qc = [(e['capability'], e['state']) for e in q.ret('query-migrate-capabilities')]
+    tap(vc == qc, 'query-migrate-capabilities: QEMU\'s capabilities, in its order, all off',
+        'Vireo %s\nQEMU %s' % (vc, qc))
     same_errors(v, q, 'query-sev-capabilities')
     same_errors(v, q, 'query-sgx-capabilities')
     same_errors(v, q, 'query-hotpluggable-cpus')

@@ -39,7 +39,7 @@ static const StateTest device_state_tests[] = {
     { "virtio-rng-pci", "test-migration", "/migration/roundtrip" },
     { "virtio-blk-pci", "test-migration", "/migration/roundtrip", "drive=d0" },
     { "VGA", "test-migration", "/migration/pc-devices", "vgamem_mb=1" },
-    { "bochs-display", "test-migration", "/migration/pc-devices", "vgamem_mb=1" },
+    { "bochs-display", "test-migration", "/migration/pc-devices", "vgamem=4M" },
     { "virtio-keyboard-pci", "test-migration", "/migration/pc-devices" },
     { "virtio-mouse-pci", "test-migration", "/migration/pc-devices" },
     { "virtio-tablet-pci", "test-migration", "/migration/pc-devices" },

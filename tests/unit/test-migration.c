@@ -490,7 +490,7 @@ static Machine *pc_machine(void)
     g_assert_true(drive_add(m, "if=none,id=c0,media=cdrom", &err));
     g_assert_no_error(err);
     dev(m, "VGA", "vgamem_mb=1,addr=02.0");
-    dev(m, "bochs-display", "vgamem_mb=1,addr=03.0");
+    dev(m, "bochs-display", "vgamem=4M,addr=03.0");   /* QEMU's minimum */
     dev(m, "virtio-keyboard-pci", "addr=04.0");
     dev(m, "virtio-mouse-pci", "addr=05.0");
     dev(m, "virtio-tablet-pci", "addr=06.0");
