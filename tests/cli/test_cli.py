@@ -195,6 +195,91 @@ class BadInput(unittest.TestCase):
         self.bad("nosuchbackend", "-chardev", "nosuchbackend,id=x")
 
 
+def qmp_vm(d, name, *args):
+    """Starts vireo with QMP on a unix socket in @d; returns (process, command fn)."""
+    import json, socket, time
+    sock = os.path.join(d, name + ".sock")
+    p = subprocess.Popen([VIREO, "-display", "none", "-qmp", f"unix:{sock},server=on,wait=off",
+                          *args], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    while not os.path.exists(sock):
+        if p.poll() is not None:
+            raise AssertionError(f"{name}: vireo exited: {p.stderr.read()}")
+        time.sleep(0.05)
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sock)
+    f = s.makefile("rw")
+    f.readline()
+
+    def cmd(c, **a):
+        f.write(json.dumps({"execute": c, "arguments": a}) + "\n")
+        f.flush()
+        while True:
+            r = json.loads(f.readline())
+            if "event" not in r:
+                return r
+    cmd("qmp_capabilities")
+    return p, cmd
+
+
+class MemoryBackendMigration(unittest.TestCase):
+    """-object memory-backend-* RAM through migration's file: layout (the none machine
+    under -accel qtest needs no KVM): a shared file backend's contents arrive in the
+    destination's backend; the RAM block is named after the backend; a read-only
+    backend refuses the stream."""
+    SIZE = 16 << 20
+
+    def backend(self, path, extra=""):
+        return ["-M", "none", "-accel", "qtest", "-m", "16M", "-object",
+                f"memory-backend-file,id=mem0,size=16M,mem-path={path},share=on{extra}",
+                "-machine", "memory-backend=mem0"]
+
+    def test_file_backend_round_trip(self):
+        import time
+        with tempfile.TemporaryDirectory() as d:
+            src, dst, stream = (os.path.join(d, n) for n in ("ramA", "ramB", "stream"))
+            data = bytearray(self.SIZE)
+            for off in range(0, self.SIZE, 4096 * 7):     # some pages data, most zero
+                data[off:off + 16] = b"page%08x...." % off
+            with open(src, "wb") as f:
+                f.write(data)
+            with open(dst, "wb") as f:
+                f.write(b"\xff" * self.SIZE)               # zero pages must be written too
+            a, ca = qmp_vm(d, "a", *self.backend(src))
+            try:
+                self.assertEqual(ca("migrate", uri=f"file:{stream}"), {"return": {}})
+                for _ in range(600):
+                    st = ca("query-migrate")["return"].get("status")
+                    if st in ("completed", "failed"):
+                        break
+                    time.sleep(0.05)
+                self.assertEqual(st, "completed")
+            finally:
+                a.terminate()
+                a.wait()
+            # The block is 'mem0': a machine with only its own RAM ('ram') lacks it.
+            rc, _, err = run("-M", "none", "-accel", "qtest", "-display", "none", "-m", "16M",
+                             "-incoming", f"file:{stream}")
+            self.assertEqual(rc, 1)
+            self.assertIn("the stream has RAM block 'mem0', which this machine lacks", err)
+            rc, _, err = run("-display", "none", "-incoming", f"file:{stream}",
+                             *self.backend(src, ",readonly=on"))
+            self.assertEqual(rc, 1)
+            self.assertIn("RAM block 'mem0' is a read-only memory backend here", err)
+            b, cb = qmp_vm(d, "b", "-incoming", "defer", *self.backend(dst))
+            try:
+                self.assertEqual(cb("migrate-incoming", uri=f"file:{stream}"), {"return": {}})
+                for _ in range(600):
+                    if cb("query-status")["return"]["status"] != "inmigrate":
+                        break
+                    time.sleep(0.05)
+                self.assertEqual(cb("query-status")["return"]["status"], "running")
+            finally:
+                b.terminate()
+                b.wait()
+            with open(dst, "rb") as f:
+                self.assertTrue(f.read() == data, "destination RAM differs from the source's")
+
+
 if __name__ == "__main__":
     if not os.path.exists(VIREO):
         print(f"vireo binary not found at {VIREO}", file=sys.stderr)
