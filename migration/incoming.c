@@ -180,7 +180,7 @@ static bool receive(Incoming *in, MigChannel *c)
         return false;
     rp = in->l.flags & MIG_F_RETURN_PATH;
     if (!mig_load_config(&in->l, &in->err) || !accept_multifd(in, &in->err) ||
-        ((in->l.flags & MIG_F_MAPPED_RAM) && !mig_mapped_load(s->m, c, &in->err))) {
+        ((in->l.flags & MIG_F_MAPPED_RAM) && !mig_mapped_load(s->m, c, true, &in->err))) {
         if (rp)
             reply(c, MIG_RP_ERROR, in->err->message);
         return false;

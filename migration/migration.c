@@ -165,4 +165,6 @@ void migration_shutdown(Machine *m)
     mc_shutdown(s->main);
     for (unsigned i = 0; i < s->nmfd; i++)
         mc_shutdown(s->mfd[i]);
+    mig_lazy_free(s->lazy);
+    s->lazy = NULL;
 }

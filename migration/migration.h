@@ -145,9 +145,38 @@ typedef struct MigMapped {
 /* Lays the blocks out after the prologue and writes the MAPPED records into @c. */
 MigMapped *mig_mapped_new(Machine *m, MigChannel *c);
 void mig_mapped_free(MigMapped *mm);
-/* Destination: reads the blocks the MAPPED records name (after CONFIG) and moves @c's
- * reading to the records after the RAM area. */
-bool mig_mapped_load(Machine *m, MigChannel *c, GError **errp);
+/* Destination: loads the blocks the MAPPED records name (after CONFIG) and moves @c's
+ * reading to the records after the RAM area. @lazy: where the kernel allows, the
+ * pages are placed on demand and in the background (lazy.c, s->lazy) instead of read
+ * before this returns. */
+bool mig_mapped_load(Machine *m, MigChannel *c, bool lazy, GError **errp);
+
+/* ---- lazy restore (lazy.c) ---- */
+
+typedef struct MigLazy MigLazy;
+typedef struct MigLazyStats {
+    uint64_t blocks;                /* blocks restored lazily */
+    uint64_t faults;                /* page faults served */
+    uint64_t pages_read;            /* pages read from the file */
+    uint64_t zero_pages;            /* pages zero-filled on a fault (file holes) */
+    uint64_t read_errors;
+    int64_t fill_us;                /* from start to every data page placed */
+} MigLazyStats;
+/* NULL when no userfaultfd can be had. @fd: the file (duplicated). */
+MigLazy *mig_lazy_new(int fd);
+/* Empties @b and registers it, its pages at @off in the file; false (nothing changed)
+ * when the kernel cannot do that for @b: the caller reads it. */
+bool mig_lazy_add(MigLazy *lz, RamBlock *b, uint64_t off);
+void mig_lazy_start(MigLazy *lz);
+/* Until every page is in place (NULL: returns at once). Any thread. */
+void mig_lazy_wait(MigLazy *lz);
+bool mig_lazy_finished(MigLazy *lz);
+/* Exact once finished. */
+MigLazyStats mig_lazy_stats(MigLazy *lz);
+/* Stops the thread (pages not placed yet read as zeros) and frees. */
+void mig_lazy_free(MigLazy *lz);
+/* Tests: while held, the fill thread serves faults only (no background fill). */
+void mig_lazy_hold_fill(bool hold);
 
 typedef struct MigRamStats {
     uint64_t zero_pages, normal_pages, bytes;
@@ -268,6 +297,7 @@ struct MigrationState {
     bool drives_pending;            /* late-block-activate: take the disks at first run */
     bool snapshot_busy;             /* savevm/loadvm running */
     uint64_t loaded_clock;          /* kvmclock from the kvm-vm section */
+    MigLazy *lazy;                  /* -incoming file: restoring RAM lazily, or NULL */
 };
 
 /* State of @m, created on first use. */

@@ -540,6 +540,9 @@ static gpointer outgoing_thread(gpointer opaque)
     MigrationState *s = opaque;
     GError *err = NULL;
     MainStep st;
+    /* A VM restored lazily from a file has all its RAM before any is sent: the
+     * pages the fill thread places are not seen by the dirty log. */
+    mig_lazy_wait(s->lazy);
     bool ok = phase_setup(s, &err);
     if (ok) {
         mig_set_status(s, MIGRATION_STATUS_ACTIVE);

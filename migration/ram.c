@@ -382,18 +382,12 @@ void mig_mapped_free(MigMapped *mm)
 }
 
 /* Reads one block's pages from the file: the data extents (SEEK_DATA/SEEK_HOLE), zeros
- * for the holes. The pages are read, not mapped: main RAM is usually a shared memfd
- * (vhost, THP) that a private file mapping would replace, and a mapped file that is
- * later truncated or rewritten (a new migrate to the same file) would change or fault
- * the running guest's memory. */
-static bool read_block(RamBlock *b, int fd, uint64_t off, uint64_t file_size, GError **errp)
+ * for the holes. The pages are read (or placed by lazy.c), not mapped: main RAM is
+ * usually a shared memfd (vhost, THP) that a private file mapping would replace, and a
+ * mapped file that is later truncated or rewritten (a new migrate to the same file)
+ * would change or fault the running guest's memory. */
+static bool read_block(RamBlock *b, int fd, uint64_t off, GError **errp)
 {
-    if (off % RAM_PAGE_SIZE || off > file_size || b->size > file_size - off) {
-        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "RAM block '%s' at file "
-                    "offset %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " bytes) is not "
-                    "inside the file", b->name, off, b->size);
-        return false;
-    }
     uint64_t pos = 0;
     while (pos < b->size) {
         off_t data = lseek(fd, off + pos, SEEK_DATA);
@@ -419,11 +413,12 @@ static bool read_block(RamBlock *b, int fd, uint64_t off, uint64_t file_size, GE
     return true;
 }
 
-bool mig_mapped_load(Machine *m, MigChannel *c, GError **errp)
+bool mig_mapped_load(Machine *m, MigChannel *c, bool lazy, GError **errp)
 {
     MigrationState *s = mig_state(m);
     unsigned n = s->in_blocks->len;
     g_autofree bool *seen = g_new0(bool, n + 1);
+    g_autofree uint64_t *offs = g_new0(uint64_t, n + 1);
     struct stat st;
     uint64_t tail = 0;
     if (c->fd < 0 || fstat(c->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -431,6 +426,7 @@ bool mig_mapped_load(Machine *m, MigChannel *c, GError **errp)
                     "a stream with mapped RAM must come from a file (file:)");
         return false;
     }
+    /* Every record is checked before any block is touched. */
     for (unsigned i = 0; i < n; i++) {
         uint64_t type, bi, off;
         if (!mc_get_le(c, &type, 1) || !mc_get_le(c, &bi, 2) || !mc_get_le(c, &off, 8)) {
@@ -442,12 +438,36 @@ bool mig_mapped_load(Machine *m, MigChannel *c, GError **errp)
                         "the stream's RAM area records are malformed");
             return false;
         }
-        seen[bi] = true;
         RamBlock *b = s->in_blocks->pdata[bi];
-        if (!read_block(b, c->fd, off, st.st_size, errp))
+        if (off % RAM_PAGE_SIZE || off > (uint64_t)st.st_size ||
+            b->size > (uint64_t)st.st_size - off) {
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "RAM block '%s' at file "
+                        "offset %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " bytes) is not "
+                        "inside the file", b->name, off, b->size);
             return false;
+        }
+        seen[bi] = true;
+        offs[bi] = off;
         tail = MAX(tail, (off + b->size + MIG_MAPPED_ALIGN - 1) / MIG_MAPPED_ALIGN *
                          MIG_MAPPED_ALIGN);
+    }
+    MigLazy *lz = lazy && !s->lazy ? mig_lazy_new(c->fd) : NULL;
+    for (unsigned i = 0; i < n; i++) {
+        RamBlock *b = s->in_blocks->pdata[i];
+        if (lz && mig_lazy_add(lz, b, offs[i]))
+            continue;
+        if (!read_block(b, c->fd, offs[i], errp)) {
+            if (lz)
+                mig_lazy_start(lz);             /* the blocks it holds get their pages */
+            s->lazy = lz;
+            return false;
+        }
+    }
+    if (lz && mig_lazy_stats(lz).blocks) {
+        mig_lazy_start(lz);
+        s->lazy = lz;
+    } else {
+        mig_lazy_free(lz);
     }
     if (lseek(c->fd, tail, SEEK_SET) < 0) {
         g_set_error(errp, G_IO_ERROR, g_io_error_from_errno(errno), "%s", g_strerror(errno));

@@ -21,6 +21,7 @@ void mig_quiesce_drives(Machine *m)
 
 bool mig_save_channel(Machine *m, MigChannel *c, GError **errp)
 {
+    mig_lazy_wait(mig_state(m)->lazy);     /* RAM restored lazily is all there */
     mig_quiesce_drives(m);
     if (!drives_check_no_retry(m, "Saving the VM state", errp))
         return false;
@@ -50,7 +51,7 @@ bool mig_load_channel(Machine *m, MigChannel *c, GError **errp)
     mig_load_init(&l, m, c);
     bool ok = mig_load_header(&l, errp) && mig_load_config(&l, errp);
     if (ok && (l.flags & MIG_F_MAPPED_RAM))
-        ok = mig_mapped_load(m, c, errp);
+        ok = mig_mapped_load(m, c, false, errp);
     if (ok && (l.flags & MIG_F_MULTIFD)) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                     "a multifd stream cannot be loaded from one file");
