@@ -10,6 +10,7 @@
  * "load of migration failed"; on a socket the source hears the reason and resumes.
  */
 #include "migration.h"
+#include "vireo/net.h"
 #include "vireo/runstate.h"
 #include <string.h>
 #include <unistd.h>
@@ -151,6 +152,10 @@ static gboolean start_main(gpointer opaque)
     Incoming *in = opaque;
     MigrationState *s = in->s;
     mig_set_status(s, MIGRATION_STATUS_COMPLETED);
+    /* The switches learn where the NICs are now (QEMU announces here too, with the
+     * announce-* migration parameters). */
+    net_announce_start(s->m, NULL, s->p.announce_initial, s->p.announce_max,
+                       s->p.announce_rounds, s->p.announce_step);
     if (s->incoming_autostart) {
         vm_start(s->m);
     } else {

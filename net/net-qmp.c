@@ -99,16 +99,9 @@ static void announce_round(void *opaque)
     timer_mod(a->timer, clock_ns(a->m->clock) + delay * 1000000);
 }
 
-void qmp_announce_self(Machine *m, AnnounceParameters *arg, GError **errp)
+void net_announce_start(Machine *m, GPtrArray *names, int64_t initial, int64_t max,
+                        int64_t rounds, int64_t step)
 {
-    if (arg->initial < 1 || arg->max < 1 || arg->rounds < 1 || arg->step < 1 ||
-        arg->initial > 100000 || arg->max > 100000 || arg->rounds > 1000 ||
-        arg->step > 10000) {
-        g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
-                    "Parameter 'announce' expects initial, max and step in 1..100000 ms "
-                    "(step at most 10000) and rounds in 1..1000");
-        return;
-    }
     NetState *s = net_state(m);
     Announce *a = s->announce;
     if (!a) {
@@ -120,14 +113,27 @@ void qmp_announce_self(Machine *m, AnnounceParameters *arg, GError **errp)
     if (a->names)
         g_ptr_array_unref(a->names);
     a->names = NULL;
-    if (arg->interfaces) {
+    if (names) {
         a->names = g_ptr_array_new_with_free_func(g_free);
-        for (guint i = 0; i < arg->interfaces->len; i++)
-            g_ptr_array_add(a->names, g_strdup(arg->interfaces->pdata[i]));
+        for (guint i = 0; i < names->len; i++)
+            g_ptr_array_add(a->names, g_strdup(names->pdata[i]));
     }
-    a->initial = arg->initial, a->max = arg->max, a->step = arg->step;
-    a->rounds = arg->rounds, a->round = 0;
+    a->initial = initial, a->max = max, a->step = step;
+    a->rounds = rounds, a->round = 0;
     announce_round(a);
+}
+
+void qmp_announce_self(Machine *m, AnnounceParameters *arg, GError **errp)
+{
+    if (arg->initial < 1 || arg->max < 1 || arg->rounds < 1 || arg->step < 1 ||
+        arg->initial > 100000 || arg->max > 100000 || arg->rounds > 1000 ||
+        arg->step > 10000) {
+        g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
+                    "Parameter 'announce' expects initial, max and step in 1..100000 ms "
+                    "(step at most 10000) and rounds in 1..1000");
+        return;
+    }
+    net_announce_start(m, arg->interfaces, arg->initial, arg->max, arg->rounds, arg->step);
 }
 
 void net_announce_free(Machine *m)

@@ -276,6 +276,11 @@ void net_nic_set_announce(NicState *nic, void (*fn)(NicState *nic));
 void net_nic_announce(NicState *nic);
 /* Announces every NIC (only those named in @names when non-NULL). */
 void net_announce_all(Machine *m, GPtrArray *names);
+/* @rounds announcement rounds (QEMU's announce timer): one now, the next after
+ * @initial ms, each later one @step ms further apart, at most @max ms; replaces rounds
+ * still due. announce-self, and the destination of a migration. */
+void net_announce_start(Machine *m, GPtrArray *names, int64_t initial, int64_t max,
+                        int64_t rounds, int64_t step);
 /* The 60-byte RARP frame announcing @mac; returns its length. */
 size_t net_build_rarp(uint8_t *buf, const uint8_t mac[6]);
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "migration/migration.h"
+#include "net-fake.h"
 #include "vireo/acpi.h"
 #include "vireo/drive.h"
 #include "vireo/pc.h"
@@ -29,6 +30,7 @@
 /* A fresh 1 MiB raw image per machine (two machines of this process cannot hold the
  * write lock of one image at once). */
 static GPtrArray *images;
+static GHashTable *fakes;               /* Machine -> its FakeNet (extra == 3) */
 
 static char *make_image(void)
 {
@@ -53,7 +55,8 @@ static Device *dev(Machine *m, const char *type, const char *opts)
 
 /* The machine the tests migrate; @extra adds one more virtio-rng-pci. */
 /* @extra: 1 adds a virtio-rng-pci 'rng1' at 07.0; 2 puts it at 06.0 and moves the
- * virtio-blk-pci to 07.0 (as an extra device given first shifts the slots after it). */
+ * virtio-blk-pci to 07.0 (as an extra device given first shifts the slots after it);
+ * 3 adds an e1000 at 08.0 on a fake netdev that records what it is sent (fakes). */
 static Machine *machine(uint64_t ram, int extra)
 {
     GError *err = NULL;
@@ -75,6 +78,10 @@ static Machine *machine(uint64_t ram, int extra)
     dev(m, "virtio-blk-pci", extra == 2 ? "drive=d0,addr=07.0" : "drive=d0,addr=06.0");
     if (extra == 1)
         dev(m, "virtio-rng-pci", "addr=07.0,id=rng1");
+    if (extra == 3) {
+        g_hash_table_insert(fakes, m, fake_net_new(m, "n0", false));
+        dev(m, "e1000", "addr=08.0,netdev=n0,mac=52:54:00:12:34:99");
+    }
     g_assert_true(pci_bus_assign_bars(m->pci_bus));
     return m;
 }
@@ -430,7 +437,7 @@ static void wait_status(Machine *m, MigrationStatus want)
 
 static void live(const char *uri, bool multifd)
 {
-    Machine *a = machine(8 * MB, 0), *b = machine(8 * MB, 0);
+    Machine *a = machine(8 * MB, 3), *b = machine(8 * MB, 3);
     scribble(a);
     GError *err = NULL;
     g_assert_true(migration_incoming_init(b, uri, &err));
@@ -458,6 +465,14 @@ static void live(const char *uri, bool multifd)
     g_assert_true(i->has_downtime && i->ram && i->ram->transferred > 0);
     g_assert_cmpint(i->ram->remaining, ==, 0);
     qapi_free_MigrationInfo(i);
+    /* The destination announced the NIC (a RARP for its MAC); the source did not. */
+    FakeNet *fa = g_hash_table_lookup(fakes, a), *fb = g_hash_table_lookup(fakes, b);
+    g_assert_cmpuint(fa->frames->len, ==, 0);
+    g_assert_cmpuint(fb->frames->len, >=, 1);
+    GByteArray *rarp = fake_frame(fb, 0);
+    static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x99 };
+    g_assert_cmpuint(rarp->data[12] << 8 | rarp->data[13], ==, 0x8035);
+    g_assert_cmpmem(rarp->data + 6, 6, mac, 6);
     machine_done(a);
     machine_done(b);
 }
@@ -722,6 +737,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     images = g_ptr_array_new_with_free_func(g_free);
+    fakes = g_hash_table_new(NULL, NULL);
     mainloop_init();
     bql_lock();
     g_test_add_func("/migration/roundtrip", test_roundtrip);
