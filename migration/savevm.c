@@ -21,7 +21,8 @@ void mig_quiesce_drives(Machine *m)
 
 bool mig_save_channel(Machine *m, MigChannel *c, GError **errp)
 {
-    mig_lazy_wait(mig_state(m)->lazy);     /* RAM restored lazily is all there */
+    if (m->migration)                   /* RAM restored lazily is all there */
+        mig_lazy_wait(m->migration->lazy);
     mig_quiesce_drives(m);
     if (!drives_check_no_retry(m, "Saving the VM state", errp))
         return false;
