@@ -4,7 +4,8 @@
  * migration, one pass) in the VM state area of the first writable disk that has one
  * (the snapshot records its vm_state_size). Every writable disk must support
  * snapshots. These run on the main thread while the VM is stopped, as QEMU's HMP
- * commands do.
+ * commands do. The QMP jobs (snapshot-job.c) use the same functions on the disks they
+ * name, with the VM state on the node they name.
  */
 #include "migration.h"
 #include "vireo/drive.h"
@@ -44,26 +45,75 @@ static bool no_snapshots(DriveInfo *d)
     return !d->blk || blk_is_read_only(d->blk);
 }
 
-/* The disk that holds the VM state; every writable disk must do snapshots. */
-static BlockBackend *vmstate_disk(Machine *m, GError **errp)
+/*
+ * The disks a snapshot covers (DriveInfo, in m->drives order): every drive (HMP, NULL
+ * @devices), or the nodes @devices names (the QMP jobs: node names, as QEMU's
+ * bdrv_find_node; query-named-block-nodes lists them). Read-only drives and drives
+ * without medium are left out either way.
+ */
+static GPtrArray *select_disks(Machine *m, GPtrArray *devices, GError **errp)
 {
-    BlockBackend *found = NULL;
+    GPtrArray *sel = g_ptr_array_new();
+    if (devices && !devices->len) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "At least one device is required for snapshot");
+        goto fail;
+    }
+    for (guint i = 0; devices && i < devices->len; i++) {
+        if (!drive_find_node(m, devices->pdata[i], NULL)) {
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "No block device node '%s'",
+                        (const char *)devices->pdata[i]);
+            goto fail;
+        }
+    }
     for (guint i = 0; drive_at(m, i); i++) {
         DriveInfo *d = drive_at(m, i);
-        if (no_snapshots(d))
-            continue;
+        bool named = !devices;
+        for (guint k = 0; !named && k < devices->len; k++) {
+            g_autofree char *name = drive_node_name(d, i, 0);
+            named = !strcmp(name, devices->pdata[k]);
+        }
+        if (named && !no_snapshots(d))
+            g_ptr_array_add(sel, d);
+    }
+    return sel;
+fail:
+    g_ptr_array_free(sel, TRUE);
+    return NULL;
+}
+
+/* Every disk of @sel must support snapshots (QEMU's bdrv_all_can_snapshot). */
+static bool can_snapshot(GPtrArray *sel, GError **errp)
+{
+    for (guint i = 0; i < sel->len; i++) {
+        DriveInfo *d = sel->pdata[i];
         if (!blk_has_vmstate(d->blk)) {
             g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "Device '%s' is writable "
                         "but does not support snapshots", d->id);
-            return NULL;
+            return false;
         }
-        if (!found)
-            found = d->blk;
     }
-    if (!found)
+    return true;
+}
+
+/* The disk of @sel that holds the VM state: node @vmstate, or the first one. */
+static BlockBackend *vmstate_disk(Machine *m, GPtrArray *sel, const char *vmstate,
+                                  GError **errp)
+{
+    if (!vmstate) {
+        if (sel->len)
+            return ((DriveInfo *)sel->pdata[0])->blk;
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
                     "No block device can accept snapshots");
-    return found;
+        return NULL;
+    }
+    DriveInfo *d = drive_find_node(m, vmstate, NULL);
+    for (guint i = 0; d && i < sel->len; i++)
+        if (sel->pdata[i] == d)
+            return d->blk;
+    g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                "vmstate block device '%s' does not exist", vmstate);
+    return NULL;
 }
 
 static bool snapshot_busy(Machine *m, GError **errp)
@@ -97,9 +147,28 @@ static bool find_snapshot(BlockBackend *blk, const char *name, BlockSnapshotInfo
     return found;
 }
 
-bool snapshot_save(Machine *m, const char *name, GError **errp)
+static bool has_snapshot(BlockBackend *blk, const char *name)
 {
-    BlockBackend *vm = snapshot_busy(m, errp) ? NULL : vmstate_disk(m, errp);
+    BlockSnapshotInfo sn;
+    if (!find_snapshot(blk, name, &sn))
+        return false;
+    block_snapshot_info_clear(&sn);
+    return true;
+}
+
+static bool save_selected(Machine *m, GPtrArray *sel, const char *name, const char *vmstate,
+                          bool overwrite, GError **errp)
+{
+    if (!can_snapshot(sel, errp))
+        return false;
+    for (guint i = 0; !overwrite && i < sel->len; i++) {
+        if (has_snapshot(((DriveInfo *)sel->pdata[i])->blk, name)) {
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                        "Snapshot '%s' already exists in one or more devices", name);
+            return false;
+        }
+    }
+    BlockBackend *vm = vmstate_disk(m, sel, vmstate, errp);
     if (!vm)
         return false;
     /* Before an older snapshot of that name is deleted (mig_save_channel checks again
@@ -112,11 +181,9 @@ bool snapshot_save(Machine *m, const char *name, GError **errp)
     mig_state(m)->snapshot_busy = true;
     bool ok = true;
     /* QEMU: an older snapshot of the same name goes first. */
-    for (guint i = 0; drive_at(m, i); i++) {
-        BlockSnapshotInfo old;
-        DriveInfo *d = drive_at(m, i);
-        if (!no_snapshots(d) && find_snapshot(d->blk, name, &old)) {
-            block_snapshot_info_clear(&old);
+    for (guint i = 0; i < sel->len; i++) {
+        DriveInfo *d = sel->pdata[i];
+        if (has_snapshot(d->blk, name)) {
             ok = blk_snapshot_delete(d->blk, name, errp) >= 0;
             if (!ok)
                 break;
@@ -128,10 +195,8 @@ bool snapshot_save(Machine *m, const char *name, GError **errp)
         ok = mig_save_channel(m, c, errp);
         mc_free(c);
     }
-    for (guint i = 0; ok && drive_at(m, i); i++) {
-        DriveInfo *d = drive_at(m, i);
-        if (no_snapshots(d))
-            continue;
+    for (guint i = 0; ok && i < sel->len; i++) {
+        DriveInfo *d = sel->pdata[i];
         ok = blk_snapshot_create_vm(d->blk, name, d->blk == vm ? io.pos : 0,
                                     (uint64_t)(clock_ns(m->clock)), errp) >= 0;
         if (!ok)
@@ -144,11 +209,39 @@ bool snapshot_save(Machine *m, const char *name, GError **errp)
     return ok;
 }
 
-/* Applies snapshot @name to every disk and loads its VM state (VM stopped). */
-static bool load_stopped(Machine *m, const char *name, GError **errp)
+bool snapshot_save_vm(Machine *m, const char *name, const char *vmstate, GPtrArray *devices,
+                      bool overwrite, GError **errp)
 {
-    BlockBackend *vm = vmstate_disk(m, errp);
+    if (snapshot_busy(m, errp))
+        return false;
+    GPtrArray *sel = select_disks(m, devices, errp);
+    if (!sel)
+        return false;
+    bool ok = save_selected(m, sel, name, vmstate, overwrite, errp);
+    g_ptr_array_free(sel, TRUE);
+    return ok;
+}
+
+bool snapshot_save(Machine *m, const char *name, GError **errp)
+{
+    return snapshot_save_vm(m, name, NULL, NULL, true, errp);
+}
+
+/* Applies snapshot @name to the disks and loads its VM state (VM stopped). */
+static bool load_selected(Machine *m, GPtrArray *sel, const char *name, const char *vmstate,
+                          GError **errp)
+{
     BlockSnapshotInfo sn;
+    if (!can_snapshot(sel, errp))
+        return false;
+    for (guint i = 0; i < sel->len; i++) {
+        if (!has_snapshot(((DriveInfo *)sel->pdata[i])->blk, name)) {
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                        "Snapshot '%s' does not exist in one or more devices", name);
+            return false;
+        }
+    }
+    BlockBackend *vm = vmstate_disk(m, sel, vmstate, errp);
     if (!vm)
         return false;
     if (!find_snapshot(vm, name, &sn)) {
@@ -163,21 +256,10 @@ static bool load_stopped(Machine *m, const char *name, GError **errp)
                     "snapshot. Revert to it offline using qemu-img");
         return false;
     }
-    for (guint i = 0; drive_at(m, i); i++) {
-        DriveInfo *d = drive_at(m, i);
-        if (no_snapshots(d))
-            continue;
-        if (!find_snapshot(d->blk, name, &sn)) {
-            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                        "Snapshot '%s' does not exist in one or more devices", name);
-            return false;
-        }
-        block_snapshot_info_clear(&sn);
-    }
     mig_quiesce_drives(m);
-    for (guint i = 0; drive_at(m, i); i++) {
-        DriveInfo *d = drive_at(m, i);
-        if (!no_snapshots(d) && blk_snapshot_apply(d->blk, name, errp) < 0) {
+    for (guint i = 0; i < sel->len; i++) {
+        DriveInfo *d = sel->pdata[i];
+        if (blk_snapshot_apply(d->blk, name, errp) < 0) {
             g_prefix_error(errp, "Could not load snapshot '%s' on '%s': ", name, d->id);
             return false;
         }
@@ -191,7 +273,19 @@ static bool load_stopped(Machine *m, const char *name, GError **errp)
     return ok;
 }
 
-bool snapshot_load(Machine *m, const char *name, GError **errp)
+static bool load_stopped(Machine *m, const char *name, const char *vmstate,
+                         GPtrArray *devices, GError **errp)
+{
+    GPtrArray *sel = select_disks(m, devices, errp);
+    if (!sel)
+        return false;
+    bool ok = load_selected(m, sel, name, vmstate, errp);
+    g_ptr_array_free(sel, TRUE);
+    return ok;
+}
+
+bool snapshot_load_vm(Machine *m, const char *name, const char *vmstate, GPtrArray *devices,
+                      GError **errp)
 {
     if (snapshot_busy(m, errp))
         return false;
@@ -199,7 +293,7 @@ bool snapshot_load(Machine *m, const char *name, GError **errp)
     RunState prev = runstate_get(m);
     vm_stop(m, RUN_STATE_RESTORE_VM);
     mig_state(m)->snapshot_busy = true;
-    bool ok = load_stopped(m, name, errp);
+    bool ok = load_stopped(m, name, vmstate, devices, errp);
     mig_state(m)->snapshot_busy = false;
     runstate_set(m, prev == RUN_STATE_RUNNING ? RUN_STATE_PAUSED : prev);
     if (ok && was_running)
@@ -207,38 +301,53 @@ bool snapshot_load(Machine *m, const char *name, GError **errp)
     return ok;
 }
 
+bool snapshot_load(Machine *m, const char *name, GError **errp)
+{
+    return snapshot_load_vm(m, name, NULL, NULL, errp);
+}
+
 bool snapshot_load_at_start(Machine *m, const char *name, GError **errp)
 {
-    if (!load_stopped(m, name, errp)) {
+    if (!load_stopped(m, name, NULL, NULL, errp)) {
         g_prefix_error(errp, "-loadvm %s: ", name);
         return false;
     }
     return true;
 }
 
-bool snapshot_delete(Machine *m, const char *name, GError **errp)
+bool snapshot_delete_vm(Machine *m, const char *name, GPtrArray *devices, GError **errp)
 {
     if (snapshot_busy(m, errp))
         return false;
-    for (guint i = 0; drive_at(m, i); i++) {
-        DriveInfo *d = drive_at(m, i);
-        BlockSnapshotInfo sn;
-        if (no_snapshots(d) || !find_snapshot(d->blk, name, &sn))
+    GPtrArray *sel = select_disks(m, devices, errp);
+    if (!sel)
+        return false;
+    bool ok = true;
+    for (guint i = 0; ok && i < sel->len; i++) {
+        DriveInfo *d = sel->pdata[i];
+        if (!has_snapshot(d->blk, name))
             continue;
-        block_snapshot_info_clear(&sn);
         if (blk_snapshot_delete(d->blk, name, errp) < 0) {
             g_prefix_error(errp, "Error while deleting snapshot on device '%s': ", d->id);
-            return false;
+            ok = false;
         }
     }
-    return true;
+    g_ptr_array_free(sel, TRUE);
+    return ok;
+}
+
+bool snapshot_delete(Machine *m, const char *name, GError **errp)
+{
+    return snapshot_delete_vm(m, name, NULL, errp);
 }
 
 /* HMP "info snapshots": the snapshots of the VM state disk (QEMU's table layout). */
 void snapshot_list(Machine *m, GString *out)
 {
     GError *err = NULL;
-    BlockBackend *vm = vmstate_disk(m, &err);
+    GPtrArray *sel = select_disks(m, NULL, &err);
+    BlockBackend *vm = can_snapshot(sel, &err) ? vmstate_disk(m, sel, NULL, &err) : NULL;
+    g_ptr_array_free(sel, TRUE);
     if (!vm) {
         g_string_append_printf(out, "%s\n", err->message);
         g_error_free(err);

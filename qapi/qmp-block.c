@@ -43,8 +43,7 @@ static const char *drive_device_name(const DriveInfo *d) { return d->is_node ? "
 
 static char *node_name(const DriveInfo *d, guint index, int pos)
 {
-    return pos == 0 && d->is_node ? g_strdup(d->id)
-                                   : g_strdup_printf("#block%u%02d", index, pos);
+    return drive_node_name(d, index, pos);
 }
 
 static BlockDeviceInfo *inserted_info(const DriveInfo *d)

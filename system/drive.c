@@ -501,6 +501,26 @@ DriveInfo *drive_find_blk(Machine *m, BlockBackend *blk)
     return NULL;
 }
 
+char *drive_node_name(const DriveInfo *d, guint index, int pos)
+{
+    return pos == 0 && d->is_node ? g_strdup(d->id)
+                                   : g_strdup_printf("#block%u%02d", index, pos);
+}
+
+DriveInfo *drive_find_node(Machine *m, const char *node_name, guint *index)
+{
+    for (guint i = 0; m->drives && i < m->drives->len; i++) {
+        DriveInfo *d = m->drives->pdata[i];
+        g_autofree char *name = drive_node_name(d, i, 0);
+        if (d->blk && !strcmp(name, node_name)) {
+            if (index)
+                *index = i;
+            return d;
+        }
+    }
+    return NULL;
+}
+
 /* ---- rerror / werror (QEMU block-backend.c blk_error_action) ---- */
 
 BlkErrorAction drive_io_error(Machine *m, BlockBackend *blk, bool is_read, int error)

@@ -13,6 +13,7 @@
 #include "vireo/qom.h"
 #include "vireo/object.h"
 #include "vireo/fdset.h"
+#include "vireo/job.h"
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -336,6 +337,7 @@ void machine_free(Machine *m)
 {
     if (!m)
         return;
+    jobs_free(m);                   /* before the drives a snapshot job names */
     for (guint i = m->devices->len; i-- > 0;)
         device_free(m->devices->pdata[i]);
     g_ptr_array_free(m->devices, TRUE);

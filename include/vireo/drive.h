@@ -63,6 +63,12 @@ void drive_set_resize_cb(Machine *m, BlockBackend *blk, void (*resized)(void *op
                          void *opaque);
 /* The drive that holds @blk, or NULL. */
 DriveInfo *drive_find_blk(Machine *m, BlockBackend *blk);
+/* The node name QMP shows for node @pos (0: the top, 1: its file) of drive @index
+ * (m->drives): a -blockdev node's node-name, else "#blockIIPP". */
+char *drive_node_name(const DriveInfo *d, guint index, int pos);
+/* The drive whose top node is named @node_name (and its index), or NULL (also for a
+ * drive without medium). */
+DriveInfo *drive_find_node(Machine *m, const char *node_name, guint *index);
 /* QMP cont: every drive's I/O status back to ok. */
 void drives_iostatus_reset(Machine *m);
 /* Creates the devices of if=virtio drives. */

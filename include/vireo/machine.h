@@ -144,6 +144,7 @@ struct Machine {
     GPtrArray *objects;             /* Object (vireo/object.h), NULL when none */
     const HotplugOps *hotplug;      /* NULL: no hot-plug once the guest runs */
     GPtrArray *fdsets;              /* FdSet (vireo/fdset.h), NULL when none */
+    GList *jobs;                    /* Job (vireo/job.h): background jobs, newest first */
     struct BlockEngine *block_engine;
     struct KernelCacheFill *kernel_cache_fill;  /* hw/i386/kernel-cache.c, pending fill */
     struct UiState *ui;             /* ui/: consoles, input routing, VNC/SDL (console.h) */

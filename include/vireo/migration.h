@@ -36,6 +36,14 @@ bool snapshot_save(Machine *m, const char *name, GError **errp);
 bool snapshot_load(Machine *m, const char *name, GError **errp);
 bool snapshot_delete(Machine *m, const char *name, GError **errp);
 void snapshot_list(Machine *m, GString *out);
+/* The same on the disks whose node names @devices lists (char *; NULL: every writable
+ * disk), the VM state on node @vmstate (NULL: the first of them); QMP snapshot jobs.
+ * !@overwrite: an existing snapshot @name is an error instead of being replaced. */
+bool snapshot_save_vm(Machine *m, const char *name, const char *vmstate, GPtrArray *devices,
+                      bool overwrite, GError **errp);
+bool snapshot_load_vm(Machine *m, const char *name, const char *vmstate, GPtrArray *devices,
+                      GError **errp);
+bool snapshot_delete_vm(Machine *m, const char *name, GPtrArray *devices, GError **errp);
 
 /* -loadvm NAME: loads the snapshot NAME of the machine's disks before it first runs. */
 bool snapshot_load_at_start(Machine *m, const char *name, GError **errp);
