@@ -48,8 +48,8 @@ static bool no_snapshots(DriveInfo *d)
 /*
  * The disks a snapshot covers (DriveInfo, in m->drives order): every drive (HMP, NULL
  * @devices), or the nodes @devices names (the QMP jobs: node names, as QEMU's
- * bdrv_find_node; query-named-block-nodes lists them). Read-only drives and drives
- * without medium are left out either way.
+ * bdrv_find_node; query-named-block-nodes lists them). Every drive: read-only drives
+ * and drives without medium are left out.
  */
 static GPtrArray *select_disks(Machine *m, GPtrArray *devices, GError **errp)
 {
@@ -73,7 +73,8 @@ static GPtrArray *select_disks(Machine *m, GPtrArray *devices, GError **errp)
             g_autofree char *name = drive_node_name(d, i, 0);
             named = !strcmp(name, devices->pdata[k]);
         }
-        if (named && !no_snapshots(d))
+        /* Named, a read-only node is kept: can_snapshot() refuses it, as QEMU does. */
+        if (devices ? named && d->blk : !no_snapshots(d))
             g_ptr_array_add(sel, d);
     }
     return sel;

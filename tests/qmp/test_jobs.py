@@ -3,7 +3,7 @@
 snapshot-delete) and the generic job commands (query-jobs, job-dismiss and the other
 verbs, JOB_STATUS_CHANGE), one scenario run on both in the same run, on the none
 machine (Vireo: -accel qtest, which needs no KVM; QEMU: -accel tcg) with a qcow2
--blockdev node 'disk0', a raw one 'raw0' and RAM from a shared memory-backend-file.
+-blockdev node 'disk0', a raw one 'raw0', a read-only qcow2 one 'ro0' and RAM from a shared memory-backend-file.
 
 For every step the test records what a client sees: the command's reply, the
 sequence of JOB_STATUS_CHANGE statuses of the job, and query-jobs once the job has
@@ -72,6 +72,9 @@ EXPECTED = [
         's6', 'snapshot-save', "vmstate block device 'raw0' does not exist")]]),
     ('save, a raw device', [OK, FAILED, [info('s7', 'snapshot-save', "Device 'raw0' is "
                                               "writable but does not support snapshots")]]),
+    ('save, a read-only device', [OK, FAILED, [info('s8', 'snapshot-save', "Device 'ro0' "
+                                                    "is writable but does not support "
+                                                    "snapshots")]]),
     ('load l1 t1', [OK, SAVE_OK, [info('l1', 'snapshot-load')]]),
     ('RAM after load is the saved RAM', True),
     ('load, tag unknown', [OK, FAILED, [info('l2', 'snapshot-load', "Snapshot 'zz' does "
@@ -235,7 +238,8 @@ def scenario(vm, ram):
             ('save, device unknown', 's4', 'disk0', ['nope']),
             ('save, no devices', 's5', 'disk0', []),
             ('save, vmstate not among the devices', 's6', 'raw0', ['disk0']),
-            ('save, a raw device', 's7', 'disk0', ['disk0', 'raw0'])):
+            ('save, a raw device', 's7', 'disk0', ['disk0', 'raw0']),
+            ('save, a read-only device', 's8', 'disk0', ['disk0', 'ro0'])):
         job(step, 'snapshot-save', jid, tag='t' + jid[1:], vmstate=vms, devices=devs)
         vm.cmd('job-dismiss', id=jid)
         vm.job_statuses(jid, 'null')
@@ -287,9 +291,11 @@ def tags(image):
 def run_one(kind, tmp):
     d = os.path.join(tmp, kind)
     os.makedirs(d)
-    disk, raw, ram = (os.path.join(d, n) for n in ('disk0.qcow2', 'raw0.raw', 'ram'))
-    subprocess.run([IMG, 'create', '-f', 'qcow2', disk, '16M'], check=True,
-                   stdout=subprocess.DEVNULL)
+    disk, raw, ro, ram = (os.path.join(d, n) for n in ('disk0.qcow2', 'raw0.raw', 'ro0.qcow2',
+                                                       'ram'))
+    for img in (disk, ro):
+        subprocess.run([IMG, 'create', '-f', 'qcow2', img, '16M'], check=True,
+                       stdout=subprocess.DEVNULL)
     with open(raw, 'wb') as f:
         f.truncate(1 << 20)
     with open(ram, 'wb') as f:
@@ -301,6 +307,8 @@ def run_one(kind, tmp):
         '-machine', 'memory-backend=mem0',
         '-blockdev', 'driver=qcow2,node-name=disk0,file.driver=file,file.filename=' + disk,
         '-blockdev', 'driver=raw,node-name=raw0,file.driver=file,file.filename=' + raw,
+        '-blockdev', 'driver=qcow2,node-name=ro0,read-only=on,file.driver=file,'
+                     'file.read-only=on,file.filename=' + ro,
         '-qmp', 'unix:%s,server=on,wait=off' % sock]
     vm = Vm(argv, sock)
     try:

@@ -295,6 +295,40 @@ class Run:
         # QEMU goes to prelaunch after a reset of a stopped VM
         check(s['status'] in ('prelaunch', 'paused') and not s['running'], 'after reset %r' % s)
 
+    def jobs(self):
+        """A snapshot job that fails (this VM has no disks): QEMU's events, its error in
+        query-jobs until job-dismiss, and the errors of the job verbs
+        (tests/qmp/test_jobs.py drives the snapshot jobs on disks)."""
+        c = self.main
+        c.events.clear()
+        r = c.cmd('snapshot-save', {'job-id': 'j1', 'tag': 't', 'vmstate': 'nope',
+                                    'devices': ['nope']})
+        check(r == {'return': {}}, 'snapshot-save %r' % r)
+        seq = []
+        while not seq or seq[-1] != 'concluded':
+            e = c.event('JOB_STATUS_CHANGE')
+            check(e['data']['id'] == 'j1', 'event %r' % e)
+            seq.append(e['data']['status'])
+        check(seq == ['created', 'running', 'aborting', 'concluded'], 'statuses %r' % seq)
+        q = c.cmd('query-jobs')['return']
+        check(q == [{'id': 'j1', 'type': 'snapshot-save', 'status': 'concluded',
+                     'current-progress': 1, 'total-progress': 1,
+                     'error': "No block device node 'nope'"}], 'query-jobs %r' % q)
+        expect_error(c.cmd('snapshot-delete', {'job-id': 'j1', 'tag': 't', 'devices': []}),
+                     'GenericError', "Job ID 'j1' already in use")
+        expect_error(c.cmd('snapshot-load', {'job-id': '-x', 'tag': 't', 'vmstate': 'a',
+                                             'devices': []}),
+                     'GenericError', "Invalid job ID '-x'")
+        expect_error(c.cmd('job-cancel', {'id': 'j1'}), 'GenericError',
+                     "Job 'j1' in state 'concluded' cannot accept command verb 'cancel'")
+        expect_error(c.cmd('job-resume', {'id': 'j1'}), 'GenericError',
+                     "Can't resume a job that was not paused")
+        check(c.cmd('job-dismiss', {'id': 'j1'}) == {'return': {}}, 'job-dismiss')
+        e = c.event('JOB_STATUS_CHANGE')
+        check(e['data'] == {'id': 'j1', 'status': 'null'}, 'event %r' % e)
+        check(c.cmd('query-jobs') == {'return': []}, 'query-jobs after dismiss')
+        expect_error(c.cmd('job-dismiss', {'id': 'j1'}), 'GenericError', 'Job not found')
+
     def tcp_and_more_clients(self):
         t = Client(('127.0.0.1', self.port))
         check(t.cmd('query-name')['return'] == {'name': 'qmptest'}, 'query-name')
@@ -478,6 +512,7 @@ class Run:
                          ('human-monitor-command', self.hmp_via_qmp),
                          ('events for cont, stop, reset in order to both clients',
                           self.events_stop_cont_reset),
+                         ('snapshot job failing, query-jobs, job-dismiss', self.jobs),
                          ('tcp listener, several clients per listener', self.tcp_and_more_clients),
                          ('HMP on -monitor unix socket', self.hmp_socket),
                          ('client disconnecting mid-command', self.disconnect_mid_command),
