@@ -5,7 +5,7 @@
  * by node name in @devices and with the VM state on node @vmstate. As QEMU's, the jobs
  * are created with manual dismiss: a job stays 'concluded' (query-jobs shows it, with
  * its error when it failed) until job-dismiss. The VM is stopped around the work by
- * snapshot.c (STOP/RESUME when it was running; a load that fails leaves it stopped).
+ * snapshot.c (STOP/RESUME when it was running; a load that fails leaves it in restore-vm).
  */
 #include "migration.h"
 #include "vireo/job.h"

@@ -296,9 +296,11 @@ bool snapshot_load_vm(Machine *m, const char *name, const char *vmstate, GPtrArr
     mig_state(m)->snapshot_busy = true;
     bool ok = load_stopped(m, name, vmstate, devices, errp);
     mig_state(m)->snapshot_busy = false;
-    runstate_set(m, prev == RUN_STATE_RUNNING ? RUN_STATE_PAUSED : prev);
     if (ok && was_running)
         vm_start(m);
+    else if (!was_running)
+        runstate_set(m, prev);
+    /* else QEMU's: a VM that ran stays stopped in restore-vm after a failed load. */
     return ok;
 }
 

@@ -77,8 +77,11 @@ EXPECTED = [
                                                     "snapshots")]]),
     ('load l1 t1', [OK, SAVE_OK, [info('l1', 'snapshot-load')]]),
     ('RAM after load is the saved RAM', True),
+    ('run state after a load', {'status': 'running', 'running': True, 'singlestep': False}),
     ('load, tag unknown', [OK, FAILED, [info('l2', 'snapshot-load', "Snapshot 'zz' does "
                                              "not exist in one or more devices")]]),
+    ('run state after a failed load', {'status': 'restore-vm', 'running': False,
+                                       'singlestep': False}),
     ('load, vmstate unknown', [OK, FAILED, [info('l3', 'snapshot-load', "vmstate block "
                                                  "device 'nope' does not exist")]]),
     ('save s9 t9', [OK, SAVE_OK, [info('s9', 'snapshot-save')]]),
@@ -246,6 +249,7 @@ def scenario(vm, ram):
     job('load l1 t1', 'snapshot-load', 'l1', tag='t1', vmstate='disk0', devices=dev('disk0'))
     with open(ram, 'rb') as f:
         rec.append(('RAM after load is the saved RAM', f.read(len(SAVED)) == SAVED))
+    rec.append(('run state after a load', vm.cmd('query-status').get('return')))
     for jid in ('l1',):
         vm.cmd('job-dismiss', id=jid)
         vm.job_statuses(jid, 'null')
@@ -254,6 +258,8 @@ def scenario(vm, ram):
         job(step, 'snapshot-load', jid, tag=tag, vmstate=vms, devices=dev('disk0'))
         vm.cmd('job-dismiss', id=jid)
         vm.job_statuses(jid, 'null')
+        if jid == 'l2':
+            rec.append(('run state after a failed load', vm.cmd('query-status').get('return')))
     job('save s9 t9', 'snapshot-save', 's9', tag='t9', vmstate='disk0', devices=dev('disk0'))
     for step, jid, devs in (('delete d1 t1', 'd1', ['disk0']),
                             ('delete d2 t1 (gone already)', 'd2', ['disk0']),
