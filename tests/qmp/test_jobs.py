@@ -12,7 +12,8 @@ it must also equal the record of QEMU 7.2 kept below (EXPECTED), so the test fai
 when the feature breaks even where QEMU is not installed. Beyond the record: a
 snapshot-load must give the RAM back as it was at snapshot-save (the backend file is
 changed in between), and the images end with the same snapshot tags (qemu-img, or
-vireo-img without it).
+vireo-img without it). The commands' and the event's query-qmp-schema entries
+(types resolved) must be QEMU's too.
 
 TAP on stdout; exit 0 when every check passed, 1 otherwise.
 """
@@ -198,6 +199,38 @@ class Vm:
             self.p.wait()
 
 
+JOB_SCHEMA = ['snapshot-save', 'snapshot-load', 'snapshot-delete', 'query-jobs', 'job-pause',
+              'job-resume', 'job-cancel', 'job-complete', 'job-dismiss', 'job-finalize',
+              'JOB_STATUS_CHANGE']
+
+
+def schema_shapes(vm):
+    """query-qmp-schema's entries of the job commands and event, with the masked type
+    names replaced by what they name (so two VMMs' answers compare)."""
+    sch = {e['name']: e for e in vm.cmd('query-qmp-schema')['return']}
+
+    def resolve(name, depth=0):
+        e = sch.get(name)
+        if e is None or depth > 8:
+            return name
+        if e['meta-type'] == 'builtin':
+            return e['json-type']
+        out = {}
+        for k, v in e.items():
+            if k == 'name':
+                continue
+            if k in ('arg-type', 'ret-type', 'element-type'):
+                out[k] = resolve(v, depth + 1)
+            elif k == 'members':
+                out[k] = [dict(m, **({'type': resolve(m['type'], depth + 1)} if 'type' in m
+                                     else {})) for m in v]
+            else:
+                out[k] = v
+        return out
+
+    return {n: resolve(n) for n in JOB_SCHEMA}
+
+
 def scenario(vm, ram):
     """Runs the steps on @vm; returns [(step, record)] in EXPECTED's order."""
     rec = []
@@ -318,11 +351,12 @@ def run_one(kind, tmp):
         '-qmp', 'unix:%s,server=on,wait=off' % sock]
     vm = Vm(argv, sock)
     try:
+        shapes = schema_shapes(vm)
         rec = normalize(scenario(vm, ram))
     finally:
         vm.close()
     rec.append(('snapshot tags of disk0', tags(disk)))
-    return rec
+    return rec, shapes
 
 
 def compare(name, got, want):
@@ -338,15 +372,18 @@ def main():
     tmp = tempfile.mkdtemp(prefix='vireo-jobs-')
     try:
         try:
-            vireo = run_one('vireo', tmp)
+            vireo, vshapes = run_one('vireo', tmp)
         except Exception as e:
             tap(False, 'the scenario on Vireo', e)
             vireo = None
         if vireo:
             compare('Vireo as recorded from QEMU 7.2', vireo, EXPECTED)
+            missing = [n for n, e in vshapes.items() if not isinstance(e, dict)]
+            tap(not missing, 'Vireo: the job commands and event in query-qmp-schema',
+                'missing: %r' % missing)
         if shutil.which(QEMU):
             try:
-                qemu = run_one('qemu', tmp)
+                qemu, qshapes = run_one('qemu', tmp)
             except Exception as e:
                 tap(False, 'the scenario on QEMU', e)
                 qemu = None
@@ -354,6 +391,10 @@ def main():
                 compare('QEMU as recorded', qemu, EXPECTED)
             if qemu and vireo:
                 compare('Vireo as QEMU in this run', vireo, qemu)
+                for n in JOB_SCHEMA:
+                    tap(vshapes[n] == qshapes[n], 'query-qmp-schema: %s as QEMU\'s' % n,
+                        'Vireo: %s\nQEMU:  %s' % (json.dumps(vshapes[n]),
+                                                   json.dumps(qshapes[n])))
         else:
             print('# %s not found: Vireo checked against the record only' % QEMU)
     finally:
