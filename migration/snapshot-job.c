@@ -45,10 +45,14 @@ static JobStep delete_run(Job *job, GError **errp)
     return ok ? JOB_STEP_DONE : JOB_STEP_FAILED;
 }
 
-static const JobDriver save_driver = { JOB_TYPE_SNAPSHOT_SAVE, save_run, snapshot_job_free };
-static const JobDriver load_driver = { JOB_TYPE_SNAPSHOT_LOAD, load_run, snapshot_job_free };
+/* The work is one step that a cancel does not stop: a job cancelled before it ran does
+ * it and ends cancelled, as QEMU's (there the work runs before the client can ask). */
+static const JobDriver save_driver = { JOB_TYPE_SNAPSHOT_SAVE, save_run, snapshot_job_free,
+                                       .runs_to_end = true };
+static const JobDriver load_driver = { JOB_TYPE_SNAPSHOT_LOAD, load_run, snapshot_job_free,
+                                       .runs_to_end = true };
 static const JobDriver delete_driver = { JOB_TYPE_SNAPSHOT_DELETE, delete_run,
-                                         snapshot_job_free };
+                                         snapshot_job_free, .runs_to_end = true };
 
 static void start(Machine *m, const JobDriver *drv, const char *job_id, const char *tag,
                   const char *vmstate, GPtrArray *devices, GError **errp)

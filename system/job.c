@@ -191,12 +191,12 @@ static void job_succeeded(Job *job)
 static gboolean job_step(gpointer opaque)
 {
     Job *job = opaque;
-    if (job->cancelled) {
+    if (job->cancelled && !job->drv->runs_to_end) {
         job->idle = 0;
         job_abort(job, g_strerror(ECANCELED));
         return G_SOURCE_REMOVE;
     }
-    if (job->user_paused) {
+    if (job->user_paused && !job->cancelled) {
         job->idle = 0;
         set_status(job, JOB_STATUS_PAUSED);
         return G_SOURCE_REMOVE;

@@ -31,6 +31,9 @@ typedef struct JobDriver {
     JobType type;
     JobStep (*run)(Job *job, GError **errp);
     void (*free)(void *opaque);         /* the driver's data, when the job goes */
+    /* job-cancel does not stop the work: the job ends cancelled once run() is done
+     * (QEMU's snapshot jobs, whose work cannot be interrupted). */
+    bool runs_to_end;
 } JobDriver;
 
 enum {

@@ -114,6 +114,8 @@ static void fake_free(void *opaque)
 }
 
 static const JobDriver fake_driver = { JOB_TYPE_CREATE, fake_run, fake_free };
+static const JobDriver fake_to_end = { JOB_TYPE_SNAPSHOT_SAVE, fake_run, fake_free,
+                                       .runs_to_end = true };
 
 static Job *fake_job(Machine *m, const char *id, int steps, int flags, Fake **out)
 {
@@ -306,6 +308,30 @@ static void test_cancel(void)
     machine_free(m);
 }
 
+/* A driver whose work a cancel does not stop (the snapshot jobs): it runs on and the
+ * job ends cancelled. */
+static void test_cancel_runs_to_end(void)
+{
+    Machine *m = machine_new_test(0);
+    Client *c = client_new(m);
+    GPtrArray *q;
+    Fake *f = g_new0(Fake, 1);
+    f->steps = 2;
+    Job *job = job_create(m, "e", &fake_to_end, f, JOB_MANUAL_DISMISS, NULL);
+    job_start(job);
+    g_assert_true(job_user_cancel(m, "e", NULL));
+    g_assert_true(job_user_pause(m, "e", NULL));    /* a cancelled job does not pause */
+    step(f, 2);
+    EXPECT_EVENTS(c, "created,running,aborting,concluded");
+    JobInfo *i = query(m, "e", &q);
+    g_assert_cmpint(i->type, ==, JOB_TYPE_SNAPSHOT_SAVE);
+    g_assert_cmpstr(i->error, ==, g_strerror(ECANCELED));
+    g_ptr_array_free(q, TRUE);
+    client_free(c);
+    monitor_cleanup(m);
+    machine_free(m);
+}
+
 static void test_failure_and_auto_dismiss(void)
 {
     Machine *m = machine_new_test(0);
@@ -369,6 +395,7 @@ int main(int argc, char **argv)
     g_test_add_func("/job/ids", test_ids);
     g_test_add_func("/job/pause-resume-dismiss", test_pause_resume_dismiss);
     g_test_add_func("/job/cancel", test_cancel);
+    g_test_add_func("/job/cancel-runs-to-end", test_cancel_runs_to_end);
     g_test_add_func("/job/failure-and-auto-dismiss", test_failure_and_auto_dismiss);
     g_test_add_func("/job/manual-finalize", test_manual_finalize);
     return g_test_run();
