@@ -8,6 +8,7 @@
 #include "qapi/monitor-int.h"
 #include "qapi/qapi-generated.h"
 #include "vireo/drive.h"
+#include "vireo/hotplug.h"
 #include "vireo/ide.h"
 #include <errno.h>
 #include <string.h>
@@ -25,10 +26,16 @@ static Device *drive_device(Machine *m, const DriveInfo *d)
     return NULL;
 }
 
+/* QEMU names the device a BlockBackend is attached to by its id, else by its QOM path;
+ * virtio-blk-pci's backend is its inner virtio-blk device, which has no id. */
 static char *qdev_path(Machine *m, Device *dev)
 {
     if (!dev)
         return NULL;
+    if (!strcmp(dev->cls->name, "virtio-blk-pci")) {
+        g_autofree char *path = machine_device_path(m, dev);
+        return g_strdup_printf("%s/virtio-backend", path);
+    }
     if (dev->id)
         return g_strdup(dev->id);
     for (guint i = 0; i < m->devices->len; i++)
@@ -54,11 +61,12 @@ static BlockDeviceInfo *inserted_info(const DriveInfo *d)
 
     b->file = g_strdup(blk_filename(d->blk));
     b->ro = blk_is_read_only(d->blk);
-    b->drv = g_strdup(blk_format(d->blk));
+    /* A protocol node opened alone is read through raw, but it is the file node. */
+    b->drv = g_strdup(d->protocol_node ? "file" : blk_format(d->blk));
     b->detect_zeroes = (BlockdevDetectZeroesOptions)blk_detect_zeroes(d->blk);
     b->image = g_new0(ImageInfo, 1);
     b->image->filename = g_strdup(blk_filename(d->blk));
-    b->image->format = g_strdup(blk_format(d->blk));
+    b->image->format = g_strdup(b->drv);
     b->image->virtual_size = MAX(blk_getlength(d->blk), 0);
     if (blk_get_info(d->blk, 0, &ii, &err)) {
         if (ii.actual_size >= 0) {
@@ -92,6 +100,8 @@ GPtrArray *qmp_query_block(Machine *m, GError **errp)
     for (guint i = 0; m->drives && i < m->drives->len; i++) {
         DriveInfo *d = m->drives->pdata[i];
         Device *dev = drive_device(m, d);
+        if (d->is_node && !dev)
+            continue;   /* QEMU lists block backends: a node only once a device has it */
         BlockInfo *b = g_new0(BlockInfo, 1);
         b->device = g_strdup(drive_device_name(d));
         b->qdev = qdev_path(m, dev);
@@ -309,10 +319,11 @@ GPtrArray *qmp_query_named_block_nodes(Machine *m, bool has_flat, bool flat, GEr
         DriveInfo *d = m->drives->pdata[i];
         BlockNodeDesc nodes[64];
         int n = d->blk ? blk_get_nodes(d->blk, nodes, G_N_ELEMENTS(nodes)) : 0;
-        for (int k = 0; k < n; k++) {
-            BlockDeviceInfo *b = k == 0 ? inserted_info(d) : g_new0(BlockDeviceInfo, 1);
+        for (int k = d->protocol_node ? 1 : 0; k < n; k++) {
+            bool top = k == (d->protocol_node ? 1 : 0);
+            BlockDeviceInfo *b = top ? inserted_info(d) : g_new0(BlockDeviceInfo, 1);
             b->node_name = node_name(d, i, k);
-            if (k > 0) {
+            if (!top) {
                 b->file = g_strdup(nodes[k].filename);
                 b->ro = nodes[k].read_only;
                 b->drv = g_strdup(nodes[k].driver);
@@ -327,6 +338,52 @@ GPtrArray *qmp_query_named_block_nodes(Machine *m, bool has_flat, bool flat, GEr
         }
     }
     return a;
+}
+
+/* ---- blockdev-add / blockdev-del (system/blockdev.c) ---- */
+
+bool qmp_blockdev_add(QmpCtx *c, JsonObject *args, GString *ret, GError **errp)
+{
+    g_autoptr(GError) err = NULL;
+    if (!blockdev_add(c->m, args, &err)) {
+        g_set_error_literal(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR, err->message);
+        return false;
+    }
+    g_string_append(ret, "{}");
+    return true;
+}
+
+void qmp_blockdev_del(Machine *m, const char *node_name_arg, GError **errp)
+{
+    g_autoptr(GError) err = NULL;
+    switch (blockdev_del(m, node_name_arg, &err)) {
+    case BLOCKDEV_DEL_OK:
+        return;
+    case BLOCKDEV_DEL_ERROR:
+        g_set_error_literal(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR, err->message);
+        return;
+    case BLOCKDEV_DEL_NOT_FOUND:
+        break;
+    }
+    /* The nodes of -drive images (and the implicit ones below a node's chain): QEMU's
+     * checks, in its order, for nodes the monitor did not create. */
+    for (guint i = 0; m->drives && i < m->drives->len; i++) {
+        DriveInfo *d = m->drives->pdata[i];
+        BlockNodeDesc nodes[64];
+        int n = d->blk ? blk_get_nodes(d->blk, nodes, G_N_ELEMENTS(nodes)) : 0;
+        for (int k = 0; k < n; k++) {
+            g_autofree char *name = node_name(d, i, k);
+            if (strcmp(name, node_name_arg))
+                continue;
+            g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
+                        k == 0 && !d->is_node ? "Node %s is in use"
+                                              : "Node %s is not owned by the monitor",
+                        node_name_arg);
+            return;
+        }
+    }
+    g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
+                "Failed to find node with node-name='%s'", node_name_arg);
 }
 
 void qmp_block_resize(Machine *m, const char *device, const char *node, int64_t size,

@@ -503,6 +503,8 @@ DriveInfo *drive_find_blk(Machine *m, BlockBackend *blk)
 
 char *drive_node_name(const DriveInfo *d, guint index, int pos)
 {
+    if (d->node_names && (int)g_strv_length(d->node_names) > pos)
+        return g_strdup(d->node_names[pos]);
     return pos == 0 && d->is_node ? g_strdup(d->id)
                                    : g_strdup_printf("#block%u%02d", index, pos);
 }
@@ -679,18 +681,29 @@ bool drives_set_active(Machine *m, bool active, GError **errp)
     return true;
 }
 
+static void drive_free(DriveInfo *d)
+{
+    int r = d->blk ? blk_close(d->blk) : 0;
+    if (r < 0)
+        g_warning("%s %s: flushing on close: %s", d->is_node ? "-blockdev" : "-drive",
+                  d->spec, g_strerror(-r));
+    g_free(d->id);
+    g_free(d->iface);
+    g_free(d->spec);
+    g_strfreev(d->node_names);
+    g_free(d);
+}
+
+void drive_remove(Machine *m, DriveInfo *d)
+{
+    g_ptr_array_remove(m->drives, d);
+    drive_free(d);
+}
+
 void drives_free(Machine *m)
 {
-    for (guint i = 0; m->drives && i < m->drives->len; i++) {
-        DriveInfo *d = m->drives->pdata[i];
-        int r = d->blk ? blk_close(d->blk) : 0;
-        if (r < 0)
-            g_warning("-drive %s: flushing on close: %s", d->spec, g_strerror(-r));
-        g_free(d->id);
-        g_free(d->iface);
-        g_free(d->spec);
-        g_free(d);
-    }
+    for (guint i = 0; m->drives && i < m->drives->len; i++)
+        drive_free(m->drives->pdata[i]);
     if (m->drives)
         g_ptr_array_free(m->drives, TRUE);
     m->drives = NULL;

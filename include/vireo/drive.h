@@ -25,6 +25,9 @@ typedef struct DriveInfo {
     const char *claimed_by;      /* device type that uses it, or NULL */
     const BlockOpenOptions *node_opts;  /* -blockdev: its node's options (reopen) */
     bool is_node;                /* a -blockdev / blockdev-add node (named by node-name) */
+    bool protocol_node;          /* that node is a protocol node (file, host_device) */
+    char **node_names;           /* its chain's node names in blk_get_nodes() order
+                                  * (shorter than the chain: the rest are generated) */
     void (*retry)(void *opaque); /* the device's request that stopped the VM */
     void *retry_opaque;
     void (*resized)(void *opaque);  /* the device's reaction to block_resize */
@@ -83,11 +86,26 @@ bool drive_register(Machine *m, const char *id, const char *spec, BlockBackend *
 typedef struct _JsonObject JsonObject;
 bool blockdev_declare(Machine *m, JsonObject *o, bool kv, const char *spec, GError **errp);
 bool blockdev_open_all(Machine *m, GError **errp);
+/* QMP blockdev-add: declares a node from JSON (QEMU's BlockdevOptions subset, the
+ * -blockdev parser with QEMU's QMP error texts) and opens it as a root at once; the
+ * roots it names as file or backing become its children (their drives close). */
+bool blockdev_add(Machine *m, JsonObject *o, GError **errp);
+/* QMP blockdev-del: removes root node @name (declared by -blockdev or blockdev-add, not
+ * used by a device or another node) and its inline children; the declared nodes it used
+ * become roots again (reopened as their drives). NOT_FOUND sets no error. */
+typedef enum BlockdevDelStatus {
+    BLOCKDEV_DEL_OK,
+    BLOCKDEV_DEL_ERROR,
+    BLOCKDEV_DEL_NOT_FOUND,
+} BlockdevDelStatus;
+BlockdevDelStatus blockdev_del(Machine *m, const char *name, GError **errp);
 void blockdevs_free(Machine *m);
 /* Migration hand-over of every drive (blk_set_active): false on the source before the
  * destination takes the images, true on the destination when it does (or on the
  * source when the migration failed). */
 bool drives_set_active(Machine *m, bool active, GError **errp);
+/* Closes drive @d (flushing it; a failure is logged) and forgets it. */
+void drive_remove(Machine *m, DriveInfo *d);
 /* Flushes and closes every drive (after the devices are gone). */
 void drives_free(Machine *m);
 
