@@ -12,6 +12,7 @@
 #include "vireo/ide.h"
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* The device that took drive @d (its "drive" property names it), or NULL. */
 static Device *drive_device(Machine *m, const DriveInfo *d)
@@ -331,6 +332,13 @@ GPtrArray *qmp_query_named_block_nodes(Machine *m, bool has_flat, bool flat, GEr
                 b->image = g_new0(ImageInfo, 1);
                 b->image->filename = g_strdup(nodes[k].filename);
                 b->image->format = g_strdup(nodes[k].driver);
+                struct stat st;
+                if (nodes[k].protocol && stat(nodes[k].filename, &st) == 0 &&
+                    S_ISREG(st.st_mode)) {  /* the file's size, in whole sectors (QEMU) */
+                    b->image->virtual_size = (st.st_size + 511) & ~(int64_t)511;
+                    b->image->has_actual_size = true;
+                    b->image->actual_size = (int64_t)st.st_blocks * 512;
+                }
                 b->cache = g_new0(BlockdevCacheInfo, 1);
                 b->cache->writeback = blk_write_cache_enabled(d->blk);
             }
