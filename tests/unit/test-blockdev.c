@@ -232,9 +232,17 @@ static void test_hotplug_sequence(void)
     g_assert_cmpuint(f->m->drives ? f->m->drives->len : 0, ==, 0);
     g_assert_true(writable(f->m, f->img));     /* nothing keeps the image locked */
 
-    /* Again with the same names: nothing of the first round is left over. */
+    /* Again with the same names: nothing of the first round is left over. Once the
+     * guest runs, IDE takes no hot-plugged disk (QEMU's text). */
     expect(c, add_f1, "{\"return\": {}}");
     expect(c, add_q1, "{\"return\": {}}");
+    expect(c, "{\"execute\": \"cont\"}", "{\"return\": {}}");
+    expect_error(c, "{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"ide-hd\", "
+                    "\"id\": \"hd1\", \"drive\": \"q1\"}}",
+                 "Bus 'ide.1' does not support hotplugging");
+    expect_error(c, "{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"ide-hd\", "
+                    "\"bus\": \"ide.0\", \"drive\": \"q1\"}}",
+                 "Bus 'ide.0' does not support hotplugging");
     expect(c, del_q1, "{\"return\": {}}");
     expect(c, del_f1, "{\"return\": {}}");
     fx_free(f);
