@@ -92,15 +92,26 @@ static void expect_error(Client *c, const char *req, const char *desc)
     expect(c, req, want);
 }
 
+/* Requests built by add()/del() live until the test's end. */
+static GPtrArray *requests;
+
+static char *keep(char *req)
+{
+    if (!requests)
+        requests = g_ptr_array_new_with_free_func(g_free);
+    g_ptr_array_add(requests, req);
+    return req;
+}
+
 static char *add(const char *args)
 {
-    return g_strdup_printf("{\"execute\": \"blockdev-add\", \"arguments\": %s}", args);
+    return keep(g_strdup_printf("{\"execute\": \"blockdev-add\", \"arguments\": %s}", args));
 }
 
 static char *del(const char *node)
 {
-    return g_strdup_printf("{\"execute\": \"blockdev-del\", \"arguments\": "
-                           "{\"node-name\": \"%s\"}}", node);
+    return keep(g_strdup_printf("{\"execute\": \"blockdev-del\", \"arguments\": "
+                                "{\"node-name\": \"%s\"}}", node));
 }
 
 /* Whether this process can open @path for writing (no node holds its lock). */
@@ -161,6 +172,7 @@ static void fx_free(Fx *f)
     g_free(f->img2);
     g_free(f->dir);
     g_free(f);
+    g_clear_pointer(&requests, g_ptr_array_unref);
 }
 
 static guint node_count(Machine *m)
@@ -175,10 +187,10 @@ static void test_hotplug_sequence(void)
     Client *c = f->c;
     g_autofree char *file = g_strdup_printf("{\"driver\": \"file\", \"node-name\": \"f1\", "
                                             "\"filename\": \"%s\"}", f->img);
-    g_autofree char *add_f1 = add(file);
-    g_autofree char *add_q1 = add("{\"driver\": \"qcow2\", \"node-name\": \"q1\", "
+    char *add_f1 = add(file);
+    char *add_q1 = add("{\"driver\": \"qcow2\", \"node-name\": \"q1\", "
                                   "\"file\": \"f1\"}");
-    g_autofree char *del_f1 = del("f1"), *del_q1 = del("q1");
+    char *del_f1 = del("f1"), *del_q1 = del("q1");
 
     expect(c, add_f1, "{\"return\": {}}");
     /* (QEMU's lone file node takes no lock; Vireo's is open as a raw drive and does.) */
