@@ -47,7 +47,9 @@ vsb_display_initrd() {
   out=$VSB_CACHE/display-$key.cpio.gz
   if [ ! -f "$out" ]; then
     bash "$VSB_DIR/guest/display/build.sh" "$out" "$MODDIR" "$KVER" >&2 || return 1
-    find "$VSB_CACHE" -maxdepth 1 -name 'display-*.cpio.gz' ! -name "display-$key.cpio.gz" -delete
+    find "$VSB_CACHE" -maxdepth 1 -name 'display-*.cpio.gz' ! -name "display-$key.cpio.gz" -mmin +120 -delete
+  else
+    touch "$out"                # in use: another checkout's clean-up leaves it alone
   fi
   echo "$out"
 }
@@ -60,6 +62,8 @@ vsb_inner_initrd() {
   if [ ! -f "$out" ]; then
     bash "$VSB_DIR/mkinitrd.sh" -o "$out" >&2 || return 1
     find "$VSB_CACHE" -maxdepth 1 -name 'inner-*.cpio.gz' ! -name "inner-$key.cpio.gz" -mmin +120 -delete
+  else
+    touch "$out"                # in use: another checkout's clean-up leaves it alone
   fi
   echo "$out"
 }

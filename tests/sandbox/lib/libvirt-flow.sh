@@ -87,8 +87,11 @@ else
   tap 1 "start (virsh start)" "$(lasterr)" "$(tail -n 5 /var/log/libvirt/qemu/$dom.log 2>/dev/null | tr '\n' ' ')"
   cp /var/log/libvirt/qemu/"$dom".log "$W/" 2>/dev/null
   for n in "the guest reaches its init" "the guest sees the virtio-blk disk" \
-           "virsh qemu-monitor-command (query-status)" suspend resume "ACPI shutdown" \
-           "start again" destroy; do
+           "virsh qemu-monitor-command (query-status)" suspend \
+           "the emulator says paused (HMP info status)" resume \
+           "ACPI shutdown (virsh shutdown --mode acpi): shut off" \
+           "the guest saw the power button" "start again" \
+           "the guest reaches its init again" destroy; do
     tap 1 "$n" "not attempted: the domain did not start"
   done
   exit 0

@@ -28,8 +28,10 @@ EOC
 # No libvirt-qemu user here (that is libvirt-daemon-system's): the emulator runs as
 # root, without a security driver, as this test's own process tree.
 # The emulator's stdout/stderr go to /var/log/libvirt/qemu/DOMAIN.log directly (no
-# virtlogd daemon).
-printf 'user = "root"\ngroup = "root"\nsecurity_driver = "none"\ndynamic_ownership = 0\nstdio_handler = "file"\n' \
+# virtlogd daemon). No per-domain mount namespace (namespaces = []): libvirt's private
+# /dev for the emulator could not create a pty here, and the domain's files (under the
+# sandbox's 9p share) were not found inside it.
+printf 'user = "root"\ngroup = "root"\nsecurity_driver = "none"\ndynamic_ownership = 0\nstdio_handler = "file"\nnamespaces = []\n' \
   > "$W/etc/qemu.conf"
 mount --bind "$W/etc" /etc/libvirt
 cp /etc/passwd "$W/passwd"; cp /etc/group "$W/group"
