@@ -7,14 +7,14 @@
 {
 . "$VSB_LIB/vm.sh"
 if ! command -v libvirtd > /dev/null || ! command -v virsh > /dev/null; then
-  echo "not ok - libvirt: libvirtd and virsh"
+  echo "not ok - libvirtd and virsh"
   echo "# not installed: apt-get install libvirt-daemon-driver-qemu libvirt-clients libvirt-daemon"
   exit 0
 fi
 img=$VSB_WORK/lv-initrd.cpio.gz
 "$VSB_ROOT/tests/sandbox/mkinitrd.sh" -o "$img" -k "$VSB_MODDIR" -m evdev -m button \
   -m virtio_pci -m virtio_blk > "$VSB_LOGDIR/mkinitrd.log" 2>&1 ||
-  { echo "not ok - libvirt: guest initramfs"; echo "# mkinitrd.sh failed"; exit 0; }
+  { echo "not ok - guest initramfs"; echo "# mkinitrd.sh failed"; exit 0; }
 for vmm in ${VSB_BOOT_VMMS:-vireo qemu}; do
   case $vmm in
     vireo) bin=$VSB_BUILD/vireo ;;

@@ -4,14 +4,15 @@
 # with direct kernel boot, a virtio-blk disk, a serial pty console and no NIC or
 # display through its life: define, start (the guest reaches its init), a QMP command
 # through libvirt, suspend/resume, ACPI shutdown, start again, destroy. One TAP line
-# per step, named "libvirt: VMM: STEP".
+# per step, named "VMM: STEP" (the driver adds "libvirt: "; "qemu: ..." lines count as
+# the reference run).
 vmm=$1 bin=$2 W=$3 kernel=$4 initrd=$5
 dom=lv-$vmm
 # Every libvirt call has a time limit: a hung emulator must fail the step, not the run.
 virsh() { timeout 60 /usr/bin/virsh "$@"; }
 tap() {
   local r=$1 n=$2; shift 2
-  if [ "$r" = 0 ]; then echo "ok - libvirt: $vmm: $n"; else echo "not ok - libvirt: $vmm: $n"; fi
+  if [ "$r" = 0 ]; then echo "ok - $vmm: $n"; else echo "not ok - $vmm: $n"; fi
   local l; for l in "$@"; do [ -n "$l" ] && printf '# %s\n' "$l"; done
 }
 lasterr() { tail -n 3 "$W/virsh.err" 2>/dev/null | tr '\n' ' ' | cut -c1-400; }
