@@ -22,8 +22,12 @@ for vmm in ${VSB_BOOT_VMMS:-vireo qemu}; do
   esac
   w=$VSB_LOGDIR/$vmm             # kept: libvirtd.log (QMP traffic), consoles, XML
   rm -rf "$w"
+  mkdir -p "$w"
+  # Copied here first: libvirt-ns.sh hides /var (where the kernel is cached) from libvirt.
+  cp "$VSB_VMLINUZ" "$w/vmlinuz" && cp "$img" "$w/initrd" ||
+    { echo "not ok - $vmm: kernel and initramfs for the domain"; continue; }
   "$VSB_LIB/libvirt-ns.sh" "$w" "$VSB_LIB/libvirt-flow.sh" "$vmm" "$bin" "$w" \
-    "$VSB_VMLINUZ" "$img"
+    "$w/vmlinuz" "$w/initrd"
   rm -rf "$w/disk.raw" "$w/vmlinuz" "$w/initrd" "$w/var" "$w/etc"
 done
 exit 0

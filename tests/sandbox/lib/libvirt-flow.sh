@@ -43,7 +43,6 @@ tap $? "domcapabilities: virtio disks"
 
 # --- a domain ---
 qemu-img create -q -f raw "$W/disk.raw" 64M
-cp "$kernel" "$W/vmlinuz"; cp "$initrd" "$W/initrd"
 cat > "$W/dom.xml" <<EOX
 <domain type='kvm'>
   <name>$dom</name>
@@ -51,8 +50,8 @@ cat > "$W/dom.xml" <<EOX
   <vcpu>1</vcpu>
   <os>
     <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>$W/vmlinuz</kernel>
-    <initrd>$W/initrd</initrd>
+    <kernel>$kernel</kernel>
+    <initrd>$initrd</initrd>
     <cmdline>console=ttyS0 panic=-1 vtest=powerbutton</cmdline>
   </os>
   <features><acpi/></features>
