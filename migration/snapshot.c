@@ -199,7 +199,7 @@ static bool save_selected(Machine *m, GPtrArray *sel, const char *name, const ch
     for (guint i = 0; ok && i < sel->len; i++) {
         DriveInfo *d = sel->pdata[i];
         ok = blk_snapshot_create_vm(d->blk, name, d->blk == vm ? io.pos : 0,
-                                    (uint64_t)(clock_ns(m->clock)), errp) >= 0;
+                                    (uint64_t)vm_clock_ns(m), errp) >= 0;
         if (!ok)
             g_prefix_error(errp, "Error while creating snapshot on '%s': ", d->id);
     }

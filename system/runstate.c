@@ -83,7 +83,26 @@ void runstate_init(Machine *m, const VmOps *ops, bool no_reboot, bool no_shutdow
     m->run.no_shutdown = no_shutdown;
 }
 
-void runstate_set(Machine *m, RunState s) { m->run.state = s; }
+void runstate_set(Machine *m, RunState s)
+{
+    bool was = m->run.state == RUN_STATE_RUNNING, is = s == RUN_STATE_RUNNING;
+    if (was != is) {
+        int64_t now = clock_ns(m->clock);
+        if (is)
+            m->run.running_since = now;
+        else
+            m->run.ran_ns += now - m->run.running_since;
+    }
+    m->run.state = s;
+}
+
+int64_t vm_clock_ns(Machine *m)
+{
+    int64_t t = m->run.ran_ns;
+    if (m->run.state == RUN_STATE_RUNNING)
+        t += clock_ns(m->clock) - m->run.running_since;
+    return t;
+}
 
 void vm_request_shutdown(Machine *m, ShutdownCause cause)
 {

@@ -101,10 +101,14 @@ typedef struct RunCtl {
     GArray *notifiers;                    /* RunstateNotifier */
     volatile gint shutdown_req, reset_req, powerdown_req, error_req, exit_req, stop_req;
     int exit_status;
+    int64_t ran_ns, running_since;        /* the VM clock: time spent running */
 } RunCtl;
 
 void runstate_init(Machine *m, const VmOps *ops, bool no_reboot, bool no_shutdown);
 void runstate_set(Machine *m, RunState s);
+/* QEMU's virtual clock as snapshots record it: nanoseconds the VM has spent running
+ * (paused and stopped time excluded). */
+int64_t vm_clock_ns(Machine *m);
 /* Frees what m->run holds (machine_free). */
 void runstate_cleanup(Machine *m);
 /* Runs the main loop until the machine quits; returns the process exit status. */
