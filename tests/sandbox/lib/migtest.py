@@ -14,6 +14,14 @@ goes on from the new process. At the end the disk holds the last tick and passes
 qemu-img check. --vmm qemu runs the basic unix migration with Debian's QEMU (the harness
 checked against a reference).
 
+With --tap-script (run in a network namespace whose bridge the script attaches taps to),
+every VMM process also gets a virtio-net-pci NIC (one MAC) on its own tap, and the guest
+keeps one TCP connection to an echo service here (Peer, on --peer): every tick it sends
+the tick number and prints "ECHO n" for each number that comes back. After each live
+migration the peer has accepted exactly one connection, the guest's, still open; it got
+the ticks from before and after the switch-over in order; the guest got every echo, on
+and on for NET_AFTER ticks on the destination.
+
 Each VMM gets its serial port and QMP on unix sockets in the work directory.
 """
 import argparse
@@ -27,7 +35,10 @@ import threading
 import time
 
 TICK = re.compile(r'^TICK (\d+) (\d+) ([0-9a-f]{16})$')
+ECHO = re.compile(r'^ECHO (\d+)$')
 MIG_TIMEOUT = 240
+NET_AFTER = 25          # ticks (5 s) the TCP exchange must go on for on a destination
+NET_MAC = '52:54:00:12:34:90'
 
 
 def tap(ok, name, *why):
@@ -58,11 +69,19 @@ class VM:
         self.events = []
         self.lock = threading.Lock()
         base = [h.vireo] if vmm == 'vireo' else ['qemu-system-x86_64', '-nic', 'none']
+        append = 'console=ttyS0 quiet panic=-1 vtest=migrate vtest.dirty=%d vtest.rate=%d' % (
+            h.dirty, h.rate)
+        if h.peer:
+            # one MAC for all, each process its own tap (two exist during a migration)
+            self.tap = 'mtap%d' % VM.count
+            base += ['-netdev', 'tap,id=n0,ifname=%s,script=%s,downscript=no' % (
+                         self.tap, h.tap_script),
+                     '-device', 'virtio-net-pci,netdev=n0,mac=' + NET_MAC]
+            append += ' vtest.ip=%s vtest.peer=%s:%d' % (h.guest_ip, h.peer.host, h.peer.port)
         args = base + [
             '-machine', 'pc', '-accel', 'kvm', '-cpu', 'host', '-m', str(h.mem),
             '-display', 'none', '-kernel', h.kernel, '-initrd', h.initrd,
-            '-append', 'console=ttyS0 quiet panic=-1 vtest=migrate vtest.dirty=%d '
-                       'vtest.rate=%d' % (h.dirty, h.rate),
+            '-append', append,
             '-drive', 'file=%s,if=virtio' % h.disk,
             '-chardev', 'socket,id=s0,path=%s,server=on,wait=off' % self.ser,
             '-serial', 'chardev:s0',
@@ -148,6 +167,15 @@ class VM:
                     out.append((int(m.group(1)), int(m.group(2)), m.group(3), t))
             return out
 
+    def echoes(self, lines=None):
+        with self.lock:
+            return [int(m.group(1)) for m in (ECHO.match(l) for _, l in
+                                              (self.lines if lines is None else lines)) if m]
+
+    def grep(self, prefix):
+        with self.lock:
+            return [l for _, l in self.lines if l.startswith(prefix)]
+
     def wait_ticks(self, n, timeout):
         end = time.monotonic() + timeout
         start = len(self.ticks())
@@ -191,6 +219,56 @@ class VM:
                 self.kill()
 
 
+class Peer:
+    """The guest's TCP echo service: every line it gets (a tick number) goes back at
+    once. Records each accept and each connection's end, and what came when."""
+
+    def __init__(self, spec):
+        self.host, port = spec.rsplit(':', 1)
+        self.port = int(port)
+        self.lock = threading.Lock()
+        self.accepts = []            # (host time, client port)
+        self.ends = []               # (host time, client port, why)
+        self.got = []                # (host time, client port, line)
+        self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.ls.bind((self.host, self.port))
+        self.ls.listen(4)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            c, addr = self.ls.accept()
+            with self.lock:
+                self.accepts.append((time.monotonic(), addr[1]))
+            threading.Thread(target=self._serve, args=(c, addr[1]), daemon=True).start()
+
+    def _serve(self, c, port):
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        buf, why = b'', 'closed by the guest'
+        try:
+            while True:
+                data = c.recv(4096)
+                if not data:
+                    break
+                buf += data
+                while b'\n' in buf:
+                    line, buf = buf.split(b'\n', 1)
+                    with self.lock:
+                        self.got.append((time.monotonic(), port,
+                                         line.decode('ascii', 'replace')))
+                    c.sendall(line + b'\n')
+        except OSError as e:
+            why = str(e)
+        with self.lock:
+            self.ends.append((time.monotonic(), port, why))
+        c.close()
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.accepts), list(self.ends), list(self.got)
+
+
 class Harness:
     def __init__(self, a):
         self.vireo, self.kernel, self.initrd = a.vireo, a.kernel, a.initrd
@@ -199,6 +277,9 @@ class Harness:
         self.disk = os.path.join(self.work, 'disk.qcow2')
         self.sum0 = None
         self.vms = []
+        self.tap_script, self.guest_ip = a.tap_script, a.guest_ip
+        self.peer = Peer(a.peer) if a.tap_script else None
+        self.net_port = None         # the guest's end of its connection (NET-UP)
 
     def vm(self, extra=(), name=None):
         v = VM(self, self.vmm, extra, name)
@@ -233,25 +314,35 @@ class Harness:
             time.sleep(0.2)
         return False, 'timed out: %s' % json.dumps(info), info
 
-    def check_continuity(self, name, src, dst, since=0):
-        """Ticks of src (from its @since-th tick) then dst: consecutive, checksum intact,
-        clock sane. The serial byte stream goes on from the source to the destination,
-        so a line the switch-over cut in two is joined again: the source's unterminated
-        end and the destination's first line (a byte lost on the way breaks the join)."""
-        a = src.ticks()[since:]
+    @staticmethod
+    def switch_lines(src, dst, say=False):
+        """The serial lines of src, then of dst. The byte stream goes on from the source
+        to the destination, so a line the switch-over cut in two is joined again: the
+        source's unterminated end and the destination's first line (a byte lost on the
+        way breaks the join). Returns (src lines, the joined line or [], dst lines)."""
+        with src.lock:
+            slines = list(src.lines)
+            cut, cut_t = src.partial, src.partial_t
         with dst.lock:
             dlines = list(dst.lines)
-        with src.lock:
-            cut, cut_t = src.partial, src.partial_t
         if cut and dlines:
-            joined = cut + dlines[0][1]
-            print('# a line cut by the switch-over: %r + %r' % (cut, dlines[0][1]), flush=True)
-            a += src.ticks([(cut_t, joined)])
-            dlines = dlines[1:]
+            if say:
+                print('# a line cut by the switch-over: %r + %r' % (cut, dlines[0][1]),
+                      flush=True)
+            return slines, [(cut_t, cut + dlines[0][1])], dlines[1:]
+        return slines, [], dlines
+
+    def check_continuity(self, name, src, dst, since=0):
+        """Ticks of src (from its @since-th tick) then dst: consecutive, checksum intact,
+        clock sane (a line cut by the switch-over joined again: switch_lines).
+        Returns (source ticks, destination ticks) or None."""
+        slines, joined, dlines = self.switch_lines(src, dst, say=True)
+        a = src.ticks(slines)[since:] + src.ticks(joined)
         b = dst.ticks(dlines)
         if not b:
-            return tap(False, name + ': the guest runs on the destination',
-                       'no tick from the destination', dst.stderr())
+            tap(False, name + ': the guest runs on the destination',
+                'no tick from the destination', dst.stderr())
+            return None
         tap(True, name + ': the guest runs on the destination (serial console continues)')
         seq = [t[0] for t in a] + [t[0] for t in b]
         gaps = [(x, y) for x, y in zip(seq, seq[1:]) if y != x + 1]
@@ -267,6 +358,54 @@ class Harness:
             # gain it (2 s: serial delivery jitter in the TCG sandbox).
             tap(0 <= guest <= host + 2000, name + ': the guest clock did not jump',
                 'guest %d ms, host %d ms across the switch-over' % (guest, host))
+        return a, b
+
+    def check_net(self, name, src, dst, ticks, t_start, t_done):
+        """The guest's one TCP connection across the switch-over (see the top)."""
+        a, b = ticks
+        want = b[0][0] + NET_AFTER
+        end = time.monotonic() + 90
+        while time.monotonic() < end and dst.proc.poll() is None:
+            e = dst.echoes()
+            if (e and e[-1] >= want) or src.grep('NET-ERROR') or dst.grep('NET-ERROR'):
+                break
+            time.sleep(0.2)
+        slines, joined, dlines = self.switch_lines(src, dst)
+        se, de = src.echoes(slines + joined), dst.echoes(dlines)
+        accepts, ends, got = self.peer.snapshot()
+        errors = src.grep('NET-ERROR') + dst.grep('NET-ERROR')
+        gport = self.net_port
+        ok = (len(accepts) == 1 and accepts[0][1] == gport and not ends and not errors)
+        tap(ok, name + ': TCP: the guest\'s one connection stays open (one accept, no reset)',
+            'accepts (client port) %s, the guest connected from %s' % (
+                [p for _, p in accepts], gport),
+            'ends %s' % [(p, w) for _, p, w in ends], 'guest: %s' % errors)
+        nums = []
+        for _, p, line in got:
+            nums.append(int(line) if line.isdigit() and p == gport else -1)
+        gaps = [(x, y) for x, y in zip(nums, nums[1:]) if y != x + 1]
+        times = [g[0] for g in got]
+        before = [n for t, n in zip(times, nums) if t < t_start]
+        after = [n for t, n in zip(times, nums) if t > t_done]
+        last = a[-1][0] if a else -1
+        ok = (nums and not gaps and before and after and last in nums
+              and nums[-1] >= want)
+        tap(ok, name + ': TCP: the peer got the ticks from before and after the '
+            'switch-over in order, no gap',
+            'got %d lines, %s..%s; jumps %s' % (len(nums), nums[:1], nums[-1:], gaps[:5]),
+            'before the migration %d, after it %d; the last source tick %d, want up to %d'
+            % (len(before), len(after), last, want))
+        seq = se + de
+        gaps = [(x, y) for x, y in zip(seq, seq[1:]) if y != x + 1]
+        ok = se and de and not gaps and de[-1] >= want
+        tap(ok, name + ': TCP: the guest got every echo, through %d ticks on the '
+            'destination' % NET_AFTER,
+            'echoes on the source %s..%s, on the destination %s..%s, want up to %d; '
+            'jumps %s' % (se[:1], se[-1:], de[:1], de[-1:], want, gaps[:5]))
+        first = [t for t, l in dlines if ECHO.match(l)]
+        if first:
+            print('# %s: the first echo on the destination %.1f s after the migration '
+                  'completed' % (name, first[0] - t_done), flush=True)
 
     def disk_tick(self):
         out = subprocess.run(['qemu-io', '-r', '-c', 'read -v 0 32', self.disk],
@@ -285,6 +424,10 @@ def boot(h):
              'no MIGLOAD-START' if line is None else '', v.stderr())
     if ok:
         h.sum0 = line.split()[-1]
+        if h.peer:
+            up = v.grep('NET-UP')
+            h.net_port = int(up[0].split()[1]) if up else None
+            print('# boot: %s' % ' '.join(up + v.grep('NET-ERROR')), flush=True)
         ok = v.wait_ticks(3, 60)
     return v if ok else None
 
@@ -298,7 +441,8 @@ def live(h, src, label, uri, caps=(), params=None, dst_extra=()):
     since = max(0, len(src.ticks()) - 1)
     t0 = time.monotonic()
     ok, why, info = h.migrate(src, uri, caps, params)
-    print('# %s: the migration took %.1f s' % (label, time.monotonic() - t0), flush=True)
+    t_done = time.monotonic()
+    print('# %s: the migration took %.1f s' % (label, t_done - t0), flush=True)
     tap(ok, '%s: migration completes' % label, why, dst.stderr())
     if not ok:
         dst.kill()
@@ -306,7 +450,9 @@ def live(h, src, label, uri, caps=(), params=None, dst_extra=()):
     tap(src.status() == 'postmigrate', '%s: the source is in postmigrate' % label)
     dst.wait_ticks(3, 60)
     tap(dst.status() == 'running', '%s: the destination runs' % label)
-    h.check_continuity(label, src, dst, since)
+    ticks = h.check_continuity(label, src, dst, since)
+    if h.peer and ticks:
+        h.check_net(label, src, dst, ticks, t0, t_done)
     extra = 'downtime %s ms, total %s ms, %s passes' % (
         info.get('downtime'), info.get('total-time'), info['ram']['dirty-sync-count'])
     print('# %s: %s' % (label, extra), flush=True)
@@ -474,6 +620,9 @@ def main():
     ap.add_argument('--mem', type=int, default=128)
     ap.add_argument('--dirty', type=int, default=16)
     ap.add_argument('--rate', type=int, default=4)
+    ap.add_argument('--tap-script', help='the ifup script attaching a tap to the bridge')
+    ap.add_argument('--peer', default='192.168.90.1:5700', help='the echo service')
+    ap.add_argument('--guest-ip', default='192.168.90.2/24')
     a = ap.parse_args()
     if a.proxy:
         return proxy_main(a.proxy[0], a.proxy[1], int(a.proxy[2]))
