@@ -29,7 +29,9 @@ net_setup() {
   ip netns del $NS 2>/dev/null
   ip netns add $NS || return 1
   ip -n $NS link set lo up || return 1
-  ip -n $NS link add mbr0 type bridge || return 1
+  # a fixed MAC: a bridge without one takes its ports' lowest, which changes as taps
+  # come and go, and the guest's ARP entry for the peer goes stale with it
+  ip -n $NS link add mbr0 address 02:00:00:00:90:01 type bridge || return 1
   ip -n $NS addr add 192.168.90.1/24 dev mbr0 || return 1
   ip -n $NS link set mbr0 up || return 1
   printf '#!/bin/sh\nip link set "$1" master mbr0 && ip link set "$1" up\n' > "$VSB_WORK/ifup.sh"
