@@ -12,7 +12,7 @@
 #            restore of a stopped VM saved to a file (Vireo file:, QEMU exec:cat);
 #            cold (page cache dropped) and warm
 # Reports total-time, downtime, setup-time (query-migrate on the source), the guest's
-# stall seen on its serial console, and vireo/qemu ratios (lower is better).
+# pause seen on its serial console, and vireo/qemu ratios (lower is better).
 #   [ONLY=idle,dirty,restore] [RUNS=1] [GUEST_MB=1024] bench/migrate.sh
 # RUNS: interleaved runs (vireo then qemu for each leg), medians. Exit 0 when every run
 # completed, 1 when a VMM failed a leg (said at the end), 2 on a setup error.
