@@ -228,6 +228,7 @@ def timed_restore(h, vmm, path):
             t_run = time.monotonic()
             break
         if st == 'paused':
+            log('%s: paused after the load (the saved run state): cont' % v.name)
             r = v.cmd('cont')
             if 'error' in r:
                 raise Fail('%s: cont: %s' % (v.name, r['error']['desc']))
