@@ -255,12 +255,19 @@ void vnc_send_rect(VncClient *c, int x, int y, int w, int h)
     switch (c->enc) {
     case ENC_ZRLE: send_zrle(c, x, y, w, h); break;
     case ENC_HEXTILE: send_hextile(c, x, y, w, h); break;
+    case ENC_TIGHT: vnc_tight_send(c, x, y, w, h); break;
     default: send_raw(c, x, y, w, h); break;
     }
 }
 
+unsigned vnc_rect_count(VncClient *c, int w, int h)
+{
+    return c->enc == ENC_TIGHT ? vnc_tight_pieces(w, h) : 1;
+}
+
 void vnc_enc_free(VncClient *c)
 {
+    vnc_tight_free(c);
     if (c->zrle_init)
         deflateEnd(&c->zrle);
     c->zrle_init = false;

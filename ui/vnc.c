@@ -23,10 +23,23 @@ static void vnc_try_update(VncClient *c);
 
 static gboolean vnc_writable(gint fd, GIOCondition cond, gpointer opaque);
 
+/* Bytes queued for the client: RFB output and, on a websocket, the frame being sent. */
+static size_t vnc_pending(VncClient *c)
+{
+    return c->out->len + (c->ws_out ? c->ws_out->len : 0);
+}
+
 static void vnc_flush(VncClient *c)
 {
-    while (c->out->len) {
-        ssize_t n = send(c->fd, c->out->data, c->out->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    for (;;) {
+        GByteArray *q = c->out;
+        if (c->ws_state != WS_NONE) {
+            vnc_ws_fill(c);
+            q = c->ws_out;
+        }
+        if (!q->len)
+            break;
+        ssize_t n = send(c->fd, q->data, q->len, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -35,9 +48,9 @@ static void vnc_flush(VncClient *c)
             c->closing = true;
             return;
         }
-        g_byte_array_remove_range(c->out, 0, n);
+        g_byte_array_remove_range(q, 0, n);
     }
-    if (c->out->len && !c->out_watch)
+    if (vnc_pending(c) && !c->out_watch)
         c->out_watch = g_unix_fd_add(c->fd, G_IO_OUT, vnc_writable, c);
 }
 
@@ -50,7 +63,7 @@ static gboolean vnc_writable(gint fd, GIOCondition cond, gpointer opaque)
         vnc_client_close(c);
         return G_SOURCE_REMOVE;
     }
-    if (!c->out->len)
+    if (!vnc_pending(c))
         vnc_try_update(c);
     return G_SOURCE_REMOVE;
 }
@@ -227,7 +240,7 @@ static void send_pseudo(VncClient *c)
 static void vnc_try_update(VncClient *c)
 {
     if (c->state != VS_NORMAL || c->closing || !c->update_requested ||
-        c->out->len > VNC_OUT_LOW)
+        vnc_pending(c) > VNC_OUT_LOW)
         return;
     if (c->need_resize && !c->has_desktop_size && !c->has_ext_desktop_size)
         c->need_resize = false;       /* the client cannot follow: it sees the top left */
@@ -239,11 +252,25 @@ static void vnc_try_update(VncClient *c)
     if (np + n == 0)
         return;
     c->update_requested = false;
+    /* Rectangles as the encoding cuts them (Tight: pieces); what does not fit in one
+     * update's 65535 stays dirty for the next. */
+    unsigned total = np, fit = 0;
+    for (; fit < n; fit++) {
+        int *r = &g_array_index(rects, int, fit * 4);
+        unsigned k = vnc_rect_count(c, r[2], r[3]);
+        if (total + k > 65535u)
+            break;
+        total += k;
+    }
+    for (unsigned i = fit; i < n; i++) {
+        int *r = &g_array_index(rects, int, i * 4);
+        client_mark(c, r[0], r[1], r[2], r[3]);
+    }
     vnc_out_u8(c, 0);
     vnc_out_u8(c, 0);
-    vnc_out_u16(c, MIN(np + n, 65535u));
+    vnc_out_u16(c, total);
     send_pseudo(c);
-    for (unsigned i = 0; i < n && i < 65535u - np; i++) {
+    for (unsigned i = 0; i < fit; i++) {
         int *r = &g_array_index(rects, int, i * 4);
         vnc_send_rect(c, r[0], r[1], r[2], r[3]);
     }
@@ -263,12 +290,19 @@ static void set_encodings(VncClient *c, const uint8_t *p, unsigned n)
     bool chosen = false;
     c->has_desktop_size = c->has_ext_desktop_size = c->has_ext_key = false;
     c->has_led = c->has_ptr_type = false;
+    c->tight_level = c->tight_quality = -1;
     for (unsigned i = 0; i < n; i++) {
         int32_t e = (int32_t)rd32(p + 4 * i);
-        if (!chosen && (e == ENC_RAW || e == ENC_HEXTILE || e == ENC_ZRLE)) {
+        /* The first encoding of the list that Vireo has is the one used. */
+        if (!chosen && (e == ENC_RAW || e == ENC_HEXTILE || e == ENC_ZRLE ||
+                        e == ENC_TIGHT)) {
             c->enc = e;
             chosen = true;
         }
+        if (e >= ENC_COMPRESS_LEVEL_0 && e <= ENC_COMPRESS_LEVEL_0 + 9 && c->tight_level < 0)
+            c->tight_level = e - ENC_COMPRESS_LEVEL_0;
+        if (e >= ENC_JPEG_QUALITY_0 && e <= ENC_JPEG_QUALITY_0 + 9 && c->tight_quality < 0)
+            c->tight_quality = e - ENC_JPEG_QUALITY_0;
         c->has_desktop_size |= e == ENC_DESKTOPSIZE;
         c->has_ext_desktop_size |= e == ENC_EXT_DESKTOPSIZE;
         c->has_ext_key |= e == ENC_EXT_KEY_EVENT;
@@ -527,7 +561,10 @@ static gboolean vnc_readable(gint fd, GIOCondition cond, gpointer opaque)
         vnc_client_close(c);
         return G_SOURCE_REMOVE;
     }
-    g_byte_array_append(c->in, buf, n);
+    if (c->ws_state != WS_NONE)
+        vnc_ws_input(c, buf, n);          /* the frames' payload goes to c->in */
+    else
+        g_byte_array_append(c->in, buf, n);
     size_t off = 0;
     while (off < c->in->len && !c->closing) {
         size_t used = handle_input(c, c->in->data + off, c->in->len - off);
@@ -562,6 +599,7 @@ void vnc_client_close(VncClient *c)
     vnc_event_disconnected(c);
     close(c->fd);
     vnc_enc_free(c);
+    vnc_ws_free(c);
     g_byte_array_free(c->in, TRUE);
     g_byte_array_free(c->out, TRUE);
     g_free(c->dirty);
@@ -586,7 +624,12 @@ static void describe_peer(VncClient *c)
                 sizeof(c->service), NI_NUMERICHOST | NI_NUMERICSERV);
 }
 
-VncClient *vnc_client_new(VncDisplay *vd, int fd)
+void vnc_client_greet(VncClient *c)
+{
+    vnc_out(c, "RFB 003.008\n", 12);
+}
+
+static VncClient *client_new(VncDisplay *vd, int fd, bool ws)
 {
     VncClient *c = g_new0(VncClient, 1);
     c->vd = vd;
@@ -594,6 +637,7 @@ VncClient *vnc_client_new(VncDisplay *vd, int fd)
     c->in = g_byte_array_new();
     c->out = g_byte_array_new();
     c->state = VS_VERSION;
+    c->tight_level = c->tight_quality = -1;
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -601,10 +645,26 @@ VncClient *vnc_client_new(VncDisplay *vd, int fd)
     g_ptr_array_add(vd->clients, c);
     client_resize_dirty(c);
     vnc_event_connected(c);
-    vnc_out(c, "RFB 003.008\n", 12);
+    if (ws) {
+        c->ws_state = WS_HTTP;        /* RFB starts after the upgrade */
+        c->ws_http = g_byte_array_new();
+        c->ws_out = g_byte_array_new();
+    } else {
+        vnc_client_greet(c);
+    }
     vnc_flush(c);
     c->in_watch = g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR, vnc_readable, c);
     return c;
+}
+
+VncClient *vnc_client_new(VncDisplay *vd, int fd)
+{
+    return client_new(vd, fd, false);
+}
+
+VncClient *vnc_client_new_ws(VncDisplay *vd, int fd)
+{
+    return client_new(vd, fd, true);
 }
 
 static gboolean vnc_accept(gint fd, GIOCondition cond, gpointer opaque)
@@ -613,6 +673,15 @@ static gboolean vnc_accept(gint fd, GIOCondition cond, gpointer opaque)
     int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
     if (cfd >= 0)
         vnc_client_new(vd, cfd);
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean vnc_accept_ws(gint fd, GIOCondition cond, gpointer opaque)
+{
+    VncDisplay *vd = opaque;
+    int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+    if (cfd >= 0)
+        vnc_client_new_ws(vd, cfd);
     return G_SOURCE_CONTINUE;
 }
 
@@ -720,6 +789,52 @@ static bool vnc_listen(VncDisplay *vd, const char *addr, int to, GError **errp)
     return false;
 }
 
+/* websocket=on (port 5700 + display, as QEMU), =PORT (the VNC host) or =HOST:PORT: a
+ * second listener whose clients speak RFB inside RFC 6455 frames (vnc-ws.c). */
+static bool vnc_listen_ws(VncDisplay *vd, const char *addr, const char *ws, GError **errp)
+{
+    if (vd->family == 2) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                    "websocket= needs a TCP VNC address, not a UNIX socket");
+        return false;
+    }
+    g_autofree char *host = NULL;
+    uint64_t port;
+    const char *colon = strrchr(ws, ':');
+    if (!strcmp(ws, "on")) {
+        const char *vc = strrchr(addr, ':');
+        host = g_strndup(addr, vc - addr);
+        port = 5700 + (uint64_t)atoi(vd->service) - 5900;
+    } else if (colon) {
+        host = g_strndup(ws, colon - ws);
+        if (!str_to_u64(colon + 1, &port) || port > 65535)
+            goto bad;
+    } else {
+        const char *vc = strrchr(addr, ':');
+        host = g_strndup(addr, vc - addr);
+        if (!str_to_u64(ws, &port) || port > 65535)
+            goto bad;
+    }
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+        memmove(host, host + 1, strlen(host));
+        host[strlen(host) - 1] = 0;
+    }
+    vd->ws_lfd = listen_tcp(host, port, &vd->ws_family, errp);
+    if (vd->ws_lfd < 0)
+        return false;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    getsockname(vd->ws_lfd, (struct sockaddr *)&ss, &sl);
+    getnameinfo((struct sockaddr *)&ss, sl, vd->ws_host, sizeof(vd->ws_host),
+                vd->ws_service, sizeof(vd->ws_service), NI_NUMERICHOST | NI_NUMERICSERV);
+    vd->ws_lwatch = g_unix_fd_add(vd->ws_lfd, G_IO_IN, vnc_accept_ws, vd);
+    return true;
+bad:
+    g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                "websocket: '%s' is not on, off, a port or HOST:PORT", ws);
+    return false;
+}
+
 static bool vnc_apply_opts(VncDisplay *vd, JsonObject *o, int *to, GError **errp)
 {
     for (const char *const *k = vnc_refused; *k; k++) {
@@ -753,12 +868,6 @@ static bool vnc_apply_opts(VncDisplay *vd, JsonObject *o, int *to, GError **errp
         if (!qv_enum(n, NULL, "share", share_names, 3, &share, errp))
             return false;
         vd->share = share;
-    }
-    if (json_object_has_member(o, "websocket")) {
-        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                    "websocket: not available in this build of Vireo's VNC server "
-                    "(connect noVNC through websockify)");
-        return false;
     }
     return true;
 }
@@ -794,11 +903,19 @@ bool vnc_parse_option(Machine *m, const char *spec, GError **errp)
     vd->m = m;
     vd->id = g_strdup(*id ? id : ui_state(m)->vnc->len ? "vnc" : "default");
     vd->con = con;
-    vd->lfd = -1;
+    vd->lfd = vd->ws_lfd = -1;
     vd->clients = g_ptr_array_new();
     vd->log = (LogBudget)LOG_BUDGET_DEFAULT;
     int to = -1;
-    if (!vnc_apply_opts(vd, o, &to, errp) || !vnc_listen(vd, addr, to, errp)) {
+    const char *ws = kv_get_str(o, "websocket");
+    if (ws && !strcmp(ws, "off"))
+        ws = NULL;
+    if (!vnc_apply_opts(vd, o, &to, errp) || !vnc_listen(vd, addr, to, errp) ||
+        (ws && !vnc_listen_ws(vd, addr, ws, errp))) {
+        if (vd->lfd >= 0)
+            close(vd->lfd);
+        if (vd->unix_path)
+            unlink(vd->unix_path);
         g_free(vd->id);
         g_free(vd->unix_path);
         g_ptr_array_free(vd->clients, TRUE);
@@ -829,6 +946,10 @@ void vnc_cleanup(Machine *m)
             g_source_remove(vd->lwatch);
         if (vd->lfd >= 0)
             close(vd->lfd);
+        if (vd->ws_lwatch)
+            g_source_remove(vd->ws_lwatch);
+        if (vd->ws_lfd >= 0)
+            close(vd->ws_lfd);
         if (vd->unix_path)
             unlink(vd->unix_path);
         g_free(vd->unix_path);

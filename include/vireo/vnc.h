@@ -12,7 +12,7 @@
 typedef struct VncDisplay VncDisplay;
 typedef struct VncClient VncClient;
 
-/* -vnc [host]:N[,to=L][,password=on][,share=...][,id=][,display=DEV][,head=H] or
+/* -vnc [host]:N[,to=L][,websocket=on|PORT|HOST:PORT][,password=on][,share=...][,id=][,display=DEV][,head=H] or
  * unix:PATH[,...]: listens and shows the console (after the display devices exist).
  * Errors name the option and the culprit. */
 bool vnc_parse_option(Machine *m, const char *spec, GError **errp);
@@ -22,5 +22,7 @@ void vnc_cleanup(Machine *m);
 VncDisplay *vnc_find(Machine *m, const char *id);
 /* A client on a connected socket (tests use a socketpair). */
 VncClient *vnc_client_new(VncDisplay *vd, int fd);
+/* The same for a websocket connection: HTTP upgrade first (ui/vnc-ws.c). */
+VncClient *vnc_client_new_ws(VncDisplay *vd, int fd);
 
 #endif

@@ -5,6 +5,12 @@
  * the console, pixel-format conversion, keys and pointer into the input layer, and
  * hostile clients: unknown messages, huge cut text, a client that never reads (bounded
  * output), random bytes.
+ * Tight: decoded here by an independent decoder (the spec's control byte, four inflate
+ * streams with their reset bits, fill, copy and palette filters, compact lengths, JPEG
+ * through libjpeg) and compared with the console, pieces within the width/area limits.
+ * Websockets: the RFC 6455 handshake (the RFC's own key/accept example), the RFB session
+ * in masked, fragmented frames with pings between, and hostile clients (bad requests,
+ * unmasked, oversized, text, stray continuation, oversized control frames, close).
  */
 #include "vireo/console.h"
 #include "vireo/input.h"
@@ -13,22 +19,32 @@
 #include "vireo/pc.h"
 #include "vireo/vnc.h"
 #include "ui/vnc-int.h"
+#include "../../hw/display/vga-int.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <jpeglib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <zlib.h>
 
+VgaCommon *vga_pci_common(Device *dev);      /* hw/display/vga-pci.c, for tests */
+
 typedef struct Fx {
     Machine *m;
     Console *con;
+    Device *dev;
     VncDisplay *vd;
     VncClient *c;
     int fd;                              /* the test client's end */
     char dir[64];
+    bool ws;                             /* RFB inside websocket frames */
+    GByteArray *wsin;                    /* payload of the server's frames not yet read */
+    int close_code;                      /* the server's close frame: status, or -1 */
+    uint8_t pong[126];
+    int pong_len;                        /* last pong payload length, -1: none */
 } Fx;
 
 static void pump(void)
@@ -37,12 +53,13 @@ static void pump(void)
         g_main_context_iteration(NULL, FALSE);
 }
 
-static void fx_init(Fx *f, const char *opts)
+static void fx_init_full(Fx *f, const char *opts, bool ws)
 {
     g_autoptr(GError) err = NULL;
     f->m = machine_new_test(0x80000);
     g_assert_nonnull(pci_bus_new_pc(f->m, &err));
-    g_assert_nonnull(machine_create_device(f->m, "VGA", "vgamem_mb=4", &err));
+    f->dev = machine_create_device(f->m, "VGA", "vgamem_mb=4", &err);
+    g_assert_nonnull(f->dev);
     f->con = console_get(f->m, 0);
     g_strlcpy(f->dir, "/tmp/vireo-vnc-XXXXXX", sizeof(f->dir));
     g_assert_nonnull(g_mkdtemp(f->dir));
@@ -52,27 +69,141 @@ static void fx_init(Fx *f, const char *opts)
     f->vd = vnc_find(f->m, NULL);
     int sv[2];
     g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
-    f->c = vnc_client_new(f->vd, sv[0]);
+    f->c = ws ? vnc_client_new_ws(f->vd, sv[0]) : vnc_client_new(f->vd, sv[0]);
     f->fd = sv[1];
+    f->ws = false;                       /* set once the upgrade is done */
+    f->wsin = g_byte_array_new();
+    f->close_code = f->pong_len = -1;
     console_refresh(f->con);
+}
+
+static void fx_init(Fx *f, const char *opts)
+{
+    fx_init_full(f, opts, false);
 }
 
 static void fx_free(Fx *f)
 {
+    g_byte_array_free(f->wsin, TRUE);
     close(f->fd);
     vnc_cleanup(f->m);
     machine_free(f->m);
     rmdir(f->dir);
 }
 
+/* Writes all of @p, letting the server run while the socket is full. */
+static void raw_tx(Fx *f, const void *p, size_t n)
+{
+    size_t off = 0;
+    for (int tries = 0; off < n; tries++) {
+        g_assert_cmpint(tries, <, 100000);
+        ssize_t r = send(f->fd, (const uint8_t *)p + off, n - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (r > 0)
+            off += r;
+        else
+            g_assert_true(r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+        pump();
+    }
+}
+
+/* A client frame (RFC 6455 5.2): masked unless @unmasked. */
+static void ws_frame(Fx *f, bool fin, uint8_t op, const void *p, size_t n, bool unmasked)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    uint8_t h[14];
+    unsigned k = 2;
+    h[0] = (fin ? 0x80 : 0) | op;
+    h[1] = unmasked ? 0 : 0x80;
+    if (n < 126) {
+        h[1] |= n;
+    } else if (n < 65536) {
+        h[1] |= 126;
+        h[2] = n >> 8;
+        h[3] = n;
+        k = 4;
+    } else {
+        h[1] |= 127;
+        for (int i = 0; i < 8; i++)
+            h[2 + i] = (uint64_t)n >> (56 - 8 * i);
+        k = 10;
+    }
+    uint8_t mask[4] = { 0x37, 0xfa, 0x21, 0x3d };
+    if (!unmasked) {
+        memcpy(h + k, mask, 4);
+        k += 4;
+    }
+    g_byte_array_append(b, h, k);
+    g_byte_array_append(b, p, n);
+    for (size_t i = 0; i < n && !unmasked; i++)
+        b->data[k + i] ^= mask[i & 3];
+    raw_tx(f, b->data, b->len);
+}
+
 static void tx(Fx *f, const void *p, size_t n)
 {
-    g_assert_cmpint(write(f->fd, p, n), ==, (ssize_t)n);
-    pump();
+    if (f->ws)
+        ws_frame(f, true, 2, p, n, false);
+    else
+        raw_tx(f, p, n);
+}
+
+static bool raw_rx(Fx *f, void *p, size_t n);
+
+/* One server frame: binary payload to f->wsin, pong and close recorded. False on EOF or
+ * a close frame. Server frames must be unmasked and whole (FIN). */
+static bool ws_read_frame(Fx *f)
+{
+    uint8_t h[2], e[8];
+    if (!raw_rx(f, h, 2))
+        return false;
+    g_assert_cmphex(h[0] & 0xf0, ==, 0x80);
+    g_assert_cmphex(h[1] & 0x80, ==, 0);
+    uint64_t len = h[1] & 0x7f;
+    if (len == 126) {
+        g_assert_true(raw_rx(f, e, 2));
+        len = e[0] << 8 | e[1];
+        g_assert_cmpuint(len, >=, 126);
+    } else if (len == 127) {
+        g_assert_true(raw_rx(f, e, 8));
+        len = 0;
+        for (int i = 0; i < 8; i++)
+            len = len << 8 | e[i];
+        g_assert_cmpuint(len, >=, 65536);
+    }
+    g_assert_cmpuint(len, <=, VNC_WS_CHUNK);
+    g_autofree uint8_t *p = g_malloc(len + 1);
+    g_assert_true(raw_rx(f, p, len));
+    switch (h[0] & 0x0f) {
+    case 2:
+        g_byte_array_append(f->wsin, p, len);
+        return true;
+    case 10:
+        g_assert_cmpuint(len, <=, 125);
+        memcpy(f->pong, p, len);
+        f->pong_len = len;
+        return true;
+    case 8:
+        f->close_code = len >= 2 ? p[0] << 8 | p[1] : 0;
+        return false;
+    default:
+        g_assert_not_reached();
+    }
 }
 
 /* Reads exactly @n bytes (pumping the server); false on EOF. */
 static bool rx(Fx *f, void *p, size_t n)
+{
+    if (!f->ws)
+        return raw_rx(f, p, n);
+    while (f->wsin->len < n)
+        if (!ws_read_frame(f))
+            return false;
+    memcpy(p, f->wsin->data, n);
+    g_byte_array_remove_range(f->wsin, 0, n);
+    return true;
+}
+
+static bool raw_rx(Fx *f, void *p, size_t n)
 {
     size_t got = 0;
     for (int tries = 0; got < n && tries < 2000; tries++) {
@@ -158,6 +289,172 @@ static void request(Fx *f, bool incremental)
     tx(f, b, 10);
 }
 
+/* ---- an independent Tight decoder ---- */
+
+typedef struct TightDec {
+    z_stream zs[4];
+    bool init[4];
+    unsigned tb;                  /* TPIXEL bytes: 3 (R, G, B) or 2 (16 bpp big endian) */
+    uint8_t *lossy;               /* per framebuffer pixel: it came from a JPEG */
+    unsigned resets, fills, copies, monos, palettes, jpegs, pieces, widest;
+} TightDec;
+static TightDec td;
+
+static void td_start(int fbw, int fbh, unsigned tb)
+{
+    memset(&td, 0, sizeof(td));
+    td.tb = tb;
+    td.lossy = g_malloc0((size_t)fbw * fbh);
+}
+
+static void td_end(void)
+{
+    for (int s = 0; s < 4; s++)
+        if (td.init[s])
+            inflateEnd(&td.zs[s]);
+    g_free(td.lossy);
+    memset(&td, 0, sizeof(td));
+}
+
+static uint32_t tpx(const uint8_t *b)
+{
+    return td.tb == 3 ? (uint32_t)b[0] << 16 | b[1] << 8 | b[2] : (uint32_t)b[0] << 8 | b[1];
+}
+
+/* Compact length: 7 bits a byte, least significant first, at most 3 bytes. */
+static uint32_t rx_compact(Fx *f)
+{
+    uint8_t b = rx8(f);
+    uint32_t n = b & 0x7f;
+    if (b & 0x80) {
+        b = rx8(f);
+        n |= (uint32_t)(b & 0x7f) << 7;
+        if (b & 0x80)
+            n |= (uint32_t)rx8(f) << 14;
+    }
+    return n;
+}
+
+/* @len bytes of filtered data through stream @s (as they are below 12 bytes). */
+static void tight_data(Fx *f, int s, uint8_t *out, size_t len)
+{
+    if (len < 12) {
+        g_assert_true(rx(f, out, len));
+        return;
+    }
+    uint32_t zl = rx_compact(f);
+    g_autofree uint8_t *z = g_malloc(zl);
+    g_assert_true(rx(f, z, zl));
+    if (!td.init[s]) {
+        g_assert_cmpint(inflateInit(&td.zs[s]), ==, Z_OK);
+        td.init[s] = true;
+    }
+    z_stream *zs = &td.zs[s];
+    zs->next_in = z;
+    zs->avail_in = zl;
+    zs->next_out = out;
+    zs->avail_out = len;
+    g_assert_cmpint(inflate(zs, Z_SYNC_FLUSH), ==, Z_OK);
+    g_assert_cmpuint(zs->avail_out, ==, 0);
+    g_assert_cmpuint(zs->avail_in, ==, 0);
+}
+
+static void tight_jpeg(Fx *f, uint32_t *fb, int fbw, int x, int y, int w, int h)
+{
+    uint32_t len = rx_compact(f);
+    g_autofree uint8_t *data = g_malloc(len);
+    g_assert_true(rx(f, data, len));
+    struct jpeg_decompress_struct di;
+    struct jpeg_error_mgr jerr;
+    di.err = jpeg_std_error(&jerr);
+    jpeg_create_decompress(&di);
+    jpeg_mem_src(&di, data, len);
+    g_assert_cmpint(jpeg_read_header(&di, TRUE), ==, JPEG_HEADER_OK);
+    di.out_color_space = JCS_RGB;
+    jpeg_start_decompress(&di);
+    g_assert_cmpuint(di.output_width, ==, w);
+    g_assert_cmpuint(di.output_height, ==, h);
+    g_autofree uint8_t *row = g_malloc((size_t)w * 3);
+    for (int j = 0; j < h; j++) {
+        JSAMPROW r = row;
+        g_assert_cmpuint(jpeg_read_scanlines(&di, &r, 1), ==, 1);
+        for (int i = 0; i < w; i++) {
+            fb[(y + j) * fbw + x + i] = row[3 * i] << 16 | row[3 * i + 1] << 8 | row[3 * i + 2];
+            td.lossy[(y + j) * fbw + x + i] = 1;
+        }
+    }
+    jpeg_finish_decompress(&di);
+    jpeg_destroy_decompress(&di);
+    td.jpegs++;
+}
+
+static void tight_rect(Fx *f, uint32_t *fb, int fbw, int x, int y, int w, int h)
+{
+    td.pieces++;
+    td.widest = MAX(td.widest, (unsigned)w);
+    g_assert_cmpint(w, <=, 2048);
+    g_assert_cmpint(w * h, <=, 65536);
+    uint8_t ctl = rx8(f);
+    for (int s = 0; s < 4; s++)
+        if (ctl & (1u << s)) {
+            td.resets++;
+            if (td.init[s])
+                g_assert_cmpint(inflateReset(&td.zs[s]), ==, Z_OK);
+        }
+    unsigned type = ctl >> 4;
+    uint8_t b[4];
+    if (type == 8) {                              /* fill */
+        g_assert_true(rx(f, b, td.tb));
+        for (int j = 0; j < h; j++)
+            for (int i = 0; i < w; i++) {
+                fb[(y + j) * fbw + x + i] = tpx(b);
+                td.lossy[(y + j) * fbw + x + i] = 0;
+            }
+        td.fills++;
+        return;
+    }
+    if (type == 9) {
+        tight_jpeg(f, fb, fbw, x, y, w, h);
+        return;
+    }
+    g_assert_cmpuint(type, <, 8);                 /* basic; nothing else is valid */
+    int s = type & 3;
+    uint8_t filter = type & 4 ? rx8(f) : 0;
+    for (int j = 0; j < h; j++)
+        memset(td.lossy + (y + j) * fbw + x, 0, w);
+    if (filter == 0) {
+        size_t len = (size_t)w * h * td.tb;
+        g_autofree uint8_t *d = g_malloc(len);
+        tight_data(f, s, d, len);
+        for (int j = 0; j < h; j++)
+            for (int i = 0; i < w; i++)
+                fb[(y + j) * fbw + x + i] = tpx(d + ((size_t)j * w + i) * td.tb);
+        td.copies++;
+        return;
+    }
+    g_assert_cmpuint(filter, ==, 1);              /* the server sends no gradient */
+    unsigned n = rx8(f) + 1;
+    g_assert_cmpuint(n, >=, 2);
+    uint32_t pal[256];
+    for (unsigned k = 0; k < n; k++) {
+        g_assert_true(rx(f, b, td.tb));
+        pal[k] = tpx(b);
+    }
+    size_t stride = n == 2 ? (w + 7) / 8 : w, len = stride * h;
+    g_autofree uint8_t *d = g_malloc(len);
+    tight_data(f, s, d, len);
+    for (int j = 0; j < h; j++)
+        for (int i = 0; i < w; i++) {
+            unsigned k = n == 2 ? (d[j * stride + i / 8] >> (7 - i % 8)) & 1 : d[j * stride + i];
+            g_assert_cmpuint(k, <, n);
+            fb[(y + j) * fbw + x + i] = pal[k];
+        }
+    if (n == 2)
+        td.monos++;
+    else
+        td.palettes++;
+}
+
 /* Decodes one FramebufferUpdate (Raw/Hextile/ZRLE of 32 bpp native pixels) into @fb
  * (w * h pixels); returns the number of pixel rectangles. */
 static unsigned read_update(Fx *f, uint32_t *fb, int fbw, z_stream *zs)
@@ -226,6 +523,8 @@ static unsigned read_update(Fx *f, uint32_t *fb, int fbw, z_stream *zs)
                         }
                     }
                 }
+        } else if (enc == ENC_TIGHT) {
+            tight_rect(f, fb, fbw, x, y, w, h);
         } else {
             g_assert_not_reached();
         }
@@ -262,6 +561,7 @@ static void run_encoding(int32_t enc)
     g_autofree uint32_t *fb = g_new0(uint32_t, w * h);
     z_stream zs = { 0 };
     inflateInit(&zs);
+    td_start(w, h, 3);
     write_text(&f, 0, "Hello, VNC", 0x1e);
     console_refresh(f.con);
     request(&f, false);
@@ -274,6 +574,13 @@ static void run_encoding(int32_t enc)
     unsigned n = read_update(&f, fb, w, &zs);
     g_assert_cmpuint(n, <=, 2);
     assert_same(&f, fb);
+    if (enc == ENC_TIGHT) {
+        /* A text screen: fills and palettes, no lossy data without a JPEG quality. */
+        g_assert_cmpuint(td.fills, >, 0);
+        g_assert_cmpuint(td.monos + td.palettes, >, 0);
+        g_assert_cmpuint(td.jpegs, ==, 0);
+    }
+    td_end();
     inflateEnd(&zs);
     fx_free(&f);
 }
@@ -281,6 +588,373 @@ static void run_encoding(int32_t enc)
 static void test_raw(void) { run_encoding(ENC_RAW); }
 static void test_hextile(void) { run_encoding(ENC_HEXTILE); }
 static void test_zrle(void) { run_encoding(ENC_ZRLE); }
+static void test_tight_text(void) { run_encoding(ENC_TIGHT); }
+
+/* A 32 bpp VBE mode wider than Tight's 2048 pixels, painted with a noisy gradient (far
+ * more colours than a palette), a solid block, two-colour stripes and an eight-colour
+ * checkerboard. */
+#define IMG_W 2304
+#define IMG_H 400
+static void paint_image(Fx *f)
+{
+    as_write(f->m->io, 0x1ce, VBE_DISPI_INDEX_ENABLE, 2);
+    as_write(f->m->io, 0x1cf, 0, 2);
+    as_write(f->m->io, 0x1ce, VBE_DISPI_INDEX_XRES, 2);
+    as_write(f->m->io, 0x1cf, IMG_W, 2);
+    as_write(f->m->io, 0x1ce, VBE_DISPI_INDEX_YRES, 2);
+    as_write(f->m->io, 0x1cf, IMG_H, 2);
+    as_write(f->m->io, 0x1ce, VBE_DISPI_INDEX_BPP, 2);
+    as_write(f->m->io, 0x1cf, 32, 2);
+    as_write(f->m->io, 0x1ce, VBE_DISPI_INDEX_ENABLE, 2);
+    as_write(f->m->io, 0x1cf, VBE_DISPI_ENABLED | VBE_DISPI_LFB_ENABLED, 2);
+    uint32_t *fb = (uint32_t *)vga_pci_common(f->dev)->vram;
+    GRand *rnd = g_rand_new_with_seed(11);
+    for (int y = 0; y < IMG_H; y++)
+        for (int x = 0; x < IMG_W; x++) {
+            uint32_t p;
+            if (y < 200) {                            /* photo-like: smooth + noise */
+                int n = g_rand_int_range(rnd, -6, 7);
+                int r = CLAMP(x * 255 / IMG_W + n, 0, 255);
+                int g = CLAMP(y * 255 / 200 + n, 0, 255);
+                int b = CLAMP(128 + (x - y) / 8 + n, 0, 255);
+                p = r << 16 | g << 8 | b;
+            } else if (x < 1024) {
+                p = 0x2050a0;                             /* solid */
+            } else if (x < 1600) {
+                p = (x / 3 + y / 5) & 1 ? 0xffffff : 0x101010;  /* two colours */
+            } else {
+                p = 0x10101 * (((x / 4) + (y / 4)) % 8) * 30;    /* eight greys */
+            }
+            fb[y * IMG_W + x] = p;
+        }
+    g_rand_free(rnd);
+    console_refresh(f->con);
+    g_assert_cmpint(console_width(f->con), ==, IMG_W);
+}
+
+/* Compares the decoded picture with the console: exact where lossless; where it came
+ * from a JPEG within a per-channel bound and a small mean error. */
+static void assert_close(Fx *f, const uint32_t *fb)
+{
+    int w = console_width(f->con), h = console_height(f->con);
+    uint64_t err = 0, lossy = 0;
+    for (int y = 0; y < h; y++) {
+        const uint32_t *row = console_data(f->con) + y * console_stride(f->con) / 4;
+        for (int x = 0; x < w; x++) {
+            uint32_t a = fb[y * w + x] & 0xffffff, b = row[x] & 0xffffff;
+            if (!td.lossy[y * w + x]) {
+                g_assert_cmphex(a, ==, b);
+                continue;
+            }
+            lossy++;
+            for (int sh = 0; sh < 24; sh += 8) {
+                int d = abs((int)((a >> sh) & 0xff) - (int)((b >> sh) & 0xff));
+                g_assert_cmpint(d, <=, 64);
+                err += d;
+            }
+        }
+    }
+    if (lossy)
+        g_assert_cmpfloat((double)err / (lossy * 3), <, 6.0);
+}
+
+static void test_tight_image(void)
+{
+    Fx f;
+    fx_init(&f, "");
+    paint_image(&f);
+    handshake(&f, "RFB 003.008\n", NULL);
+    int w = IMG_W, h = IMG_H;
+    g_autofree uint32_t *fb = g_new0(uint32_t, w * h);
+    td_start(w, h, 3);
+    /* Lossless (no JPEG quality asked), compression level 1: every kind but JPEG, the
+     * 2304-pixel rows cut into pieces (the decoder checks the 2048-pixel limit). */
+    set_encodings(&f, (int32_t[]){ ENC_TIGHT, ENC_COMPRESS_LEVEL_0 + 1, ENC_RAW }, 3);
+    request(&f, false);
+    unsigned n = read_update(&f, fb, w, NULL);
+    assert_close(&f, fb);
+    g_assert_cmpuint(n, ==, td.pieces);
+    g_assert_cmpuint(td.jpegs, ==, 0);
+    g_assert_cmpuint(td.copies, >, 0);
+    g_assert_cmpuint(td.palettes, >, 0);
+    g_assert_cmpuint(td.fills, >, 0);
+    g_assert_cmpuint(td.widest, ==, TIGHT_PIECE_W);
+    g_assert_cmpuint(td.resets, ==, 0);
+    /* Level 9 and JPEG quality 9: the streams in use are re-made (reset bits: the
+     * decoder above fails on a new zlib header otherwise), many-colour pieces as JPEG. */
+    memset(fb, 0, (size_t)w * h * 4);
+    set_encodings(&f, (int32_t[]){ ENC_TIGHT, ENC_COMPRESS_LEVEL_0 + 9,
+                                   ENC_JPEG_QUALITY_0 + 9 }, 3);
+    request(&f, false);
+    read_update(&f, fb, w, NULL);
+    g_assert_cmpuint(td.resets, >, 0);
+    g_assert_cmpuint(td.jpegs, >, 0);
+    assert_close(&f, fb);
+    /* The same streams go on across updates: an incremental update of a changed area,
+     * whole tiles in two colours (the one-bit palette). */
+    uint32_t *vram = (uint32_t *)vga_pci_common(f.dev)->vram;
+    for (int y = 208; y < 304; y++)
+        for (int x = 96; x < 480; x++)
+            vram[y * IMG_W + x] = (x + y) & 4 ? 0xff0000 : 0x00ff00;
+    console_refresh(f.con);
+    request(&f, true);
+    unsigned monos = td.monos;
+    read_update(&f, fb, w, NULL);
+    assert_close(&f, fb);
+    g_assert_cmpuint(td.monos, >, monos);
+    /* 16 bpp big-endian RGB565: TPIXELs are the client's 2-byte pixels. */
+    tx(&f, (uint8_t[]){ 0, 0, 0, 0, 16, 16, 1, 1, 0, 31, 0, 63, 0, 31, 11, 5, 0, 0, 0, 0 }, 20);
+    set_encodings(&f, (int32_t[]){ ENC_TIGHT }, 1);
+    td.tb = 2;
+    request(&f, false);
+    read_update(&f, fb, w, NULL);
+    for (int y = 0; y < h; y++) {
+        const uint32_t *row = console_data(f.con) + y * console_stride(f.con) / 4;
+        for (int x = 0; x < w; x++) {
+            uint32_t p = row[x];
+            uint32_t want = (((p >> 16) & 0xff) * 31 / 255) << 11 |
+                            (((p >> 8) & 0xff) * 63 / 255) << 5 | (p & 0xff) * 31 / 255;
+            g_assert_cmphex(fb[y * w + x], ==, want);
+        }
+    }
+    td_end();
+    fx_free(&f);
+}
+
+/* ---- websockets ---- */
+
+/* RFC 6455 1.3's example key and its accept value. */
+#define WS_KEY "dGhlIHNhbXBsZSBub25jZQ=="
+#define WS_ACCEPT "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+static const char ws_req[] =
+    "GET /websockify HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+    "Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: " WS_KEY "\r\n"
+    "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: binary, base64\r\n\r\n";
+
+/* The server's HTTP answer up to its blank line ("" if it closed first). */
+static char *ws_answer(Fx *f)
+{
+    GString *a = g_string_new(NULL);
+    char ch;
+    while (a->len < 4096 && !g_str_has_suffix(a->str, "\r\n\r\n") && raw_rx(f, &ch, 1))
+        g_string_append_c(a, ch);
+    return g_string_free(a, FALSE);
+}
+
+static void ws_upgrade(Fx *f)
+{
+    raw_tx(f, ws_req, strlen(ws_req));
+    g_autofree char *a = ws_answer(f);
+    g_assert_true(g_str_has_prefix(a, "HTTP/1.1 101 "));
+    g_assert_nonnull(strstr(a, "\r\nSec-WebSocket-Accept: " WS_ACCEPT "\r\n"));
+    g_assert_nonnull(strstr(a, "\r\nSec-WebSocket-Protocol: binary\r\n"));
+    g_assert_nonnull(strcasestr(a, "\r\nUpgrade: websocket\r\n"));
+    f->ws = true;
+}
+
+/* Reads frames until the server's close frame or EOF; returns the close status (-1:
+ * none came). */
+static int ws_until_close(Fx *f)
+{
+    while (ws_read_frame(f))
+        ;
+    return f->close_code;
+}
+
+static void test_ws_session(void)
+{
+    Fx f;
+    fx_init_full(&f, "", true);
+    ws_upgrade(&f);
+    handshake(&f, "RFB 003.008\n", NULL);
+    /* SetEncodings in three fragments with a ping between: the pong carries its payload,
+     * the message arrives whole. */
+    int32_t encs[] = { ENC_TIGHT, ENC_COMPRESS_LEVEL_0 + 6, ENC_RAW };
+    uint8_t m[4 + 4 * 3] = { 2, 0, 0, 3 };
+    for (int i = 0; i < 3; i++) {
+        uint32_t v = (uint32_t)encs[i];
+        m[4 + 4 * i] = v >> 24; m[5 + 4 * i] = v >> 16; m[6 + 4 * i] = v >> 8; m[7 + 4 * i] = v;
+    }
+    ws_frame(&f, false, 2, m, 3, false);
+    ws_frame(&f, true, 9, "hello", 5, false);
+    ws_frame(&f, false, 0, m + 3, 6, false);
+    ws_frame(&f, true, 0, m + 9, sizeof(m) - 9, false);
+    g_assert_cmpint(f.c->enc, ==, ENC_TIGHT);
+    int w = console_width(f.con), h = console_height(f.con);
+    g_autofree uint32_t *fb = g_new0(uint32_t, w * h);
+    td_start(w, h, 3);
+    write_text(&f, 0, "over a websocket", 0x1e);
+    console_refresh(f.con);
+    request(&f, false);
+    read_update(&f, fb, w, NULL);
+    assert_same(&f, fb);
+    g_assert_cmpint(f.pong_len, ==, 5);
+    g_assert_cmpmem(f.pong, 5, "hello", 5);
+    /* A 1 MiB cut text in one frame: streamed into the RFB parser, never held whole. */
+    size_t big = 1 << 20;
+    g_autofree uint8_t *cut = g_malloc0(big + 8);
+    memcpy(cut, (uint8_t[]){ 6, 0, 0, 0, big >> 24, big >> 16, big >> 8, big }, 8);
+    ws_frame(&f, true, 2, cut, big + 8, false);
+    g_assert_cmpuint(f.c->in->len, <, VNC_IN_MAX);
+    g_assert_cmpint(f.c->state, ==, VS_NORMAL);
+    write_text(&f, 80 * 5, "still here", 0x2f);
+    console_refresh(f.con);
+    request(&f, true);
+    read_update(&f, fb, w, NULL);
+    assert_same(&f, fb);
+    /* Close with 1001: answered with a close frame, then the connection ends. */
+    ws_frame(&f, true, 8, "\x03\xe9", 2, false);
+    g_assert_cmpint(ws_until_close(&f), ==, 1000);
+    g_assert_true(closed(&f));
+    td_end();
+    fx_free(&f);
+}
+
+/* A request refused with @status and the connection closed. */
+static void ws_refused(const char *req, size_t len, const char *status)
+{
+    Fx f;
+    fx_init_full(&f, "", true);
+    raw_tx(&f, req, len);
+    g_autofree char *a = ws_answer(&f);
+    if (!g_str_has_prefix(a, status))
+        g_error("request answered '%s', expected '%s'", a, status);
+    g_assert_true(closed(&f));
+    fx_free(&f);
+}
+
+/* After the upgrade, @frame (raw bytes) breaks the protocol: a close with @code. */
+static void ws_breach(const void *frame, size_t len, int code)
+{
+    Fx f;
+    fx_init_full(&f, "", true);
+    ws_upgrade(&f);
+    raw_tx(&f, frame, len);
+    g_assert_cmpint(ws_until_close(&f), ==, code);
+    g_assert_true(closed(&f));
+    fx_free(&f);
+}
+
+static void test_ws_hostile(void)
+{
+    const char *hdr = "GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n";
+    g_autofree char *nokey = g_strdup_printf("%sSec-WebSocket-Version: 13\r\n\r\n", hdr);
+    ws_refused(nokey, strlen(nokey), "HTTP/1.1 400 ");
+    g_autofree char *v8 = g_strdup_printf("%sSec-WebSocket-Key: " WS_KEY "\r\n"
+                                          "Sec-WebSocket-Version: 8\r\n\r\n", hdr);
+    ws_refused(v8, strlen(v8), "HTTP/1.1 426 ");
+    g_autofree char *shortkey = g_strdup_printf("%sSec-WebSocket-Key: AAAA\r\n"
+                                                "Sec-WebSocket-Version: 13\r\n\r\n", hdr);
+    ws_refused(shortkey, strlen(shortkey), "HTTP/1.1 400 ");
+    g_autofree char *chat = g_strdup_printf("%sSec-WebSocket-Key: " WS_KEY "\r\n"
+                                            "Sec-WebSocket-Protocol: chat\r\n"
+                                            "Sec-WebSocket-Version: 13\r\n\r\n", hdr);
+    ws_refused(chat, strlen(chat), "HTTP/1.1 400 ");
+    const char *post = "POST / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n";
+    ws_refused(post, strlen(post), "HTTP/1.1 400 ");
+    /* A plain RFB client on the websocket port: no request yet, nothing answered (the
+     * server waits for the blank line, within its bound). */
+    Fx f;
+    fx_init_full(&f, "", true);
+    raw_tx(&f, "RFB 003.008\n", 12);
+    g_assert_false(closed(&f));
+    g_assert_cmpuint(f.c->ws_http->len, ==, 12);
+    fx_free(&f);
+    /* A header that never ends: refused at the bound, not buffered on. */
+    g_autofree char *endless = g_strnfill(3 * VNC_WS_HTTP_MAX, 'a');
+    memcpy(endless, "GET / HTTP/1.1\r\nX: ", 19);
+    ws_refused(endless, strlen(endless), "HTTP/1.1 400 ");
+    /* A NUL inside the request. */
+    char nul[] = "GET / HTTP/1.1\r\nX: a\0b\r\n\r\n";
+    ws_refused(nul, sizeof(nul) - 1, "HTTP/1.1 400 ");
+
+    /* Frames. */
+    uint8_t unmasked[] = { 0x82, 0x01, 'R' };
+    ws_breach(unmasked, sizeof(unmasked), 1002);
+    uint8_t huge[] = { 0x82, 0xff, 0x40, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4 };
+    ws_breach(huge, sizeof(huge), 1009);
+    uint8_t topbit[] = { 0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4 };
+    ws_breach(topbit, sizeof(topbit), 1009);
+    uint8_t text[] = { 0x81, 0x81, 1, 2, 3, 4, 'x' };
+    ws_breach(text, sizeof(text), 1003);
+    uint8_t cont[] = { 0x80, 0x81, 1, 2, 3, 4, 'x' };
+    ws_breach(cont, sizeof(cont), 1002);
+    uint8_t rsv[] = { 0xc2, 0x81, 1, 2, 3, 4, 'x' };
+    ws_breach(rsv, sizeof(rsv), 1002);
+    uint8_t bigping[4 + 4 + 126] = { 0x89, 0xfe, 0, 126 };
+    ws_breach(bigping, sizeof(bigping), 1002);
+    uint8_t fragping[] = { 0x09, 0x80, 1, 2, 3, 4 };
+    ws_breach(fragping, sizeof(fragping), 1002);
+    uint8_t nested[] = { 0x02, 0x81, 1, 2, 3, 4, 'x', 0x82, 0x81, 1, 2, 3, 4, 'y' };
+    ws_breach(nested, sizeof(nested), 1002);
+    uint8_t op3[] = { 0x83, 0x80, 1, 2, 3, 4 };
+    ws_breach(op3, sizeof(op3), 1002);
+
+    /* A client that never reads while it floods pings and asks for updates: what the
+     * server holds stays bounded (one pending pong, one frame, one update). */
+    fx_init_full(&f, "", true);
+    ws_upgrade(&f);
+    handshake(&f, "RFB 003.008\n", NULL);
+    int sz = 4096;
+    setsockopt(f.fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+    uint8_t ping[125];
+    memset(ping, 'p', sizeof(ping));
+    for (int i = 0; i < 200; i++) {
+        char t[16];
+        snprintf(t, sizeof(t), "%08d", i);
+        write_text(&f, (i * 37) % 2000, t, i & 0x7f);
+        request(&f, false);
+        for (int k = 0; k < 20; k++)
+            ws_frame(&f, true, 9, ping, sizeof(ping), false);
+        console_refresh(f.con);
+    }
+    g_assert_false(f.c->closing);
+    g_assert_cmpuint(f.c->out->len + f.c->ws_out->len, <,
+                     VNC_OUT_LOW + 720 * 400 * 4 + 4096 + VNC_WS_CHUNK + 16);
+    fx_free(&f);
+
+    /* Random frames after the upgrade never crash the server. */
+    GRand *rnd = g_rand_new_with_seed(3);
+    for (int round = 0; round < 20; round++) {
+        fx_init_full(&f, "", true);
+        ws_upgrade(&f);
+        for (int i = 0; i < 30 && !f.c->closing; i++) {
+            uint8_t buf[48];
+            unsigned n = g_rand_int_range(rnd, 1, sizeof(buf));
+            for (unsigned k = 0; k < n; k++)
+                buf[k] = g_rand_int(rnd);
+            if (g_rand_boolean(rnd))
+                ws_frame(&f, g_rand_boolean(rnd), g_rand_int_range(rnd, 0, 11), buf, n,
+                         g_rand_int_range(rnd, 0, 8) == 0);
+            else if (write(f.fd, buf, n) < 0)
+                break;
+            pump();
+        }
+        fx_free(&f);
+    }
+    g_rand_free(rnd);
+}
+
+static void test_ws_option(void)
+{
+    g_autoptr(GError) err = NULL;
+    Machine *m = machine_new_test(0x80000);
+    g_assert_nonnull(pci_bus_new_pc(m, &err));
+    g_assert_nonnull(machine_create_device(m, "VGA", "vgamem_mb=4", &err));
+    g_assert_false(vnc_parse_option(m, "unix:/tmp/vireo-no-such-dir/s,websocket=on", &err));
+    g_assert_nonnull(strstr(err->message, "websocket"));
+    g_clear_error(&err);
+    g_assert_false(vnc_parse_option(m, "127.0.0.1:0,websocket=x:y", &err));
+    g_clear_error(&err);
+    /* An ephemeral port: the listener exists and query data names it. */
+    g_assert_true(vnc_parse_option(m, "127.0.0.1:0,to=99,websocket=127.0.0.1:0", &err));
+    g_assert_no_error(err);
+    VncDisplay *vd = vnc_find(m, NULL);
+    g_assert_cmpint(vd->ws_lfd, >=, 0);
+    g_assert_cmpstr(vd->ws_host, ==, "127.0.0.1");
+    vnc_cleanup(m);
+    machine_free(m);
+}
 
 static void test_versions_and_auth(void)
 {
@@ -487,6 +1161,11 @@ int main(int argc, char **argv)
     g_test_add_func("/vnc/raw", test_raw);
     g_test_add_func("/vnc/hextile", test_hextile);
     g_test_add_func("/vnc/zrle", test_zrle);
+    g_test_add_func("/vnc/tight-text", test_tight_text);
+    g_test_add_func("/vnc/tight-image", test_tight_image);
+    g_test_add_func("/vnc/websocket", test_ws_session);
+    g_test_add_func("/vnc/websocket-hostile", test_ws_hostile);
+    g_test_add_func("/vnc/websocket-option", test_ws_option);
     g_test_add_func("/vnc/versions-auth", test_versions_and_auth);
     g_test_add_func("/vnc/input", test_input);
     g_test_add_func("/vnc/hostile", test_hostile);
