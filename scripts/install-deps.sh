@@ -13,11 +13,13 @@ if [ "${1:-}" = "--test" ]; then
   # tesseract-ocr reads the guest's console text off screendumps (display sandbox case).
   # xorriso, isolinux, syslinux-common, extlinux: the install-media test builds an ISO
   # and installs a bootloader on an IDE disk. xvfb, x11-apps (xwd), netpbm (xwdtopnm),
-  # xdotool: the SDL window test on a virtual X server.
+  # xdotool: the SDL window test on a virtual X server. vncsnapshot (a TightVNC-based
+  # capture tool) and python3-websockets: real clients for VNC's Tight encoding and
+  # websockets (tests/display/test-vnc-clients.py).
   # clang and libclang-rt-14-dev: the libFuzzer harnesses of the suite 'fuzz' (tests/fuzz).
   PKGS="$PKGS qemu-utils qemu-system-x86 busybox-static cpio socat tesseract-ocr \
     xorriso isolinux syslinux-common extlinux iperf3 ethtool xvfb x11-apps netpbm xdotool \
-    clang libclang-rt-14-dev"
+    clang libclang-rt-14-dev vncsnapshot python3-websockets"
 fi
 missing=""
 for p in $PKGS; do

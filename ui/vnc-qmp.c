@@ -30,13 +30,15 @@ static VncClientInfo *client_info(VncClient *c)
     i->host = g_strdup(c->host);
     i->service = g_strdup(c->service);
     i->family = c->family;
+    i->websocket = c->ws_state != WS_NONE;
     return i;
 }
 
 void vnc_event_connected(VncClient *c)
 {
     VncServerInfo *s = server_info(c->vd);
-    VncBasicInfo b = { .host = c->host, .service = c->service, .family = c->family };
+    VncBasicInfo b = { .host = c->host, .service = c->service, .family = c->family,
+                       .websocket = c->ws_state != WS_NONE };
     qapi_event_send_vnc_connected(c->vd->m, s, &b);
     qapi_free_VncServerInfo(s);
 }
@@ -100,6 +102,15 @@ GPtrArray *qmp_query_vnc_servers(Machine *m, GError **errp)
         s->family = vd->family;
         s->auth = i->auth;
         g_ptr_array_add(i->server, s);
+        if (vd->ws_lfd >= 0) {                  /* the websocket listener, as QEMU lists it */
+            s = g_new0(VncServerInfo2, 1);
+            s->host = g_strdup(vd->ws_host);
+            s->service = g_strdup(vd->ws_service);
+            s->family = vd->ws_family;
+            s->websocket = true;
+            s->auth = i->auth;
+            g_ptr_array_add(i->server, s);
+        }
         Device *dev = console_device(vd->con);
         i->display = g_strdup(dev && dev->id ? dev->id : NULL);
         g_ptr_array_add(a, i);

@@ -8,7 +8,8 @@
  *  - the HTTP request is read into at most VNC_WS_HTTP_MAX bytes (then 400 and closed),
  *    only GET with Upgrade: websocket, Connection: upgrade, Sec-WebSocket-Version: 13
  *    and a key that is 16 bytes of base64 is accepted; a Sec-WebSocket-Protocol list
- *    must offer "binary" (the answer names it), as QEMU's;
+ *    must offer "binary" (the answer names it), as QEMU's; refusals are "400 Bad
+ *    Request" naming version 13, as QEMU 7.2's;
  *  - frames: the RSV bits must be 0 (no extension is negotiated), every frame from the
  *    client must be masked (5.1), text frames are refused (RFB is binary), control
  *    frames are at most 125 bytes and not fragmented, a continuation needs an open
@@ -99,10 +100,12 @@ static void ws_fail(VncClient *c, uint16_t code, const char *why)
 
 /* ---- the HTTP upgrade ---- */
 
-static void http_error(VncClient *c, const char *status, const char *extra, const char *why)
+static void http_error(VncClient *c, const char *status, const char *why)
 {
-    g_autofree char *r = g_strdup_printf("HTTP/1.1 %s\r\nConnection: close\r\n%s"
-                                         "Content-Length: 0\r\n\r\n", status, extra);
+    /* QEMU 7.2 names the version it speaks in every refusal; so does Vireo. */
+    g_autofree char *r = g_strdup_printf("HTTP/1.1 %s\r\nConnection: close\r\n"
+                                         "Sec-WebSocket-Version: 13\r\n"
+                                         "Content-Length: 0\r\n\r\n", status);
     g_byte_array_append(c->ws_out, (const uint8_t *)r, strlen(r));
     log_budget_warn(&c->vd->log, "vnc: %s:%s: websocket handshake refused: %s", c->host,
                     c->service, why);
@@ -127,13 +130,13 @@ static void handshake(VncClient *c, const char *req)
     const char *protocol = NULL;
     if (!lines[0] || !g_str_has_prefix(lines[0], "GET ") ||
         !(g_str_has_suffix(lines[0], " HTTP/1.1") || g_str_has_suffix(lines[0], " HTTP/1.2"))) {
-        http_error(c, "400 Bad Request", "", "not an HTTP/1.1 GET");
+        http_error(c, "400 Bad Request", "not an HTTP/1.1 GET");
         return;
     }
     for (char **l = lines + 1; *l; l++) {
         char *colon = strchr(*l, ':');
         if (!colon) {
-            http_error(c, "400 Bad Request", "", "malformed header line");
+            http_error(c, "400 Bad Request", "malformed header line");
             return;
         }
         *colon = 0;
@@ -151,12 +154,12 @@ static void handshake(VncClient *c, const char *req)
     }
     if (!upgrade || !has_token(upgrade, "websocket") || !connection ||
         !has_token(connection, "upgrade")) {
-        http_error(c, "400 Bad Request", "", "not a websocket upgrade");
+        http_error(c, "400 Bad Request", "not a websocket upgrade");
         return;
     }
     if (!version || strcmp(version, "13")) {
-        http_error(c, "426 Upgrade Required", "Sec-WebSocket-Version: 13\r\n",
-                   "unsupported websocket version");
+        /* 400 as QEMU 7.2 answers (RFC 6455 4.2.2 suggests 426; either is allowed). */
+        http_error(c, "400 Bad Request", "unsupported websocket version");
         return;
     }
     gsize klen = 0;
@@ -166,11 +169,11 @@ static void handshake(VncClient *c, const char *req)
         key_ok = klen == 16;
     }
     if (!key_ok) {
-        http_error(c, "400 Bad Request", "", "bad Sec-WebSocket-Key");
+        http_error(c, "400 Bad Request", "bad Sec-WebSocket-Key");
         return;
     }
     if (protocol && !has_token(protocol, "binary")) {
-        http_error(c, "400 Bad Request", "", "no 'binary' subprotocol offered");
+        http_error(c, "400 Bad Request", "no 'binary' subprotocol offered");
         return;
     }
     /* Sec-WebSocket-Accept: base64 of SHA-1 of the key and the RFC's GUID (4.2.2). */
@@ -284,11 +287,11 @@ void vnc_ws_input(VncClient *c, const uint8_t *p, size_t n)
             }
         if (!end) {
             if (c->ws_http->len > VNC_WS_HTTP_MAX || memchr(d, 0, c->ws_http->len))
-                http_error(c, "400 Bad Request", "", "request too long or binary");
+                http_error(c, "400 Bad Request", "request too long or binary");
             return;
         }
         if (end > VNC_WS_HTTP_MAX || memchr(d, 0, end)) {
-            http_error(c, "400 Bad Request", "", "request too long or binary");
+            http_error(c, "400 Bad Request", "request too long or binary");
             return;
         }
         g_autofree char *req = g_strndup((const char *)d, end);

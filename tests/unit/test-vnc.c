@@ -19,6 +19,7 @@
 #include "vireo/pc.h"
 #include "vireo/vnc.h"
 #include "ui/vnc-int.h"
+#include "qapi/qapi-generated.h"
 #include "../../hw/display/vga-int.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -842,7 +843,7 @@ static void test_ws_hostile(void)
     ws_refused(nokey, strlen(nokey), "HTTP/1.1 400 ");
     g_autofree char *v8 = g_strdup_printf("%sSec-WebSocket-Key: " WS_KEY "\r\n"
                                           "Sec-WebSocket-Version: 8\r\n\r\n", hdr);
-    ws_refused(v8, strlen(v8), "HTTP/1.1 426 ");
+    ws_refused(v8, strlen(v8), "HTTP/1.1 400 ");
     g_autofree char *shortkey = g_strdup_printf("%sSec-WebSocket-Key: AAAA\r\n"
                                                 "Sec-WebSocket-Version: 13\r\n\r\n", hdr);
     ws_refused(shortkey, strlen(shortkey), "HTTP/1.1 400 ");
@@ -952,6 +953,15 @@ static void test_ws_option(void)
     VncDisplay *vd = vnc_find(m, NULL);
     g_assert_cmpint(vd->ws_lfd, >=, 0);
     g_assert_cmpstr(vd->ws_host, ==, "127.0.0.1");
+    /* query-vnc-servers lists both listeners, the second as the websocket one. */
+    GPtrArray *q = qmp_query_vnc_servers(m, &err);
+    g_assert_no_error(err);
+    VncInfo2 *i = q->pdata[0];
+    g_assert_cmpuint(i->server->len, ==, 2);
+    g_assert_false(((VncServerInfo2 *)i->server->pdata[0])->websocket);
+    g_assert_true(((VncServerInfo2 *)i->server->pdata[1])->websocket);
+    g_assert_cmpstr(((VncServerInfo2 *)i->server->pdata[1])->service, ==, vd->ws_service);
+    g_ptr_array_free(q, TRUE);
     vnc_cleanup(m);
     machine_free(m);
 }
