@@ -225,7 +225,7 @@ static void jpeg_quiet(j_common_ptr cinfo, int level) { }
 /* JPEG quality of the client's level 0-9 (Vireo's own scale). */
 static int jpeg_quality(int level)
 {
-    return 10 + level * 10 - (level == 9 ? 5 : 0);     /* 10, 20, ... 80, 95 */
+    return 10 + level * 10 - (level == 9 ? 5 : 0);     /* 10, 20, ... 90, then 95 */
 }
 
 /* The piece as a JPEG image; false (nothing sent) if libjpeg failed. */
