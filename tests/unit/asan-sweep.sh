@@ -2,7 +2,8 @@
 # The hostile-guest tests under AddressSanitizer + UBSan, for `make check` on a build
 # that is not sanitized itself: the systematic sweep of every device (test-device-sweep),
 # the virtio hostile-driver tests and the VNC server's hostile clients (test-vnc: Tight,
-# websockets), built in a sanitized build directory of their own (made on first use, incremental after that: ~1-2 min the first time on 2 cores).
+# websockets), built in a sanitized build directory of their own (made on first use,
+# incremental after that: ~1-2 min the first time on 2 cores).
 # usage: asan-sweep.sh SOURCE_DIR ASAN_BUILD_DIR
 set -e
 src=$1
