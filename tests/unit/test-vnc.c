@@ -964,6 +964,22 @@ static void test_ws_option(void)
     g_assert_cmpstr(((VncServerInfo2 *)i->server->pdata[1])->service, ==, vd->ws_service);
     g_ptr_array_free(q, TRUE);
     vnc_cleanup(m);
+    /* websocket=on: port 5700 + display (QEMU's rule); websocket=PORT: the VNC host. */
+    if (vnc_parse_option(m, "127.0.0.1:3971,websocket=on", &err)) {
+        g_assert_cmpstr(vnc_find(m, NULL)->ws_service, ==, "9671");
+        vnc_cleanup(m);
+    } else {
+        g_test_message("port 9871 or 9671 busy: %s", err->message);   /* not ours */
+        g_clear_error(&err);
+    }
+    if (vnc_parse_option(m, "127.0.0.1:3972,websocket=9673", &err)) {
+        g_assert_cmpstr(vnc_find(m, NULL)->ws_service, ==, "9673");
+        g_assert_cmpstr(vnc_find(m, NULL)->ws_host, ==, "127.0.0.1");
+        vnc_cleanup(m);
+    } else {
+        g_test_message("port 9872 or 9673 busy: %s", err->message);
+        g_clear_error(&err);
+    }
     machine_free(m);
 }
 
