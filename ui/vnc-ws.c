@@ -129,7 +129,7 @@ static void handshake(VncClient *c, const char *req)
     const char *upgrade = NULL, *connection = NULL, *version = NULL, *key = NULL;
     const char *protocol = NULL;
     if (!lines[0] || !g_str_has_prefix(lines[0], "GET ") ||
-        !(g_str_has_suffix(lines[0], " HTTP/1.1") || g_str_has_suffix(lines[0], " HTTP/1.2"))) {
+        !g_str_has_suffix(lines[0], " HTTP/1.1")) {
         http_error(c, "400 Bad Request", "not an HTTP/1.1 GET");
         return;
     }
@@ -280,12 +280,13 @@ void vnc_ws_input(VncClient *c, const uint8_t *p, size_t n)
         g_byte_array_append(c->ws_http, p, MIN(n, VNC_WS_HTTP_MAX + 4 - old));
         const uint8_t *d = c->ws_http->data;
         size_t end = 0;
-        for (size_t i = old >= 3 ? old - 3 : 0; i + 4 <= c->ws_http->len; i++)
+        bool found = false;
+        for (size_t i = old >= 3 ? old - 3 : 0; i + 4 <= c->ws_http->len && !found; i++)
             if (!memcmp(d + i, "\r\n\r\n", 4)) {
                 end = i;
-                break;
+                found = true;
             }
-        if (!end) {
+        if (!found) {
             if (c->ws_http->len > VNC_WS_HTTP_MAX || memchr(d, 0, c->ws_http->len))
                 http_error(c, "400 Bad Request", "request too long or binary");
             return;
