@@ -261,6 +261,7 @@ bool net_peer_has_ufo(NetClient *nic)
 void net_peer_using_vnet_hdr(NetClient *nic, bool on)
 {
     NetClient *p = nic->peer;
+    nic->using_vnet_hdr = on;
     if (p && p->ops->using_vnet_hdr)
         p->ops->using_vnet_hdr(p, on);
 }

@@ -156,9 +156,18 @@ void net_nic_set_announce(NicState *nic, void (*fn)(NicState *nic))
 
 void net_nic_announce(NicState *nic)
 {
+    /* Sent as the NIC's own packets are: after a (zero: no offload) virtio-net header
+     * when it puts one on them, or a tap with vnet_hdr reads the frame's first bytes
+     * as the header (and refuses it). */
+    static const uint8_t hdr[NET_VNET_HDR_LEN];
     uint8_t buf[60];
     size_t len = net_build_rarp(buf, nic->conf->macaddr);
-    net_send_buf(nic->ncs[0], buf, len, NULL);
+    NetClient *nc = nic->ncs[0];
+    struct iovec iov[2] = { { (void *)hdr, sizeof(hdr) }, { buf, len } };
+    if (nc->using_vnet_hdr)
+        net_send(nc, iov, 2, NULL);
+    else
+        net_send(nc, iov + 1, 1, NULL);
     if (nic->announce)
         nic->announce(nic);
 }

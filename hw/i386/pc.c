@@ -270,6 +270,13 @@ static bool pc_finish(Machine *m, GError **errp)
         if (!pc_firmware_finish(m, errp))
             return false;
         bi = (BootInfo){ .mode = BOOT_FIRMWARE };
+    } else if (m->opts.incoming || m->opts.loadvm) {
+        /* RAM and the vCPUs' registers come from the stream or the snapshot: the
+         * payload would be loaded only to be overwritten (reading, hashing and copying
+         * it is most of a direct boot's start-up). A reset loads it (pc_reset). */
+        if (!pc_firmware_tables(m, errp))
+            return false;
+        bi = (BootInfo){ .mode = BOOT_FIRMWARE };
     } else if (!pc_firmware_tables(m, errp) || !pc_load_payload(m, &bi, errp)) {
         return false;
     }

@@ -106,6 +106,8 @@ struct NetClient {
     bool link_down;
     bool receive_disabled;          /* receive returned 0; until net_flush_queued */
     bool is_netdev;                 /* created by -netdev / netdev_add */
+    bool using_vnet_hdr;            /* a NIC: its packets start with the virtio-net header
+                                     * (NET_VNET_HDR_LEN bytes), net_peer_using_vnet_hdr */
     unsigned queue_index;
     NetBackend *netdev;                 /* the backend this client is a queue of, or NULL */
     void *opaque;                   /* the owner (NIC model, backend state) */

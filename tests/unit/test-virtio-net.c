@@ -521,6 +521,19 @@ static void test_link_and_announce(void)
     g_assert_cmpuint(ctrl(f, 3, 0, "", 0), ==, 0);                /* ANNOUNCE_ACK */
     g_assert_false(rd(f, f->devcfg + 6, 2) & VIRTIO_NET_S_ANNOUNCE);
     fx_free(f);
+    /* On a backend with the virtio-net header (a tap with vnet_hdr), which the NIC puts
+     * on its packets: the RARP comes after a zero header, as the NIC's own would. */
+    f = fx_new(true, NULL);
+    start(f, F(VIRTIO_NET_F_STATUS), 2);
+    g_assert_true(f->be->using_vnet);
+    net_announce_all(f->m, NULL);
+    b = fake_frame(f->be, 0);
+    static const uint8_t zero[NET_VNET_HDR_LEN];
+    g_assert_cmpuint(b->len, ==, NET_VNET_HDR_LEN + 60);
+    g_assert_cmpmem(b->data, NET_VNET_HDR_LEN, zero, NET_VNET_HDR_LEN);
+    g_assert_cmpuint(b->data[NET_VNET_HDR_LEN + 12] << 8 | b->data[NET_VNET_HDR_LEN + 13], ==,
+                     0x8035);
+    fx_free(f);
 }
 
 static void test_vmstate(void)
