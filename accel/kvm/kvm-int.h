@@ -19,6 +19,8 @@ struct CPUState {
     Machine *m;
     bool stop, parked, quit, started;
     bool reset_pending;          /* put reset state (+ boot regs for the BSP) */
+    bool exit_handled;           /* an exit was handled since the last KVM_RUN: KVM
+                                  * finishes its instruction at the next one */
     X86CPUState *reset_state;
     LogBudget log;               /* messages a guest can trigger (exits, resets) */
     int64_t throttle_next;       /* monotonic us of the next throttle sleep */

@@ -236,11 +236,40 @@ static bool others_resetting(CPUState *cpu)
  * slow to be scheduled (a loaded host) would put its power-on state (LAPIC, MP state)
  * after the BSP had already sent it INIT/SIPI, and the AP would never start.
  */
+static bool must_park(CPUState *cpu)
+{
+    return (cpu->stop || !runstate_is_running(cpu->m) ||
+            (!cpu->reset_pending && others_resetting(cpu))) && !cpu->quit;
+}
+
+/* KVM finishes the instruction behind an exit (an OUT's RIP advance, an IN's or MMIO
+ * read's destination register) only when KVM_RUN is entered again: a vCPU about to
+ * park after an exit re-enters once with immediate_exit set, which completes it and
+ * runs no guest code (api.rst, KVM_EXIT_IO). Without it the state read while parked
+ * (migration, savevm) has the instruction not done: the destination ran it again (a
+ * serial byte printed twice across a migration) or lost what it read. */
+static void vcpu_complete_exit(CPUState *cpu)
+{
+    cpu->exit_handled = false;
+    cpu->run->immediate_exit = 1;
+    bql_unlock();
+    int r = ioctl(cpu->fd, KVM_RUN, 0);
+    int err = errno;
+    bql_lock();
+    cpu->run->immediate_exit = 0;
+    if (r == 0)                 /* cannot happen with immediate_exit; handle it anyway */
+        handle_exit(cpu);
+    else if (err != EINTR && err != EAGAIN)
+        log_budget_warn(&cpu->log, "vcpu %u: completing an exit: %s", cpu->index,
+                        g_strerror(err));
+}
+
 static void vcpu_park(CPUState *cpu)
 {
     KvmState *s = cpu->kvm;
-    while ((cpu->stop || !runstate_is_running(cpu->m) ||
-            (!cpu->reset_pending && others_resetting(cpu))) && !cpu->quit) {
+    if (cpu->exit_handled && must_park(cpu))
+        vcpu_complete_exit(cpu);
+    while (must_park(cpu)) {
         cpu->run->immediate_exit = 0;
         cpu->parked = true;
         pthread_cond_broadcast(&s->parked_cond);
@@ -277,6 +306,7 @@ static void *vcpu_thread(void *opaque)
         vcpu_throttle(cpu);
         if (cpu->stop)
             continue;
+        cpu->exit_handled = false;
         bql_unlock();
         int r = ioctl(cpu->fd, KVM_RUN, 0);
         int err = errno;
@@ -294,6 +324,7 @@ static void *vcpu_thread(void *opaque)
             continue;
         }
         handle_exit(cpu);
+        cpu->exit_handled = true;
     }
     cpu->parked = true;
     pthread_cond_broadcast(&cpu->kvm->parked_cond);

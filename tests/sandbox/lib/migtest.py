@@ -96,7 +96,10 @@ class VM:
         self.cmd('qmp_capabilities')
 
     def _connect(self, path):
-        for _ in range(600):
+        # up to 120 s: a start-up in the nested TCG sandbox has been seen to stall for
+        # over 30 s when the outer QEMU hiccups
+        end = time.monotonic() + 120
+        while time.monotonic() < end:
             if self.proc.poll() is not None:
                 raise RuntimeError('%s exited with %s: %s' % (self.name, self.proc.returncode,
                                                               self.stderr()))
