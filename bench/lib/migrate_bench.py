@@ -52,7 +52,8 @@ def harness(a, vmm, tag, dirty, rate):
     logdir = os.path.join(a.logdir, tag)
     os.makedirs(logdir, exist_ok=True)
     ns = argparse.Namespace(vireo=a.vireo, kernel=a.kernel, initrd=a.initrd, work=work,
-                            logdir=logdir, vmm=vmm, mem=a.guest_mb, dirty=dirty, rate=rate)
+                            logdir=logdir, vmm=vmm, mem=a.guest_mb, dirty=dirty, rate=rate,
+                            tap_script=None, peer=None, guest_ip=None)   # no NIC
     h = migtest.Harness(ns)
     subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', h.disk, '64M'], check=True)
     return h
