@@ -31,7 +31,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define LAZY_RUN_PAGES 16               /* 64 KiB per fault or fill step */
+#define LAZY_RUN_PAGES 256              /* 1 MiB per fault or fill step */
 
 typedef struct LazyBlock {
     RamBlock *b;
