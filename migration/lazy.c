@@ -5,7 +5,7 @@
  * (its pages given back) and registered with a userfaultfd in "missing" mode; one
  * thread ("restore-fill") then
  *   - serves page faults (a vCPU, the kernel for KVM or vhost, a device model): the
- *     64 KiB around the faulting page are read from the file (or zero-filled when the
+ *     1 MiB around the faulting page is read from the file (or zero-filled when the
  *     file has a hole there) and placed with UFFDIO_COPY / UFFDIO_ZEROPAGE, which
  *     wakes the faulting thread;
  *   - between faults, fills the file's data extents (SEEK_DATA/SEEK_HOLE) in order, so
