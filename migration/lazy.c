@@ -295,7 +295,8 @@ static bool take_block(MigLazy *lz, LazyBlock *lb)
     };
     if (ioctl(lz->uffd, UFFDIO_REGISTER, &reg) < 0)
         return false;
-    /* hugetlbfs lacks ZEROPAGE (and needs whole huge pages): read such a block eagerly */
+    /* No ZEROPAGE: hugetlbfs (which also needs whole huge pages), shared memory on some
+     * kernels: such a block is read eagerly */
     if (!(reg.ioctls & (1ull << _UFFDIO_COPY)) || !(reg.ioctls & (1ull << _UFFDIO_ZEROPAGE)))
         goto undo;
     /* A shared mapping keeps its pages in the page cache: they must be punched out,
@@ -323,7 +324,11 @@ MigLazy *mig_lazy_new(int fd)
     }
     MigLazy *lz = g_new0(MigLazy, 1);
     lz->uffd = uffd;
-    lz->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    /* An open file description of its own: SEEK_DATA/SEEK_HOLE move the file offset,
+     * which a dup() would share with the channel still reading the stream's records
+     * after the RAM area (the records were then read from inside the RAM area). */
+    g_autofree char *path = g_strdup_printf("/proc/self/fd/%d", fd);
+    lz->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (lz->fd < 0) {
         mig_lazy_free(lz);
         return NULL;
@@ -370,6 +375,11 @@ bool mig_lazy_finished(MigLazy *lz)
     bool f = lz->finished;
     g_mutex_unlock(&lz->lock);
     return f;
+}
+
+int mig_lazy_file_fd(MigLazy *lz)
+{
+    return lz->fd;
 }
 
 MigLazyStats mig_lazy_stats(MigLazy *lz)

@@ -175,6 +175,8 @@ bool mig_lazy_finished(MigLazy *lz);
 MigLazyStats mig_lazy_stats(MigLazy *lz);
 /* Stops the thread (pages not placed yet read as zeros) and frees. */
 void mig_lazy_free(MigLazy *lz);
+/* Tests: the fill thread's own descriptor of the file. */
+int mig_lazy_file_fd(MigLazy *lz);
 /* Tests: while held, the fill thread serves faults only (no background fill). */
 void mig_lazy_hold_fill(bool hold);
 

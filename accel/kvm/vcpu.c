@@ -251,17 +251,26 @@ static bool must_park(CPUState *cpu)
 static void vcpu_complete_exit(CPUState *cpu)
 {
     cpu->exit_handled = false;
-    cpu->run->immediate_exit = 1;
-    bql_unlock();
-    int r = ioctl(cpu->fd, KVM_RUN, 0);
-    int err = errno;
-    bql_lock();
-    cpu->run->immediate_exit = 0;
-    if (r == 0)                 /* cannot happen with immediate_exit; handle it anyway */
-        handle_exit(cpu);
-    else if (err != EINTR && err != EAGAIN)
-        log_budget_warn(&cpu->log, "vcpu %u: completing an exit: %s", cpu->index,
-                        g_strerror(err));
+    /* Completing can itself need userspace again (an MMIO access split in pieces, a
+     * string I/O longer than KVM's PIO page): KVM_RUN then returns 0 with the next
+     * piece's exit, which is handled and completed in turn. Bounded. */
+    for (int i = 0; i < 64; i++) {
+        cpu->run->immediate_exit = 1;
+        bql_unlock();
+        int r = ioctl(cpu->fd, KVM_RUN, 0);
+        int err = errno;
+        bql_lock();
+        cpu->run->immediate_exit = 0;
+        if (r == 0) {
+            handle_exit(cpu);
+            continue;
+        }
+        if (err != EINTR && err != EAGAIN)
+            log_budget_warn(&cpu->log, "vcpu %u: completing an exit: %s", cpu->index,
+                            g_strerror(err));
+        return;
+    }
+    cpu->exit_handled = true;   /* still pieces left: the next KVM_RUN finishes them */
 }
 
 static void vcpu_park(CPUState *cpu)

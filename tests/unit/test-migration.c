@@ -676,6 +676,37 @@ static void test_file_mapped(void)
     wait_status(c, MIGRATION_STATUS_FAILED);
     g_assert_nonnull(strstr(mig_state(c)->error, "not inside the file"));
     migration_shutdown(b);
+    /* The fill thread's SEEK_DATA/SEEK_HOLE move its own offset, not the channel's. */
+    int fd = open(path, O_RDONLY);
+    g_assert_cmpint(fd, >=, 0);
+    MigLazy *probe = mig_lazy_new(fd);
+    if (probe) {
+        g_assert_cmpint(lseek(fd, 4096, SEEK_SET), ==, 4096);
+        g_assert_cmpint(lseek(mig_lazy_file_fd(probe), 0, SEEK_DATA), >=, 0);
+        g_assert_cmpint(lseek(fd, 0, SEEK_CUR), ==, 4096);
+        mig_lazy_free(probe);
+    }
+    close(fd);
+    /* Restores with the fill running while the records after the RAM area are read:
+     * its SEEK_DATA/SEEK_HOLE must not move the offset the stream is read at. */
+    g_assert_cmpint(truncate(path, 0), ==, 0);
+    Machine *e = machine(8 * MB, 0);
+    scribble(e);
+    mig_state(e)->p.max_bandwidth = 0;
+    qmp_migrate(e, uri, false, false, false, false, false, false, false, false, &err);
+    g_assert_no_error(err);
+    wait_status(e, MIGRATION_STATUS_COMPLETED);
+    for (int i = 0; i < 8; i++) {
+        Machine *d = machine(8 * MB, 0);
+        g_assert_true(migration_incoming_init(d, uri, &err));
+        g_assert_no_error(err);
+        wait_status(d, MIGRATION_STATUS_COMPLETED);
+        mig_lazy_wait(mig_state(d)->lazy);
+        assert_same(e, d);
+        migration_shutdown(d);
+        machine_done(d);
+    }
+    machine_done(e);
     machine_done(a);
     machine_done(b);
     machine_done(c);
