@@ -221,8 +221,11 @@ static gboolean job_step(gpointer opaque)
 
 static void schedule(Job *job)
 {
+    /* At the default priority, not the idle one: with a KVM machine, sources at the
+     * default priority were ready on every iteration and an idle step never ran (the
+     * job stayed 'running'; 40-qmp in the sandbox). */
     if (!job->idle)
-        job->idle = g_idle_add(job_step, job);
+        job->idle = g_idle_add_full(G_PRIORITY_DEFAULT, job_step, job, NULL);
 }
 
 void job_start(Job *job)
