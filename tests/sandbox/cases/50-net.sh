@@ -92,11 +92,12 @@ net_case() {  # VMM
   local vmm=$1 log=$VSB_LOGDIR/$1.log res=$W/$1.res peer qmp=$W/qmp-$1.sock keys
   : > "$res"
   if ! vsb_vmm_cmd "$vmm"; then tap 1 "$vmm: start" "$VMM_ERR"; return; fi
+  local tap="script=$W/ifup.sh,downscript=no" attempt
+  for attempt in 1 2; do
   rm -f "$log" "$qmp"
   ip netns exec $NS python3 -I "$VSB_LIB/netpeer.py" --log "$log" --out "$res" \
     --tcp "0.0.0.0:$TPORT" --dns 127.0.0.1:53 --qmp "$qmp" --timeout 560 2> "$log.peer" &
   peer=$!
-  local tap="script=$W/ifup.sh,downscript=no"
   vsb_boot "$log" --timeout 560 --first-output 150 --silence 150 --marker VTEST-INIT \
     --exit-after VTEST-DONE --exit-grace 20 -- \
     ip netns exec $NS unshare -m sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' \
@@ -112,6 +113,16 @@ net_case() {  # VMM
     -device e1000,netdev=t4,mac=52:54:00:aa:00:05 \
     -kernel "$VSB_VMLINUZ" -initrd "$initrd" \
     -append "$APPEND vtest=net vtest.nics=virtio:01:user,e1000:02:user,virtio:03:tap,virtio:04:tap:2,e1000:05:tap vtest.tport=$TPORT vtest.hfwd=$HFWD vtest.setlink=nic0 vtest.mtu=9000 vtest.vhost=2"
+  # Known intermittent fault, cause not found (README, docs/sandbox.md): now and then
+  # Vireo with this five-NIC command line prints nothing at all (not even the kernel's
+  # first line) and is killed after 150 s; the same build passes the next boot. Said
+  # here and retried once; a second silent boot fails the checks.
+  [ "$VM_REASON" = no-output ] && [ $attempt = 1 ] || break
+  echo "# $vmm: no console output in 150 s (first boot); log kept as $log.silent; retried" >&2
+  echo "# $vmm: no console output in 150 s on the first boot; retried once"
+  stop_peer "$peer"
+  mv -f "$log" "$log.silent"; : > "$res"
+  done
   stop_peer "$peer"
   keys="$(nic_keys user virtio-0 virtio)
 $(nic_keys user e1000-1 e1000)
