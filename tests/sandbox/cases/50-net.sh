@@ -118,10 +118,11 @@ net_case() {  # VMM
   # first line) and is killed after 150 s; the same build passes the next boot. Said
   # here and retried once; a second silent boot fails the checks.
   [ "$VM_REASON" = no-output ] && [ $attempt = 1 ] || break
-  echo "# $vmm: no console output in 150 s (first boot); log kept as $log.silent; retried" >&2
+  echo "# $vmm: no console output in 150 s (first boot); log kept as $log.silent," \
+       "threads and stacks in $log.silent.diag; retried" >&2
   echo "# $vmm: no console output in 150 s on the first boot; retried once"
   stop_peer "$peer"
-  mv -f "$log" "$log.silent"; : > "$res"
+  mv -f "$log" "$log.silent"; mv -f "$log.diag" "$log.silent.diag" 2>/dev/null; : > "$res"
   done
   stop_peer "$peer"
   keys="$(nic_keys user virtio-0 virtio)

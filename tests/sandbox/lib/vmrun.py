@@ -12,6 +12,9 @@ usage: vmrun.py [options] -- VMM ARGS...
   --mem MB            guest RAM size, for the memory sample
   --sample-at TEXT    sample /proc/PID/smaps when a line contains TEXT (default: the marker)
   --stdin-hold        stdin is a pipe this program holds open (never EOF; default)
+When the VMM is killed for no-output, silence or timeout, FILE.diag gets what it was
+doing first: each thread's state, kernel wait channel, system call and CPU time (from
+/proc), then every thread's stack from gdb when gdb is installed.
 "@NOW@" in any VMM argument is replaced by the epoch seconds at exec.
 Prints shell assignments on stdout: VM_RC VM_REASON VM_ELAPSED VM_MARKER_S
 VM_MARKER_COUNT VM_RSS_KB VM_RAM_RSS_KB VM_OVERHEAD_KB VM_PRIV_OVERHEAD_KB VM_TEXT_KB.
@@ -19,7 +22,7 @@ VM_REASON: exited, timeout, no-output, silence, no-exit, exec-failed.
 The stdin the VMM gets is the read end of a pipe whose write end stays open here, so
 it never sees EOF (like a FIFO held open by a shell).
 """
-import argparse, os, re, select, shlex, signal, subprocess, sys, time
+import argparse, os, re, select, shlex, shutil, signal, subprocess, sys, time
 
 # Terminal control sequences firmware and the kernel print (SeaBIOS clears the screen).
 ANSI = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|[@-Z\\-_]|c)")
@@ -61,6 +64,52 @@ def smaps_sample(pid, mem_mb):
     text = sum(m["f"].get("Rss", 0) for m in other
                if "x" in m["perms"] and m["path"].startswith("/"))
     return {"rss": vmrss, "ram": ram, "over": vmrss - ram, "priv": priv, "text": text}
+
+
+def thread_table(pid):
+    """One line per thread: tid, name, state, wchan, syscall, utime+stime ticks."""
+    rows = []
+    try:
+        tids = sorted(os.listdir(f"/proc/{pid}/task"), key=int)
+    except OSError as e:
+        return [f"no /proc/{pid}/task: {e}"]
+    for tid in tids:
+        base = f"/proc/{pid}/task/{tid}"
+        def rd(name):
+            try:
+                with open(f"{base}/{name}") as f:
+                    return f.read().strip()
+            except OSError:
+                return "?"
+        stat = rd("stat")
+        # comm may hold spaces and parentheses: the fields follow the last ')'.
+        rest = stat[stat.rfind(")") + 2:].split() if ")" in stat else []
+        state = rest[0] if rest else "?"
+        cpu = int(rest[11]) + int(rest[12]) if len(rest) > 12 else -1
+        rows.append(f"{tid} {rd('comm')!r} state={state} wchan={rd('wchan')} "
+                    f"syscall={rd('syscall').split(' ')[0]} cpu_ticks={cpu}")
+    return rows
+
+
+def dump_diag(pid, path, why):
+    """What a VMM that is about to be killed was doing (see the module docstring)."""
+    with open(path, "w") as d:
+        d.write(f"# {why}: pid {pid}\n# threads (twice, 2 s apart: CPU ticks show who runs)\n")
+        d.write("\n".join(thread_table(pid)) + "\n")
+        time.sleep(2)
+        d.write("\n".join(thread_table(pid)) + "\n")
+        d.flush()
+        gdb = shutil.which("gdb")
+        if not gdb:
+            d.write("# no gdb: no stacks\n")
+            return
+        try:
+            r = subprocess.run([gdb, "-nx", "-batch", "-p", str(pid), "-ex", "set pagination off",
+                                "-ex", "thread apply all bt 30"], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=90)
+            d.write(r.stdout.decode("utf-8", "replace"))
+        except (OSError, subprocess.TimeoutExpired) as e:
+            d.write(f"# gdb failed: {e}\n")
 
 
 def main():
@@ -138,6 +187,8 @@ def main():
         log.flush()
     if buf:
         log.write(buf.decode("utf-8", "replace").rstrip("\r") + "\n")
+    if p.poll() is None and res["VM_REASON"] in ("no-output", "silence", "timeout"):
+        dump_diag(p.pid, a.log + ".diag", res["VM_REASON"])
     if p.poll() is None and res["VM_REASON"] != "exited":
         try:
             os.killpg(p.pid, signal.SIGKILL)
