@@ -17,9 +17,10 @@ if [ "${1:-}" = "--test" ]; then
   # capture tool) and python3-websockets: real clients for VNC's Tight encoding and
   # websockets (tests/display/test-vnc-clients.py).
   # clang and libclang-rt-14-dev: the libFuzzer harnesses of the suite 'fuzz' (tests/fuzz).
+  # gdb: the sandbox harness's stack dump of a VMM it kills for hanging (lib/vmrun.py).
   PKGS="$PKGS qemu-utils qemu-system-x86 busybox-static cpio socat tesseract-ocr \
     xorriso isolinux syslinux-common extlinux iperf3 ethtool xvfb x11-apps netpbm xdotool \
-    clang libclang-rt-14-dev vncsnapshot python3-websockets"
+    clang libclang-rt-14-dev vncsnapshot python3-websockets gdb"
 fi
 missing=""
 for p in $PKGS; do
