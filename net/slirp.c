@@ -42,6 +42,7 @@ struct SlirpNet {
 typedef struct SlirpSource {
     GSource src;
     SlirpNet *s;
+    gint64 deadline;     /* monotonic us when slirp's TCP timers are due; -1: none */
 } SlirpSource;
 
 /* ---- main-loop integration ---- */
@@ -92,20 +93,31 @@ static void remove_polls(SlirpNet *s)
 
 static gboolean src_prepare(GSource *src, gint *timeout)
 {
-    SlirpNet *s = ((SlirpSource *)src)->s;
+    SlirpSource *ss = (SlirpSource *)src;
+    SlirpNet *s = ss->s;
     uint32_t t = UINT32_MAX;
     remove_polls(s);
     slirp_pollfds_fill(s->slirp, &t, add_poll, s);
     for (guint i = 0; i < s->pfds->len; i++)   /* the array is stable from here on */
         g_source_add_poll(src, &g_array_index(s->pfds, GPollFD, i));
     *timeout = t == UINT32_MAX ? -1 : (gint)MIN(t, (uint32_t)G_MAXINT);
+    ss->deadline = t == UINT32_MAX ? -1 : g_get_monotonic_time() + (gint64)t * 1000;
     return FALSE;
 }
 
-/* Like QEMU, slirp looks at its sockets (and its TCP timers) after every poll. */
+/* Slirp looks at its sockets and TCP timers after a poll, as in QEMU, but only when one
+ * of its descriptors has an event or its timeout has passed. (A check that always said
+ * "ready" dispatched this default-priority source after every poll: GLib then never ran
+ * a lower-priority source, so a pending idle source was never dispatched and kept each
+ * poll at timeout 0 -- the main loop spun at 100% CPU whenever a -netdev user existed.) */
 static gboolean src_check(GSource *src)
 {
-    return TRUE;
+    SlirpSource *ss = (SlirpSource *)src;
+    SlirpNet *s = ss->s;
+    for (guint i = 0; i < s->pfds->len; i++)
+        if (g_array_index(s->pfds, GPollFD, i).revents)
+            return TRUE;
+    return ss->deadline >= 0 && g_get_monotonic_time() >= ss->deadline;
 }
 
 static gboolean src_dispatch(GSource *src, GSourceFunc cb, gpointer data)

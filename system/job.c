@@ -221,9 +221,9 @@ static gboolean job_step(gpointer opaque)
 
 static void schedule(Job *job)
 {
-    /* At the default priority, not the idle one: with a KVM machine, sources at the
-     * default priority were ready on every iteration and an idle step never ran (the
-     * job stayed 'running'; 40-qmp in the sandbox). */
+    /* At the default priority: a job's step is work a client waits for, not background
+     * work. (An idle-priority step once never ran: slirp's source was dispatched after
+     * every poll, starving every idle source; fixed in net/slirp.c.) */
     if (!job->idle)
         job->idle = g_idle_add_full(G_PRIORITY_DEFAULT, job_step, job, NULL);
 }
