@@ -60,7 +60,7 @@ void runstate_add_notifier(Machine *m, const RunstateNotifier *n)
     g_array_append_val(m->run.notifiers, *n);
 }
 
-void runstate_remove_notifier(Machine *m, const RunstateNotifier *n)
+bool runstate_remove_notifier(Machine *m, const RunstateNotifier *n)
 {
     GArray *a = m->run.notifiers;
     for (guint i = 0; a && i < a->len; i++) {
@@ -69,9 +69,10 @@ void runstate_remove_notifier(Machine *m, const RunstateNotifier *n)
             x->shutdown == n->shutdown && x->powerdown == n->powerdown &&
             x->opaque == n->opaque) {
             g_array_remove_index(a, i);
-            return;
+            return true;
         }
     }
+    return false;
 }
 
 void runstate_cleanup(Machine *m)
