@@ -4,7 +4,9 @@
  */
 #include "migration.h"
 #include "vireo/drive.h"
+#include "vireo/runstate.h"
 #include <string.h>
+#include <unistd.h>
 
 static void params_init(MigParams *p)
 {
@@ -91,31 +93,45 @@ typedef struct StatusEvent {
     MigrationState *s;
     MigrationStatus st;
     int64_t pass;
+    guint source;
 } StatusEvent;
+
+static void send_event(MigrationState *s, MigrationStatus st, int64_t pass)
+{
+    if (!s->caps[MIGRATION_CAPABILITY_EVENTS])
+        return;
+    if (pass)
+        qapi_event_send_migration_pass(s->m, pass);
+    else
+        qapi_event_send_migration(s->m, st);
+}
 
 static gboolean emit_event(gpointer data)
 {
     StatusEvent *e = data;
-    if (e->s->caps[MIGRATION_CAPABILITY_EVENTS]) {
-        if (e->pass)
-            qapi_event_send_migration_pass(e->s->m, e->pass);
-        else
-            qapi_event_send_migration(e->s->m, e->st);
-    }
+    MigrationState *s = e->s;
+    g_mutex_lock(&s->lock);
+    s->events = g_slist_remove(s->events, e);
+    g_mutex_unlock(&s->lock);
+    send_event(s, e->st, e->pass);
     g_free(e);
     return G_SOURCE_REMOVE;
 }
 
-/* Events go out from the main thread, in the order they were raised. */
+/* Events go out from the main thread, in the order they were raised. One raised on
+ * another thread waits in s->events for the main loop (migration_free() drops it). */
 static void queue_event(MigrationState *s, MigrationStatus st, int64_t pass)
 {
-    StatusEvent *e = g_new0(StatusEvent, 1);
-    *e = (StatusEvent){ .s = s, .st = st, .pass = pass };
     if (bql_locked() && g_main_context_is_owner(g_main_context_default())) {
-        emit_event(e);
+        send_event(s, st, pass);
         return;
     }
-    g_idle_add_full(G_PRIORITY_HIGH, emit_event, e, NULL);
+    StatusEvent *e = g_new0(StatusEvent, 1);
+    *e = (StatusEvent){ .s = s, .st = st, .pass = pass };
+    g_mutex_lock(&s->lock);             /* before emit_event() looks for it */
+    e->source = g_idle_add_full(G_PRIORITY_HIGH, emit_event, e, NULL);
+    s->events = g_slist_append(s->events, e);
+    g_mutex_unlock(&s->lock);
     mainloop_wakeup();
 }
 
@@ -167,4 +183,50 @@ void migration_shutdown(Machine *m)
         mc_shutdown(s->mfd[i]);
     mig_lazy_free(s->lazy);
     s->lazy = NULL;
+}
+
+void migration_free(Machine *m)
+{
+    MigrationState *s = m->migration;
+    if (!s)
+        return;
+    /* The threads first: they use the machine's RAM, devices and this state. */
+    mig_outgoing_cancel(s);
+    if (s->thread)
+        g_thread_join(s->thread);
+    if (s->in_thread)
+        g_thread_join(s->in_thread);
+    mig_lazy_free(s->lazy);             /* its fill thread; RAM unregistered */
+    for (GSList *l = s->events; l; l = l->next) {
+        StatusEvent *e = l->data;
+        g_source_remove(e->source);
+        g_free(e);
+    }
+    g_slist_free(s->events);
+    RunstateNotifier n = mig_incoming_notifier(s);
+    while (runstate_remove_notifier(m, &n))
+        ;
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
+    if (s->data_fd >= 0)
+        close(s->data_fd);
+    mig_uri_clear(&s->uri);
+    mig_uri_clear(&s->in_uri);
+    if (s->secs)
+        g_array_free(s->secs, TRUE);
+    if (s->socket_address)
+        g_ptr_array_free(s->socket_address, TRUE);
+    g_ptr_array_free(s->in_blocks, TRUE);
+    g_free(s->error);
+    g_free(s->p.tls_creds);
+    g_free(s->p.tls_hostname);
+    g_free(s->p.tls_authz);
+    g_mutex_clear(&s->rate.lock);
+    g_mutex_clear(&s->lock);
+    g_mutex_clear(&s->cont_lock);
+    g_mutex_clear(&s->mfd_lock);
+    g_cond_clear(&s->mfd_cond);
+    g_cond_clear(&s->cont_cond);
+    g_free(s);
+    m->migration = NULL;
 }

@@ -300,6 +300,7 @@ struct MigrationState {
     bool snapshot_busy;             /* savevm/loadvm running */
     uint64_t loaded_clock;          /* kvmclock from the kvm-vm section */
     MigLazy *lazy;                  /* -incoming file: restoring RAM lazily, or NULL */
+    GSList *events;                 /* MIGRATION events waiting for the main loop (lock) */
 };
 
 /* State of @m, created on first use. */
@@ -316,6 +317,9 @@ void mig_quiesce_drives(Machine *m);
 /* The VM (stopped) to / from a channel in one pass. */
 bool mig_save_channel(Machine *m, MigChannel *c, GError **errp);
 bool mig_load_channel(Machine *m, MigChannel *c, GError **errp);
+
+/* qmp.c: the runstate notifier migration_incoming_init() adds (late-block-activate). */
+RunstateNotifier mig_incoming_notifier(MigrationState *s);
 
 /* outgoing.c */
 bool mig_outgoing_start(MigrationState *s, const char *uri, GError **errp);

@@ -342,12 +342,17 @@ static void on_resume(void *opaque)
     }
 }
 
+RunstateNotifier mig_incoming_notifier(MigrationState *s)
+{
+    return (RunstateNotifier){ .resumed = on_resume, .opaque = s };
+}
+
 bool migration_incoming_init(Machine *m, const char *uri, GError **errp)
 {
     MigrationState *s = mig_state(m);
     s->incoming = true;
     s->incoming_autostart = !m->opts.start_paused;
-    RunstateNotifier n = { .resumed = on_resume, .opaque = s };
+    RunstateNotifier n = mig_incoming_notifier(s);
     runstate_add_notifier(m, &n);
     runstate_set(m, RUN_STATE_INMIGRATE);
     if (!strcmp(uri, "defer"))

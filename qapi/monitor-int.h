@@ -36,13 +36,11 @@
 #define MONITOR_EXIT_FLUSH_MS 1000
 
 typedef struct MonitorListener MonitorListener;
-typedef struct RunstateHook RunstateHook;
 
 typedef struct MonitorSet {
     Machine *m;
     GPtrArray *sessions;           /* MonitorSession*, fd and chardev ones */
     GPtrArray *listeners;          /* MonitorListener* */
-    RunstateHook *hook;            /* runstate notifier target; outlives the set */
     unsigned next_compat_id;       /* compat_monitorN */
     JsonStreamBudget in_budget;    /* shared by every QMP session's input */
     size_t out_total;              /* unwritten output of all sessions */

@@ -12,45 +12,44 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The runstate notifier cannot be removed, so its target outlives the set and is
- * only disconnected from it (monitor_cleanup()). */
-struct RunstateHook {
-    MonitorSet *set;
-};
-
+/* The run-state events, from a runstate notifier whose opaque is the MonitorSet
+ * (added by monitor_set_get(), removed by monitor_cleanup()). */
 static void ev_stop(void *o)
 {
-    RunstateHook *h = o;
-    if (h->set)
-        qapi_event_send_stop(h->set->m);
+    MonitorSet *set = o;
+    qapi_event_send_stop(set->m);
 }
 
 static void ev_resume(void *o)
 {
-    RunstateHook *h = o;
-    if (h->set)
-        qapi_event_send_resume(h->set->m);
+    MonitorSet *set = o;
+    qapi_event_send_resume(set->m);
 }
 
 static void ev_reset(void *o, ShutdownCause cause)
 {
-    RunstateHook *h = o;
-    if (h->set)
-        qapi_event_send_reset(h->set->m, shutdown_cause_is_guest(cause), cause);
+    MonitorSet *set = o;
+    qapi_event_send_reset(set->m, shutdown_cause_is_guest(cause), cause);
 }
 
 static void ev_shutdown(void *o, ShutdownCause cause)
 {
-    RunstateHook *h = o;
-    if (h->set)
-        qapi_event_send_shutdown(h->set->m, shutdown_cause_is_guest(cause), cause);
+    MonitorSet *set = o;
+    qapi_event_send_shutdown(set->m, shutdown_cause_is_guest(cause), cause);
 }
 
 static void ev_powerdown(void *o)
 {
-    RunstateHook *h = o;
-    if (h->set)
-        qapi_event_send_powerdown(h->set->m);
+    MonitorSet *set = o;
+    qapi_event_send_powerdown(set->m);
+}
+
+static RunstateNotifier runstate_events(MonitorSet *set)
+{
+    return (RunstateNotifier){
+        .stopped = ev_stop, .resumed = ev_resume, .reset = ev_reset,
+        .shutdown = ev_shutdown, .powerdown = ev_powerdown, .opaque = set,
+    };
 }
 
 MonitorSet *monitor_set_get(Machine *m)
@@ -61,15 +60,10 @@ MonitorSet *monitor_set_get(Machine *m)
     set->m = m;
     set->sessions = g_ptr_array_new();
     set->listeners = g_ptr_array_new_with_free_func((GDestroyNotify)monitor_listener_free);
-    set->hook = g_new0(RunstateHook, 1);
-    set->hook->set = set;
     set->in_budget.limit = MONITOR_IN_BUDGET;
     set->exit_flush_ms = MONITOR_EXIT_FLUSH_MS;
     set->log = (LogBudget)LOG_BUDGET_DEFAULT;
-    RunstateNotifier n = {
-        .stopped = ev_stop, .resumed = ev_resume, .reset = ev_reset,
-        .shutdown = ev_shutdown, .powerdown = ev_powerdown, .opaque = set->hook,
-    };
+    RunstateNotifier n = runstate_events(set);
     runstate_add_notifier(m, &n);
     m->monitors = set;
     return set;
@@ -298,7 +292,8 @@ void monitor_cleanup(Machine *m)
     MonitorSet *set = m->monitors;
     if (!set)
         return;
-    set->hook->set = NULL;
+    RunstateNotifier n = runstate_events(set);
+    runstate_remove_notifier(m, &n);    /* no more events */
     set->closing = true;                /* no more input, no more clients */
     for (guint i = 0; i < set->listeners->len; i++)
         monitor_listener_pause(set->listeners->pdata[i]);

@@ -60,6 +60,21 @@ void runstate_add_notifier(Machine *m, const RunstateNotifier *n)
     g_array_append_val(m->run.notifiers, *n);
 }
 
+bool runstate_remove_notifier(Machine *m, const RunstateNotifier *n)
+{
+    GArray *a = m->run.notifiers;
+    for (guint i = 0; a && i < a->len; i++) {
+        const RunstateNotifier *x = &g_array_index(a, RunstateNotifier, i);
+        if (x->stopped == n->stopped && x->resumed == n->resumed && x->reset == n->reset &&
+            x->shutdown == n->shutdown && x->powerdown == n->powerdown &&
+            x->opaque == n->opaque) {
+            g_array_remove_index(a, i);
+            return true;
+        }
+    }
+    return false;
+}
+
 void runstate_cleanup(Machine *m)
 {
     if (m->run.notifiers)

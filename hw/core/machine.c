@@ -14,6 +14,7 @@
 #include "vireo/object.h"
 #include "vireo/fdset.h"
 #include "vireo/job.h"
+#include "vireo/migration.h"
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -338,6 +339,7 @@ void machine_free(Machine *m)
     if (!m)
         return;
     jobs_free(m);                   /* before the drives a snapshot job names */
+    migration_free(m);              /* its threads use RAM and devices; after the jobs */
     for (guint i = m->devices->len; i-- > 0;)
         device_free(m->devices->pdata[i]);
     g_ptr_array_free(m->devices, TRUE);

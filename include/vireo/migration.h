@@ -48,7 +48,13 @@ bool snapshot_delete_vm(Machine *m, const char *name, GPtrArray *devices, GError
 /* -loadvm NAME: loads the snapshot NAME of the machine's disks before it first runs. */
 bool snapshot_load_at_start(Machine *m, const char *name, GError **errp);
 
-/* Cancels what runs and joins the migration threads (at exit). */
+/* At exit: cancels what runs (the threads are not joined: one may be waiting for the
+ * main loop, which has ended). */
 void migration_shutdown(Machine *m);
+/* Frees the migration state of @m (machine_free()): cancels what runs, joins the
+ * migration threads, drops the MIGRATION events not sent yet. A migration must have
+ * ended first (a final status: completed, failed, cancelled): a thread still running
+ * may wait for the main thread, which is waiting here. */
+void migration_free(Machine *m);
 
 #endif

@@ -81,6 +81,9 @@ typedef struct RunstateNotifier {
     void *opaque;
 } RunstateNotifier;
 void runstate_add_notifier(Machine *m, const RunstateNotifier *n);
+/* Removes a notifier equal to @n (every member) that runstate_add_notifier() added;
+ * false when there is none. Not from inside a notifier. */
+bool runstate_remove_notifier(Machine *m, const RunstateNotifier *n);
 
 
 /* ---- for the machine core (system/, accel/) ---- */

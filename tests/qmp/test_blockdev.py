@@ -18,83 +18,23 @@ and the file node, and the same names added again.
 Prints TAP; exit 0 when all passed. Skips (TAP plan 0) without qemu-system-x86_64 or
 qemu-io.
 """
-import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
-BUILD = os.environ.get('VIREO_BUILD_DIR', 'build')
-VIREO = os.path.join(BUILD, 'vireo')
-QEMU = 'qemu-system-x86_64'
-FAILS = 0
-COUNT = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qmptest import QEMU, Vm, Tap, none_machine  # noqa: E402
+
 # Steps whose error text is Vireo's own (the class is still compared): why.
 TEXT_DIFFERS = {
     'qcow2 over a raw image': "Vireo's qcow2 driver names the image and the bad magic",
 }
 
 
-def tap(ok, name, why=''):
-    global FAILS, COUNT
-    COUNT += 1
-    print('%s - blockdev: %s' % ('ok' if ok else 'not ok', name))
-    if not ok:
-        FAILS += 1
-        for line in str(why).splitlines()[:20]:
-            print('# ' + line)
-    sys.stdout.flush()
-
-
-class Vm:
-    def __init__(self, argv, sock):
-        self.err = tempfile.TemporaryFile()
-        self.p = subprocess.Popen(argv + ['-qmp', 'unix:%s,server=on,wait=off' % sock],
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                  stderr=self.err)
-        deadline = time.time() + 30
-        while True:
-            try:
-                self.s = socket.socket(socket.AF_UNIX)
-                self.s.connect(sock)
-                break
-            except OSError:
-                self.s.close()
-                if self.p.poll() is not None or time.time() > deadline:
-                    self.err.seek(0)
-                    raise RuntimeError('%s did not start: %s' % (
-                        argv[0], self.err.read().decode()[-400:]))
-                time.sleep(0.05)
-        self.s.settimeout(60)
-        self.f = self.s.makefile('rw')
-        self.f.readline()
-        self.cmd('qmp_capabilities')
-
-    def cmd(self, name, args=None):
-        req = {'execute': name}
-        if args is not None:
-            req['arguments'] = args
-        self.f.write(json.dumps(req) + '\n')
-        self.f.flush()
-        while True:
-            r = json.loads(self.f.readline())
-            if 'event' not in r:
-                return r
-
-    def close(self):
-        try:
-            self.cmd('quit')
-        except (OSError, ValueError):
-            pass
-        try:
-            self.p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
+tap = Tap('blockdev: ')
 
 
 def lock_state(img):
@@ -186,7 +126,7 @@ def shape(reply):
     return ('value', reply)
 
 
-def run(vmm, work, argv):
+def run(vmm, work):
     for f in ('a.qcow2', 'r.raw', 'd.raw'):
         p = os.path.join(work, f)
         if os.path.exists(p):
@@ -197,8 +137,8 @@ def run(vmm, work, argv):
                    check=True)
     subprocess.run(['qemu-img', 'create', '-q', '-f', 'raw', os.path.join(work, 'd.raw'), '1M'],
                    check=True)
-    vm = Vm(argv + ['-drive', 'file=%s,if=none,id=dr0,format=raw' % os.path.join(work, 'd.raw')],
-            os.path.join(work, vmm + '.sock'))
+    drive = 'file=%s,if=none,id=dr0,format=raw' % os.path.join(work, 'd.raw')
+    vm = Vm(none_machine(vmm) + ['-drive', drive], os.path.join(work, vmm + '.sock'))
     try:
         return sequence(vm, work, vmm == 'vireo')
     finally:
@@ -212,13 +152,11 @@ def main():
             return 0
     work = tempfile.mkdtemp(prefix='blockdev-test-')
     try:
-        ref, ref_nodes = run('qemu', work, [QEMU, '-M', 'none', '-accel', 'tcg', '-nodefaults',
-                                            '-display', 'none'])
-        got, got_nodes = run('vireo', work, [VIREO, '-M', 'none', '-accel', 'qtest',
-                                             '-display', 'none'])
+        ref, ref_nodes = run('qemu', work)
+        got, got_nodes = run('vireo', work)
     except (RuntimeError, OSError, ValueError) as e:
         tap(False, 'start', e)
-        print('1..%d' % COUNT)
+        tap.plan()
         return 1
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -248,8 +186,8 @@ def main():
         tap(name in gn and not diff and not img and not missing,
             'query-named-block-nodes %s: members and values as QEMU' % name,
             'missing %r, differing %r %r' % (missing, diff, img))
-    print('1..%d' % COUNT)
-    return 1 if FAILS else 0
+    tap.plan()
+    return 1 if tap.fails else 0
 
 
 if __name__ == '__main__':

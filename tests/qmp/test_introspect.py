@@ -17,18 +17,13 @@ It prints one TAP line per check and, at the end, how many of QEMU's QMP command
 command-line option groups Vireo has (from query-qmp-schema and
 query-command-line-options of both). Exit 0 all passed, 1 a check failed.
 """
-import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 
-BUILD = os.environ.get('VIREO_BUILD_DIR', 'build')
-VIREO = os.path.join(BUILD, 'vireo')
-QEMU = 'qemu-system-x86_64'
-FAILS = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qmptest import Vm, Tap, none_machine  # noqa: E402
+
 # What Vireo has that QEMU 7.2 does not, on purpose (each a Vireo extension or a
 # device QEMU models differently); anything else missing from QEMU is a failure.
 VIREO_TYPES = {
@@ -49,75 +44,13 @@ def vireo_own(prop):
     return prop.startswith('x-') or prop in VIREO_PROPS
 
 
-def tap(ok, name, why=''):
-    global FAILS
-    print('%s - introspect: %s' % ('ok' if ok else 'not ok', name))
-    if not ok:
-        FAILS += 1
-        for line in str(why).splitlines()[:20]:
-            print('# ' + line)
-    sys.stdout.flush()
-
-
-class Vm:
-    def __init__(self, argv, sock):
-        self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE)
-        deadline = time.time() + 30
-        while True:
-            try:
-                self.s = socket.socket(socket.AF_UNIX)
-                self.s.connect(sock)
-                break
-            except OSError:
-                self.s.close()
-                if self.p.poll() is not None or time.time() > deadline:
-                    raise RuntimeError('%s did not start: %s' % (argv[0],
-                                       self.p.stderr.read().decode()[-400:]))
-                time.sleep(0.05)
-        self.f = self.s.makefile('rw')
-        self.recv()
-        self.cmd('qmp_capabilities')
-
-    def recv(self):
-        while True:
-            m = json.loads(self.f.readline())
-            if 'event' not in m:
-                return m
-
-    def cmd(self, name, **args):
-        req = {'execute': name}
-        if args:
-            req['arguments'] = args
-        self.f.write(json.dumps(req) + '\n')
-        self.f.flush()
-        return self.recv()
-
-    def ret(self, name, **args):
-        r = self.cmd(name, **args)
-        if 'return' not in r:
-            raise RuntimeError('%s: %s' % (name, r))
-        return r['return']
-
-    def close(self):
-        try:
-            self.cmd('quit')
-        except Exception:
-            pass
-        try:
-            self.p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
+tap = Tap('introspect: ')
 
 
 def start(tmp):
-    common = ['-machine', 'none', '-nodefaults', '-display', 'none', '-S',
-              '-object', 'iothread,id=io0', '-object', 'secret,id=sec0,data=x']
-    v = Vm([VIREO, '-accel', 'qtest', '-qmp', 'unix:%s/v.sock,server=on,wait=off' % tmp]
-           + common, tmp + '/v.sock')
-    q = Vm([QEMU, '-accel', 'tcg', '-qmp', 'unix:%s/q.sock,server=on,wait=off' % tmp]
-           + common, tmp + '/q.sock')
+    common = ['-S', '-object', 'iothread,id=io0', '-object', 'secret,id=sec0,data=x']
+    v = Vm(none_machine('vireo') + common, tmp + '/v.sock')
+    q = Vm(none_machine('qemu') + common, tmp + '/q.sock')
     return v, q
 
 
@@ -127,16 +60,16 @@ def by_name(lst, key='name'):
 
 def check_types(v, q):
     for abstract in (False, True):
-        vt = by_name(v.ret('qom-list-types', abstract=abstract))
-        qt = by_name(q.ret('qom-list-types', abstract=abstract))
+        vt = by_name(v.ret('qom-list-types', {'abstract': abstract}))
+        qt = by_name(q.ret('qom-list-types', {'abstract': abstract}))
         bad = ['%s: Vireo %s, QEMU %s' % (n, e, qt.get(n)) for n, e in sorted(vt.items())
                if n not in VIREO_TYPES and
                (n not in qt or qt[n].get('parent') != e.get('parent') or
                 qt[n].get('abstract', False) != e.get('abstract', False))]
         tap(not bad, 'qom-list-types%s: names, parents, abstract as QEMU\'s'
             % (' abstract=true' if abstract else ''), '\n'.join(bad))
-    vi = by_name(v.ret('qom-list-types', implements='pci-device'))
-    qi = by_name(q.ret('qom-list-types', implements='pci-device'))
+    vi = by_name(v.ret('qom-list-types', {'implements': 'pci-device'}))
+    qi = by_name(q.ret('qom-list-types', {'implements': 'pci-device'}))
     bad = [n for n in vi if n not in qi]
     tap(vi and not bad, 'qom-list-types implements=pci-device', bad or 'empty')
     return vt, qt
@@ -159,30 +92,30 @@ def same_props(name, vl, ql):
 
 def check_props(v, q, types):
     devices = [n for n, t in types.items() if not t.get('abstract') and
-               q.cmd('device-list-properties', typename=n).get('return') is not None and
+               q.cmd('device-list-properties', {'typename': n}).get('return') is not None and
                'cpu' not in n]
     for n in sorted(devices):
-        vl = v.ret('device-list-properties', typename=n)
-        ql = q.ret('device-list-properties', typename=n)
+        vl = v.ret('device-list-properties', {'typename': n})
+        ql = q.ret('device-list-properties', {'typename': n})
         bad = same_props(n, vl, ql)
         tap(not bad, 'device-list-properties %s (%d properties)' % (n, len(vl)), '\n'.join(bad))
     for n in ('memory-backend-ram', 'memory-backend-memfd', 'memory-backend-file', 'secret',
               'rng-random', 'iothread', 'none-machine', 'pc-i440fx-7.2-machine', 'pci-device',
               'virtio-pci', 'kvm-accel'):
-        vl = v.ret('qom-list-properties', typename=n)
-        ql = q.ret('qom-list-properties', typename=n)
+        vl = v.ret('qom-list-properties', {'typename': n})
+        ql = q.ret('qom-list-properties', {'typename': n})
         bad = same_props(n, vl, ql)
         tap(not bad, 'qom-list-properties %s (%d properties)' % (n, len(vl)), '\n'.join(bad))
 
 
 def same_errors(v, q, name, **args):
-    rv, rq = v.cmd(name, **args), q.cmd(name, **args)
+    rv, rq = v.cmd(name, args or None), q.cmd(name, args or None)
     tap(rv.get('error') == rq.get('error'), '%s %s: the error QEMU gives' % (name, args or ''),
         'Vireo %s\nQEMU %s' % (rv, rq))
 
 
 def same_keys(v, q, name, pick=None, **args):
-    rv, rq = v.ret(name, **args), q.ret(name, **args)
+    rv, rq = v.ret(name, args or None), q.ret(name, args or None)
     if pick:
         rv, rq = pick(rv), pick(rq)
     if isinstance(rv, list):
@@ -222,7 +155,8 @@ def check_misc(v, q):
     same_errors(v, q, 'object-del', id='no-such-object')
     same_errors(v, q, 'qom-get', path='/machine/peripheral/nope', property='type')
     for path in ('/', '/machine', '/objects'):
-        vl, ql = by_name(v.ret('qom-list', path=path)), by_name(q.ret('qom-list', path=path))
+        vl = by_name(v.ret('qom-list', {'path': path}))
+        ql = by_name(q.ret('qom-list', {'path': path}))
         bad = ['%s: %s vs QEMU %s' % (n, e['type'], ql.get(n, {}).get('type'))
                for n, e in vl.items() if n in ql and ql[n]['type'] != e['type']]
         missing = [n for n in ('machine', 'objects', 'peripheral', 'unattached', 'io0', 'sec0')
@@ -231,11 +165,11 @@ def check_misc(v, q):
             '\n'.join(bad + ['missing %s' % m for m in missing]))
     for obj, prop in (('/objects/io0', 'poll-max-ns'), ('/objects/sec0', 'format'),
                       ('/machine', 'type')):
-        rv = v.cmd('qom-get', path=obj, property=prop)
-        rq = q.cmd('qom-get', path=obj, property=prop)
+        rv = v.cmd('qom-get', {'path': obj, 'property': prop})
+        rq = q.cmd('qom-get', {'path': obj, 'property': prop})
         tap(rv == rq, 'qom-get %s %s' % (obj, prop), 'Vireo %s\nQEMU %s' % (rv, rq))
-    r = v.cmd('object-add', **{'qom-type': 'memory-backend-ram', 'id': 'm1', 'size': 1048576})
-    tap(r == {'return': {}} and v.cmd('object-del', id='m1') == {'return': {}},
+    r = v.cmd('object-add', {'qom-type': 'memory-backend-ram', 'id': 'm1', 'size': 1048576})
+    tap(r == {'return': {}} and v.cmd('object-del', {'id': 'm1'}) == {'return': {}},
         'object-add, object-del', r)
 
 
@@ -291,7 +225,7 @@ def main():
     finally:
         v.close()
         q.close()
-    return 1 if FAILS else 0
+    return 1 if tap.fails else 0
 
 
 if __name__ == '__main__':

@@ -20,17 +20,14 @@ TAP on stdout; exit 0 when every check passed, 1 otherwise.
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
-BUILD = os.environ.get('VIREO_BUILD_DIR', 'build')
-VIREO = os.path.join(BUILD, 'vireo')
-QEMU = 'qemu-system-x86_64'
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qmptest import BUILD, QEMU, Vm, Tap, none_machine  # noqa: E402
+
 IMG = 'qemu-img' if shutil.which('qemu-img') else os.path.join(BUILD, 'tools', 'vireo-img')
-TIMEOUT = 60
 RAM = 16 << 20
 SAVED, CHANGED = b'saved-by-snapshot-save', b'written-after-the-save'
 
@@ -112,91 +109,7 @@ EXPECTED = [
     ('snapshot tags of disk0', ['t9']),
 ]
 
-FAILS = 0
-COUNT = 0
-
-
-def tap(ok, name, why=''):
-    global FAILS, COUNT
-    COUNT += 1
-    print('%s %d - jobs: %s' % ('ok' if ok else 'not ok', COUNT, name))
-    if not ok:
-        FAILS += 1
-        for line in str(why).splitlines()[:30]:
-            print('# ' + line)
-    sys.stdout.flush()
-
-
-class Vm:
-    def __init__(self, argv, sock):
-        self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE)
-        deadline = time.time() + 30
-        while True:
-            try:
-                self.s = socket.socket(socket.AF_UNIX)
-                self.s.connect(sock)
-                break
-            except OSError:
-                self.s.close()
-                if self.p.poll() is not None or time.time() > deadline:
-                    raise RuntimeError('%s did not start: %s' % (argv[0],
-                                       self.p.stderr.read().decode()[-400:]))
-                time.sleep(0.05)
-        self.s.settimeout(TIMEOUT)
-        self.buf = b''
-        self.events = []
-        self.recv()
-        self.cmd('qmp_capabilities')
-
-    def recv(self):
-        while b'\n' not in self.buf:
-            d = self.s.recv(65536)
-            if not d:
-                raise RuntimeError('connection closed')
-            self.buf += d
-        line, self.buf = self.buf.split(b'\n', 1)
-        return json.loads(line)
-
-    def cmd(self, name, **args):
-        req = {'execute': name}
-        if args:
-            req['arguments'] = args
-        self.s.sendall((json.dumps(req) + '\n').encode())
-        while True:
-            m = self.recv()
-            if 'event' in m:
-                self.events.append(m)
-            else:
-                return m
-
-    def job_statuses(self, jid, last):
-        """The JOB_STATUS_CHANGE statuses of @jid up to and including @last."""
-        out = []
-        while True:
-            for i, e in enumerate(self.events):
-                if e['event'] == 'JOB_STATUS_CHANGE' and e['data']['id'] == jid:
-                    st = self.events.pop(i)['data']['status']
-                    out.append(st)
-                    if st == last:
-                        return out
-                    break
-            else:
-                m = self.recv()
-                if 'event' not in m:
-                    raise RuntimeError('unexpected reply %r' % m)
-                self.events.append(m)
-
-    def close(self):
-        try:
-            self.cmd('quit')
-        except Exception:
-            pass
-        try:
-            self.p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
+tap = Tap('jobs: ', numbered=True, diag_lines=30)
 
 
 JOB_SCHEMA = ['snapshot-save', 'snapshot-load', 'snapshot-delete', 'query-jobs', 'job-pause',
@@ -236,7 +149,7 @@ def scenario(vm, ram):
     rec = []
 
     def job(step, cmd, jid, **args):
-        r = vm.cmd(cmd, **dict(args, **{'job-id': jid}))
+        r = vm.cmd(cmd, dict(args, **{'job-id': jid}))
         if r != OK:
             rec.append((step, [r]))
             return
@@ -244,7 +157,7 @@ def scenario(vm, ram):
         rec.append((step, [r, statuses, vm.cmd('query-jobs').get('return')]))
 
     def dismiss(step, jid):
-        r = vm.cmd('job-dismiss', id=jid)
+        r = vm.cmd('job-dismiss', {'id': jid})
         rec.append((step, [r, vm.job_statuses(jid, 'null') if r == OK else None]))
 
     def set_ram(data):
@@ -260,15 +173,15 @@ def scenario(vm, ram):
     job('save s2 t1 (exists)', 'snapshot-save', 's2', tag='t1', vmstate='disk0',
         devices=dev('disk0'))
     rec.append(('save with the id of a concluded job',
-                vm.cmd('snapshot-save', **{'job-id': 's2', 'tag': 'tx', 'vmstate': 'disk0',
-                                           'devices': ['disk0']})))
+                vm.cmd('snapshot-save', {'job-id': 's2', 'tag': 'tx', 'vmstate': 'disk0',
+                                         'devices': ['disk0']})))
     dismiss('dismiss s1', 's1')
     dismiss('dismiss s2', 's2')
     rec.append(('query-jobs after dismiss', vm.cmd('query-jobs')))
     for step, jid in (('save with job-id 1bad', '1bad'), ('save with job-id "a b"', 'a b')):
-        rec.append((step, vm.cmd('snapshot-save', **{'job-id': jid, 'tag': 't1',
-                                                     'vmstate': 'disk0',
-                                                     'devices': ['disk0']})))
+        rec.append((step, vm.cmd('snapshot-save', {'job-id': jid, 'tag': 't1',
+                                                   'vmstate': 'disk0',
+                                                   'devices': ['disk0']})))
     for step, jid, vms, devs in (
             ('save, vmstate unknown', 's3', 'nope', ['disk0']),
             ('save, device unknown', 's4', 'disk0', ['nope']),
@@ -277,19 +190,19 @@ def scenario(vm, ram):
             ('save, a raw device', 's7', 'disk0', ['disk0', 'raw0']),
             ('save, a read-only device', 's8', 'disk0', ['disk0', 'ro0'])):
         job(step, 'snapshot-save', jid, tag='t' + jid[1:], vmstate=vms, devices=devs)
-        vm.cmd('job-dismiss', id=jid)
+        vm.cmd('job-dismiss', {'id': jid})
         vm.job_statuses(jid, 'null')
     job('load l1 t1', 'snapshot-load', 'l1', tag='t1', vmstate='disk0', devices=dev('disk0'))
     with open(ram, 'rb') as f:
         rec.append(('RAM after load is the saved RAM', f.read(len(SAVED)) == SAVED))
     rec.append(('run state after a load', vm.cmd('query-status').get('return')))
     for jid in ('l1',):
-        vm.cmd('job-dismiss', id=jid)
+        vm.cmd('job-dismiss', {'id': jid})
         vm.job_statuses(jid, 'null')
     for step, jid, tag, vms in (('load, tag unknown', 'l2', 'zz', 'disk0'),
                                 ('load, vmstate unknown', 'l3', 't1', 'nope')):
         job(step, 'snapshot-load', jid, tag=tag, vmstate=vms, devices=dev('disk0'))
-        vm.cmd('job-dismiss', id=jid)
+        vm.cmd('job-dismiss', {'id': jid})
         vm.job_statuses(jid, 'null')
         if jid == 'l2':
             rec.append(('run state after a failed load', vm.cmd('query-status').get('return')))
@@ -298,12 +211,12 @@ def scenario(vm, ram):
                             ('delete d2 t1 (gone already)', 'd2', ['disk0']),
                             ('delete, device unknown', 'd3', ['nope'])):
         job(step, 'snapshot-delete', jid, tag='t1', devices=devs)
-        vm.cmd('job-dismiss', id=jid)
+        vm.cmd('job-dismiss', {'id': jid})
         vm.job_statuses(jid, 'null')
     for verb in ('dismiss', 'cancel', 'pause', 'resume', 'complete', 'finalize'):
-        rec.append(('job-%s zz' % verb, vm.cmd('job-' + verb, id='zz')))
+        rec.append(('job-%s zz' % verb, vm.cmd('job-' + verb, {'id': 'zz'})))
     for verb in ('cancel', 'pause', 'resume', 'complete', 'finalize'):
-        rec.append(('job-%s s9' % verb, vm.cmd('job-' + verb, id='s9')))
+        rec.append(('job-%s s9' % verb, vm.cmd('job-' + verb, {'id': 's9'})))
     rec.append(('final query-jobs', vm.cmd('query-jobs')))
     return rec
 
@@ -340,15 +253,14 @@ def run_one(kind, tmp):
     with open(ram, 'wb') as f:
         f.truncate(RAM)
     sock = os.path.join(d, 'qmp.sock')
-    argv = ([VIREO, '-accel', 'qtest'] if kind == 'vireo' else [QEMU, '-accel', 'tcg']) + [
-        '-machine', 'none', '-nodefaults', '-display', 'none', '-m', '16M',
+    argv = none_machine(kind) + [
+        '-m', '16M',
         '-object', 'memory-backend-file,id=mem0,size=16M,mem-path=%s,share=on' % ram,
         '-machine', 'memory-backend=mem0',
         '-blockdev', 'driver=qcow2,node-name=disk0,file.driver=file,file.filename=' + disk,
         '-blockdev', 'driver=raw,node-name=raw0,file.driver=file,file.filename=' + raw,
         '-blockdev', 'driver=qcow2,node-name=ro0,read-only=on,file.driver=file,'
-                     'file.read-only=on,file.filename=' + ro,
-        '-qmp', 'unix:%s,server=on,wait=off' % sock]
+                     'file.read-only=on,file.filename=' + ro]
     vm = Vm(argv, sock)
     try:
         shapes = schema_shapes(vm)
@@ -399,8 +311,8 @@ def main():
             print('# %s not found: Vireo checked against the record only' % QEMU)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print('1..%d' % COUNT)
-    return 1 if FAILS else 0
+    tap.plan()
+    return 1 if tap.fails else 0
 
 
 if __name__ == '__main__':

@@ -19,88 +19,14 @@ import sys
 import tempfile
 import time
 
-TIMEOUT = 60            # per reply; generous: the sandbox is a slow TCG machine
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qmptest import QEMU, TIMEOUT, VIREO, Fail, Qmp, Tap, check  # noqa: E402
+
 REQUIRED = ['qmp_capabilities', 'query-version', 'query-commands', 'query-qmp-schema',
             'query-status', 'query-name', 'query-uuid', 'query-kvm', 'query-machines',
             'query-cpus-fast', 'query-hotpluggable-cpus', 'query-target', 'query-chardev',
             'query-memory-size-summary', 'stop', 'cont', 'system_reset',
             'system_powerdown', 'quit', 'human-monitor-command']
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, why):
-    if not cond:
-        raise Fail(why)
-
-
-class Client:
-    """One QMP connection; events are kept apart from replies."""
-
-    def __init__(self, addr, negotiate=True):
-        fam = socket.AF_UNIX if isinstance(addr, str) else socket.AF_INET
-        self.sock = socket.socket(fam, socket.SOCK_STREAM)
-        self.sock.settimeout(TIMEOUT)
-        self.sock.connect(addr)
-        self.buf = b''
-        self.events = []
-        self.greeting = self.recv()
-        if negotiate:
-            r = self.cmd('qmp_capabilities')
-            check(r == {'return': {}}, 'qmp_capabilities: %r' % r)
-
-    def recv(self):
-        while b'\n' not in self.buf:
-            d = self.sock.recv(1 << 20)
-            if not d:
-                raise Fail('connection closed by the server')
-            self.buf += d
-        line, self.buf = self.buf.split(b'\n', 1)
-        return json.loads(line)
-
-    def send(self, data):
-        self.sock.sendall(data if isinstance(data, bytes) else data.encode())
-
-    def reply(self):
-        while True:
-            m = self.recv()
-            if 'event' in m:
-                self.events.append(m)
-            else:
-                return m
-
-    def cmd(self, name, args=None, **extra):
-        req = {'execute': name}
-        if args is not None:
-            req['arguments'] = args
-        req.update(extra)
-        self.send(json.dumps(req))
-        return self.reply()
-
-    def event(self, name, timeout=TIMEOUT):
-        """Returns (and removes) the first event @name, waiting up to @timeout."""
-        end = time.monotonic() + timeout
-        while True:
-            for i, e in enumerate(self.events):
-                if e['event'] == name:
-                    return self.events.pop(i)
-            left = end - time.monotonic()
-            if left <= 0:
-                raise Fail('no %s event within %d s (got %r)' % (name, timeout, self.events))
-            self.sock.settimeout(left)
-            try:
-                m = self.recv()
-            except socket.timeout:
-                continue
-            finally:
-                self.sock.settimeout(TIMEOUT)
-            check('event' in m, 'unexpected reply %r' % m)
-            self.events.append(m)
-
-    def close(self):
-        self.sock.close()
 
 
 def error_of(r, cls):
@@ -119,7 +45,7 @@ class Run:
         self.a = args
         self.vireo = args.vmm == 'vireo'
         self.work = tempfile.mkdtemp(prefix='qmp-test-')
-        self.results = []
+        self.tap = Tap()
         self.proc = None
 
     # -- the VMM --
@@ -139,7 +65,7 @@ class Run:
         if self.vireo:
             cmd = [self.a.vireo] + common + ['-serial', 'file:%s/serial.log' % w]
         else:
-            cmd = ['qemu-system-x86_64', '-accel', 'tcg', '-nodefaults'] + common
+            cmd = [QEMU, '-accel', 'tcg', '-nodefaults'] + common
         self.err = open(os.path.join(w, 'vmm.err'), 'w')
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=self.err,
                                      stderr=self.err)
@@ -166,18 +92,13 @@ class Run:
     def t(self, name, fn):
         try:
             fn()
-            print('ok - %s' % name)
-            self.results.append(True)
+            self.tap(True, name)
         except (Fail, OSError, ValueError, KeyError, TypeError, IndexError) as e:
-            print('not ok - %s' % name)
-            for line in ('%s: %s' % (type(e).__name__, e)).splitlines()[:20]:
-                print('# ' + line)
-            self.results.append(False)
-        sys.stdout.flush()
+            self.tap(False, name, '%s: %s' % (type(e).__name__, e))
 
     # -- the checks --
     def greeting(self):
-        c = Client(self.extra, negotiate=False)
+        c = Qmp(self.extra, negotiate=False)
         g = c.greeting['QMP']
         v = g['version']
         check(set(v['qemu']) == {'major', 'minor', 'micro'}, 'version %r' % v)
@@ -330,13 +251,13 @@ class Run:
         expect_error(c.cmd('job-dismiss', {'id': 'j1'}), 'GenericError', 'Job not found')
 
     def tcp_and_more_clients(self):
-        t = Client(('127.0.0.1', self.port))
+        t = Qmp(('127.0.0.1', self.port))
         check(t.cmd('query-name')['return'] == {'name': 'qmptest'}, 'query-name')
         if not self.vireo:      # QEMU serves one client per socket at a time
             t.close()
             return
-        t2 = Client(('127.0.0.1', self.port))      # several clients on one listener
-        u = Client(self.qsock)                     # a third one beside self.main
+        t2 = Qmp(('127.0.0.1', self.port))      # several clients on one listener
+        u = Qmp(self.qsock)                     # a third one beside self.main
         for c in (t2, u):
             check(c.cmd('query-target')['return'] == {'arch': 'x86_64'}, 'more clients')
         for c in (t, t2, u):
@@ -358,11 +279,11 @@ class Run:
         s.close()
 
     def disconnect_mid_command(self):
-        c = Client(self.extra)
+        c = Qmp(self.extra)
         c.send('{"execute": "query-qmp-schema"}{"execute": "query-st')
         c.sock.shutdown(socket.SHUT_RDWR)
         c.close()
-        c = Client(self.extra)
+        c = Qmp(self.extra)
         c.send('{"execute": "query-status", "id": 1}')
         c.sock.close()
         check(self.main.cmd('query-name')['return'] == {'name': 'qmptest'}, 'others fine')
@@ -379,7 +300,7 @@ class Run:
             got.append(r)
 
     def bad_input(self):
-        c = Client(self.extra)
+        c = Qmp(self.extra)
         cases = [
             (b'{"execute": "query-status"', b' }', None),       # split: still one command
             (b'{"a" 1}', None, 'JSON parse error, '),
@@ -416,7 +337,7 @@ class Run:
         c.close()
 
     def flood(self):
-        c = Client(self.extra)
+        c = Qmp(self.extra)
         n = 5000
         c.send(''.join('{"execute": "query-status", "id": %d}' % i for i in range(n)))
         for i in range(n):
@@ -481,7 +402,7 @@ class Run:
         if self.vireo:
             cmd = [self.a.vireo, '-S', '-display', 'none', '-serial', 'null', '-qmp', 'stdio']
         else:
-            cmd = ['qemu-system-x86_64', '-accel', 'tcg', '-nodefaults', '-S', '-display',
+            cmd = [QEMU, '-accel', 'tcg', '-nodefaults', '-S', '-display',
                    'none', '-qmp', 'stdio']
         req = (b'{"execute": "qmp_capabilities"}\n{"execute": "query-status"}\n'
                b'{"execute": "quit"}\n')
@@ -495,8 +416,8 @@ class Run:
     def run(self):
         try:
             self.start()
-            self.main = Client(self.qsock)
-            self.second = Client(self.msock)       # the -chardev/-mon monitor
+            self.main = Qmp(self.qsock)
+            self.second = Qmp(self.msock)       # the -chardev/-mon monitor
             self.extra = self.qsock if self.vireo else ('127.0.0.1', self.port)
         except (Fail, OSError) as e:
             print('not ok - start %s' % self.a.vmm)
@@ -527,21 +448,20 @@ class Run:
                          ('-qmp stdio', self.qmp_stdio)]:
             self.t(name, fn)
         self.stop()
-        print('1..%d' % len(self.results))
-        if all(self.results):
+        self.tap.plan()
+        if not self.tap.fails:
             shutil.rmtree(self.work, ignore_errors=True)
         else:
             print('# logs kept in %s' % self.work)
             for line in self.stderr_tail().splitlines():
                 print('#   ' + line)
-        return 0 if all(self.results) else 1
+        return 0 if not self.tap.fails else 1
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--vmm', choices=['vireo', 'qemu'], default='vireo')
-    ap.add_argument('--vireo', default=os.path.join(os.environ.get('VIREO_BUILD_DIR', 'build'),
-                                                    'vireo'))
+    ap.add_argument('--vireo', default=VIREO)
     a = ap.parse_args()
     if a.vmm == 'vireo':
         try:
