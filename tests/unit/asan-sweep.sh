@@ -1,6 +1,7 @@
 #!/bin/sh
 # The hostile-guest tests under AddressSanitizer + UBSan, for `make check` on a build
 # that is not sanitized itself: the systematic sweep of every device (test-device-sweep),
+# the ACPI PCI hotplug hostile driver and device removals (test-pcihp),
 # the virtio hostile-driver tests and the VNC server's hostile clients (test-vnc: Tight,
 # websockets), built in a sanitized build directory of their own (made on first use,
 # incremental after that: ~1-2 min the first time on 2 cores).
@@ -8,7 +9,7 @@
 set -e
 src=$1
 dir=$2
-tests="test-device-sweep test-virtio-hostile test-virtio test-virtio-net test-e1000 test-net test-vnc"
+tests="test-device-sweep test-pcihp test-virtio-hostile test-virtio test-virtio-net test-e1000 test-net test-vnc"
 if ! command -v meson >/dev/null || ! command -v ninja >/dev/null; then
     echo "meson/ninja not in PATH: cannot make the sanitized build"; exit 77
 fi
