@@ -42,7 +42,7 @@ typedef struct MonitorSet {
     Machine *m;
     GPtrArray *sessions;           /* MonitorSession*, fd and chardev ones */
     GPtrArray *listeners;          /* MonitorListener* */
-    RunstateHook *hook;            /* runstate notifier target; outlives the set */
+    RunstateHook *hook;            /* runstate notifier target */
     unsigned next_compat_id;       /* compat_monitorN */
     JsonStreamBudget in_budget;    /* shared by every QMP session's input */
     size_t out_total;              /* unwritten output of all sessions */

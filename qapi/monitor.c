@@ -12,8 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The runstate notifier cannot be removed, so its target outlives the set and is
- * only disconnected from it (monitor_cleanup()). */
+/* The runstate notifier's target; monitor_cleanup() removes the notifier and frees it. */
 struct RunstateHook {
     MonitorSet *set;
 };
@@ -298,7 +297,8 @@ void monitor_cleanup(Machine *m)
     MonitorSet *set = m->monitors;
     if (!set)
         return;
-    set->hook->set = NULL;
+    runstate_remove_notifier(m, set->hook);
+    g_free(set->hook);
     set->closing = true;                /* no more input, no more clients */
     for (guint i = 0; i < set->listeners->len; i++)
         monitor_listener_pause(set->listeners->pdata[i]);

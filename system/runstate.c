@@ -60,6 +60,13 @@ void runstate_add_notifier(Machine *m, const RunstateNotifier *n)
     g_array_append_val(m->run.notifiers, *n);
 }
 
+void runstate_remove_notifier(Machine *m, void *opaque)
+{
+    for (guint i = m->run.notifiers ? m->run.notifiers->len : 0; i-- > 0;)
+        if (g_array_index(m->run.notifiers, RunstateNotifier, i).opaque == opaque)
+            g_array_remove_index(m->run.notifiers, i);
+}
+
 void runstate_cleanup(Machine *m)
 {
     if (m->run.notifiers)

@@ -81,6 +81,8 @@ typedef struct RunstateNotifier {
     void *opaque;
 } RunstateNotifier;
 void runstate_add_notifier(Machine *m, const RunstateNotifier *n);
+/* Removes the notifiers whose opaque is @opaque (not from inside a notification). */
+void runstate_remove_notifier(Machine *m, void *opaque);
 
 
 /* ---- for the machine core (system/, accel/) ---- */
