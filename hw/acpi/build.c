@@ -216,20 +216,29 @@ static bool patch_window(uint8_t *aml, size_t len, unsigned width, uint64_t ph_m
     return aml_patch(aml, len, pat, rep, 4 * width, what, errp);
 }
 
-/* Slots 2..31 keep their _EJ0 only where devices can come and go: with a hot-plug
- * controller (m->hotplug, PIIX4_PM) and no built-in device in the slot. The method is
- * found by its body, Method (_EJ0, 1) { PCEJ (slot) }, and renamed EJ0_. */
+/* Slots 2..31 keep their _EJ0 and _SUN only where devices can come and go: with a
+ * hot-plug controller (m->hotplug, PIIX4_PM) and no built-in device in the slot.
+ * Without _EJ0 Linux's acpiphp offers no eject; without _SUN its ACPI slot driver lists
+ * no slot (as QEMU's DSDT, which describes no slot for a built-in device). Found by
+ * their bytes, Method (_EJ0, 1) { PCEJ (slot) } and Name (_SUN, slot), and renamed
+ * EJ0_ and SUN_ (same length). */
 static bool patch_slots(Machine *m, uint8_t *aml, size_t len, GError **errp)
 {
     uint32_t hotplug = m->hotplug && m->pci_bus ? ~pci_bus_builtin_slots(m->pci_bus) : 0;
 
     for (unsigned slot = 2; slot < PCI_SLOT_MAX; slot++) {
-        uint8_t pat[11] = { '_', 'E', 'J', '0', 0x01, 'P', 'C', 'E', 'J', 0x0a, slot };
-        uint8_t rep[11];
-        memcpy(rep, pat, sizeof(rep));
-        if (!(hotplug & (1u << slot)))
-            memcpy(rep, "EJ0_", 4);
-        if (!aml_patch(aml, len, pat, rep, sizeof(pat), "slot _EJ0", errp))
+        bool on = hotplug & (1u << slot);
+        uint8_t ej[11] = { '_', 'E', 'J', '0', 0x01, 'P', 'C', 'E', 'J', 0x0a, slot };
+        uint8_t sun[7] = { 0x08, '_', 'S', 'U', 'N', 0x0a, slot };
+        uint8_t ej_rep[11], sun_rep[7];
+        memcpy(ej_rep, ej, sizeof(ej));
+        memcpy(sun_rep, sun, sizeof(sun));
+        if (!on) {
+            memcpy(ej_rep, "EJ0_", 4);
+            memcpy(sun_rep + 1, "SUN_", 4);
+        }
+        if (!aml_patch(aml, len, ej, ej_rep, sizeof(ej), "slot _EJ0", errp) ||
+            !aml_patch(aml, len, sun, sun_rep, sizeof(sun), "slot _SUN", errp))
             return false;
     }
     return true;

@@ -125,15 +125,16 @@ static void hp_msi(void *opaque, uint64_t addr, uint32_t data)
 
 /* The pc board with -nodefaults -vga std (VGA at 02.0), 64 MiB, direct boot of the
  * embedded guest, @global as -global (or NULL), built and finished; QMP connected. */
-static Hp *hp_new(const char *global)
+static Hp *hp_new_with(const char *global, bool defaults)
 {
     Hp *h = g_new0(Hp, 1);
     MachineOpts o;
     GError *err = NULL;
     machine_opts_init(&o);
     o.type = pc_machine_class.name;
-    o.nodefaults = true;
-    o.vga = "std";
+    o.nodefaults = !defaults;
+    o.vga = defaults ? NULL : "std";
+    o.nographic = defaults;
     o.ram_size = 64 << 20;
     h->globals = g_ptr_array_new();
     if (global) {
@@ -174,6 +175,11 @@ static Hp *hp_new(const char *global)
     g_assert_cmpint(ftruncate(fd, 1 << 20), ==, 0);
     close(fd);
     return h;
+}
+
+static Hp *hp_new(const char *global)
+{
+    return hp_new_with(global, false);
 }
 
 static void hp_free(Hp *h)
@@ -237,8 +243,13 @@ static bool slot_ejectable(Hp *h, unsigned slot)
     const uint8_t *d = dsdt(h, &len);
     uint8_t yes[11] = { '_', 'E', 'J', '0', 1, 'P', 'C', 'E', 'J', 0x0a, slot };
     uint8_t no[11] = { 'E', 'J', '0', '_', 1, 'P', 'C', 'E', 'J', 0x0a, slot };
+    uint8_t sun[7] = { 0x08, '_', 'S', 'U', 'N', 0x0a, slot };
+    uint8_t nosun[7] = { 0x08, 'S', 'U', 'N', '_', 0x0a, slot };
     bool y = memmem(d, len, yes, 11) != NULL, n = memmem(d, len, no, 11) != NULL;
+    bool ys = memmem(d, len, sun, 7) != NULL, ns = memmem(d, len, nosun, 7) != NULL;
     g_assert_true(y != n);
+    g_assert_true(ys != ns);
+    g_assert_true(y == ys);                 /* _SUN only with _EJ0 */
     return y;
 }
 
@@ -264,6 +275,23 @@ static void test_board(void)
     g_assert_false(slot_ejectable(h, 2));
     for (unsigned s = 3; s < 32; s++)
         g_assert_true(slot_ejectable(h, s));
+    hp_free(h);
+}
+
+/* The default devices (-nographic, -nic none as the sandbox runs it): the VGA is the
+ * board's, at 02.0. */
+static void test_board_defaults(void)
+{
+    Hp *h = hp_new_with("e1000.romfile=", true);
+    for (unsigned d = 0; d < 256; d++) {
+        PciDevice *p = pci_bus_get_device(h->m->pci_bus, d);
+        if (p)
+            g_test_message("%02x.%x %s%s", d >> 3, d & 7, p->dev.cls->name,
+                           p->dev.user_created ? " (user)" : "");
+    }
+    g_assert_cmpstr(slot_dev(h, 2, 0)->dev.cls->name, ==, "VGA");
+    g_assert_cmphex(in(h, HP_RMV, 4) & 7, ==, 0);
+    g_assert_false(slot_ejectable(h, 2));
     hp_free(h);
 }
 
@@ -656,6 +684,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);  /* warnings expected */
     g_test_add_func("/pcihp/board", test_board);
+    g_test_add_func("/pcihp/board-defaults", test_board_defaults);
     g_test_add_func("/pcihp/board-coldplug", test_board_coldplug);
     g_test_add_func("/pcihp/root-hotplug-off", test_root_off);
     g_test_add_func("/pcihp/plug-unplug", test_plug_unplug);

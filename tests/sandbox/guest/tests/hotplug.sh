@@ -1,6 +1,7 @@
 # PCI hotplug seen by Linux's acpiphp (cases/55-hotplug.sh; the outer side is
 # lib/hotplugpeer.py, which runs the QMP commands each "VTEST-WAIT hp STEP" asks for):
-#   slots           /sys/bus/pci/slots lists slot 3 (the first free one: 02.0 is the VGA)
+#   slots           acpiphp's /sys/bus/pci/slots has slot 3 (the first free one) and not
+#                   slot 2 (the VGA: built in, not hot-pluggable)
 #   disk            blockdev-add + device_add virtio-blk-pci: a new virtio_blk disk
 #                   whose first sector starts with $VT_marker; device_del: it goes
 #   virtio-net, e1000  netdev_add user + device_add: the interface with MAC
@@ -42,7 +43,8 @@ slot_of() {  # SYSFS-DEVICE-LINK: the PCI address (a virtio device's parent)
 
 # --- slots ---
 s=$(ls /sys/bus/pci/slots 2>/dev/null | sort -n | tr '\n' ' ')
-vt_check "slots: acpiphp slots '${s:-none}' include 3" [ -d /sys/bus/pci/slots/3 ]
+slots_ok() { [ -e /sys/bus/pci/slots/3/power ] && [ ! -e /sys/bus/pci/slots/2 ]; }
+vt_check "slots: '${s:-none}': 3 (free) but not 2 (the VGA, built in)" slots_ok
 
 # --- disk ---
 before=$(disks)
