@@ -216,6 +216,34 @@ static bool patch_window(uint8_t *aml, size_t len, unsigned width, uint64_t ph_m
     return aml_patch(aml, len, pat, rep, 4 * width, what, errp);
 }
 
+/* Slots 2..31 keep their _EJ0 and _SUN only where devices can come and go: with a
+ * hot-plug controller (m->hotplug, PIIX4_PM) and no built-in device in the slot.
+ * Without _EJ0 Linux's acpiphp offers no eject; without _SUN its ACPI slot driver lists
+ * no slot (as QEMU's DSDT, which describes no slot for a built-in device). Found by
+ * their bytes, Method (_EJ0, 1) { PCEJ (slot) } and Name (_SUN, slot), and renamed
+ * EJ0_ and SUN_ (same length). */
+static bool patch_slots(Machine *m, uint8_t *aml, size_t len, GError **errp)
+{
+    uint32_t hotplug = m->hotplug && m->pci_bus ? ~pci_bus_builtin_slots(m->pci_bus) : 0;
+
+    for (unsigned slot = 2; slot < PCI_SLOT_MAX; slot++) {
+        bool on = hotplug & (1u << slot);
+        uint8_t ej[11] = { '_', 'E', 'J', '0', 0x01, 'P', 'C', 'E', 'J', 0x0a, slot };
+        uint8_t sun[7] = { 0x08, '_', 'S', 'U', 'N', 0x0a, slot };
+        uint8_t ej_rep[11], sun_rep[7];
+        memcpy(ej_rep, ej, sizeof(ej));
+        memcpy(sun_rep, sun, sizeof(sun));
+        if (!on) {
+            memcpy(ej_rep, "EJ0_", 4);
+            memcpy(sun_rep + 1, "SUN_", 4);
+        }
+        if (!aml_patch(aml, len, ej, ej_rep, sizeof(ej), "slot _EJ0", errp) ||
+            !aml_patch(aml, len, sun, sun_rep, sizeof(sun), "slot _SUN", errp))
+            return false;
+    }
+    return true;
+}
+
 static bool patch_dsdt(Machine *m, uint8_t *aml, size_t len, GError **errp)
 {
     PciWindows w = { 0 };
@@ -234,7 +262,7 @@ static bool patch_dsdt(Machine *m, uint8_t *aml, size_t len, GError **errp)
         if (!aml_patch(aml, len, pat, rep, 6, "COM presence", errp))
             return false;
     }
-    return true;
+    return patch_slots(m, aml, len, errp);
 }
 
 static bool build_dsdt(Machine *m, Tables *t, unsigned *off, GError **errp)
@@ -280,13 +308,14 @@ static unsigned build_fadt(Tables *t, unsigned facs, unsigned dsdt)
     put_u32(t, 0);                          /* 68 PM1b_CNT_BLK */
     put_u32(t, 0);                          /* 72 PM2_CNT_BLK */
     put_u32(t, ACPI_PM_TMR_BLK);            /* 76 PM_TMR_BLK */
-    put_u32(t, 0);                          /* 80 GPE0_BLK */
+    put_u32(t, ACPI_GPE0_BASE);             /* 80 GPE0_BLK (PIIX4_PM, pcihp.c) */
     put_u32(t, 0);                          /* 84 GPE1_BLK */
     put_u8(t, 4);                           /* 88 PM1_EVT_LEN */
     put_u8(t, 2);                           /* 89 PM1_CNT_LEN */
     put_u8(t, 0);                           /* 90 PM2_CNT_LEN */
     put_u8(t, 4);                           /* 91 PM_TMR_LEN */
-    put_zeros(t, 4);                        /* 92 GPE0/1_BLK_LEN, GPE1_BASE, CST_CNT */
+    put_u8(t, ACPI_GPE0_LEN);               /* 92 GPE0_BLK_LEN */
+    put_zeros(t, 3);                        /* 93 GPE1_BLK_LEN, GPE1_BASE, CST_CNT */
     put_u16(t, 0x0fff);                     /* 96 P_LVL2_LAT: C2 unsupported */
     put_u16(t, 0x0fff);                     /* 98 P_LVL3_LAT: C3 unsupported */
     put_zeros(t, 8);                        /* 100 FLUSH_*, DUTY_*, DAY/MON_ALRM */
@@ -307,7 +336,7 @@ static unsigned build_fadt(Tables *t, unsigned facs, unsigned dsdt)
     put_gas(t, 0, 0, 0, 0);                 /* 184 X_PM1b_CNT_BLK */
     put_gas(t, 0, 0, 0, 0);                 /* 196 X_PM2_CNT_BLK */
     put_gas(t, GAS_SYSTEM_IO, 32, GAS_ACCESS_DWORD, ACPI_PM_TMR_BLK);  /* 208 */
-    put_gas(t, 0, 0, 0, 0);                 /* 220 X_GPE0_BLK */
+    put_gas(t, GAS_SYSTEM_IO, ACPI_GPE0_LEN * 8, GAS_ACCESS_BYTE, ACPI_GPE0_BASE); /* 220 */
     put_gas(t, 0, 0, 0, 0);                 /* 232 X_GPE1_BLK */
     put_gas(t, 0, 0, 0, 0);                 /* 244 SLEEP_CONTROL_REG */
     put_gas(t, 0, 0, 0, 0);                 /* 256 SLEEP_STATUS_REG */

@@ -4,7 +4,10 @@
  * hw/acpi/build.c patches the values marked PATCHED at run time. It finds each one by
  * its exact placeholder bytes, which must therefore stay unique in the AML:
  *  - the PCI0 _CRS memory windows (DWordMemory/QWordMemory with 0xA5A5... values),
- *  - the COM port presence names CM1S..CM4S (Name with a BytePrefix 0x0F value).
+ *  - the COM port presence names CM1S..CM4S (Name with a BytePrefix 0x0F value),
+ *  - the _EJ0 method of each hot-plug slot S02..S1F (found by its body, PCEJ (slot)),
+ *    renamed EJ0_ when the slot takes no hot-plug (it holds a built-in device, or
+ *    hotplug is off): Linux offers eject for exactly the slots with an _EJ0.
  * Change a placeholder here and in build.c together; the unit test checks both.
  */
 DefinitionBlock ("", "DSDT", 2, "VIREO", "VIREOPC", 1)
@@ -17,6 +20,16 @@ DefinitionBlock ("", "DSDT", 2, "VIREO", "VIREOPC", 1)
     Name (CM2S, 0x0F)
     Name (CM3S, 0x0F)
     Name (CM4S, 0x0F)
+
+    /* ACPI PCI hotplug (hw/acpi/pcihp.c): GPE 1 says slots of bus 0 changed. */
+    Scope (_GPE)
+    {
+        Name (_HID, "ACPI0006")
+        Method (_E01, 0, NotSerialized)
+        {
+            \_SB.PCI0.PCNT ()
+        }
+    }
 
     Scope (_SB)
     {
@@ -119,6 +132,269 @@ DefinitionBlock ("", "DSDT", 2, "VIREO", "VIREOPC", 1)
                 Package () { 0x001FFFFF, 0, Zero, 19 }, Package () { 0x001FFFFF, 1, Zero, 16 },
                 Package () { 0x001FFFFF, 2, Zero, 17 }, Package () { 0x001FFFFF, 3, Zero, 18 }
             })
+
+            /*
+             * PCI hotplug of bus 0 (QEMU's interface, hw/acpi/pcihp.c): UP and DOWN
+             * name slots whose device arrived / is to be removed (reading UP clears
+             * it), a slot bit written to EJ removes the slot's devices, BSEL selects
+             * the bus (0). Slot 1 is the PIIX's and takes none.
+             */
+            OperationRegion (PCST, SystemIO, 0xAE00, 0x18)
+            Field (PCST, DWordAcc, NoLock, WriteAsZeros)
+            {
+                PCIU,   32,
+                PCID,   32,
+                B0EJ,   32,
+                PCRM,   32,
+                BNUM,   32
+            }
+            Mutex (BLCK, 0x00)
+
+            /* _EJ0 of slot Arg0 (ACPI 6.3, 6.3.3). */
+            Method (PCEJ, 1, NotSerialized)
+            {
+                Acquire (BLCK, 0xFFFF)
+                BNUM = Zero
+                B0EJ = (One << Arg0)
+                Release (BLCK)
+            }
+
+            /* GPE 1: Notify 1 (device check) for arrivals, 3 (eject request) for
+             * removals (ACPI 6.3, 5.6.6). */
+            Method (PCNT, 0, NotSerialized)
+            {
+                Acquire (BLCK, 0xFFFF)
+                BNUM = Zero
+                DVNT (PCIU, One)
+                DVNT (PCID, 0x03)
+                Release (BLCK)
+            }
+
+            Method (DVNT, 2, NotSerialized)
+            {
+                If ((Arg0 & 0x00000004)) { Notify (S02, Arg1) }
+                If ((Arg0 & 0x00000008)) { Notify (S03, Arg1) }
+                If ((Arg0 & 0x00000010)) { Notify (S04, Arg1) }
+                If ((Arg0 & 0x00000020)) { Notify (S05, Arg1) }
+                If ((Arg0 & 0x00000040)) { Notify (S06, Arg1) }
+                If ((Arg0 & 0x00000080)) { Notify (S07, Arg1) }
+                If ((Arg0 & 0x00000100)) { Notify (S08, Arg1) }
+                If ((Arg0 & 0x00000200)) { Notify (S09, Arg1) }
+                If ((Arg0 & 0x00000400)) { Notify (S0A, Arg1) }
+                If ((Arg0 & 0x00000800)) { Notify (S0B, Arg1) }
+                If ((Arg0 & 0x00001000)) { Notify (S0C, Arg1) }
+                If ((Arg0 & 0x00002000)) { Notify (S0D, Arg1) }
+                If ((Arg0 & 0x00004000)) { Notify (S0E, Arg1) }
+                If ((Arg0 & 0x00008000)) { Notify (S0F, Arg1) }
+                If ((Arg0 & 0x00010000)) { Notify (S10, Arg1) }
+                If ((Arg0 & 0x00020000)) { Notify (S11, Arg1) }
+                If ((Arg0 & 0x00040000)) { Notify (S12, Arg1) }
+                If ((Arg0 & 0x00080000)) { Notify (S13, Arg1) }
+                If ((Arg0 & 0x00100000)) { Notify (S14, Arg1) }
+                If ((Arg0 & 0x00200000)) { Notify (S15, Arg1) }
+                If ((Arg0 & 0x00400000)) { Notify (S16, Arg1) }
+                If ((Arg0 & 0x00800000)) { Notify (S17, Arg1) }
+                If ((Arg0 & 0x01000000)) { Notify (S18, Arg1) }
+                If ((Arg0 & 0x02000000)) { Notify (S19, Arg1) }
+                If ((Arg0 & 0x04000000)) { Notify (S1A, Arg1) }
+                If ((Arg0 & 0x08000000)) { Notify (S1B, Arg1) }
+                If ((Arg0 & 0x10000000)) { Notify (S1C, Arg1) }
+                If ((Arg0 & 0x20000000)) { Notify (S1D, Arg1) }
+                If ((Arg0 & 0x40000000)) { Notify (S1E, Arg1) }
+                If ((Arg0 & 0x80000000)) { Notify (S1F, Arg1) }
+            }
+
+            /* The hotplug registers (the GPE0 block is the FADT's). */
+            Device (PHPR)
+            {
+                Name (_HID, EisaId ("PNP0C02"))
+                Name (_UID, 0x02)
+                Name (_CRS, ResourceTemplate ()
+                {
+                    IO (Decode16, 0xAE00, 0xAE00, 0x01, 0x18)
+                })
+            }
+
+            Device (S02)
+            {
+                Name (_ADR, 0x00020000)
+                Name (_SUN, 0x02)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x02) }
+            }
+            Device (S03)
+            {
+                Name (_ADR, 0x00030000)
+                Name (_SUN, 0x03)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x03) }
+            }
+            Device (S04)
+            {
+                Name (_ADR, 0x00040000)
+                Name (_SUN, 0x04)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x04) }
+            }
+            Device (S05)
+            {
+                Name (_ADR, 0x00050000)
+                Name (_SUN, 0x05)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x05) }
+            }
+            Device (S06)
+            {
+                Name (_ADR, 0x00060000)
+                Name (_SUN, 0x06)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x06) }
+            }
+            Device (S07)
+            {
+                Name (_ADR, 0x00070000)
+                Name (_SUN, 0x07)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x07) }
+            }
+            Device (S08)
+            {
+                Name (_ADR, 0x00080000)
+                Name (_SUN, 0x08)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x08) }
+            }
+            Device (S09)
+            {
+                Name (_ADR, 0x00090000)
+                Name (_SUN, 0x09)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x09) }
+            }
+            Device (S0A)
+            {
+                Name (_ADR, 0x000A0000)
+                Name (_SUN, 0x0A)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x0A) }
+            }
+            Device (S0B)
+            {
+                Name (_ADR, 0x000B0000)
+                Name (_SUN, 0x0B)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x0B) }
+            }
+            Device (S0C)
+            {
+                Name (_ADR, 0x000C0000)
+                Name (_SUN, 0x0C)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x0C) }
+            }
+            Device (S0D)
+            {
+                Name (_ADR, 0x000D0000)
+                Name (_SUN, 0x0D)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x0D) }
+            }
+            Device (S0E)
+            {
+                Name (_ADR, 0x000E0000)
+                Name (_SUN, 0x0E)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x0E) }
+            }
+            Device (S0F)
+            {
+                Name (_ADR, 0x000F0000)
+                Name (_SUN, 0x0F)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x0F) }
+            }
+            Device (S10)
+            {
+                Name (_ADR, 0x00100000)
+                Name (_SUN, 0x10)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x10) }
+            }
+            Device (S11)
+            {
+                Name (_ADR, 0x00110000)
+                Name (_SUN, 0x11)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x11) }
+            }
+            Device (S12)
+            {
+                Name (_ADR, 0x00120000)
+                Name (_SUN, 0x12)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x12) }
+            }
+            Device (S13)
+            {
+                Name (_ADR, 0x00130000)
+                Name (_SUN, 0x13)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x13) }
+            }
+            Device (S14)
+            {
+                Name (_ADR, 0x00140000)
+                Name (_SUN, 0x14)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x14) }
+            }
+            Device (S15)
+            {
+                Name (_ADR, 0x00150000)
+                Name (_SUN, 0x15)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x15) }
+            }
+            Device (S16)
+            {
+                Name (_ADR, 0x00160000)
+                Name (_SUN, 0x16)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x16) }
+            }
+            Device (S17)
+            {
+                Name (_ADR, 0x00170000)
+                Name (_SUN, 0x17)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x17) }
+            }
+            Device (S18)
+            {
+                Name (_ADR, 0x00180000)
+                Name (_SUN, 0x18)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x18) }
+            }
+            Device (S19)
+            {
+                Name (_ADR, 0x00190000)
+                Name (_SUN, 0x19)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x19) }
+            }
+            Device (S1A)
+            {
+                Name (_ADR, 0x001A0000)
+                Name (_SUN, 0x1A)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x1A) }
+            }
+            Device (S1B)
+            {
+                Name (_ADR, 0x001B0000)
+                Name (_SUN, 0x1B)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x1B) }
+            }
+            Device (S1C)
+            {
+                Name (_ADR, 0x001C0000)
+                Name (_SUN, 0x1C)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x1C) }
+            }
+            Device (S1D)
+            {
+                Name (_ADR, 0x001D0000)
+                Name (_SUN, 0x1D)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x1D) }
+            }
+            Device (S1E)
+            {
+                Name (_ADR, 0x001E0000)
+                Name (_SUN, 0x1E)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x1E) }
+            }
+            Device (S1F)
+            {
+                Name (_ADR, 0x001F0000)
+                Name (_SUN, 0x1F)
+                Method (_EJ0, 1, NotSerialized) { PCEJ (0x1F) }
+            }
 
             /* PIIX3 PCI-to-ISA bridge at 01.0 and the ISA devices behind it. */
             Device (ISA)

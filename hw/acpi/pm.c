@@ -37,6 +37,7 @@ typedef struct AcpiPm {
     MemRegion mr;
     Timer *tmr_timer;       /* raises the SCI at the next bit-23 toggle while TMR_EN */
     bool sci_level;
+    bool gpe_sci;           /* the GPE0 block's share of the SCI (PIIX4_PM, pcihp.c) */
     void (*shutdown_hook)(void *opaque, ShutdownCause c);
     void *shutdown_opaque;
     LogBudget log;          /* guest-triggered messages */
@@ -75,7 +76,7 @@ static void pm_arm_timer(AcpiPm *s)
 
 static void pm_update_sci(AcpiPm *s)
 {
-    bool level = (pm_sts(s) & s->state.en & PM1_SCI_EVENTS) != 0;
+    bool level = (pm_sts(s) & s->state.en & PM1_SCI_EVENTS) != 0 || s->gpe_sci;
 
     if (level != s->sci_level) {
         s->sci_level = level;
@@ -178,6 +179,15 @@ void acpi_pm_power_button(Device *dev)
     AcpiPm *s = (AcpiPm *)dev;
 
     s->state.sts |= ACPI_PM1_PWRBTN_STS;
+    pm_update_sci(s);
+}
+
+/* The SCI is shared (ACPI 6.3, 4.8.2.1): PM1 events or-ed with the GPE block's. */
+void acpi_pm_set_gpe_sci(Device *dev, bool level)
+{
+    AcpiPm *s = (AcpiPm *)dev;
+
+    s->gpe_sci = level;
     pm_update_sci(s);
 }
 

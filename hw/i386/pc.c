@@ -253,6 +253,11 @@ static bool pc_init(Machine *m, GError **errp)
     /* QEMU's pc always has the PIIX3 IDE function at 01.1 (even with -nodefaults). */
     if (!machine_add_device(m, device_new(m, device_class_find("piix3-ide")), errp))
         return false;
+    /* PIIX4_PM at 01.3: GPE0 and ACPI PCI hotplug (hw/acpi/pcihp.c), as QEMU's pc. */
+    Device *pm4 = piix4_pm_create(m, pm, errp);
+    if (!pm4)
+        return false;
+    m->hotplug = piix4_pm_hotplug(pm4);
     m->fw_cfg = device_new(m, device_class_find("fw_cfg_io"));
     if (!machine_add_device(m, m->fw_cfg, errp))
         return false;
@@ -285,10 +290,22 @@ static bool pc_finish(Machine *m, GError **errp)
     return true;
 }
 
+/* The board's PIIX4_PM, or NULL. */
+static Device *pc_piix4_pm(Machine *m)
+{
+    for (guint i = 0; i < m->devices->len; i++)
+        if (((Device *)m->devices->pdata[i])->cls == &piix4_pm_class)
+            return m->devices->pdata[i];
+    return NULL;
+}
+
 static void pc_reset(Machine *m)
 {
     g_autoptr(GError) err = NULL;
     BootInfo bi;
+    Device *pm4 = pc_piix4_pm(m);
+    if (pm4)
+        piix4_pm_finish_unplugs(pm4);   /* device_del the guest did not answer */
     machine_reset_devices(m);
     pci_bus_assign_bars(m->pci_bus);
     if (m->opts.firmware) {

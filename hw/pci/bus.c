@@ -64,6 +64,16 @@ PciDevice *pci_bus_get_device(PciBus *bus, unsigned devfn)
     return bus && devfn < G_N_ELEMENTS(bus->devices) ? bus->devices[devfn] : NULL;
 }
 
+uint32_t pci_bus_builtin_slots(PciBus *bus)
+{
+    uint32_t mask = 0;
+
+    for (unsigned i = 0; bus && i < G_N_ELEMENTS(bus->devices); i++)
+        if (bus->devices[i] && !bus->devices[i]->dev.user_created)
+            mask |= 1u << PCI_SLOT(i);
+    return mask;
+}
+
 void pci_bus_foreach(PciBus *bus, void (*fn)(PciDevice *d, void *opaque), void *opaque)
 {
     for (unsigned i = 0; i < G_N_ELEMENTS(bus->devices); i++)

@@ -34,6 +34,11 @@ typedef struct Machine Machine;
 #define ACPI_RESET_VALUE    0x06
 #define ACPI_IOAPIC_ADDR    0xfec00000u
 #define ACPI_LAPIC_ADDR     0xfee00000u
+#define ACPI_GPE0_BASE      0xafe0              /* GPE0 status (2) + enable (2) */
+#define ACPI_GPE0_LEN       4
+#define ACPI_GPE_PCI_HOTPLUG (1u << 1)          /* GPE 1: \_GPE._E01 */
+#define ACPI_PCIHP_BASE     0xae00              /* QEMU's PIIX4 PCI hotplug block */
+#define ACPI_PCIHP_SIZE     0x18
 #define ACPI_OEM_ID         "VIREO "
 #define ACPI_OEM_TABLE_ID   "VIREOPC "
 
@@ -82,6 +87,21 @@ void acpi_pm_power_button(Device *dev);
 /* Test seam: where S5 (and other guest sleep requests) go; default vm_request_shutdown. */
 void acpi_pm_set_shutdown_hook(Device *dev, void (*fn)(void *opaque, ShutdownCause c),
                                void *opaque);
+/* The GPE0 block's share of the SCI (PIIX4_PM): or-ed with the PM1 events. */
+void acpi_pm_set_gpe_sci(Device *dev, bool level);
 extern const DeviceClass acpi_pm_class;
+
+/* PIIX4_PM (hw/acpi/pcihp.c): the PCI function at 01.3 with the GPE0 block
+ * (ACPI_GPE0_BASE) and QEMU's ACPI PCI hotplug registers (ACPI_PCIHP_BASE) for bus 0.
+ * Its SCI goes through @acpi_pm. -global PIIX4_PM.acpi-root-pci-hotplug=off turns
+ * hotplug off. */
+Device *piix4_pm_create(Machine *m, Device *acpi_pm, GError **errp);
+/* The machine's hot-plug controller (m->hotplug), or NULL when root hotplug is off. */
+struct HotplugOps;
+const struct HotplugOps *piix4_pm_hotplug(Device *dev);
+/* Machine reset, before the devices reset: removals the guest has not acknowledged
+ * complete now (as QEMU's), so their DEVICE_DELETED events go out. Main loop only. */
+void piix4_pm_finish_unplugs(Device *dev);
+extern const DeviceClass piix4_pm_class;
 
 #endif

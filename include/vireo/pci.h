@@ -283,6 +283,9 @@ void pci_bus_set_windows(PciBus *bus, const PciWindows *w);
 bool pci_bus_assign_bars(PciBus *bus);
 /* The device at @devfn, or NULL. */
 PciDevice *pci_bus_get_device(PciBus *bus, unsigned devfn);
+/* A bit per slot that holds a device the board built in (not -device/device_add):
+ * such a slot is not hot-pluggable (ACPI PCI hotplug, hw/acpi/pcihp.c). */
+uint32_t pci_bus_builtin_slots(PciBus *bus);
 /* Calls @fn for each device in devfn order (for query-pci / info pci). */
 void pci_bus_foreach(PciBus *bus, void (*fn)(PciDevice *d, void *opaque), void *opaque);
 /* GSI an INTx pin (1..4) of a device at @devfn is routed to (pc board routing). */

@@ -1,6 +1,7 @@
 #!/bin/sh
 # The hostile-guest tests under AddressSanitizer + UBSan, for `make check` on a build
 # that is not sanitized itself: the systematic sweep of every device (test-device-sweep),
+# the ACPI PCI hotplug hostile driver and device removals (test-pcihp),
 # the virtio hostile-driver tests, the VNC server's hostile clients (test-vnc: Tight,
 # websockets) and the migration stream (test-migration: corrupt, hostile and mutated
 # streams, live migrations and machines freed after them), built in a sanitized build
@@ -10,7 +11,7 @@
 set -e
 src=$1
 dir=$2
-tests="test-device-sweep test-virtio-hostile test-virtio test-virtio-net test-e1000 test-net test-vnc
+tests="test-device-sweep test-pcihp test-virtio-hostile test-virtio test-virtio-net test-e1000 test-net test-vnc
        test-migration"
 if ! command -v meson >/dev/null || ! command -v ninja >/dev/null; then
     echo "meson/ninja not in PATH: cannot make the sanitized build"; exit 77

@@ -153,6 +153,10 @@ static void test_fadt(void)
     check_gas(f + 148, 1, 32, 0x600);
     check_gas(f + 172, 1, 16, 0x604);
     check_gas(f + 208, 1, 32, 0x608);
+    g_assert_cmphex(le32(f + 80), ==, 0xafe0);              /* GPE0_BLK (PIIX4_PM) */
+    g_assert_cmpuint(f[92], ==, 4);                         /* GPE0_BLK_LEN */
+    g_assert_cmpuint(f[93], ==, 0);                         /* no GPE1 */
+    check_gas(f + 220, 1, 32, 0xafe0);                      /* X_GPE0_BLK */
     g_assert_cmphex(le64(f + 140), ==, le32(f + 40));        /* X_DSDT == DSDT */
     table(fx, le32(f + 40), "DSDT");
     facs = gpa(fx, le32(f + 36), 64);
@@ -328,6 +332,12 @@ static void test_dsdt_iasl(void)
     g_assert_true(g_file_get_contents(dsl, &text, NULL, NULL));
     g_assert_nonnull(strstr(text, "PNP0A03"));
     g_assert_nonnull(strstr(text, "Name (_S5, Package"));
+    g_assert_nonnull(strstr(text, "Method (_E01, 0, NotSerialized)"));
+    g_assert_nonnull(strstr(text, "OperationRegion (PCST, SystemIO, 0xAE00, 0x18)"));
+    g_assert_nonnull(strstr(text, "Device (S1F)"));
+    /* A test machine has no hot-plug controller: no slot offers eject. */
+    g_assert_null(strstr(text, "Method (_EJ0"));
+    g_assert_nonnull(strstr(text, "Method (EJ0, 1, NotSerialized)"));   /* "EJ0_" */
     g_assert_nonnull(strstr(text, "0xC0000000,         // Range Minimum"));
     g_assert_nonnull(strstr(text, "0x0000000100000000, // Range Minimum"));
     g_unlink(aml);

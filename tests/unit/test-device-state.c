@@ -31,6 +31,7 @@ static const StateTest device_state_tests[] = {
     { "i440FX", "test-migration", "/migration/roundtrip" },
     { "PIIX3", "test-migration", "/migration/roundtrip" },
     { "acpi-pm", "test-acpi", "/acpi/pm/vmstate" },
+    { "PIIX4_PM", "test-pcihp", "/pcihp/vmstate" },
     { "isa-serial", "test-serial", "/serial/vmstate", "index=0" },
     { "mc146818rtc", "test-rtc", "/rtc/vmstate" },
     { "i8042", "test-i8042", "/i8042/reset-vmstate" },
@@ -159,8 +160,9 @@ static Machine *machine_with(const DeviceClass *cls, const char *opts, Device **
             fw_cfg_add_bytes(*out, FW_CFG_KERNEL_CMDLINE, "x", 2);
             g_assert_true(fw_cfg_add_file(*out, "etc/state", "abc", 3, &err));
         }
-    } else if (0) {
-        *out = acpi_pm_create(m, &err);
+    } else if (!strcmp(cls->name, "PIIX4_PM")) {
+        Device *pm = acpi_pm_create(m, &err);
+        *out = pm ? piix4_pm_create(m, pm, &err) : NULL;
     } else if (!strcmp(cls->name, "i440FX") || !strcmp(cls->name, "PIIX3")) {
         *out = NULL;
         for (guint i = 0; i < m->devices->len; i++)

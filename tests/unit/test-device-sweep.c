@@ -47,10 +47,27 @@ static Device *fw_cfg_create(Machine *m, GError **errp)
     return d;
 }
 
+/* PIIX4_PM needs the board's acpi-pm (its SCI); a user's device in slot 5 gives the
+ * guest's ejects something to remove, and m->hotplug makes the slot hot-pluggable. */
+static Device *piix4_pm_sweep_create(Machine *m, GError **errp)
+{
+    Device *pm = acpi_pm_create(m, errp);
+    Device *d = pm ? piix4_pm_create(m, pm, errp) : NULL;
+    if (!d)
+        return NULL;
+    m->hotplug = piix4_pm_hotplug(d);
+    Device *user = machine_create_device(m, "virtio-rng-pci", "addr=05.0", errp);
+    if (!user)
+        return NULL;
+    user->user_created = true;
+    return d;
+}
+
 static const SweepDevice sweep_devices[] = {
     { "i440FX", .with_bus = true },
     { "PIIX3", .with_bus = true },
     { "acpi-pm", .create = acpi_pm_create },
+    { "PIIX4_PM", .create = piix4_pm_sweep_create },
     { "isa-serial", "index=0" },
     { "mc146818rtc", NULL },
     { "i8042", NULL },
