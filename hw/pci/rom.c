@@ -103,8 +103,6 @@ bool pci_rom_realize(PciDevice *d, GError **errp)
         return true;    /* a direct boot never runs it: no file read, no ROM BAR */
     if (!rom_read(d, name, is_default, &data, &len, errp))
         return false;
-    if (is_default)
-        rom_patch_ids(d, (uint8_t *)data, len);
     if (!d->rombar) {
         /* QEMU's rom_add_vga()/rom_add_option(): a file for the firmware to run. */
         bool vga = pci_get_word(d, PCI_CLASS_DEVICE) == PCI_CLASS_DISPLAY_VGA;
@@ -119,6 +117,8 @@ bool pci_rom_realize(PciDevice *d, GError **errp)
         }
         return true;
     }
+    if (is_default)         /* QEMU: only for the ROM BAR (SeaBIOS matches the IDs there) */
+        rom_patch_ids(d, (uint8_t *)data, len);
     uint64_t size = pow2_at_least(len, 0x800);
     size_t map = (size + 4095) & ~(size_t)4095;
     void *p = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
