@@ -5,7 +5,10 @@ set -e
 PKGS="gcc make meson ninja-build pkg-config python3 \
   libglib2.0-dev libpixman-1-dev libslirp-dev liburing-dev libaio-dev libjson-glib-dev \
   zlib1g-dev libzstd-dev liblzma-dev libsdl2-dev libseccomp-dev libfdt-dev acpica-tools \
-  libpng-dev libjpeg62-turbo-dev nettle-dev seabios"
+  libpng-dev libjpeg62-turbo-dev nettle-dev seabios ipxe-qemu"
+# Run time: seabios (bios-256k.bin, the VGA BIOS images) for firmware boots; ipxe-qemu
+# (/usr/lib/ipxe/qemu/efi-e1000.rom, efi-virtio.rom): the NICs' default option ROMs,
+# which a firmware boot loads as QEMU does (network boot with bootindex= / -boot n).
 if [ "${1:-}" = "--test" ]; then
   # Test-only packages: qemu-utils (qemu-img/qemu-io interop), qemu-system-x86 (nested
   # KVM sandbox and side-by-side benchmarks), busybox-static and cpio (initramfs images).
@@ -18,9 +21,10 @@ if [ "${1:-}" = "--test" ]; then
   # websockets (tests/display/test-vnc-clients.py).
   # clang and libclang-rt-14-dev: the libFuzzer harnesses of the suite 'fuzz' (tests/fuzz).
   # gdb: the sandbox harness's stack dump of a VMM it kills for hanging (lib/vmrun.py).
+  # pxelinux (pxelinux.0; ldlinux.c32 is syslinux-common's): the network-boot case 65-pxe.
   PKGS="$PKGS qemu-utils qemu-system-x86 busybox-static cpio socat tesseract-ocr \
     xorriso isolinux syslinux-common extlinux iperf3 ethtool xvfb x11-apps netpbm xdotool \
-    clang libclang-rt-14-dev vncsnapshot python3-websockets gdb"
+    clang libclang-rt-14-dev vncsnapshot python3-websockets gdb pxelinux"
 fi
 missing=""
 for p in $PKGS; do

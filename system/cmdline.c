@@ -8,6 +8,7 @@
 #include "vireo/smbios.h"
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef enum { ARG_NONE, ARG_ONE } ArgKind;
@@ -351,6 +352,22 @@ void opt_entry_free(OptEntry *e)
     g_free(e);
 }
 
+/* bootindex= >= 0 on a -device (keyval string or JSON integer): the board boots
+ * through its firmware then, which is what reads the boot order (pc_firmware_wanted). */
+static bool has_bootindex(JsonObject *obj)
+{
+    JsonNode *n = json_object_get_member(obj, "bootindex");
+    const char *s = kv_get_str(obj, "bootindex");
+    char *end;
+
+    if (s) {
+        long long v = strtoll(s, &end, 0);
+        return end != s && !*end && v >= 0;
+    }
+    return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_INT64 &&
+           json_node_get_int(n) >= 0;
+}
+
 /* -device: keyval with QemuOpts' short-form booleans and implied "driver", or JSON.
  * The class and the id are checked here; properties when the device is made. */
 static bool h_device(VireoOptions *o, const char *v, GError **errp)
@@ -379,6 +396,8 @@ static bool h_device(VireoOptions *o, const char *v, GError **errp)
     g_clear_error(&err);
     if (!strcmp(drv, "VGA") || !strcmp(drv, "bochs-display"))
         o->machine.user_display = true;
+    if (!help && has_bootindex(obj))
+        o->machine.bootindex_given = true;
     if (help) {
         o->device_help_name = g_intern_string(drv);
         opt_entry_free(e);

@@ -138,12 +138,13 @@ static const MemOps mmio_ops = {
 static const PciDeviceInfo vga_pci_info = {
     .vendor_id = 0x1234, .device_id = 0x1111, .class_code = 0x030000, .revision = 2,
     .subsystem_vendor_id = 0x1af4, .subsystem_id = 0x1100,
-    .romfile = "vgabios-stdvga.bin",            /* SeaBIOS's VGA BIOS (Debian seabios) */
+    .romfile = "vgabios-stdvga.bin",            /* SeaBIOS's VGA BIOS */
+    .romfile_package = "seabios",               /* loaded for direct boots too */
 };
 static const PciDeviceInfo bochs_pci_info = {
     .vendor_id = 0x1234, .device_id = 0x1111, .class_code = 0x038000, .revision = 2,
     .subsystem_vendor_id = 0x1af4, .subsystem_id = 0x1100,
-    .romfile = "vgabios-bochs-display.bin",
+    .romfile = "vgabios-bochs-display.bin", .romfile_package = "seabios",
 };
 
 static bool vga_map_legacy(VgaPci *v, GError **errp)

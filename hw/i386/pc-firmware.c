@@ -8,7 +8,8 @@
  * QEMU's linuxboot_dma.bin option ROM when -machine kernel-boot=firmware.
  *
  * When the firmware is used (pc_firmware_wanted): no -kernel (or kernel-boot=firmware)
- * and one of -bios, -boot, a disk or CD-ROM (-drive, -hda.., -cdrom, a bare image).
+ * and one of -bios, -boot, a disk or CD-ROM (-drive, -hda.., -cdrom, a bare image), a
+ * -device with bootindex= (a -blockdev disk, a NIC to boot from the network).
  * Without any of them the embedded default guest boots directly, as `make run` shows.
  */
 #include "vireo/acpi.h"
@@ -58,7 +59,7 @@ bool pc_firmware_wanted(const MachineOpts *o)
 {
     if (o->kernel)
         return o->kernel_boot == PC_KERNEL_BOOT_FIRMWARE;
-    return o->bios || o->boot_given || o->drives;
+    return o->bios || o->boot_given || o->drives || o->bootindex_given;
 }
 
 static PcFirmware *fw_state(Machine *m)
@@ -254,8 +255,9 @@ static int boot_cmp(const void *a, const void *b)
 
 /* "bootorder": one OpenFirmware device path per line by bootindex, "HALT" last with
  * -boot strict=on, NUL-terminated (QEMU get_boot_devices_list). */
-static bool add_bootorder(Machine *m, PcFirmware *f, GError **errp)
+char *pc_firmware_bootorder(Machine *m, size_t *len)
 {
+    PcFirmware *f = fw_state(m);
     GString *s = g_string_new(NULL);
 
     g_array_sort(f->boot, boot_cmp);
@@ -264,8 +266,15 @@ static bool add_bootorder(Machine *m, PcFirmware *f, GError **errp)
                                                                       i).path);
     if (m->opts.boot_strict)
         g_string_append_printf(s, "%sHALT", s->len ? "\n" : "");
-    size_t len = s->len ? s->len + 1 : 0;
-    return fw_cfg_add_file_take(m->fw_cfg, "bootorder", g_string_free(s, FALSE), len, errp);
+    *len = s->len ? s->len + 1 : 0;
+    return g_string_free(s, FALSE);
+}
+
+static bool add_bootorder(Machine *m, GError **errp)
+{
+    size_t len;
+    char *s = pc_firmware_bootorder(m, &len);
+    return fw_cfg_add_file_take(m->fw_cfg, "bootorder", s, len, errp);
 }
 
 /* etc/e820: the RAM ranges only; SeaBIOS reserves its own areas (QEMU e820_add_entry). */
@@ -472,7 +481,7 @@ bool pc_firmware_finish(Machine *m, GError **errp)
     if (m->opts.kernel && !pc_firmware_add_kernel(m, errp))
         return false;
     set_cmos_boot_order(m, f);
-    return add_bootorder(m, f, errp);
+    return add_bootorder(m, errp);
 }
 
 void pc_firmware_reset(Machine *m)

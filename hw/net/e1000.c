@@ -22,6 +22,8 @@ static const PciDeviceInfo e1000_pci_info = {
     .vendor_id = 0x8086, .device_id = 0x100e,
     .subsystem_vendor_id = 0x1af4, .subsystem_id = 0x1100,   /* as QEMU's */
     .class_code = 0x020000, .revision = 0x03, .irq_pin = 1,
+    /* QEMU 7.2's pc-i440fx-7.2: iPXE with its UEFI driver (pxe-e1000.rom before 2.2). */
+    .romfile = "efi-e1000.rom", .romfile_package = "ipxe-qemu", .romfile_firmware_only = true,
 };
 
 void e_add_stat64(E1000 *d, unsigned lo, uint64_t n)
@@ -518,6 +520,9 @@ static bool e1000_realize(Device *dev, GError **errp)
         d->nic = NULL;
         return false;
     }
+    /* QEMU's e1000 realize: the PCI function's path plus "/ethernet-phy@0". */
+    d->conf.boot_path = pci_add_boot_device(&d->pci, d->conf.bootindex, "ethernet",
+                                            "/ethernet-phy@0");
     d->vnet = net_peer_has_vnet_hdr(d->nic->ncs[0]);
     net_peer_using_vnet_hdr(d->nic->ncs[0], d->vnet);
     d->tx_buf = g_malloc(E1000_TX_MAX);
@@ -548,6 +553,8 @@ static void e1000_unrealize(Device *dev)
     timer_free(d->autoneg_timer);
     d->mit_timer = d->autoneg_timer = NULL;
     pci_device_unrealize(&d->pci);
+    machine_remove_boot_device(dev->machine, d->conf.boot_path);
+    g_clear_pointer(&d->conf.boot_path, g_free);
     net_nic_free(d->nic);
     d->nic = NULL;
     g_free(d->tx_buf);

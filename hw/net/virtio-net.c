@@ -645,12 +645,19 @@ static bool vnet_realize(Device *dev, GError **errp)
         .handle_queue = vnet_handle_queue, .config_read = vnet_config_read,
         .config_write = vnet_config_write, .reset = vnet_reset_dev,
         .set_status = vnet_set_status, .before_reset = vnet_before_reset,
+        /* QEMU 7.2's pc-i440fx-7.2: iPXE's virtio-net driver with its UEFI one. Its
+         * image says 1af4:1000 (transitional); the ROM code patches in 1af4:1041. */
+        .romfile = "efi-virtio.rom", .romfile_package = "ipxe-qemu",
+        .romfile_firmware_only = true,
     };
     if (!virtio_pci_realize(&n->vp, &n->info, errp)) {
         net_nic_free(n->nic);
         n->nic = NULL;
         return false;
     }
+    /* QEMU's virtio-net realize: the proxy's PCI path plus "/ethernet-phy@0". */
+    n->conf.boot_path = pci_add_boot_device(&n->vp.pci, n->conf.bootindex, "ethernet",
+                                            "/ethernet-phy@0");
     return true;
 }
 
@@ -669,6 +676,8 @@ static void vnet_unrealize(Device *dev)
         vnet_reset_dev(&n->vp);            /* drops what waits at the peer */
     }
     virtio_pci_unrealize(&n->vp);
+    machine_remove_boot_device(dev->machine, n->conf.boot_path);
+    g_clear_pointer(&n->conf.boot_path, g_free);
     net_nic_free(n->nic);
     n->nic = NULL;
 }

@@ -370,6 +370,22 @@ uint8_t pci_find_capability(const PciDevice *d, uint8_t id)
     return 0;
 }
 
+/* SeaBIOS matches a bootorder line by the PCI address (its bootprio_find_pci_rom and
+ * friends glob "/pci@i0cf8/ANY@SLOT"), so the name is QEMU's but only the address counts. */
+char *pci_add_boot_device(PciDevice *d, int32_t bootindex, const char *name,
+                          const char *suffix)
+{
+    unsigned slot = PCI_SLOT(d->devfn), fn = PCI_FUNC(d->devfn);
+    char *path;
+
+    if (bootindex < 0 || !d->dev.machine)
+        return NULL;
+    path = fn ? g_strdup_printf("/pci@i0cf8/%s@%x,%x%s", name, slot, fn, suffix ? suffix : "")
+              : g_strdup_printf("/pci@i0cf8/%s@%x%s", name, slot, suffix ? suffix : "");
+    machine_add_boot_device(d->dev.machine, bootindex, path);
+    return path;
+}
+
 static const VMStateField pci_device_fields[] = {
     VMS_BUF(PciDeviceState, config),
     VMS_BUF(PciDeviceState, msix_table),

@@ -1,11 +1,13 @@
 /*
  * PCI option ROMs (QEMU's romfile=/rombar= of every PCI device): the image named by
- * romfile= (or the type's default, e.g. vgabios-stdvga.bin for VGA) is looked up as
- * -bios is (the name itself, -L folders, /usr/share/seabios, /usr/share/qemu) and
- * exposed through the expansion ROM BAR (PCI Local Bus 3.0, 6.2.5.2; the image format
- * with its PCI data structure is 6.3.1), where SeaBIOS finds, copies and runs it. With
- * rombar=0 it is handed to the firmware as the fw_cfg file "vgaroms/NAME" (display
- * class) or "genroms/NAME" instead, as QEMU does.
+ * romfile= (or the type's default, e.g. vgabios-stdvga.bin for VGA, efi-e1000.rom for
+ * e1000) is looked up as -bios is (the name itself, -L folders, /usr/share/seabios,
+ * /usr/share/qemu, /usr/lib/ipxe/qemu) and exposed through the expansion ROM BAR (PCI
+ * Local Bus 3.0, 6.2.5.2; the image format with its PCI data structure is 6.3.1), where
+ * SeaBIOS finds, copies and runs it. With rombar=0 it is handed to the firmware as the
+ * fw_cfg file "vgaroms/NAME" (display class) or "genroms/NAME" instead, as QEMU does.
+ * A default marked romfile_firmware_only (the NICs' iPXE) is left out of a boot without
+ * firmware, which would never run it.
  */
 #include <errno.h>
 #include <string.h>
@@ -25,18 +27,24 @@ static uint64_t pow2_at_least(uint64_t n, uint64_t min)
     return p;
 }
 
-/* Reads @name into *data; errors name the device and the file. */
-static bool rom_read(PciDevice *d, const char *name, char **data, gsize *len, GError **errp)
+/* Reads @name into *data; errors name the device and the file (and, for a type's
+ * default, the package that has it). */
+static bool rom_read(PciDevice *d, const char *name, bool is_default, char **data,
+                     gsize *len, GError **errp)
 {
     Machine *m = d->dev.machine;
-    const char *dev = d->dev.cls->name;
+    const char *dev = d->dev.cls->name, *pkg = d->info ? d->info->romfile_package : NULL;
     g_autofree char *path = pc_firmware_find_file(&m->opts, name);
     GError *err = NULL;
 
     if (!path) {
+        g_autofree char *hint = is_default ?
+            g_strdup_printf("; %s's default%s%s; romfile=\"\" for none", dev,
+                            pkg ? ", Debian package " : "", pkg ? pkg : "") : NULL;
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "-device %s: failed to find "
                     "romfile \"%s\" (looked for it as a file, in -L folders and in "
-                    "/usr/share/seabios, /usr/share/qemu, /usr/lib/ipxe/qemu)", dev, name);
+                    "/usr/share/seabios, /usr/share/qemu, /usr/lib/ipxe/qemu%s)", dev, name,
+                    hint ? hint : "");
         return false;
     }
     if (!g_file_get_contents(path, data, len, &err)) {
@@ -55,8 +63,35 @@ static bool rom_read(PciDevice *d, const char *name, char **data, gsize *len, GE
     return true;
 }
 
+/* One image serves several devices (efi-virtio.rom carries 1af4:1000, the transitional
+ * virtio-net ID; Vireo's modern-only function is 1af4:1041), and SeaBIOS runs an image
+ * only when the vendor and device IDs of its PCI data structure (PCI Firmware 3.0,
+ * 5.1.2: "PCIR", vendor at +4, device at +6, pointed to by the word at 0x18) are the
+ * function's. So, as QEMU does for default images (pci_patch_ids), the IDs are set to
+ * the device's and the difference is balanced in byte 6 of the header, the checksum
+ * byte of iPXE's images, so that the image still sums to zero. */
+static void rom_patch_ids(PciDevice *d, uint8_t *rom, size_t len)
+{
+    const uint16_t ids[2] = { pci_get_word(d, PCI_VENDOR_ID), pci_get_word(d, PCI_DEVICE_ID) };
+    size_t pcir;
+
+    if (len < 0x1a || rom[0] != 0x55 || rom[1] != 0xaa)
+        return;
+    pcir = rom[0x18] | rom[0x19] << 8;
+    if (pcir < 0x1a || pcir + 8 > len || memcmp(rom + pcir, "PCIR", 4))
+        return;
+    for (unsigned i = 0; i < 2; i++) {
+        uint8_t *p = rom + pcir + 4 + 2 * i;
+        uint8_t old_sum = p[0] + p[1], new_sum = (uint8_t)ids[i] + (uint8_t)(ids[i] >> 8);
+        rom[6] += old_sum - new_sum;
+        p[0] = ids[i];
+        p[1] = ids[i] >> 8;
+    }
+}
+
 bool pci_rom_realize(PciDevice *d, GError **errp)
 {
+    bool is_default = !d->romfile;
     const char *name = d->romfile ? d->romfile : d->info ? d->info->romfile : NULL;
     Machine *m = d->dev.machine;
     g_autofree char *data = NULL;
@@ -64,7 +99,9 @@ bool pci_rom_realize(PciDevice *d, GError **errp)
 
     if (!name || !*name || !m)
         return true;
-    if (!rom_read(d, name, &data, &len, errp))
+    if (is_default && d->info->romfile_firmware_only && !m->opts.firmware)
+        return true;    /* a direct boot never runs it: no file read, no ROM BAR */
+    if (!rom_read(d, name, is_default, &data, &len, errp))
         return false;
     if (!d->rombar) {
         /* QEMU's rom_add_vga()/rom_add_option(): a file for the firmware to run. */
@@ -80,6 +117,8 @@ bool pci_rom_realize(PciDevice *d, GError **errp)
         }
         return true;
     }
+    if (is_default)         /* QEMU: only for the ROM BAR (SeaBIOS matches the IDs there) */
+        rom_patch_ids(d, (uint8_t *)data, len);
     uint64_t size = pow2_at_least(len, 0x800);
     size_t map = (size + 4095) & ~(size_t)4095;
     void *p = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

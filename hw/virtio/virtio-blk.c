@@ -351,10 +351,7 @@ static bool blk_realize(Device *dev, GError **errp)
     }
     /* QEMU's path for SeaBIOS: the PCI function (class 01 00: "scsi") then the disk
      * (virtio_blk_device_realize's "/disk@0,0"); SeaBIOS matches it by PCI address. */
-    unsigned slot = PCI_SLOT(b->vp.pci.devfn), fn = PCI_FUNC(b->vp.pci.devfn);
-    b->boot_path = fn ? g_strdup_printf("/pci@i0cf8/scsi@%x,%x/disk@0,0", slot, fn)
-                      : g_strdup_printf("/pci@i0cf8/scsi@%x/disk@0,0", slot);
-    machine_add_boot_device(dev->machine, b->bootindex, b->boot_path);
+    b->boot_path = pci_add_boot_device(&b->vp.pci, b->bootindex, "scsi", "/disk@0,0");
     return true;
 }
 

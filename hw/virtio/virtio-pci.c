@@ -31,6 +31,8 @@
 #define CAP_NOTIFY  2
 #define CAP_ISR     3
 #define CAP_DEVICE  4
+#define CAP_PCI_CFG 5
+#define CFG_CAP_LEN 20          /* struct virtio_pci_cfg_cap: the capability + pci_cfg_data */
 
 /* Common configuration layout (4.1.4.3). */
 enum {
@@ -561,6 +563,12 @@ static void common_refused(VirtioPci *v, const char *op, uint64_t off, unsigned 
 static uint64_t common_read(VirtioPci *v, uint64_t off, unsigned size)
 {
     int f = common_field(off, size);
+    /* A read narrower than its field, at the field's start (or a 64-bit field's high
+     * half), gets the field's low bytes: QEMU answers so, and iPXE before 2023 (Debian
+     * 12's ipxe-qemu among them) reads the 32-bit feature words 16 bits wide. Reads
+     * have no side effects here; writes stay whole fields only. */
+    if (f < 0 && size < 4 && (f = common_field(off, 4)) < 0)
+        f = size < 2 ? common_field(off, 2) : -1;
     if (f < 0) {
         common_refused(v, "read", off, size);
         return 0;
@@ -650,6 +658,67 @@ static bool add_cap(VirtioPci *v, uint8_t type, uint32_t off, uint32_t len, GErr
     return true;
 }
 
+/* The PCI configuration access capability (4.1.4.9): the driver points cap.bar,
+ * cap.offset and cap.length (1, 2 or 4) at a part of BAR 4 and reads or writes it
+ * through pci_cfg_data. "The device MUST present at least one VIRTIO_PCI_CAP_PCI_CFG
+ * capability", and iPXE's virtio-net probe fails without it (and uses it when the BAR
+ * cannot be mapped). Returns the window's BAR offset and width, false if the driver's
+ * values name none (then, as in QEMU, nothing happens). */
+static bool cfg_window(VirtioPci *v, uint32_t *off, unsigned *len)
+{
+    unsigned c = v->cfg_cap;
+    *off = pci_get_long(&v->pci, c + 8);
+    *len = pci_get_long(&v->pci, c + 12);
+    return pci_get_byte(&v->pci, c + 4) == BAR_MODERN && (*len == 1 || *len == 2 ||
+           *len == 4) && !(*off & (*len - 1)) && *off <= BAR_SIZE - *len;
+}
+
+/* Whether a config access [addr, addr + len) covers pci_cfg_data's first byte: what
+ * makes it a window access (QEMU's rule). */
+static bool cfg_data_access(const VirtioPci *v, uint32_t addr, unsigned len)
+{
+    unsigned data = v->cfg_cap + 16;
+    return v->cfg_cap && addr <= data && data < addr + len;
+}
+
+static void cfg_window_write(PciDevice *d, uint32_t addr, uint32_t val, unsigned len)
+{
+    VirtioPci *v = (VirtioPci *)d;
+    uint32_t off;
+    unsigned n;
+
+    if (cfg_data_access(v, addr, len) && cfg_window(v, &off, &n))
+        bar_write(v, off, get_le(v->pci.state.config, v->cfg_cap + 16, n), n);
+}
+
+static void cfg_window_read(PciDevice *d, uint32_t addr, unsigned len, uint32_t *val)
+{
+    VirtioPci *v = (VirtioPci *)d;
+    uint32_t off;
+    unsigned n;
+
+    if (!cfg_data_access(v, addr, len) || !cfg_window(v, &off, &n))
+        return;
+    put_le(v->pci.state.config, v->cfg_cap + 16, bar_read(v, off, n), n);
+    *val = get_le(v->pci.state.config, addr, len);
+}
+
+static bool add_cfg_cap(VirtioPci *v, GError **errp)
+{
+    int c = pci_add_capability(&v->pci, PCI_CAP_ID_VNDR, 0, CFG_CAP_LEN);
+    if (c < 0) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_FAILED,
+                    "%s: no room for its PCI capabilities", v->info->name);
+        return false;
+    }
+    pci_set_byte(&v->pci, c + 2, CFG_CAP_LEN);
+    pci_set_byte(&v->pci, c + 3, CAP_PCI_CFG);
+    pci_set_wmask(&v->pci, c + 4, 1, 0xff);             /* cap.bar */
+    pci_set_wmask(&v->pci, c + 8, 12, 0xffffffff);      /* offset, length, pci_cfg_data */
+    v->cfg_cap = c;
+    return true;
+}
+
 /* The values of the transport's properties Vireo can honour. */
 static bool check_props(VirtioPci *v, const VirtioDeviceInfo *info, GError **errp)
 {
@@ -678,7 +747,11 @@ bool virtio_pci_realize(VirtioPci *v, const VirtioDeviceInfo *info, GError **err
              info->config_size <= VIRTIO_CONFIG_MAX && info->handle_queue);
     v->pci_info = (PciDeviceInfo){ .vendor_id = VENDOR_VIRTIO, .device_id = 0x1040 + info->device_id,
                            .subsystem_vendor_id = VENDOR_VIRTIO, .subsystem_id = SUBSYS_ID,
-                           .class_code = info->class_code, .revision = 1, .irq_pin = 1 };
+                           .class_code = info->class_code, .revision = 1, .irq_pin = 1,
+                           .romfile = info->romfile, .romfile_package = info->romfile_package,
+                           .romfile_firmware_only = info->romfile_firmware_only,
+                           .config_write = cfg_window_write, .config_read = cfg_window_read };
+    v->cfg_cap = 0;
     v->info = info;
     v->log = (LogBudget)LOG_BUDGET_DEFAULT;
     if (!check_props(v, info, errp) || !pci_device_realize(&v->pci, &v->pci_info, errp))
@@ -696,7 +769,8 @@ bool virtio_pci_realize(VirtioPci *v, const VirtioDeviceInfo *info, GError **err
     if (!add_cap(v, CAP_COMMON, OFF_COMMON, COMMON_LEN, errp) ||
         !add_cap(v, CAP_ISR, OFF_ISR, 4, errp) ||
         (info->config_size && !add_cap(v, CAP_DEVICE, OFF_DEVICE, info->config_size, errp)) ||
-        !add_cap(v, CAP_NOTIFY, OFF_NOTIFY, info->num_queues * NOTIFY_MULT, errp)) {
+        !add_cap(v, CAP_NOTIFY, OFF_NOTIFY, info->num_queues * NOTIFY_MULT, errp) ||
+        !add_cfg_cap(v, errp)) {
         pci_device_unrealize(&v->pci);
         return false;
     }

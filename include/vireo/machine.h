@@ -89,6 +89,7 @@ typedef struct MachineOpts {
     bool nographic;                 /* -nographic: SeaBIOS's serial console */
     bool snapshot;                  /* -snapshot: every drive gets snapshot=on */
     unsigned drives;                /* -drive/-hda/-cdrom/bare images given */
+    bool bootindex_given;           /* a -device has bootindex >= 0 (a disk, a NIC) */
     bool firmware;                  /* set by the board: boot through SeaBIOS */
     const char *incoming;           /* -incoming URI|defer: disks open inactive */
     const char *loadvm;             /* -loadvm NAME */

@@ -226,13 +226,17 @@ typedef struct Device Device;
 struct NicConf {
     uint8_t macaddr[6];             /* property "mac"; all zero: QEMU's default */
     char *netdev;                   /* property "netdev": the backend id */
+    int32_t bootindex;              /* property "bootindex": fw_cfg bootorder, -1: none */
     NetBackend *peers;                  /* claimed at realize */
+    char *boot_path;                /* the bootorder path registered, or NULL */
 };
 
 #define NIC_PROPS(st, member) \
     PROP("mac", PROP_MACADDR, st, member.macaddr, NULL, \
          "Ethernet 6-byte MAC Address, example: 52:54:00:12:34:56"), \
-    PROP("netdev", PROP_NETDEV, st, member.netdev, NULL, "ID of a netdev to use as a backend")
+    PROP("netdev", PROP_NETDEV, st, member.netdev, NULL, "ID of a netdev to use as a backend"), \
+    PROP("bootindex", PROP_I32, st, member.bootindex, "-1", \
+         "boot order position: SeaBIOS runs the NIC's option ROM (iPXE) in that place")
 
 typedef struct NicOps {
     ssize_t (*receive)(NetClient *nc, const struct iovec *iov, int iovcnt);

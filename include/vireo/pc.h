@@ -25,7 +25,8 @@ bool pc_load_payload(Machine *m, BootInfo *bi, GError **errp);
 PciBus *pci_bus_new_pc(Machine *m, GError **errp);
 
 /* Firmware boot (hw/i386/pc-firmware.c). Whether SeaBIOS boots the machine: no -kernel
- * (or -machine kernel-boot=firmware) and -bios, -boot or a drive was given. */
+ * (or -machine kernel-boot=firmware) and -bios, -boot, a drive or a -device with
+ * bootindex= was given. */
 bool pc_firmware_wanted(const MachineOpts *o);
 /* -fw_cfg SPEC: checked (@fw NULL, at parse time) or added to fw_cfg. */
 bool pc_fw_cfg_option(Device *fw, const char *spec, GError **errp);
@@ -38,6 +39,10 @@ bool pc_firmware_check(const MachineOpts *o, GError **errp);
 bool pc_firmware_finish(Machine *m, GError **errp);
 /* -kernel/-initrd/-append as fw_cfg items plus linuxboot_dma.bin (kernel-boot=firmware). */
 bool pc_firmware_add_kernel(Machine *m, GError **errp);
+/* fw_cfg's "bootorder" (QEMU get_boot_devices_list): the devices registered with
+ * machine_add_boot_device() by bootindex, one path a line, "HALT" last with -boot
+ * strict=on; NUL-terminated, *len counts the NUL (0 and "" when empty). g_free it. */
+char *pc_firmware_bootorder(Machine *m, size_t *len);
 /* Machine reset: -boot once= is over, the CMOS gets order=. */
 void pc_firmware_reset(Machine *m);
 void pc_firmware_free(Machine *m);

@@ -110,8 +110,13 @@ typedef struct PciDeviceInfo {
     uint8_t irq_pin;            /* 0 = no INTx, 1 = INTA# .. 4 = INTD# */
     bool multifunction;         /* always set the header's multifunction bit */
     /* The option ROM image used when romfile= is not given (QEMU's per-type default,
-     * e.g. "vgabios-stdvga.bin"), looked up as -bios is (-L, /usr/share/seabios...). */
+     * e.g. "vgabios-stdvga.bin"), looked up as -bios is (-L, /usr/share/seabios...).
+     * A missing default is an error naming @romfile_package (Debian), as in QEMU. */
     const char *romfile;
+    const char *romfile_package;
+    /* The default ROM is for the firmware only (a NIC's iPXE): a boot without
+     * firmware (-kernel) does not load it. romfile= given explicitly is always loaded. */
+    bool romfile_firmware_only;
     /* Optional: called after a config write has been applied through the masks
      * (BAR/command/MSI side effects are already done). */
     void (*config_write)(PciDevice *d, uint32_t addr, uint32_t val, unsigned len);
@@ -220,6 +225,14 @@ void pci_config_write(PciDevice *d, uint32_t addr, uint32_t val, unsigned len);
 int pci_add_capability(PciDevice *d, uint8_t id, uint8_t offset, uint8_t size);
 /* Offset of the first capability @id, or 0. */
 uint8_t pci_find_capability(const PciDevice *d, uint8_t id);
+
+/* Registers @d for fw_cfg's "bootorder" at @bootindex (negative: not registered) under
+ * QEMU's OpenFirmware device path "/pci@i0cf8/NAME@SLOT[,FN]SUFFIX" (QEMU
+ * pcibus_get_fw_dev_path plus the device's suffix, e.g. "ethernet" and
+ * "/ethernet-phy@0" for a NIC). Returns the path to pass to machine_remove_boot_device()
+ * at unrealize (then g_free it), or NULL when not registered. */
+char *pci_add_boot_device(PciDevice *d, int32_t bootindex, const char *name,
+                          const char *suffix);
 
 /* Drives the device's INTx pin (from the interrupt pin register); the bus ORs every
  * device sharing a line. Masked by the command register's INTx Disable bit. */

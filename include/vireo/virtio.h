@@ -79,6 +79,9 @@ typedef struct VirtioDeviceInfo {
     uint16_t queue_size;            /* largest queue the device accepts */
     uint64_t features;              /* device feature bits (transport bits are added) */
     size_t config_size;             /* device configuration bytes (0: none) */
+    /* Optional: the type's default option ROM (PciDeviceInfo's three romfile fields). */
+    const char *romfile, *romfile_package;
+    bool romfile_firmware_only;
     /* The driver notified queue @q (it is enabled and the device is DRIVER_OK). A run
      * takes requests with vq_pop() until it returns 0: after VIRTIO_QUEUE_BATCH of them
      * it does, and the transport runs the handler again from the main loop. A handler
@@ -122,6 +125,7 @@ struct VirtioPci {
     uint8_t config[VIRTIO_CONFIG_MAX];
     LogBudget log;                  /* messages about the driver (and its device) */
     bool reset_pending;             /* the driver reset us with requests in flight */
+    uint8_t cfg_cap;                /* config offset of the PCI_CFG access window (4.1.4.9) */
     /* Properties of the abstract type "virtio-pci" (virtio_pci_class). */
     bool ioeventfd;                 /* queue notifications as KVM ioeventfds */
     uint32_t vectors;               /* MSI-X vectors; VIRTIO_PCI_VECTORS_AUTO: queues + 1 */

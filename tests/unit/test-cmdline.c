@@ -1,5 +1,6 @@
 /* Command-line parsing: values, suffixes, topology, and errors naming the culprit. */
 #include "vireo/cmdline.h"
+#include "vireo/pc.h"
 #include <string.h>
 
 static bool parse(VireoOptions *o, GError **err, ...)
@@ -191,6 +192,36 @@ static void test_drive_shorthands(void)
     cmdline_free(&o);
 }
 
+/* A -device with bootindex >= 0 (keyval or JSON) selects the firmware boot, as a drive
+ * or -boot does: the boot order is SeaBIOS's to follow (a NIC's iPXE, a -blockdev disk). */
+static void test_bootindex_firmware(void)
+{
+    static const char *const on[] = {
+        "e1000,netdev=n0,bootindex=1", "virtio-net-pci,bootindex=0",
+        "{\"driver\":\"virtio-net-pci\",\"bootindex\":2}",
+    };
+    static const char *const off[] = {
+        "e1000,netdev=n0", "e1000,bootindex=-1", "{\"driver\":\"e1000\",\"bootindex\":-1}",
+    };
+    VireoOptions o;
+    for (unsigned i = 0; i < G_N_ELEMENTS(on); i++) {
+        g_assert_true(parse(&o, NULL, "-device", on[i], NULL));
+        g_assert_true(o.machine.bootindex_given);
+        g_assert_true(pc_firmware_wanted(&o.machine));
+        cmdline_free(&o);
+    }
+    for (unsigned i = 0; i < G_N_ELEMENTS(off); i++) {
+        g_assert_true(parse(&o, NULL, "-device", off[i], NULL));
+        g_assert_false(o.machine.bootindex_given);
+        g_assert_false(pc_firmware_wanted(&o.machine));
+        cmdline_free(&o);
+    }
+    /* -kernel boots directly unless kernel-boot=firmware, bootindex or not. */
+    g_assert_true(parse(&o, NULL, "-kernel", "bzImage", "-device", on[0], NULL));
+    g_assert_false(pc_firmware_wanted(&o.machine));
+    cmdline_free(&o);
+}
+
 static void test_help(void)
 {
     VireoOptions o;
@@ -217,5 +248,6 @@ int main(int argc, char **argv)
     g_test_add_func("/cmdline/machine-props", test_machine_props);
     g_test_add_func("/cmdline/rtc-uuid-devices", test_rtc_uuid_devices);
     g_test_add_func("/cmdline/help", test_help);
+    g_test_add_func("/cmdline/bootindex-firmware", test_bootindex_firmware);
     return g_test_run();
 }

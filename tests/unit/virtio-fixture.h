@@ -26,6 +26,7 @@ typedef struct Fx {
     PciDevice *pci;
     VirtioPci *vp;
     uint64_t common, isr, notify, device;
+    uint8_t cfg_cap;                 /* config offset of the PCI_CFG window (4.1.4.9) */
     int gsi_level[MACHINE_NUM_GSI];
     GArray *msgs;                    /* MSI data words */
 } Fx;
@@ -73,6 +74,10 @@ static inline void find_caps(Fx *f)
         if (pci_config_read(f->pci, c, 1) != PCI_CAP_ID_VNDR)
             continue;
         uint8_t type = pci_config_read(f->pci, c + 3, 1);
+        if (type == 5) {                /* the PCI_CFG window: cap.bar is the driver's */
+            f->cfg_cap = c;
+            continue;
+        }
         g_assert_cmpuint(pci_config_read(f->pci, c + 4, 1), ==, 4);
         uint64_t at = bar + pci_config_read(f->pci, c + 8, 4);
         if (type == 1)
@@ -85,7 +90,7 @@ static inline void find_caps(Fx *f)
         else if (type == 4)
             f->device = at;
     }
-    g_assert_true(f->common && f->notify && f->isr);
+    g_assert_true(f->common && f->notify && f->isr && f->cfg_cap);
 }
 
 /* A machine with device @type at 05.0 (after the -drive options in @drives, NULL-ended). */
