@@ -125,7 +125,10 @@ static bool global_check(const GlobalProp *g, GError **errp)
                     g->driver, g->property);
         return false;
     }
-    void *scratch = g_malloc0(MAX(cls->instance_size, sizeof(Device)));
+    /* A scratch object to parse into: big enough for the property even when the class
+     * named is an abstract parent (pci-device) whose instance size is smaller than the
+     * offset of a property a subclass's struct holds. 16: the widest property value. */
+    void *scratch = g_malloc0(MAX(MAX(cls->instance_size, sizeof(Device)), p->offset + 16));
     bool ok = prop_set_text(p, scratch, g->value, g->driver, errp);
     props_free((const Property[]){ *p, PROP_END }, scratch);
     g_free(scratch);
