@@ -12,84 +12,24 @@
 #include "vireo/pc.h"
 #include "vireo/qmp.h"
 #include "qapi/monitor-int.h"
+#include "qmp-test-client.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-typedef struct Client {
-    int fd;
-    GString *in;
-    GString *events;        /* every event line seen, in order */
-} Client;
-
 static Client *client_new(Machine *m)
 {
-    int sv[2];
-    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
-    g_assert_true(monitor_add_fd(m, sv[0], true, false, NULL));
     Client *c = g_new0(Client, 1);
-    c->fd = sv[1];
-    c->in = g_string_new(NULL);
-    c->events = g_string_new(NULL);
-    fcntl(c->fd, F_SETFL, O_NONBLOCK);
+    client_init(c, m);
     return c;
 }
 
 static void client_free(Client *c)
 {
-    close(c->fd);
-    g_string_free(c->in, TRUE);
-    g_string_free(c->events, TRUE);
+    client_fini(c);
     g_free(c);
-}
-
-static char *client_line(Client *c)
-{
-    for (;;) {
-        char *nl = strstr(c->in->str, "\r\n");
-        if (nl) {
-            char *line = g_strndup(c->in->str, nl - c->in->str);
-            g_string_erase(c->in, 0, nl - c->in->str + 2);
-            return line;
-        }
-        char buf[65536];
-        ssize_t r = read(c->fd, buf, sizeof(buf));
-        if (r > 0) {
-            g_string_append_len(c->in, buf, r);
-            continue;
-        }
-        g_assert_true(r < 0 && errno == EAGAIN);
-        g_main_context_iteration(NULL, TRUE);
-    }
-}
-
-/* Sends @req; the reply (events are kept in c->events). */
-static char *cmd(Client *c, const char *req)
-{
-    g_assert_cmpint(write(c->fd, req, strlen(req)), ==, (ssize_t)strlen(req));
-    for (;;) {
-        char *l = client_line(c);
-        if (!strstr(l, "\"event\": "))
-            return l;
-        g_string_append(c->events, l);
-        g_string_append_c(c->events, '\n');
-        g_free(l);
-    }
-}
-
-static void expect(Client *c, const char *req, const char *want)
-{
-    g_autofree char *got = cmd(c, req);
-    g_assert_cmpstr(got, ==, want);
-}
-
-static void expect_error(Client *c, const char *req, const char *desc)
-{
-    g_autofree char *want = g_strdup_printf("{\"error\": {\"class\": \"GenericError\", "
-                                            "\"desc\": \"%s\"}}", desc);
-    expect(c, req, want);
 }
 
 /* Requests built by add()/del() live until the test's end. */

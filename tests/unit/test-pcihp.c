@@ -17,6 +17,7 @@
  */
 #include "device-fuzz.h"
 #include "virtio-fixture.h"
+#include "qmp-test-client.h"
 #include "vireo/acpi.h"
 #include "vireo/drive.h"
 #include "vireo/hotplug.h"
@@ -37,63 +38,7 @@ extern const MachineClass pc_machine_class;
 #define HP_RMV      (ACPI_PCIHP_BASE + 0x0c)
 #define HP_SEL      (ACPI_PCIHP_BASE + 0x10)
 
-/* ---- a QMP client on a socketpair ---- */
-
-typedef struct Client {
-    int fd;
-    GString *in, *events;
-} Client;
-
-static char *client_line(Client *c)
-{
-    for (;;) {
-        char *nl = strstr(c->in->str, "\r\n");
-        if (nl) {
-            char *line = g_strndup(c->in->str, nl - c->in->str);
-            g_string_erase(c->in, 0, nl - c->in->str + 2);
-            return line;
-        }
-        char buf[65536];
-        ssize_t r = read(c->fd, buf, sizeof(buf));
-        if (r > 0) {
-            g_string_append_len(c->in, buf, r);
-            continue;
-        }
-        g_assert_true(r < 0 && errno == EAGAIN);
-        g_main_context_iteration(NULL, TRUE);
-    }
-}
-
-static char *cmd(Client *c, const char *req)
-{
-    g_assert_cmpint(write(c->fd, req, strlen(req)), ==, (ssize_t)strlen(req));
-    for (;;) {
-        char *l = client_line(c);
-        if (!strstr(l, "\"event\": "))
-            return l;
-        g_string_append(c->events, l);
-        g_string_append_c(c->events, '\n');
-        g_free(l);
-    }
-}
-
-static void expect(Client *c, const char *req, const char *want)
-{
-    g_autofree char *got = cmd(c, req);
-    g_assert_cmpstr(got, ==, want);
-}
-
-static void expect_ok(Client *c, const char *req)
-{
-    expect(c, req, "{\"return\": {}}");
-}
-
-static void expect_error(Client *c, const char *req, const char *desc)
-{
-    g_autofree char *want = g_strdup_printf("{\"error\": {\"class\": \"GenericError\", "
-                                            "\"desc\": \"%s\"}}", desc);
-    expect(c, req, want);
-}
+/* ---- a QMP client on a socketpair (qmp-test-client.h) ---- */
 
 /* Events seen so far (after a round trip, so the ones already sent are in). */
 static const char *events(Client *c)
@@ -161,11 +106,7 @@ static Hp *hp_new_with(const char *global, bool defaults)
     h->pm4 = &p->dev;
     g_assert_true(h->pm4->cls == &piix4_pm_class);
     qmp_block_init(h->m);
-    int sv[2];
-    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
-    g_assert_true(monitor_add_fd(h->m, sv[0], true, false, NULL));
-    h->c = (Client){ .fd = sv[1], .in = g_string_new(NULL), .events = g_string_new(NULL) };
-    fcntl(h->c.fd, F_SETFL, O_NONBLOCK);
+    client_init(&h->c, h->m);
     g_free(client_line(&h->c));
     expect_ok(&h->c, "{\"execute\": \"qmp_capabilities\"}");
     const char *dir = g_getenv("VIREO_BUILD_DIR");
@@ -184,9 +125,7 @@ static Hp *hp_new(const char *global)
 
 static void hp_free(Hp *h)
 {
-    close(h->c.fd);
-    g_string_free(h->c.in, TRUE);
-    g_string_free(h->c.events, TRUE);
+    client_fini(&h->c);
     monitor_cleanup(h->m);
     machine_free(h->m);
     for (guint i = 0; i < h->globals->len; i++) {
