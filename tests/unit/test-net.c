@@ -298,7 +298,8 @@ static void test_mac_addresses(void)
 
 /* ---- slirp on the main loop: ARP for the gateway is answered ---- */
 
-static void test_slirp_arp(void)
+/* A machine without RAM or devices and one "-netdev user,id=u". */
+static Machine *machine_with_slirp(void)
 {
     GError *err = NULL;
     Machine *m = machine_new_test(0);
@@ -307,6 +308,12 @@ static void test_slirp_arp(void)
     g_assert_no_error(err);
     g_assert_nonnull(net_netdev_add_from(m, o, true, &err));
     json_object_unref(o);
+    return m;
+}
+
+static void test_slirp_arp(void)
+{
+    Machine *m = machine_with_slirp();
     Sink s = { .data = g_string_new(NULL) };
     s.nc = net_client_new(m, &sink_ops, "sink", NULL, &s);
     net_client_connect(s.nc, net_netdev_find(m, "u")->nc[0]);
@@ -340,13 +347,7 @@ static gboolean idle_ran(gpointer opaque)
  * step, a NIC's deferred transmit waited forever). */
 static void test_slirp_lets_idle_run(void)
 {
-    GError *err = NULL;
-    Machine *m = machine_new_test(0);
-    JsonObject *o = net_parse_netdev_text("netdev", "user,id=u", &(bool){0}, &(bool){0},
-                                          &err);
-    g_assert_no_error(err);
-    g_assert_nonnull(net_netdev_add_from(m, o, true, &err));
-    json_object_unref(o);
+    Machine *m = machine_with_slirp();
     unsigned ran = 0;
     g_idle_add(idle_ran, &ran);
     for (int i = 0; i < 10 && !ran; i++)

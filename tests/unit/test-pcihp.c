@@ -276,14 +276,20 @@ static void test_root_off(void)
 
 /* ---- the registers and device_add / device_del ---- */
 
+/* blockdev-add of node d1: a raw node on the test's image file. */
+static char *blockdev_add_d1(const Hp *h)
+{
+    return g_strdup_printf(
+        "{\"execute\": \"blockdev-add\", \"arguments\": {\"driver\": \"raw\", "
+        "\"node-name\": \"d1\", \"file\": {\"driver\": \"file\", \"filename\": \"%s\"}}}",
+        h->img);
+}
+
 static void test_plug_unplug(void)
 {
     Hp *h = hp_new(NULL);
     Client *c = &h->c;
-    g_autofree char *add = g_strdup_printf(
-        "{\"execute\": \"blockdev-add\", \"arguments\": {\"driver\": \"raw\", "
-        "\"node-name\": \"d1\", \"file\": {\"driver\": \"file\", \"filename\": \"%s\"}}}",
-        h->img);
+    g_autofree char *add = blockdev_add_d1(h);
 
     expect_ok(c, "{\"execute\": \"cont\"}");
     out(h, GPE_EN, ACPI_GPE_PCI_HOTPLUG, 1);                /* Linux enables _E01's GPE */
@@ -481,10 +487,7 @@ static void test_teardown(void)
 {
     Hp *h = hp_new(NULL);
     Client *c = &h->c;
-    g_autofree char *add = g_strdup_printf(
-        "{\"execute\": \"blockdev-add\", \"arguments\": {\"driver\": \"raw\", "
-        "\"node-name\": \"d1\", \"file\": {\"driver\": \"file\", \"filename\": \"%s\"}}}",
-        h->img);
+    g_autofree char *add = blockdev_add_d1(h);
     expect_ok(c, "{\"execute\": \"cont\"}");
     expect_ok(c, add);
     expect_ok(c, "{\"execute\": \"device_add\", \"arguments\": {\"driver\": "
