@@ -476,7 +476,10 @@ static void test_kvm_guest_cpuid(void)
             g_assert_cmphex(s->regs.rax, ==, 0x663);
         g_assert_true(s->regs.rcx & (1u << 31));      /* hypervisor */
         g_assert_true(s->regs.rdx & (1u << 28));      /* HTT */
-        g_assert_cmphex(s->regs.rip, ==, 0x100b);     /* at the OUT, not yet completed */
+        /* At the OUT: SVM/VMX KVM exits before completing it (rip at the OUT);
+         * KVM's instruction emulator (a PVM host runs real mode through it) has
+         * already moved rip past it. Either way the guest got there and no further. */
+        g_assert_true(s->regs.rip == 0x100b || s->regs.rip == 0x100d);
         close(fd);
     }
     vm_close(&v);
