@@ -203,6 +203,8 @@ bool mig_lazy_add(MigLazy *lz, RamBlock *b, uint64_t off);
 void mig_lazy_start(MigLazy *lz);
 /* Until every page is in place (NULL: returns at once). Any thread. */
 void mig_lazy_wait(MigLazy *lz);
+/* The same until *@cancel is set too: whether every page is in place. */
+bool mig_lazy_wait_cancel(MigLazy *lz, const volatile int *cancel);
 bool mig_lazy_finished(MigLazy *lz);
 /* Exact once finished. */
 MigLazyStats mig_lazy_stats(MigLazy *lz);

@@ -584,8 +584,7 @@ static gpointer outgoing_thread(gpointer opaque)
     MainStep st;
     /* A VM restored lazily from a file has all its RAM before any is sent: the
      * pages the fill thread places are not seen by the dirty log. */
-    mig_lazy_wait(s->lazy);
-    bool ok = phase_setup(s, &err);
+    bool ok = mig_lazy_wait_cancel(s->lazy, &s->cancel) && phase_setup(s, &err);
     if (ok) {
         mig_set_status(s, MIGRATION_STATUS_ACTIVE);
         ok = phase_iterate(s, &err) && !s->cancel && phase_complete(s, &err);
