@@ -199,6 +199,7 @@ static void mc_fail(MigChannel *c, int err, const char *what)
     if (c->error)
         return;
     c->error = err;
+    g_free(c->errmsg);              /* a reply after a failure clears c->error only */
     c->errmsg = g_strdup_printf("%s: %s", c->name, what);
 }
 

@@ -952,7 +952,7 @@ static void test_exec(void)
     g_assert_nonnull(strstr(mig_state(c)->error, "exec:exit 3"));
     g_assert_nonnull(strstr(mig_state(c)->error, "exited with status 3"));
     g_assert_true(runstate_is_running(c));
-    /* It succeeds after a command that reads the whole stream but then fails too. */
+    /* A command that reads the whole stream, then fails: the migration fails too. */
     g_autofree char *late = g_strdup_printf("exec:cat > '%s'; exit 4", path);
     qmp_migrate(c, late, false, false, false, false, false, false, false, false, &err);
     g_assert_no_error(err);
