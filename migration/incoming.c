@@ -1,8 +1,9 @@
 /*
  * The destination side: -incoming URI (or defer + migrate-incoming). A thread accepts
  * one connection (and the multifd channels its header announces; then the listener
- * is closed, so no other client can connect or wait in its queue), checks the stream's configuration against this machine (and says
- * so on the return path before any RAM comes), writes RAM pages as they arrive (the
+ * is closed, so no other client can connect or wait in its queue), checks the
+ * stream's configuration against this machine (and says so on the return path
+ * before any RAM comes), writes RAM pages as they arrive (the
  * VM is not running), keeps the device state until the END record's checksum is
  * verified, then the main thread takes the disks over, applies every section and the
  * VM runs (or stays paused with -S).

@@ -93,6 +93,10 @@ bool mig_uri_parse(const char *uri, MigUri *u, GError **errp)
     return true;
 }
 
+/* The source connects the main channel and every multifd channel before the
+ * destination, which learns their number from the header, accepts any of them. */
+#define MIG_BACKLOG (MIG_MAX_CHANNELS + 1)
+
 static void tune_socket(int fd)
 {
     int one = 1;
@@ -123,6 +127,15 @@ static int connect_wake(int fd, const struct sockaddr *sa, socklen_t len, int wa
     int fl = fcntl(fd, F_GETFL);
     fcntl(fd, F_SETFL, fl | O_NONBLOCK);
     int r = connect(fd, sa, len);
+    /* A unix socket whose queue is full says EAGAIN (a blocking connect would wait). */
+    while (r < 0 && errno == EAGAIN) {
+        struct pollfd p = { .fd = wake_fd, .events = POLLIN };
+        if (poll(&p, 1, 10) > 0) {
+            errno = ECANCELED;
+            return -1;
+        }
+        r = connect(fd, sa, len);
+    }
     if (r < 0 && errno == EINPROGRESS) {
         int w = wait_fd(fd, POLLOUT, wake_fd), err = 0;
         socklen_t el = sizeof(err);
@@ -157,7 +170,7 @@ static int tcp_socket(const MigUri *u, bool listen_on, int wake_fd, GError **err
             continue;
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        bool ok = listen_on ? bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 16) == 0
+        bool ok = listen_on ? bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, MIG_BACKLOG) == 0
                             : connect_wake(fd, ai->ai_addr, ai->ai_addrlen, wake_fd) == 0;
         if (!ok) {
             err = errno;
@@ -195,7 +208,7 @@ static int unix_socket(const MigUri *u, bool listen_on, int wake_fd, GError **er
     if (listen_on)
         unlink(u->path);
     bool ok = listen_on ? bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-                          listen(fd, 16) == 0
+                          listen(fd, MIG_BACKLOG) == 0
                         : connect_wake(fd, (struct sockaddr *)&sa, sizeof(sa), wake_fd) == 0;
     if (!ok) {
         int err = errno;

@@ -446,7 +446,8 @@ static void wait_status(Machine *m, MigrationStatus want)
             MigrationStatus_str[mig_state(m)->status]);
 }
 
-static void live(const char *uri, bool multifd)
+/* @multifd: that many channels (0: none). */
+static void live(const char *uri, unsigned multifd)
 {
     Machine *a = machine(8 * MB, 3), *b = machine(8 * MB, 3);
     scribble(a);
@@ -456,7 +457,7 @@ static void live(const char *uri, bool multifd)
     if (multifd) {
         MigrationState *s = mig_state(a), *d = mig_state(b);
         s->caps[MIGRATION_CAPABILITY_MULTIFD] = d->caps[MIGRATION_CAPABILITY_MULTIFD] = true;
-        s->p.multifd_channels = 3;
+        s->p.multifd_channels = multifd;
     }
     mig_state(a)->p.max_bandwidth = 0;
     const char *target = uri;
@@ -492,13 +493,23 @@ static void test_live_unix(void)
 {
     g_autofree char *path = g_strdup_printf("%s/mig-%d.sock", g_get_tmp_dir(), getpid());
     g_autofree char *uri = g_strconcat("unix:", path, NULL);
-    live(uri, false);
+    live(uri, 0);
     unlink(path);
 }
 
 static void test_live_tcp_multifd(void)
 {
-    live("tcp:127.0.0.1:0", true);
+    live("tcp:127.0.0.1:0", 3);
+}
+
+/* More channels than a listen queue of 16 holds: the source connects them all before
+ * the destination reads the header that says how many to accept. */
+static void test_live_unix_many_channels(void)
+{
+    g_autofree char *path = g_strdup_printf("%s/mig-m-%d.sock", g_get_tmp_dir(), getpid());
+    g_autofree char *uri = g_strconcat("unix:", path, NULL);
+    live(uri, 40);
+    unlink(path);
 }
 
 /* ---- the devices of the firmware-booted pc board ------------------------------------- */
@@ -1068,6 +1079,7 @@ int main(int argc, char **argv)
     g_test_add_func("/migration/mutations", test_mutations);
     g_test_add_func("/migration/live-unix", test_live_unix);
     g_test_add_func("/migration/live-tcp-multifd", test_live_tcp_multifd);
+    g_test_add_func("/migration/live-unix-many-channels", test_live_unix_many_channels);
     g_test_add_func("/migration/file-mapped", test_file_mapped);
     g_test_add_func("/migration/pc-devices", test_pc_devices);
     g_test_add_func("/migration/live-refused", test_live_refused);
