@@ -1,11 +1,14 @@
 /*
  * A migration channel: blocking, buffered I/O on one fd for the migration threads
  * (never the main loop), with a running checksum of every byte, byte counters, a
- * shared bandwidth limit and cancellation (the canceller shuts the socket down, so
- * a blocked read or write returns).
+ * shared bandwidth limit and cancellation: a channel given a wake descriptor
+ * (mc_set_cancel) is non-blocking and waits in poll() on its fd and the wake
+ * descriptor together, so a cancel ends any read or write, on a socket, a pipe or an
+ * fd: alike (the canceller also shuts sockets down).
  */
 #include "migration.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -125,6 +128,7 @@ MigChannel *mc_new(int fd, const char *name)
     int type;
     socklen_t len = sizeof(type);
     c->fd = fd;
+    c->wake_fd = -1;
     c->name = g_strdup(name);
     c->is_socket = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
     mig_csum_init(&c->csum);
@@ -136,6 +140,7 @@ MigChannel *mc_new_io(const char *name, ssize_t (*io)(void *, void *, size_t, bo
 {
     MigChannel *c = g_new0(MigChannel, 1);
     c->fd = -1;
+    c->wake_fd = -1;
     c->name = g_strdup(name);
     c->io = io;
     c->io_opaque = opaque;
@@ -143,13 +148,36 @@ MigChannel *mc_new_io(const char *name, ssize_t (*io)(void *, void *, size_t, bo
     return c;
 }
 
+void mc_set_cancel(MigChannel *c, const volatile int *cancel, int wake_fd)
+{
+    c->cancel = cancel;
+    c->wake_fd = wake_fd;
+    if (c->fd >= 0 && wake_fd >= 0)
+        fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+}
+
+/* One read or write; with a wake descriptor, a wait for the fd that a cancel ends
+ * (-1, errno ECANCELED). */
 static ssize_t do_io(MigChannel *c, void *buf, size_t n, bool out)
 {
     if (c->io)
         return c->io(c->io_opaque, buf, n, out);
-    if (!out)
-        return read(c->fd, buf, n);
-    return c->is_socket ? send(c->fd, buf, n, MSG_NOSIGNAL) : write(c->fd, buf, n);
+    for (;;) {
+        ssize_t k = !out ? read(c->fd, buf, n)
+                         : c->is_socket ? send(c->fd, buf, n, MSG_NOSIGNAL)
+                                        : write(c->fd, buf, n);
+        if (k >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK) || c->wake_fd < 0)
+            return k;
+        struct pollfd p[2] = { { .fd = c->fd, .events = out ? POLLOUT : POLLIN },
+                               { .fd = c->wake_fd, .events = POLLIN } };
+        int r = poll(p, 2, -1);
+        if (r < 0 && errno != EINTR)
+            return -1;
+        if (r > 0 && p[1].revents) {
+            errno = ECANCELED;
+            return -1;
+        }
+    }
 }
 
 void mc_free(MigChannel *c)
@@ -171,6 +199,7 @@ static void mc_fail(MigChannel *c, int err, const char *what)
     if (c->error)
         return;
     c->error = err;
+    g_free(c->errmsg);              /* a reply after a failure clears c->error only */
     c->errmsg = g_strdup_printf("%s: %s", c->name, what);
 }
 

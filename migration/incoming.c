@@ -1,15 +1,20 @@
 /*
  * The destination side: -incoming URI (or defer + migrate-incoming). A thread accepts
- * the connection, checks the stream's configuration against this machine (and says
- * so on the return path before any RAM comes), writes RAM pages as they arrive (the
+ * one connection (and the multifd channels its header announces; then the listener
+ * is closed, so no other client can connect or wait in its queue), checks the
+ * stream's configuration against this machine (and says so on the return path
+ * before any RAM comes), writes RAM pages as they arrive (the
  * VM is not running), keeps the device state until the END record's checksum is
  * verified, then the main thread takes the disks over, applies every section and the
  * VM runs (or stays paused with -S).
  *
  * A stream that is refused ends the process with status 1 after saying why, as QEMU's
  * "load of migration failed"; on a socket the source hears the reason and resumes.
+ * exec:'s command must exit with status 0 once it has written the stream (its status
+ * names the failure when the stream breaks off); the main loop reaps it.
  */
 #include "migration.h"
+#include "vireo/log.h"
 #include "vireo/net.h"
 #include "vireo/runstate.h"
 #include <string.h>
@@ -34,6 +39,16 @@ static void reply(MigChannel *c, int type, const char *msg)
     mc_put_le(c, n, 4);
     mc_put(c, msg, n);
     mc_flush(c);
+}
+
+/* No further connection: the one stream (and its multifd channels) came. */
+static void close_listener(MigrationState *s)
+{
+    g_mutex_lock(&s->lock);
+    int lfd = s->listen_fd;
+    s->listen_fd = -1;
+    g_mutex_unlock(&s->lock);
+    mig_unlisten(lfd, &s->in_uri);
 }
 
 /* ---- multifd channels ------------------------------------------------------------------- */
@@ -82,10 +97,11 @@ static bool accept_multifd(Incoming *in, GError **errp)
         return false;
     }
     for (unsigned i = 0; i < in->l.channels; i++) {
-        int fd = mig_accept(s->listen_fd, &s->cancel, errp);
+        int fd = mig_accept(s->listen_fd, &s->cancel, s->wake_fd, errp);
         if (fd < 0)
             return false;
         MigChannel *c = mc_new(fd, "multifd channel");
+        mc_set_cancel(c, &s->cancel, s->wake_fd);
         char magic[8];
         uint64_t version, idx, session;
         if (!mc_get(c, magic, 8) || !mc_get_le(c, &version, 4) || !mc_get_le(c, &idx, 4) ||
@@ -100,6 +116,7 @@ static bool accept_multifd(Incoming *in, GError **errp)
         in->mfd[idx] = c;
         in->nmfd++;
     }
+    close_listener(s);
     for (unsigned i = 0; i < in->nmfd; i++) {
         MfdRecv *r = g_new0(MfdRecv, 1);
         *r = (MfdRecv){ in, i };
@@ -108,9 +125,12 @@ static bool accept_multifd(Incoming *in, GError **errp)
     return true;
 }
 
-static bool join_multifd(Incoming *in, GError **errp)
+/* @stop: the main channel failed; the source may not close these. */
+static bool join_multifd(Incoming *in, bool stop, GError **errp)
 {
     bool ok = true;
+    for (unsigned i = 0; stop && i < in->nmfd; i++)
+        mc_shutdown(in->mfd[i]);
     for (unsigned i = 0; i < in->nmfd; i++) {
         if (in->mfd_threads[i])
             g_thread_join(in->mfd_threads[i]);
@@ -175,6 +195,38 @@ static gboolean fail_main(gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
+/* ---- exec: the command ------------------------------------------------------------------ */
+
+/* The stream is complete (END verified): the command has written all; its input
+ * closed, it must exit with status 0. One that lingers for 10 s is not waited for. */
+static bool exec_done(Incoming *in, MigChannel *c)
+{
+    MigrationState *s = in->s;
+    int status;
+    close(c->fd);
+    c->fd = -1;
+    if (!mig_child_wait(s->in_child, &s->cancel, 10000, &status)) {
+        if (s->cancel) {
+            g_set_error(&in->err, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
+            return false;
+        }
+        warn_report("%s: the command is still running 10 s after the end of the stream; "
+                    "not waiting for it", s->in_uri.text);
+        return true;
+    }
+    return !mig_child_error(s->in_child, status, &in->err);
+}
+
+/* The stream broke off (our end closed): the command's status says why, if it has
+ * one within 5 s. */
+static void exec_explain(Incoming *in)
+{
+    MigrationState *s = in->s;
+    int status;
+    if (s->in_child && mig_child_wait(s->in_child, &s->cancel, 5000, &status))
+        mig_child_error(s->in_child, status, &in->err);
+}
+
 /* ---- the thread ------------------------------------------------------------------------------ */
 
 static bool receive(Incoming *in, MigChannel *c)
@@ -184,6 +236,8 @@ static bool receive(Incoming *in, MigChannel *c)
     if (!mig_load_header(&in->l, &in->err))
         return false;
     rp = in->l.flags & MIG_F_RETURN_PATH;
+    if (!(in->l.flags & MIG_F_MULTIFD))
+        close_listener(s);
     if (!mig_load_config(&in->l, &in->err) || !accept_multifd(in, &in->err) ||
         ((in->l.flags & MIG_F_MAPPED_RAM) && !mig_mapped_load(s->m, c, true, &in->err))) {
         if (rp)
@@ -194,21 +248,24 @@ static bool receive(Incoming *in, MigChannel *c)
         reply(c, MIG_RP_CONFIG_OK, NULL);
     bool ok = mig_load_records(&in->l, &in->err);
     GError *merr = NULL;
-    bool mok = join_multifd(in, &merr);
+    bool mok = join_multifd(in, !ok, &merr);
     if (ok && !mok) {
         in->err = merr;
         ok = false;
     } else {
         g_clear_error(&merr);
     }
+    if (ok && s->in_child)
+        ok = exec_done(in, c);
     if (ok) {
         in->ok = false;
-        mig_run_on_main(apply_main, in);
+        if (!mig_run_on_main(s, apply_main, in))
+            g_set_error(&in->err, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                        "the machine is shutting down");
         ok = in->ok;
     }
     if (rp)
         reply(c, ok ? MIG_RP_DONE : MIG_RP_ERROR, ok ? NULL : in->err->message);
-    (void)s;
     return ok;
 }
 
@@ -216,23 +273,23 @@ static gpointer incoming_thread(gpointer opaque)
 {
     Incoming *in = opaque;
     MigrationState *s = in->s;
-    int fd = s->listen_fd >= 0 ? mig_accept(s->listen_fd, &s->cancel, &in->err) : s->data_fd;
+    int fd = s->listen_fd >= 0 ? mig_accept(s->listen_fd, &s->cancel, s->wake_fd, &in->err)
+                               : s->data_fd;
     s->data_fd = -1;
+    bool ok = false;
     if (fd >= 0) {
         MigChannel *c = mc_new(fd, s->in_uri.text);
-        c->cancel = &s->cancel;
+        mc_set_cancel(c, &s->cancel, s->wake_fd);
         mig_set_status(s, MIGRATION_STATUS_ACTIVE);
         mig_load_init(&in->l, s->m, c);
-        bool ok = receive(in, c);
+        ok = receive(in, c);
         mig_load_clear(&in->l);
         mc_free(c);
-        if (ok) {
-            mig_run_on_main(start_main, in);
-            g_free(in);
-            return NULL;
-        }
     }
-    mig_run_on_main(fail_main, in);
+    close_listener(s);
+    if (!ok)
+        exec_explain(in);
+    mig_run_on_main(s, ok ? start_main : fail_main, in);
     g_clear_error(&in->err);
     g_free(in);
     return NULL;

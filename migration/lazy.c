@@ -357,14 +357,21 @@ void mig_lazy_start(MigLazy *lz)
     lz->thread = g_thread_new("restore-fill", fill_thread, lz);
 }
 
-void mig_lazy_wait(MigLazy *lz)
+bool mig_lazy_wait_cancel(MigLazy *lz, const volatile int *cancel)
 {
     if (!lz || !lz->thread)
-        return;
+        return true;
     g_mutex_lock(&lz->lock);
-    while (!lz->finished)
-        g_cond_wait(&lz->cond, &lz->lock);
+    while (!lz->finished && !(cancel && *cancel))     /* a cancel is seen within 50 ms */
+        g_cond_wait_until(&lz->cond, &lz->lock, g_get_monotonic_time() + 50000);
+    bool f = lz->finished;
     g_mutex_unlock(&lz->lock);
+    return f;
+}
+
+void mig_lazy_wait(MigLazy *lz)
+{
+    mig_lazy_wait_cancel(lz, NULL);
 }
 
 bool mig_lazy_finished(MigLazy *lz)

@@ -6,6 +6,7 @@
 #include "vireo/drive.h"
 #include "vireo/runstate.h"
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 static void params_init(MigParams *p)
@@ -42,6 +43,7 @@ MigrationState *mig_state(Machine *m)
     g_cond_init(&s->cont_cond);
     s->status = MIGRATION_STATUS_NONE;
     s->listen_fd = s->data_fd = -1;
+    s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);   /* -1: cancel by flag alone */
     s->uri.fd = s->in_uri.fd = -1;
     s->in_blocks = g_ptr_array_new();
     params_init(&s->p);
@@ -53,31 +55,44 @@ MigrationState *mig_state(Machine *m)
 /* ---- running things on the main thread ------------------------------------------------ */
 
 typedef struct MainCall {
+    MigrationState *s;
     gboolean (*fn)(gpointer);
     gpointer opaque;
+    guint source;
     GMutex lock;
     GCond cond;
-    bool done;
+    bool done, ran;
 } MainCall;
 
 static gboolean main_call(gpointer data)
 {
     MainCall *c = data;
+    MigrationState *s = c->s;
+    g_mutex_lock(&s->lock);
+    s->calls = g_slist_remove(s->calls, c);
+    g_mutex_unlock(&s->lock);
     c->fn(c->opaque);
     g_mutex_lock(&c->lock);
-    c->done = true;
+    c->done = c->ran = true;
     g_cond_signal(&c->cond);
     g_mutex_unlock(&c->lock);
     return G_SOURCE_REMOVE;
 }
 
-void mig_run_on_main(gboolean (*fn)(gpointer), gpointer opaque)
+bool mig_run_on_main(MigrationState *s, gboolean (*fn)(gpointer), gpointer opaque)
 {
-    MainCall c = { .fn = fn, .opaque = opaque };
+    MainCall c = { .s = s, .fn = fn, .opaque = opaque };
+    g_assert(!bql_locked());
+    g_mutex_lock(&s->lock);             /* before main_call() or a refusal looks for it */
+    if (s->closing) {
+        g_mutex_unlock(&s->lock);
+        return false;
+    }
     g_mutex_init(&c.lock);
     g_cond_init(&c.cond);
-    g_assert(!bql_locked());
-    g_idle_add_full(G_PRIORITY_HIGH, main_call, &c, NULL);
+    c.source = g_idle_add_full(G_PRIORITY_HIGH, main_call, &c, NULL);
+    s->calls = g_slist_prepend(s->calls, &c);
+    g_mutex_unlock(&s->lock);
     mainloop_wakeup();
     g_mutex_lock(&c.lock);
     while (!c.done)
@@ -85,6 +100,37 @@ void mig_run_on_main(gboolean (*fn)(gpointer), gpointer opaque)
     g_mutex_unlock(&c.lock);
     g_mutex_clear(&c.lock);
     g_cond_clear(&c.cond);
+    return c.ran;
+}
+
+/* Main thread: every request waiting for the main loop, and every later one, is
+ * refused; the threads then end without the main loop. */
+static void refuse_main_calls(MigrationState *s)
+{
+    g_mutex_lock(&s->lock);
+    s->closing = true;
+    for (GSList *l = s->calls; l; l = l->next) {
+        MainCall *c = l->data;
+        g_source_remove(c->source);
+        g_mutex_lock(&c->lock);
+        c->done = true;                 /* the waiter may free it once this is unlocked */
+        g_cond_signal(&c->cond);
+        g_mutex_unlock(&c->lock);
+    }
+    g_slist_free(s->calls);
+    s->calls = NULL;
+    g_mutex_unlock(&s->lock);
+}
+
+void mig_wake(MigrationState *s)
+{
+    s->cancel = 1;
+    if (s->wake_fd >= 0) {
+        uint64_t one = 1;
+        if (write(s->wake_fd, &one, sizeof(one)) < 0) {
+            /* EAGAIN: the counter is already far from zero */
+        }
+    }
 }
 
 /* ---- status and events -------------------------------------------------------------------- */
@@ -170,19 +216,28 @@ bool mig_drives_activate(Machine *m, GError **errp)
     return drives_set_active(m, true, errp);
 }
 
-/* At exit: stop what runs. The threads are not joined (one may be waiting for the
- * main loop, which has ended); they end with the process. */
+/* Cancels what runs and joins the threads: their requests to the main loop are
+ * refused first (the main thread is here, not in the loop), every blocking wait of
+ * theirs watches the cancel. */
+static void stop_threads(MigrationState *s)
+{
+    mig_outgoing_cancel(s);             /* s->cancel, the wake descriptor, the channels */
+    refuse_main_calls(s);
+    if (s->thread)
+        g_thread_join(s->thread);
+    s->thread = NULL;
+    if (s->in_thread)
+        g_thread_join(s->in_thread);
+    s->in_thread = NULL;
+    mig_lazy_free(s->lazy);             /* its fill thread; RAM unregistered */
+    s->lazy = NULL;
+}
+
 void migration_shutdown(Machine *m)
 {
     MigrationState *s = m->migration;
-    if (!s)
-        return;
-    s->cancel = 1;
-    mc_shutdown(s->main);
-    for (unsigned i = 0; i < s->nmfd; i++)
-        mc_shutdown(s->mfd[i]);
-    mig_lazy_free(s->lazy);
-    s->lazy = NULL;
+    if (s)
+        stop_threads(s);
 }
 
 void migration_free(Machine *m)
@@ -191,12 +246,9 @@ void migration_free(Machine *m)
     if (!s)
         return;
     /* The threads first: they use the machine's RAM, devices and this state. */
-    mig_outgoing_cancel(s);
-    if (s->thread)
-        g_thread_join(s->thread);
-    if (s->in_thread)
-        g_thread_join(s->in_thread);
-    mig_lazy_free(s->lazy);             /* its fill thread; RAM unregistered */
+    stop_threads(s);
+    if (s->dirty_tracking)              /* the thread could not end it on the main loop */
+        mig_ram_dirty_end(m);
     for (GSList *l = s->events; l; l = l->next) {
         StatusEvent *e = l->data;
         g_source_remove(e->source);
@@ -206,10 +258,13 @@ void migration_free(Machine *m)
     RunstateNotifier n = mig_incoming_notifier(s);
     while (runstate_remove_notifier(m, &n))
         ;
-    if (s->listen_fd >= 0)
-        close(s->listen_fd);
+    mig_unlisten(s->listen_fd, &s->in_uri);
     if (s->data_fd >= 0)
         close(s->data_fd);
+    if (s->wake_fd >= 0)
+        close(s->wake_fd);
+    mig_child_unref(s->child);
+    mig_child_unref(s->in_child);
     mig_uri_clear(&s->uri);
     mig_uri_clear(&s->in_uri);
     if (s->secs)

@@ -8,6 +8,14 @@
  * multifd channel), the incoming one too; they read guest RAM without the lock, and
  * ask the main thread (mig_run_on_main) to stop the VM, read device state, apply it,
  * start the VM. Status, statistics and the error message are under s->lock.
+ *
+ * Ending: a cancel sets s->cancel and signals s->wake_fd, which every blocking wait of
+ * the threads watches (channel I/O, connect, accept); migration_shutdown() and
+ * migration_free() also refuse the threads' requests to the main thread (pending and
+ * future: mig_run_on_main() returns false), so they can join the threads without the
+ * main loop. The outgoing channels are published in s->main/s->mfd under s->lock and
+ * the canceller shuts them down under it; the thread takes them out under it before
+ * freeing them.
  */
 #ifndef MIGRATION_MIGRATION_H
 #define MIGRATION_MIGRATION_H
@@ -56,6 +64,7 @@ typedef struct MigChannel {
     char *errmsg;
     MigRate *rate;                  /* shared limit, or NULL */
     const volatile int *cancel;
+    int wake_fd;                    /* readable on cancel (mc_set_cancel), or -1 */
     /* Instead of the fd (snapshots in a qcow2 VM state area): returns bytes moved,
      * 0 at the end, -errno. */
     ssize_t (*io)(void *opaque, void *buf, size_t n, bool write);
@@ -78,6 +87,10 @@ bool mc_failed(const MigChannel *c);
 void mc_set_error(MigChannel *c, GError **errp);
 bool mc_readable(MigChannel *c, int timeout_ms);
 void mc_shutdown(MigChannel *c);
+/* Reads and writes fail (ECANCELED) once *@cancel is set and @wake_fd is signalled,
+ * whatever the descriptor (a pipe or a stalled peer included): the fd is made
+ * non-blocking and every wait polls @wake_fd too. */
+void mc_set_cancel(MigChannel *c, const volatile int *cancel, int wake_fd);
 
 /* ---- transports (transport.c) ---- */
 
@@ -90,14 +103,34 @@ typedef struct MigUri {
     char *text;                     /* the URI as given */
 } MigUri;
 
+/* An exec: command's process. The main loop reaps it when it exits (a GLib child
+ * watch, which holds a reference); threads wait for its status. */
+typedef struct MigChild MigChild;
+void mig_child_unref(MigChild *ch);
+GPid mig_child_pid(const MigChild *ch);
+/* Signals the process unless it has been reaped (a pidfd where the kernel has one:
+ * never a reused pid). Any thread. */
+void mig_child_kill(MigChild *ch, int sig);
+/* Until the process has exited (true, *@status its wait status), *@cancel is set or
+ * @timeout_ms (-1: none) passed. Needs the main loop running. Not the main thread. */
+bool mig_child_wait(MigChild *ch, const volatile int *cancel, int timeout_ms, int *status);
+/* False for exit status 0; else true with *@errp (replaced) "exec:CMD: the command
+ * exited with status N", followed by what *@errp said before in parentheses. */
+bool mig_child_error(const MigChild *ch, int status, GError **errp);
+
 bool mig_uri_parse(const char *uri, MigUri *u, GError **errp);
 void mig_uri_clear(MigUri *u);
-/* Outgoing: a connected fd (exec: the child's stdin; *child set). */
-int mig_connect(const MigUri *u, GPid *child, GError **errp);
-/* Incoming: a listening socket (tcp, unix; *listening true) or the data fd itself. */
-int mig_listen(const MigUri *u, bool *listening, GPid *child, GError **errp);
-/* Waits for a connection on @lfd; -1 with @errp set on error or cancellation. */
-int mig_accept(int lfd, const volatile int *cancel, GError **errp);
+/* Outgoing: a connected fd (exec: the child's stdin; *child set when @child). A
+ * connect ends with ECANCELED when @wake_fd (>= 0) is signalled. */
+int mig_connect(const MigUri *u, MigChild **child, int wake_fd, GError **errp);
+/* Incoming: a listening socket (tcp, unix; *listening true; non-blocking) or the data
+ * fd itself (exec: *child set). */
+int mig_listen(const MigUri *u, bool *listening, MigChild **child, GError **errp);
+/* Closes a listening socket (and removes a unix: socket's file). */
+void mig_unlisten(int lfd, const MigUri *u);
+/* Waits for a connection on @lfd; -1 with @errp set on error or cancellation (*@cancel
+ * set and @wake_fd signalled; without @wake_fd, *@cancel is looked at every 200 ms). */
+int mig_accept(int lfd, const volatile int *cancel, int wake_fd, GError **errp);
 /* The address a listening socket has (query-migrate socket-address). */
 MigrationSocketAddress *mig_listen_address(int lfd, const MigUri *u);
 
@@ -170,6 +203,8 @@ bool mig_lazy_add(MigLazy *lz, RamBlock *b, uint64_t off);
 void mig_lazy_start(MigLazy *lz);
 /* Until every page is in place (NULL: returns at once). Any thread. */
 void mig_lazy_wait(MigLazy *lz);
+/* The same until *@cancel is set too: whether every page is in place. */
+bool mig_lazy_wait_cancel(MigLazy *lz, const volatile int *cancel);
 bool mig_lazy_finished(MigLazy *lz);
 /* Exact once finished. */
 MigLazyStats mig_lazy_stats(MigLazy *lz);
@@ -275,7 +310,7 @@ struct MigrationState {
     unsigned mfd_gen, mfd_done;
     bool mfd_last;
     MigRamStats mfd_pass_stats;
-    GPid child;
+    MigChild *child;                /* exec: (under s->lock: the canceller signals it) */
     MigRate rate;
     int64_t downtime_start;
     unsigned dirty_rate_high;       /* auto-converge: passes in a row above threshold */
@@ -290,8 +325,8 @@ struct MigrationState {
     bool outgoing_started;          /* a migration out began (also after coming in) */
     bool incoming_autostart;        /* run the VM after loading (not -S) */
     MigUri in_uri;
-    int listen_fd;
-    GPid in_child;
+    int listen_fd;                  /* until the stream (and its multifd channels) came */
+    MigChild *in_child;
     GThread *in_thread;
     GPtrArray *socket_address;      /* MigrationSocketAddress */
     GPtrArray *in_blocks;           /* RamBlock per stream block index */
@@ -301,6 +336,11 @@ struct MigrationState {
     uint64_t loaded_clock;          /* kvmclock from the kvm-vm section */
     MigLazy *lazy;                  /* -incoming file: restoring RAM lazily, or NULL */
     GSList *events;                 /* MIGRATION events waiting for the main loop (lock) */
+    /* ending */
+    int wake_fd;                    /* eventfd: signalled on cancel, drained at a start */
+    bool closing;                   /* shutdown/free: main-thread requests refused (lock) */
+    GSList *calls;                  /* requests waiting for the main loop (lock) */
+    bool dirty_tracking;            /* the outgoing setup began dirty tracking (main) */
 };
 
 /* State of @m, created on first use. */
@@ -309,8 +349,11 @@ void mig_set_status(MigrationState *s, MigrationStatus st);
 void mig_set_error(MigrationState *s, const GError *err);
 void mig_emit_pass(MigrationState *s, int64_t pass);
 /* Runs @fn(@opaque) on the main thread with the big lock and waits for it; the caller
- * must not hold the lock. */
-void mig_run_on_main(gboolean (*fn)(gpointer), gpointer opaque);
+ * must not hold the lock. False (@fn not run) once the machine's migration state is
+ * being shut down or freed. */
+bool mig_run_on_main(MigrationState *s, gboolean (*fn)(gpointer), gpointer opaque);
+/* s->cancel set and s->wake_fd signalled. */
+void mig_wake(MigrationState *s);
 
 /* savevm.c: drains every drive (no request in flight while state is read). */
 void mig_quiesce_drives(Machine *m);

@@ -9,8 +9,10 @@
  *              (auto-converge throttles the vCPUs when a pass dirties more than it sent).
  *   complete   stop the VM, drain the disks and hand them over, read every section's
  *              state, send the rest of RAM and the state, END; on a socket, wait for
- *              DONE. Any failure or migrate_cancel before DONE gives the disks back and
- *              resumes the VM: the source keeps running unchanged.
+ *              DONE; on exec:, wait for the command to exit with status 0 (it alone
+ *              knows whether the stream was stored). Any failure or migrate_cancel
+ *              before that gives the disks back and resumes the VM: the source keeps
+ *              running unchanged.
  */
 #include "migration.h"
 #include "vireo/drive.h"
@@ -18,7 +20,7 @@
 #include "vireo/runstate.h"
 #include <signal.h>
 #include <string.h>
-#include <sys/wait.h>
+#include <unistd.h>
 
 #define MAX_PASSES 60
 
@@ -28,6 +30,7 @@ typedef struct MainStep {
     bool ok;
     GByteArray *devices;
     uint64_t dirty;
+    bool refused;                   /* the machine is shutting down: @fn did not run */
 } MainStep;
 
 static int64_t now_ms(void) { return g_get_monotonic_time() / 1000; }
@@ -42,6 +45,7 @@ static gboolean setup_main(gpointer opaque)
     Machine *m = s->m;
     s->secs = mig_sections(m);
     mig_ram_dirty_begin(m);
+    s->dirty_tracking = true;
     int e = as_log_start(m->sysmem);
     if (e < 0) {
         g_set_error(&st->err, G_IO_ERROR, G_IO_ERROR_FAILED,
@@ -112,6 +116,7 @@ static gboolean finish_main(gpointer opaque)
     if (s->m->kvm)
         kvm_set_throttle(s->m->kvm, 0);
     mig_ram_dirty_end(s->m);
+    s->dirty_tracking = false;
     runstate_set(s->m, RUN_STATE_POSTMIGRATE);
     s->postmigrate = true;
     return G_SOURCE_REMOVE;
@@ -132,7 +137,7 @@ static void take_disks_back(MigrationState *s)
 {
     MainStep st;
     for (int i = 0; s->drives_inactive && i < 50; i++) {
-        if (on_main(s, activate_main, &st, NULL))
+        if (on_main(s, activate_main, &st, NULL) || st.refused)
             return;
         g_usleep(100000);
     }
@@ -148,6 +153,7 @@ static gboolean undo_main(gpointer opaque)
     if (m->kvm)
         kvm_set_throttle(m->kvm, 0);
     mig_ram_dirty_end(m);
+    s->dirty_tracking = false;
     if (s->drives_inactive && mig_drives_activate(m, &err))
         s->drives_inactive = false;
     if (s->drives_inactive) {
@@ -168,7 +174,11 @@ static gboolean undo_main(gpointer opaque)
 static bool on_main(MigrationState *s, gboolean (*fn)(gpointer), MainStep *st, GError **errp)
 {
     *st = (MainStep){ .s = s };
-    mig_run_on_main(fn, st);
+    if (!mig_run_on_main(s, fn, st)) {
+        st->refused = true;
+        g_set_error(&st->err, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                    "the machine is shutting down");
+    }
     if (!st->ok && st->err)
         g_propagate_error(errp, st->err);
     return st->ok;
@@ -317,11 +327,11 @@ static bool start_multifd(MigrationState *s, uint64_t session, GError **errp)
         return false;
     }
     for (unsigned i = 0; i < s->p.multifd_channels; i++) {
-        int fd = mig_connect(&s->uri, NULL, errp);
+        int fd = mig_connect(&s->uri, NULL, s->wake_fd, errp);
         if (fd < 0)
             return false;
         MigChannel *c = mc_new(fd, s->uri.text);
-        c->cancel = &s->cancel;
+        mc_set_cancel(c, &s->cancel, s->wake_fd);
         c->rate = &s->rate;
         mig_put_mfd_header(c, i, session);
         g_mutex_lock(&s->lock);
@@ -386,7 +396,7 @@ static void auto_converge(MigrationState *s, uint64_t dirtied, uint64_t sent)
                                   : s->p.cpu_throttle_initial;
     pct = MIN(pct, s->p.max_cpu_throttle);
     ThrottleStep t = { s, pct };
-    mig_run_on_main(throttle_main, &t);
+    mig_run_on_main(s, throttle_main, &t);
     g_mutex_lock(&s->lock);
     s->st.throttle = pct;
     g_mutex_unlock(&s->lock);
@@ -397,14 +407,16 @@ static void auto_converge(MigrationState *s, uint64_t dirtied, uint64_t sent)
 static bool phase_setup(MigrationState *s, GError **errp)
 {
     MainStep st;
-    int fd = mig_connect(&s->uri, &s->child, errp);
+    MigChild *child = NULL;
+    int fd = mig_connect(&s->uri, &child, s->wake_fd, errp);
     if (fd < 0)
         return false;
     MigChannel *c = mc_new(fd, s->uri.text);
-    c->cancel = &s->cancel;
+    mc_set_cancel(c, &s->cancel, s->wake_fd);
     c->rate = &s->rate;
     g_mutex_lock(&s->lock);
     s->main = c;
+    s->child = child;
     g_mutex_unlock(&s->lock);
     uint64_t session = g_random_int() | (uint64_t)g_random_int() << 32;
     if (!start_multifd(s, session, errp) || !on_main(s, setup_main, &st, errp))
@@ -502,7 +514,8 @@ static bool wait_continue(MigrationState *s)
 static bool phase_complete(MigrationState *s, GError **errp)
 {
     MainStep st;
-    on_main(s, stop_main, &st, errp);
+    if (!on_main(s, stop_main, &st, errp))
+        return false;
     if (!wait_continue(s))
         return false;
     if (!on_main(s, complete_main, &st, errp))
@@ -525,14 +538,43 @@ static bool phase_complete(MigrationState *s, GError **errp)
     return true;
 }
 
-static void reap_child(MigrationState *s)
+/* Takes the channels out of s (under the lock migrate_cancel shuts them down with)
+ * and frees them: exec:'s command sees the end of its input. */
+static void release_channels(MigrationState *s)
 {
-    if (s->child) {
-        int status;
-        waitpid(s->child, &status, 0);
-        g_spawn_close_pid(s->child);
-        s->child = 0;
-    }
+    g_mutex_lock(&s->lock);
+    MigChannel *main = s->main, *mfd[MIG_MAX_CHANNELS];
+    unsigned n = s->nmfd;
+    memcpy(mfd, s->mfd, sizeof(mfd));
+    s->main = NULL;
+    s->nmfd = 0;
+    g_mutex_unlock(&s->lock);
+    mc_free(main);
+    for (unsigned i = 0; i < n; i++)
+        mc_free(mfd[i]);
+}
+
+/* exec: the command's exit status decides, once it has read the whole stream (its
+ * input closed). After a failure its status, if non-zero, explains the failure (a
+ * broken pipe says little); one that has not exited within 5 s then, or when the
+ * migration is cancelled, is terminated. The main loop reaps the process either way. */
+static bool exec_result(MigrationState *s, bool ok, GError **errp)
+{
+    g_mutex_lock(&s->lock);
+    MigChild *ch = s->child;
+    s->child = NULL;
+    g_mutex_unlock(&s->lock);
+    if (!ch)
+        return ok;
+    int status;
+    bool exited = mig_child_wait(ch, &s->cancel, ok ? -1 : 5000, &status);
+    if (!exited)                                /* a failure, or cancelled */
+        mig_child_kill(ch, SIGTERM);
+    bool failed = exited && mig_child_error(ch, status, errp);
+    mig_child_unref(ch);
+    if (!exited)
+        return ok && !s->cancel;
+    return ok && !failed;
 }
 
 static gpointer outgoing_thread(gpointer opaque)
@@ -542,8 +584,7 @@ static gpointer outgoing_thread(gpointer opaque)
     MainStep st;
     /* A VM restored lazily from a file has all its RAM before any is sent: the
      * pages the fill thread places are not seen by the dirty log. */
-    mig_lazy_wait(s->lazy);
-    bool ok = phase_setup(s, &err);
+    bool ok = mig_lazy_wait_cancel(s->lazy, &s->cancel) && phase_setup(s, &err);
     if (ok) {
         mig_set_status(s, MIGRATION_STATUS_ACTIVE);
         ok = phase_iterate(s, &err) && !s->cancel && phase_complete(s, &err);
@@ -554,6 +595,8 @@ static gpointer outgoing_thread(gpointer opaque)
         explain_failure(s, &err);
     if (s->nmfd)
         stop_multifd(s);
+    release_channels(s);
+    ok = exec_result(s, ok, &err);
     g_mutex_lock(&s->lock);
     s->st.total_time = now_ms() - s->start_ms;
     g_mutex_unlock(&s->lock);
@@ -570,17 +613,6 @@ static gpointer outgoing_thread(gpointer opaque)
             g_printerr("vireo: migration failed: %s\n", err->message);
     }
     g_clear_error(&err);
-    g_mutex_lock(&s->lock);             /* migrate_cancel may be shutting them down */
-    MigChannel *main = s->main, *mfd[MIG_MAX_CHANNELS];
-    unsigned n = s->nmfd;
-    memcpy(mfd, s->mfd, sizeof(mfd));
-    s->main = NULL;
-    s->nmfd = 0;
-    g_mutex_unlock(&s->lock);
-    mc_free(main);
-    for (unsigned i = 0; i < n; i++)
-        mc_free(mfd[i]);
-    reap_child(s);
     return NULL;
 }
 
@@ -599,6 +631,11 @@ bool mig_outgoing_start(MigrationState *s, const char *uri, GError **errp)
     mig_uri_clear(&s->uri);
     s->uri = u;
     s->cancel = 0;
+    if (s->wake_fd >= 0) {                      /* a cancel before this one is over */
+        uint64_t v;
+        while (read(s->wake_fd, &v, sizeof(v)) > 0)
+            ;
+    }
     s->cont = false;
     s->dirty_rate_high = 0;
     s->drives_inactive = false;
@@ -617,7 +654,7 @@ bool mig_outgoing_start(MigrationState *s, const char *uri, GError **errp)
 
 void mig_outgoing_cancel(MigrationState *s)
 {
-    s->cancel = 1;
+    mig_wake(s);
     g_mutex_lock(&s->cont_lock);
     g_cond_broadcast(&s->cont_cond);
     g_mutex_unlock(&s->cont_lock);
@@ -628,7 +665,6 @@ void mig_outgoing_cancel(MigrationState *s)
     mc_shutdown(s->main);
     for (unsigned i = 0; i < s->nmfd; i++)
         mc_shutdown(s->mfd[i]);
+    mig_child_kill(s->child, SIGTERM);
     g_mutex_unlock(&s->lock);
-    if (s->child)
-        kill(s->child, SIGTERM);
 }

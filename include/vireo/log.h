@@ -24,7 +24,8 @@ typedef struct LogBudget {
 #define LOG_BUDGET_DEFAULT { .burst = 10, .interval_ms = 5000 }
 #define LOG_BUDGET(b, ms) { .burst = (b), .interval_ms = (ms) }
 
-/* Prints a warning (g_warning's channel) when @b has a token; otherwise counts it as
+/* Prints a warning (g_warning's channel, so tests can count it; "vireo: warning: ..."
+ * through report_set_format()'s writer) when @b has a token; otherwise counts it as
  * suppressed. Returns whether it printed. Thread-safe only under the caller's lock
  * (the BQL for device models). */
 bool log_budget_warn(LogBudget *b, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
@@ -38,7 +39,9 @@ bool log_budget_check(LogBudget *b, int64_t now_us);
 
 /* A start-up or fatal message on stderr: "vireo: TEXT" with -msg's prefixes. */
 void report_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-/* -msg timestamp=on / guest-name=on (NULL: off); also for g_warning/g_message lines. */
+/* -msg timestamp=on / guest-name=on (NULL: off); also for g_warning/g_message lines.
+ * The first call installs the process's GLib log writer: every GLib warning, message
+ * and critical becomes "vireo: warning: TEXT" / "vireo: TEXT" / "vireo: error: TEXT". */
 void report_set_format(bool timestamp, const char *guest_name);
 
 #endif

@@ -48,13 +48,18 @@ bool snapshot_delete_vm(Machine *m, const char *name, GPtrArray *devices, GError
 /* -loadvm NAME: loads the snapshot NAME of the machine's disks before it first runs. */
 bool snapshot_load_at_start(Machine *m, const char *name, GError **errp);
 
-/* At exit: cancels what runs (the threads are not joined: one may be waiting for the
- * main loop, which has ended). */
+/* At exit (the main loop has ended): cancels what runs and joins the migration
+ * threads. Their requests to the main thread are refused from here on (pending ones
+ * included), and every wait of theirs ends on the cancel (channel I/O on any fd,
+ * connect, accept, an exec: command's exit, a lazy restore's fill), so this returns
+ * without the main loop; only a tcp: host name being resolved (getaddrinfo) is
+ * waited for.
+ * A migration cancelled so does not resume the VM or take its disks back. */
 void migration_shutdown(Machine *m);
-/* Frees the migration state of @m (machine_free()): cancels what runs, joins the
- * migration threads, drops the MIGRATION events not sent yet. A migration must have
- * ended first (a final status: completed, failed, cancelled): a thread still running
- * may wait for the main thread, which is waiting here. */
+/* Frees the migration state of @m (machine_free()): first as migration_shutdown(),
+ * so a migration may still be running (the machine is freed under it, as source or
+ * destination); then drops the MIGRATION events not sent yet. An exec: command still
+ * running is reaped by the main loop whenever it exits. */
 void migration_free(Machine *m);
 
 #endif

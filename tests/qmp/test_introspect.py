@@ -19,6 +19,7 @@ query-command-line-options of both). Exit 0 all passed, 1 a check failed.
 """
 import os
 import sys
+import shutil
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -50,7 +51,11 @@ tap = Tap('introspect: ')
 def start(tmp):
     common = ['-S', '-object', 'iothread,id=io0', '-object', 'secret,id=sec0,data=x']
     v = Vm(none_machine('vireo') + common, tmp + '/v.sock')
-    q = Vm(none_machine('qemu') + common, tmp + '/q.sock')
+    try:
+        q = Vm(none_machine('qemu') + common, tmp + '/q.sock')
+    except Exception:
+        v.close()
+        raise
     return v, q
 
 
@@ -209,8 +214,7 @@ def counts(v, q, vo, qo):
     tap(vc <= qc, 'every QMP command Vireo has is one of QEMU\'s', sorted(vc - qc))
 
 
-def main():
-    tmp = tempfile.mkdtemp(prefix='vireo-introspect-')
+def run(tmp):
     try:
         v, q = start(tmp)
     except Exception as e:
@@ -226,6 +230,14 @@ def main():
         v.close()
         q.close()
     return 1 if tap.fails else 0
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix='vireo-introspect-')
+    try:
+        return run(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == '__main__':

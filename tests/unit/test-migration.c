@@ -4,15 +4,25 @@
  * every mismatch refused by name (extra or missing device, RAM size, version too new);
  * a corrupt, truncated or hostile stream refused without crashing (ASan build too);
  * and live migrations between two machines of this process over unix: and tcp:
- * sockets (the migration threads, the return path, multifd, cancel).
+ * sockets (the migration threads, the return path, multifd, cancel); a listener that
+ * takes one migration and no second client; exec: commands reaped and their failures
+ * reported; machines freed, shut down and cancelled in every phase of a migration.
  */
 #include <glib.h>
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "migration/migration.h"
@@ -432,10 +442,12 @@ static void wait_status(Machine *m, MigrationStatus want)
         g_usleep(1000);
         bql_lock();
     }
-    g_error("migration did not reach %s", MigrationStatus_str[want]);
+    g_error("migration did not reach %s (%s)", MigrationStatus_str[want],
+            MigrationStatus_str[mig_state(m)->status]);
 }
 
-static void live(const char *uri, bool multifd)
+/* @multifd: that many channels (0: none). */
+static void live(const char *uri, unsigned multifd)
 {
     Machine *a = machine(8 * MB, 3), *b = machine(8 * MB, 3);
     scribble(a);
@@ -445,7 +457,7 @@ static void live(const char *uri, bool multifd)
     if (multifd) {
         MigrationState *s = mig_state(a), *d = mig_state(b);
         s->caps[MIGRATION_CAPABILITY_MULTIFD] = d->caps[MIGRATION_CAPABILITY_MULTIFD] = true;
-        s->p.multifd_channels = 3;
+        s->p.multifd_channels = multifd;
     }
     mig_state(a)->p.max_bandwidth = 0;
     const char *target = uri;
@@ -481,13 +493,23 @@ static void test_live_unix(void)
 {
     g_autofree char *path = g_strdup_printf("%s/mig-%d.sock", g_get_tmp_dir(), getpid());
     g_autofree char *uri = g_strconcat("unix:", path, NULL);
-    live(uri, false);
+    live(uri, 0);
     unlink(path);
 }
 
 static void test_live_tcp_multifd(void)
 {
-    live("tcp:127.0.0.1:0", true);
+    live("tcp:127.0.0.1:0", 3);
+}
+
+/* More channels than a listen queue of 16 holds: the source connects them all before
+ * the destination reads the header that says how many to accept. */
+static void test_live_unix_many_channels(void)
+{
+    g_autofree char *path = g_strdup_printf("%s/mig-m-%d.sock", g_get_tmp_dir(), getpid());
+    g_autofree char *uri = g_strconcat("unix:", path, NULL);
+    live(uri, 40);
+    unlink(path);
 }
 
 /* ---- the devices of the firmware-booted pc board ------------------------------------- */
@@ -764,9 +786,288 @@ static void test_live_cancel(void)
     unlink(path);
 }
 
+
+/* ---- the listener, exec: children, teardown in every phase (issue 13) ---------------------- */
+
+static unsigned open_fds(void)
+{
+    unsigned n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    g_assert_nonnull(d);
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n - 1;                       /* the directory's own descriptor */
+}
+
+static void spin(int ms)
+{
+    for (int i = 0; i < ms; i++) {
+        g_main_context_iteration(NULL, FALSE);
+        bql_unlock();
+        g_usleep(1000);
+        bql_lock();
+    }
+}
+
+/* Connects to @uri's socket (unix:PATH or tcp:HOST:PORT); -errno when refused. */
+static int connect_to(const char *uri, int *fdp)
+{
+    int fd;
+    if (g_str_has_prefix(uri, "unix:")) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        g_strlcpy(sa.sun_path, uri + 5, sizeof(sa.sun_path));
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        g_assert_cmpint(fd, >=, 0);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+            int e = errno;
+            close(fd);
+            return -e;
+        }
+    } else {
+        struct sockaddr_in sa = { .sin_family = AF_INET,
+                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        sa.sin_port = htons(atoi(strrchr(uri, ':') + 1));
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        g_assert_cmpint(fd, >=, 0);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+            int e = errno;
+            close(fd);
+            return -e;
+        }
+    }
+    *fdp = fd;
+    return 0;
+}
+
+/* The URI a source connects to for destination @b listening on @uri. */
+static char *target_of(Machine *b, const char *uri)
+{
+    if (!g_str_has_prefix(uri, "tcp:"))
+        return g_strdup(uri);
+    MigrationSocketAddress *sa = mig_state(b)->socket_address->pdata[0];
+    return g_strdup_printf("tcp:127.0.0.1:%s", sa->port);
+}
+
+/* The destination's listener takes one migration (and its multifd channels), then
+ * closes: a second client is refused while the first migration runs, and nothing
+ * is left behind (no descriptor, no socket file). */
+static void one_connection(const char *uri, bool multifd)
+{
+    unsigned fds = open_fds();
+    Machine *a = machine(8 * MB, 0), *b = machine(8 * MB, 0);
+    scribble(a);
+    GError *err = NULL;
+    g_assert_true(migration_incoming_init(b, uri, &err));
+    g_assert_no_error(err);
+    g_autofree char *target = target_of(b, uri);
+    MigrationState *s = mig_state(a);
+    s->caps[MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER] = true;
+    s->caps[MIGRATION_CAPABILITY_MULTIFD] = multifd;
+    s->p.multifd_channels = 2;
+    s->p.max_bandwidth = 0;
+    qmp_migrate(a, target, false, false, false, false, false, false, false, false, &err);
+    g_assert_no_error(err);
+    /* The destination has taken the stream (and answered CONFIG_OK) by now. */
+    wait_status(a, MIGRATION_STATUS_PRE_SWITCHOVER);
+    int fd = -1, r = connect_to(target, &fd);
+    if (r == 0)
+        close(fd);
+    g_assert_cmpint(r, !=, 0);
+    g_assert_true(r == -ECONNREFUSED || r == -ENOENT);
+    qmp_migrate_continue(a, MIGRATION_STATUS_PRE_SWITCHOVER, &err);
+    g_assert_no_error(err);
+    wait_status(a, MIGRATION_STATUS_COMPLETED);
+    wait_status(b, MIGRATION_STATUS_COMPLETED);
+    assert_same(a, b);
+    machine_done(a);
+    machine_done(b);
+    if (g_str_has_prefix(uri, "unix:"))
+        g_assert_false(g_file_test(uri + 5, G_FILE_TEST_EXISTS));
+    g_assert_cmpuint(open_fds(), ==, fds);
+}
+
+static void test_incoming_one_connection(void)
+{
+    g_autofree char *path = g_strdup_printf("%s/mig-o-%d.sock", g_get_tmp_dir(), getpid());
+    g_autofree char *uri = g_strconcat("unix:", path, NULL);
+    one_connection(uri, false);
+    one_connection("tcp:127.0.0.1:0", true);
+    unlink(path);
+}
+
+/* Children of this process that have exited and are not reaped. */
+static unsigned zombies(void)
+{
+    unsigned n = 0;
+    DIR *d = opendir("/proc");
+    g_assert_nonnull(d);
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        g_autofree char *path = g_strdup_printf("/proc/%s/stat", e->d_name);
+        g_autofree char *text = NULL;
+        if (!g_file_get_contents(path, &text, NULL, NULL))
+            continue;
+        char *close_paren = strrchr(text, ')'), state;
+        int ppid;
+        if (close_paren && sscanf(close_paren + 1, " %c %d", &state, &ppid) == 2 &&
+            ppid == getpid() && state == 'Z')
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* The main loop runs (it reaps) until no child of this process is a zombie. */
+static void assert_no_zombies(void)
+{
+    for (int i = 0; i < 5000 && zombies(); i++)
+        spin(1);
+    g_assert_cmpuint(zombies(), ==, 0);
+}
+
+/* exec: on both sides: the commands' processes are reaped; a command that fails is a
+ * migration error naming it, and the source keeps running. */
+static void test_exec(void)
+{
+    const char *dir = g_getenv("VIREO_BUILD_DIR");
+    g_autofree char *path = g_strdup_printf("%s/mig-x-%d.stream", dir ? dir : g_get_tmp_dir(),
+                                            (int)getpid());
+    g_autofree char *out = g_strdup_printf("exec:cat > '%s'", path);
+    g_autofree char *in = g_strdup_printf("exec:cat '%s'", path);
+    Machine *a = machine(8 * MB, 0), *b = machine(8 * MB, 0);
+    scribble(a);
+    GError *err = NULL;
+    mig_state(a)->p.max_bandwidth = 0;
+    qmp_migrate(a, out, false, false, false, false, false, false, false, false, &err);
+    g_assert_no_error(err);
+    wait_status(a, MIGRATION_STATUS_COMPLETED);
+    g_assert_true(migration_incoming_init(b, in, &err));
+    g_assert_no_error(err);
+    wait_status(b, MIGRATION_STATUS_COMPLETED);
+    assert_same(a, b);
+    assert_no_zombies();
+    machine_done(a);
+    machine_done(b);
+
+    /* A command that fails on the source: the migration fails naming it, the VM runs. */
+    Machine *c = machine(8 * MB, 0);
+    vm_start(c);
+    mig_state(c)->p.max_bandwidth = 0;
+    qmp_migrate(c, "exec:exit 3", false, false, false, false, false, false, false, false,
+                &err);
+    g_assert_no_error(err);
+    wait_status(c, MIGRATION_STATUS_FAILED);
+    g_test_message("source: %s", mig_state(c)->error);
+    g_assert_nonnull(strstr(mig_state(c)->error, "exec:exit 3"));
+    g_assert_nonnull(strstr(mig_state(c)->error, "exited with status 3"));
+    g_assert_true(runstate_is_running(c));
+    /* A command that reads the whole stream, then fails: the migration fails too. */
+    g_autofree char *late = g_strdup_printf("exec:cat > '%s'; exit 4", path);
+    qmp_migrate(c, late, false, false, false, false, false, false, false, false, &err);
+    g_assert_no_error(err);
+    wait_status(c, MIGRATION_STATUS_FAILED);
+    g_assert_nonnull(strstr(mig_state(c)->error, "exited with status 4"));
+    g_assert_true(runstate_is_running(c));
+    /* A command that fails on the destination. */
+    Machine *d = machine(8 * MB, 0);
+    g_assert_true(migration_incoming_init(d, "exec:cat /nonexistent-vireo-stream", &err));
+    g_assert_no_error(err);
+    wait_status(d, MIGRATION_STATUS_FAILED);
+    g_test_message("destination: %s", mig_state(d)->error);
+    g_assert_nonnull(strstr(mig_state(d)->error, "exec:cat /nonexistent-vireo-stream"));
+    g_assert_nonnull(strstr(mig_state(d)->error, "exited with status 1"));
+    assert_no_zombies();
+    machine_done(c);
+    machine_done(d);
+    errno = 0;
+    g_assert_cmpint(waitpid(-1, NULL, WNOHANG), ==, -1);   /* no child left at all */
+    g_assert_cmpint(errno, ==, ECHILD);
+    unlink(path);
+}
+
+/* A machine freed, shut down or cancelled in every phase of a migration, as source
+ * and as destination: nothing hangs (the threads are joined; their requests to the
+ * main loop are refused), nothing leaks, no use after free (ASan in the sweep). */
+static void test_teardown(void)
+{
+    g_autofree char *path = g_strdup_printf("%s/mig-t-%d.sock", g_get_tmp_dir(), getpid());
+    g_autofree char *uri = g_strconcat("unix:", path, NULL);
+    unsigned fds = open_fds();
+    GRand *rnd = g_rand_new_with_seed(13);
+    GError *err = NULL;
+    for (int i = 0; i < 24; i++) {
+        int how = i % 6, ms = g_rand_int_range(rnd, 0, 40);
+        Machine *a = machine(8 * MB, 0), *b = machine(8 * MB, 0);
+        scribble(a);
+        vm_start(a);
+        g_assert_true(migration_incoming_init(b, uri, &err));
+        g_assert_no_error(err);
+        if (how == 5) {
+            /* A client that connects and never sends: the destination's thread reads. */
+            int fd = -1;
+            g_assert_cmpint(connect_to(uri, &fd), ==, 0);
+            wait_status(b, MIGRATION_STATUS_ACTIVE);
+            spin(ms);
+            machine_done(b);
+            close(fd);
+            machine_done(a);
+            continue;
+        }
+        mig_state(a)->p.max_bandwidth = MB;         /* 4 MiB of data: it is still running */
+        qmp_migrate(a, uri, false, false, false, false, false, false, false, false, &err);
+        g_assert_no_error(err);
+        switch (how) {
+        case 0:                 /* at once: the thread waits for the main loop's setup */
+            machine_done(a);
+            machine_done(b);
+            break;
+        case 1:                 /* process exit: shut down, then freed */
+            spin(ms);
+            migration_shutdown(a);
+            migration_shutdown(b);
+            g_assert_cmpint(mig_state(a)->status, !=, MIGRATION_STATUS_ACTIVE);
+            machine_done(a);
+            machine_done(b);
+            break;
+        case 2:                 /* cancelled and freed before the thread has ended */
+            spin(ms);
+            qmp_migrate_cancel(a, &err);
+            g_assert_no_error(err);
+            machine_done(a);
+            machine_done(b);
+            break;
+        case 3:                 /* the destination goes away mid-stream */
+            spin(ms);
+            machine_done(b);
+            spin(ms);
+            machine_done(a);
+            break;
+        case 4:                 /* cancelled, ended, migrated again, freed */
+            spin(ms);
+            qmp_migrate_cancel(a, &err);
+            wait_status(a, MIGRATION_STATUS_CANCELLED);
+            g_assert_true(runstate_is_running(a));
+            qmp_migrate(a, "exec:cat > /dev/null", false, false, false, false, false, false,
+                        false, false, &err);
+            g_assert_no_error(err);
+            spin(ms);
+            machine_done(a);
+            machine_done(b);
+            break;
+        }
+    }
+    g_rand_free(rnd);
+    unlink(path);
+    assert_no_zombies();
+    g_assert_cmpuint(open_fds(), ==, fds);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    signal(SIGPIPE, SIG_IGN);           /* as vireo: a pipe whose reader went is EPIPE */
     images = g_ptr_array_new_with_free_func(g_free);
     fakes = g_hash_table_new(NULL, NULL);
     mainloop_init();
@@ -778,10 +1079,14 @@ int main(int argc, char **argv)
     g_test_add_func("/migration/mutations", test_mutations);
     g_test_add_func("/migration/live-unix", test_live_unix);
     g_test_add_func("/migration/live-tcp-multifd", test_live_tcp_multifd);
+    g_test_add_func("/migration/live-unix-many-channels", test_live_unix_many_channels);
     g_test_add_func("/migration/file-mapped", test_file_mapped);
     g_test_add_func("/migration/pc-devices", test_pc_devices);
     g_test_add_func("/migration/live-refused", test_live_refused);
     g_test_add_func("/migration/live-cancel", test_live_cancel);
+    g_test_add_func("/migration/incoming-one-connection", test_incoming_one_connection);
+    g_test_add_func("/migration/exec", test_exec);
+    g_test_add_func("/migration/teardown", test_teardown);
     int r = g_test_run();
     for (guint i = 0; i < images->len; i++)
         unlink(images->pdata[i]);

@@ -10,6 +10,26 @@
 
 /* ---- 1. common configuration: only whole, aligned fields ---- */
 
+/* A guest-triggered warning reads as Vireo's ("vireo: warning: ..."), not as GLib's
+ * "** WARNING **", once start-up has set the log format (vireo's process_setup does). */
+static void test_warning_format(void)
+{
+    if (g_test_subprocess()) {
+        report_set_format(false, NULL);
+        Fx *f = fx_new();
+        g_log_set_always_fatal(G_LOG_FATAL_MASK);
+        negotiate(f, 1ull << 32);
+        wr(f, f->common + 0x17, 0xff00ff00, 4);
+        fx_free(f);
+        return;
+    }
+    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_passed();
+    g_test_trap_assert_stderr("vireo: warning: virtio-*: 4-byte write at common "
+                              "configuration offset 0x17 is not one aligned field*");
+    g_test_trap_assert_stderr_unmatched("*WARNING*");
+}
+
 static void test_common_widths(void)
 {
     Fx *f = fx_new();
@@ -282,6 +302,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/virtio-pci/common-config-widths", test_common_widths);
+    g_test_add_func("/virtio-pci/warning-format", test_warning_format);
     g_test_add_func("/virtio-rng/reoffer-bounded", test_rng_reoffer);
     g_test_add_func("/virtio-blk/reoffer-bounded", test_blk_reoffer);
     g_test_add_func("/virtio-rng/rate-limit", test_rng_rate_limit);

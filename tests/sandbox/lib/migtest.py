@@ -66,6 +66,7 @@ class VM:
         self.lines = []              # (host_time, line)
         self.partial = ''            # an unterminated last line, and when it came
         self.partial_t = 0.0
+        self.first_raw = None        # the first line as it came (switch_lines)
         self.events = []
         self.lock = threading.Lock()
         base = [h.vireo] if vmm == 'vireo' else ['qemu-system-x86_64', '-nic', 'none']
@@ -123,15 +124,20 @@ class VM:
             buf += data
             while b'\n' in buf:
                 line, buf = buf.split(b'\n', 1)
-                text = line.decode('utf-8', 'replace').replace('\r', '').strip()
+                raw = line.decode('utf-8', 'replace').replace('\r', '')
+                text = raw.strip()
                 with self.lock:
+                    if self.first_raw is None:
+                        self.first_raw = raw
                     self.lines.append((time.monotonic(), text))
                 self.log.write(text + '\n')
                 self.log.flush()
             with self.lock:
                 if buf and not self.partial:
                     self.partial_t = time.monotonic()
-                self.partial = buf.decode('utf-8', 'replace').replace('\r', '').strip()
+                # unstripped: the guest writes "TICK n t " before the checksum, so
+                # a switch-over often cuts the line just after that space
+                self.partial = buf.decode('utf-8', 'replace').replace('\r', '')
 
     def stderr(self):
         try:
@@ -328,11 +334,13 @@ class Harness:
             cut, cut_t = src.partial, src.partial_t
         with dst.lock:
             dlines = list(dst.lines)
-        if cut and dlines:
+            first = dst.first_raw
+        if cut.strip() and dlines:
+            # joined as the bytes came, white space included ('TICK 154 91470 ' +
+            # 'fcfc...'), stripped after
             if say:
-                print('# a line cut by the switch-over: %r + %r' % (cut, dlines[0][1]),
-                      flush=True)
-            return slines, [(cut_t, cut + dlines[0][1])], dlines[1:]
+                print('# a line cut by the switch-over: %r + %r' % (cut, first), flush=True)
+            return slines, [(cut_t, (cut + first).strip())], dlines[1:]
         return slines, [], dlines
 
     def check_continuity(self, name, src, dst, since=0):
