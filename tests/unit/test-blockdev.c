@@ -19,19 +19,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static Client *client_new(Machine *m)
-{
-    Client *c = g_new0(Client, 1);
-    client_init(c, m);
-    return c;
-}
-
-static void client_free(Client *c)
-{
-    client_fini(c);
-    g_free(c);
-}
-
 /* Requests built by add()/del() live until the test's end. */
 static GPtrArray *requests;
 
@@ -93,7 +80,7 @@ static Fx *fx_new(void)
     g_assert_cmpint(block_create(drive_engine(f->m), f->img2, "raw", NULL, 1 << 20, &err),
                     ==, 0);
     g_assert_no_error(err);
-    f->c = client_new(f->m);
+    f->c = client_new_session(f->m, true, false);
     g_free(client_line(f->c));
     expect(f->c, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
     return f;

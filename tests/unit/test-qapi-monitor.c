@@ -5,6 +5,7 @@
 #include "vireo/qmp.h"
 #include "vireo/runstate.h"
 #include "qapi/monitor-int.h"
+#include "qmp-test-client.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -12,94 +13,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-typedef struct Client {
-    int fd;
-    GString *in;
-} Client;
-
-static Client *client_new(Machine *m, bool control, bool pretty)
-{
-    int sv[2];
-    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
-    g_assert_true(monitor_add_fd(m, sv[0], control, pretty, NULL));
-    Client *c = g_new0(Client, 1);
-    c->fd = sv[1];
-    c->in = g_string_new(NULL);
-    fcntl(c->fd, F_SETFL, O_NONBLOCK);
-    return c;
-}
-
-static void client_free(Client *c)
-{
-    if (c->fd >= 0)
-        close(c->fd);
-    g_string_free(c->in, TRUE);
-    g_free(c);
-}
-
-static void client_send(Client *c, const char *text)
-{
-    size_t len = strlen(text), done = 0;
-    while (done < len) {
-        ssize_t n = write(c->fd, text + done, len - done);
-        if (n < 0 && errno == EAGAIN) {
-            g_main_context_iteration(NULL, FALSE);
-            continue;
-        }
-        g_assert_cmpint(n, >, 0);
-        done += n;
-    }
-}
-
-/* Pulls whatever the server wrote; runs the main loop until @want bytes of "\r\n"
- * ended text are there. */
-static char *client_line_until(Client *c, const char *end)
-{
-    for (;;) {
-        char *nl = strstr(c->in->str, end);
-        if (nl) {
-            size_t n = nl - c->in->str;
-            char *line = g_strndup(c->in->str, n);
-            g_string_erase(c->in, 0, n + strlen(end));
-            return line;
-        }
-        char buf[65536];
-        ssize_t r = read(c->fd, buf, sizeof(buf));
-        if (r > 0) {
-            g_string_append_len(c->in, buf, r);
-            continue;
-        }
-        g_assert_true(r < 0 && errno == EAGAIN);
-        g_main_context_iteration(NULL, TRUE);
-    }
-}
-
-static char *client_line(Client *c)
-{
-    return client_line_until(c, "\r\n");
-}
-
-/* Sends @req and returns the next line that is not an event. */
-static char *cmd(Client *c, const char *req)
-{
-    client_send(c, req);
-    for (;;) {
-        char *l = client_line(c);
-        if (!strstr(l, "\"event\": "))
-            return l;
-        g_free(l);
-    }
-}
-
-static void expect(Client *c, const char *req, const char *want)
-{
-    g_autofree char *got = cmd(c, req);
-    g_assert_cmpstr(got, ==, want);
-}
-
 static Client *negotiated(Machine *m)
 {
-    Client *c = client_new(m, true, false);
+    Client *c = client_new_session(m, true, false);
     g_free(client_line(c));
     expect(c, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
     return c;
@@ -108,7 +24,7 @@ static Client *negotiated(Machine *m)
 static void test_greeting_and_negotiation(void)
 {
     Machine *m = machine_new_test(0);
-    Client *c = client_new(m, true, false);
+    Client *c = client_new_session(m, true, false);
     g_autofree char *g = client_line(c);
     g_assert_cmpstr(g, ==, "{\"QMP\": {\"version\": {\"qemu\": {\"major\": 7, \"minor\": 2, "
                     "\"micro\": 0}, \"package\": \"vireo-" VIREO_VERSION "\"}, "
@@ -253,7 +169,7 @@ static void test_events(void)
 {
     Machine *m = machine_new_test(0);
     Client *a = negotiated(m), *b = negotiated(m);
-    Client *raw = client_new(m, true, false);   /* never negotiates: gets no events */
+    Client *raw = client_new_session(m, true, false);   /* never negotiates: gets no events */
     g_free(client_line(raw));
     if (runstate_is_running(m))
         vm_stop(m, RUN_STATE_PAUSED);
@@ -314,7 +230,7 @@ static void test_hmp_via_qmp(void)
 static void test_hmp_session(void)
 {
     Machine *m = machine_new_test(0);
-    Client *c = client_new(m, false, false);
+    Client *c = client_new_session(m, false, false);
     g_autofree char *banner = client_line(c);
     g_assert_true(g_str_has_prefix(banner, "QEMU 7.2.0 monitor"));
     g_free(client_line_until(c, "(qemu) "));
@@ -463,7 +379,7 @@ static void test_flow_control(void)
 static void test_pretty(void)
 {
     Machine *m = machine_new_test(0);
-    Client *c = client_new(m, true, true);
+    Client *c = client_new_session(m, true, true);
     g_autofree char *g = client_line_until(c, "\r\n}\r\n");
     g_assert_true(g_str_has_prefix(g, "{\r\n    \"QMP\": {\r\n"));
     client_send(c, "{\"execute\": \"qmp_capabilities\"}");
@@ -476,15 +392,6 @@ static void test_pretty(void)
 
 
 /* ---- issue 13: hostile and slow clients ----------------------------------------------- */
-
-static Client *client_on_fd(int fd)
-{
-    Client *c = g_new0(Client, 1);
-    c->fd = fd;
-    c->in = g_string_new(NULL);
-    fcntl(c->fd, F_SETFL, O_NONBLOCK);
-    return c;
-}
 
 static int unix_connect(const char *path)
 {
@@ -522,7 +429,7 @@ static void test_listener_cap(void)
     g_assert_true(monitor_parse_qmp_option(m, spec, false, NULL));
     Client *c[18];
     for (int i = 0; i < 18; i++) {          /* (the backlog holds 17: connect one by one) */
-        c[i] = client_on_fd(unix_connect(path));
+        c[i] = client_new_fd(unix_connect(path));
         while (i < 16 && m->monitors->sessions->len < (guint)i + 1)
             g_main_context_iteration(NULL, TRUE);
         settle();
@@ -599,7 +506,7 @@ static char *pretty_message(Client *c)
 static void test_pretty_id(void)
 {
     Machine *m = machine_new_test(0);
-    Client *c = client_new(m, true, true);
+    Client *c = client_new_session(m, true, true);
     g_free(pretty_message(c));
     client_send(c, "{\"execute\": \"qmp_capabilities\"}");
     g_free(pretty_message(c));
@@ -659,7 +566,7 @@ static void test_chardev_slow_client(void)
     g_assert_nonnull(chr);
     g_assert_true(chr_registry_add(m->chardevs, chr, NULL));
     g_assert_true(monitor_add(m, chr, true, false, NULL));
-    Client *a = client_on_fd(unix_connect(path));
+    Client *a = client_new_fd(unix_connect(path));
     int small = 4096;
     setsockopt(a->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
     g_free(client_line(a));
@@ -704,7 +611,7 @@ static void test_chardev_disconnect_at_limit(void)
     Chardev *chr = chr_new(spec, NULL, NULL);
     g_assert_true(chr_registry_add(m->chardevs, chr, NULL));
     g_assert_true(monitor_add(m, chr, true, false, NULL));
-    Client *a = client_on_fd(unix_connect(path));
+    Client *a = client_new_fd(unix_connect(path));
     g_free(client_line(a));
     expect(a, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
     g_test_expect_message(NULL, G_LOG_LEVEL_WARNING, "*does not read its replies*");
@@ -722,7 +629,7 @@ static void test_chardev_disconnect_at_limit(void)
             g_main_context_iteration(NULL, TRUE);
         }
     }
-    Client *b = client_on_fd(unix_connect(path));
+    Client *b = client_new_fd(unix_connect(path));
     g_autofree char *g = client_line(b);
     g_assert_true(g_str_has_prefix(g, "{\"QMP\": "));
     client_free(a);
@@ -740,7 +647,7 @@ static void test_half_close(void)
     int sv[2];
     g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
     g_assert_true(monitor_add_fd(m, sv[0], true, false, NULL));
-    Client *c = client_on_fd(sv[1]);
+    Client *c = client_new_fd(sv[1]);
     g_free(client_line(c));
     GString *req = g_string_new("{\"execute\": \"qmp_capabilities\"}");
     for (int i = 0; i < 40; i++)
@@ -800,7 +707,7 @@ static Client *queued_client(Machine *m)
     setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
     setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
     g_assert_true(monitor_add_fd(m, sv[0], true, false, NULL));
-    Client *c = client_on_fd(sv[1]);
+    Client *c = client_new_fd(sv[1]);
     g_free(client_line(c));
     expect(c, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}");
     GString *req = g_string_new(NULL);
