@@ -221,6 +221,59 @@ def qmp_vm(d, name, *args):
     return p, cmd
 
 
+def kvm_usable():
+    try:
+        os.close(os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC))
+        return True
+    except OSError:
+        return False
+
+
+@unittest.skipUnless(kvm_usable(), "needs a usable /dev/kvm: the pc board's -device "
+                     "options are realized after KVM is set up")
+class BootIndex(unittest.TestCase):
+    """A bootindex= that another device holds is refused as QEMU 7.2 refuses it (the same
+    text), whichever kinds of device (NICs, disks on -drive if=none) hold it, and index 0
+    is -kernel's (QEMU's linuxboot ROM)."""
+
+    def refused(self, index, culprit, *args):
+        rc, _, err = run("-nodefaults", "-display", "none", "-S", *args)
+        lines = [l for l in err.splitlines() if l.strip() and "warning:" not in l]
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(lines, [f"vireo: -device {culprit}: The bootindex {index} has "
+                                 "already been used"])
+
+    def test_two_nics(self):
+        self.refused(1, "virtio-net-pci,bootindex=1,romfile=",
+                     "-device", "e1000,bootindex=1,romfile=",
+                     "-device", "virtio-net-pci,bootindex=1,romfile=")
+        self.refused(3, '{"driver":"e1000","bootindex":3,"romfile":""}',
+                     "-device", '{"driver":"e1000","bootindex":3,"romfile":"","addr":"5"}',
+                     "-device", '{"driver":"e1000","bootindex":3,"romfile":""}')
+
+    def test_disk_and_nic(self):
+        with tempfile.TemporaryDirectory() as d:
+            img = os.path.join(d, "d.raw")
+            with open(img, "wb") as f:
+                f.truncate(1 << 20)
+            self.refused(2, "e1000,netdev=n0,bootindex=2,romfile=",
+                         "-drive", f"file={img},format=raw,if=none,id=d0",
+                         "-device", "ide-hd,drive=d0,bootindex=2",
+                         "-netdev", "user,id=n0",
+                         "-device", "e1000,netdev=n0,bootindex=2,romfile=")
+            self.refused(0, "virtio-blk-pci,drive=d0,bootindex=0",
+                         "-drive", f"file={img},format=raw,if=none,id=d0",
+                         "-device", "e1000,bootindex=0,romfile=",
+                         "-device", "virtio-blk-pci,drive=d0,bootindex=0")
+
+    def test_kernel_holds_zero(self):
+        kernel = os.path.join(BUILD, "firmware", "default-guest.elf")
+        if not os.path.exists(kernel):
+            self.skipTest(f"{kernel} not built")
+        self.refused(0, "e1000,bootindex=0,romfile=", "-kernel", kernel,
+                     "-device", "e1000,bootindex=0,romfile=")
+
+
 class MemoryBackendMigration(unittest.TestCase):
     """-object memory-backend-* RAM through migration's file: layout (the none machine
     under -accel qtest needs no KVM): a shared file backend's contents arrive in the
