@@ -15,8 +15,8 @@ struct BlockBackend {
     unsigned in_flight;
     bool inactive;              /* BlockOpenOptions.inactive: root is a read-only view */
     bool read_only;             /* as the user asked (root may be read-only when inactive) */
-    bool dev_attached;          /* a guest device holds it: dev_perm/dev_shared */
-    uint64_t dev_perm, dev_shared;
+    bool dev_attached;          /* a guest device holds it */
+    bool dev_read_only, dev_resizable;
     bool discard_ignore;
     BlockDetectZeroes detect_zeroes;
     BlockOnError on_read_error, on_write_error;
@@ -217,21 +217,28 @@ BlockBackend *blk_open(BlockEngine *eng, const char *filename, const BlockOpenOp
 
 bool blk_is_inactive(BlockBackend *blk) { return blk->inactive; }
 
-bool blk_attach_dev(BlockBackend *blk, bool read_only, bool resizable, GError **errp)
+/* The device's permissions on @root (force-share=on of the node shares everything). */
+static int set_dev_perm(BlockDriverState *root, bool read_only, bool resizable,
+                        GError **errp)
 {
     uint64_t perm = BLK_PERM_CONSISTENT_READ | (read_only ? 0 : BLK_PERM_WRITE);
     uint64_t shared = BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED |
                       (resizable ? BLK_PERM_RESIZE : 0);
 
-    if (blk->root->opts.force_share) {
+    if (root->opts.force_share) {
         shared = BLK_PERM_ALL;
     }
-    if (bdrv_set_perm(blk->root, perm, shared, errp) < 0) {
+    return bdrv_set_perm(root, perm, shared, errp);
+}
+
+bool blk_attach_dev(BlockBackend *blk, bool read_only, bool resizable, GError **errp)
+{
+    if (set_dev_perm(blk->root, read_only, resizable, errp) < 0) {
         return false;
     }
     blk->dev_attached = true;
-    blk->dev_perm = perm;
-    blk->dev_shared = shared;
+    blk->dev_read_only = read_only;
+    blk->dev_resizable = resizable;
     return true;
 }
 
@@ -272,7 +279,7 @@ bool blk_set_active(BlockBackend *blk, bool active, const BlockOpenOptions *o,
     }
     bs = open_root(blk->eng, filename, &want, errp);
     if (bs && blk->dev_attached &&
-        bdrv_set_perm(bs, blk->dev_perm, blk->dev_shared, errp) < 0) {
+        set_dev_perm(bs, blk->dev_read_only, blk->dev_resizable, errp) < 0) {
         bdrv_run_co(blk->eng, close_bs_co, bs);
         bs = NULL;
     }
