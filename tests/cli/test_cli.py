@@ -127,6 +127,10 @@ class BadInput(unittest.TestCase):
             self.bad("not a qcow2 image", "-drive", f"file={img},if=virtio,format=qcow2")
             self.bad("if=none needs id=", "-drive", f"file={img},if=none")
             self.bad("No such file", "-drive", f"file={d}/missing,if=virtio")
+            self.bad("Parameter 'locking' does not accept value 'bogus'", "-drive",
+                     f"file={img},if=none,id=a,file.locking=bogus")
+            self.bad("force-share=on can only be used with read-only images", "-drive",
+                     f"file={img},if=none,id=a,force-share=on")
             self.bad("drive id 'a' is used twice", "-drive", f"file={img},if=none,id=a,readonly=on",
                      "-drive", f"file={img},if=none,id=a,readonly=on")
             # a bare image is -hda: the same position twice
@@ -160,6 +164,10 @@ class BadInput(unittest.TestCase):
                      '"detect-zeroes":"unmap","discard":"ignore"}')
             self.bad("Invalid parameter 'bogus'", "-blockdev",
                      f"driver=file,node-name=f,filename={img},bogus=1")
+            self.bad("Parameter 'locking' does not accept value 'no'", "-blockdev",
+                     f"driver=file,node-name=f,filename={img},locking=no")
+            self.bad("force-share=on can only be used with read-only images", "-blockdev",
+                     f"driver=file,node-name=f,filename={img},force-share=on")
             self.bad("not a qcow2 image", "-blockdev",
                      f'{{"driver":"file","node-name":"f","filename":"{img}","cache":{{"direct":false}}}}',
                      "-blockdev", '{"driver":"qcow2","node-name":"q","file":"f","backing":null}')
