@@ -15,6 +15,8 @@ struct BlockBackend {
     unsigned in_flight;
     bool inactive;              /* BlockOpenOptions.inactive: root is a read-only view */
     bool read_only;             /* as the user asked (root may be read-only when inactive) */
+    bool dev_attached;          /* a guest device holds it */
+    bool dev_read_only, dev_resizable;
     bool discard_ignore;
     BlockDetectZeroes detect_zeroes;
     BlockOnError on_read_error, on_write_error;
@@ -60,6 +62,19 @@ bool block_cache_mode_parse(const char *s, BlockCacheMode *mode)
     if (strcmp(s, "off") == 0) {
         *mode = BLOCK_CACHE_NONE;
         return true;
+    }
+    return false;
+}
+
+bool block_locking_parse(const char *s, BlockLocking *out)
+{
+    static const char *const names[] = { "auto", "on", "off" };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = (BlockLocking)i;
+            return true;
+        }
     }
     return false;
 }
@@ -157,7 +172,14 @@ static int blk_open_co(void *opaque)
 
 static int blk_close_co(void *opaque);
 
-/* An inactive image is opened read-only and takes no locks (qemu-img -U). */
+/* Closes a root that never became the backend's (nothing written through it yet). */
+static int close_bs_co(void *opaque)
+{
+    bdrv_close(opaque);
+    return 0;
+}
+
+/* An inactive image is opened read-only and takes no locks (QEMU's inactive nodes). */
 static BlockDriverState *open_root(BlockEngine *eng, const char *filename,
                                    const BlockOpenOptions *o, GError **errp)
 {
@@ -165,6 +187,7 @@ static BlockDriverState *open_root(BlockEngine *eng, const char *filename,
     if (o->inactive) {
         view.read_only = true;
         view.force_share = true;
+        view.locking = BLOCK_LOCKING_OFF;
     }
     OpenArgs a = { .eng = eng, .filename = filename, .o = &view, .errp = errp };
     return bdrv_run_co(eng, blk_open_co, &a) < 0 ? NULL : a.bs;
@@ -194,6 +217,48 @@ BlockBackend *blk_open(BlockEngine *eng, const char *filename, const BlockOpenOp
 
 bool blk_is_inactive(BlockBackend *blk) { return blk->inactive; }
 
+/* The device's permissions on @root (force-share=on of the node shares everything). */
+static int set_dev_perm(BlockDriverState *root, bool read_only, bool resizable,
+                        GError **errp)
+{
+    uint64_t perm = BLK_PERM_CONSISTENT_READ | (read_only ? 0 : BLK_PERM_WRITE);
+    uint64_t shared = BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED |
+                      (resizable ? BLK_PERM_RESIZE : 0);
+
+    if (root->opts.force_share) {
+        shared = BLK_PERM_ALL;
+    }
+    return bdrv_set_perm(root, perm, shared, errp);
+}
+
+bool blk_attach_dev(BlockBackend *blk, bool read_only, bool resizable, GError **errp)
+{
+    if (set_dev_perm(blk->root, read_only, resizable, errp) < 0) {
+        return false;
+    }
+    blk->dev_attached = true;
+    blk->dev_read_only = read_only;
+    blk->dev_resizable = resizable;
+    return true;
+}
+
+void blk_detach_dev(BlockBackend *blk)
+{
+    uint64_t perm, shared;
+
+    if (!blk->dev_attached) {
+        return;
+    }
+    blk->dev_attached = false;
+    bdrv_user_perm(&blk->root->opts, 0, &perm, &shared);
+    /* Fewer permissions and more sharing: only a lock syscall can fail, and then the
+     * bytes stay as they were (more than needed, never fewer). */
+    g_autoptr(GError) err = NULL;
+    if (bdrv_set_perm(blk->root, perm, shared, &err) < 0) {
+        g_warning("%s", err->message);
+    }
+}
+
 bool blk_set_active(BlockBackend *blk, bool active, const BlockOpenOptions *o,
                     GError **errp)
 {
@@ -213,6 +278,11 @@ bool blk_set_active(BlockBackend *blk, bool active, const BlockOpenOptions *o,
         g_warning("%s: flushing before the hand-over: %s", filename, g_strerror(-ret));
     }
     bs = open_root(blk->eng, filename, &want, errp);
+    if (bs && blk->dev_attached &&
+        set_dev_perm(bs, blk->dev_read_only, blk->dev_resizable, errp) < 0) {
+        bdrv_run_co(blk->eng, close_bs_co, bs);
+        bs = NULL;
+    }
     if (!bs) {
         /* Keep a usable handle: the read-only view, without locks. */
         want.inactive = true;

@@ -54,7 +54,8 @@ struct BlockDriverState {
     bool read_only;
     bool no_flush;                    /* cache=unsafe */
     bool direct;                      /* O_DIRECT */
-    uint64_t perm, shared_perm;       /* for image locking */
+    uint64_t perm, shared_perm;       /* what this node's parent holds and shares
+                                       * (file nodes: what their lock bytes say) */
     uint32_t request_alignment;       /* offsets and lengths (1 = any) */
     uint32_t mem_alignment;           /* buffer addresses */
     CoMutex rmw_lock;                 /* serialises unaligned read-modify-write */
@@ -66,6 +67,14 @@ struct BlockDriver {
     const char *format_name;
     bool is_protocol;
     bool supports_backing;            /* the format has a backing node (qcow2) */
+    bool file_is_metadata;            /* its file child holds metadata (qcow2): the file
+                                       * is read, written and resized while the node is
+                                       * writable, and never shared for writes or
+                                       * resizes (QEMU's metadata child permissions);
+                                       * otherwise the parent's pass through (raw) */
+    /* Protocol nodes: hold @perm and share @shared (BLK_PERM_*), i.e. take the lock
+     * bytes; on a conflict an error naming the file and the locks as before. */
+    int (*set_perm)(BlockDriverState *bs, uint64_t perm, uint64_t shared, GError **errp);
     size_t state_size;
     const char *const *create_opts;   /* -o names accepted, NULL-terminated */
     /* Score 0..100 that @buf (the first bytes of the file) is this format. */
@@ -132,6 +141,14 @@ BlockDriverState *bdrv_open(BlockEngine *eng, const char *filename, const char *
                             const BlockOpenOptions *o, int depth, GHashTable *seen,
                             GError **errp);
 void bdrv_close(BlockDriverState *bs);
+/* What the user named by @o holds on a top node (@depth 0) and shares, or what an overlay
+ * holds on its backing node (@depth > 0: the TOOL rule, read-only unless the chain is
+ * opened writable); force_share shares everything. */
+void bdrv_user_perm(const BlockOpenOptions *o, int depth, uint64_t *perm, uint64_t *shared);
+/* The parent of @bs now holds @perm and shares @shared: the file node's locks are
+ * updated down the node (not into the backing chain). On a conflict: the error, and
+ * nothing changed. */
+int bdrv_set_perm(BlockDriverState *bs, uint64_t perm, uint64_t shared, GError **errp);
 /* Opens the backing chain of @bs per its backing_file/backing_format fields. */
 int bdrv_open_backing(BlockDriverState *bs, GHashTable *seen, GError **errp);
 

@@ -102,18 +102,64 @@ static BlockDriverState *bdrv_new(BlockEngine *eng, const BlockDriver *drv,
     bs->request_alignment = 1;
     bs->mem_alignment = 1;
     co_mutex_init(&bs->rmw_lock);
-    if (o->read_only) {
-        bs->perm = BLK_PERM_CONSISTENT_READ;
-        bs->shared_perm = BLK_PERM_ALL & ~(BLK_PERM_WRITE | BLK_PERM_RESIZE);
-    } else {
-        bs->perm = BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE | BLK_PERM_WRITE_UNCHANGED |
-                   BLK_PERM_RESIZE;
-        bs->shared_perm = BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED;
+    bs->perm = 0;                       /* nothing held, no lock taken yet */
+    bs->shared_perm = BLK_PERM_ALL;
+    return bs;
+}
+
+/* ---- permissions (QEMU's model, reduced to the parents Vireo has) ---------------------- */
+
+void bdrv_user_perm(const BlockOpenOptions *o, int depth, uint64_t *perm, uint64_t *shared)
+{
+    BlockUser user = depth > 0 ? BLOCK_USER_TOOL : o->user;
+
+    switch (user) {
+    case BLOCK_USER_DRIVE:
+        *perm = BLK_PERM_CONSISTENT_READ;
+        *shared = BLK_PERM_ALL;
+        break;
+    case BLOCK_USER_NODE:
+        *perm = 0;
+        *shared = BLK_PERM_ALL;
+        break;
+    default:
+        if (o->read_only) {
+            *perm = BLK_PERM_CONSISTENT_READ;
+            *shared = BLK_PERM_ALL & ~(BLK_PERM_WRITE | BLK_PERM_RESIZE);
+        } else {
+            *perm = BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE | BLK_PERM_WRITE_UNCHANGED |
+                    BLK_PERM_RESIZE;
+            *shared = BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED;
+        }
+        break;
     }
     if (o->force_share) {
-        bs->shared_perm = BLK_PERM_ALL;
+        *shared = BLK_PERM_ALL;
     }
-    return bs;
+}
+
+int bdrv_set_perm(BlockDriverState *bs, uint64_t perm, uint64_t shared, GError **errp)
+{
+    uint64_t cperm = perm, cshared = shared;
+    int ret;
+
+    if (bs->drv->set_perm) {
+        return bs->drv->set_perm(bs, perm, shared, errp);
+    }
+    if (bs->drv->file_is_metadata) {
+        cperm = BLK_PERM_CONSISTENT_READ |
+                (bs->read_only ? 0 : BLK_PERM_WRITE | BLK_PERM_RESIZE);
+        cshared = shared & ~(BLK_PERM_WRITE | BLK_PERM_RESIZE);
+    }
+    if (bs->opts.force_share) {
+        cshared = BLK_PERM_ALL;
+    }
+    if (bs->file && (ret = bdrv_set_perm(bs->file, cperm, cshared, errp)) < 0) {
+        return ret;
+    }
+    bs->perm = perm;
+    bs->shared_perm = shared;
+    return 0;
 }
 
 static void bdrv_free(BlockDriverState *bs)
@@ -171,6 +217,7 @@ BlockDriverState *bdrv_open(BlockEngine *eng, const char *filename, const char *
 {
     const BlockDriver *drv = NULL;
     BlockDriverState *file, *bs;
+    uint64_t perm, shared;
 
     if (depth > MAX_CHAIN_DEPTH) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
@@ -186,14 +233,21 @@ BlockDriverState *bdrv_open(BlockEngine *eng, const char *filename, const char *
     if (!bdrv_mark_seen(seen, filename, errp)) {
         return NULL;
     }
+    bdrv_user_perm(o, depth, &perm, &shared);
     file = bdrv_new(eng, &bdrv_file, filename, o);
     if (bdrv_file.co_open(file, errp) < 0) {
         bdrv_free(file);
         return NULL;
     }
     if (drv == &bdrv_file) {
+        if (bdrv_set_perm(file, perm, shared, errp) < 0) {
+            bdrv_close(file);
+            return NULL;
+        }
         return file;
     }
+    /* The probe reads the first bytes unlocked; the locks are taken before the format
+     * driver reads metadata or repairs anything. */
     if (!drv && !(drv = bdrv_probe(file, errp))) {
         bdrv_close(file);
         return NULL;
@@ -201,6 +255,11 @@ BlockDriverState *bdrv_open(BlockEngine *eng, const char *filename, const char *
     bs = bdrv_new(eng, drv, filename, o);
     bs->file = file;
     bs->depth = depth;
+    if (bdrv_set_perm(bs, perm, shared, errp) < 0) {
+        bs->drv = &bdrv_raw;            /* nothing to close in the format */
+        bdrv_close(bs);
+        return NULL;
+    }
     if (drv->co_open(bs, errp) < 0) {
         bs->drv = &bdrv_raw;            /* nothing to close in the format */
         bdrv_close(bs);
@@ -262,7 +321,7 @@ static int bdrv_open_backing_explicit(BlockDriverState *bs, const BlockOpenOptio
     }
     bo.cache = o->cache;
     bo.aio = o->aio;
-    bo.force_share = o->force_share;
+    bo.force_share = bo.force_share || o->force_share;
     bo.read_only = !o->backing_read_write;
     bo.backing_read_write = o->backing_read_write;
     bo.refuse_implicit_backing = bo.refuse_implicit_backing || o->refuse_implicit_backing;
@@ -304,6 +363,8 @@ int bdrv_open_backing(BlockDriverState *bs, GHashTable *seen, GError **errp)
     bs->full_backing_filename = backing_path_combine(bs->filename, bs->backing_file);
     bo.read_only = !bs->opts.backing_read_write;
     bo.check_mode = false;
+    bo.locking = BLOCK_LOCKING_AUTO;    /* a node of its own, as in QEMU: file.locking=
+                                         * of the overlay is not inherited */
     bs->backing = bdrv_open(bs->eng, bs->full_backing_filename, bs->backing_format, &bo,
                             bs->depth + 1, seen, &err);
     if (!bs->backing) {

@@ -22,13 +22,20 @@ typedef struct BDRVFileState {
     int fd;
     bool is_blockdev;
     bool use_uring;
+    bool no_locks;              /* locking=auto on a file system without OFD locks */
 } BDRVFileState;
 
 static const char *const perm_names[] = {
     "consistent read", "write", "write unchanged", "resize",
 };
 
-/* ---- locking ---------------------------------------------------------------------------- */
+/* ---- locking ----------------------------------------------------------------------------
+ * QEMU's layout (file-posix.c), so the two see each other: a shared (read) OFD lock on
+ * byte 100+n for each permission n held, on byte 200+n for each permission not shared;
+ * n = consistent read, write, write unchanged, resize. A conflict is another open file
+ * description's lock on 200+n for a permission held, or on 100+n for one not shared;
+ * F_OFD_GETLK with a write lock finds those and never our own. As in QEMU the bytes are
+ * locked first and checked after, so two processes racing both see each other. */
 
 static int lock_byte(int fd, int cmd, short type, off_t off)
 {
@@ -40,28 +47,40 @@ static int lock_byte(int fd, int cmd, short type, off_t off)
     return cmd == F_OFD_GETLK ? (fl.l_type != F_UNLCK) : 0;
 }
 
-static int file_lock(BlockDriverState *bs, int fd, GError **errp)
+/* Locks exactly the bytes of (@perm, @shared) and unlocks the others; -errno and the
+ * byte that failed. */
+static int apply_lock_bytes(int fd, uint64_t perm, uint64_t shared, int *bad)
 {
     for (int i = 0; i < 4; i++) {
         uint64_t bit = 1u << i;
-        if ((bs->perm & bit) && lock_byte(fd, F_OFD_SETLK, F_RDLCK, LOCK_PERM_BASE + i) < 0) {
-            goto fail;
+        int r;
+        *bad = LOCK_PERM_BASE + i;
+        if ((r = lock_byte(fd, F_OFD_SETLK, (perm & bit) ? F_RDLCK : F_UNLCK, *bad)) < 0) {
+            return r;
         }
-        if (!(bs->shared_perm & bit) &&
-            lock_byte(fd, F_OFD_SETLK, F_RDLCK, LOCK_SHARED_BASE + i) < 0) {
-            goto fail;
+        *bad = LOCK_SHARED_BASE + i;
+        if ((r = lock_byte(fd, F_OFD_SETLK, (shared & bit) ? F_UNLCK : F_RDLCK, *bad)) < 0) {
+            return r;
         }
     }
+    return 0;
+}
+
+/* The first conflict with another process's locks, in QEMU's order (held permissions,
+ * then unshared ones): an error naming it and the file. */
+static int check_lock_bytes(BlockDriverState *bs, int fd, uint64_t perm, uint64_t shared,
+                            GError **errp)
+{
     for (int i = 0; i < 4; i++) {
-        uint64_t bit = 1u << i;
-        if ((bs->perm & bit) && lock_byte(fd, F_OFD_GETLK, F_WRLCK, LOCK_SHARED_BASE + i)) {
+        if ((perm & (1u << i)) && lock_byte(fd, F_OFD_GETLK, F_WRLCK, LOCK_SHARED_BASE + i)) {
             g_set_error(errp, G_IO_ERROR, G_IO_ERROR_BUSY,
                         "Failed to get \"%s\" lock on '%s': is another process using the "
                         "image?", perm_names[i], bs->filename);
             return -EAGAIN;
         }
-        if (!(bs->shared_perm & bit) &&
-            lock_byte(fd, F_OFD_GETLK, F_WRLCK, LOCK_PERM_BASE + i)) {
+    }
+    for (int i = 0; i < 4; i++) {
+        if (!(shared & (1u << i)) && lock_byte(fd, F_OFD_GETLK, F_WRLCK, LOCK_PERM_BASE + i)) {
             g_set_error(errp, G_IO_ERROR, G_IO_ERROR_BUSY,
                         "Failed to get shared \"%s\" lock on '%s': is another process "
                         "using the image?", perm_names[i], bs->filename);
@@ -69,13 +88,46 @@ static int file_lock(BlockDriverState *bs, int fd, GError **errp)
         }
     }
     return 0;
-fail:
-    if (errno == EINVAL || errno == ENOTSUP || errno == ENOLCK) {
-        return 0;                       /* the file system has no OFD locks */
+}
+
+static int file_set_perm(BlockDriverState *bs, uint64_t perm, uint64_t shared,
+                         GError **errp)
+{
+    BDRVFileState *s = bs->opaque;
+    int ret, bad, ignored;
+
+    perm &= BLK_PERM_ALL;
+    shared &= BLK_PERM_ALL;
+    if (bs->opts.locking == BLOCK_LOCKING_OFF || s->no_locks || s->fd < 0) {
+        bs->perm = perm;
+        bs->shared_perm = shared;
+        return 0;
     }
-    g_set_error(errp, G_IO_ERROR, G_IO_ERROR_FAILED, "Failed to lock '%s': %s",
-                bs->filename, g_strerror(errno));
-    return -errno;
+    ret = apply_lock_bytes(s->fd, perm, shared, &bad);
+    if (ret < 0 && bs->opts.locking == BLOCK_LOCKING_AUTO &&
+        (ret == -EINVAL || ret == -ENOTSUP || ret == -ENOLCK)) {
+        /* locking=auto on a file system without OFD locks: nobody locks there. */
+        apply_lock_bytes(s->fd, 0, BLK_PERM_ALL, &ignored);
+        s->no_locks = true;
+        bs->perm = perm;
+        bs->shared_perm = shared;
+        return 0;
+    }
+    if (ret < 0) {
+        g_set_error(errp, G_IO_ERROR, g_io_error_from_errno(-ret),
+                    "Failed to lock byte %d of '%s': %s%s", bad, bs->filename,
+                    g_strerror(-ret), bs->opts.locking == BLOCK_LOCKING_ON ?
+                    " (locking=on; locking=off opens it without locks)" : "");
+    } else {
+        ret = check_lock_bytes(bs, s->fd, perm, shared, errp);
+    }
+    if (ret < 0) {
+        apply_lock_bytes(s->fd, bs->perm, bs->shared_perm, &ignored);   /* as before */
+        return ret;
+    }
+    bs->perm = perm;
+    bs->shared_perm = shared;
+    return 0;
 }
 
 /* ---- open / close --------------------------------------------------------------------- */
@@ -141,11 +193,7 @@ static int file_open(BlockDriverState *bs, GError **errp)
     if (bs->direct) {
         file_probe_alignment(bs, s);
     }
-    if (!bs->opts.force_share && (ret = file_lock(bs, s->fd, errp)) < 0) {
-        close(s->fd);
-        return ret;
-    }
-    return 0;
+    return 0;                       /* locks: file_set_perm(), once the format is known */
 }
 
 static void file_close(BlockDriverState *bs)
@@ -557,6 +605,7 @@ const BlockDriver bdrv_file = {
     .state_size = sizeof(BDRVFileState),
     .co_open = file_open,
     .co_close = file_close,
+    .set_perm = file_set_perm,
     .co_preadv = file_co_preadv,
     .co_pwritev = file_co_pwritev,
     .co_flush = file_co_flush,

@@ -379,6 +379,7 @@ static const char *const qcow2_create_opts[] = {
 const BlockDriver bdrv_qcow2 = {
     .format_name = "qcow2",
     .supports_backing = true,
+    .file_is_metadata = true,
     .state_size = sizeof(BDRVQcow2State),
     .create_opts = qcow2_create_opts,
     .probe = qcow2_probe,

@@ -217,16 +217,22 @@ void qmp_blockdev_change_medium(Machine *m, const char *device, const char *id,
         return;
     block_open_options_init(&o);
     o.format = format;
+    o.user = BLOCK_USER_DRIVE;
     o.read_only = !has_read_only_mode || read_only_mode != BLOCKDEV_CHANGE_READ_ONLY_MODE_READ_WRITE;
     if (format && strcmp(format, "raw") && strcmp(format, "qcow2")) {
         g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
                     "Unknown driver '%s' (raw, qcow2)", format);
         return;
     }
-    /* Open first: a bad file leaves the old medium in place. */
+    /* Open first: a bad file (or one another process keeps from a CD-ROM's locks)
+     * leaves the old medium in place. */
     blk = blk_open(m->block_engine, filename, &o, errp);
     if (!blk)
         return;
+    if (!blk_attach_dev(blk, true, false, errp)) {
+        blk_close(blk);
+        return;
+    }
     if (!ide_cd_open_tray(dev, has_force && force, errp)) {
         blk_close(blk);
         return;

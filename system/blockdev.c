@@ -1,10 +1,11 @@
 /*
  * -blockdev (QEMU 7.2 qapi/block-core.json BlockdevOptions), keyval or JSON: protocol
- * nodes (driver=file|host_device: filename, aio, cache.direct, cache.no-flush, locking)
- * and format nodes (driver=raw|qcow2: file = a node name or an inline protocol node,
- * backing = null or a node name, qcow2 only), each with node-name, read-only,
- * auto-read-only, discard=ignore|unmap, detect-zeroes=off|on|unmap (the top node's
- * apply to guest requests). Declared nodes form a graph; the
+ * nodes (driver=file|host_device: filename, aio, cache.direct, cache.no-flush,
+ * locking=auto|on|off) and format nodes (driver=raw|qcow2: file = a node name or an
+ * inline protocol node, backing = null or a node name, qcow2 only), each with
+ * node-name, read-only, auto-read-only, force-share (read-only nodes),
+ * discard=ignore|unmap, detect-zeroes=off|on|unmap (the top node's apply to guest
+ * requests). Declared nodes form a graph; the
  * nodes nothing else refers to are opened as chains on the block layer (a backing node
  * becomes the overlay's pinned backing, BLOCK_BACKING_EXPLICIT) and registered as
  * drives named by their node-name, so devices attach with drive=NODE-NAME. A protocol
@@ -30,6 +31,8 @@ typedef struct BdNode {
     char *file_ref;                 /* format nodes: the protocol node's name */
     char *backing_ref;              /* qcow2: a backing node's name */
     bool backing_null, read_only, auto_read_only;
+    bool force_share;               /* force-share=on (read-only nodes only) */
+    BlockLocking locking;           /* protocol nodes: locking= */
     bool qmp;                       /* declared by blockdev-add: QEMU's QMP texts */
     guint users;                    /* format nodes using it as file or backing */
     bool monitor;                   /* declared at the top (QEMU: owned by the monitor);
@@ -98,6 +101,12 @@ static bool bd_common(BdNode *n, JsonObject *o, bool kv, GError **errp)
     if ((v = json_object_get_member(o, "auto-read-only")) &&
         !qv_bool(v, NULL, "auto-read-only", kv, &n->auto_read_only, errp))
         return false;
+    if ((v = json_object_get_member(o, "force-share")) &&
+        !qv_bool(v, NULL, "force-share", kv, &n->force_share, errp))
+        return false;
+    if (n->force_share && !n->read_only)        /* QEMU bdrv_open_common's check */
+        return bd_error(errp, bd_spec(n), "force-share=on can only be used with read-only "
+                                          "images");
     const char *discard = json_object_has_member(o, "discard") ? kv_get_str(o, "discard") : NULL;
     const char *dz = json_object_has_member(o, "detect-zeroes") ?
                      kv_get_str(o, "detect-zeroes") : NULL;
@@ -299,8 +308,11 @@ static bool bd_declare(Machine *m, JsonObject *o, bool kv, const char *spec, boo
         return bd_error(errp, espec, "aio must be threads, io_uring or native");
     n->aio_set = aio != NULL;
     const char *locking = json_object_has_member(o, "locking") ? kv_get_str(o, "locking") : NULL;
-    if (locking && strcmp(locking, "auto") && strcmp(locking, "on"))
-        return bd_error(errp, espec, "locking=off is not supported");
+    if (locking && !block_locking_parse(locking, &n->locking)) {
+        g_autofree char *why = g_strdup_printf("Parameter 'locking' does not accept value "
+                                               "'%s'%s", locking, qmp ? "" : " (auto, on, off)");
+        return bd_error(errp, espec, why);
+    }
     return true;
 }
 
@@ -316,6 +328,9 @@ static void bd_options(Machine *m, BdNode *n, bool read_only)
     block_open_options_init(&n->o);
     n->o.format = n->file_ref ? n->driver : "raw";
     n->o.read_only = read_only || n->read_only || (f && f->read_only);
+    n->o.user = BLOCK_USER_NODE;
+    n->o.locking = f ? f->locking : n->locking;
+    n->o.force_share = n->force_share || (f && f->force_share);
     n->o.cache = f ? f->cache : n->cache;
     n->o.discard_ignore = n->discard_ignore;
     n->o.detect_zeroes = n->detect_zeroes;

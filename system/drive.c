@@ -22,7 +22,7 @@
 static const char *const drive_keys[] = {
     "file", "format", "if", "id", "readonly", "cache", "aio", "media", "index", "bus",
     "unit", "snapshot", "discard", "detect-zeroes", "werror", "rerror", "implicit-backing",
-    NULL,
+    "file.locking", "force-share", NULL,
 };
 
 #define BACKING_DEPTH_MAX 16
@@ -196,6 +196,19 @@ static bool drive_options(const char *spec, GHashTable *kv, BlockOpenOptions *o,
         return drive_error(errp, spec, "media must be disk or cdrom");
     if (media && !strcmp(media, "cdrom"))
         o->read_only = true;                        /* QEMU opens CD-ROM media read-only */
+    o->user = BLOCK_USER_DRIVE;
+    const char *locking = g_hash_table_lookup(kv, "file.locking");
+    if (locking && !block_locking_parse(locking, &o->locking)) {
+        g_autofree char *why = g_strdup_printf("Parameter 'locking' does not accept value "
+                                               "'%s' (auto, on, off)", locking);
+        return drive_error(errp, spec, why);
+    }
+    if (!parse_onoff(spec, "force-share", g_hash_table_lookup(kv, "force-share"),
+                     &o->force_share, errp))
+        return false;
+    if (o->force_share && !o->read_only)
+        return drive_error(errp, spec, "force-share=on can only be used with read-only "
+                                       "images");
     return drive_discard(spec, kv, o, errp);
 }
 
@@ -439,8 +452,9 @@ bool drive_add(Machine *m, const char *spec, GError **errp)
     return true;
 }
 
-bool drive_claim_media(Machine *m, const char *id, const char *dev, BlockBackend **blk,
-                       GError **errp)
+/* @cd: a removable-media device (reads only, cannot resize), else a disk. */
+static bool claim(Machine *m, const char *id, const char *dev, bool cd, BlockBackend **blk,
+                  GError **errp)
 {
     for (guint i = 0; id && m->drives && i < m->drives->len; i++) {
         DriveInfo *d = m->drives->pdata[i];
@@ -449,6 +463,12 @@ bool drive_claim_media(Machine *m, const char *id, const char *dev, BlockBackend
         if (d->claimed_by) {
             g_set_error(errp, G_IO_ERROR, G_IO_ERROR_BUSY,
                         "%s: drive '%s' is already in use by a %s", dev, id, d->claimed_by);
+            return false;
+        }
+        /* The device's permissions (a CD-ROM reads only and cannot be resized; a disk
+         * writes unless the drive is read-only): another process's locks may refuse. */
+        if (d->blk && !blk_attach_dev(d->blk, cd || blk_is_read_only(d->blk), !cd, errp)) {
+            g_prefix_error(errp, "%s: ", dev);
             return false;
         }
         d->claimed_by = dev;
@@ -460,10 +480,16 @@ bool drive_claim_media(Machine *m, const char *id, const char *dev, BlockBackend
     return false;
 }
 
+bool drive_claim_media(Machine *m, const char *id, const char *dev, BlockBackend **blk,
+                       GError **errp)
+{
+    return claim(m, id, dev, true, blk, errp);
+}
+
 BlockBackend *drive_claim(Machine *m, const char *id, const char *dev, GError **errp)
 {
     BlockBackend *blk = NULL;
-    if (!drive_claim_media(m, id, dev, &blk, errp))
+    if (!claim(m, id, dev, false, &blk, errp))
         return NULL;
     if (!blk) {
         drive_release_id(m, id);
@@ -473,24 +499,27 @@ BlockBackend *drive_claim(Machine *m, const char *id, const char *dev, GError **
     return blk;
 }
 
+static void drive_unclaim(DriveInfo *d)
+{
+    if (d->claimed_by && d->blk)
+        blk_detach_dev(d->blk);
+    d->claimed_by = NULL;
+    d->retry = NULL;
+    d->resized = NULL;
+}
+
 void drive_release_id(Machine *m, const char *id)
 {
     for (guint i = 0; id && m->drives && i < m->drives->len; i++)
-        if (!strcmp(((DriveInfo *)m->drives->pdata[i])->id, id)) {
-            ((DriveInfo *)m->drives->pdata[i])->claimed_by = NULL;
-            ((DriveInfo *)m->drives->pdata[i])->retry = NULL;
-            ((DriveInfo *)m->drives->pdata[i])->resized = NULL;
-        }
+        if (!strcmp(((DriveInfo *)m->drives->pdata[i])->id, id))
+            drive_unclaim(m->drives->pdata[i]);
 }
 
 void drive_release(Machine *m, BlockBackend *blk)
 {
     DriveInfo *d = drive_find_blk(m, blk);
-    if (d) {
-        d->claimed_by = NULL;
-        d->retry = NULL;
-        d->resized = NULL;
-    }
+    if (d)
+        drive_unclaim(d);
 }
 
 DriveInfo *drive_find_blk(Machine *m, BlockBackend *blk)

@@ -211,10 +211,27 @@ Device *device_new(Machine *m, const DeviceClass *cls)
     return dev;
 }
 
+/* QEMU's check_boot_index: a device whose bootindex= (>= 0) another device already
+ * holds is refused before it is created, with QEMU's words. */
+static bool check_bootindex(Device *dev, GError **errp)
+{
+    const Property *p = device_class_find_prop(dev->cls, "bootindex");
+    if (!p || p->type != PROP_I32 || !dev->machine)
+        return true;
+    int32_t index = *(const int32_t *)((const uint8_t *)dev + p->offset);
+    if (index < 0 || !machine_boot_index_used(dev->machine, index))
+        return true;
+    g_set_error(errp, G_IO_ERROR, G_IO_ERROR_EXISTS, "The bootindex %d has already been used",
+                index);
+    return false;
+}
+
 bool device_realize(Device *dev, GError **errp)
 {
     if (dev->realized)
         return true;
+    if (!check_bootindex(dev, errp))
+        return false;
     if (dev->cls->realize && !dev->cls->realize(dev, errp))
         return false;
     dev->realized = true;

@@ -16,6 +16,7 @@
 #include "vireo/fw_cfg.h"
 #include "vireo/hw-isa.h"
 #include "vireo/loader.h"
+#include "vireo/log.h"
 #include "vireo/option.h"
 #include "vireo/pc.h"
 #include "vireo/pci.h"
@@ -79,6 +80,14 @@ void machine_add_boot_device(Machine *m, int32_t bootindex, const char *path)
         g_array_append_val(fw_state(m)->boot, e);
     else
         g_free(e.path);
+}
+
+bool machine_boot_index_used(Machine *m, int32_t bootindex)
+{
+    for (guint i = 0; m->firmware && i < m->firmware->boot->len; i++)
+        if (g_array_index(m->firmware->boot, BootEntry, i).index == bootindex)
+            return true;
+    return false;
 }
 
 void machine_remove_boot_device(Machine *m, const char *path)
@@ -472,6 +481,12 @@ static bool add_items(Machine *m, GError **errp)
     return true;
 }
 
+void pc_firmware_init(Machine *m)
+{
+    if (m->opts.kernel)
+        machine_add_boot_device(m, 0, "/rom@genroms/" LINUXBOOT_ROM);
+}
+
 bool pc_firmware_finish(Machine *m, GError **errp)
 {
     PcFirmware *f = fw_state(m);
@@ -486,10 +501,16 @@ bool pc_firmware_finish(Machine *m, GError **errp)
 
 void pc_firmware_reset(Machine *m)
 {
+    g_autoptr(GError) err = NULL;
+
     if (!m->firmware)
         return;
     m->firmware->first_boot_done = true;
     set_cmos_boot_order(m, m->firmware);
+    /* Replacing a file that exists never fails; a guest that had it selected reads on
+     * from its offset, bounded by the new length. */
+    if (!add_bootorder(m, &err))
+        warn_report("reset: fw_cfg bootorder: %s", err->message);
 }
 
 void pc_firmware_free(Machine *m)
@@ -575,7 +596,6 @@ bool pc_firmware_add_kernel(Machine *m, GError **errp)
     fw_cfg_add_i32(m->fw_cfg, FW_CFG_SETUP_ADDR, real_addr);
     fw_cfg_add_i32(m->fw_cfg, FW_CFG_SETUP_SIZE, setup);
     fw_cfg_add_bytes(m->fw_cfg, FW_CFG_SETUP_DATA, k, setup);
-    machine_add_boot_device(m, 0, "/rom@genroms/" LINUXBOOT_ROM);
     return fw_cfg_add_file_take(m->fw_cfg, "genroms/" LINUXBOOT_ROM, g_steal_pointer(&rom),
                                 romlen, errp);
 }

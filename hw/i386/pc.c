@@ -239,6 +239,7 @@ static bool pc_create_nics(Machine *m, GError **errp)
 static bool pc_init(Machine *m, GError **errp)
 {
     m->opts.firmware = pc_firmware_wanted(&m->opts);
+    pc_firmware_init(m);
     if (!machine_alloc_ram(m, PC_PCI_HOLE_START, errp) || !pc_low_ram(m, errp))
         return false;
     pc_build_e820(m);

@@ -14,6 +14,7 @@ typedef struct IdeDevice {
     uint32_t unit;
     uint64_t wwn;
     int32_t bootindex;
+    char *boot_path;                /* the bootorder path registered, or NULL */
     uint64_t logical_block_size, physical_block_size;
     int write_cache;                /* OnOffAuto */
     int rerror, werror;             /* BlockErrorAction */
@@ -259,8 +260,10 @@ static bool ide_dev_realize(Device *dev, GError **errp)
     s->d.version = s->ver;
     set_geometry(s);
     s->attached->drive[unit] = &s->d;
-    g_autofree char *path = g_strdup_printf("/pci@i0cf8/ide@1,1/drive@%u/disk@%u", bus, unit);
-    machine_add_boot_device(m, s->bootindex, path);
+    if (s->bootindex >= 0) {
+        s->boot_path = g_strdup_printf("/pci@i0cf8/ide@1,1/drive@%u/disk@%u", bus, unit);
+        machine_add_boot_device(m, s->bootindex, s->boot_path);
+    }
     ide_drive_reset(&s->d);
     return true;
 }
@@ -305,6 +308,8 @@ static void ide_dev_unrealize(Device *dev)
     if (s->drive)
         drive_release_id(dev->machine, s->drive);
     s->d.blk = NULL;
+    machine_remove_boot_device(dev->machine, s->boot_path);
+    g_clear_pointer(&s->boot_path, g_free);
 }
 
 static void ide_cd_init(Device *dev) { ((IdeDevice *)dev)->is_cd = true; }

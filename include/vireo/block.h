@@ -79,13 +79,39 @@ bool block_detect_zeroes_parse(const char *s, BlockDetectZeroes *dz);
 /* "ignore"/"off" -> true (ignore), "unmap"/"on" -> false; false return: unknown. */
 bool block_discard_parse(const char *s, bool *ignore);
 
+/* Image locking (QEMU's file-posix "locking" option): OFD locks on QEMU's byte layout
+ * (docs/block.md). AUTO: lock, and treat a file system that has no OFD locks as one
+ * where nobody locks; ON: that is an error; OFF: no locks, nobody is kept out. */
+typedef enum BlockLocking {
+    BLOCK_LOCKING_AUTO,
+    BLOCK_LOCKING_ON,
+    BLOCK_LOCKING_OFF,
+} BlockLocking;
+/* "auto", "on", "off"; false for anything else. */
+bool block_locking_parse(const char *s, BlockLocking *out);
+
+/* Who holds an image while no guest device is attached: the permissions QEMU's
+ * parents of the top node take, which decide the lock bytes (docs/block.md). */
+typedef enum BlockUser {
+    BLOCK_USER_TOOL,            /* vireo-img, vireo-io (the default): read-only, reads and
+                                 * shares all but writes and resizes; writable, reads,
+                                 * writes and resizes and shares only reads */
+    BLOCK_USER_DRIVE,           /* a -drive: reads, shares everything (QEMU's -drive
+                                 * before a device takes it) */
+    BLOCK_USER_NODE,            /* a -blockdev root: nothing (a format's metadata locks
+                                 * still apply) */
+} BlockUser;
+
 typedef struct BlockOpenOptions BlockOpenOptions;
 struct BlockOpenOptions {
     const char *format;         /* "raw", "qcow2", NULL = probe */
     bool read_only;
     BlockCacheMode cache;
     BlockAioMode aio;
-    bool force_share;           /* like qemu-img -U: take no image locks */
+    bool force_share;           /* like qemu-img -U / QEMU's force-share=on: share every
+                                 * permission (the held ones are still locked) */
+    BlockLocking locking;       /* the file node's locking= (implicit backing files: AUTO) */
+    BlockUser user;             /* who holds the top node before a device does */
     bool no_backing;            /* do not open the backing chain (tools: info, check) */
     BlockBackingMode backing;   /* the backing node; pinned chains use NONE/EXPLICIT */
     const char *backing_filename;               /* EXPLICIT: the backing image */
@@ -125,6 +151,15 @@ int blk_close(BlockBackend *blk);
 bool blk_set_active(BlockBackend *blk, bool active, const BlockOpenOptions *o,
                     GError **errp);
 bool blk_is_inactive(BlockBackend *blk);
+
+/* A guest device takes @blk (QEMU's blkconf_apply_backend_options, share-rw=off): it
+ * reads, writes unless @read_only, and shares reads, unchanged writes and, when
+ * @resizable, resizes (never writes). The image's locks follow. False, with QEMU's
+ * error ("Failed to get "write" lock") naming the file and the locks as they were,
+ * when another process's locks conflict. */
+bool blk_attach_dev(BlockBackend *blk, bool read_only, bool resizable, GError **errp);
+/* The device lets go: the locks of the BlockOpenOptions.user again. */
+void blk_detach_dev(BlockBackend *blk);
 
 BlockEngine *blk_engine(BlockBackend *blk);
 const char *blk_filename(BlockBackend *blk);

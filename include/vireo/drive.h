@@ -1,7 +1,7 @@
 /*
  * -drive: disk images opened by the machine for its block devices (QEMU's grammar:
  * file=, format=, if=ide|none|virtio, id=, index=, bus=, unit=, media=disk|cdrom,
- * readonly=, cache=, aio=, snapshot=, discard=ignore|unmap, detect-zeroes=off|on|unmap,
+ * readonly=, cache=, aio=, snapshot=, file.locking=auto|on|off, force-share=, discard=ignore|unmap, detect-zeroes=off|on|unmap,
  * werror=report|ignore|enospc|stop, rerror=report|ignore|stop). A device
  * names one with drive=ID and claims it; if=virtio drives get a virtio-blk-pci each.
  * Images live on the machine's block engine (the main loop's GLib context).
@@ -37,13 +37,16 @@ typedef struct DriveInfo {
 /* Parses and opens one -drive option; the error names the option and the culprit. */
 bool drive_add(Machine *m, const char *spec, GError **errp);
 /* The drive @id for device type @dev, which takes it: NULL with an error when it does
- * not exist or another device has it. */
+ * not exist or another device has it. The image's locks become a disk's
+ * (blk_attach_dev: writes unless read-only, resizable), which another process's locks
+ * may refuse (an error naming the file). */
 BlockBackend *drive_claim(Machine *m, const char *id, const char *dev, GError **errp);
-/* The same for removable-media devices: *blk may be NULL (no medium). */
+/* The same for removable-media devices: *blk may be NULL (no medium); a CD-ROM's locks
+ * (reads only, no resizes). */
 bool drive_claim_media(Machine *m, const char *id, const char *dev, BlockBackend **blk,
                        GError **errp);
 void drive_release_id(Machine *m, const char *id);
-/* Gives a drive back (device unrealize). */
+/* Gives a drive back (device unrealize); its locks are the -drive's/node's again. */
 void drive_release(Machine *m, BlockBackend *blk);
 /* A device's request on @blk failed with -@error (positive errno): the drive's policy
  * (rerror/werror) decides. STOP sets the I/O status, sends BLOCK_IO_ERROR and stops the

@@ -236,8 +236,13 @@ void machine_reset_devices(Machine *m);
 void trace_startup(const char *what);
 
 /* A device with bootindex= (>= 0; negative: none): its OpenFirmware path (e.g.
- * "/pci@i0cf8/ide@1,1/drive@1/disk@0") goes into fw_cfg's bootorder, by index. */
+ * "/pci@i0cf8/ide@1,1/drive@1/disk@0") goes into fw_cfg's bootorder, by index. An
+ * index is held once: device_realize() refuses a device whose bootindex= is taken
+ * (QEMU: "The bootindex N has already been used"); -kernel holds 0 from the board's
+ * init on, as QEMU's linuxboot option ROM does. */
 void machine_add_boot_device(Machine *m, int32_t bootindex, const char *path);
+/* Whether a registered device (or the -kernel ROM) holds @bootindex. */
+bool machine_boot_index_used(Machine *m, int32_t bootindex);
 /* Forgets @path (a device unplugged before the firmware tables are built); NULL: none. */
 void machine_remove_boot_device(Machine *m, const char *path);
 

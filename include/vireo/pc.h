@@ -37,13 +37,19 @@ bool pc_smbios_build(Machine *m, struct SmbiosTables *t, GError **errp);
 bool pc_firmware_check(const MachineOpts *o, GError **errp);
 /* Loads the BIOS, fills fw_cfg for it (after every device is realized). */
 bool pc_firmware_finish(Machine *m, GError **errp);
+/* Board init, before any -device: -kernel takes bootindex 0 for linuxboot_dma.bin, as
+ * QEMU's pc does with its option ROM (a -device with bootindex=0 is then refused, in
+ * both kinds of kernel boot, as in QEMU). */
+void pc_firmware_init(Machine *m);
 /* -kernel/-initrd/-append as fw_cfg items plus linuxboot_dma.bin (kernel-boot=firmware). */
 bool pc_firmware_add_kernel(Machine *m, GError **errp);
 /* fw_cfg's "bootorder" (QEMU get_boot_devices_list): the devices registered with
  * machine_add_boot_device() by bootindex, one path a line, "HALT" last with -boot
  * strict=on; NUL-terminated, *len counts the NUL (0 and "" when empty). g_free it. */
 char *pc_firmware_bootorder(Machine *m, size_t *len);
-/* Machine reset: -boot once= is over, the CMOS gets order=. */
+/* Machine reset: -boot once= is over, the CMOS gets order=, and "bootorder" is built
+ * again from the devices there are now (hot-plugged ones in, removed ones out), as
+ * QEMU's fw_cfg_machine_reset does. */
 void pc_firmware_reset(Machine *m);
 void pc_firmware_free(Machine *m);
 /* The path of data file @name (BIOS, option ROM): itself, in -L folders, then in the

@@ -127,6 +127,10 @@ class BadInput(unittest.TestCase):
             self.bad("not a qcow2 image", "-drive", f"file={img},if=virtio,format=qcow2")
             self.bad("if=none needs id=", "-drive", f"file={img},if=none")
             self.bad("No such file", "-drive", f"file={d}/missing,if=virtio")
+            self.bad("Parameter 'locking' does not accept value 'bogus'", "-drive",
+                     f"file={img},if=none,id=a,file.locking=bogus")
+            self.bad("force-share=on can only be used with read-only images", "-drive",
+                     f"file={img},if=none,id=a,force-share=on")
             self.bad("drive id 'a' is used twice", "-drive", f"file={img},if=none,id=a,readonly=on",
                      "-drive", f"file={img},if=none,id=a,readonly=on")
             # a bare image is -hda: the same position twice
@@ -160,6 +164,10 @@ class BadInput(unittest.TestCase):
                      '"detect-zeroes":"unmap","discard":"ignore"}')
             self.bad("Invalid parameter 'bogus'", "-blockdev",
                      f"driver=file,node-name=f,filename={img},bogus=1")
+            self.bad("Parameter 'locking' does not accept value 'no'", "-blockdev",
+                     f"driver=file,node-name=f,filename={img},locking=no")
+            self.bad("force-share=on can only be used with read-only images", "-blockdev",
+                     f"driver=file,node-name=f,filename={img},force-share=on")
             self.bad("not a qcow2 image", "-blockdev",
                      f'{{"driver":"file","node-name":"f","filename":"{img}","cache":{{"direct":false}}}}',
                      "-blockdev", '{"driver":"qcow2","node-name":"q","file":"f","backing":null}')
@@ -219,6 +227,59 @@ def qmp_vm(d, name, *args):
                 return r
     cmd("qmp_capabilities")
     return p, cmd
+
+
+def kvm_usable():
+    try:
+        os.close(os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC))
+        return True
+    except OSError:
+        return False
+
+
+@unittest.skipUnless(kvm_usable(), "needs a usable /dev/kvm: the pc board's -device "
+                     "options are realized after KVM is set up")
+class BootIndex(unittest.TestCase):
+    """A bootindex= that another device holds is refused as QEMU 7.2 refuses it (the same
+    text), whichever kinds of device (NICs, disks on -drive if=none) hold it, and index 0
+    is -kernel's (QEMU's linuxboot ROM)."""
+
+    def refused(self, index, culprit, *args):
+        rc, _, err = run("-nodefaults", "-display", "none", "-S", *args)
+        lines = [l for l in err.splitlines() if l.strip() and "warning:" not in l]
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(lines, [f"vireo: -device {culprit}: The bootindex {index} has "
+                                 "already been used"])
+
+    def test_two_nics(self):
+        self.refused(1, "virtio-net-pci,bootindex=1,romfile=",
+                     "-device", "e1000,bootindex=1,romfile=",
+                     "-device", "virtio-net-pci,bootindex=1,romfile=")
+        self.refused(3, '{"driver":"e1000","bootindex":3,"romfile":""}',
+                     "-device", '{"driver":"e1000","bootindex":3,"romfile":"","addr":"5"}',
+                     "-device", '{"driver":"e1000","bootindex":3,"romfile":""}')
+
+    def test_disk_and_nic(self):
+        with tempfile.TemporaryDirectory() as d:
+            img = os.path.join(d, "d.raw")
+            with open(img, "wb") as f:
+                f.truncate(1 << 20)
+            self.refused(2, "e1000,netdev=n0,bootindex=2,romfile=",
+                         "-drive", f"file={img},format=raw,if=none,id=d0",
+                         "-device", "ide-hd,drive=d0,bootindex=2",
+                         "-netdev", "user,id=n0",
+                         "-device", "e1000,netdev=n0,bootindex=2,romfile=")
+            self.refused(0, "virtio-blk-pci,drive=d0,bootindex=0",
+                         "-drive", f"file={img},format=raw,if=none,id=d0",
+                         "-device", "e1000,bootindex=0,romfile=",
+                         "-device", "virtio-blk-pci,drive=d0,bootindex=0")
+
+    def test_kernel_holds_zero(self):
+        kernel = os.path.join(BUILD, "firmware", "default-guest.elf")
+        if not os.path.exists(kernel):
+            self.skipTest(f"{kernel} not built")
+        self.refused(0, "e1000,bootindex=0,romfile=", "-kernel", kernel,
+                     "-device", "e1000,bootindex=0,romfile=")
 
 
 class MemoryBackendMigration(unittest.TestCase):

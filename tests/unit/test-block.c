@@ -281,6 +281,184 @@ static void test_locking(Fixture *f, gconstpointer data)
     g_free(path);
 }
 
+/* The lock bytes (100..103, 200..203) some open file description holds on @path, as
+ * "100 101 201": probed from a description of our own (OFD locks of the same process
+ * on other descriptions conflict with it; its own would not). */
+static char *held(const char *path)
+{
+    GString *s = g_string_new(NULL);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    g_assert_cmpint(fd, >=, 0);
+    for (int base = 100; base <= 200; base += 100) {
+        for (int i = 0; i < 4; i++) {
+            struct flock fl = { .l_whence = SEEK_SET, .l_start = base + i, .l_len = 1,
+                                .l_type = F_WRLCK };
+            g_assert_cmpint(fcntl(fd, F_OFD_GETLK, &fl), ==, 0);
+            if (fl.l_type != F_UNLCK) {
+                g_string_append_printf(s, "%s%d", s->len ? " " : "", base + i);
+            }
+        }
+    }
+    close(fd);
+    return g_string_free(s, FALSE);
+}
+
+static BlockBackend *open_as(Fixture *f, const char *path, BlockUser user, bool ro,
+                             BlockLocking locking, bool force_share)
+{
+    BlockOpenOptions o;
+    GError *err = NULL;
+
+    block_open_options_init(&o);
+    o.user = user;
+    o.read_only = ro;
+    o.locking = locking;
+    o.force_share = force_share;
+    BlockBackend *blk = blk_open(f->eng, path, &o, &err);
+    g_assert_no_error(err);
+    return blk;
+}
+
+#define ASSERT_HELD(path, want) do { \
+        g_autofree char *h_ = held(path); \
+        g_assert_cmpstr(h_, ==, want); \
+    } while (0)
+
+/* The bytes QEMU 7.2 locks for the same configuration (its file-posix.c layout, measured
+ * from /proc/locks; tests/compat/vm_locking.py checks both against each other): per
+ * user, format, read-only, device, force-share, locking=, and the backing file. */
+static void test_lock_bytes(Fixture *f, gconstpointer data)
+{
+    g_autofree char *raw = g_build_filename(f->dir, "lb.raw", NULL);
+    g_autofree char *qc = g_build_filename(f->dir, "lb.qcow2", NULL);
+    g_autofree char *ov = g_build_filename(f->dir, "lb-ov.qcow2", NULL);
+    g_autofree char *bopt = g_strdup_printf("backing_file=%s,backing_fmt=raw", raw);
+    GError *err = NULL;
+    BlockBackend *a, *b;
+
+    g_assert_cmpint(block_create(f->eng, raw, "raw", NULL, 1 << 20, &err), ==, 0);
+    g_assert_cmpint(block_create(f->eng, qc, "qcow2", NULL, 1 << 20, &err), ==, 0);
+    g_assert_cmpint(block_create(f->eng, ov, "qcow2", bopt, -1, &err), ==, 0);
+    g_assert_no_error(err);
+
+    /* -drive raw: reads only until a disk takes it; a CD-ROM neither writes nor lets
+     * resize; after the device, reads again. */
+    a = open_as(f, raw, BLOCK_USER_DRIVE, false, BLOCK_LOCKING_AUTO, false);
+    ASSERT_HELD(raw, "100");
+    g_assert_true(blk_attach_dev(a, false, true, &err));
+    ASSERT_HELD(raw, "100 101 201");
+    blk_detach_dev(a);
+    ASSERT_HELD(raw, "100");
+    g_assert_true(blk_attach_dev(a, true, false, &err));
+    ASSERT_HELD(raw, "100 201 203");
+    blk_detach_dev(a);
+    blk_close(a);
+    ASSERT_HELD(raw, "");
+    /* readonly=on with a disk; force-share=on shares everything. */
+    a = open_as(f, raw, BLOCK_USER_DRIVE, true, BLOCK_LOCKING_AUTO, false);
+    g_assert_true(blk_attach_dev(a, true, true, &err));
+    ASSERT_HELD(raw, "100 201");
+    blk_close(a);
+    a = open_as(f, raw, BLOCK_USER_DRIVE, true, BLOCK_LOCKING_AUTO, true);
+    g_assert_true(blk_attach_dev(a, true, true, &err));
+    ASSERT_HELD(raw, "100");
+    blk_close(a);
+    /* qcow2: its file is metadata, locked as soon as it is open, whoever holds it. */
+    a = open_as(f, qc, BLOCK_USER_DRIVE, false, BLOCK_LOCKING_AUTO, false);
+    ASSERT_HELD(qc, "100 101 103 201 203");
+    g_assert_true(blk_attach_dev(a, false, true, &err));
+    ASSERT_HELD(qc, "100 101 103 201 203");
+    blk_close(a);
+    a = open_as(f, qc, BLOCK_USER_NODE, true, BLOCK_LOCKING_AUTO, false);
+    ASSERT_HELD(qc, "100 201 203");
+    blk_close(a);
+    a = open_as(f, qc, BLOCK_USER_DRIVE, true, BLOCK_LOCKING_AUTO, true);
+    ASSERT_HELD(qc, "100");
+    blk_close(a);
+    /* A -blockdev raw root: nothing until a device. */
+    a = open_as(f, raw, BLOCK_USER_NODE, false, BLOCK_LOCKING_AUTO, false);
+    ASSERT_HELD(raw, "");
+    blk_close(a);
+    /* The backing file: read, writes and resizes unshared; locking=off of the overlay
+     * is the overlay's (QEMU: a backing file named by the header has its own options). */
+    a = open_as(f, ov, BLOCK_USER_DRIVE, false, BLOCK_LOCKING_AUTO, false);
+    ASSERT_HELD(ov, "100 101 103 201 203");
+    ASSERT_HELD(raw, "100 201 203");
+    blk_close(a);
+    a = open_as(f, ov, BLOCK_USER_DRIVE, false, BLOCK_LOCKING_OFF, false);
+    g_assert_true(blk_attach_dev(a, false, true, &err));
+    ASSERT_HELD(ov, "");
+    ASSERT_HELD(raw, "100 201 203");
+    blk_close(a);
+    /* locking=off: nothing, device or not; nobody is kept out. */
+    a = open_as(f, raw, BLOCK_USER_DRIVE, false, BLOCK_LOCKING_OFF, false);
+    b = open_as(f, raw, BLOCK_USER_DRIVE, false, BLOCK_LOCKING_OFF, false);
+    g_assert_true(blk_attach_dev(a, false, true, &err));
+    g_assert_true(blk_attach_dev(b, false, true, &err));
+    g_assert_no_error(err);
+    ASSERT_HELD(raw, "");
+    blk_close(a);
+    blk_close(b);
+}
+
+/* A device that another process's locks keep out: QEMU's error naming the file, and the
+ * locks of the refused side as they were; once the holder is gone it attaches. A
+ * migration destination (inactive) holds nothing and takes the device's locks when it
+ * becomes active. */
+static void test_lock_conflicts(Fixture *f, gconstpointer data)
+{
+    g_autofree char *raw = g_build_filename(f->dir, "lc.raw", NULL);
+    GError *err = NULL;
+    BlockOpenOptions o;
+
+    g_assert_cmpint(block_create(f->eng, raw, "raw", NULL, 1 << 20, &err), ==, 0);
+    BlockBackend *a = open_as(f, raw, BLOCK_USER_DRIVE, false, BLOCK_LOCKING_AUTO, false);
+    g_assert_true(blk_attach_dev(a, false, true, &err));
+    BlockBackend *b = open_as(f, raw, BLOCK_USER_DRIVE, false, BLOCK_LOCKING_AUTO, false);
+    g_assert_false(blk_attach_dev(b, false, true, &err));
+    g_assert_error(err, G_IO_ERROR, G_IO_ERROR_BUSY);
+    g_autofree char *want = g_strdup_printf("Failed to get \"write\" lock on '%s': is another "
+                                            "process using the image?", raw);
+    g_assert_cmpstr(err->message, ==, want);
+    g_clear_error(&err);
+    g_assert_false(blk_attach_dev(b, true, true, &err));    /* a reader: write unshared */
+    g_assert_nonnull(strstr(err->message, "Failed to get shared \"write\" lock"));
+    g_clear_error(&err);
+    blk_close(a);
+    ASSERT_HELD(raw, "100");                                /* b rolled back to -drive's */
+    g_assert_true(blk_attach_dev(b, false, true, &err));
+    ASSERT_HELD(raw, "100 101 201");
+    /* Neither a second writer nor a reader with a device gets in now. */
+    g_assert_null(blk_open(f->eng, raw, &(BlockOpenOptions){ .read_only = true }, &err));
+    g_clear_error(&err);
+    blk_close(b);
+
+    block_open_options_init(&o);
+    o.user = BLOCK_USER_DRIVE;
+    o.inactive = true;
+    BlockBackend *in = blk_open(f->eng, raw, &o, &err);
+    g_assert_no_error(err);
+    g_assert_true(blk_attach_dev(in, false, true, &err));
+    ASSERT_HELD(raw, "");
+    o.inactive = false;
+    g_assert_true(blk_set_active(in, true, &o, &err));
+    g_assert_no_error(err);
+    ASSERT_HELD(raw, "100 101 201");
+    g_assert_true(blk_set_active(in, false, &o, &err));
+    ASSERT_HELD(raw, "");
+    /* The hand-over back fails while another process has the device's bytes. */
+    a = open_as(f, raw, BLOCK_USER_DRIVE, true, BLOCK_LOCKING_AUTO, false);
+    g_assert_true(blk_attach_dev(a, true, true, &err));
+    g_assert_false(blk_set_active(in, true, &o, &err));
+    g_assert_nonnull(strstr(err->message, "Failed to get \"write\" lock"));
+    g_clear_error(&err);
+    g_assert_true(blk_is_inactive(in));
+    ASSERT_HELD(raw, "100 201");
+    blk_close(a);
+    blk_close(in);
+}
+
 static void test_options(Fixture *f, gconstpointer data)
 {
     BlockCacheMode c;
@@ -529,6 +707,8 @@ int main(int argc, char **argv)
     ADD("aio", test_aio);
     ADD("thread-pool", test_thread_pool);
     ADD("locking", test_locking);
+    ADD("lock-bytes", test_lock_bytes);
+    ADD("lock-conflicts", test_lock_conflicts);
     ADD("options", test_options);
     ADD("backing-pinned", test_backing_pinned);
     ADD("backing-fifo", test_backing_fifo);

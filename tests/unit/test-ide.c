@@ -3,6 +3,7 @@
  * sense data, media change, tray lock; PRD tables outside RAM, short or unterminated;
  * out-of-range sectors and blocks; random port traffic from random migrated state. */
 #include "vireo/drive.h"
+#include "vireo/hotplug.h"
 #include "vireo/ide.h"
 #include "vireo/machine.h"
 #include "vireo/pc.h"
@@ -814,6 +815,35 @@ static void test_trim(void)
     fx_free(f);
 }
 
+/* bootindex= on IDE devices: the disk's path in bootorder, its index held against other
+ * devices (a NIC) while it exists, and freed with its path when it is removed (a -device
+ * removed before the guest runs). */
+static void test_bootindex(void)
+{
+    Fx *f = fx_new(false);
+    GError *err = NULL;
+    size_t len;
+    g_autofree char *disk1 = make_file(f->dir, "disk1.raw", 512 * 64, 5);
+    g_autofree char *d1 = g_strdup_printf("file=%s,format=raw,if=none,id=d1", disk1);
+
+    g_assert_true(drive_add(f->m, d1, &err));
+    g_assert_nonnull(machine_create_device(f->m, "ide-hd", "drive=d1,bus=ide.0,unit=1,"
+                                           "bootindex=1,id=h1", &err));
+    g_assert_no_error(err);
+    g_autofree char *s = pc_firmware_bootorder(f->m, &len);
+    g_assert_cmpstr(s, ==, "/pci@i0cf8/ide@1,1/drive@0/disk@1");
+    g_assert_null(machine_create_device(f->m, "e1000", "bootindex=1,romfile=", &err));
+    g_assert_cmpstr(err->message, ==, "The bootindex 1 has already been used");
+    g_clear_error(&err);
+    machine_remove_device(f->m, machine_find_device(f->m, "h1"));
+    g_autofree char *s2 = pc_firmware_bootorder(f->m, &len);
+    g_assert_cmpstr(s2, ==, "");
+    g_assert_nonnull(machine_create_device(f->m, "e1000", "bootindex=1,romfile=", &err));
+    g_assert_no_error(err);
+    unlink(disk1);
+    fx_free(f);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -828,5 +858,6 @@ int main(int argc, char **argv)
     g_test_add_func("/ide/werror", test_werror);
     g_test_add_func("/ide/werror-migrate", test_werror_migrate);
     g_test_add_func("/ide/trim", test_trim);
+    g_test_add_func("/ide/bootindex", test_bootindex);
     return g_test_run();
 }

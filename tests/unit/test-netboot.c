@@ -3,7 +3,8 @@
  * efi-virtio.rom) in their ROM BARs when the firmware boots (and not otherwise),
  * romfile= overriding or ("") disabling them, rombar=0 handing them to fw_cfg, the
  * default image's PCI IDs patched to the function's (SeaBIOS runs an image only when
- * they match), and bootindex= giving fw_cfg "bootorder" QEMU's device paths.
+ * they match), and bootindex= giving fw_cfg "bootorder" QEMU's device paths, each
+ * index held once (a duplicate refused as QEMU 7.2 refuses it).
  * The ROM images here are small stand-ins, found first through -L (opts.data_dirs).
  */
 #include <glib.h>
@@ -222,6 +223,53 @@ static void test_bootorder(void)
     fx_free(f);
 }
 
+/* A bootindex= another device holds is refused before the device exists, with QEMU
+ * 7.2's words; a removed device frees its index; -kernel holds 0 (QEMU's linuxboot ROM),
+ * in a firmware boot and in a direct one alike. */
+static void test_bootindex_duplicate(void)
+{
+    Fx *f = fx_new(true);
+    GError *err = NULL;
+    size_t len;
+
+    add(f, "e1000", "addr=3,bootindex=2,id=a,romfile=");
+    guint n = f->m->devices->len;
+    g_assert_null(machine_create_device(f->m, "virtio-net-pci", "addr=4,bootindex=2,id=b",
+                                        &err));
+    g_assert_error(err, G_IO_ERROR, G_IO_ERROR_EXISTS);
+    g_assert_cmpstr(err->message, ==, "The bootindex 2 has already been used");
+    g_clear_error(&err);
+    g_assert_cmpuint(f->m->devices->len, ==, n);                /* nothing was created */
+    g_assert_null(machine_find_device(f->m, "b"));
+    g_assert_null(pci_bus_get_device(f->m->pci_bus, PCI_DEVFN(4, 0)));
+    g_autofree char *s = pc_firmware_bootorder(f->m, &len);
+    g_assert_cmpstr(s, ==, "/pci@i0cf8/ethernet@3/ethernet-phy@0");
+    /* Other indexes, and no index at all (-1) any number of times, are fine. */
+    add(f, "virtio-net-pci", "addr=4,bootindex=3");
+    add(f, "e1000", "addr=5,romfile=");
+    add(f, "e1000", "addr=6,bootindex=-1,romfile=");
+    /* Once the holder is gone the index is free again. */
+    machine_remove_device(f->m, machine_find_device(f->m, "a"));
+    add(f, "virtio-net-pci", "addr=7,bootindex=2");
+    g_autofree char *s2 = pc_firmware_bootorder(f->m, &len);
+    g_assert_cmpstr(s2, ==, "/pci@i0cf8/ethernet@7/ethernet-phy@0\n"
+                            "/pci@i0cf8/ethernet@4/ethernet-phy@0");
+    fx_free(f);
+
+    for (int firmware = 0; firmware < 2; firmware++) {
+        f = fx_new(firmware);
+        f->m->opts.kernel = "bzImage";              /* only its presence counts here */
+        pc_firmware_init(f->m);
+        g_assert_null(machine_create_device(f->m, "e1000", "addr=3,bootindex=0,romfile=",
+                                            &err));
+        g_assert_cmpstr(err->message, ==, "The bootindex 0 has already been used");
+        g_clear_error(&err);
+        add(f, "e1000", "addr=3,bootindex=1,romfile=");
+        f->m->opts.kernel = NULL;
+        fx_free(f);
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -229,5 +277,6 @@ int main(int argc, char **argv)
     g_test_add_func("/netboot/romfile-override", test_romfile_override);
     g_test_add_func("/netboot/direct-boot-and-missing", test_direct_boot_and_missing);
     g_test_add_func("/netboot/bootorder", test_bootorder);
+    g_test_add_func("/netboot/bootindex-duplicate", test_bootindex_duplicate);
     return g_test_run();
 }

@@ -20,6 +20,7 @@
 #include "qmp-test-client.h"
 #include "vireo/acpi.h"
 #include "vireo/drive.h"
+#include "vireo/fw_cfg.h"
 #include "vireo/hotplug.h"
 #include "vireo/qmp.h"
 #include <errno.h>
@@ -55,6 +56,7 @@ typedef struct Hp {
     Client c;
     int sci;
     char *img;
+    char *bios;                 /* a stand-in BIOS image (firmware boot), or NULL */
     GPtrArray *globals;
 } Hp;
 
@@ -69,13 +71,23 @@ static void hp_msi(void *opaque, uint64_t addr, uint32_t data)
 }
 
 /* The pc board with -nodefaults -vga std (VGA at 02.0), 64 MiB, direct boot of the
- * embedded guest, @global as -global (or NULL), built and finished; QMP connected. */
-static Hp *hp_new_with(const char *global, bool defaults)
+ * embedded guest (with @firmware: -bios of a stand-in image, so fw_cfg is filled for
+ * SeaBIOS), @global as -global (or NULL), built and finished; QMP connected. */
+static Hp *hp_build(const char *global, bool defaults, bool firmware)
 {
     Hp *h = g_new0(Hp, 1);
     MachineOpts o;
     GError *err = NULL;
+    const char *dir = g_getenv("VIREO_BUILD_DIR");
     machine_opts_init(&o);
+    if (firmware) {                 /* 64 KiB of HLT: only its size is checked */
+        g_autofree char *bios = g_malloc(64 << 10);
+        memset(bios, 0xf4, 64 << 10);
+        h->bios = g_strdup_printf("%s/test-pcihp-%d.bios", dir ? dir : g_get_tmp_dir(),
+                                  (int)getpid());
+        g_assert_true(g_file_set_contents(h->bios, bios, 64 << 10, NULL));
+        o.bios = h->bios;
+    }
     o.type = pc_machine_class.name;
     o.nodefaults = !defaults;
     o.vga = defaults ? NULL : "std";
@@ -109,13 +121,17 @@ static Hp *hp_new_with(const char *global, bool defaults)
     client_init(&h->c, h->m);
     g_free(client_line(&h->c));
     expect_ok(&h->c, "{\"execute\": \"qmp_capabilities\"}");
-    const char *dir = g_getenv("VIREO_BUILD_DIR");
     h->img = g_strdup_printf("%s/test-pcihp-%d.raw", dir ? dir : g_get_tmp_dir(), (int)getpid());
     int fd = open(h->img, O_CREAT | O_TRUNC | O_WRONLY, 0600);
     g_assert_cmpint(fd, >=, 0);
     g_assert_cmpint(ftruncate(fd, 1 << 20), ==, 0);
     close(fd);
     return h;
+}
+
+static Hp *hp_new_with(const char *global, bool defaults)
+{
+    return hp_build(global, defaults, false);
 }
 
 static Hp *hp_new(const char *global)
@@ -138,6 +154,9 @@ static void hp_free(Hp *h)
     g_ptr_array_free(h->globals, TRUE);
     unlink(h->img);
     g_free(h->img);
+    if (h->bios)
+        unlink(h->bios);
+    g_free(h->bios);
     g_free(h);
 }
 
@@ -450,6 +469,101 @@ static void test_reset(void)
     hp_free(h);
 }
 
+/* fw_cfg file @name as the guest reads it: the directory at selector 0x19 (a big-endian
+ * count, then 64-byte entries: size, select, reserved, name), then the file's selector,
+ * byte by byte through the data port. NULL when the directory has no such file. */
+static char *fw_cfg_read_file(Hp *h, const char *name, uint32_t *size)
+{
+    uint8_t e[64];
+    out(h, FW_CFG_IO_BASE, FW_CFG_FILE_DIR, 2);
+    uint32_t n = 0;
+    for (int i = 0; i < 4; i++)
+        n = n << 8 | in(h, FW_CFG_IO_BASE + 1, 1);
+    for (uint32_t i = 0; i < n; i++) {
+        for (unsigned j = 0; j < sizeof(e); j++)
+            e[j] = in(h, FW_CFG_IO_BASE + 1, 1);
+        if (strncmp((char *)e + 8, name, 56))
+            continue;
+        *size = (uint32_t)e[0] << 24 | e[1] << 16 | e[2] << 8 | e[3];
+        out(h, FW_CFG_IO_BASE, e[4] << 8 | e[5], 2);
+        char *data = g_malloc0(*size + 1);
+        for (uint32_t j = 0; j < *size; j++)
+            data[j] = in(h, FW_CFG_IO_BASE + 1, 1);
+        return data;
+    }
+    return NULL;
+}
+
+/* The guest's "bootorder" (NUL-terminated text; "" when empty). */
+static char *bootorder(Hp *h)
+{
+    uint32_t size = 0;
+    char *s = fw_cfg_read_file(h, "bootorder", &size);
+    g_assert_nonnull(s);
+    g_assert_true(size == 0 || (size == strlen(s) + 1));
+    return s;
+}
+
+/* fw_cfg "bootorder" follows the devices at the next system reset, as QEMU rebuilds it
+ * in fw_cfg_machine_reset: a disk and a NIC hot-plugged with bootindex= are in it after
+ * the reset (not before: the firmware that runs now read the old one), a device_del'ed
+ * disk (the guest did not eject it: the reset completes the removal) is gone. A
+ * device_add with a bootindex another device holds fails with QEMU's GenericError and
+ * creates nothing. */
+static void test_bootorder_reset(void)
+{
+    Hp *h = hp_build(NULL, false, true);
+    Client *c = &h->c;
+    g_autofree char *add = blockdev_add_d1(h);
+    const char *disk = "/pci@i0cf8/scsi@3/disk@0,0";
+    const char *nic = "/pci@i0cf8/ethernet@4/ethernet-phy@0";
+
+    g_assert_true(h->m->opts.firmware);
+    g_autofree char *before = bootorder(h);
+    g_assert_cmpstr(before, ==, "");
+    expect_ok(c, "{\"execute\": \"cont\"}");
+    expect_ok(c, add);
+    expect_ok(c, "{\"execute\": \"device_add\", \"arguments\": {\"driver\": "
+                 "\"virtio-blk-pci\", \"id\": \"vd1\", \"drive\": \"d1\", \"bootindex\": 2}}");
+    expect_ok(c, "{\"execute\": \"device_add\", \"arguments\": {\"driver\": "
+                 "\"e1000\", \"id\": \"n1\", \"romfile\": \"\", \"bootindex\": 1}}");
+    g_assert_true(slot_dev(h, 3, 0) == (PciDevice *)machine_find_device(h->m, "vd1"));
+    g_assert_true(slot_dev(h, 4, 0) == (PciDevice *)machine_find_device(h->m, "n1"));
+    /* The same index again: refused before anything exists. */
+    guint ndev = h->m->devices->len;
+    expect_error(c, "{\"execute\": \"device_add\", \"arguments\": {\"driver\": "
+                    "\"virtio-net-pci\", \"id\": \"n2\", \"bootindex\": 2}}",
+                 "The bootindex 2 has already been used");
+    g_assert_null(machine_find_device(h->m, "n2"));
+    g_assert_null(slot_dev(h, 5, 0));
+    g_assert_cmpuint(h->m->devices->len, ==, ndev);
+    g_assert_cmphex(in(h, HP_UP, 4), ==, (1u << 3) | (1u << 4));   /* no slot 5 */
+    g_autofree char *unchanged = bootorder(h);
+    g_assert_cmpstr(unchanged, ==, "");
+
+    pc_machine_class.reset(h->m);
+    g_autofree char *plugged = bootorder(h);
+    g_autofree char *want = g_strdup_printf("%s\n%s", nic, disk);
+    g_assert_cmpstr(plugged, ==, want);
+
+    expect_ok(c, "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"vd1\"}}");
+    g_assert_nonnull(machine_find_device(h->m, "vd1"));     /* until the guest ejects */
+    g_autofree char *pending = bootorder(h);
+    g_assert_cmpstr(pending, ==, want);
+    pc_machine_class.reset(h->m);
+    g_assert_null(machine_find_device(h->m, "vd1"));
+    g_autofree char *unplugged = bootorder(h);
+    g_assert_cmpstr(unplugged, ==, nic);
+    /* The index is free again: a NIC takes it, the next reset lists it. */
+    expect_ok(c, "{\"execute\": \"device_add\", \"arguments\": {\"driver\": "
+                 "\"virtio-net-pci\", \"id\": \"n2\", \"bootindex\": 2, \"addr\": \"6\"}}");
+    pc_machine_class.reset(h->m);
+    g_autofree char *again = bootorder(h);
+    g_autofree char *want2 = g_strdup_printf("%s\n/pci@i0cf8/ethernet@6/ethernet-phy@0", nic);
+    g_assert_cmpstr(again, ==, want2);
+    hp_free(h);
+}
+
 /* Removal of live devices: a virtio-blk with its BARs mapped, MSI-X on, a queue set up
  * and its notification ioeventfd registered; an e1000 and a virtio-net on user
  * netdevs, which stay for netdev_del. ASan checks nothing is left or used after. */
@@ -634,6 +748,7 @@ int main(int argc, char **argv)
     g_test_add_func("/pcihp/functions", test_functions);
     g_test_add_func("/pcihp/guest-eject", test_guest_eject);
     g_test_add_func("/pcihp/reset", test_reset);
+    g_test_add_func("/pcihp/bootorder-reset", test_bootorder_reset);
     g_test_add_func("/pcihp/teardown", test_teardown);
     g_test_add_func("/pcihp/hostile", test_hostile);
     g_test_add_func("/pcihp/vmstate", test_vmstate);
