@@ -465,6 +465,8 @@ static bool rx_dec(void *opaque, void *p, size_t n)
 /* Decodes one FramebufferUpdate into @fb (the console's size, @fbw wide): Raw, Hextile
  * and ZRLE by tests/vnc-dec.c into @d, Tight by the decoder above; returns the number
  * of pixel rectangles. */
+static GArray *upd_rects;        /* when set: each pixel rectangle's x, y, w, h */
+
 static unsigned read_update(Fx *f, uint32_t *fb, int fbw, VncDec *d)
 {
     g_assert_cmpuint(rx8(f), ==, 0);
@@ -473,6 +475,8 @@ static unsigned read_update(Fx *f, uint32_t *fb, int fbw, VncDec *d)
     for (unsigned r = 0; r < n; r++) {
         int x = rx16(f), y = rx16(f), w = rx16(f), h = rx16(f);
         int32_t enc = (int32_t)rx32(f);
+        if (upd_rects)
+            g_array_append_vals(upd_rects, (int[]){ x, y, w, h }, 4);
         if (enc == ENC_TIGHT) {
             tight_rect(f, fb, fbw, x, y, w, h);
         } else {
@@ -671,6 +675,55 @@ static void test_tight_image(void)
     }
     td_end();
     fx_free(&f);
+}
+
+/* ---- rectangles of an update ---- */
+
+/* Text rows whose changed cells alternate between two column spans (cell 6: tile
+ * column 3; cell 5: tile columns 2-3), as a scrolling console's line numbers do. Raw
+ * sends exactly the dirty tiles (a rectangle per run of rows with one span); ZRLE and
+ * Tight merge them into one or two (fewer headers and zlib flushes). Rectangles never overlap, and the
+ * picture decodes exactly. */
+static void test_merge(void)
+{
+    static const int32_t encs[] = { ENC_RAW, ENC_ZRLE, ENC_TIGHT };
+    for (size_t e = 0; e < G_N_ELEMENTS(encs); e++) {
+        Fx f;
+        fx_init(&f, "");
+        handshake(&f, "RFB 003.008\n", NULL);
+        set_encodings(&f, &encs[e], 1);
+        int w = console_width(f.con), h = console_height(f.con);
+        g_autofree uint32_t *fb = g_new0(uint32_t, w * h);
+        VncDec d;
+        vnc_dec_init(&d);
+        td_start(w, h, 3);
+        request(&f, false);
+        read_update(&f, fb, w, &d);
+        for (int row = 0; row < 20; row++)
+            write_text(&f, 80 * row + (row % 3 ? 6 : 5), "#", 0x0f);
+        console_refresh(f.con);
+        upd_rects = g_array_new(FALSE, FALSE, sizeof(int));
+        request(&f, true);
+        unsigned n = read_update(&f, fb, w, &d);
+        assert_same(&f, fb);
+        if (encs[e] == ENC_RAW) {
+            g_assert_cmpuint(n, ==, 14);      /* 7 spans of [2,4), 7 of [3,4) tiles */
+        } else {
+            g_assert_cmpuint(n, <=, 2);
+        }
+        for (unsigned i = 0; i < n; i++)
+            for (unsigned j = i + 1; j < n; j++) {
+                int *a = &g_array_index(upd_rects, int, 4 * i);
+                int *b = &g_array_index(upd_rects, int, 4 * j);
+                g_assert_false(a[0] < b[0] + b[2] && b[0] < a[0] + a[2] &&
+                               a[1] < b[1] + b[3] && b[1] < a[1] + a[3]);
+            }
+        g_array_free(upd_rects, TRUE);
+        upd_rects = NULL;
+        td_end();
+        vnc_dec_free(&d);
+        fx_free(&f);
+    }
 }
 
 /* ---- ZRLE's subencodings ---- */
@@ -1263,6 +1316,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vnc/hextile", test_hextile);
     g_test_add_func("/vnc/zrle", test_zrle);
     g_test_add_func("/vnc/zrle-subencodings", test_zrle_subencodings);
+    g_test_add_func("/vnc/merge", test_merge);
     g_test_add_func("/vnc/tight-text", test_tight_text);
     g_test_add_func("/vnc/tight-image", test_tight_image);
     g_test_add_func("/vnc/websocket", test_ws_session);
