@@ -2,13 +2,14 @@
  * vnc-capture: a small RFB 3.8 client for the display sandbox case and the benchmark.
  *
  *   vnc-capture ADDR [-p PASSWORD] [-o OUT.ppm] [-t TEXT] [-e raw|hextile|zrle]
- *               [-w SECONDS]
+ *               [-w SECONDS] [-z]
  *
  * ADDR is HOST:DISPLAY or unix:PATH. Connects (VNC authentication with -p), asks for the
  * whole screen in Raw or ZRLE, writes it as PPM (-o), types TEXT as key events
  * (-t; '\n' is Return), and with -w keeps requesting incremental updates for SECONDS,
  * printing "updates N bytes B" at the end (for bench/display.sh). Rectangles are
  * decoded by tests/vnc-dec.c (Raw, Hextile, ZRLE with all its subencodings).
+ * -z prints ZRLE's tiles per subencoding ("zrle-tiles raw N solid N ...") at the end.
  * Exit status 0 on success, 1 with a message on stderr otherwise.
  */
 #include "ui/vnc-int.h"
@@ -217,9 +218,14 @@ int main(int argc, char **argv)
     const char *password = NULL, *out = NULL, *text = NULL;
     int32_t enc = ENC_ZRLE;
     double watch = 0;
+    bool tiles = false;
     if (argc < 2)
-        die("usage: vnc-capture ADDR [-p PASSWORD] [-o OUT.ppm] [-t TEXT] [-e raw|hextile|zrle] [-w S]");
+        die("usage: vnc-capture ADDR [-p PASSWORD] [-o OUT.ppm] [-t TEXT] [-e raw|hextile|zrle] [-w S] [-z]");
     for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "-z")) {
+            tiles = true;
+            continue;
+        }
         if (i + 1 >= argc)
             die("option needs a value");
         if (!strcmp(argv[i], "-p")) password = argv[++i];
@@ -279,6 +285,12 @@ int main(int argc, char **argv)
         }
         printf("updates %llu bytes %llu\n", (unsigned long long)updates,
                (unsigned long long)(bytes_in - start_bytes));
+    }
+    if (tiles) {
+        printf("zrle-tiles");
+        for (unsigned k = 0; k < ZRLE_KINDS; k++)
+            printf(" %s %u", vnc_dec_zrle_kind(k), dec.zrle_tiles[k]);
+        printf("\n");
     }
     vnc_dec_free(&dec);
     free(fb);
