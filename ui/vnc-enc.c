@@ -156,13 +156,15 @@ static uint8_t *put_cpv(VncClient *c, uint8_t *o, uint32_t v)
 /* What a tile holds, found in one pass: its colours (client pixel values, up to 127, in
  * order of first appearance, with a small hash table to find them) and its runs of one
  * colour in row order (a run may go on from one row to the next), which give the exact
- * size of every subencoding. */
+ * size of every subencoding. A tile of more than 127 colours whose runs do not beat raw
+ * over its first rows stops there as raw (plain RLE's size is then not known). */
 typedef struct ZrleTile {
     uint32_t pal[127];
     unsigned n;                       /* colours; 128: more than 127 */
     uint32_t key[256];
     uint8_t slot[256];                /* 0: empty, else palette index + 1 */
-    size_t plain, palrle;             /* plain RLE bytes; palette RLE bytes but the palette */
+    size_t plain, palrle;             /* plain RLE bytes (SIZE_MAX: raw is smaller);
+                                       * palette RLE bytes but the palette */
 } ZrleTile;
 
 static unsigned zrle_slot(const ZrleTile *t, uint32_t v)
@@ -214,7 +216,14 @@ static void zrle_analyse(VncClient *c, int x, int y, int w, int h, ZrleTile *t)
     t->plain = t->palrle = 0;
     uint32_t last = 0, run_v = 0;
     unsigned run = 0;
+    size_t raw = (size_t)w * h * cb;
     for (int j = 0; j < h; j++) {
+        /* Past 127 colours (only plain RLE or raw left) and plain RLE no smaller than
+         * raw for the rows so far, 8 at least: raw it is (noise, photos). */
+        if (t->n == 128 && j >= 8 && t->plain * h >= raw * j) {
+            t->plain = SIZE_MAX;
+            return;
+        }
         const uint32_t *r = surface_row(c, y + j) + x;
         for (int i = 0; i < w; i++) {
             uint32_t v = run && r[i] == last ? run_v : client_value(c, native, r[i]);
@@ -270,7 +279,8 @@ static void zrle_analyse(VncClient *c, int x, int y, int w, int h, ZrleTile *t)
  * palette (2-16 colours, 1, 2 or 4 bits per pixel, rows padded to a byte), palette RLE
  * (2-127 colours: an index, with bit 7 and a run length for runs longer than one),
  * plain RLE (a CPIXEL and a run length per run) or raw. Never more than raw's
- * 1 + w * h * CPIXEL bytes. */
+ * 1 + w * h * CPIXEL bytes. Sizes are counted before zlib (what the tile costs if
+ * the stream finds nothing to reuse). */
 static size_t zrle_tile(VncClient *c, ZrleTile *t, int x, int y, int w, int h, uint8_t *o)
 {
     uint8_t *start = o;
