@@ -7,9 +7,10 @@
  * client's pixel values (in a uint32_t each, whatever the client's byte order); the
  * default is the format the test clients ask for: 32 bits per pixel, depth 24, little
  * endian x8r8g8b8, whose ZRLE CPIXEL is the three low bytes; vnc_dec_set_format() sets
- * another (8/16/32 bits, either byte order, its CPIXEL size). Every length, index and run is checked
- * against the rectangle and the framebuffer: bad data is an error (VncDec.err), never
- * an out-of-bounds access, so the decoder may face a server that is not Vireo.
+ * another (8/16/32 bits, either byte order, its CPIXEL size). Every length, index and
+ * run is checked against the rectangle and the framebuffer: bad data is an error
+ * (VncDec.err), never an out-of-bounds access, so the decoder may face a server that is
+ * not Vireo.
  */
 #ifndef TESTS_VNC_DEC_H
 #define TESTS_VNC_DEC_H

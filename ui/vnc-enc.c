@@ -1,8 +1,8 @@
 /*
  * VNC rectangle encodings (RFC 6143 7.7): Raw, Hextile (solid tiles as a background
  * colour, others raw) and ZRLE (64x64 tiles, each in the smallest of solid, packed
- * palette, palette RLE, plain RLE and raw, through one zlib stream per client). Pixels are converted from the
- * console's x8r8g8b8 to the client's true-colour format.
+ * palette, palette RLE, plain RLE and raw, through one zlib stream per client). Pixels
+ * are converted from the console's x8r8g8b8 to the client's true-colour format.
  */
 #include "ui/vnc-int.h"
 #include <string.h>
