@@ -849,6 +849,111 @@ static void test_zrle_subencodings(void)
     fx_free(&f);
 }
 
+/* ---- the test decoder against bad data ---- */
+
+typedef struct MemRd {
+    const uint8_t *p;
+    size_t n, pos;
+} MemRd;
+
+static bool mem_rd(void *opaque, void *buf, size_t n)
+{
+    MemRd *m = opaque;
+    if (m->n - m->pos < n)
+        return false;
+    memcpy(buf, m->p + m->pos, n);
+    m->pos += n;
+    return true;
+}
+
+/* A ZRLE rectangle's data: the length and @n bytes deflated with a sync flush. */
+static GByteArray *zrle_data(const uint8_t *p, size_t n)
+{
+    z_stream z = { 0 };
+    g_assert_cmpint(deflateInit(&z, 6), ==, Z_OK);
+    size_t cap = deflateBound(&z, n) + 64;
+    uint8_t *out = g_malloc(cap + 4);
+    z.next_in = (uint8_t *)p;
+    z.avail_in = n;
+    z.next_out = out + 4;
+    z.avail_out = cap;
+    g_assert_cmpint(deflate(&z, Z_SYNC_FLUSH), ==, Z_OK);
+    size_t len = cap - z.avail_out;
+    deflateEnd(&z);
+    out[0] = len >> 24; out[1] = len >> 16; out[2] = len >> 8; out[3] = len;
+    GByteArray *a = g_byte_array_new_take(out, len + 4);
+    return a;
+}
+
+static bool dec_one(const GByteArray *a, int32_t enc, int w, int h, char *err, size_t errlen)
+{
+    uint32_t fb[32 * 32];
+    VncDec d;
+    vnc_dec_init(&d);
+    MemRd m = { a->data, a->len, 0 };
+    bool ok = vnc_dec_rect(&d, mem_rd, &m, fb, 32, 32, 0, 0, w, h, enc);
+    g_strlcpy(err, d.err, errlen);
+    vnc_dec_free(&d);
+    return ok;
+}
+
+/* tests/vnc-dec.c (the test clients' decoder) refuses what no rectangle can hold, by
+ * name, and survives random data (under ASan in the sweep). */
+static void test_decoder_bad_data(void)
+{
+    static const struct {
+        const char *name;
+        uint8_t data[40];
+        size_t len;
+        const char *err;
+    } bad[] = {
+        { "palette RLE index", { 130, 1, 2, 3, 4, 5, 6, 5 }, 8, "past a 2-colour palette" },
+        { "plain RLE run", { 128, 1, 2, 3, 255, 255, 0 }, 7, "run past" },
+        { "packed index", { 3, 1, 1, 1, 2, 2, 2, 3, 3, 3, 0xff }, 11, "past a 3-colour" },
+        { "unused subencoding", { 17 }, 1, "unused subencoding 17" },
+        { "left over", { 1, 9, 9, 9, 0 }, 5, "left over" },
+        { "short", { 0, 1, 2 }, 3, "data ended in a raw tile" },
+    };
+    char err[160];
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        GByteArray *a = zrle_data(bad[i].data, bad[i].len);
+        g_assert_false(dec_one(a, ENC_ZRLE, 16, 16, err, sizeof(err)));
+        if (!strstr(err, bad[i].err))
+            g_error("%s: error \"%s\" does not say \"%s\"", bad[i].name, err, bad[i].err);
+        g_byte_array_free(a, TRUE);
+    }
+    /* A length over the bound, a rectangle outside the screen. */
+    GByteArray *a = g_byte_array_new();
+    g_byte_array_append(a, (const uint8_t[]){ 0x7f, 0xff, 0xff, 0xff }, 4);
+    g_assert_false(dec_one(a, ENC_ZRLE, 8, 8, err, sizeof(err)));
+    g_assert_nonnull(strstr(err, "over"));
+    g_assert_false(dec_one(a, ENC_RAW, 33, 8, err, sizeof(err)));
+    g_assert_nonnull(strstr(err, "outside"));
+    g_byte_array_free(a, TRUE);
+    /* Random tile data, deflated, and random Hextile bytes: refused or decoded, within
+     * bounds. */
+    GRand *rnd = g_rand_new_with_seed(23);
+    unsigned refused = 0;
+    for (int round = 0; round < 400; round++) {
+        uint8_t buf[600];
+        size_t n = g_rand_int_range(rnd, 1, sizeof(buf));
+        for (size_t k = 0; k < n; k++)
+            buf[k] = g_rand_int(rnd);
+        if (round % 2)
+            buf[0] = (uint8_t[]){ 0, 1, 2, 5, 16, 128, 130, 200 }[g_rand_int_range(rnd, 0, 8)];
+        int w = g_rand_int_range(rnd, 1, 33), h = g_rand_int_range(rnd, 1, 33);
+        GByteArray *z = zrle_data(buf, n);
+        refused += !dec_one(z, ENC_ZRLE, w, h, err, sizeof(err));
+        g_byte_array_free(z, TRUE);
+        GByteArray *r = g_byte_array_new();
+        g_byte_array_append(r, buf, n);
+        refused += !dec_one(r, ENC_HEXTILE, w, h, err, sizeof(err));
+        g_byte_array_free(r, TRUE);
+    }
+    g_assert_cmpuint(refused, >, 400);
+    g_rand_free(rnd);
+}
+
 /* ---- websockets ---- */
 
 /* RFC 6455 1.3's example key and its accept value. */
@@ -1317,6 +1422,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vnc/zrle", test_zrle);
     g_test_add_func("/vnc/zrle-subencodings", test_zrle_subencodings);
     g_test_add_func("/vnc/merge", test_merge);
+    g_test_add_func("/vnc/decoder-bad-data", test_decoder_bad_data);
     g_test_add_func("/vnc/tight-text", test_tight_text);
     g_test_add_func("/vnc/tight-image", test_tight_image);
     g_test_add_func("/vnc/websocket", test_ws_session);
