@@ -27,8 +27,7 @@ for run in $(seq 1 $RUNS); do
       -kernel "$VSB_VMLINUZ" -initrd "$VSB_INITRD" \
       -append "console=ttyS0 quiet vtest=display-bench"
   done
-done > /tmp/rows.txt
-cat /tmp/rows.txt
+done | tee /tmp/rows.txt
 python3 - /tmp/rows.txt <<PY
 import statistics, sys
 d = {}

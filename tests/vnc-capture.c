@@ -2,15 +2,18 @@
  * vnc-capture: a small RFB 3.8 client for the display sandbox case and the benchmark.
  *
  *   vnc-capture ADDR [-p PASSWORD] [-o OUT.ppm] [-t TEXT] [-e raw|hextile|zrle]
- *               [-w SECONDS]
+ *               [-w SECONDS] [-z]
  *
  * ADDR is HOST:DISPLAY or unix:PATH. Connects (VNC authentication with -p), asks for the
  * whole screen in Raw or ZRLE, writes it as PPM (-o), types TEXT as key events
  * (-t; '\n' is Return), and with -w keeps requesting incremental updates for SECONDS,
- * printing "updates N rects R bytes B latency-max-ms L" at the end (for bench/display.sh).
+ * printing "updates N bytes B" at the end (for bench/display.sh). Rectangles are
+ * decoded by tests/vnc-dec.c (Raw, Hextile, ZRLE with all its subencodings).
+ * -z prints ZRLE's tiles per subencoding ("zrle-tiles raw N solid N ...") at the end.
  * Exit status 0 on success, 1 with a message on stderr otherwise.
  */
 #include "ui/vnc-int.h"
+#include "vnc-dec.h"
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -139,80 +142,15 @@ static void request(int incremental, int w, int h)
     wr(b, 10);
 }
 
-static void zrle_rect(z_stream *zs, uint32_t *fb, int fbw, int x, int y, int w, int h)
+static bool rd_dec(void *opaque, void *p, size_t n)
 {
-    uint32_t len = r32();
-    uint8_t *z = malloc(len), *d;
-    size_t cap = (size_t)w * h * 4 + 64 * 64 * 4 + 1024;
-    rd(z, len);
-    d = malloc(cap);
-    zs->next_in = z;
-    zs->avail_in = len;
-    zs->next_out = d;
-    zs->avail_out = cap;
-    inflate(zs, Z_SYNC_FLUSH);
-    const uint8_t *p = d;
-    for (int ty = y; ty < y + h; ty += 64)
-        for (int tx = x; tx < x + w; tx += 64) {
-            int tw = MIN(64, x + w - tx), th = MIN(64, y + h - ty);
-            uint8_t sub = *p++;
-            uint32_t pal[128] = { 0 };
-            unsigned npal = sub <= 16 ? sub : sub >= 130 ? sub - 128u : 0;
-            for (unsigned k = 0; k < npal; k++, p += 3)
-                pal[k] = p[0] | p[1] << 8 | p[2] << 16;
-            if (sub >= 128) {                /* plain (128) or palette (130+) RLE */
-                int n = tw * th, i = 0;
-                while (i < n) {
-                    uint32_t px;
-                    unsigned run = 1;
-                    if (sub == 128) {
-                        px = p[0] | p[1] << 8 | p[2] << 16;
-                        p += 3;
-                        run = 0;
-                        while (*p == 255)
-                            run += *p++;
-                        run += *p++ + 1;
-                    } else {
-                        uint8_t idx = *p++;
-                        px = pal[idx & 127];
-                        if (idx & 128) {
-                            run = 0;
-                            while (*p == 255)
-                                run += *p++;
-                            run += *p++ + 1;
-                        }
-                    }
-                    for (unsigned r = 0; r < run && i < n; r++, i++)
-                        fb[(ty + i / tw) * fbw + tx + i % tw] = px;
-                }
-                continue;
-            }
-            unsigned bits = sub == 2 ? 1 : sub <= 4 ? 2 : 4;
-            for (int j = 0; j < th; j++) {
-                unsigned acc = 0, nb = 0;
-                for (int i = 0; i < tw; i++) {
-                    uint32_t px;
-                    if (sub == 0) {
-                        px = p[0] | p[1] << 8 | p[2] << 16;
-                        p += 3;
-                    } else if (sub == 1) {
-                        px = pal[0];
-                    } else {
-                        if (!nb) { acc = *p++; nb = 8; }
-                        nb -= bits;
-                        px = pal[(acc >> nb) & ((1u << bits) - 1)];
-                    }
-                    fb[(ty + j) * fbw + tx + i] = px;
-                }
-            }
-        }
-    free(z);
-    free(d);
+    rd(p, n);                                    /* dies at end of stream */
+    return true;
 }
 
 /* Reads one server message: the number of rectangles of a framebuffer update, -1 for
  * any other message. */
-static int read_message(z_stream *zs, uint32_t **fb, int *w, int *h)
+static int read_message(VncDec *d, uint32_t **fb, int *w, int *h)
 {
     uint8_t t = r8();
     if (t == 2)                                  /* bell */
@@ -241,20 +179,16 @@ static int read_message(z_stream *zs, uint32_t **fb, int *w, int *h)
             }
             *w = rw;
             *h = rh;
-            *fb = realloc(*fb, (size_t)rw * rh * 4);
+            if (rw > CONSOLE_MAX_DIM || rh > CONSOLE_MAX_DIM)
+                die("desktop size over 16384 pixels");
+            *fb = realloc(*fb, (size_t)rw * rh * 4 + 4);
+            if (!*fb)
+                die("out of memory");
             memset(*fb, 0, (size_t)rw * rh * 4);
             continue;
         }
-        if (x + rw > *w || y + rh > *h)
-            die("rectangle outside the screen");
-        if (enc == ENC_RAW) {
-            for (int j = 0; j < rh; j++)
-                rd(*fb + (size_t)(y + j) * *w + x, (size_t)rw * 4);
-        } else if (enc == ENC_ZRLE) {
-            zrle_rect(zs, *fb, *w, x, y, rw, rh);
-        } else {
-            die("unexpected encoding");
-        }
+        if (!vnc_dec_rect(d, rd_dec, NULL, *fb, *w, *h, x, y, rw, rh, enc))
+            die(d->err);
         rects++;
     }
     return rects;
@@ -284,9 +218,14 @@ int main(int argc, char **argv)
     const char *password = NULL, *out = NULL, *text = NULL;
     int32_t enc = ENC_ZRLE;
     double watch = 0;
+    bool tiles = false;
     if (argc < 2)
-        die("usage: vnc-capture ADDR [-p PASSWORD] [-o OUT.ppm] [-t TEXT] [-e raw|zrle] [-w S]");
+        die("usage: vnc-capture ADDR [-p PASSWORD] [-o OUT.ppm] [-t TEXT] [-e raw|hextile|zrle] [-w S] [-z]");
     for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "-z")) {
+            tiles = true;
+            continue;
+        }
         if (i + 1 >= argc)
             die("option needs a value");
         if (!strcmp(argv[i], "-p")) password = argv[++i];
@@ -295,7 +234,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "-w")) watch = atof(argv[++i]);
         else if (!strcmp(argv[i], "-e")) {
             i++;
-            enc = !strcmp(argv[i], "raw") ? ENC_RAW : ENC_ZRLE;
+            enc = !strcmp(argv[i], "raw") ? ENC_RAW : !strcmp(argv[i], "hextile") ? ENC_HEXTILE
+                                                                          : ENC_ZRLE;
         } else die("unknown option");
     }
     fd = connect_to(argv[1]);
@@ -303,12 +243,12 @@ int main(int argc, char **argv)
     handshake(password, &w, &h);
     set_encodings(enc);
     uint32_t *fb = calloc((size_t)w * h, 4);
-    z_stream zs = { 0 };
-    inflateInit(&zs);
+    VncDec dec;
+    vnc_dec_init(&dec);
     request(0, w, h);
     /* The first update may hold only pseudo-rectangles (QEMU acknowledges encodings that
      * way): ask again until pixels come. */
-    for (int r; (r = read_message(&zs, &fb, &w, &h)) <= 0;)
+    for (int r; (r = read_message(&dec, &fb, &w, &h)) <= 0;)
         if (r == 0)
             request(0, w, h);
     if (out) {
@@ -335,7 +275,7 @@ int main(int argc, char **argv)
             FD_SET(fd, &rs);
             if (select(fd + 1, &rs, NULL, NULL, &tv) <= 0)
                 continue;
-            if (read_message(&zs, &fb, &w, &h) >= 0) {
+            if (read_message(&dec, &fb, &w, &h) >= 0) {
                 double t = now_s();
                 max_gap = MAX(max_gap, t - last);
                 last = t;
@@ -346,7 +286,13 @@ int main(int argc, char **argv)
         printf("updates %llu bytes %llu\n", (unsigned long long)updates,
                (unsigned long long)(bytes_in - start_bytes));
     }
-    inflateEnd(&zs);
+    if (tiles) {
+        printf("zrle-tiles");
+        for (unsigned k = 0; k < ZRLE_KINDS; k++)
+            printf(" %s %u", vnc_dec_zrle_kind(k), dec.zrle_tiles[k]);
+        printf("\n");
+    }
+    vnc_dec_free(&dec);
     free(fb);
     close(fd);
     return 0;

@@ -24,6 +24,13 @@ static uint32_t pixel(int x, int y)
         int b = CLAMP(128 + (x - y) / 4 + n, 0, 255);
         return r << 16 | g << 8 | b;
     }
+    if (y >= 384) {                   /* the last 96 rows: ZRLE's RLE subencodings */
+        if (x < 320)                  /* 20 colours in runs of 7: palette RLE */
+            return 0x0b0d0f * ((x / 7 + y / 16) % 20) + 0x101010;
+        /* two runs of 32 per tile row, 128 colours a tile: plain RLE (and few enough
+         * for Tight's palette: lossless there even with JPEG allowed) */
+        return (uint32_t)((y % 64) * 2 + (x / 32) % 2) * 0x020103;
+    }
     if (x < 256)
         return 0x2050a0;
     if (x < 448)

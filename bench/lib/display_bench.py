@@ -25,6 +25,7 @@ def cpu_s(pid):
 def screendump_ms(path, n=5):
     """Median wall time of n QMP screendumps (PNG) of the 1024x768 fbcon screen."""
     s = socket.socket(socket.AF_UNIX)
+    s.settimeout(120)
     s.connect(path)
     f = s.makefile('rw')
 
@@ -51,6 +52,7 @@ def main():
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=open('/tmp/%s-bench.err' % vmm, 'w'))
     buf, start, clients, deadline = b'', {}, {}, time.time() + 400
+    done, tail = set(), []
     log = open('/tmp/%s-bench.log' % vmm, 'w')
     while time.time() < deadline and p.poll() is None:
         r, _, _ = select.select([p.stdout], [], [], 1)
@@ -64,6 +66,7 @@ def main():
             raw, buf = buf.split(b'\n', 1)
             line = ESC.sub('', raw.decode('latin-1')).strip()
             log.write(line + '\n')
+            tail = (tail + [line])[-5:]
             if line == 'BENCH-READY':
                 print('%s screendump ms %.1f' % (vmm, screendump_ms(qmp)), flush=True)
             m = re.match(r'BENCH-(SCROLL|FILL)-(START|END)$', line)
@@ -77,14 +80,24 @@ def main():
                 c0, t0 = start[w]
                 c1, t1 = cpu_s(p.pid), time.time()
                 out = clients[w].communicate(timeout=30)[0].split()
+                done.add(w)
                 print('%s %s updates %s bytes %s cpu_s %.3f seconds %.2f' % (
                     vmm, w, out[1] if len(out) > 3 else 0, out[3] if len(out) > 3 else 0,
                     c1 - c0, t1 - t0), flush=True)
             if line.startswith('VTEST-DONE'):
                 deadline = time.time() + 15
+    if done != {'scroll', 'fill'}:
+        print('# %s: workloads missing (%s); the guest console ended with:' % (
+            vmm, ', '.join(sorted({'scroll', 'fill'} - done))), flush=True)
+        for line in tail:
+            print('#   ' + line, flush=True)
     if p.poll() is None:
         p.kill()
-    p.wait()
+    try:
+        p.wait(60)
+    except subprocess.TimeoutExpired:
+        # A VMM stuck in the (nested) kernel does not die at once: say so, go on.
+        print('%s killed but still running after 60 s' % vmm, flush=True)
 
 
 if __name__ == '__main__':

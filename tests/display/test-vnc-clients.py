@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Real VNC clients against Vireo's VNC server (no KVM): build/tests/vnc-show serves a
-console with a fixed picture (a noisy gradient, a solid block, stripes, greys) and writes
+console with a fixed picture (a noisy gradient, a solid block, stripes, greys, colour runs) and writes
 the picture as PPM.
 
 - Tight: Debian's vncsnapshot (TightVNC 1.2.8's decoder) captures the screen with only
   the Tight encoding offered, once lossless (-nojpeg) and once with JPEG (-jpeg
   -vncQuality 9); its JPEG output file (quality 100) is read back with jpegtopnm and
   compared with the picture: near-exact lossless, within a small mean error with JPEG.
+- ZRLE: build/tests/vnc-capture must decode the exact picture, every subencoding used;
+  vncsnapshot with only ZRLE offered (RealVNC 3.3.7's decoder) must see it.
 - Websockets: python3-websockets connects to the websocket port (subprotocol binary),
   speaks RFB 3.8 through it (None security, Raw encoding) and must get the exact
   picture; then the same handshake requests go to QEMU 7.2 (-M none -accel tcg
@@ -118,6 +120,39 @@ def tight_checks(d, show_port, want):
         c = compare(want, read_ppm(ppm))
         tap(c is not None and c[0] <= max_ok and c[1] <= mean_ok,
             'tight %s: vncsnapshot sees the picture (max, mean error %s)' % (name, c))
+
+
+def zrle_checks(build, d, show_port, want):
+    """ZRLE (the picture has tiles of every subencoding): build/tests/vnc-capture
+    (tests/vnc-dec.c) must decode the exact picture and see every subencoding used;
+    vncsnapshot (RealVNC 3.3.7's ZRLE decoder, in its own BGR pixel format) must see
+    the picture (its output is a JPEG, quality 100: near-exact)."""
+    out = os.path.join(d, 'zrle-capture.ppm')
+    r = subprocess.run([os.path.join(build, 'tests', 'vnc-capture'),
+                        '127.0.0.1:%d' % (show_port - 5900), '-e', 'zrle', '-o', out, '-z'],
+                       capture_output=True, timeout=60, text=True)
+    kinds = dict(zip(r.stdout.split()[1::2], map(int, r.stdout.split()[2::2]))) \
+        if r.stdout.startswith('zrle-tiles') else {}
+    tap(r.returncode == 0 and os.path.exists(out) and read_ppm(out) == want,
+        'zrle: vnc-capture decodes the exact picture', r.stderr)
+    tap(len(kinds) == 5 and all(kinds.values()),
+        'zrle: every subencoding used (%s)' % r.stdout.strip(), r.stderr)
+    if not shutil.which('vncsnapshot') or not shutil.which('jpegtopnm'):
+        skip('zrle: vncsnapshot capture', 'vncsnapshot or jpegtopnm (netpbm) missing')
+        return
+    jpg = os.path.join(d, 'zrle.jpg')
+    r = subprocess.run(['vncsnapshot', '-quiet', '-encodings', 'zrle', '-quality', '100',
+                        '127.0.0.1:%d' % (show_port - 5900), jpg],
+                       capture_output=True, timeout=60)
+    if r.returncode or not os.path.exists(jpg):
+        tap(False, 'zrle: vncsnapshot capture', r.stderr.decode(errors='replace'))
+        return
+    ppm = os.path.join(d, 'zrle-snap.ppm')
+    with open(ppm, 'wb') as f:
+        subprocess.run(['jpegtopnm', jpg], stdout=f, stderr=subprocess.DEVNULL, check=True)
+    c = compare(want, read_ppm(ppm))
+    tap(c is not None and c[0] <= 2 and c[1] <= 0.2,
+        'zrle: vncsnapshot sees the picture (max, mean error %s)' % (c,))
 
 
 async def ws_capture(port):
@@ -276,6 +311,7 @@ def main():
         try:
             want = read_ppm(ppm)
             tight_checks(d, port, want)
+            zrle_checks(build, d, port, want)
         finally:
             show.close()
         ws_checks(exe, d, want)
