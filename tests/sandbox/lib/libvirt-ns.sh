@@ -22,7 +22,7 @@ mkdir -p /run/libvirt
 mount -t tmpfs tmpfs /run/libvirt
 cp -r /etc/libvirt/. "$W/etc/"
 cat > "$W/etc/libvirtd.conf" <<EOC
-log_filters="1:qemu.qemu_monitor 1:qemu.qemu_process 1:qemu.qemu_capabilities 1:qemu.qemu_command 3:*"
+log_filters="1:qemu.qemu_monitor 1:qemu.qemu_process 1:qemu.qemu_capabilities 1:qemu.qemu_command 1:util.process 1:cpu 3:*"
 log_outputs="1:file:$W/libvirtd.log"
 EOC
 # No libvirt-qemu user here (that is libvirt-daemon-system's): the emulator runs as
