@@ -237,8 +237,9 @@ else
     "$(cat "$W/vnc.err" 2>/dev/null)" "$(lasterr)"
 fi
 
-# step NAME WHAT CMD...: when the guest asks (VTEST-WAIT lv NAME), CMD; a TAP line.
-# Once the guest stops asking, the remaining steps are not attempted.
+# step NAME WHAT CMD...: when the guest asks (VTEST-WAIT lv NAME), CMD; a TAP line;
+# then "done" typed into the console tells the guest to look. Once the guest stops
+# asking, the remaining steps are not attempted.
 skip=
 step() {
   local name=$1 what=$2; shift 2
@@ -248,6 +249,7 @@ step() {
     tap 1 "$what" "$skip"; return
   fi
   "$@" > /dev/null 2> "$W/virsh.err"; tap $? "$what" "$(lasterr)"
+  printf 'done\n' > "$PTY"
 }
 # libvirt removes a device from the live XML when DEVICE_DELETED comes.
 gone_from() {  # LIST-COMMAND WORD

@@ -8,7 +8,9 @@
 #   cdrom         the ide-cd (hdc): /dev/sr0 reads as the ISO (md5 $VT_cd1)
 #   vga           <video><model type='vga'/>: PCI 1234:1111
 #   serial-in     a line the host types into the console pty arrives ($VT_word)
-# Then, on each "VTEST-WAIT lv STEP" the host runs virsh (libvirt-flow.sh):
+# Then, on each "VTEST-WAIT lv STEP" the host runs virsh (libvirt-flow.sh) and types
+# "done" into the console (so that nothing here opens the CD-ROM while libvirt changes
+# its medium: an open /dev/sr0 locks the tray, and opening it closes an open tray):
 #   add-disk/del-disk   attach-device/detach-device of a virtio-blk disk (first sector
 #                       starts with $VT_hpmark), add-nic/del-nic of a virtio NIC
 #                       (MAC $VT_hpmac, DHCP); each seen to come and to go
@@ -42,6 +44,11 @@ cdsum() { md5sum /dev/sr0 2>/dev/null | cut -d' ' -f1; }
 cd_is() { [ "$(cdsum)" = "$1" ]; }
 cd_empty() { ! dd if=/dev/sr0 of=/dev/null bs=2048 count=1 2>/dev/null; }
 carrier() { [ "$(cat "/sys/class/net/$1/carrier" 2>/dev/null)" = 1 ]; }
+ask() {  # STEP: the host's turn; returns when it typed "done" (or after 150 s)
+  echo "VTEST-WAIT lv $1"
+  reply=
+  read -t 150 reply < /dev/console
+}
 
 nic() {  # TAG MAC: driver, carrier, DHCP lease, ping
   if ! wait_for "$WAIT" has_iface "$2"; then
@@ -85,35 +92,35 @@ echo "VTEST-READY"
 
 # --- libvirt's hot-plug and media changes, each asked of the host ---
 before=$(disks)
-echo "VTEST-WAIT lv add-disk"
+ask add-disk
 if wait_for "$WAIT" has_new_disk; then
   d=$(new_disk)
   drv=$(driver_of "/sys/block/$d/device")
   vt_check "hp-disk: seen: /dev/$d (driver ${drv:-none})" [ "$drv" = virtio_blk ]
   got=$(dd if="/dev/$d" bs=512 count=1 2>/dev/null | head -c ${#VT_hpmark})
   vt_check "hp-disk: read: the first sector says '$got'" [ "$got" = "$VT_hpmark" ]
-  echo "VTEST-WAIT lv del-disk"
+  ask del-disk
   vt_check "hp-disk: gone: /dev/$d after detach-device" wait_for "$WAIT" no_disk "$d"
   sleep 2     # acpiphp evaluates _EJ0 right after removing the device: let it finish
 else
   vt_fail "hp-disk: seen: no new disk in $WAIT s (disks: $(disks))"
-  echo "VTEST-WAIT lv del-disk"
+  ask del-disk
 fi
-echo "VTEST-WAIT lv add-nic"
+ask add-nic
 if nic hp-nic "$VT_hpmac"; then
-  echo "VTEST-WAIT lv del-nic"
+  ask del-nic
   vt_check "hp-nic: gone: the interface with MAC $VT_hpmac after detach-device" \
     wait_for "$WAIT" no_iface "$VT_hpmac"
   sleep 2
 else
-  echo "VTEST-WAIT lv del-nic"
+  ask del-nic
 fi
-echo "VTEST-WAIT lv change-media"
-vt_check "media: change-media --update: /dev/sr0 reads as the second ISO" wait_for "$WAIT" cd_is "$VT_cd2"
-echo "VTEST-WAIT lv eject"
-vt_check "media: change-media --eject: no medium" wait_for "$WAIT" cd_empty
-echo "VTEST-WAIT lv insert"
-vt_check "media: change-media --insert: /dev/sr0 reads as the first ISO again" wait_for "$WAIT" cd_is "$VT_cd1"
+ask change-media
+vt_check "media: change-media --update: /dev/sr0 reads as the second ISO" wait_for 10 cd_is "$VT_cd2"
+ask eject
+vt_check "media: change-media --eject: no medium" wait_for 10 cd_empty
+ask insert
+vt_check "media: change-media --insert: /dev/sr0 reads as the first ISO again" wait_for 10 cd_is "$VT_cd1"
 echo "VTEST-WAIT lv lifecycle"
 [ -n "$ev" ] && dd if="/dev/input/$ev" of=/dev/null bs=24 count=1 2>/dev/null
 echo "VTEST-POWERBUTTON"
