@@ -36,7 +36,7 @@ ms_of_day() { echo $(( ($1 / 1000000) % 86400000 )); }
 # (times of day in ms, UTC): before the first emulator start, then per emulator
 # process: start until libvirt connects to its QMP socket, the QMP conversation, and
 # from the kill until libvirt logs again (it polls every 200 ms until the process is
-# gone; the next line is its CPU map work, logged by libvirt-ns.sh's filter 1:cpu).
+# gone, then decodes the host CPU model against its CPU map: its own work).
 probe_phases() {
   awk -v s0="$2" -v e0="$3" '
     function t(x,  a) { split(substr(x, 12, 12), a, ":"); return (a[1] * 3600 + a[2] * 60 + a[3]) * 1000 }
@@ -51,7 +51,7 @@ probe_phases() {
       printf "virsh until the first emulator start: %d ms\n", L[1] - s0
       for (i = 1; i <= n; i++) {
         if (!N[i]) N[i] = e0
-        printf "emulator %d (%s): start to QMP connect %d ms; %d QMP replies in %d ms; kill to next log line %d ms\n", i, A[i], C[i] - L[i], Q[i], R[i] - C[i], N[i] - S[i]
+        printf "emulator %d (%s): start to QMP connect %d ms; %d QMP replies in %d ms; kill until libvirt's next step %d ms\n", i, A[i], C[i] - L[i], Q[i], R[i] - C[i], N[i] - S[i]
       }
       printf "after the last emulator: %d ms\n", e0 - N[n]
     }' "$1"
@@ -65,7 +65,7 @@ rc=$?
 e=$(date +%s%N)
 ms=$(( (e - s) / 1000000 ))
 echo "LIBVIRT-PROBE-MS $vmm $ms"
-mapfile -t phases < <(probe_phases "$W/libvirtd.log" "$(ms_of_day "$s")" "$(ms_of_day "$e")")
+mapfile -t phases < <(probe_phases "$LIBVIRTD_LOG" "$(ms_of_day "$s")" "$(ms_of_day "$e")")
 for p in "${phases[@]}"; do echo "LIBVIRT-PROBE-PHASE $vmm $p"; done
 tap $rc "capability probe (virsh domcapabilities)" "took ${ms} ms" "${phases[@]}" "$(lasterr)"
 c=$W/domcaps.xml
