@@ -51,7 +51,7 @@ probe_phases() {
       printf "virsh until the first emulator start: %d ms\n", L[1] - s0
       for (i = 1; i <= n; i++) {
         if (!N[i]) N[i] = e0
-        printf "emulator %d (%s): start to QMP connect %d ms; %d QMP replies in %d ms; kill until libvirt's next step %d ms\n", i, A[i], C[i] - L[i], Q[i], R[i] - C[i], N[i] - S[i]
+        printf "emulator %d (%s): start to QMP connect %d ms; %d QMP replies in %d ms; kill until libvirt goes on %d ms\n", i, A[i], C[i] - L[i], Q[i], R[i] - C[i], N[i] - S[i]
       }
       printf "after the last emulator: %d ms\n", e0 - N[n]
     }' "$1"

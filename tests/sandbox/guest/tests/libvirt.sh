@@ -45,10 +45,14 @@ cd_is() { [ "$(cdsum)" = "$1" ]; }
 cd_empty() { ! dd if=/dev/sr0 of=/dev/null bs=2048 count=1 2>/dev/null; }
 carrier() { [ "$(cat "/sys/class/net/$1/carrier" 2>/dev/null)" = 1 ]; }
 ask() {  # STEP: the host's turn; returns when it typed "done" (or after 150 s)
+  integrity "before $1"
   echo "VTEST-WAIT lv $1"
   reply=
   read -t 150 reply < /dev/console
 }
+# Diagnostics, no result: the md5 of the busybox binary in the page cache (a guest whose
+# memory was overwritten shows another sum, or none when busybox itself crashes).
+integrity() { echo "VTEST-INTEGRITY $1: $(md5sum /bin/busybox 2>&1 | cut -c1-32)"; }
 
 nic() {  # TAG MAC: driver, carrier, DHCP lease, ping
   if ! wait_for "$WAIT" has_iface "$2"; then
@@ -121,6 +125,7 @@ ask eject
 vt_check "media: change-media --eject: no medium" wait_for 10 cd_empty
 ask insert
 vt_check "media: change-media --insert: /dev/sr0 reads as the first ISO again" wait_for 10 cd_is "$VT_cd1"
+integrity "before lifecycle"
 echo "VTEST-WAIT lv lifecycle"
 [ -n "$ev" ] && dd if="/dev/input/$ev" of=/dev/null bs=24 count=1 2>/dev/null
 echo "VTEST-POWERBUTTON"
