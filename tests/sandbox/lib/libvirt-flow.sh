@@ -153,9 +153,9 @@ start() {
 }
 # ready: the guest asks for a line on its console (serial input), gets it, checks its
 # devices and says VTEST-READY.
-ready() {
+ready() {  # [again]
   wait_for 120 console_has 'VTEST-WAIT lv serial-in' || return 1
-  printf '%s\n' "$WORD" > "$PTY"
+  printf '%s\n' "$WORD${1:+ $1}" > "$PTY"
   wait_for 60 console_has VTEST-READY
 }
 GUEST_KEYS="power-button
@@ -285,7 +285,7 @@ kill "$CAT" 2>/dev/null
 cp /var/log/libvirt/qemu/"$dom".log "$W/" 2>/dev/null
 
 if start 2; then tap 0 "start again"; else tap 1 "start again" "$(lasterr)"; fi
-ready; tap $? "the guest reaches its init again"
+ready again; tap $? "the guest reaches its init again"
 virsh destroy "$dom" > /dev/null 2> "$W/virsh.err" && [ "$(state)" = "shut off" ]
 tap $? "destroy" "state: $(state)" "$(lasterr)"
 kill "$CAT" 2>/dev/null
