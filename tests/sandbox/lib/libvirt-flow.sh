@@ -9,6 +9,7 @@
 # NIC, change-media (update, eject, insert), a QMP command through libvirt,
 # suspend/resume, ACPI shutdown, start again, destroy. One TAP line per step, named
 # "VMM: STEP" (the driver adds "libvirt: "; "qemu: ..." lines count as the reference).
+{ # (parsed whole before it runs: editing this file mid-run cannot break a run)
 vmm=$1 bin=$2 W=$3 kernel=$4 initrd=$5
 dom=lv-$vmm
 MAC=52:54:00:aa:20:01 HPMAC=52:54:00:aa:20:02
@@ -291,3 +292,4 @@ tap $? "destroy" "state: $(state)" "$(lasterr)"
 kill "$CAT" 2>/dev/null
 virsh undefine "$dom" > /dev/null 2>&1
 exit 0
+}
