@@ -2,7 +2,8 @@
  * QMP block commands (qapi/schema/block.json, QEMU 7.2 qapi/block.json and
  * block-core.json): query-block, query-blockstats and query-named-block-nodes over the
  * drive list, block_resize, the removable-media commands of ide-cd drives (eject,
- * blockdev-open-tray/-close-tray, blockdev-change-medium) with the DEVICE_TRAY_MOVED
+ * blockdev-open-tray/-close-tray, blockdev-change-medium, blockdev-remove-medium,
+ * blockdev-insert-medium) with the DEVICE_TRAY_MOVED
  * event, and BLOCK_IO_ERROR. Run on the main thread with the machine lock held.
  */
 #include "qapi/monitor-int.h"
@@ -124,10 +125,34 @@ GPtrArray *qmp_query_block(Machine *m, GError **errp)
         }
         g_ptr_array_add(a, b);
     }
+    /* ide-cd devices without a drive (no drive=, or a -blockdev medium removed). */
+    for (guint i = 0; i < m->devices->len; i++) {
+        Device *dev = m->devices->pdata[i];
+        if (dev->cls != &ide_cd_class || ide_cd_drive(dev))
+            continue;
+        BlockInfo *b = g_new0(BlockInfo, 1);
+        b->device = g_strdup("");
+        b->qdev = qdev_path(m, dev);
+        b->type = g_strdup("unknown");
+        b->removable = true;
+        b->locked = ide_cd_locked(dev);
+        b->has_tray_open = true;
+        b->tray_open = ide_cd_tray_open(dev);
+        g_ptr_array_add(a, b);
+    }
     return a;
 }
 
-/* The removable-media device named by drive id @device or qdev id @id. */
+static DriveInfo *drive_by_id(Machine *m, const char *id)
+{
+    for (guint i = 0; id && m->drives && i < m->drives->len; i++)
+        if (!strcmp(((DriveInfo *)m->drives->pdata[i])->id, id))
+            return m->drives->pdata[i];
+    return NULL;
+}
+
+/* The removable-media device named by drive id @device or qdev id @id; *di its drive
+ * (NULL for an ide-cd whose medium was removed from a -blockdev node: it has none). */
 static Device *find_cd(Machine *m, const char *device, const char *id, DriveInfo **di,
                        GError **errp)
 {
@@ -139,16 +164,15 @@ static Device *find_cd(Machine *m, const char *device, const char *id, DriveInfo
                     "Need exactly one of 'device' and 'id'");
         return NULL;
     }
-    for (guint i = 0; m->drives && i < m->drives->len; i++) {
-        DriveInfo *d = m->drives->pdata[i];
-        Device *owner = drive_device(m, d);
-        if ((device && !strcmp(d->id, device)) ||
-            (id && owner && owner->id && !strcmp(owner->id, id))) {
-            *di = d;
-            dev = owner;
-        }
+    if (device) {
+        *di = drive_by_id(m, device);
+        dev = *di ? drive_device(m, *di) : NULL;
+    } else {
+        dev = machine_find_device(m, id);
+        if (dev && dev->cls == &ide_cd_class)
+            *di = drive_by_id(m, ide_cd_drive(dev));
     }
-    if (!*di) {
+    if (!*di && !dev) {
         g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_DEVICENOTFOUND,
                     "Device '%s' not found", device ? device : id);
         return NULL;
@@ -182,12 +206,73 @@ void qmp_blockdev_close_tray(Machine *m, const char *device, const char *id, GEr
         ide_cd_close_tray(dev);
 }
 
+/* A -drive's medium is closed (the drive stays, empty, as QEMU's named backend); a
+ * -blockdev node is let go, to be deleted by blockdev-del (QEMU: the node stays). */
 static void remove_medium(Machine *m, Device *dev, DriveInfo *d)
 {
+    if (!d)
+        return;
+    if (d->is_node) {
+        ide_cd_release_drive(dev);
+        return;
+    }
     ide_cd_set_medium(dev, NULL);
     if (d->blk)
         blk_close(d->blk);
     d->blk = NULL;
+}
+
+/* libvirt's media change (QEMU 7.2 block.json): blockdev-open-tray, then this, then
+ * blockdev-del of the old nodes, blockdev-add of the new, blockdev-insert-medium,
+ * blockdev-close-tray. An empty device is no error (QEMU's rule). */
+void qmp_blockdev_remove_medium(Machine *m, const char *id, GError **errp)
+{
+    DriveInfo *d;
+    Device *dev = find_cd(m, NULL, id, &d, errp);
+
+    if (!dev)
+        return;
+    if (!ide_cd_tray_open(dev)) {
+        g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
+                    "Tray of device '%s' is not open", id);
+        return;
+    }
+    remove_medium(m, dev, d);
+}
+
+void qmp_blockdev_insert_medium(Machine *m, const char *id, const char *node_name,
+                                GError **errp)
+{
+    DriveInfo *d, *node = drive_by_id(m, node_name);
+    Device *dev;
+
+    if (!node || !node->is_node) {
+        g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR, "Node '%s' not found",
+                    node_name);
+        return;
+    }
+    if (node->claimed_by) {
+        g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
+                    "Node '%s' is already in use", node_name);
+        return;
+    }
+    dev = find_cd(m, NULL, id, &d, errp);
+    if (!dev)
+        return;
+    if (!ide_cd_tray_open(dev)) {
+        g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
+                    "Tray of device '%s' is not open", id);
+        return;
+    }
+    if (d && d->blk) {
+        g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
+                    "There already is a medium in device '%s'", id);
+        return;
+    }
+    /* An empty -drive the device had stays, unclaimed: the device now names the node. */
+    if (d)
+        ide_cd_release_drive(dev);
+    ide_cd_take_drive(dev, node_name, errp);
 }
 
 void qmp_eject(Machine *m, const char *device, const char *id, bool has_force, bool force,
@@ -215,6 +300,14 @@ void qmp_blockdev_change_medium(Machine *m, const char *device, const char *id,
 
     if (!dev)
         return;
+    /* QEMU opens an anonymous node into the device's backend; Vireo's media of a device
+     * that takes -blockdev nodes come and go as nodes (what libvirt sends). */
+    if (!d || d->is_node) {
+        g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
+                    "Device '%s' takes its medium from -blockdev nodes: use "
+                    "blockdev-add and blockdev-insert-medium", device ? device : id);
+        return;
+    }
     block_open_options_init(&o);
     o.format = format;
     o.user = BLOCK_USER_DRIVE;
@@ -251,7 +344,7 @@ static void tray_moved(Device *dev, bool open)
 
     for (guint i = 0; m->drives && i < m->drives->len; i++)
         if (drive_device(m, m->drives->pdata[i]) == dev)
-            drive = ((DriveInfo *)m->drives->pdata[i])->id;
+            drive = drive_device_name(m->drives->pdata[i]);
     qapi_event_send_device_tray_moved(m, drive, qdev ? qdev : "", open);
 }
 

@@ -22,9 +22,12 @@ if [ "${1:-}" = "--test" ]; then
   # clang and libclang-rt-14-dev: the libFuzzer harnesses of the suite 'fuzz' (tests/fuzz).
   # gdb: the sandbox harness's stack dump of a VMM it kills for hanging (lib/vmrun.py).
   # pxelinux (pxelinux.0; ldlinux.c32 is syslinux-common's): the network-boot case 65-pxe.
+  # libvirt-daemon, libvirt-daemon-driver-qemu, libvirt-clients: the libvirt case 50-libvirt
+  # (a private libvirtd drives Vireo and QEMU; no libvirt-daemon-system, no service).
   PKGS="$PKGS qemu-utils qemu-system-x86 busybox-static cpio socat tesseract-ocr \
     xorriso isolinux syslinux-common extlinux iperf3 ethtool xvfb x11-apps netpbm xdotool \
-    clang libclang-rt-14-dev vncsnapshot python3-websockets gdb pxelinux"
+    clang libclang-rt-14-dev vncsnapshot python3-websockets gdb pxelinux \
+    libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients"
 fi
 missing=""
 for p in $PKGS; do

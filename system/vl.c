@@ -352,6 +352,8 @@ static bool build_machine(Machine *m, const VireoOptions *o, GError **errp)
     if (!create_monitors(m, o, errp))
         return false;
     chr_registry_foreach(m->chardevs, set_mux_quit, m);
+    for (guint i = 0; i < o->audiodevs->len; i++)
+        vnc_add_audiodev(m, kv_get_str(((OptEntry *)o->audiodevs->pdata[i])->obj, "id"));
     for (guint i = 0; i < o->vncs->len; i++)   /* after the display devices */
         if (!vnc_parse_option(m, o->vncs->pdata[i], errp))
             return false;

@@ -26,6 +26,7 @@ UiState *ui_state(Machine *m)
         m->ui->consoles = g_ptr_array_new();
         m->ui->input_handlers = g_ptr_array_new();
         m->ui->vnc = g_ptr_array_new();
+        m->ui->audiodevs = g_ptr_array_new_with_free_func(g_free);
     }
     return m->ui;
 }

@@ -173,6 +173,7 @@ void ui_free(Machine *m)
     g_ptr_array_free(ui->consoles, TRUE);
     g_ptr_array_free(ui->input_handlers, TRUE);
     g_ptr_array_free(ui->vnc, TRUE);
+    g_ptr_array_free(ui->audiodevs, TRUE);
     g_free(ui);
     m->ui = NULL;
 }

@@ -15,6 +15,68 @@
 #include "vireo/input.h"
 #include "vireo/runstate.h"
 #include <SDL.h>
+#include <dlfcn.h>
+
+/* libSDL2 is opened when -display sdl asks for a window, not linked: it pulls in some 45
+ * libraries (X11, Wayland, PulseAudio, audio codecs...), and loading them cost every start
+ * of Vireo, libvirt's capability probes included (~0.5 s each in the nested sandbox). */
+#define SDL_FUNCS(X) \
+    X(SDL_CreateRenderer) X(SDL_CreateTexture) X(SDL_CreateWindow) X(SDL_DestroyRenderer) \
+    X(SDL_DestroyTexture) X(SDL_DestroyWindow) X(SDL_GetError) X(SDL_InitSubSystem) \
+    X(SDL_PollEvent) X(SDL_QuitSubSystem) X(SDL_RenderClear) X(SDL_RenderCopy) \
+    X(SDL_RenderPresent) X(SDL_RenderSetLogicalSize) X(SDL_SetHint) \
+    X(SDL_SetRelativeMouseMode) X(SDL_SetRenderDrawColor) X(SDL_SetWindowFullscreen) \
+    X(SDL_SetWindowGrab) X(SDL_SetWindowSize) X(SDL_SetWindowTitle) X(SDL_UpdateTexture)
+
+#define SDL_FN_FIELD(f) __typeof__(f) *f;
+static struct { SDL_FUNCS(SDL_FN_FIELD) } sdl_fn;   /* the library's, once loaded */
+static void *sdl_lib;                                /* process-wide: dlopen's handle */
+
+static bool sdl_load(GError **errp)
+{
+    if (sdl_lib)
+        return true;
+    void *h = dlopen("libSDL2-2.0.so.0", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "-display sdl: cannot load "
+                    "libSDL2-2.0.so.0 (Debian's libsdl2-2.0-0): %s", dlerror());
+        return false;
+    }
+#define SDL_FN_LOAD(f)                                                                 \
+    if (!(*(void **)&sdl_fn.f = dlsym(h, #f))) {                                       \
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,                            \
+                    "-display sdl: libSDL2-2.0.so.0 has no %s", #f);                   \
+        dlclose(h);                                                                    \
+        return false;                                                                  \
+    }
+    SDL_FUNCS(SDL_FN_LOAD)
+    sdl_lib = h;
+    return true;
+}
+
+/* From here on every SDL call goes through the loaded table. */
+#define SDL_CreateRenderer sdl_fn.SDL_CreateRenderer
+#define SDL_CreateTexture sdl_fn.SDL_CreateTexture
+#define SDL_CreateWindow sdl_fn.SDL_CreateWindow
+#define SDL_DestroyRenderer sdl_fn.SDL_DestroyRenderer
+#define SDL_DestroyTexture sdl_fn.SDL_DestroyTexture
+#define SDL_DestroyWindow sdl_fn.SDL_DestroyWindow
+#define SDL_GetError sdl_fn.SDL_GetError
+#define SDL_InitSubSystem sdl_fn.SDL_InitSubSystem
+#define SDL_PollEvent sdl_fn.SDL_PollEvent
+#define SDL_QuitSubSystem sdl_fn.SDL_QuitSubSystem
+#define SDL_RenderClear sdl_fn.SDL_RenderClear
+#define SDL_RenderCopy sdl_fn.SDL_RenderCopy
+#define SDL_RenderPresent sdl_fn.SDL_RenderPresent
+#define SDL_RenderSetLogicalSize sdl_fn.SDL_RenderSetLogicalSize
+#define SDL_SetHint sdl_fn.SDL_SetHint
+#define SDL_SetRelativeMouseMode sdl_fn.SDL_SetRelativeMouseMode
+#define SDL_SetRenderDrawColor sdl_fn.SDL_SetRenderDrawColor
+#define SDL_SetWindowFullscreen sdl_fn.SDL_SetWindowFullscreen
+#define SDL_SetWindowGrab sdl_fn.SDL_SetWindowGrab
+#define SDL_SetWindowSize sdl_fn.SDL_SetWindowSize
+#define SDL_SetWindowTitle sdl_fn.SDL_SetWindowTitle
+#define SDL_UpdateTexture sdl_fn.SDL_UpdateTexture
 
 typedef struct SdlUi {
     Machine *m;
@@ -345,6 +407,8 @@ bool sdl_display_init(Machine *m, const SdlOptions *o, GError **errp)
                     "-display sdl: the machine has no graphical console (-vga none?)");
         return false;
     }
+    if (!sdl_load(errp))
+        return false;
     SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1");     /* SIGINT/SIGTERM stay ours */
     SDL_SetHint(SDL_HINT_VIDEO_X11_NET_WM_BYPASS_COMPOSITOR, "0");
     if (SDL_InitSubSystem(SDL_INIT_VIDEO) != 0) {

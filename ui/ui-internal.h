@@ -19,6 +19,7 @@ typedef struct UiState {
     unsigned buttons;             /* input-send-event's buttons held */
     bool abs_valid;
     GPtrArray *vnc;               /* VncDisplay * (ui/vnc.c) */
+    GPtrArray *audiodevs;         /* ids of -audiodev backends (all 'none'), for -vnc audiodev= */
     void *sdl;                    /* SdlDisplay * (ui/sdl.c) */
     GQueue keyq;                  /* QueuedKey: send-key events behind a hold time */
     Timer *keyq_timer;

@@ -40,6 +40,7 @@
 #define ENC_DESKTOPSIZE         -223
 #define ENC_POINTER_TYPE_CHANGE -257
 #define ENC_EXT_KEY_EVENT       -258
+#define ENC_AUDIO               -259      /* QEMU's audio extension */
 #define ENC_LED_STATE           -261
 #define ENC_EXT_DESKTOPSIZE     -308
 
@@ -67,6 +68,8 @@ typedef struct VncClient {
     PixelFormat pf;
     int enc;                          /* the rectangle encoding in use */
     bool has_desktop_size, has_ext_desktop_size, has_ext_key, has_led, has_ptr_type;
+    bool has_audio;                   /* listed QEMU's audio pseudo-encoding */
+    bool audio_on;                    /* asked for audio (QEMU audio message, enable) */
     bool update_requested, need_resize, need_ptr_type, need_led;
     bool absolute;                    /* what the client was last told */
     uint8_t last_buttons;
@@ -117,6 +120,7 @@ struct VncDisplay {
     char *password;                   /* NULL: none set (every VNC auth fails) */
     int64_t expires;                  /* wall-clock seconds; 0: never */
     VncShare share;
+    char *audiodev;                   /* audiodev= (an -audiodev id), NULL: none */
     GPtrArray *clients;
     LogBudget log;
 };

@@ -362,7 +362,7 @@ static void set_encodings(VncClient *c, const uint8_t *p, unsigned n)
     c->enc = ENC_RAW;
     bool chosen = false;
     c->has_desktop_size = c->has_ext_desktop_size = c->has_ext_key = false;
-    c->has_led = c->has_ptr_type = false;
+    c->has_led = c->has_ptr_type = c->has_audio = false;
     c->tight_level = c->tight_quality = -1;
     for (unsigned i = 0; i < n; i++) {
         int32_t e = (int32_t)rd32(p + 4 * i);
@@ -381,6 +381,7 @@ static void set_encodings(VncClient *c, const uint8_t *p, unsigned n)
         c->has_ext_key |= e == ENC_EXT_KEY_EVENT;
         c->has_led |= e == ENC_LED_STATE;
         c->has_ptr_type |= e == ENC_POINTER_TYPE_CHANGE;
+        c->has_audio |= e == ENC_AUDIO && c->vd->audiodev;
     }
     /* Acknowledge the extensions QEMU acknowledges with an empty rectangle. */
     c->absolute = input_is_absolute(c->vd->m);
@@ -390,6 +391,11 @@ static void set_encodings(VncClient *c, const uint8_t *p, unsigned n)
         vnc_out_u8(c, 0); vnc_out_u8(c, 0); vnc_out_u16(c, 1);
         out_rect_header(c, 0, 0, console_width(c->vd->con), console_height(c->vd->con),
                         ENC_EXT_KEY_EVENT);
+    }
+    if (c->has_audio) {
+        vnc_out_u8(c, 0); vnc_out_u8(c, 0); vnc_out_u16(c, 1);
+        out_rect_header(c, 0, 0, console_width(c->vd->con), console_height(c->vd->con),
+                        ENC_AUDIO);
     }
 }
 
@@ -418,8 +424,35 @@ static ssize_t msg_length(VncClient *c, const uint8_t *p, size_t len)
     case 4: return 8;
     case 5: return 6;
     case 6: return 8;                 /* the text follows, skipped separately */
-    case 255: return len < 2 ? 0 : p[1] == 0 ? 12 : -1;
+    case 255:                         /* QEMU's messages: extended key event, audio */
+        if (len < 2)
+            return 0;
+        if (p[1] == 0)
+            return 12;
+        if (p[1] != 1 || !c->has_audio)
+            return -1;
+        return len < 4 ? 0 : rd16(p + 2) < 2 ? 4 : rd16(p + 2) == 2 ? 10 : -1;
     default: return -1;
+    }
+}
+
+/* QEMU's audio client message (after the client listed ENC_AUDIO and the server has an
+ * audiodev): 0 enable, 1 disable, 2 set the sample format (U8 format 0-5: u8 s8 u16 s16
+ * u32 s32, U8 channels 1 or 2, U32 frequency). What is captured is what the machine
+ * plays, and Vireo has no sound device: an enabled client gets no audio messages, as
+ * under QEMU with no sound card (its capture starts only when a voice plays). */
+static void audio_msg(VncClient *c, const uint8_t *p)
+{
+    uint16_t op = rd16(p + 2);
+    if (op < 2) {
+        c->audio_on = op == 0;
+        return;
+    }
+    uint32_t freq = rd32(p + 6);
+    if (p[4] > 5 || p[5] < 1 || p[5] > 2 || !freq || freq > INT32_MAX) {
+        log_budget_warn(&c->vd->log, "vnc: %s: bad audio format (format %u, %u channels, "
+                        "%u Hz): disconnected", c->host, p[4], p[5], freq);
+        c->closing = true;
     }
 }
 
@@ -468,6 +501,10 @@ static void handle_msg(VncClient *c, const uint8_t *p)
         break;
     }
     case 255: {                       /* QEMU extended key event */
+        if (p[1] == 1) {
+            audio_msg(c, p);
+            break;
+        }
         uint32_t qnum = rd32(p + 8);
         QKeyCode k = qnum ? qnum_to_qcode(qnum) : keysym_to_qcode(rd32(p + 4));
         input_key(c->vd->m, k, rd16(p + 2) != 0);
@@ -821,7 +858,7 @@ static const char *const share_names[] = { "allow-exclusive", "force-shared", "i
 /* Options of -vnc that Vireo does not implement: refused by name. */
 static const char *const vnc_refused[] = {
     "reverse", "tls-creds", "tls-authz", "sasl", "sasl-authz", "acl", "lossy",
-    "non-adaptive", "audiodev", "power-control", "key-delay-ms", "connections", NULL };
+    "non-adaptive", "power-control", "key-delay-ms", "connections", NULL };
 
 static bool vnc_listen(VncDisplay *vd, const char *addr, int to, GError **errp)
 {
@@ -919,7 +956,7 @@ static bool vnc_apply_opts(VncDisplay *vd, JsonObject *o, int *to, GError **errp
     }
     static const char *const known[] = { "vnc", "id", "to", "password", "share",
                                          "display", "head", "ipv4", "ipv6", "websocket",
-                                         NULL };
+                                         "audiodev", NULL };
     if (!qv_check_unexpected(o, NULL, known, errp))
         return false;
     JsonNode *n;
@@ -942,7 +979,24 @@ static bool vnc_apply_opts(VncDisplay *vd, JsonObject *o, int *to, GError **errp
             return false;
         vd->share = share;
     }
+    const char *ad = kv_get_str(o, "audiodev");
+    if (ad) {
+        GPtrArray *ids = ui_state(vd->m)->audiodevs;
+        guint i = 0;
+        while (i < ids->len && strcmp(ids->pdata[i], ad))
+            i++;
+        if (i == ids->len) {
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "Audiodev '%s' not found", ad);
+            return false;
+        }
+        vd->audiodev = g_strdup(ad);
+    }
     return true;
+}
+
+void vnc_add_audiodev(Machine *m, const char *id)
+{
+    g_ptr_array_add(ui_state(m)->audiodevs, g_strdup(id));
 }
 
 bool vnc_parse_option(Machine *m, const char *spec, GError **errp)
@@ -991,6 +1045,7 @@ bool vnc_parse_option(Machine *m, const char *spec, GError **errp)
             unlink(vd->unix_path);
         g_free(vd->id);
         g_free(vd->unix_path);
+        g_free(vd->audiodev);
         g_ptr_array_free(vd->clients, TRUE);
         g_free(vd);
         goto fail;
@@ -1027,6 +1082,7 @@ void vnc_cleanup(Machine *m)
             unlink(vd->unix_path);
         g_free(vd->unix_path);
         g_free(vd->password);
+        g_free(vd->audiodev);
         g_free(vd->id);
         g_ptr_array_free(vd->clients, TRUE);
         g_free(vd);

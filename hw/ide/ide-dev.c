@@ -210,6 +210,14 @@ static void ide_resized(void *opaque)
         s->d.nb_sectors = (uint64_t)len / IDE_SECTOR;
 }
 
+/* The device's error policy, I/O status and resize hook on its image. */
+static void use_blk(IdeDevice *s, BlockBackend *blk)
+{
+    blk_set_on_error(blk, on_error_values[s->rerror], on_error_values[s->werror]);
+    blk_iostatus_enable(blk);
+    drive_set_resize_cb(s->dev.machine, blk, ide_resized, s);
+}
+
 static bool ide_dev_realize(Device *dev, GError **errp)
 {
     IdeDevice *s = (IdeDevice *)dev;
@@ -236,11 +244,8 @@ static bool ide_dev_realize(Device *dev, GError **errp)
         s->d.blk = NULL;
         return false;
     }
-    if (s->d.blk) {
-        blk_set_on_error(s->d.blk, on_error_values[s->rerror], on_error_values[s->werror]);
-        blk_iostatus_enable(s->d.blk);
-        drive_set_resize_cb(m, s->d.blk, ide_resized, s);
-    }
+    if (s->d.blk)
+        use_blk(s, s->d.blk);
     int64_t len = s->d.blk ? blk_getlength(s->d.blk) : 0;
     s->d.nb_sectors = len > 0 ? (uint64_t)len / IDE_SECTOR : 0;
     s->d.is_cd = s->is_cd;
@@ -423,4 +428,35 @@ void ide_cd_set_medium(Device *dev, BlockBackend *blk)
 BlockBackend *ide_cd_medium(Device *dev)
 {
     return cd_of(dev) ? cd_of(dev)->d.blk : NULL;
+}
+
+const char *ide_cd_drive(Device *dev)
+{
+    return cd_of(dev) ? cd_of(dev)->drive : NULL;
+}
+
+void ide_cd_release_drive(Device *dev)
+{
+    IdeDevice *s = cd_of(dev);
+
+    if (!s || !s->drive)
+        return;
+    ide_cd_set_medium(dev, NULL);
+    drive_release_id(dev->machine, s->drive);
+    g_clear_pointer(&s->drive, g_free);
+}
+
+bool ide_cd_take_drive(Device *dev, const char *id, GError **errp)
+{
+    IdeDevice *s = cd_of(dev);
+    BlockBackend *blk = NULL;
+
+    g_assert(s && !s->drive);
+    if (!drive_claim_media(dev->machine, id, dev->cls->name, &blk, errp))
+        return false;
+    s->drive = g_strdup(id);
+    if (blk)
+        use_blk(s, blk);
+    ide_cd_set_medium(dev, blk);
+    return true;
 }

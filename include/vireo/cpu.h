@@ -66,7 +66,8 @@ void x86_cpu_models_foreach(void (*fn)(const X86CpuModelDef *d, void *opaque), v
 /* Every feature's property name (QEMU's, one per feature bit). */
 void x86_cpu_feature_names(void (*fn)(const char *name, void *opaque), void *opaque);
 /* The features of -cpu @model on KVM's @sup: @fn(name, on) for each (when non-NULL),
- * @missing(name) for each the model asks for that @sup lacks (when non-NULL). */
+ * @missing(name) for each the model asks for that @sup lacks (when non-NULL). @model may
+ * also start with QEMU's static "base" (no features: only the ones it turns on). */
 bool x86_cpu_expand(const struct kvm_cpuid2 *sup, const char *model,
                     void (*fn)(const char *name, bool on, void *opaque),
                     void (*missing)(const char *name, void *opaque), void *opaque,

@@ -26,5 +26,13 @@ bool ide_cd_locked(Device *cd);
 /* Replaces (or with NULL removes) the medium; the tray must be open. */
 void ide_cd_set_medium(Device *cd, struct BlockBackend *blk);
 struct BlockBackend *ide_cd_medium(Device *cd);
+/* The drive id (drive= property) @cd takes its medium from, or NULL: none. */
+const char *ide_cd_drive(Device *cd);
+/* blockdev-remove-medium of a -blockdev node: @cd lets the node go (no medium, drive=
+ * cleared, the node unclaimed so that blockdev-del may close it). */
+void ide_cd_release_drive(Device *cd);
+/* blockdev-insert-medium: @cd, with no drive, takes drive @id (a node nothing uses) as
+ * its medium; errors name the node. */
+bool ide_cd_take_drive(Device *cd, const char *id, GError **errp);
 
 #endif

@@ -12,7 +12,10 @@
 typedef struct VncDisplay VncDisplay;
 typedef struct VncClient VncClient;
 
-/* -vnc [host]:N[,to=L][,websocket=on|PORT|HOST:PORT][,password=on][,share=...][,id=][,display=DEV][,head=H] or
+/* Makes the audio backend @id (an -audiodev, driver none: Vireo has no sound device)
+ * known to -vnc's audiodev=. Before vnc_parse_option(). */
+void vnc_add_audiodev(Machine *m, const char *id);
+/* -vnc [host]:N[,to=L][,websocket=on|PORT|HOST:PORT][,password=on][,share=...][,id=][,display=DEV][,head=H][,audiodev=ID] or
  * unix:PATH[,...]: listens and shows the console (after the display devices exist).
  * Errors name the option and the culprit. */
 bool vnc_parse_option(Machine *m, const char *spec, GError **errp);

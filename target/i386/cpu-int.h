@@ -103,6 +103,8 @@ void cpuid_topology(CpuidBuilder *b);
 
 /* Parses "model[,+feat|-feat|feat=on|prop=val...]". */
 bool x86_cpu_config_parse(const char *str, X86CpuConfig *cfg, GError **errp);
+/* The same for query-cpu-model-expansion: also QEMU's static "base" (no features). */
+bool x86_cpu_config_parse_expansion(const char *str, X86CpuConfig *cfg, GError **errp);
 
 /* The feature words -cpu @model gets with KVM's @sup (x86_cpuid_build's rules), and
  * those it asks for that @sup lacks. */

@@ -191,6 +191,13 @@ static const X86Model models[] = {
       } },
 };
 
+/* QEMU's static "base" model: no feature at all. query-cpu-model-expansion answers a
+ * static expansion as "base" plus every feature, and libvirt expands that answer again
+ * (type full) to learn the host model; it is no -cpu model here (no CPUID levels). */
+static const X86Model base_model = {
+    .name = "base", .qom = "base-x86_64-cpu", .desc = "base CPU model type with no features enabled",
+};
+
 static const X86Model *model_find(const char *name)
 {
     for (size_t i = 0; i < G_N_ELEMENTS(models); i++)
@@ -293,13 +300,13 @@ static void model_names(GString *s)
         g_string_append_printf(s, "%s%s", i ? ", " : "", models[i].name);
 }
 
-bool x86_cpu_config_parse(const char *str, X86CpuConfig *cfg, GError **errp)
+static bool config_parse(const char *str, X86CpuConfig *cfg, bool base, GError **errp)
 {
     memset(cfg, 0, sizeof(*cfg));
     cfg->kvm_leaves = true;
     cfg->migratable = true;
     g_auto(GStrv) items = g_strsplit(str && *str ? str : "qemu64", ",", -1);
-    cfg->model = model_find(items[0]);
+    cfg->model = base && !strcmp(items[0], "base") ? &base_model : model_find(items[0]);
     if (!cfg->model) {
         g_autoptr(GString) valid = g_string_new(NULL);
         model_names(valid);
@@ -311,6 +318,16 @@ bool x86_cpu_config_parse(const char *str, X86CpuConfig *cfg, GError **errp)
         if (*items[i] && !parse_item(cfg, items[i], errp))
             return false;
     return true;
+}
+
+bool x86_cpu_config_parse(const char *str, X86CpuConfig *cfg, GError **errp)
+{
+    return config_parse(str, cfg, false, errp);
+}
+
+bool x86_cpu_config_parse_expansion(const char *str, X86CpuConfig *cfg, GError **errp)
+{
+    return config_parse(str, cfg, true, errp);
 }
 
 static gint cmp_str(gconstpointer a, gconstpointer b)

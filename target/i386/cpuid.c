@@ -197,7 +197,7 @@ bool x86_cpu_compute_features(const struct kvm_cpuid2 *sup, const char *model,
 {
     /* apic_id 1: the builder only warns about missing features for the BSP. */
     CpuidBuilder b = { .sup = sup, .apic_id = 1 };
-    if (!x86_cpu_config_parse(model, &b.cfg, errp))
+    if (!x86_cpu_config_parse_expansion(model, &b.cfg, errp))
         return false;
     b.cfg.enforce = false;
     for (int w = 0; w < FW_COUNT; w++) {

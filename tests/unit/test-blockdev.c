@@ -271,11 +271,103 @@ static void test_del_not_owned(void)
     fx_free(f);
 }
 
+static char *tray(const char *verb, const char *extra)
+{
+    return keep(g_strdup_printf("{\"execute\": \"%s\", \"arguments\": {\"id\": \"cd0\"%s}}",
+                                verb, extra));
+}
+
+/* libvirt 9's `virsh change-media` on an ide-cd whose medium is a -blockdev node (as
+ * QEMU 7.2 answers it, tests/sandbox/cases/50-libvirt.sh): blockdev-open-tray,
+ * blockdev-remove-medium, blockdev-del of the old nodes, blockdev-add of the new ones,
+ * blockdev-insert-medium, blockdev-close-tray; then eject (--eject) and insert again. */
+static void test_media_change(void)
+{
+    Fx *f = fx_new();
+    Client *c = f->c;
+    GError *err = NULL;
+    g_assert_nonnull(machine_create_device(f->m, "piix3-ide", NULL, &err));
+    g_assert_no_error(err);
+    g_autofree char *file1 = g_strdup_printf("{\"driver\": \"file\", \"node-name\": \"s1\", "
+                                             "\"filename\": \"%s\", \"read-only\": true}",
+                                             f->img2);
+    g_autofree char *file2 = g_strdup_printf("{\"driver\": \"file\", \"node-name\": \"s2\", "
+                                             "\"filename\": \"%s\", \"read-only\": true}",
+                                             f->img);
+    expect(c, add(file1), "{\"return\": {}}");
+    expect(c, add("{\"driver\": \"raw\", \"node-name\": \"r1\", \"file\": \"s1\", "
+                  "\"read-only\": true}"), "{\"return\": {}}");
+    expect(c, "{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"ide-cd\", "
+              "\"id\": \"cd0\", \"drive\": \"r1\", \"bus\": \"ide.1\", \"unit\": 0}}",
+           "{\"return\": {}}");
+    expect_error(c, tray("blockdev-remove-medium", ""), "Tray of device 'cd0' is not open");
+    expect(c, tray("blockdev-open-tray", ", \"force\": false"), "{\"return\": {}}");
+    g_free(cmd(c, "{\"execute\": \"query-status\"}"));
+    g_assert_nonnull(strstr(c->events->str, "\"event\": \"DEVICE_TRAY_MOVED\", \"data\": "
+                            "{\"device\": \"\", \"id\": \"cd0\", \"tray-open\": true}"));
+    expect_error(c, del("r1"), "Node r1 is in use");
+    expect(c, tray("blockdev-remove-medium", ""), "{\"return\": {}}");
+    expect(c, tray("blockdev-remove-medium", ""), "{\"return\": {}}");   /* empty: no error */
+    g_autofree char *blocks = cmd(c, "{\"execute\": \"query-block\"}");
+    g_assert_nonnull(strstr(blocks, "\"qdev\": \"cd0\""));
+    g_assert_nonnull(strstr(blocks, "\"tray_open\": true"));
+    g_assert_null(strstr(blocks, "\"inserted\""));
+    expect(c, del("r1"), "{\"return\": {}}");
+    expect(c, del("s1"), "{\"return\": {}}");
+    g_assert_cmpuint(node_count(f->m), ==, 0);
+
+    expect(c, add(file2), "{\"return\": {}}");
+    expect(c, add("{\"driver\": \"qcow2\", \"node-name\": \"q2\", \"file\": \"s2\", "
+                  "\"read-only\": true}"), "{\"return\": {}}");
+    expect_error(c, tray("blockdev-insert-medium", ", \"node-name\": \"nope\""),
+                 "Node 'nope' not found");
+    expect_error(c, tray("blockdev-insert-medium", ", \"node-name\": \"s2\""),
+                 "Node 's2' not found");     /* a node another node uses: no drive */
+    expect(c, tray("blockdev-insert-medium", ", \"node-name\": \"q2\""), "{\"return\": {}}");
+    expect_error(c, tray("blockdev-insert-medium", ", \"node-name\": \"q2\""),
+                 "Node 'q2' is already in use");
+    expect(c, tray("blockdev-close-tray", ""), "{\"return\": {}}");
+    g_free(blocks);
+    blocks = cmd(c, "{\"execute\": \"query-block\"}");
+    g_assert_nonnull(strstr(blocks, "\"node-name\": \"q2\""));
+    g_assert_nonnull(strstr(blocks, "\"tray_open\": false"));
+    g_assert_nonnull(strstr(c->events->str, "\"tray-open\": false"));
+    expect_error(c, del("q2"), "Node q2 is in use");
+
+    /* change-media --eject --force, then --insert. */
+    expect(c, tray("blockdev-open-tray", ", \"force\": true"), "{\"return\": {}}");
+    expect(c, tray("blockdev-remove-medium", ""), "{\"return\": {}}");
+    expect(c, del("q2"), "{\"return\": {}}");
+    expect(c, del("s2"), "{\"return\": {}}");
+    expect(c, tray("blockdev-close-tray", ""), "{\"return\": {}}");
+    expect_error(c, tray("blockdev-insert-medium", ", \"node-name\": \"r1\""),
+                 "Node 'r1' not found");
+    expect(c, add(file1), "{\"return\": {}}");
+    expect(c, add("{\"driver\": \"raw\", \"node-name\": \"r1\", \"file\": \"s1\", "
+                  "\"read-only\": true}"), "{\"return\": {}}");
+    expect_error(c, tray("blockdev-insert-medium", ", \"node-name\": \"r1\""),
+                 "Tray of device 'cd0' is not open");
+    expect_error(c, keep(g_strdup_printf("{\"execute\": \"blockdev-change-medium\", "
+                                         "\"arguments\": {\"id\": \"cd0\", \"filename\": "
+                                         "\"%s\"}}", f->img2)),
+                 "Device 'cd0' takes its medium from -blockdev nodes: use blockdev-add and "
+                 "blockdev-insert-medium");
+    expect(c, tray("blockdev-open-tray", ""), "{\"return\": {}}");
+    expect(c, tray("blockdev-insert-medium", ", \"node-name\": \"r1\""), "{\"return\": {}}");
+    expect_error(c, tray("blockdev-insert-medium", ", \"node-name\": \"r1\""),
+                 "Node 'r1' is already in use");
+    expect(c, tray("blockdev-close-tray", ""), "{\"return\": {}}");
+    expect(c, "{\"execute\": \"blockdev-remove-medium\", \"arguments\": {\"id\": \"nodev\"}}",
+           "{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": \"Device 'nodev' not found\"}}");
+    fx_free(f);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/blockdev/hotplug-sequence", test_hotplug_sequence);
     g_test_add_func("/blockdev/add-errors", test_add_errors);
     g_test_add_func("/blockdev/del-not-owned", test_del_not_owned);
+    g_test_add_func("/blockdev/media-change", test_media_change);
     return g_test_run();
 }

@@ -321,6 +321,44 @@ static void test_unknown_feature(void)
     }
 }
 
+static void collect_on(const char *name, bool on, void *opaque)
+{
+    if (on)
+        g_string_append_printf(opaque, "%s ", name);
+}
+
+static void collect_prop(const char *name, bool on, void *opaque)
+{
+    g_string_append_printf(opaque, ",%s=%s", name, on ? "on" : "off");
+}
+
+/* query-cpu-model-expansion's static answer is "base" plus every feature; libvirt expands
+ * that again (type full): "base" is an expansion model with no features of its own, so
+ * the round trip gives the same features. It is no -cpu model. */
+static void test_base_model(void)
+{
+    g_autoptr(GString) on = g_string_new(NULL);
+    GError *err = NULL;
+    g_assert_true(x86_cpu_expand(&amd.h, "base,fpu=on,sse=on,lm=on,kvm-pv-eoi=on,"
+                                 "avx512f=on", collect_on, NULL, on, &err));
+    g_assert_no_error(err);
+    g_assert_cmpstr(on->str, ==, "fpu sse lm kvm-pv-eoi ");   /* no avx512f on this host */
+
+    g_autoptr(GString) host = g_string_new("base"), host_on = g_string_new(NULL);
+    g_autoptr(GString) again = g_string_new(NULL);
+    g_assert_true(x86_cpu_expand(&amd.h, "host", collect_prop, NULL, host, &err));
+    g_assert_true(x86_cpu_expand(&amd.h, "host", collect_on, NULL, host_on, &err));
+    g_assert_true(x86_cpu_expand(&amd.h, host->str, collect_on, NULL, again, &err));
+    g_assert_no_error(err);
+    g_assert_cmpstr(again->str, ==, host_on->str);
+    g_assert_nonnull(strstr(again->str, "svm "));
+
+    X86Topology t = { 1, 1, 1, 1 };
+    g_assert_null(x86_cpuid_build(&amd.h, "base,fpu=on", &t, 0, &err));
+    g_assert_nonnull(strstr(err->message, "unknown CPU model 'base'"));
+    g_clear_error(&err);
+}
+
 static GString *printed;
 
 static void capture_printerr(const gchar *s)
@@ -489,6 +527,7 @@ int main(int argc, char **argv)
     g_test_add_func("/cpuid/unknown-model", test_unknown_model);
     g_test_add_func("/cpuid/unknown-feature", test_unknown_feature);
     g_test_add_func("/cpuid/unsupported-feature", test_unsupported_feature);
+    g_test_add_func("/cpuid/base-model", test_base_model);
     g_test_add_func("/cpuid/intel-leaf4", test_intel_leaf4);
     g_test_add_func("/cpuid/dies", test_dies);
     g_test_add_func("/cpuid/qemu32-options", test_qemu32_and_options);

@@ -66,6 +66,7 @@ static void fx_init_full(Fx *f, const char *opts, bool ws)
     g_strlcpy(f->dir, "/tmp/vireo-vnc-XXXXXX", sizeof(f->dir));
     g_assert_nonnull(g_mkdtemp(f->dir));
     g_autofree char *spec = g_strdup_printf("unix:%s/s%s", f->dir, opts);
+    vnc_add_audiodev(f->m, "audio1");     /* an -audiodev none,id=audio1 */
     g_assert_true(vnc_parse_option(f->m, spec, &err));
     g_assert_no_error(err);
     f->vd = vnc_find(f->m, NULL);
@@ -1360,6 +1361,76 @@ static void test_hostile(void)
     fx_free(&f);
 }
 
+/* audiodev= (libvirt passes it with every <graphics type='vnc'>): it must name an
+ * -audiodev; a client that lists QEMU's audio pseudo-encoding gets it acknowledged and
+ * may enable audio and set a format (Vireo has no sound device: nothing is ever sent);
+ * a bad format, or audio messages to a server without audiodev=, close the connection. */
+static void test_audiodev(void)
+{
+    g_autoptr(GError) err = NULL;
+    Machine *m = machine_new_test(0x80000);
+    g_assert_nonnull(pci_bus_new_pc(m, &err));
+    g_assert_nonnull(machine_create_device(m, "VGA", "vgamem_mb=4", &err));
+    g_assert_false(vnc_parse_option(m, "127.0.0.1:0,audiodev=audio9", &err));
+    g_assert_nonnull(strstr(err->message, "Audiodev 'audio9' not found"));
+    g_assert_nonnull(strstr(err->message, "-vnc 127.0.0.1:0,audiodev=audio9"));
+    machine_free(m);
+
+    Fx f;
+    fx_init(&f, ",audiodev=audio1");
+    g_assert_cmpstr(f.vd->audiodev, ==, "audio1");
+    handshake(&f, "RFB 003.008\n", NULL);
+    set_encodings(&f, (const int32_t[]){ ENC_RAW, ENC_AUDIO }, 2);
+    uint8_t hdr[4];
+    g_assert_true(rx(&f, hdr, 4));
+    g_assert_cmpuint(hdr[0], ==, 0);
+    g_assert_cmpuint(hdr[3], ==, 1);
+    g_assert_cmpuint(rx32(&f), ==, 0);                      /* x, y */
+    g_assert_cmpuint(rx16(&f), ==, console_width(f.con));
+    g_assert_cmpuint(rx16(&f), ==, console_height(f.con));
+    g_assert_cmpint((int32_t)rx32(&f), ==, ENC_AUDIO);
+    tx(&f, (uint8_t[]){ 255, 1, 0, 0 }, 4);                  /* enable */
+    pump();
+    g_assert_true(f.c->audio_on);
+    tx(&f, (uint8_t[]){ 255, 1, 0, 2, 3, 2, 0, 0, 0xac, 0x44 }, 10);   /* s16, 2, 44100 */
+    tx(&f, (uint8_t[]){ 255, 1, 0, 1 }, 4);                  /* disable */
+    pump();
+    g_assert_false(f.c->audio_on);
+    g_assert_false(f.c->closing);
+    tx(&f, (uint8_t[]){ 255, 1, 0, 2, 6, 2, 0, 0, 0xac, 0x44 }, 10);   /* format 6 */
+    g_assert_true(closed(&f));
+    fx_free(&f);
+
+    static const uint8_t bad[][10] = {
+        { 255, 1, 0, 2, 3, 0, 0, 0, 0xac, 0x44 },    /* no channels */
+        { 255, 1, 0, 2, 3, 3, 0, 0, 0xac, 0x44 },    /* 3 channels */
+        { 255, 1, 0, 2, 3, 2, 0, 0, 0, 0 },          /* 0 Hz */
+        { 255, 1, 0, 2, 3, 2, 0x80, 0, 0, 0 },       /* 2^31 Hz */
+        { 255, 1, 0, 3 },                            /* no operation 3 */
+        { 255, 2, 0, 0 },                            /* no QEMU message 2 */
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        fx_init(&f, ",audiodev=audio1");
+        handshake(&f, "RFB 003.008\n", NULL);
+        set_encodings(&f, (const int32_t[]){ ENC_AUDIO }, 1);
+        uint8_t ack[16];
+        g_assert_true(rx(&f, ack, 16));
+        tx(&f, bad[i], 10);
+        if (!closed(&f))
+            g_error("audio message %zu did not close the connection", i);
+        fx_free(&f);
+    }
+    /* Without audiodev= the encoding is not acknowledged, audio messages close. */
+    fx_init(&f, "");
+    handshake(&f, "RFB 003.008\n", NULL);
+    set_encodings(&f, (const int32_t[]){ ENC_AUDIO }, 1);
+    pump();
+    g_assert_false(f.c->has_audio);
+    tx(&f, (uint8_t[]){ 255, 1, 0, 0 }, 4);
+    g_assert_true(closed(&f));
+    fx_free(&f);
+}
+
 static void test_pixel_format(void)
 {
     Fx f;
@@ -1429,6 +1500,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vnc/websocket-hostile", test_ws_hostile);
     g_test_add_func("/vnc/websocket-option", test_ws_option);
     g_test_add_func("/vnc/versions-auth", test_versions_and_auth);
+    g_test_add_func("/vnc/audiodev", test_audiodev);
     g_test_add_func("/vnc/input", test_input);
     g_test_add_func("/vnc/hostile", test_hostile);
     g_test_add_func("/vnc/pixel-format", test_pixel_format);

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# vsb-timeout: 600
+# vsb-timeout: 900
 # libvirt end to end (issue 8): Debian's libvirt 9.0 (a private libvirtd started here,
-# lib/libvirt-ns.sh) probes the emulator and runs a domain through its life
-# (lib/libvirt-flow.sh), for Vireo and, to prove the test, for Debian's QEMU 7.2.
-# The probe's duration is printed as "LIBVIRT-PROBE-MS VMM MS" (bench: docs/performance.md).
+# lib/libvirt-ns.sh) probes the emulator and runs a domain as users define them (virtio
+# disk and NIC, IDE CD-ROM, VNC + VGA, serial console) through its life, hot-plug and
+# media changes included (lib/libvirt-flow.sh, guest/tests/libvirt.sh), for Vireo and,
+# to prove the test, for Debian's QEMU 7.2. The probe's duration is printed as
+# "LIBVIRT-PROBE-MS VMM MS", where it went as "LIBVIRT-PROBE-PHASE VMM ..." lines
+# (from libvirtd's log; bench: docs/performance.md).
 {
 . "$VSB_LIB/vm.sh"
 if ! command -v libvirtd > /dev/null || ! command -v virsh > /dev/null; then
@@ -13,7 +16,9 @@ if ! command -v libvirtd > /dev/null || ! command -v virsh > /dev/null; then
 fi
 img=$VSB_WORK/lv-initrd.cpio.gz
 "$VSB_ROOT/tests/sandbox/mkinitrd.sh" -o "$img" -k "$VSB_MODDIR" -m evdev -m button \
-  -m virtio_pci -m virtio_blk > "$VSB_LOGDIR/mkinitrd.log" 2>&1 ||
+  -m virtio_pci -m virtio_blk -m virtio_net -m ata_piix -m sr_mod \
+  -f "$VSB_ROOT/tests/sandbox/guest/net/udhcpc.sh:/lib/net/udhcpc.sh" \
+  > "$VSB_LOGDIR/mkinitrd.log" 2>&1 ||
   { echo "not ok - guest initramfs"; echo "# mkinitrd.sh failed"; exit 0; }
 for vmm in ${VSB_BOOT_VMMS:-vireo qemu}; do
   case $vmm in
@@ -28,7 +33,8 @@ for vmm in ${VSB_BOOT_VMMS:-vireo qemu}; do
     { echo "not ok - $vmm: kernel and initramfs for the domain"; continue; }
   "$VSB_LIB/libvirt-ns.sh" "$w" "$VSB_LIB/libvirt-flow.sh" "$vmm" "$bin" "$w" \
     "$w/vmlinuz" "$w/initrd"
-  rm -rf "$w/disk.raw" "$w/vmlinuz" "$w/initrd" "$w/var" "$w/etc"
+  rm -rf "$w/disk.raw" "$w/hp.raw" "$w"/cd?.iso "$w"/iso? "$w/vmlinuz" "$w/initrd" "$w/var" \
+    "$w/etc"
 done
 exit 0
 }

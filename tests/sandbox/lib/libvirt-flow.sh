@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # libvirt-flow.sh VMM EMULATOR WORKDIR KERNEL INITRD: run by libvirt-ns.sh (a private
 # libvirtd is up). libvirt 9.0 probes EMULATOR (domcapabilities), then drives a domain
-# with direct kernel boot, a virtio-blk disk, a serial pty console and no NIC or
-# display through its life: define, start (the guest reaches its init), a QMP command
-# through libvirt, suspend/resume, ACPI shutdown, start again, destroy. One TAP line
-# per step, named "VMM: STEP" (the driver adds "libvirt: "; "qemu: ..." lines count as
-# the reference run).
+# as users define them -- direct kernel boot, a virtio-blk disk, a virtio NIC on
+# <interface type='user'> (slirp), an IDE CD-ROM with an ISO made here, VNC graphics
+# with a VGA, a serial pty console -- through its life: define, start (the guest checks
+# each device, guest/tests/libvirt.sh), a line typed into the console, a VNC client on
+# `virsh domdisplay`, attach-device/detach-device of a virtio-blk disk and a virtio
+# NIC, change-media (update, eject, insert), a QMP command through libvirt,
+# suspend/resume, ACPI shutdown, start again, destroy. One TAP line per step, named
+# "VMM: STEP" (the driver adds "libvirt: "; "qemu: ..." lines count as the reference).
+{ # (parsed whole before it runs: editing this file mid-run cannot break a run)
 vmm=$1 bin=$2 W=$3 kernel=$4 initrd=$5
 dom=lv-$vmm
+MAC=52:54:00:aa:20:01 HPMAC=52:54:00:aa:20:02
+HPMARK=VIREO-LIBVIRT-HOTPLUG-7c1e WORD=vireo-typed-4d2a
+VNC_CAPTURE=$VSB_BUILD/tests/vnc-capture
 # Every libvirt call has a time limit: a hung emulator must fail the step, not the run.
 virsh() { timeout 60 /usr/bin/virsh "$@"; }
 tap() {
@@ -24,15 +31,44 @@ wait_for() {
   return 1
 }
 console_has() { grep -q "$1" "$W/console-$run.log" 2>/dev/null; }
+ms_of_day() { echo $(( ($1 / 1000000) % 86400000 )); }
+
+# probe_phases LOG START_MS END_MS: where the probe's time went, from libvirtd's log
+# (times of day in ms, UTC): before the first emulator start, then per emulator
+# process: start until libvirt connects to its QMP socket, the QMP conversation, and
+# from the kill until libvirt logs again (it polls every 200 ms until the process is
+# gone, then decodes the host CPU model against its CPU map: its own work).
+probe_phases() {
+  awk -v s0="$2" -v e0="$3" '
+    function t(x,  a) { split(substr(x, 12, 12), a, ":"); return (a[1] * 3600 + a[2] * 60 + a[3]) * 1000 }
+    /qemuProcessQMPLaunch.*Try to probe/ { n++; m = $0; sub(/.* machine /, "", m); A[n] = m; L[n] = t($0); next }
+    !n { next }
+    kw && $3 == K && !/virProcessKillPainfully/ { N[n] = t($0); kw = 0 }
+    /qemuProcessQMPConnectMonitor/ { C[n] = t($0); next }
+    /QEMU_MONITOR_RECV_REPLY/ { R[n] = t($0); Q[n]++; next }
+    /Killing QMP caps process/ { S[n] = t($0); K = $3; kw = 1; next }
+    END {
+      if (!n) { print "no emulator start in the log"; exit }
+      printf "virsh until the first emulator start: %d ms\n", L[1] - s0
+      for (i = 1; i <= n; i++) {
+        if (!N[i]) N[i] = e0
+        printf "emulator %d (%s): start to QMP connect %d ms; %d QMP replies in %d ms; kill until libvirt goes on %d ms\n", i, A[i], C[i] - L[i], Q[i], R[i] - C[i], N[i] - S[i]
+      }
+      printf "after the last emulator: %d ms\n", e0 - N[n]
+    }' "$1"
+}
 
 # --- the capability probe ---
 s=$(date +%s%N)
 virsh domcapabilities --emulatorbin "$bin" --virttype kvm --machine pc \
   > "$W/domcaps.xml" 2> "$W/virsh.err"
 rc=$?
-ms=$(( ($(date +%s%N) - s) / 1000000 ))
+e=$(date +%s%N)
+ms=$(( (e - s) / 1000000 ))
 echo "LIBVIRT-PROBE-MS $vmm $ms"
-tap $rc "capability probe (virsh domcapabilities)" "took ${ms} ms" "$(lasterr)"
+mapfile -t phases < <(probe_phases "$LIBVIRTD_LOG" "$(ms_of_day "$s")" "$(ms_of_day "$e")")
+for p in "${phases[@]}"; do echo "LIBVIRT-PROBE-PHASE $vmm $p"; done
+tap $rc "capability probe (virsh domcapabilities)" "took ${ms} ms" "${phases[@]}" "$(lasterr)"
 c=$W/domcaps.xml
 grep -q '<machine>pc-i440fx-7.2</machine>' "$c"; tap $? "domcapabilities: machine pc is pc-i440fx-7.2" "$(grep -m1 '<machine>' "$c")"
 grep -q '<domain>kvm</domain>' "$c"; tap $? "domcapabilities: kvm domain type"
@@ -41,8 +77,18 @@ grep -q "<mode name='host-passthrough' supported='yes'" "$c"; tap $? "domcapabil
 sed -n "/<disk supported='yes'>/,/<\/disk>/p" "$c" | grep -q '<value>virtio</value>'
 tap $? "domcapabilities: virtio disks"
 
-# --- a domain ---
+# --- media and disks ---
+mk_iso() {  # N: cdN.iso holding a file that names it; prints its md5
+  mkdir -p "$W/iso$1" && echo "VIREO-LIBVIRT-CDROM-$1" > "$W/iso$1/id.txt" &&
+    xorriso -as mkisofs -quiet -V "VCD$1" -o "$W/cd$1.iso" "$W/iso$1" 2>> "$W/xorriso.err" &&
+    md5sum < "$W/cd$1.iso" | cut -c1-32
+}
+cd1=$(mk_iso 1) cd2=$(mk_iso 2)
+[ -n "$cd1" ] && [ -n "$cd2" ] ||
+  tap 1 "ISO images (xorriso)" "$(tail -n 2 "$W/xorriso.err" 2>/dev/null)"
 qemu-img create -q -f raw "$W/disk.raw" 64M
+printf '%s' "$HPMARK" > "$W/hp.raw" && truncate -s 16M "$W/hp.raw"
+
 cat > "$W/dom.xml" <<EOX
 <domain type='kvm'>
   <name>$dom</name>
@@ -52,7 +98,7 @@ cat > "$W/dom.xml" <<EOX
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>$kernel</kernel>
     <initrd>$initrd</initrd>
-    <cmdline>console=ttyS0 panic=-1 vtest=powerbutton</cmdline>
+    <cmdline>console=ttyS0 panic=-1 vtest=libvirt vtest.mac=$MAC vtest.hpmac=$HPMAC vtest.hpmark=$HPMARK vtest.word=$WORD vtest.cd1=$cd1 vtest.cd2=$cd2</cmdline>
   </os>
   <features><acpi/></features>
   <on_poweroff>destroy</on_poweroff>
@@ -63,42 +109,167 @@ cat > "$W/dom.xml" <<EOX
       <source file='$W/disk.raw'/>
       <target dev='vda' bus='virtio'/>
     </disk>
+    <disk type='file' device='cdrom'>
+      <driver name='qemu' type='raw'/>
+      <source file='$W/cd1.iso'/>
+      <target dev='hdc' bus='ide'/>
+      <readonly/>
+    </disk>
+    <interface type='user'>
+      <mac address='$MAC'/>
+      <model type='virtio'/>
+    </interface>
     <serial type='pty'><target port='0'/></serial>
     <console type='pty'><target type='serial' port='0'/></console>
+    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>
+    <video><model type='vga'/></video>
     <controller type='usb' model='none'/>
     <memballoon model='none'/>
   </devices>
 </domain>
 EOX
+cat > "$W/hpdisk.xml" <<EOX
+<disk type='file' device='disk'>
+  <driver name='qemu' type='raw'/>
+  <source file='$W/hp.raw'/>
+  <target dev='vdb' bus='virtio'/>
+</disk>
+EOX
+cat > "$W/hpnic.xml" <<EOX
+<interface type='user'>
+  <mac address='$HPMAC'/>
+  <model type='virtio'/>
+</interface>
+EOX
 virsh define "$W/dom.xml" > /dev/null 2> "$W/virsh.err"; tap $? "define" "$(lasterr)"
 
-# start RUN: starts the domain and copies its serial pty to console-RUN.log
+# start RUN: starts the domain, copies its serial pty to console-RUN.log (PTY is set)
 start() {
   run=$1
   virsh start "$dom" > /dev/null 2> "$W/virsh.err" || return 1
-  local pty; pty=$(virsh ttyconsole "$dom" 2>/dev/null)
-  [ -n "$pty" ] || pty=$(virsh dumpxml "$dom" | sed -n "s/.*<source path='\([^']*\)'.*/\1/p" | head -n1)
-  cat "$pty" > "$W/console-$run.log" 2>/dev/null &
+  PTY=$(virsh ttyconsole "$dom" 2>/dev/null)
+  [ -n "$PTY" ] || PTY=$(virsh dumpxml "$dom" | sed -n "s/.*<source path='\([^']*\)'.*/\1/p" | head -n1)
+  cat "$PTY" > "$W/console-$run.log" 2>/dev/null &
   CAT=$!
 }
+# ready: the guest asks for a line on its console (serial input), gets it, checks its
+# devices and says VTEST-READY.
+ready() {  # [again]
+  wait_for 120 console_has 'VTEST-WAIT lv serial-in' || return 1
+  printf '%s\n' "$WORD${1:+ $1}" > "$PTY"
+  wait_for 60 console_has VTEST-READY
+}
+GUEST_KEYS="power-button
+disk
+nic: seen
+nic: carrier
+nic: dhcp
+nic: ping
+cdrom
+vga
+serial-in"
+HP_KEYS="hp-disk: seen
+hp-disk: read
+hp-disk: gone
+hp-nic: seen
+hp-nic: carrier
+hp-nic: dhcp
+hp-nic: ping
+hp-nic: gone
+media: change-media --update
+media: change-media --eject
+media: change-media --insert"
+guest_results() {  # KEYS: a TAP line per check the guest reported
+  local k line
+  while IFS= read -r k; do
+    line=$(grep -m1 -E "^VTEST-RESULT (ok|fail) $k:" "$W/console-$run.log" | tr -d '\r')
+    case $line in
+      "VTEST-RESULT ok "*) tap 0 "guest: $k" "${line#VTEST-RESULT ok $k: }" ;;
+      "VTEST-RESULT fail "*) tap 1 "guest: $k" "${line#VTEST-RESULT fail $k: }" ;;
+      *) tap 1 "guest: $k" "the guest did not report this check" ;;
+    esac
+  done <<< "$1"
+}
+
 if start 1; then
   tap 0 "start (virsh start)" "$(virsh dumpxml "$dom" | grep -m1 pts)"
 else
   tap 1 "start (virsh start)" "$(lasterr)" "$(tail -n 5 /var/log/libvirt/qemu/$dom.log 2>/dev/null | tr '\n' ' ')"
   cp /var/log/libvirt/qemu/"$dom".log "$W/" 2>/dev/null
-  for n in "the guest reaches its init" "the guest sees the virtio-blk disk" \
-           "virsh qemu-monitor-command (query-status)" suspend \
-           "the emulator says paused (HMP info status)" resume \
-           "ACPI shutdown (virsh shutdown --mode acpi): shut off" \
-           "the guest saw the power button" "start again" \
-           "the guest reaches its init again" destroy; do
+  while IFS= read -r n; do
     tap 1 "$n" "not attempted: the domain did not start"
-  done
+  done <<EON
+the guest reaches its init, reads the console, checks its devices
+$(sed 's/^/guest: /' <<< "$GUEST_KEYS")
+VNC: virsh domdisplay, an RFB client reads the screen
+attach-device: a virtio-blk disk
+detach-device: the disk, libvirt sees DEVICE_DELETED
+attach-device: a virtio NIC (interface type user)
+detach-device: the NIC, libvirt sees DEVICE_DELETED
+change-media --update: the second ISO
+change-media --eject
+change-media --insert: the first ISO
+$(sed 's/^/guest: /' <<< "$HP_KEYS")
+virsh qemu-monitor-command (query-status)
+suspend
+the emulator says paused (HMP info status)
+resume
+ACPI shutdown (virsh shutdown --mode acpi): shut off
+the guest saw the power button
+start again
+the guest reaches its init again
+destroy
+EON
   exit 0
 fi
-wait_for 120 console_has VTEST-READY
-tap $? "the guest reaches its init" "$(grep -m3 '^VTEST-RESULT' "$W/console-1.log" | tr -d '\r' | tr '\n' ' ')"
-grep -q '^VTEST-RESULT ok disk' "$W/console-1.log"; tap $? "the guest sees the virtio-blk disk"
+ready; tap $? "the guest reaches its init, reads the console, checks its devices" \
+  "$(grep -m3 '^VTEST-RESULT fail' "$W/console-1.log" | tr -d '\r' | tr '\n' ' ')"
+guest_results "$GUEST_KEYS"
+
+# VNC: the display libvirt reports answers as an RFB server with the VGA's screen.
+disp=$(virsh domdisplay "$dom" 2> "$W/virsh.err")
+addr=${disp#vnc://}
+if [[ $disp == vnc://* ]] && "$VNC_CAPTURE" "$addr" -o "$W/vnc-$vmm.ppm" 2> "$W/vnc.err" &&
+   [ "$(head -c 2 "$W/vnc-$vmm.ppm")" = P6 ]; then
+  tap 0 "VNC: virsh domdisplay, an RFB client reads the screen" \
+    "$disp: $(sed -n 2p "$W/vnc-$vmm.ppm") pixels"
+else
+  tap 1 "VNC: virsh domdisplay, an RFB client reads the screen" "domdisplay '$disp'" \
+    "$(cat "$W/vnc.err" 2>/dev/null)" "$(lasterr)"
+fi
+
+# step NAME WHAT CMD...: when the guest asks (VTEST-WAIT lv NAME), CMD; a TAP line;
+# then "done" typed into the console tells the guest to look. Once the guest stops
+# asking, the remaining steps are not attempted.
+skip=
+step() {
+  local name=$1 what=$2; shift 2
+  if [ -n "$skip" ]; then tap 1 "$what" "not attempted: $skip"; return; fi
+  if ! wait_for 90 console_has "VTEST-WAIT lv $name"; then
+    skip="the guest did not ask for $name"
+    tap 1 "$what" "$skip"; return
+  fi
+  "$@" > /dev/null 2> "$W/virsh.err"; tap $? "$what" "$(lasterr)"
+  printf 'done\n' > "$PTY"
+}
+# libvirt removes a device from the live XML when DEVICE_DELETED comes.
+gone_from() {  # LIST-COMMAND WORD
+  local l; l=$(virsh "$1" "$dom" 2>/dev/null) || return 1
+  [[ $l != *"$2"* ]]
+}
+detach() {  # XML LIST-COMMAND WORD
+  virsh detach-device "$dom" "$1" --live && wait_for 30 gone_from "$2" "$3"
+}
+step add-disk "attach-device: a virtio-blk disk" virsh attach-device "$dom" "$W/hpdisk.xml" --live
+step del-disk "detach-device: the disk, libvirt sees DEVICE_DELETED" detach "$W/hpdisk.xml" domblklist vdb
+step add-nic "attach-device: a virtio NIC (interface type user)" virsh attach-device "$dom" "$W/hpnic.xml" --live
+step del-nic "detach-device: the NIC, libvirt sees DEVICE_DELETED" detach "$W/hpnic.xml" domiflist "$HPMAC"
+step change-media "change-media --update: the second ISO" virsh change-media "$dom" hdc "$W/cd2.iso" --update --live
+step eject "change-media --eject" virsh change-media "$dom" hdc --eject --live
+step insert "change-media --insert: the first ISO" virsh change-media "$dom" hdc "$W/cd1.iso" --insert --live
+wait_for 90 console_has 'VTEST-WAIT lv lifecycle'
+guest_results "$HP_KEYS"
+
 out=$(virsh qemu-monitor-command "$dom" '{"execute":"query-status"}' 2> "$W/virsh.err")
 [[ $out == *'"status":"running"'* ]]; tap $? "virsh qemu-monitor-command (query-status)" "$out" "$(lasterr)"
 virsh suspend "$dom" > /dev/null 2> "$W/virsh.err" && [ "$(state)" = paused ]
@@ -112,12 +283,13 @@ wait_for 90 eval '[ "$(state)" = "shut off" ]'
 tap $? "ACPI shutdown (virsh shutdown --mode acpi): shut off" "state: $(state)" "$(lasterr)"
 console_has VTEST-POWERBUTTON; tap $? "the guest saw the power button"
 kill "$CAT" 2>/dev/null
+cp /var/log/libvirt/qemu/"$dom".log "$W/" 2>/dev/null
 
 if start 2; then tap 0 "start again"; else tap 1 "start again" "$(lasterr)"; fi
-wait_for 120 console_has VTEST-READY; tap $? "the guest reaches its init again"
+ready again; tap $? "the guest reaches its init again"
 virsh destroy "$dom" > /dev/null 2> "$W/virsh.err" && [ "$(state)" = "shut off" ]
 tap $? "destroy" "state: $(state)" "$(lasterr)"
 kill "$CAT" 2>/dev/null
 virsh undefine "$dom" > /dev/null 2>&1
-cp /var/log/libvirt/qemu/"$dom".log "$W/" 2>/dev/null
 exit 0
+}
