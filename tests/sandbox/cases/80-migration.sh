@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# vsb-timeout: 900
+# vsb-timeout: 1080
 # Live migration, snapshots and restore (issue 12; lib/migtest.py says what is checked):
 # one Linux guest running a memory-dirtying, disk-writing workload moves between Vireo
 # processes over unix and tcp, with and without multifd and auto-converge; cancel, a
