@@ -138,18 +138,23 @@ MigrationSocketAddress *mig_listen_address(int lfd, const MigUri *u);
 
 #define MIG_MAX_LEVELS 8
 
+/* A -netdev user's section: named by the netdev id (instance not compared). */
+#define MIG_SECTION_SLIRP "slirp"
+
 typedef struct MigSection {
-    char name[64];                  /* "kvm-vm", "x86-cpu" or the device type */
+    char name[64];                  /* "kvm-vm", "x86-cpu", the device type or "slirp" */
     uint32_t instance;              /* among sections of that name, in machine order */
-    char id[64];                    /* the device's id, or "" */
+    char id[64];                    /* the device's or netdev's id, or "" */
     int32_t devfn;                  /* PCI devfn, or -1 */
-    Device *dev;                    /* NULL for kvm-vm and vCPUs */
+    Device *dev;                    /* NULL for kvm-vm, vCPUs and netdevs */
     int cpu;                        /* vCPU index, or -1 */
+    struct NetBackend *nd;          /* a user netdev (looked up again before use) */
     unsigned nlevels;
     const VMStateDesc *levels[MIG_MAX_LEVELS];
 } MigSection;
 
-/* The sections of @m in stream order: kvm-vm, the devices, the vCPUs. */
+/* The sections of @m in stream order: kvm-vm, the devices, the vCPUs, the user
+ * netdevs (last: their state is loaded after everything else is accepted). */
 GArray *mig_sections(Machine *m);
 /* "'virtio-blk-pci' instance 0 (id 'd0', PCI 00:04.0)" for messages (g_free). */
 char *mig_section_label(const MigSection *s);

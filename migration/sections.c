@@ -3,7 +3,8 @@
  * match: machine, CPUs, RAM blocks, and one entry per section with the name and
  * version of each of its state levels) and the DEVICE records (the state of each
  * section). A section is the in-kernel VM state ("kvm-vm"), one device, or one vCPU
- * ("x86-cpu"), identified by its name and its instance among sections of that name.
+ * ("x86-cpu"), identified by its name and its instance among sections of that name,
+ * or a -netdev user ("slirp", libslirp's state), identified by the netdev id.
  *
  * The destination compares CONFIG with its own machine before any RAM is sent, so a
  * missing or extra device, a version too new or a different RAM size is refused at
@@ -11,6 +12,7 @@
  */
 #include "migration.h"
 #include "vireo/kvm.h"
+#include "vireo/net.h"
 #include "vireo/pci.h"
 #include <string.h>
 
@@ -120,12 +122,35 @@ GArray *mig_sections(Machine *m)
         s.levels[s.nlevels++] = &vmstate_x86_cpu;
         g_array_append_val(a, s);
     }
+    GPtrArray *nds = net_netdevs(m);
+    for (guint i = 0; i < nds->len; i++) {
+        NetBackend *nd = nds->pdata[i];
+        if (nd->type != NET_CLIENT_DRIVER_USER)
+            continue;
+        memset(&s, 0, sizeof(s));
+        g_strlcpy(s.name, MIG_SECTION_SLIRP, sizeof(s.name));
+        s.instance = next_instance(a, s.name);
+        g_strlcpy(s.id, nd->id, sizeof(s.id));
+        s.devfn = s.cpu = -1;
+        s.nd = nd;
+        s.levels[s.nlevels++] = &vmstate_slirp;
+        g_array_append_val(a, s);
+    }
     return a;
+}
+
+static bool by_id(const char *name)
+{
+    return !strcmp(name, MIG_SECTION_SLIRP);
 }
 
 char *mig_section_label(const MigSection *s)
 {
     GString *g = g_string_new(NULL);
+    if (by_id(s->name)) {
+        g_string_append_printf(g, "'%s' (netdev '%s')", s->name, s->id);
+        return g_string_free(g, FALSE);
+    }
     g_string_append_printf(g, "'%s' instance %u", s->name, s->instance);
     if (s->id[0] || s->devfn >= 0) {
         g_string_append(g, " (");
@@ -176,11 +201,15 @@ static bool malformed(GError **errp)
     return false;
 }
 
-static int find_local(GArray *secs, const char *name, uint32_t instance)
+/* The local section the stream's @st stands for: the same name and instance, or for
+ * a netdev, the same name and id. */
+static int find_local(GArray *secs, const MigSection *st)
 {
     for (guint i = 0; i < secs->len; i++) {
         const MigSection *s = &g_array_index(secs, MigSection, i);
-        if (s->instance == instance && !strcmp(s->name, name))
+        if (strcmp(s->name, st->name))
+            continue;
+        if (by_id(s->name) ? !strcmp(s->id, st->id) : s->instance == st->instance)
             return i;
     }
     return -1;
@@ -291,13 +320,17 @@ bool mig_config_check(Machine *m, GArray *secs, const uint8_t *buf, size_t len,
     g_autofree int *local = g_new(int, n ? n : 1);
     g_autofree bool *seen = g_new0(bool, secs->len + 1);
     for (uint32_t i = 0; i < n; i++) {
-        int k = find_local(secs, st[i].s.name, st[i].s.instance);
+        int k = find_local(secs, &st[i].s);
         g_autofree char *label = mig_section_label(&st[i].s);
-        if (k < 0 || seen[k]) {
-            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, k < 0 ?
-                        "the stream has section %s, which this machine lacks "
-                        "(an extra device on the source?)" :
+        if (k >= 0 && seen[k]) {
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                         "the stream names section %s twice", label);
+            return false;
+        }
+        if (k < 0) {
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "the stream has section "
+                        "%s, which this machine lacks (an extra %s on the source?)", label,
+                        by_id(st[i].s.name) ? "netdev" : "device");
             return false;
         }
         seen[k] = true;
@@ -305,9 +338,11 @@ bool mig_config_check(Machine *m, GArray *secs, const uint8_t *buf, size_t len,
     }
     for (guint k = 0; k < secs->len; k++) {
         if (!seen[k]) {
-            g_autofree char *label = mig_section_label(&g_array_index(secs, MigSection, k));
+            const MigSection *l = &g_array_index(secs, MigSection, k);
+            g_autofree char *label = mig_section_label(l);
             g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "this machine has "
-                        "section %s, which the stream lacks (an extra device here?)", label);
+                        "section %s, which the stream lacks (an extra %s here?)", label,
+                        by_id(l->name) ? "netdev" : "device");
             return false;
         }
     }
@@ -330,8 +365,21 @@ bool mig_config_check(Machine *m, GArray *secs, const uint8_t *buf, size_t len,
 
 /* ---- DEVICE records ------------------------------------------------------------------- */
 
+/* A section's netdev, unless it was removed since the section list was made. */
+static NetBackend *section_netdev(Machine *m, const MigSection *s, GError **errp)
+{
+    if (g_ptr_array_find(net_netdevs(m), s->nd, NULL))
+        return s->nd;
+    g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "netdev '%s' was removed", s->id);
+    return NULL;
+}
+
 static bool save_one(Machine *m, const MigSection *s, GByteArray *out, GError **errp)
 {
+    if (s->nd) {
+        NetBackend *nd = section_netdev(m, s, errp);
+        return nd && net_slirp_state_save(nd, out, errp);
+    }
     if (s->dev) {
         device_state_save(s->dev, out);
         return true;
@@ -368,6 +416,10 @@ bool mig_save_sections(Machine *m, GArray *secs, GByteArray *out, GError **errp)
 static bool load_one(Machine *m, const MigSection *s, const uint8_t *buf, size_t len,
                      GError **errp)
 {
+    if (s->nd) {
+        NetBackend *nd = section_netdev(m, s, errp);
+        return nd && net_slirp_state_load(nd, buf, len, errp);
+    }
     if (s->dev)
         return device_state_load(s->dev, buf, len, errp);
     if (s->cpu >= 0) {

@@ -26,6 +26,11 @@ GPtrArray *net_clients(Machine *m)
     return net_state(m)->clients;
 }
 
+GPtrArray *net_netdevs(Machine *m)
+{
+    return net_state(m)->netdevs;
+}
+
 NetClient *net_client_find(Machine *m, const char *name)
 {
     GPtrArray *a = net_clients(m);

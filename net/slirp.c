@@ -9,6 +9,15 @@
  * hands the results to slirp_pollfds_poll() after every poll; slirp's timers are
  * Vireo timers on the machine's clock. Frames for the guest go out with net_send()
  * (queued while the NIC has no buffers; slirp's TCP retransmits what a full queue drops).
+ *
+ * Migration: each -netdev user is a section ("slirp", named by the netdev id) carrying
+ * libslirp's own state (slirp_state_save) with its version, in a VMS_BLOB. What that
+ * state holds is libslirp's choice: the DHCP leases, the IP id counter and the guest's
+ * TCP connections to guestfwd chardevs; not the NAT'd or hostfwd'd connections (their
+ * host sockets stay with the source) nor the forwarding rules, which the destination
+ * has from its own command line. libslirp's loader trusts its input, so the blob is
+ * checked here first (slirp_blob_check) against the version-4 layout and this
+ * netdev's rules, and loaded only when it is well formed.
  */
 #include "net-int.h"
 #include "vireo/chardev.h"
@@ -37,6 +46,7 @@ struct SlirpNet {
     char **dnssearch;
     uint8_t *frame;                   /* guest -> slirp copy of a scattered frame */
     LogBudget guest_log;
+    struct in_addr vnet, vmask;       /* the IPv4 network (migration checks) */
 };
 
 typedef struct SlirpSource {
@@ -599,6 +609,8 @@ bool net_init_user(Machine *m, NetBackend *nd, const NetdevUserOptions *o, GErro
     for (guint i = 0; o->guestfwd && i < o->guestfwd->len; i++)
         if (!guestfwd_add(s, ((String *)o->guestfwd->pdata[i])->str, errp))
             return false;
+    s->vnet = cfg.vnetwork;
+    s->vmask = cfg.vnetmask;
     s->src = g_source_new(&slirp_source_funcs, sizeof(SlirpSource));
     ((SlirpSource *)s->src)->s = s;
     g_source_attach(s->src, g_main_context_default());
@@ -606,6 +618,299 @@ bool net_init_user(Machine *m, NetBackend *nd, const NetdevUserOptions *o, GErro
     inet_ntop(AF_INET, &cfg.vnetwork, net, sizeof(net));
     net_client_set_info(s->nc, "net=%s,restrict=%s", net, cfg.restricted ? "on" : "off");
     return true;
+}
+
+/* ---- migration ---- */
+
+/* libslirp's stream (src/state.c, format version 4; integers big-endian): for each
+ * guestfwd connection a non-zero byte and the socket (so_urgc u32; the foreign and the
+ * local address, each u16 family 2 = IPv4 then u32 address and u16 port as stored in
+ * network order, or family 10 with nothing after it; so_iptos, so_emu, so_type u8;
+ * so_state i32; the receive then the send buffer, each sb_cc, sb_datalen, write and
+ * read offset u32 then sb_datalen bytes; the TCP control block, below), a zero byte,
+ * then ip_id u16 and the 16 DHCP leases (allocated u16, MAC 6 bytes). */
+#define SLIRP_STATE_V4          4
+#define SLIRP_TCP_NSTATES       11      /* CLOSED .. TIME_WAIT: tcpstates[] */
+#define SLIRP_TCP_MAXRXTSHIFT   12      /* tcp_backoff[] has 13 entries */
+#define SLIRP_TCP_MAX_WINSHIFT  14
+#define SLIRP_BOOTP_CLIENTS     16
+
+typedef struct Blob {
+    const uint8_t *p, *end;
+    bool bad;
+} Blob;
+
+static uint32_t blob_be(Blob *b, unsigned n)
+{
+    uint32_t v = 0;
+    if (b->bad || (size_t)(b->end - b->p) < n) {
+        b->bad = true;
+        return 0;
+    }
+    for (unsigned i = 0; i < n; i++)
+        v = v << 8 | b->p[i];
+    b->p += n;
+    return v;
+}
+
+static void blob_skip(Blob *b, size_t n)
+{
+    if (b->bad || (size_t)(b->end - b->p) < n)
+        b->bad = true;
+    else
+        b->p += n;
+}
+
+static bool blob_bad(GError **errp, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static bool blob_bad(GError **errp, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "libslirp state: %s", msg);
+    return false;
+}
+
+/* An address: IPv4 (its s_addr and sin_port as libslirp compares them) or IPv6. */
+static bool blob_addr(Blob *b, const char *which, uint32_t *addr, uint16_t *port,
+                      GError **errp)
+{
+    uint32_t family = blob_be(b, 2);
+    if (family == 2) {
+        *addr = blob_be(b, 4);
+        *port = blob_be(b, 2);
+        return true;
+    }
+    if (!b->bad)
+        return blob_bad(errp, "%s address family %u (a guestfwd connection is IPv4)",
+                        which, family);
+    return true;
+}
+
+static bool blob_sbuf(Blob *b, const char *which, GError **errp)
+{
+    uint32_t cc = blob_be(b, 4), len = blob_be(b, 4), woff = blob_be(b, 4),
+             roff = blob_be(b, 4);
+    if (b->bad)
+        return true;
+    if (!len || len > (size_t)(b->end - b->p))
+        return blob_bad(errp, "%s buffer of %u bytes (%zu left)", which, len,
+                        (size_t)(b->end - b->p));
+    if (cc > len || woff >= len || roff >= len)
+        return blob_bad(errp, "%s buffer of %u bytes with %u bytes from offset %u to %u",
+                        which, len, cc, roff, woff);
+    blob_skip(b, len);
+    return true;
+}
+
+/* libslirp's TCP control block: the fields it uses as an index, a divisor or a shift
+ * count are checked; the sequence numbers and timers are TCP's business. */
+static bool blob_tcpcb(Blob *b, GError **errp)
+{
+    int16_t state = blob_be(b, 2), timer[4], shift;
+    for (int i = 0; i < 4; i++)
+        timer[i] = blob_be(b, 2);
+    shift = blob_be(b, 2);
+    blob_skip(b, 2 + 2);                            /* t_rxtcur, t_dupacks */
+    uint16_t maxseg = blob_be(b, 2);
+    blob_skip(b, 1 + 2 + 15 * 4 + 2 + 2 + 4 + 2 + 2 + 2 + 4 + 1 + 1 + 2);
+    uint8_t scale[4];
+    for (int i = 0; i < 4; i++)
+        scale[i] = blob_be(b, 1);
+    blob_skip(b, 3 * 4);                            /* ts_recent .. last_ack_sent */
+    if (b->bad)
+        return true;
+    if (state < 0 || state >= SLIRP_TCP_NSTATES)
+        return blob_bad(errp, "TCP state %d", state);
+    for (int i = 0; i < 4; i++)
+        if (timer[i] < 0)
+            return blob_bad(errp, "TCP timer %d at %d", i, timer[i]);
+    if (shift < 0 || shift > SLIRP_TCP_MAXRXTSHIFT)
+        return blob_bad(errp, "TCP retransmit shift %d", shift);
+    if (!maxseg)
+        return blob_bad(errp, "TCP maximum segment size 0");
+    for (int i = 0; i < 4; i++)
+        if (scale[i] > SLIRP_TCP_MAX_WINSHIFT)
+            return blob_bad(errp, "TCP window scale %u", scale[i]);
+    return true;
+}
+
+/* One guestfwd connection: it must be to one of this netdev's chardev guestfwd rules
+ * (the only connections libslirp saves), each at most once. */
+static bool blob_socket(SlirpNet *s, Blob *b, bool *used, GError **errp)
+{
+    uint32_t faddr = 0, laddr = 0;
+    uint16_t fport = 0, lport = 0;
+    uint32_t urgc = blob_be(b, 4);
+    if (!blob_addr(b, "foreign", &faddr, &fport, errp) ||
+        !blob_addr(b, "local", &laddr, &lport, errp))
+        return false;
+    blob_skip(b, 1);                                /* so_iptos */
+    uint8_t emu = blob_be(b, 1);
+    blob_skip(b, 1 + 4);                            /* so_type, so_state */
+    if (!b->bad && urgc)
+        return blob_bad(errp, "%u bytes of urgent data pending", urgc);
+    if (!b->bad && emu)
+        return blob_bad(errp, "protocol emulation %u (Vireo runs libslirp without it)",
+                        emu);
+    if (!blob_sbuf(b, "receive", errp) || !blob_sbuf(b, "send", errp) ||
+        !blob_tcpcb(b, errp))
+        return false;
+    if (b->bad)
+        return true;
+    struct in_addr fa = { .s_addr = faddr };
+    char addr[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &fa, addr, sizeof(addr));
+    if ((faddr & s->vmask.s_addr) != s->vnet.s_addr)
+        return blob_bad(errp, "a guestfwd connection to %s, outside the guest network",
+                        addr);
+    for (guint i = 0; i < s->fwds->len; i++) {
+        SlirpFwd *f = s->fwds->pdata[i];
+        if (f->server.s_addr != faddr || htons(f->port) != fport)
+            continue;
+        if (used[i])
+            return blob_bad(errp, "two connections to guestfwd %s:%u", addr, ntohs(fport));
+        used[i] = true;
+        return true;
+    }
+    return blob_bad(errp, "a connection to guestfwd %s:%u, which this netdev does not "
+                    "forward to a chardev", addr, ntohs(fport));
+}
+
+/* Whether @len bytes are a well-formed version-4 state for @s. */
+static bool slirp_blob_check(SlirpNet *s, const uint8_t *data, size_t len, GError **errp)
+{
+    Blob b = { data, data + len, false };
+    g_autofree bool *used = g_new0(bool, s->fwds->len + 1);
+    while (blob_be(&b, 1) && !b.bad)
+        if (!blob_socket(s, &b, used, errp))
+            return false;
+    blob_skip(&b, 2 + SLIRP_BOOTP_CLIENTS * (2 + 6));
+    if (b.bad)
+        return blob_bad(errp, "truncated (%zu bytes)", len);
+    if (b.p != b.end)
+        return blob_bad(errp, "%zu bytes after its end", (size_t)(b.end - b.p));
+    return true;
+}
+
+/* The transient state of a section: the netdev it is for (not sent) and libslirp's. */
+typedef struct SlirpMigState {
+    SlirpNet *s;
+    uint32_t version;                 /* slirp_state_version() of the saving libslirp */
+    VMStateBlob state;                /* what slirp_state_save() wrote */
+} SlirpMigState;
+
+static bool slirp_post_load(void *opaque, int version, GError **errp)
+{
+    SlirpMigState *st = opaque;
+    GError *err = NULL;
+    if (st->version != SLIRP_STATE_V4 || (int)st->version > slirp_state_version())
+        return vmstate_invalid(errp, "slirp", "libslirp state version %u (this Vireo "
+                               "loads version %d with libslirp %s)", st->version,
+                               SLIRP_STATE_V4, slirp_version_string());
+    if (!slirp_blob_check(st->s, st->state.data, st->state.len, &err)) {
+        vmstate_invalid(errp, "slirp", "%s", err->message);
+        g_error_free(err);
+        return false;
+    }
+    return true;
+}
+
+static const VMStateField slirp_mig_fields[] = {
+    VMS_FIELD(SlirpMigState, version),
+    VMS_BLOB_FIELD(SlirpMigState, state, NET_SLIRP_STATE_MAX),
+    VMS_END,
+};
+
+const VMStateDesc vmstate_slirp = {
+    .name = "slirp", .version = 1, .min_version = 1, .fields = slirp_mig_fields,
+    .post_load = slirp_post_load,
+};
+
+static SlirpNet *user_netdev(NetBackend *nd, GError **errp)
+{
+    if (nd->type != NET_CLIENT_DRIVER_USER || !nd->nc[0] || nd->nc[0]->ops != &user_ops) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "netdev '%s' is not a user netdev", nd->id);
+        return NULL;
+    }
+    return nd->nc[0]->opaque;
+}
+
+typedef struct SlirpIo {
+    GByteArray *out;
+    const uint8_t *in;
+    size_t len, pos;
+    bool short_read;
+} SlirpIo;
+
+static ssize_t slirp_io_write(const void *buf, size_t len, void *opaque)
+{
+    SlirpIo *io = opaque;
+    io->len += len;
+    if (io->len <= NET_SLIRP_STATE_MAX)
+        g_byte_array_append(io->out, buf, len);
+    return len;
+}
+
+static ssize_t slirp_io_read(void *buf, size_t len, void *opaque)
+{
+    SlirpIo *io = opaque;
+    size_t n = MIN(len, io->len - io->pos);
+    memcpy(buf, io->in + io->pos, n);
+    io->pos += n;
+    if (n < len)
+        io->short_read = true;
+    return n;
+}
+
+bool net_slirp_state_save(NetBackend *nd, GByteArray *out, GError **errp)
+{
+    SlirpNet *s = user_netdev(nd, errp);
+    if (!s)
+        return false;
+    g_autoptr(GByteArray) blob = g_byte_array_new();
+    SlirpIo io = { .out = blob };
+    slirp_state_save(s->slirp, slirp_io_write, &io);
+    if (io.len > NET_SLIRP_STATE_MAX) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "netdev '%s': libslirp's state "
+                    "of %zu bytes is larger than the %u bytes a stream may carry",
+                    nd->id, io.len, NET_SLIRP_STATE_MAX);
+        return false;
+    }
+    SlirpMigState st = {
+        .version = slirp_state_version(), .state = { blob->data, blob->len },
+    };
+    vmstate_save(&vmstate_slirp, &st, out);
+    return true;
+}
+
+bool net_slirp_state_load(NetBackend *nd, const uint8_t *buf, size_t len, GError **errp)
+{
+    SlirpNet *s = user_netdev(nd, errp);
+    if (!s)
+        return false;
+    SlirpMigState st = { .s = s };
+    ssize_t n = vmstate_load(&vmstate_slirp, &st, buf, len, errp);
+    bool ok = n >= 0;
+    if (ok && (size_t)n != len) {
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%zu bytes left over",
+                    len - n);
+        ok = false;
+    }
+    if (ok) {
+        SlirpIo io = { .in = st.state.data, .len = st.state.len };
+        int r = slirp_state_load(s->slirp, st.version, slirp_io_read, &io);
+        if (r < 0 || io.short_read || io.pos != io.len) {
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "libslirp refused its "
+                        "state (%s, %zu of %zu bytes read)",
+                        r < 0 ? g_strerror(-r) : "length", io.pos, io.len);
+            ok = false;
+        }
+    }
+    vmstate_blob_clear(&st.state);
+    return ok;
 }
 
 /* ---- HMP ---- */

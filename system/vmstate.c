@@ -2,7 +2,8 @@
  * Declarative state encoding (include/vireo/vmstate.h).
  * Section layout: u8 name length, name bytes, u32 LE version, u32 LE payload length,
  * then each field present in that version (integers little-endian at their width,
- * nested structs inline), then the needed subsections, each a whole section.
+ * nested structs inline, a blob as its u32 LE length and its bytes), then the needed
+ * subsections, each a whole section.
  */
 #include "vireo/vmstate.h"
 #include <string.h>
@@ -16,15 +17,34 @@ static bool field_in(const VMStateField *f, int version)
 
 static size_t field_count(const VMStateField *f)
 {
-    return f->count ? f->count : 1;
+    return f->type == VMS_BLOB || !f->count ? 1 : f->count;
 }
 
 static size_t fields_size(const VMStateField *fields, int version);
 
-/* Encoded bytes of one element of @f. */
+/* Encoded bytes of one element of @f (a blob: its length word alone). */
 static size_t elem_size(const VMStateField *f, int version)
 {
+    if (f->type == VMS_BLOB)
+        return 4;
     return f->type == VMS_STRUCT ? fields_size(f->vmsd->fields, version) : f->size;
+}
+
+/* Whether the encoding of @fields in @version has a variable length (a blob). */
+static bool fields_vary(const VMStateField *fields, int version)
+{
+    for (const VMStateField *f = fields; f->name; f++)
+        if (field_in(f, version) &&
+            (f->type == VMS_BLOB || (f->type == VMS_STRUCT && fields_vary(f->vmsd->fields, version))))
+            return true;
+    return false;
+}
+
+void vmstate_blob_clear(VMStateBlob *b)
+{
+    g_free(b->data);
+    b->data = NULL;
+    b->len = 0;
 }
 
 static size_t fields_size(const VMStateField *fields, int version)
@@ -98,6 +118,13 @@ static void save_fields(const VMStateField *fields, int version, const uint8_t *
             g_byte_array_append(out, p, f->size * field_count(f));
             continue;
         }
+        if (f->type == VMS_BLOB) {
+            const VMStateBlob *b = (const VMStateBlob *)p;
+            put_le(out, b->len, 4);
+            if (b->len)
+                g_byte_array_append(out, b->data, b->len);
+            continue;
+        }
         for (size_t i = 0; i < field_count(f); i++) {
             if (f->type == VMS_STRUCT)
                 save_fields(f->vmsd->fields, version, p + i * f->size, out);
@@ -125,27 +152,62 @@ void vmstate_save(const VMStateDesc *d, const void *state, GByteArray *out)
         out->data[len_at + i] = plen >> (8 * i);
 }
 
-/* Loads the fields (the caller checked that the bytes are there); nested structs are
- * validated by their own post_load. NULL with @errp set when one refuses. */
-static const uint8_t *load_fields(const VMStateField *fields, int version, uint8_t *state,
-                                  const uint8_t *p, GError **errp)
+static const uint8_t *truncated(GError **errp, const VMStateDesc *top,
+                                const VMStateField *f)
+{
+    vmstate_invalid(errp, top->name, "truncated at field '%s'", f->name);
+    return NULL;
+}
+
+/* Loads the fields of @top (or of a struct nested in it) from @p, reading no byte at
+ * or past @end; nested structs are validated by their own post_load. NULL with @errp
+ * set when the bytes run out, a blob is longer than its field allows, or a nested
+ * post_load refuses. */
+static const uint8_t *load_fields(const VMStateDesc *top, const VMStateField *fields,
+                                  int version, uint8_t *state, const uint8_t *p,
+                                  const uint8_t *end, GError **errp)
 {
     for (const VMStateField *f = fields; f->name; f++) {
         if (!field_in(f, version))
             continue;
         uint8_t *dst = state + f->offset;
+        if (f->type == VMS_BLOB) {
+            VMStateBlob *b = (VMStateBlob *)dst;
+            if (end - p < 4)
+                return truncated(errp, top, f);
+            uint64_t n = get_le(p, 4);
+            p += 4;
+            if (n > f->size) {
+                vmstate_invalid(errp, top->name, "field '%s' of %" G_GUINT64_FORMAT
+                                " bytes is larger than its maximum of %zu bytes", f->name,
+                                n, f->size);
+                return NULL;
+            }
+            if ((uint64_t)(end - p) < n)
+                return truncated(errp, top, f);
+            vmstate_blob_clear(b);
+            b->data = n ? g_memdup2(p, n) : NULL;
+            b->len = n;
+            p += n;
+            continue;
+        }
         if (f->type == VMS_BUFFER) {
-            memcpy(dst, p, f->size * field_count(f));
-            p += f->size * field_count(f);
+            size_t n = f->size * field_count(f);
+            if ((size_t)(end - p) < n)
+                return truncated(errp, top, f);
+            memcpy(dst, p, n);
+            p += n;
             continue;
         }
         for (size_t i = 0; i < field_count(f); i++) {
             if (f->type == VMS_STRUCT) {
                 uint8_t *elem = dst + i * f->size;
-                p = load_fields(f->vmsd->fields, version, elem, p, errp);
+                p = load_fields(top, f->vmsd->fields, version, elem, p, end, errp);
                 if (!p || (f->vmsd->post_load && !f->vmsd->post_load(elem, version, errp)))
                     return NULL;
             } else {
+                if ((size_t)(end - p) < f->size)
+                    return truncated(errp, top, f);
                 store_uint(dst + i * f->size, f->size, get_le(p, f->size));
                 p += f->size;
             }
@@ -192,7 +254,8 @@ ssize_t vmstate_load(const VMStateDesc *d, void *state, const uint8_t *buf, size
         return -1;
     }
     fixed = fields_size(d->fields, version);
-    if (plen > len - (p - buf) || plen < fixed || (!d->subsections && plen != fixed)) {
+    bool vary = fields_vary(d->fields, version);
+    if (plen > len - (p - buf) || plen < fixed || (!d->subsections && !vary && plen != fixed)) {
         g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                     "vmstate '%s': payload of %zu bytes does not match version %d",
                     d->name, plen, version);
@@ -201,9 +264,15 @@ ssize_t vmstate_load(const VMStateDesc *d, void *state, const uint8_t *buf, size
     const uint8_t *end = p + plen;
     if (d->pre_load)
         d->pre_load(state);
-    p = load_fields(d->fields, version, state, p, errp);
+    p = load_fields(d, d->fields, version, state, p, end, errp);
     if (!p)
         return -1;
+    if (!d->subsections && p != end) {          /* bytes after a blob */
+        g_set_error(errp, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                    "vmstate '%s': payload of %zu bytes does not match version %d",
+                    d->name, plen, version);
+        return -1;
+    }
     while (p < end) {
         const VMStateDesc *sub = find_subsection(d, p, end - p);
         if (!sub) {

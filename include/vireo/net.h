@@ -34,6 +34,7 @@
 #include <json-glib/json-glib.h>
 #include "vireo/error.h"
 #include "vireo/props.h"
+#include "vireo/vmstate.h"
 
 typedef struct Machine Machine;
 typedef struct NetClient NetClient;
@@ -188,6 +189,24 @@ NetBackend *net_netdev_find(Machine *m, const char *id);
 bool net_netdev_del(Machine *m, const char *id, GError **errp);
 /* Claims @id for a NIC: errors when missing or already in use (QEMU's texts). */
 NetBackend *net_netdev_claim(Machine *m, const char *id, const char *owner, GError **errp);
+
+/* Every backend (NetBackend *), in creation order. */
+GPtrArray *net_netdevs(Machine *m);
+
+/* ---- migration of -netdev user (net/slirp.c) ---- */
+
+/* The most bytes of libslirp state one netdev's section may carry (about 256 KiB per
+ * guestfwd connection: its two socket buffers). */
+#define NET_SLIRP_STATE_MAX (8u << 20)
+/* The section's description (name "slirp"): libslirp's state version, its state. */
+extern const VMStateDesc vmstate_slirp;
+/* Appends the section of user netdev @nd (VM stopped, main thread); fails when
+ * libslirp's state is larger than NET_SLIRP_STATE_MAX. */
+bool net_slirp_state_save(NetBackend *nd, GByteArray *out, GError **errp);
+/* Checks one section of @len bytes against @nd (layout, libslirp version, each
+ * connection to one of its chardev guestfwd rules) and only then hands it to libslirp.
+ * Main thread. */
+bool net_slirp_state_load(NetBackend *nd, const uint8_t *buf, size_t len, GError **errp);
 
 /* -netdev, -nic, -net: parsed by the command line (syntax errors name the option),
  * created at start-up by net_init_clients() before the board; the board then creates

@@ -13,6 +13,12 @@
  * loader that finds it absent keeps the device's reset value; an unknown subsection is
  * refused. After its fields (and subsections) are loaded, a description's post_load
  * validates them as strictly as a guest write would be: a stream is hostile input.
+ *
+ * State that is not Vireo's to describe field by field (a library's own serialised
+ * state, such as libslirp's) travels as a VMS_BLOB: a byte string of variable length,
+ * at most the field's @size, in a VMStateBlob of a transient struct that the owner
+ * fills before vmstate_save() and consumes after vmstate_load() (its post_load checks
+ * the bytes first). Such a struct is not a device's state struct: it holds a pointer.
  */
 #ifndef VIREO_VMSTATE_H
 #define VIREO_VMSTATE_H
@@ -27,7 +33,16 @@ typedef enum {
     VMS_UINT,      /* unsigned integer of @size bytes (1, 2, 4, 8) times @count */
     VMS_BUFFER,    /* raw bytes: @size * @count */
     VMS_STRUCT,    /* @count structs of @size bytes, each described by @vmsd (inline) */
+    VMS_BLOB,      /* one VMStateBlob of at most @size bytes: u32 LE length, the bytes */
 } VMStateType;
+
+/* A VMS_BLOB field's value. vmstate_load() replaces @data with a copy of the stream's
+ * bytes (NULL when empty), also when the load then fails: free it with
+ * vmstate_blob_clear(). The saver keeps @len within the field's @size. */
+typedef struct VMStateBlob {
+    uint8_t *data;
+    uint32_t len;
+} VMStateBlob;
 
 typedef struct VMStateDesc VMStateDesc;
 
@@ -76,7 +91,11 @@ struct VMStateDesc {
     { .name = #f, .type = VMS_STRUCT, .offset = offsetof(st, f), \
       .size = sizeof(((st *)0)->f[0]), \
       .count = sizeof(((st *)0)->f) / sizeof(((st *)0)->f[0]), .vmsd = &(desc) }
+#define VMS_BLOB_FIELD(st, f, max) \
+    { .name = #f, .type = VMS_BLOB, .offset = offsetof(st, f), .size = (max), .count = 1 }
 #define VMS_END { .name = NULL }
+
+void vmstate_blob_clear(VMStateBlob *b);
 
 /* Appends the encoding of @state to @out: name, version, then the fields. */
 void vmstate_save(const VMStateDesc *d, const void *state, GByteArray *out);
@@ -84,7 +103,8 @@ void vmstate_save(const VMStateDesc *d, const void *state, GByteArray *out);
  * (wrong name, unsupported version, truncated data). */
 ssize_t vmstate_load(const VMStateDesc *d, void *state, const uint8_t *buf, size_t len,
                      GError **errp);
-/* Bytes vmstate_save() produces for @d without subsections (fixed for a version). */
+/* Bytes vmstate_save() produces for @d without subsections (fixed for a version; for a
+ * description with VMS_BLOB fields, the size with every blob empty). */
 size_t vmstate_size(const VMStateDesc *d);
 /* For post_load validators: sets "vmstate 'SECTION': MESSAGE" and returns false. */
 bool vmstate_invalid(GError **errp, const char *section, const char *fmt, ...)

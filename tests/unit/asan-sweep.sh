@@ -4,7 +4,8 @@
 # the ACPI PCI hotplug hostile driver and device removals (test-pcihp),
 # the virtio hostile-driver tests, the VNC server's hostile clients (test-vnc: Tight,
 # websockets) and the migration stream (test-migration: corrupt, hostile and mutated
-# streams, live migrations, machines freed during and after them, exec: commands) and
+# streams, libslirp state, live migrations, machines freed during and after them,
+# exec: commands) and
 # the management options (test-mgmt-options: -global into abstract parents), built in a sanitized build
 # directory of their own (made on first use, incremental after that: ~1-2 min the
 # first time on 2 cores). LeakSanitizer is on (ASan's default): a leak fails the test.

@@ -1,7 +1,9 @@
 /*
  * The migration stream without KVM (migration/, docs/migration.md): a machine with a
  * PCI bus, ISA devices, virtio-rng and virtio-blk saved and loaded into a second one;
- * every mismatch refused by name (extra or missing device, RAM size, version too new);
+ * every mismatch refused by name (extra or missing device or user netdev, RAM size,
+ * version too new); a user netdev's libslirp state (DHCP leases, guestfwd connections)
+ * carried, and hostile libslirp state refused before libslirp reads it;
  * a corrupt, truncated or hostile stream refused without crashing (ASan build too);
  * and live migrations between two machines of this process over unix: and tcp:
  * sockets (the migration threads, the return path, multifd, cancel); a listener that
@@ -11,6 +13,7 @@
 #include <glib.h>
 #include <dirent.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -425,6 +428,443 @@ static void test_mutations(void)
     g_rand_free(r);
     machine_done(a);
     machine_done(b);
+}
+
+/* ---- -netdev user: libslirp's state (net/slirp.c) -------------------------------------------- */
+
+/* A machine with 1 MiB of RAM, no devices, and one -netdev per entry of @netdevs. */
+static Machine *slirp_machine(const char *const *netdevs)
+{
+    GError *err = NULL;
+    Machine *m = machine_new_test(MB);
+    for (; *netdevs; netdevs++) {
+        JsonObject *o = net_parse_netdev_text("netdev", *netdevs, &(bool){0}, &(bool){0},
+                                              &err);
+        g_assert_no_error(err);
+        g_assert_nonnull(net_netdev_add_from(m, o, true, &err));
+        g_assert_no_error(err);
+        json_object_unref(o);
+    }
+    return m;
+}
+
+/* The guest's side of a netdev: a client that keeps every frame slirp sends. */
+typedef struct Guest {
+    NetClient *nc;
+    GPtrArray *frames;
+} Guest;
+
+static ssize_t guest_receive(NetClient *nc, const struct iovec *iov, int cnt)
+{
+    Guest *g = nc->opaque;
+    size_t len = iov_size_n(iov, cnt);
+    GByteArray *b = g_byte_array_sized_new(len);
+    g_byte_array_set_size(b, len);
+    iov_to_buf_n(iov, cnt, 0, b->data, len);
+    g_ptr_array_add(g->frames, b);
+    return len;
+}
+
+static const NetClientOps guest_ops = {
+    .kind = NET_KIND_NIC, .type = "nic", .receive = guest_receive,
+};
+
+static Guest *guest_on(Machine *m, const char *netdev)
+{
+    Guest *g = g_new0(Guest, 1);
+    g->frames = g_ptr_array_new_with_free_func((GDestroyNotify)g_byte_array_unref);
+    g->nc = net_client_new(m, &guest_ops, "guest", NULL, g);
+    net_client_connect(g->nc, net_netdev_find(m, netdev)->nc[0]);
+    return g;
+}
+
+static void guest_free(Guest *g)
+{
+    net_client_free(g->nc);
+    g_ptr_array_unref(g->frames);
+    g_free(g);
+}
+
+static void put_be16(uint8_t *p, uint16_t v)
+{
+    p[0] = v >> 8, p[1] = v;
+}
+
+/* A DHCPDISCOVER from @mac; returns the last octet of the address slirp offers. */
+static unsigned dhcp_offer(Guest *g, const uint8_t mac[6])
+{
+    uint8_t f[14 + 20 + 8 + 548] = { 0 };
+    uint8_t *ip = f + 14, *udp = ip + 20, *bp = udp + 8;
+    memset(f, 0xff, 6);
+    memcpy(f + 6, mac, 6);
+    f[12] = 0x08;
+    ip[0] = 0x45;
+    put_be16(ip + 2, sizeof(f) - 14);
+    ip[8] = 64;
+    ip[9] = 17;
+    memset(ip + 16, 0xff, 4);                                  /* 0.0.0.0 -> broadcast */
+    uint32_t sum = 0;
+    for (int i = 0; i < 20; i += 2)
+        sum += ip[i] << 8 | ip[i + 1];
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    put_be16(ip + 10, ~sum);
+    put_be16(udp, 68);
+    put_be16(udp + 2, 67);
+    put_be16(udp + 4, 8 + 548);
+    bp[0] = 1, bp[1] = 1, bp[2] = 6;                           /* request, Ethernet */
+    memcpy(bp + 4, "\x12\x34\x56\x78", 4);
+    memcpy(bp + 28, mac, 6);
+    memcpy(bp + 236, "\x63\x82\x53\x63\x35\x01\x01\xff", 8);   /* cookie, DISCOVER, end */
+    g_ptr_array_set_size(g->frames, 0);
+    net_send_buf(g->nc, f, sizeof(f), NULL);
+    for (int i = 0; i < 20; i++) {
+        for (guint k = 0; k < g->frames->len; k++) {
+            const GByteArray *r = g->frames->pdata[k];
+            const uint8_t *rip = r->data + 14;
+            if (r->len < 14 + 20 + 8 + 20 || r->data[12] != 0x08 || r->data[13] != 0 ||
+                rip[9] != 17)
+                continue;
+            const uint8_t *rudp = rip + (rip[0] & 15) * 4;
+            if (rudp + 8 + 20 > r->data + r->len || rudp[3] != 68)
+                continue;
+            g_assert_cmpmem(rudp + 8 + 28, 6, mac, 6);
+            g_assert_cmpmem(rudp + 8 + 16, 3, "\x0a\x00\x02", 3);   /* yiaddr 10.0.2.x */
+            return rudp[8 + 19];
+        }
+        g_main_context_iteration(NULL, FALSE);
+    }
+    g_error("no DHCP offer");
+}
+
+/* The lines of "info usernet" for netdev @id that contain @what. */
+static char *usernet_lines(Machine *m, const char *what)
+{
+    g_autoptr(GString) out = g_string_new(NULL);
+    net_slirp_hmp_info_usernet(m, out);
+    g_auto(GStrv) lines = g_strsplit(out->str, "\n", -1);
+    GString *r = g_string_new(NULL);
+    for (char **l = lines; *l; l++)
+        if (strstr(*l, what))
+            g_string_append_printf(r, "%s\n", *l);
+    return g_string_free(r, FALSE);
+}
+
+static const uint8_t mac1[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x01 };
+static const uint8_t mac2[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x02 };
+static const uint8_t mac3[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x03 };
+
+/* Saved and loaded into a fresh netdev: the DHCP leases survive (the second guest MAC
+ * is offered its own address again, not the first free one), and the destination's
+ * own hostfwd listener (from its command line) is the one it has after the load,
+ * neither duplicated nor lost: libslirp's state carries no listeners. */
+static void test_slirp_roundtrip(void)
+{
+    const char *nd[] = { "user,id=u,hostfwd=tcp:127.0.0.1:0-:22", NULL };
+    Machine *a = slirp_machine(nd), *b = slirp_machine(nd), *c = slirp_machine(nd);
+    Guest *ga = guest_on(a, "u"), *gb = guest_on(b, "u"), *gc = guest_on(c, "u");
+    g_assert_cmpuint(dhcp_offer(ga, mac1), ==, 15);
+    g_assert_cmpuint(dhcp_offer(ga, mac2), ==, 16);
+    g_autofree char *listen_b = usernet_lines(b, "HOST_FORWARD");
+    g_assert_nonnull(strstr(listen_b, "127.0.0.1"));
+    g_autoptr(GByteArray) s = save(a);
+    GError *err = NULL;
+    g_assert_true(load(b, s->data, s->len, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(dhcp_offer(gb, mac2), ==, 16);
+    g_assert_cmpuint(dhcp_offer(gb, mac3), ==, 17);
+    g_assert_cmpuint(dhcp_offer(gb, mac1), ==, 15);
+    g_autofree char *listen_after = usernet_lines(b, "HOST_FORWARD");
+    g_assert_cmpstr(listen_after, ==, listen_b);
+    /* Without the state, a fresh netdev offers the first free address. */
+    g_assert_cmpuint(dhcp_offer(gc, mac2), ==, 15);
+    guest_free(ga);
+    guest_free(gb);
+    guest_free(gc);
+    machine_free(a);
+    machine_free(b);
+    machine_free(c);
+}
+
+/* ---- libslirp's version-4 layout, written by hand (big-endian) ---- */
+
+static void be(GByteArray *o, uint32_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--)
+        g_byte_array_append(o, (const guint8[]){ v >> (8 * i) }, 1);
+}
+
+/* What a test changes in the one guestfwd connection the blob holds. */
+typedef struct Conn {
+    uint16_t fport;               /* guestfwd port (1234 is forwarded) */
+    uint16_t family;              /* of the foreign address (2: IPv4) */
+    uint32_t urgc;
+    uint8_t emu;
+    uint32_t datalen, woff;       /* of the receive buffer */
+    int16_t t_state, rxtshift;
+    uint16_t maxseg;
+    uint8_t scale;
+} Conn;
+
+static const Conn good_conn = {
+    .fport = 1234, .family = 2, .datalen = 16, .woff = 3, .t_state = 4 /* ESTABLISHED */,
+    .maxseg = 1460,
+};
+
+static void put_sbuf(GByteArray *o, uint32_t len, uint32_t woff)
+{
+    be(o, 0, 4);                                        /* sb_cc */
+    be(o, len, 4);
+    be(o, woff, 4);
+    be(o, 0, 4);                                        /* roff */
+    for (uint32_t i = 0; i < len && i < 64; i++)
+        be(o, 'a' + i % 26, 1);
+}
+
+/* libslirp's state: @conn (unless NULL), then ip_id and the leases (@mac at .15). */
+static GByteArray *slirp_blob(const Conn *conn)
+{
+    GByteArray *o = g_byte_array_new();
+    if (conn) {
+        be(o, 42, 1);
+        be(o, conn->urgc, 4);
+        be(o, conn->family, 2);                         /* foreign: 10.0.2.100:fport */
+        if (conn->family == 2) {
+            be(o, inet_addr("10.0.2.100"), 4);
+            be(o, htons(conn->fport), 2);
+        }
+        be(o, 2, 2);                                    /* local: 10.0.2.15:40000 */
+        be(o, inet_addr("10.0.2.15"), 4);
+        be(o, htons(40000), 2);
+        be(o, 0, 1);                                    /* so_iptos */
+        be(o, conn->emu, 1);
+        be(o, 6, 1);                                    /* so_type TCP */
+        be(o, 0x4, 4);                                  /* so_state */
+        put_sbuf(o, conn->datalen, conn->woff);
+        put_sbuf(o, 16, 0);
+        be(o, conn->t_state, 2);
+        for (int i = 0; i < 4; i++)
+            be(o, 0, 2);                                /* t_timer */
+        be(o, conn->rxtshift, 2);
+        be(o, 6, 2);                                    /* t_rxtcur */
+        be(o, 0, 2);                                    /* t_dupacks */
+        be(o, conn->maxseg, 2);
+        for (int i = 0; i < 1 + 2 + 15 * 4 + 2 + 2 + 4 + 2 + 2 + 2 + 4 + 1 + 1 + 2; i++)
+            be(o, 0, 1);
+        be(o, conn->scale, 1);
+        for (int i = 0; i < 3 + 3 * 4; i++)
+            be(o, 0, 1);
+    }
+    be(o, 0, 1);
+    be(o, 0x1234, 2);                                   /* ip_id */
+    for (int i = 0; i < 16; i++) {
+        be(o, i == 0, 2);
+        g_byte_array_append(o, i == 0 ? mac2 : (const uint8_t[6]){ 0 }, 6);
+    }
+    return o;
+}
+
+/* The section's bytes around @blob: "slirp" version 1, libslirp version, the blob
+ * (whose length word says @claimed bytes, normally blob->len). */
+static GByteArray *slirp_section(uint32_t version, const GByteArray *blob, uint32_t claimed)
+{
+    GByteArray *o = g_byte_array_new();
+    g_byte_array_append(o, (const guint8 *)"\x05slirp\x01\x00\x00\x00", 10);
+    uint32_t plen = 8 + blob->len;
+    g_byte_array_append(o, (const guint8[]){ plen, plen >> 8, plen >> 16, plen >> 24 }, 4);
+    g_byte_array_append(o, (const guint8[]){ version, 0, 0, 0 }, 4);
+    g_byte_array_append(o, (const guint8[]){ claimed, claimed >> 8, claimed >> 16,
+                                             claimed >> 24 }, 4);
+    g_byte_array_append(o, blob->data, blob->len);
+    return o;
+}
+
+static bool load_blob(Machine *m, const GByteArray *blob, GError **errp)
+{
+    g_autoptr(GByteArray) sec = slirp_section(4, blob, blob->len);
+    return net_slirp_state_load(net_netdev_find(m, "u"), sec->data, sec->len, errp);
+}
+
+static const char *const fwd_netdev[] = {
+    "user,id=u,guestfwd=tcp:10.0.2.100:1234-null", NULL
+};
+
+/* A guestfwd connection (the only kind libslirp saves), written as libslirp's layout:
+ * loaded, it is a connection libslirp lists; saved again and loaded into a third
+ * machine, it is still there with its lease. The section's own bytes are fixed. */
+static void test_slirp_guestfwd(void)
+{
+    Machine *a = slirp_machine(fwd_netdev), *b = slirp_machine(fwd_netdev);
+    g_autoptr(GByteArray) blob = slirp_blob(&good_conn);
+    GError *err = NULL;
+    g_autofree char *before = usernet_lines(a, "10.0.2.15");
+    g_assert_cmpstr(before, ==, "");
+    g_assert_true(load_blob(a, blob, &err));
+    g_assert_no_error(err);
+    g_autofree char *conn = usernet_lines(a, "ESTABLISHED");
+    g_assert_nonnull(strstr(conn, "10.0.2.15"));
+    g_assert_nonnull(strstr(conn, "40000"));
+    g_autoptr(GByteArray) s = save(a);
+    g_assert_true(load(b, s->data, s->len, &err));
+    g_assert_no_error(err);
+    g_autofree char *conn_b = usernet_lines(b, "ESTABLISHED");
+    g_assert_cmpstr(conn_b, ==, conn);
+    Guest *gb = guest_on(b, "u");
+    g_assert_cmpuint(dhcp_offer(gb, mac2), ==, 15);            /* the blob's lease */
+    g_assert_cmpuint(dhcp_offer(gb, mac1), ==, 16);
+    guest_free(gb);
+    /* A fresh netdev's section: header, libslirp version 4, 131 bytes (no connection,
+     * ip_id, 16 leases). */
+    Machine *c = slirp_machine(fwd_netdev);
+    g_autoptr(GByteArray) sec = g_byte_array_new();
+    g_assert_true(net_slirp_state_save(net_netdev_find(c, "u"), sec, &err));
+    g_assert_cmpuint(sec->len, ==, 10 + 4 + 4 + 4 + 131);
+    g_assert_cmpmem(sec->data, 26, "\x05slirp\x01\x00\x00\x00\x8b\x00\x00\x00"
+                    "\x04\x00\x00\x00\x83\x00\x00\x00\x00", 23 + 3);
+    machine_free(a);
+    machine_free(b);
+    machine_free(c);
+}
+
+static void expect_blob_refused(const Conn *conn, const char *want)
+{
+    Machine *m = slirp_machine(fwd_netdev);
+    g_autoptr(GByteArray) blob = slirp_blob(conn);
+    GError *err = NULL;
+    g_assert_false(load_blob(m, blob, &err));
+    if (!strstr(err->message, want))
+        g_error("expected '%s' in: %s", want, err->message);
+    g_error_free(err);
+    g_autofree char *conns = usernet_lines(m, "10.0.2.15");
+    g_assert_cmpstr(conns, ==, "");                         /* nothing was loaded */
+    machine_free(m);
+}
+
+/* Hostile sections: every truncation, an oversized or mislabelled blob, garbage, and
+ * the connection fields libslirp would use as an index, a divisor or a length. Each
+ * is refused with a message before libslirp sees it (ASan sweep: test-migration). */
+static void test_slirp_hostile(void)
+{
+    Machine *m = slirp_machine(fwd_netdev);
+    NetBackend *nd = net_netdev_find(m, "u");
+    g_autoptr(GByteArray) blob = slirp_blob(&good_conn);
+    GError *err = NULL;
+    for (guint n = 0; n < blob->len; n++) {                 /* truncated blobs */
+        g_autoptr(GByteArray) cut = g_byte_array_new();
+        g_byte_array_append(cut, blob->data, n);
+        g_assert_false(load_blob(m, cut, &err));
+        g_assert_nonnull(strstr(err->message, "libslirp state: "));
+        g_clear_error(&err);
+    }
+    g_autoptr(GByteArray) sec = slirp_section(4, blob, blob->len);
+    for (guint n = 0; n < sec->len; n++) {                  /* truncated sections */
+        g_assert_false(net_slirp_state_load(nd, sec->data, n, &err));
+        g_assert_nonnull(err);
+        g_clear_error(&err);
+    }
+    g_autoptr(GByteArray) over = slirp_section(4, blob, NET_SLIRP_STATE_MAX + 1);
+    g_assert_false(net_slirp_state_load(nd, over->data, over->len, &err));
+    g_assert_cmpstr(err->message, ==, "vmstate 'slirp': field 'state' of 8388609 bytes is "
+                    "larger than its maximum of 8388608 bytes");
+    g_clear_error(&err);
+    g_autoptr(GByteArray) v5 = slirp_section(5, blob, blob->len);
+    g_assert_false(net_slirp_state_load(nd, v5->data, v5->len, &err));
+    g_assert_nonnull(strstr(err->message, "libslirp state version 5"));
+    g_clear_error(&err);
+    g_byte_array_append(blob, (const guint8 *)"x", 1);
+    g_assert_false(load_blob(m, blob, &err));
+    g_assert_cmpstr(err->message, ==, "vmstate 'slirp': libslirp state: 1 bytes after its end");
+    g_clear_error(&err);
+    GRand *r = g_rand_new_with_seed(5);                     /* garbage */
+    for (int i = 0; i < 200; i++) {
+        g_autoptr(GByteArray) g = g_byte_array_new();
+        int len = g_rand_int_range(r, 0, 600);
+        for (int k = 0; k < len; k++)
+            be(g, g_rand_int_range(r, 0, 256), 1);
+        if (i % 2 && len)
+            g->data[0] = 42;
+        if (load_blob(m, g, &err))
+            continue;                                       /* a lease table, say */
+        g_assert_nonnull(err);
+        g_clear_error(&err);
+    }
+    g_rand_free(r);
+    g_autofree char *conns = usernet_lines(m, "10.0.2.15");
+    g_assert_cmpstr(conns, ==, "");
+    machine_free(m);
+    Conn c = good_conn;
+    c.fport = 1235;
+    expect_blob_refused(&c, "a connection to guestfwd 10.0.2.100:1235, which this netdev "
+                        "does not forward to a chardev");
+    c = good_conn, c.family = 10;
+    expect_blob_refused(&c, "foreign address family 10");
+    c = good_conn, c.urgc = 3000;
+    expect_blob_refused(&c, "3000 bytes of urgent data pending");
+    c = good_conn, c.emu = 3;
+    expect_blob_refused(&c, "protocol emulation 3");
+    c = good_conn, c.datalen = 0;
+    expect_blob_refused(&c, "receive buffer of 0 bytes");
+    c = good_conn, c.datalen = 100000;
+    expect_blob_refused(&c, "receive buffer of 100000 bytes");
+    c = good_conn, c.woff = 16;
+    expect_blob_refused(&c, "receive buffer of 16 bytes with 0 bytes from offset 0 to 16");
+    c = good_conn, c.t_state = 11;
+    expect_blob_refused(&c, "TCP state 11");
+    c = good_conn, c.t_state = -1;
+    expect_blob_refused(&c, "TCP state -1");
+    c = good_conn, c.rxtshift = 13;
+    expect_blob_refused(&c, "TCP retransmit shift 13");
+    c = good_conn, c.maxseg = 0;
+    expect_blob_refused(&c, "TCP maximum segment size 0");
+    c = good_conn, c.scale = 15;
+    expect_blob_refused(&c, "TCP window scale 15");
+    /* A netdev without the guestfwd rule refuses the connection too. */
+    const char *plain[] = { "user,id=u", NULL };
+    Machine *p = slirp_machine(plain);
+    g_autoptr(GByteArray) b2 = slirp_blob(&good_conn);
+    g_assert_false(load_blob(p, b2, &err));
+    g_assert_nonnull(strstr(err->message, "10.0.2.100:1234, which this netdev does not"));
+    g_clear_error(&err);
+    machine_free(p);
+}
+
+/* The stream names each user netdev; one side's extra netdev is refused by name, and
+ * the same netdevs in another order are the same. An oversized blob in a stream is
+ * refused naming the section. */
+static void test_slirp_mismatch(void)
+{
+    const char *two[] = { "user,id=u1", "user,id=u2", NULL };
+    const char *one[] = { "user,id=u1", NULL };
+    const char *other[] = { "user,id=u1", "user,id=u3", NULL };
+    const char *swapped[] = { "user,id=u2", "user,id=u1", NULL };
+    Machine *a = slirp_machine(two), *b = slirp_machine(one), *c = slirp_machine(other);
+    Machine *d = slirp_machine(swapped);
+    expect_refusal(a, b, "the stream has section 'slirp' (netdev 'u2'), which this machine "
+                   "lacks (an extra netdev on the source?)");
+    expect_refusal(b, a, "this machine has section 'slirp' (netdev 'u2'), which the stream "
+                   "lacks (an extra netdev here?)");
+    expect_refusal(a, c, "'slirp' (netdev 'u2'), which this machine lacks");
+    g_autoptr(GByteArray) s = save(a);
+    GError *err = NULL;
+    g_assert_true(load(d, s->data, s->len, &err));
+    g_assert_no_error(err);
+    /* u2's blob claims 8 MiB + 1 (the record is resealed). */
+    g_autoptr(GArray) recs = records(s);
+    const Rec *r = device_record(recs, 1);
+    g_assert_nonnull(r);
+    size_t at = r->at + 9 + 10 + 4 + 4;
+    g_assert_cmpuint(s->data[at], ==, 131);
+    s->data[at] = 1, s->data[at + 1] = 0, s->data[at + 2] = 0x80;
+    reseal(s);
+    g_assert_false(load(d, s->data, s->len, &err));
+    g_assert_cmpstr(err->message, ==, "section 'slirp' (netdev 'u2'): vmstate 'slirp': "
+                    "field 'state' of 8388609 bytes is larger than its maximum of 8388608 "
+                    "bytes");
+    g_clear_error(&err);
+    machine_free(a);
+    machine_free(b);
+    machine_free(c);
+    machine_free(d);
 }
 
 /* ---- live migration between two machines of this process ----------------------------------- */
@@ -1077,6 +1517,10 @@ int main(int argc, char **argv)
     g_test_add_func("/migration/corrupt", test_corrupt);
     g_test_add_func("/migration/hostile-sections", test_hostile_sections);
     g_test_add_func("/migration/mutations", test_mutations);
+    g_test_add_func("/migration/slirp-roundtrip", test_slirp_roundtrip);
+    g_test_add_func("/migration/slirp-guestfwd", test_slirp_guestfwd);
+    g_test_add_func("/migration/slirp-hostile", test_slirp_hostile);
+    g_test_add_func("/migration/slirp-mismatch", test_slirp_mismatch);
     g_test_add_func("/migration/live-unix", test_live_unix);
     g_test_add_func("/migration/live-tcp-multifd", test_live_tcp_multifd);
     g_test_add_func("/migration/live-unix-many-channels", test_live_unix_many_channels);

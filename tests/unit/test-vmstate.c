@@ -1,4 +1,4 @@
-/* vmstate: round trip, fixed bytes, versions, truncation. */
+/* vmstate: round trip, fixed bytes, versions, truncation, variable-length blobs. */
 #include "vireo/vmstate.h"
 #include <string.h>
 
@@ -158,6 +158,71 @@ static void test_nested_and_subsections(void)
     }
 }
 
+/* A blob between fixed fields: encoded as its length and its bytes, bounded by the
+ * field's maximum on load, every truncation and a payload longer than the fields
+ * refused; the loader's copy is the caller's to free, also after a refusal. */
+typedef struct { uint32_t v; VMStateBlob b; uint16_t tail; } Bl;
+static const VMStateField bl_fields[] = {
+    VMS_FIELD(Bl, v), VMS_BLOB_FIELD(Bl, b, 64), VMS_FIELD(Bl, tail), VMS_END,
+};
+static const VMStateDesc bl_desc = { .name = "bl", .version = 1, .fields = bl_fields };
+
+static void test_blob(void)
+{
+    uint8_t bytes[10] = "0123456789";
+    Bl a = { .v = 0x01020304, .b = { bytes, sizeof(bytes) }, .tail = 0xbeef }, b = { 0 };
+    GError *err = NULL;
+    g_autoptr(GByteArray) out = g_byte_array_new();
+    vmstate_save(&bl_desc, &a, out);
+    static const uint8_t want[] = {
+        2, 'b', 'l', 1, 0, 0, 0, 20, 0, 0, 0,
+        4, 3, 2, 1, 10, 0, 0, 0, '0', '1', '2', '3', '4', '5', '6', '7', '8', '9',
+        0xef, 0xbe,
+    };
+    g_assert_cmpmem(out->data, out->len, want, sizeof(want));
+    g_assert_cmpuint(vmstate_size(&bl_desc), ==, sizeof(want) - 10);
+    g_assert_cmpint(vmstate_load(&bl_desc, &b, out->data, out->len, &err), ==, out->len);
+    g_assert_no_error(err);
+    g_assert_cmpuint(b.v, ==, a.v);
+    g_assert_cmpuint(b.tail, ==, a.tail);
+    g_assert_cmpmem(b.b.data, b.b.len, bytes, sizeof(bytes));
+    /* Loading again replaces the copy (no leak); an empty blob is NULL. */
+    a.b.len = 0;
+    g_byte_array_set_size(out, 0);
+    vmstate_save(&bl_desc, &a, out);
+    g_assert_cmpuint(out->len, ==, vmstate_size(&bl_desc));
+    g_assert_cmpint(vmstate_load(&bl_desc, &b, out->data, out->len, &err), ==, out->len);
+    g_assert_null(b.b.data);
+    g_assert_cmpuint(b.b.len, ==, 0);
+    /* Longer than the field allows: refused by its length word, naming the field. */
+    uint8_t big[65] = { 0 };
+    a.b = (VMStateBlob){ big, sizeof(big) };
+    g_byte_array_set_size(out, 0);
+    vmstate_save(&bl_desc, &a, out);
+    g_assert_cmpint(vmstate_load(&bl_desc, &b, out->data, out->len, &err), ==, -1);
+    g_assert_cmpstr(err->message, ==, "vmstate 'bl': field 'b' of 65 bytes is larger than "
+                    "its maximum of 64 bytes");
+    g_clear_error(&err);
+    /* Every truncation, a length word past the end and a byte after the tail. */
+    a.b = (VMStateBlob){ bytes, sizeof(bytes) };
+    g_byte_array_set_size(out, 0);
+    vmstate_save(&bl_desc, &a, out);
+    for (guint n = 0; n < out->len; n++) {
+        g_autofree uint8_t *cut = g_memdup2(out->data, n);
+        g_assert_cmpint(vmstate_load(&bl_desc, &b, cut, n, &err), ==, -1);
+        g_clear_error(&err);
+    }
+    out->data[15] = 30;                         /* 30 bytes claimed, 12 there */
+    g_assert_cmpint(vmstate_load(&bl_desc, &b, out->data, out->len, &err), ==, -1);
+    g_assert_cmpstr(err->message, ==, "vmstate 'bl': truncated at field 'b'");
+    g_clear_error(&err);
+    out->data[15] = 9;                          /* one byte left after the tail */
+    g_assert_cmpint(vmstate_load(&bl_desc, &b, out->data, out->len, &err), ==, -1);
+    g_assert_nonnull(strstr(err->message, "does not match version 1"));
+    g_clear_error(&err);
+    vmstate_blob_clear(&b.b);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -165,5 +230,6 @@ int main(int argc, char **argv)
     g_test_add_func("/vmstate/fixed-bytes", test_fixed_bytes);
     g_test_add_func("/vmstate/versions", test_versions);
     g_test_add_func("/vmstate/nested-subsections", test_nested_and_subsections);
+    g_test_add_func("/vmstate/blob", test_blob);
     return g_test_run();
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# vsb-timeout: 900
+# vsb-timeout: 1080
 # Live migration, snapshots and restore (issue 12; lib/migtest.py says what is checked):
 # one Linux guest running a memory-dirtying, disk-writing workload moves between Vireo
 # processes over unix and tcp, with and without multifd and auto-converge; cancel, a
@@ -9,6 +9,9 @@
 # Every VMM process has a virtio-net-pci NIC (one MAC) on its own tap, all on bridge
 # mbr0 in a network namespace where the harness runs: the guest keeps one TCP connection
 # to the harness's echo service (192.168.90.1:5700) through every live migration.
+# Then -netdev user (libslirp) across a live migration, Vireo and QEMU 7.2
+# (lib/slirpmig.py): the guest's guestfwd connection goes on, its NAT'd one ends, the
+# destination's own hostfwd serves, the source's hostfwd connection ends with it.
 { # (parsed whole before it runs: editing this file mid-run cannot break a run)
 . "$VSB_LIB/vm.sh"
 mig=$VSB_BUILD/tests/migload
@@ -50,5 +53,11 @@ for vmm in ${VSB_MIG_VMMS:-vireo qemu}; do
     "${net[@]}"
 done
 ip netns del $NS 2>/dev/null
+for vmm in ${VSB_MIG_VMMS:-vireo qemu}; do
+  mkdir -p "$VSB_WORK/slirp-$vmm"
+  python3 -I "$VSB_LIB/slirpmig.py" --vmm "$vmm" --vireo "$VSB_BUILD/vireo" \
+    --kernel "$VSB_VMLINUZ" --initrd "$initrd" --work "$VSB_WORK/slirp-$vmm" \
+    --logdir "$VSB_LOGDIR"
+done
 exit
 }
