@@ -233,16 +233,13 @@ static void ata_read_block(IdeDrive *d);
 static void ata_read_error(IdeDrive *d, int ret) { ata_io_error(d, ret, false); }
 static void ata_write_error(IdeDrive *d, int ret) { ata_io_error(d, ret, true); }
 
-static void ata_read_done(IdeDrive *d, int ret)
-{
-    if (ret < 0 && ide_handle_error(d, ret, true, ata_read_error))
-        return;
-    d->s.lba += d->s.block_sectors;
-    d->s.nsect_left -= d->s.block_sectors;
-    ata_set_sector(d, d->s.lba);
-    ide_pio_start(d, XFER_PIO_IN, d->s.block_sectors * IDE_SECTOR);
-}
-
+/* PIO reads read ahead: one block request fills io_buffer with up to IDE_BUF_SIZE of the
+ * command's sectors (buf_len bytes; ATAPI reads do the same), and the DRQ blocks are
+ * windows into it from buf_pos on, so that a BIOS reading 512-byte blocks through PIO
+ * costs one request per 128 KiB instead of one per sector. Registers, interrupts and
+ * DRQ blocks are those of a read per block; a read ahead that fails is redone for the
+ * current block alone, so an error is reported at the sector where it is, with the
+ * blocks before it delivered, as before. buf_pos/buf_len migrate with the state. */
 static uint32_t ata_block_size(IdeDrive *d)
 {
     bool multiple = d->s.cmd == 0xc4 || d->s.cmd == 0x29 || d->s.cmd == 0xc5 ||
@@ -252,13 +249,58 @@ static uint32_t ata_block_size(IdeDrive *d)
     return MIN(per, d->s.nsect_left);
 }
 
+/* Opens the next DRQ block of a PIO read on the sectors read ahead at buf_pos. */
+static void ata_read_deliver(IdeDrive *d)
+{
+    IdeDriveState *s = &d->s;
+
+    s->block_sectors = ata_block_size(d);
+    s->lba += s->block_sectors;
+    s->nsect_left -= s->block_sectors;
+    ata_set_sector(d, s->lba);
+    s->xfer = XFER_PIO_IN;
+    s->data_pos = s->buf_pos;
+    s->data_end = s->buf_pos + s->block_sectors * IDE_SECTOR;
+    s->buf_pos = s->data_end;
+    s->status = ST_DRDY | ST_DSC | ST_DRQ;
+    ide_set_irq(d->bus);
+}
+
+static void ata_read_done(IdeDrive *d, int ret)
+{
+    IdeDriveState *s = &d->s;
+    size_t len = d->iov[0].iov_len;
+
+    if (ret < 0 && len > s->block_sectors * IDE_SECTOR) {
+        /* the read ahead failed: the current block alone decides what the guest sees */
+        d->iov[0].iov_len = s->block_sectors * IDE_SECTOR;
+        ide_submit(d, false, s->lba * IDE_SECTOR, d->iov, 1, ata_read_done);
+        return;
+    }
+    if (ret < 0 && ide_handle_error(d, ret, true, ata_read_error))
+        return;
+    s->buf_pos = 0;
+    s->buf_len = len;
+    ata_read_deliver(d);
+}
+
 static void ata_read_block(IdeDrive *d)
 {
-    d->s.block_sectors = ata_block_size(d);
-    if (!ata_range_ok(d, d->s.lba, d->s.block_sectors))
+    IdeDriveState *s = &d->s;
+    uint32_t n;
+
+    s->block_sectors = ata_block_size(d);
+    if (s->buf_pos <= s->buf_len &&
+        s->block_sectors * IDE_SECTOR <= s->buf_len - s->buf_pos) {
+        ata_read_deliver(d);
         return;
-    d->iov[0] = (struct iovec){ d->s.io_buffer, d->s.block_sectors * IDE_SECTOR };
-    ide_submit(d, false, d->s.lba * IDE_SECTOR, d->iov, 1, ata_read_done);
+    }
+    n = MIN(s->nsect_left, IDE_BUF_SIZE / IDE_SECTOR);
+    if (!ata_range_ok(d, s->lba, n))
+        return;
+    s->buf_pos = s->buf_len = 0;
+    d->iov[0] = (struct iovec){ s->io_buffer, n * IDE_SECTOR };
+    ide_submit(d, false, s->lba * IDE_SECTOR, d->iov, 1, ata_read_done);
 }
 
 static void ata_write_done(IdeDrive *d, int ret)
@@ -698,6 +740,8 @@ static void command_write(IdeBus *b, uint8_t cmd)
     d->s.error = 0;
     d->s.xfer = XFER_NONE;
     d->s.dma_pending = 0;
+    d->s.nsect_left = 0;        /* a command cut short by this one moves no more */
+    d->s.buf_pos = d->s.buf_len = 0;
     if (d->is_cd) {
         switch (cmd) {
         case 0xa1: atapi_identify(d); return;

@@ -91,7 +91,8 @@ typedef struct IdeDriveState {
     uint64_t lba;               /* ATA: next sector; ATAPI: next 2048-byte block */
     uint32_t atapi_left;        /* ATAPI READ: bytes not yet read from the medium */
     uint32_t atapi_bcl;         /* ATAPI: byte count limit of the PACKET command */
-    uint32_t buf_pos, buf_len;  /* ATAPI: reply bytes of io_buffer sent / available */
+    uint32_t buf_pos, buf_len;  /* bytes of io_buffer sent / available: the ATAPI
+                                 * reply, the sectors an ATA PIO read read ahead */
     uint8_t io_buffer[IDE_BUF_SIZE];
 } IdeDriveState;
 

@@ -53,6 +53,7 @@ static char *make_file(const char *dir, const char *name, size_t len, uint8_t se
 }
 
 static const char *fx_hd_opts = "";     /* extra -drive options of the disk */
+static const char *fx_hd_image;         /* "file=...,format=..." instead of disk.raw */
 
 static Fx *fx_new(bool cd_medium)
 {
@@ -68,7 +69,8 @@ static Fx *fx_new(bool cd_medium)
     for (int i = 0; i < MACHINE_NUM_GSI; i++)
         f->m->gsi[i] = (IrqLine){ .handler = gsi, .opaque = f, .n = i };
     g_assert_nonnull(pci_bus_new_pc(f->m, &err));
-    g_autofree char *d0 = g_strdup_printf("file=%s,format=raw,if=none,id=d0%s", f->disk,
+    g_autofree char *raw = g_strdup_printf("file=%s,format=raw", f->disk);
+    g_autofree char *d0 = g_strdup_printf("%s,if=none,id=d0%s", fx_hd_image ? fx_hd_image : raw,
                                           fx_hd_opts);
     g_autofree char *c0 = cd_medium
         ? g_strdup_printf("file=%s,format=raw,if=none,id=c0,media=cdrom", f->iso)
@@ -237,6 +239,149 @@ static void test_pio_rw(void)
     out(f, 0x1f7, 0xf8, 1);
     g_assert_cmphex(in(f, 0x1f3, 1) | in(f, 0x1f4, 1) << 8, ==, DISK_SECTORS - 1);
     fx_free(f);
+}
+
+static uint64_t rd_ops(Fx *f)
+{
+    DriveInfo *d = f->m->drives->pdata[0];
+    return blk_stats(d->blk)->rd_ops;
+}
+
+/* Reads a PIO read command's @blocks DRQ blocks of @bsize sectors (the last one
+ * @last), checking each one's interrupt, and the data against the disk from @lba. */
+static void read_blocks(Fx *f, uint64_t lba, unsigned blocks, unsigned bsize, unsigned last)
+{
+    g_autofree uint8_t *buf = g_malloc(((size_t)blocks - 1) * bsize * 512 + last * 512);
+    size_t off = 0;
+
+    for (unsigned b = 0; b < blocks; b++) {
+        size_t len = (b == blocks - 1 ? last : bsize) * 512;
+        g_assert_cmphex(wait_not_busy(f, 0x1f0), ==, 0x58);      /* DRDY DSC DRQ */
+        g_assert_cmpint(f->irq14, ==, 1);                        /* one per block */
+        g_assert_cmphex(in(f, 0x1f7, 1), ==, 0x58);              /* acknowledges it */
+        g_assert_cmpint(f->irq14, ==, 0);
+        read_pio(f, 0x1f0, buf + off, len);
+        off += len;
+    }
+    g_assert_cmphex(in(f, 0x1f7, 1), ==, 0x50);
+    check_disk_data(f, buf, lba, off);
+}
+
+/* A PIO read reads ahead up to 128 KiB in one block request, with the DRQ blocks,
+ * interrupts and registers of a read per block; a command cut short by another one
+ * moves no more of its sectors. */
+static void test_pio_read_ahead(void)
+{
+    Fx *f = fx_new(true);
+    uint64_t ops = rd_ops(f);
+    uint8_t id[512];
+
+    lba28(f, 0, 0, 0x20);                                 /* 256 sectors: 128 KiB */
+    read_blocks(f, 0, 256, 1, 1);
+    g_assert_cmpuint(rd_ops(f) - ops, ==, 1);
+    g_assert_cmphex(in(f, 0x1f3, 1) | in(f, 0x1f4, 1) << 8, ==, 256);
+
+    out(f, 0x1f2, 8, 1);
+    out(f, 0x1f7, 0xc6, 1);                               /* SET MULTIPLE MODE 8 */
+    g_assert_cmphex(in(f, 0x1f7, 1), ==, 0x50);
+    ops = rd_ops(f);
+    lba28(f, 30, 20, 0xc4);                               /* READ MULTIPLE: 8 + 8 + 4 */
+    read_blocks(f, 30, 3, 8, 4);
+    g_assert_cmpuint(rd_ops(f) - ops, ==, 1);
+
+    ops = rd_ops(f);                                      /* READ SECTORS EXT of 300 */
+    out(f, 0x1f6, 0xe0, 1);
+    out(f, 0x1f2, 1, 1);
+    out(f, 0x1f2, 44, 1);
+    out(f, 0x1f3, 0, 1);
+    out(f, 0x1f3, 200, 1);
+    out(f, 0x1f4, 0, 1);
+    out(f, 0x1f4, 0, 1);
+    out(f, 0x1f5, 0, 1);
+    out(f, 0x1f5, 0, 1);
+    out(f, 0x1f7, 0x24, 1);
+    read_blocks(f, 200, 300, 1, 1);
+    g_assert_cmpuint(rd_ops(f) - ops, ==, 2);             /* 256 + 44 sectors */
+
+    /* IDENTIFY while READ SECTORS has a block left: the IDENTIFY data, then done. */
+    lba28(f, 40, 2, 0x20);
+    g_assert_cmphex(wait_not_busy(f, 0x1f0), ==, 0x58);
+    read_pio(f, 0x1f0, id, 512);
+    g_assert_cmphex(wait_not_busy(f, 0x1f0), ==, 0x58);
+    out(f, 0x1f7, 0xec, 1);
+    read_pio(f, 0x1f0, id, 512);
+    g_assert_cmphex(id[21], ==, 'S');                     /* serial=S1, word 10, swapped */
+    g_assert_cmphex(id[20], ==, '1');
+    g_assert_cmphex(wait_not_busy(f, 0x1f0), ==, 0x50);
+    g_assert_cmphex(in(f, 0x1f0, 2), ==, 0);              /* no window open */
+    fx_free(f);
+}
+
+/* A read error inside the sectors read ahead is reported where it is: the blocks before
+ * it arrive, then ERR with UNC at the bad sector (a qcow2 image whose compressed
+ * cluster 2, sectors 16-23, points at bytes that do not inflate). */
+static void test_pio_read_ahead_error(void)
+{
+    const char *base = g_getenv("VIREO_BUILD_DIR");
+    g_autofree char *tmpl = g_build_filename(base ? base : g_get_tmp_dir(),
+                                             "test-ide-q-XXXXXX", NULL);
+    g_autofree char *dir = g_strdup(g_mkdtemp(tmpl));
+    g_autofree char *path = g_build_filename(dir, "bad.qcow2", NULL);
+    BlockEngine *eng = block_engine_new(NULL);
+    BlockOpenOptions o;
+    GError *err = NULL;
+    g_autofree uint8_t *data = g_malloc(DISK_SECTORS * 512);
+    uint8_t hdr[48], be[8], buf[4 * 512];
+
+    for (size_t i = 0; i < DISK_SECTORS * 512; i++)
+        data[i] = (uint8_t)(i / 512 * 7 + i + 1);                   /* disk.raw's bytes */
+    memset(data + 8192, 0x6b, 4096);
+    g_assert_cmpint(block_create(eng, path, "qcow2", "cluster_size=4k", DISK_SECTORS * 512,
+                                 &err), ==, 0);
+    block_open_options_init(&o);
+    BlockBackend *blk = blk_open(eng, path, &o, &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(blk_pwrite(blk, 0, data, 8192, 0), ==, 0);
+    g_assert_cmpint(blk_pwrite_compressed(blk, 8192, data + 8192, 4096), ==, 0);
+    blk_close(blk);
+    block_engine_free(eng);
+    /* L1 -> L2 entry of cluster 2: keep it compressed, point it at the header */
+    int fd = open(path, O_RDWR);
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(pread(fd, hdr, sizeof(hdr), 0), ==, sizeof(hdr));
+    uint64_t l1 = 0, l2 = 0, e = 0;
+    for (int i = 0; i < 8; i++)
+        l1 = l1 << 8 | hdr[40 + i];
+    g_assert_cmpint(pread(fd, be, 8, l1), ==, 8);
+    for (int i = 0; i < 8; i++)
+        l2 = l2 << 8 | be[i];
+    l2 &= 0x00fffffffffffe00ull;
+    g_assert_cmpint(pread(fd, be, 8, l2 + 2 * 8), ==, 8);
+    for (int i = 0; i < 8; i++)
+        e = e << 8 | be[i];
+    g_assert_cmphex(e >> 62, ==, 1);                      /* compressed */
+    e &= ~((1ull << 58) - 1);                             /* host offset 0 */
+    for (int i = 0; i < 8; i++)
+        be[i] = e >> (56 - 8 * i);
+    g_assert_cmpint(pwrite(fd, be, 8, l2 + 2 * 8), ==, 8);
+    close(fd);
+
+    g_autofree char *img = g_strdup_printf("file=%s,format=qcow2", path);
+    fx_hd_image = img;
+    Fx *f = fx_new(true);
+    fx_hd_image = NULL;
+    lba28(f, 12, 8, 0x20);                                /* sectors 12-19 */
+    for (unsigned b = 0; b < 4; b++) {                    /* 12-15 are good */
+        g_assert_cmphex(wait_not_busy(f, 0x1f0), ==, 0x58);
+        read_pio(f, 0x1f0, buf + b * 512, 512);
+    }
+    g_assert_cmpmem(buf, sizeof(buf), data + 12 * 512, sizeof(buf));
+    g_assert_cmphex(wait_not_busy(f, 0x1f0), ==, 0x41);  /* 16: DRDY ERR */
+    g_assert_cmphex(in(f, 0x1f1, 1), ==, 0x44);           /* UNC, ABRT */
+    g_assert_cmphex(in(f, 0x1f3, 1), ==, 16);
+    fx_free(f);
+    unlink(path);
+    rmdir(dir);
 }
 
 /* PRD table at @table: entries { addr, len (0 = 64K), eot }. */
@@ -850,6 +995,8 @@ int main(int argc, char **argv)
     g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);   /* warnings expected */
     g_test_add_func("/ide/signatures-identify", test_signatures_identify);
     g_test_add_func("/ide/pio-rw", test_pio_rw);
+    g_test_add_func("/ide/pio-read-ahead", test_pio_read_ahead);
+    g_test_add_func("/ide/pio-read-ahead-error", test_pio_read_ahead_error);
     g_test_add_func("/ide/dma", test_dma);
     g_test_add_func("/ide/atapi", test_atapi);
     g_test_add_func("/ide/empty-cd", test_empty_cd);
