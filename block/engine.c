@@ -14,7 +14,7 @@
 #include <liburing.h>
 #endif
 
-enum { RING_ENTRIES = 256, SUBMIT_BATCH = 32, POOL_THREADS = 64 };
+enum { RING_ENTRIES = 256, POOL_THREADS = 64 };
 
 struct EngineSource {
     GSource src;
@@ -175,6 +175,7 @@ static void uring_submit(BlockEngine *eng)
 
     if (ret >= 0) {
         eng->sq_pending = 0;
+        eng->uring_submits++;
     } else if (ret != -EAGAIN && ret != -EBUSY && ret != -EINTR) {
         g_warning("block engine: io_uring_submit: %s", g_strerror(-ret));
     }
@@ -210,14 +211,15 @@ static struct io_uring_sqe *uring_get_sqe(BlockEngine *eng)
     return sqe;
 }
 
-static ssize_t uring_wait(BlockEngine *eng, struct io_uring_sqe *sqe, UringReq *r)
+static ssize_t uring_wait(BlockEngine *eng, struct io_uring_sqe *sqe, UringReq *r,
+                          unsigned batch)
 {
     r->co = co_self(&eng->co);
     r->done = false;
     io_uring_sqe_set_data(sqe, r);
     eng->sq_pending++;
     eng->uring_inflight++;
-    if (eng->sq_pending >= SUBMIT_BATCH) {
+    if (eng->sq_pending >= MIN(batch, ENGINE_SUBMIT_BATCH)) {
         uring_submit(eng);
     }
     while (!r->done) {
@@ -228,10 +230,10 @@ static ssize_t uring_wait(BlockEngine *eng, struct io_uring_sqe *sqe, UringReq *
 #endif
 
 static ssize_t engine_co_rw(BlockEngine *eng, PoolOp op, int fd, const struct iovec *iov,
-                            int niov, int64_t off, bool use_uring)
+                            int niov, int64_t off, unsigned uring_batch)
 {
 #ifdef CONFIG_LIBURING
-    if (use_uring && eng->have_uring) {
+    if (uring_batch && eng->have_uring) {
         UringReq r;
         struct io_uring_sqe *sqe = uring_get_sqe(eng);
         ssize_t ret;
@@ -241,7 +243,7 @@ static ssize_t engine_co_rw(BlockEngine *eng, PoolOp op, int fd, const struct io
         } else {
             io_uring_prep_writev(sqe, fd, iov, niov, off);
         }
-        ret = uring_wait(eng, sqe, &r);
+        ret = uring_wait(eng, sqe, &r, uring_batch);
         return ret;
     }
 #endif
@@ -250,26 +252,26 @@ static ssize_t engine_co_rw(BlockEngine *eng, PoolOp op, int fd, const struct io
 }
 
 ssize_t engine_co_preadv(BlockEngine *eng, int fd, const struct iovec *iov, int niov,
-                         int64_t off, bool use_uring)
+                         int64_t off, unsigned uring_batch)
 {
-    return engine_co_rw(eng, PW_READ, fd, iov, niov, off, use_uring);
+    return engine_co_rw(eng, PW_READ, fd, iov, niov, off, uring_batch);
 }
 
 ssize_t engine_co_pwritev(BlockEngine *eng, int fd, const struct iovec *iov, int niov,
-                          int64_t off, bool use_uring)
+                          int64_t off, unsigned uring_batch)
 {
-    return engine_co_rw(eng, PW_WRITE, fd, iov, niov, off, use_uring);
+    return engine_co_rw(eng, PW_WRITE, fd, iov, niov, off, uring_batch);
 }
 
-int engine_co_fdatasync(BlockEngine *eng, int fd, bool use_uring)
+int engine_co_fdatasync(BlockEngine *eng, int fd, unsigned uring_batch)
 {
 #ifdef CONFIG_LIBURING
-    if (use_uring && eng->have_uring) {
+    if (uring_batch && eng->have_uring) {
         UringReq r;
         struct io_uring_sqe *sqe = uring_get_sqe(eng);
 
         io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
-        return uring_wait(eng, sqe, &r);
+        return uring_wait(eng, sqe, &r, uring_batch);
     }
 #endif
     PoolWork w = { .op = PW_FSYNC, .fd = fd };

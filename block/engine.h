@@ -28,6 +28,7 @@ struct BlockEngine {
     bool have_uring;
     void *ring;                     /* struct io_uring * */
     unsigned sq_pending;            /* prepared, not yet submitted SQEs */
+    uint64_t uring_submits;         /* io_uring_submit() calls that submitted */
     unsigned uring_inflight;
     GThreadPool *pool;
     int pool_efd;                   /* eventfd: pool work done */
@@ -46,12 +47,18 @@ void engine_bh(BlockEngine *eng, EngineBhFn *fn, void *opaque);
 /* Same, callable from any thread. */
 void engine_bh_threadsafe(BlockEngine *eng, EngineBhFn *fn, void *opaque);
 
-/* Coroutine-only I/O primitives; they return bytes transferred or -errno. */
+/* Requests prepared in the io_uring submission queue before they are submitted (unless
+ * the main loop comes round first); a file node's aio-max-batch lowers it. */
+#define ENGINE_SUBMIT_BATCH 32u
+
+/* Coroutine-only I/O primitives; they return bytes transferred or -errno. @uring_batch:
+ * 0 runs the request on the thread pool; otherwise it goes through io_uring (when the
+ * engine has it) and the queue is submitted once it holds @uring_batch requests. */
 ssize_t engine_co_preadv(BlockEngine *eng, int fd, const struct iovec *iov, int niov,
-                         int64_t off, bool use_uring);
+                         int64_t off, unsigned uring_batch);
 ssize_t engine_co_pwritev(BlockEngine *eng, int fd, const struct iovec *iov, int niov,
-                          int64_t off, bool use_uring);
-int engine_co_fdatasync(BlockEngine *eng, int fd, bool use_uring);
+                          int64_t off, unsigned uring_batch);
+int engine_co_fdatasync(BlockEngine *eng, int fd, unsigned uring_batch);
 /* Runs fn(opaque) on a pool thread and yields until it returns its result. */
 int engine_co_run_in_thread(BlockEngine *eng, EngineThreadFn *fn, void *opaque);
 

@@ -21,7 +21,7 @@ enum { LOCK_PERM_BASE = 100, LOCK_SHARED_BASE = 200, NSTACK_IOV = 16,
 typedef struct BDRVFileState {
     int fd;
     bool is_blockdev;
-    bool use_uring;
+    unsigned uring_batch;       /* engine_co_*(): 0 = thread pool (aio=threads) */
     bool no_locks;              /* locking=auto on a file system without OFD locks */
 } BDRVFileState;
 
@@ -189,7 +189,11 @@ static int file_open(BlockDriverState *bs, GError **errp)
         return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
     }
     s->is_blockdev = S_ISBLK(st.st_mode);
-    s->use_uring = bs->eng->have_uring && bs->opts.aio != BLOCK_AIO_THREADS;
+    /* aio-max-batch=N caps the requests queued before a submission (QEMU applies it
+     * to aio=native; here native is io_uring); aio=threads has no batches, as QEMU */
+    s->uring_batch = bs->opts.aio == BLOCK_AIO_THREADS ? 0 :
+                     bs->opts.aio_max_batch && bs->opts.aio_max_batch < ENGINE_SUBMIT_BATCH ?
+                     (unsigned)bs->opts.aio_max_batch : ENGINE_SUBMIT_BATCH;
     if (bs->direct) {
         file_probe_alignment(bs, s);
     }
@@ -251,8 +255,8 @@ static int file_rw_one(BlockDriverState *bs, bool write, int64_t off, int64_t by
     while (done < bytes) {
         int n = file_iov(qiov, qoff + done, bytes - done, stackv, &iov);
         ssize_t ret = write ?
-            engine_co_pwritev(bs->eng, s->fd, iov, n, off + done, s->use_uring) :
-            engine_co_preadv(bs->eng, s->fd, iov, n, off + done, s->use_uring);
+            engine_co_pwritev(bs->eng, s->fd, iov, n, off + done, s->uring_batch) :
+            engine_co_preadv(bs->eng, s->fd, iov, n, off + done, s->uring_batch);
         if (iov != stackv) {
             g_free(iov);
         }
@@ -358,7 +362,7 @@ static int file_co_flush(BlockDriverState *bs)
     if (bs->no_flush || bs->read_only) {
         return 0;
     }
-    return engine_co_fdatasync(bs->eng, s->fd, s->use_uring);
+    return engine_co_fdatasync(bs->eng, s->fd, s->uring_batch);
 }
 
 /* ---- fallocate / ioctl on the pool ------------------------------------------------------ */

@@ -41,6 +41,7 @@ typedef struct BdNode {
     BlockCacheMode cache;
     BlockAioMode aio;
     bool aio_set;
+    int64_t aio_max_batch;          /* file nodes: 0 = the engine's batch */
     bool discard_ignore;
     BlockDetectZeroes detect_zeroes;
     BlockOpenOptions o;             /* filled when opened; kept for backing chains */
@@ -307,6 +308,10 @@ static bool bd_declare(Machine *m, JsonObject *o, bool kv, const char *spec, boo
     if (aio && !block_aio_mode_parse(aio, &n->aio))
         return bd_error(errp, espec, "aio must be threads, io_uring or native");
     n->aio_set = aio != NULL;
+    JsonNode *batch = json_object_get_member(o, "aio-max-batch");
+    if (batch && !qv_int(batch, NULL, "aio-max-batch", kv, 0, INT64_MAX, "int64_t",
+                         &n->aio_max_batch, errp))
+        return false;
     const char *locking = json_object_has_member(o, "locking") ? kv_get_str(o, "locking") : NULL;
     if (locking && !block_locking_parse(locking, &n->locking)) {
         g_autofree char *why = g_strdup_printf("Parameter 'locking' does not accept value "
@@ -336,6 +341,7 @@ static void bd_options(Machine *m, BdNode *n, bool read_only)
     n->o.detect_zeroes = n->detect_zeroes;
     if (f && f->aio_set)
         n->o.aio = f->aio;
+    n->o.aio_max_batch = f ? f->aio_max_batch : n->aio_max_batch;
     if (n->backing_null) {
         n->o.backing = BLOCK_BACKING_NONE;
     } else if (n->backing_ref) {

@@ -123,6 +123,7 @@ struct BlockOpenOptions {
     bool backing_read_write;    /* open the backing chain writable (commit) */
     bool check_mode;            /* do not repair a dirty image on open (check) */
     uint64_t l2_cache_size;     /* qcow2 L2 table cache in bytes; 0 = default */
+    uint64_t aio_max_batch;     /* file: io_uring requests per submission; 0 = default */
     bool inactive;              /* migration destination: the source still owns the image.
                                  * Opened read-only without locks; the backend still says
                                  * read_only as asked, writes fail with -EPERM until

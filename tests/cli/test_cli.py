@@ -166,6 +166,8 @@ class BadInput(unittest.TestCase):
                      f"driver=file,node-name=f,filename={img},bogus=1")
             self.bad("Parameter 'locking' does not accept value 'no'", "-blockdev",
                      f"driver=file,node-name=f,filename={img},locking=no")
+            self.bad("Parameter 'aio-max-batch' expects", "-blockdev",
+                     f"driver=file,node-name=f,filename={img},aio-max-batch=-1")
             self.bad("force-share=on can only be used with read-only images", "-blockdev",
                      f"driver=file,node-name=f,filename={img},force-share=on")
             self.bad("not a qcow2 image", "-blockdev",

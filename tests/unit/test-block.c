@@ -249,6 +249,51 @@ static void test_thread_pool(Fixture *f, gconstpointer data)
     run_aio(f, "pool.raw");
 }
 
+/* aio-max-batch=N: io_uring gets the requests queued N at a time (the engine's batch of
+ * 32 otherwise); the submissions are counted while 64 reads are queued, before the
+ * main loop runs. */
+static uint64_t batch_submits(Fixture *f, const char *name, uint64_t max_batch)
+{
+    g_autofree char *path = g_build_filename(f->dir, name, NULL);
+    enum { N = 64 };
+    static uint8_t bufs[N][512];
+    struct iovec iov[N];
+    AioState a = { 0 };
+    BlockOpenOptions o;
+    GError *err = NULL;
+
+    g_assert_cmpint(block_create(f->eng, path, "raw", NULL, N * 512, &err), ==, 0);
+    block_open_options_init(&o);
+    o.format = "raw";
+    o.aio = BLOCK_AIO_IO_URING;
+    o.aio_max_batch = max_batch;
+    BlockBackend *blk = blk_open(f->eng, path, &o, &err);
+    g_assert_no_error(err);
+    uint64_t before = f->eng->uring_submits;
+    for (int i = 0; i < N; i++) {
+        iov[i] = (struct iovec){ bufs[i], 512 };
+        blk_aio_preadv(blk, i * 512, &iov[i], 1, aio_cb, &a);
+    }
+    uint64_t n = f->eng->uring_submits - before;
+    blk_drain(blk);
+    g_assert_cmpint(a.done, ==, N);
+    g_assert_cmpint(a.errors, ==, 0);
+    blk_close(blk);
+    return n;
+}
+
+static void test_aio_max_batch(Fixture *f, gconstpointer data)
+{
+    if (!block_engine_has_io_uring(f->eng)) {
+        g_test_skip("io_uring is not available here (aio-max-batch batches its requests)");
+        return;
+    }
+    g_assert_cmpuint(batch_submits(f, "b0.raw", 0), ==, 64 / ENGINE_SUBMIT_BATCH);
+    g_assert_cmpuint(batch_submits(f, "b4.raw", 4), ==, 16);
+    g_assert_cmpuint(batch_submits(f, "b1.raw", 1), ==, 64);
+    g_assert_cmpuint(batch_submits(f, "b99.raw", 99), ==, 64 / ENGINE_SUBMIT_BATCH);
+}
+
 /* ---- locking, options -------------------------------------------------------------- */
 
 static void test_locking(Fixture *f, gconstpointer data)
@@ -706,6 +751,7 @@ int main(int argc, char **argv)
     ADD("direct-alignment", test_direct_alignment);
     ADD("aio", test_aio);
     ADD("thread-pool", test_thread_pool);
+    ADD("aio-max-batch", test_aio_max_batch);
     ADD("locking", test_locking);
     ADD("lock-bytes", test_lock_bytes);
     ADD("lock-conflicts", test_lock_conflicts);
