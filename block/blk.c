@@ -48,35 +48,36 @@ void block_open_options_init(BlockOpenOptions *o)
     o->aio = BLOCK_AIO_DEFAULT;
 }
 
+/* The index of @s in @names (an enum's values in order), or -1. */
+static int name_index(const char *s, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(s, names[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
 bool block_cache_mode_parse(const char *s, BlockCacheMode *mode)
 {
     static const char *const names[] = { "writeback", "none", "writethrough", "directsync",
                                          "unsafe" };
+    int i = strcmp(s, "off") == 0 ? BLOCK_CACHE_NONE : name_index(s, names, G_N_ELEMENTS(names));
 
-    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
-        if (strcmp(s, names[i]) == 0) {
-            *mode = (BlockCacheMode)i;
-            return true;
-        }
-    }
-    if (strcmp(s, "off") == 0) {
-        *mode = BLOCK_CACHE_NONE;
-        return true;
-    }
-    return false;
+    if (i < 0)
+        return false;
+    *mode = (BlockCacheMode)i;
+    return true;
 }
 
 bool block_locking_parse(const char *s, BlockLocking *out)
 {
     static const char *const names[] = { "auto", "on", "off" };
+    int i = name_index(s, names, G_N_ELEMENTS(names));
 
-    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
-        if (strcmp(s, names[i]) == 0) {
-            *out = (BlockLocking)i;
-            return true;
-        }
-    }
-    return false;
+    if (i < 0)
+        return false;
+    *out = (BlockLocking)i;
+    return true;
 }
 
 bool block_aio_mode_parse(const char *s, BlockAioMode *mode)
@@ -94,14 +95,12 @@ bool block_aio_mode_parse(const char *s, BlockAioMode *mode)
 bool block_detect_zeroes_parse(const char *s, BlockDetectZeroes *dz)
 {
     static const char *const names[] = { "off", "on", "unmap" };
+    int i = name_index(s, names, G_N_ELEMENTS(names));
 
-    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
-        if (strcmp(s, names[i]) == 0) {
-            *dz = (BlockDetectZeroes)i;
-            return true;
-        }
-    }
-    return false;
+    if (i < 0)
+        return false;
+    *dz = (BlockDetectZeroes)i;
+    return true;
 }
 
 bool block_discard_parse(const char *s, bool *ignore)
