@@ -20,6 +20,7 @@ bool cmdline_h_daemonize(VireoOptions *o, const char *v, GError **errp);
 bool cmdline_h_name(VireoOptions *o, const char *v, GError **errp);
 bool cmdline_h_msg(VireoOptions *o, const char *v, GError **errp);
 bool cmdline_h_overcommit(VireoOptions *o, const char *v, GError **errp);
+bool cmdline_h_trace(VireoOptions *o, const char *v, GError **errp);
 bool cmdline_h_sandbox(VireoOptions *o, const char *v, GError **errp);
 bool cmdline_h_global(VireoOptions *o, const char *v, GError **errp);
 bool cmdline_h_add_fd(VireoOptions *o, const char *v, GError **errp);

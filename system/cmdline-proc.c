@@ -5,6 +5,7 @@
  */
 #include "cmdline-int.h"
 #include "vireo/sandbox.h"
+#include "vireo/trace.h"
 #include <string.h>
 
 bool cmdline_h_pidfile(VireoOptions *o, const char *v, GError **errp)
@@ -42,6 +43,29 @@ bool cmdline_h_msg(VireoOptions *o, const char *v, GError **errp)
     g_autoptr(JsonObject) kv = cmdline_opt_parse("msg", v, NULL, keys, NULL, errp);
     return kv && cmdline_opt_bool(kv, "msg", v, "timestamp", false, &o->msg_timestamp, errp) &&
            cmdline_opt_bool(kv, "msg", v, "guest-name", false, &o->msg_guest_name, errp);
+}
+
+/* -trace [enable=]PATTERN[,events=FILE][,file=FILE]: QEMU's trace option over Vireo's
+ * events (vireo/trace.h). */
+bool cmdline_h_trace(VireoOptions *o, const char *v, GError **errp)
+{
+    static const char *const keys[] = { "enable", "events", "file", NULL };
+    g_autoptr(JsonObject) kv = cmdline_opt_parse("trace", v, "enable", keys, NULL, errp);
+    GError *err = NULL;
+
+    if (!kv)
+        return false;
+    const char *en = json_object_has_member(kv, "enable") ? kv_get_str(kv, "enable") : NULL;
+    const char *ev = json_object_has_member(kv, "events") ? kv_get_str(kv, "events") : NULL;
+    const char *file = json_object_has_member(kv, "file") ? kv_get_str(kv, "file") : NULL;
+    if ((en && !trace_enable_pattern(en, true, &err)) ||
+        (ev && !trace_enable_events_file(ev, &err)) ||
+        (file && !trace_set_file(file, &err))) {
+        cmdline_bad(errp, "trace", v, err->message);
+        g_error_free(err);
+        return false;
+    }
+    return true;
 }
 
 /* -overcommit mem-lock=on|off,cpu-pm=on|off */

@@ -784,6 +784,8 @@ static const CmdParam msg_params[] = {
     P("timestamp", BOOLEAN, NULL), P("guest-name", BOOLEAN, "Prepends guest name for error "
                                      "messages but only if -name guest is set otherwise "
                                      "option is ignored"), PEND };
+static const CmdParam trace_params[] = {
+    P("enable", STRING, NULL), P("events", STRING, NULL), P("file", STRING, NULL), PEND };
 static const CmdParam overcommit_params[] = {
     P("mem-lock", BOOLEAN, NULL), P("cpu-pm", BOOLEAN, NULL), PEND };
 static const CmdParam sandbox_params[] = {
@@ -900,6 +902,8 @@ static const OptDef opts[] = {
     { "daemonize", ARG_NONE, cmdline_h_daemonize, "-daemonize                  detach once the monitors are ready" },
     { "msg", ARG_ONE, cmdline_h_msg, "-msg timestamp=on|off[,guest-name=on|off]  message prefixes",
       "msg", msg_params },
+    { "trace", ARG_ONE, cmdline_h_trace, "-trace [enable=]PATTERN[,events=FILE][,file=FILE]  trace events (-trace help)",
+      "trace", trace_params },
     { "overcommit", ARG_ONE, cmdline_h_overcommit, "-overcommit mem-lock=on|off  lock guest and Vireo memory",
       "overcommit", overcommit_params },
     { "sandbox", ARG_ONE, cmdline_h_sandbox, "-sandbox on|off[,obsolete=,elevateprivileges=,spawn=,resourcecontrol=]",

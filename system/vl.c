@@ -4,6 +4,7 @@
  * start-up failure or KVM internal error; (v << 1) | 1 from isa-debug-exit.
  */
 #include "config-host.h"
+#include "vireo/trace.h"
 #include "vireo/cmdline.h"
 #include "vireo/object.h"
 #include "vireo/fdset.h"
@@ -489,12 +490,13 @@ int vireo_main(int argc, char **argv)
     VireoOptions o;
     g_autoptr(GError) err = NULL;
     int pidfd = -1;
-    trace_startup("main");
+    gint64 t_main = g_get_real_time();
     set_thread_stack_size();
     if (!cmdline_parse(argc, argv, &o, &err)) {
         report_error("%s", err->message);
         return 1;
     }
+    trace_emit_at(TRACE_VIREO_STARTUP, t_main, "main");
     if (handle_info_requests(&o)) {
         cmdline_free(&o);
         return 0;

@@ -3,6 +3,7 @@
  * ordered device list, and a bare machine for unit tests.
  */
 #include "vireo/machine.h"
+#include "vireo/trace.h"
 #include "vireo/drive.h"
 #include "vireo/net.h"
 #include "vireo/pci.h"
@@ -326,11 +327,7 @@ Machine *machine_new_test(uint64_t ram)
 
 void trace_startup(const char *what)
 {
-    if (!g_getenv("VIREO_TRACE_STARTUP"))
-        return;
-    gint64 t = g_get_real_time();
-    fprintf(stderr, "vireo-trace: %" G_GINT64_FORMAT ".%06d %s\n", t / 1000000,
-            (int)(t % 1000000), what);
+    trace_emit(TRACE_VIREO_STARTUP, "%s", what);
 }
 
 /* Frees devices in reverse order of realization, then the machine. */

@@ -60,6 +60,26 @@ class BadInput(unittest.TestCase):
     def test_unknown_option(self):
         self.bad("-frobnicate: invalid option", "-frobnicate")
 
+    def test_trace(self):
+        self.bad("-trace nosuch: trace event 'nosuch' does not exist", "-trace", "nosuch")
+        self.bad("Invalid parameter 'bogus'", "-trace", "vireo_*,bogus=1")
+        with tempfile.TemporaryDirectory() as d:
+            out, ev = os.path.join(d, "t.log"), os.path.join(d, "events")
+            self.bad(f"{ev}", "-trace", f"events={ev}")          # missing events file
+            rc, _, err = run("-trace", f"vireo_startup,file={out}", "--version")
+            self.assertEqual(rc, 0, err)
+            with open(out) as f:
+                self.assertRegex(f.read(), r"^vireo-trace: \d+\.\d{6} vireo_startup main\n$")
+            with open(ev, "w") as f:                       # QEMU's events file
+                f.write("# all of ours, then not startup\nvireo_*\n-vireo_startup\n")
+            rc, _, err = run("-trace", f"events={ev},file={out}", "--version")
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(os.path.getsize(out), 0)
+            with open(ev, "w") as f:
+                f.write("vireo_startup\nno_such_event\n")
+            self.bad(f"{ev}:2: trace event 'no_such_event' does not exist",
+                     "-trace", f"events={ev}")
+
     def test_missing_argument(self):
         self.bad("-m: requires an argument", "-m")
 

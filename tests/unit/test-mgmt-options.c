@@ -137,7 +137,7 @@ static void test_process(void)
 
 static void test_help(void)
 {
-    const char *opts[] = { "name", "msg", "overcommit", "sandbox", "global", "add-fd",
+    const char *opts[] = { "name", "msg", "overcommit", "sandbox", "trace", "global", "add-fd",
                            "smp", "m", "rtc", "mon", "drive", "chardev" };
     for (size_t i = 0; i < G_N_ELEMENTS(opts); i++) {
         VireoOptions o;

@@ -20,9 +20,9 @@ kboot() {
   local label=$1 extra=${2:-} log=$VSB_LOGDIR/$1.log; shift 2 || shift $#
   [ "${1:-}" = -- ] && shift
   TEXT= PHYS= CACHED=
-  VIREO_TRACE_STARTUP=1 vsb_boot "$log" --timeout 240 --first-output 200 --silence 200 \
+  vsb_boot "$log" --timeout 240 --first-output 200 --silence 200 \
     --marker VTEST-INIT --exit-after VTEST-DONE --exit-grace 60 -- \
-    "${VMM_CMD[@]}" -m 256 "$@" -kernel "$VSB_VMLINUZ" -initrd "$VSB_INITRD" \
+    "${VMM_CMD[@]}" -trace vireo_startup -m 256 "$@" -kernel "$VSB_VMLINUZ" -initrd "$VSB_INITRD" \
     -append "console=ttyS0 quiet panic=-1 $extra vtest=kaslr"
   local line; line=$(grep -m1 '^VTEST-KASLR ' "$log")
   TEXT=${line#*text=}; TEXT=${TEXT%% *}; PHYS=${line##*phys=}
