@@ -146,7 +146,9 @@ typedef struct MigSection {
     uint32_t instance;              /* among sections of that name, in machine order */
     char id[64];                    /* the device's or netdev's id, or "" */
     int32_t devfn;                  /* PCI devfn, or -1 */
-    Device *dev;                    /* NULL for kvm-vm, vCPUs and netdevs */
+    Device *dev;                    /* NULL for kvm-vm, vCPUs and netdevs; used only
+                                     * while a device of serial dev_serial is there */
+    uint64_t dev_serial;
     int cpu;                        /* vCPU index, or -1 */
     struct NetBackend *nd;          /* a user netdev (looked up again before use) */
     unsigned nlevels;

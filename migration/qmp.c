@@ -370,6 +370,11 @@ bool migration_incoming_pending(Machine *m)
     return s && s->incoming && runstate_get(m) == RUN_STATE_INMIGRATE;
 }
 
+bool migration_is_active(Machine *m)
+{
+    return m->migration && active(status_of(m->migration));
+}
+
 bool migration_before_cont(Machine *m, GError **errp)
 {
     MigrationState *s = m->migration;

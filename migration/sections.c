@@ -108,6 +108,7 @@ GArray *mig_sections(Machine *m)
         s.instance = next_instance(a, s.name);
         g_strlcpy(s.id, d->id ? d->id : "", sizeof(s.id));
         s.dev = d;
+        s.dev_serial = d->serial;
         s.cpu = -1;
         s.devfn = device_class_is(d->cls, &pci_device_class) ? ((PciDevice *)d)->devfn : -1;
         add_levels(&s, d->cls);
@@ -374,6 +375,21 @@ static NetBackend *section_netdev(Machine *m, const MigSection *s, GError **errp
     return NULL;
 }
 
+/* A section's device, unless it was removed since the section list was made (a guest
+ * may eject a hot-plugged device while a live migration runs). */
+static Device *section_device(Machine *m, const MigSection *s, GError **errp)
+{
+    for (guint i = 0; i < m->devices->len; i++) {
+        Device *d = m->devices->pdata[i];
+        if (d->serial == s->dev_serial)
+            return d;
+    }
+    g_autofree char *label = mig_section_label(s);
+    g_set_error(errp, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "device %s was removed during the "
+                "migration", label);
+    return NULL;
+}
+
 static bool save_one(Machine *m, const MigSection *s, GByteArray *out, GError **errp)
 {
     if (s->nd) {
@@ -381,8 +397,10 @@ static bool save_one(Machine *m, const MigSection *s, GByteArray *out, GError **
         return nd && net_slirp_state_save(nd, out, errp);
     }
     if (s->dev) {
-        device_state_save(s->dev, out);
-        return true;
+        Device *d = section_device(m, s, errp);
+        if (d)
+            device_state_save(d, out);
+        return d != NULL;
     }
     if (s->cpu >= 0) {
         g_autofree X86CPUState *st = g_new0(X86CPUState, 1);
@@ -420,8 +438,10 @@ static bool load_one(Machine *m, const MigSection *s, const uint8_t *buf, size_t
         NetBackend *nd = section_netdev(m, s, errp);
         return nd && net_slirp_state_load(nd, buf, len, errp);
     }
-    if (s->dev)
-        return device_state_load(s->dev, buf, len, errp);
+    if (s->dev) {
+        Device *d = section_device(m, s, errp);
+        return d && device_state_load(d, buf, len, errp);
+    }
     if (s->cpu >= 0) {
         g_autofree X86CPUState *st = g_new0(X86CPUState, 1);
         ssize_t n = vmstate_load(&vmstate_x86_cpu, st, buf, len, errp);

@@ -14,6 +14,7 @@
 #include "vireo/device.h"
 #include "vireo/hotplug.h"
 #include "vireo/kvm.h"
+#include "vireo/migration.h"
 #include "vireo/object.h"
 #include "vireo/qom.h"
 #include <stdio.h>
@@ -425,6 +426,11 @@ void qmp_object_del(Machine *m, const char *id, GError **errp)
 bool qmp_device_add(QmpCtx *c, JsonObject *args, GString *ret, GError **errp)
 {
     GError *err = NULL;
+    if (migration_is_active(c->m)) {               /* QEMU's check and words */
+        g_set_error_literal(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
+                            "device_add not allowed while migrating");
+        return false;
+    }
     if (!machine_hotplug_device(c->m, args, &err)) {
         qmp_error_from(errp, err);
         return false;
@@ -439,6 +445,11 @@ void qmp_device_del(Machine *m, const char *id, GError **errp)
     Device *d = machine_find_device(m, id);
     if (!d || !d->user_created) {
         error_not_found(errp, id);
+        return;
+    }
+    if (migration_is_active(m)) {
+        g_set_error_literal(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
+                            "device_del not allowed while migrating");
         return;
     }
     if (!machine_unplug_device(m, d, &err))

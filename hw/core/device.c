@@ -202,8 +202,10 @@ Device *device_new(Machine *m, const DeviceClass *cls)
 {
     g_assert(cls->instance_size >= sizeof(Device));
     Device *dev = g_malloc0(cls->instance_size);
+    static uint64_t next_serial;
     dev->cls = cls;
     dev->machine = m;
+    dev->serial = __atomic_add_fetch(&next_serial, 1, __ATOMIC_RELAXED);
     chain_init(cls, dev);
     apply_globals(dev);
     if (cls->init)

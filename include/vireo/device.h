@@ -66,6 +66,8 @@ struct Device {
     bool realized;
     bool user_created;             /* -device / device_add (QOM: /machine/peripheral*) */
     bool hotplugged;               /* device_add after the guest started */
+    uint64_t serial;               /* unique in the process, never reused: finds a device
+                                    * again without holding a pointer (migration) */
 };
 
 /* All device types, abstract ones included, in a static table (hw/core/devices.c). */

@@ -29,6 +29,8 @@ bool migration_load_fd(Machine *m, int fd, GError **errp);
  * then runs when it completes, as QEMU); after a completed outgoing migration takes
  * the disks back first. */
 bool migration_before_cont(Machine *m, GError **errp);
+/* Whether a migration runs (setup to switch-over): device_add and device_del wait. */
+bool migration_is_active(Machine *m);
 
 /* Snapshots of the whole VM into the qcow2 disks (savevm/loadvm/delvm, info
  * snapshots); errors are QEMU's texts. */

@@ -34,6 +34,7 @@
 #include "vireo/drive.h"
 #include "vireo/pc.h"
 #include "vireo/fw_cfg.h"
+#include "vireo/hotplug.h"
 #include "vireo/input.h"
 #include "vireo/ramblock.h"
 #include "vireo/virtio.h"
@@ -1327,6 +1328,46 @@ static void one_connection(const char *uri, bool multifd)
     g_assert_cmpuint(open_fds(), ==, fds);
 }
 
+/* A device removed while a live migration runs (a guest may eject a hot-plugged device
+ * at any time): the source fails the migration, naming the device, instead of saving
+ * freed state, and keeps the VM; device_add and device_del wait, as in QEMU. */
+static void test_live_device_removed(void)
+{
+    g_autofree char *path = g_strdup_printf("%s/mig-r-%d.sock", g_get_tmp_dir(), getpid());
+    g_autofree char *uri = g_strconcat("unix:", path, NULL);
+    Machine *a = machine(8 * MB, 1), *b = machine(8 * MB, 1);
+    GError *err = NULL;
+    g_assert_true(migration_incoming_init(b, uri, &err));
+    g_autofree char *target = target_of(b, uri);
+    MigrationState *s = mig_state(a);
+    s->caps[MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER] = true;
+    s->p.max_bandwidth = 0;
+    g_assert_false(migration_is_active(a));
+    machine_find_device(a, "rng1")->user_created = true;  /* as if -device'd */
+    qmp_migrate(a, target, false, false, false, false, false, false, false, false, &err);
+    g_assert_no_error(err);
+    wait_status(a, MIGRATION_STATUS_PRE_SWITCHOVER);
+    g_assert_true(migration_is_active(a));
+    qmp_device_del(a, "rng1", &err);
+    g_assert_cmpstr(err ? err->message : "", ==, "device_del not allowed while migrating");
+    g_clear_error(&err);
+    Device *rng1 = machine_find_device(a, "rng1");
+    g_assert_nonnull(rng1);
+    machine_remove_device(a, rng1);                       /* what a guest's eject does */
+    qmp_migrate_continue(a, MIGRATION_STATUS_PRE_SWITCHOVER, &err);
+    g_assert_no_error(err);
+    wait_status(a, MIGRATION_STATUS_FAILED);
+    MigrationInfo *i = qmp_query_migrate(a, NULL);
+    g_assert_nonnull(i->error_desc);
+    g_assert_nonnull(strstr(i->error_desc, "id 'rng1'"));
+    g_assert_nonnull(strstr(i->error_desc, "was removed during the migration"));
+    qapi_free_MigrationInfo(i);
+    g_assert_false(migration_is_active(a));
+    machine_done(a);
+    machine_done(b);
+    unlink(path);
+}
+
 static void test_incoming_one_connection(void)
 {
     g_autofree char *path = g_strdup_printf("%s/mig-o-%d.sock", g_get_tmp_dir(), getpid());
@@ -1529,6 +1570,7 @@ int main(int argc, char **argv)
     g_test_add_func("/migration/live-refused", test_live_refused);
     g_test_add_func("/migration/live-cancel", test_live_cancel);
     g_test_add_func("/migration/incoming-one-connection", test_incoming_one_connection);
+    g_test_add_func("/migration/live-device-removed", test_live_device_removed);
     g_test_add_func("/migration/exec", test_exec);
     g_test_add_func("/migration/teardown", test_teardown);
     int r = g_test_run();
