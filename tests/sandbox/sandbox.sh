@@ -209,9 +209,16 @@ for ((try = 1; try <= attempts; try++)); do
       rc=125 ;;
     timeout) vsb_log "timeout after $timeout s; killed the outer QEMU"; rc=124 ;;
     dead)
+      # The outer guest went away mid-run (seen in 50-libvirt while QEMU 7.2 started
+      # its domain, and in bench/net.sh: the nested TCG+SVM outer kernel, with nothing
+      # on its console): like a livelock, the run resumes after the cases it finished.
       vsb_log "outer guest ended without an exit status"
       cat "$job/qemu.log" >&2
       tail -n 30 "$job/console" | sed 's/\r$//; s/^/sandbox: console: /' >&2
+      cp "$job/console" "$VSB_CACHE/last-dead-console.log" 2>/dev/null
+      if [ "$try" -lt "$attempts" ] && [ $((deadline - $(date +%s))) -ge 60 ]; then
+        vsb_log "retrying (attempt $((try + 1)) of $attempts)"; continue
+      fi
       rc=125 ;;
     exit:*) rc=${result#exit:} ;;
   esac
