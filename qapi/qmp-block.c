@@ -225,19 +225,26 @@ static void remove_medium(Machine *m, Device *dev, DriveInfo *d)
 /* libvirt's media change (QEMU 7.2 block.json): blockdev-open-tray, then this, then
  * blockdev-del of the old nodes, blockdev-add of the new, blockdev-insert-medium,
  * blockdev-close-tray. An empty device is no error (QEMU's rule). */
+/* The CD-ROM device @id with its tray open (the media commands' precondition), or NULL. */
+static Device *find_open_cd(Machine *m, const char *id, DriveInfo **d, GError **errp)
+{
+    Device *dev = find_cd(m, NULL, id, d, errp);
+
+    if (dev && !ide_cd_tray_open(dev)) {
+        g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
+                    "Tray of device '%s' is not open", id);
+        return NULL;
+    }
+    return dev;
+}
+
 void qmp_blockdev_remove_medium(Machine *m, const char *id, GError **errp)
 {
     DriveInfo *d;
-    Device *dev = find_cd(m, NULL, id, &d, errp);
+    Device *dev = find_open_cd(m, id, &d, errp);
 
-    if (!dev)
-        return;
-    if (!ide_cd_tray_open(dev)) {
-        g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
-                    "Tray of device '%s' is not open", id);
-        return;
-    }
-    remove_medium(m, dev, d);
+    if (dev)
+        remove_medium(m, dev, d);
 }
 
 void qmp_blockdev_insert_medium(Machine *m, const char *id, const char *node_name,
@@ -256,14 +263,9 @@ void qmp_blockdev_insert_medium(Machine *m, const char *id, const char *node_nam
                     "Node '%s' is already in use", node_name);
         return;
     }
-    dev = find_cd(m, NULL, id, &d, errp);
+    dev = find_open_cd(m, id, &d, errp);
     if (!dev)
         return;
-    if (!ide_cd_tray_open(dev)) {
-        g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
-                    "Tray of device '%s' is not open", id);
-        return;
-    }
     if (d && d->blk) {
         g_set_error(errp, QMP_ERROR, QAPI_ERROR_CLASS_GENERICERROR,
                     "There already is a medium in device '%s'", id);
