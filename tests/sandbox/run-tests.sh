@@ -6,7 +6,7 @@
 #
 #   tests/sandbox/run-tests.sh BUILD_DIR
 # Env: VSB_CASES=GLOB (run only matching cases), VSB_BOOT_VMMS="vireo qemu",
-#      VIREO_SANDBOX_CACHE, VSB_TIMEOUT (whole sandbox run, default 2400 s),
+#      VIREO_SANDBOX_CACHE, VSB_TIMEOUT (whole sandbox run, default 2700 s),
 #      VSB_TIER=full (also the cases marked "# vsb-tier: full": make sandbox-full).
 # Logs: BUILD_DIR/sandbox-logs/<case>/ (serial consoles, stdout/stderr of each case).
 set -uo pipefail
@@ -76,7 +76,7 @@ sandbox_boot() {  # THREAD PASS FRESH TIMEOUT
     -- bash "$VSB_DIR/lib/driver.sh" "$build" 2>&1 | grep --line-buffered -v '^\(not \)\?ok\b'
   return "${PIPESTATUS[0]}"
 }
-total=${VSB_TIMEOUT:-2400} src=0 fresh=1
+total=${VSB_TIMEOUT:-2700} src=0 fresh=1
 if [ $single -gt 0 ]; then
   sandbox_boot single single 1 $(( total < 600 ? total : 600 )); src=$?
   fresh=0

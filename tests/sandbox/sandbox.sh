@@ -13,7 +13,8 @@
 # is CMD's. 124: --timeout expired; 125: sandbox failure (boot, livelock twice, ...).
 # Outer QEMU livelocks (rcu stall / soft lockup, or no heartbeat) are killed by PID and
 # the run is retried (VSB_ATTEMPTS boots in all, default 3, within the same --timeout);
-# CMD sees the attempt number in $VSB_JOB/attempt (lib/driver.sh resumes after the
+# CMD sees the attempt number in $VSB_JOB/attempt and the seconds left before --timeout
+# in $VSB_JOB/budget (lib/driver.sh resumes after the
 # cases a livelocked attempt finished). Default: --mem 3072 --smp 2 --timeout 1800, cwd = current directory.
 # --scratch MB: an ext4 disk of MB (sparse) mounted at $VSB_SCRATCH (/tmp/vsb-scratch), for
 # what tmpfs cannot do (O_DIRECT, cache=none); discarded after the run.
@@ -194,6 +195,7 @@ attempts=${VSB_ATTEMPTS:-3}
 for ((try = 1; try <= attempts; try++)); do
   stalls_seen=0
   echo "$try" > "$job/attempt"
+  echo $((deadline - $(date +%s))) > "$job/budget"   # seconds this attempt has left
   if [ "$try" -gt 1 ] && [ "$scratch" -gt 0 ]; then   # a clean scratch disk again
     mkfs.ext4 -q -F -E lazy_itable_init=1,lazy_journal_init=1 "$job/scratch.img"
   fi

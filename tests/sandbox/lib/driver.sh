@@ -37,6 +37,20 @@ for c in "$VSB_DIR"/cases/*.sh; do
   cases+=("$c")
 done
 printf '%s\n' "${cases[@]##*/}" >> "$logs/cases.planned"
+# The run's budget (sandbox.sh --timeout, less this boot's start-up): a case's own limit
+# is cut so that every case after it keeps at least $reserve s. A case that hangs then
+# fails by name instead of leaving the later cases "did not finish".
+budget=$(cat "${VSB_JOB:-/nonexistent}/budget" 2>/dev/null)
+deadline=
+[[ $budget =~ ^[0-9]+$ ]] && deadline=$(( $(date +%s) + budget - 45 ))
+reserve=90
+left_cases=0
+for c in "${cases[@]}"; do
+  n=$(basename "$c" .sh)
+  [ -n "${done_before[$n]:-}" ] && continue
+  grep -q '^# vsb-tier: *full' "$c" && [ "${VSB_TIER:-default}" != full ] && continue
+  left_cases=$((left_cases + 1))
+done
 
 for c in "${cases[@]}"; do
   n=$(basename "$c" .sh)
@@ -53,9 +67,16 @@ for c in "${cases[@]}"; do
   fi
   to=$(sed -n 's/^# vsb-timeout: *\([0-9][0-9]*\).*/\1/p' "$c" | head -n1)
   to=${to:-300}
+  left_cases=$((left_cases - 1))
+  clamp=
+  if [ -n "$deadline" ]; then
+    cap=$(( deadline - $(date +%s) - reserve * left_cases ))
+    [ $cap -lt 60 ] && cap=60
+    [ $cap -lt "$to" ] && { to=$cap; clamp=", cut to the run's budget"; }
+  fi
   work=$(mktemp -d /tmp/vsb-case.XXXXXX)
   rm -rf "$logs/$n"; mkdir -p "$logs/$n"
-  echo "# sandbox case $n (limit ${to}s)"
+  echo "# sandbox case $n (limit ${to}s$clamp)"
   start=$(date +%s)
   ( cd "$VSB_ROOT" && VSB_WORK=$work VSB_LOGDIR=$logs/$n VSB_CASE=$n \
       timeout -k 10 "$to" bash "$c" 2> "$logs/$n/stderr.log" ) > "$logs/$n/stdout.log" &
@@ -91,7 +112,7 @@ for c in "${cases[@]}"; do
     esac
   done < "$logs/$n/stdout.log"
   if [ $rc = 124 ] || [ $rc = 137 ]; then
-    echo "not ok - $short: timed out after ${to}s" >> "$res"
+    echo "not ok - $short: timed out after ${to}s$clamp" >> "$res"
   elif [ $ntap = 0 ]; then
     echo "not ok - $short: exited $rc without reporting a test" >> "$res"
     tail -n 5 "$logs/$n/stderr.log" | sed 's/^/# /' >> "$res"

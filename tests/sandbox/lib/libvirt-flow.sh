@@ -267,7 +267,9 @@ step del-nic "detach-device: the NIC, libvirt sees DEVICE_DELETED" detach "$W/hp
 step change-media "change-media --update: the second ISO" virsh change-media "$dom" hdc "$W/cd2.iso" --update --live
 step eject "change-media --eject" virsh change-media "$dom" hdc --eject --live
 step insert "change-media --insert: the first ISO" virsh change-media "$dom" hdc "$W/cd1.iso" --insert --live
-wait_for 90 console_has 'VTEST-WAIT lv lifecycle'
+# A guest that stopped asking is hung or gone: its checks are not waited for again
+# (each wait would cost 90 s of the sandbox's budget for a result already known).
+[ -z "$skip" ] && wait_for 90 console_has 'VTEST-WAIT lv lifecycle'
 guest_results "$HP_KEYS"
 
 out=$(virsh qemu-monitor-command "$dom" '{"execute":"query-status"}' 2> "$W/virsh.err")
@@ -278,15 +280,27 @@ out=$(virsh qemu-monitor-command "$dom" --hmp 'info status' 2>&1)
 [[ $out == *paused* ]]; tap $? "the emulator says paused (HMP info status)" "$out"
 virsh resume "$dom" > /dev/null 2> "$W/virsh.err" && [ "$(state)" = running ]
 tap $? "resume" "state: $(state)" "$(lasterr)"
-virsh shutdown --mode acpi "$dom" > /dev/null 2> "$W/virsh.err"
-wait_for 90 eval '[ "$(state)" = "shut off" ]'
-tap $? "ACPI shutdown (virsh shutdown --mode acpi): shut off" "state: $(state)" "$(lasterr)"
-console_has VTEST-POWERBUTTON; tap $? "the guest saw the power button"
+if [ -n "$skip" ]; then
+  # No guest to press the button for: destroyed, so the second start is still tried.
+  tap 1 "ACPI shutdown (virsh shutdown --mode acpi): shut off" "not attempted: $skip"
+  tap 1 "the guest saw the power button" "not attempted: $skip"
+  virsh destroy "$dom" > /dev/null 2>&1
+else
+  virsh shutdown --mode acpi "$dom" > /dev/null 2> "$W/virsh.err"
+  wait_for 90 eval '[ "$(state)" = "shut off" ]'
+  tap $? "ACPI shutdown (virsh shutdown --mode acpi): shut off" "state: $(state)" "$(lasterr)"
+  console_has VTEST-POWERBUTTON; tap $? "the guest saw the power button"
+fi
 kill "$CAT" 2>/dev/null
 cp /var/log/libvirt/qemu/"$dom".log "$W/" 2>/dev/null
 
-if start 2; then tap 0 "start again"; else tap 1 "start again" "$(lasterr)"; fi
-ready again; tap $? "the guest reaches its init again"
+if start 2; then
+  tap 0 "start again"
+  ready again; tap $? "the guest reaches its init again"
+else
+  tap 1 "start again" "state: $(state)" "$(lasterr)"
+  tap 1 "the guest reaches its init again" "not attempted: the domain did not start"
+fi
 virsh destroy "$dom" > /dev/null 2> "$W/virsh.err" && [ "$(state)" = "shut off" ]
 tap $? "destroy" "state: $(state)" "$(lasterr)"
 kill "$CAT" 2>/dev/null
