@@ -2,18 +2,9 @@
  * Memory dispatch (include/vireo/memory.h): one sorted, non-overlapping region list per
  * address space, binary-searched on every access. Callers hold the big lock.
  */
-#include "vireo/memory.h"
+#include "memory-int.h"
 #include <string.h>
 #include <unistd.h>
-
-struct AddressSpace {
-    char *name;
-    GPtrArray *regions;      /* MemRegion *, sorted by base, non-overlapping */
-    GPtrArray *listeners;    /* MemListener * */
-    bool logging;            /* dirty logging of RAM regions is on (as_log_start) */
-    MemDirtyFn *dirty_fn;    /* device writes into RAM while migrating */
-    void *dirty_opaque;
-};
 
 AddressSpace *as_new(const char *name)
 {
@@ -35,6 +26,8 @@ void as_free(AddressSpace *as)
     }
     g_ptr_array_free(as->regions, TRUE);
     g_ptr_array_free(as->listeners, TRUE);
+    if (as->display_regions)
+        g_ptr_array_free(as->display_regions, TRUE);
     g_free(as->name);
     g_free(as);
 }
@@ -205,10 +198,10 @@ bool as_add_region(AddressSpace *as, MemRegion *mr, uint64_t base, GError **errp
             MemListener *l = as->listeners->pdata[j];
             if (l->region_add)
                 l->region_add(l, mr);
-            if (as->logging && l->log_start && l->log_start(l, mr) < 0)
-                g_warning("%s: dirty logging of '%s' failed: its writes are not tracked",
-                          as->name, mr->name);
         }
+        if (region_log_update(as, mr) < 0)
+            g_warning("%s: dirty logging of '%s' failed: its writes are not tracked",
+                      as->name, mr->name);
     }
     return true;
 }
@@ -222,10 +215,9 @@ void as_del_region(AddressSpace *as, MemRegion *mr)
     notify_coalescing(as, NULL, mr, false);
     notify_eventfds(as, NULL, mr, false);
     if (mr->ram) {
+        region_log_off(as, mr);         /* harvests first: an unmap loses no write */
         for (guint j = 0; j < as->listeners->len; j++) {
             MemListener *l = as->listeners->pdata[j];
-            if (as->logging && l->log_stop)
-                l->log_stop(l, mr);
             if (l->region_del)
                 l->region_del(l, mr);
         }
@@ -428,74 +420,3 @@ void as_foreach(AddressSpace *as, void (*fn)(MemRegion *r, void *opaque), void *
         fn(as->regions->pdata[i], opaque);
 }
 
-/* ---- dirty tracking (migration) ---------------------------------------------------- */
-
-void as_set_dirty_hook(AddressSpace *as, MemDirtyFn *fn, void *opaque)
-{
-    __atomic_store_n(&as->dirty_opaque, opaque, __ATOMIC_RELAXED);
-    __atomic_store_n(&as->dirty_fn, fn, __ATOMIC_RELEASE);
-}
-
-void as_mark_dirty(AddressSpace *as, const void *host, uint64_t len)
-{
-    MemDirtyFn *fn = __atomic_load_n(&as->dirty_fn, __ATOMIC_ACQUIRE);
-    if (fn && len)
-        fn(__atomic_load_n(&as->dirty_opaque, __ATOMIC_RELAXED), host, len);
-}
-
-bool as_log_active(AddressSpace *as) { return as->logging; }
-
-static void log_stop_all(AddressSpace *as)
-{
-    for (guint i = 0; i < as->regions->len; i++) {
-        MemRegion *r = as->regions->pdata[i];
-        for (guint j = 0; r->ram && j < as->listeners->len; j++) {
-            MemListener *l = as->listeners->pdata[j];
-            if (l->log_stop)
-                l->log_stop(l, r);
-        }
-    }
-}
-
-int as_log_start(AddressSpace *as)
-{
-    if (as->logging)
-        return 0;
-    for (guint i = 0; i < as->regions->len; i++) {
-        MemRegion *r = as->regions->pdata[i];
-        for (guint j = 0; r->ram && j < as->listeners->len; j++) {
-            MemListener *l = as->listeners->pdata[j];
-            int e = l->log_start ? l->log_start(l, r) : 0;
-            if (e < 0) {
-                log_stop_all(as);
-                return e;
-            }
-        }
-    }
-    as->logging = true;
-    return 0;
-}
-
-void as_log_stop(AddressSpace *as)
-{
-    if (!as->logging)
-        return;
-    log_stop_all(as);
-    as->logging = false;
-}
-
-int as_log_sync(AddressSpace *as,
-                void (*fn)(MemRegion *r, const unsigned long *bitmap, void *opaque),
-                void *opaque)
-{
-    for (guint i = 0; as->logging && i < as->regions->len; i++) {
-        MemRegion *r = as->regions->pdata[i];
-        for (guint j = 0; r->ram && j < as->listeners->len; j++) {
-            MemListener *l = as->listeners->pdata[j];
-            int e = l->log_sync ? l->log_sync(l, r, fn, opaque) : 0;
-            if (e < 0)
-                return e;
-        }
-    }
-    return 0;
-}

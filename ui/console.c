@@ -208,6 +208,8 @@ void console_add_listener(Console *con, DisplayListener *l)
 {
     l->con = con;
     g_ptr_array_add(con->listeners, l);
+    if (con->listeners->len == 1 && con->hw && con->hw->listening)
+        con->hw->listening(con->hw_opaque, true);
     console_invalidate(con);
     if (!timer_pending(con->timer))
         timer_mod(con->timer, clock_ns(con->m->clock) + CONSOLE_REFRESH_NS);
@@ -217,8 +219,11 @@ void console_remove_listener(DisplayListener *l)
 {
     if (!l->con)
         return;
-    g_ptr_array_remove(l->con->listeners, l);
-    if (!l->con->listeners->len)
-        timer_del(l->con->timer);
+    Console *con = l->con;
     l->con = NULL;
+    if (g_ptr_array_remove(con->listeners, l) && !con->listeners->len) {
+        timer_del(con->timer);
+        if (con->hw && con->hw->listening)
+            con->hw->listening(con->hw_opaque, false);
+    }
 }

@@ -1,9 +1,12 @@
 /*
- * Dirty logging for migration (Documentation/virt/kvm/api.rst: KVM_MEM_LOG_DIRTY_PAGES,
- * KVM_GET_DIRTY_LOG, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 and KVM_CLEAR_DIRTY_LOG).
+ * Dirty logging for migration and the display (Documentation/virt/kvm/api.rst:
+ * KVM_MEM_LOG_DIRTY_PAGES, KVM_GET_DIRTY_LOG, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 and
+ * KVM_CLEAR_DIRTY_LOG).
  *
- * The hooks sit on the memory listener of the system address space, so migration asks
- * the address space (as_log_start/as_log_sync) and never KVM. Starting the log
+ * The hooks sit on the memory listener of the system address space, so migration and
+ * the VGA ask the address space (as_log_*, as_log_display_*: system/memory-log.c,
+ * which starts a slot's log once while either client wants it and hands every
+ * harvest to both) and never KVM. Starting the log
  * write-protects the slot; with manual protection KVM_GET_DIRTY_LOG neither clears nor
  * write-protects: a sync reads the bitmap, then clears exactly the pages it is about
  * to hand out, which write-protects them again; a page written after that is reported

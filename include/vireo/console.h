@@ -38,6 +38,9 @@ typedef struct ConsoleHwOps {
     void (*refresh)(void *opaque);
     /* The next refresh must redraw everything (a new listener, a resize). */
     void (*invalidate)(void *opaque);
+    /* The first listener arrived (@on) or the last one left: the refresh timer runs
+     * from now on / no longer (a device may track changes only meanwhile). May be NULL. */
+    void (*listening)(void *opaque, bool on);
 } ConsoleHwOps;
 
 typedef struct DisplayListenerOps {

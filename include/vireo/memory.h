@@ -59,6 +59,11 @@ struct MemRegion {
      * A queued write's handler must not change coalescing itself. */
     uint64_t coalesce_off, coalesce_len;
     GArray *eventfds;      /* MemEventfd; NULL when none */
+    /* Dirty logging (system/memory-log.c; RAM regions; kept by the memory core). */
+    bool log_on;           /* the listeners log this mapping (for any client) */
+    bool log_display;      /* the display client wants it logged (as_log_display_start) */
+    uint64_t *display_dirty; /* display client: pages written since it last cleared them,
+                              * bit i = page i (4 KiB); NULL while it does not log */
 };
 
 typedef struct MemListener MemListener;
@@ -73,10 +78,12 @@ struct MemListener {
     /* The same for the eventfds of mapped I/O regions (@addr: absolute address). */
     void (*eventfd_add)(MemListener *l, MemRegion *r, const MemEventfd *e, uint64_t addr);
     void (*eventfd_del)(MemListener *l, MemRegion *r, const MemEventfd *e, uint64_t addr);
-    /* Dirty logging of RAM regions (migration): start/stop tracking guest writes to
-     * @r, and hand the pages written since the last sync to @fn (bit i of @bitmap: page
-     * i of @r, 4 KiB pages, @bitmap covers r->size) while re-arming the tracking of
-     * exactly those pages. Returns 0 or -errno. */
+    /* Dirty logging of RAM regions (for migration and the display: the memory core
+     * calls log_start once when the first client wants a region logged and log_stop
+     * when the last one stops): start/stop tracking guest writes to @r, and hand the
+     * pages written since the last sync to @fn (bit i of @bitmap: page i of @r, 4 KiB
+     * pages, @bitmap covers r->size) while re-arming the tracking of exactly those
+     * pages. Returns 0 or -errno. */
     int (*log_start)(MemListener *l, MemRegion *r);
     void (*log_stop)(MemListener *l, MemRegion *r);
     int (*log_sync)(MemListener *l, MemRegion *r,
@@ -135,11 +142,18 @@ bool as_dma_write(AddressSpace *as, uint64_t gpa, const void *buf, uint64_t len)
 void as_foreach(AddressSpace *as, void (*fn)(MemRegion *r, void *opaque), void *opaque);
 
 /*
- * Dirty tracking for migration (docs/migration.md). Guest writes are tracked by the
- * accelerator through the listeners' log_* hooks; writes the device models make
- * into guest RAM (DMA: as_dma_write, as_ram_ptr_writable, virtqueue pushes) are told
- * to the dirty hook, which migration installs while it runs. The hook gets host
- * addresses and may be called from any thread holding the big lock.
+ * Dirty tracking (system/memory-log.c) has two clients, as QEMU's DIRTY_MEMORY_MIGRATION
+ * and DIRTY_MEMORY_VGA: migration (docs/migration.md) logs every RAM region, the
+ * display (docs/display.md) one region, its video memory. A region is logged by the
+ * listeners while either client wants it; stopping one never stops the other. Every
+ * harvest of a region serves both: a migration sync ORs the region's pages into its
+ * display bitmap, a display sync hands them to the migration's dirty hook.
+ *
+ * Guest writes are tracked by the accelerator through the listeners' log_* hooks;
+ * writes the device models make into guest RAM (DMA: as_dma_write,
+ * as_ram_ptr_writable, virtqueue pushes) are told to the dirty hook, which migration
+ * installs while it runs. The hook gets host addresses and may be called from any
+ * thread holding the big lock.
  */
 typedef void MemDirtyFn(void *opaque, const void *host, uint64_t len);
 void as_set_dirty_hook(AddressSpace *as, MemDirtyFn *fn, void *opaque);
@@ -154,5 +168,27 @@ bool as_log_active(AddressSpace *as);
 int as_log_sync(AddressSpace *as,
                 void (*fn)(MemRegion *r, const unsigned long *bitmap, void *opaque),
                 void *opaque);
+
+/*
+ * The display client, for one RAM region @mr of @as (mapped now or later):
+ *   as_log_display_start()   at the first display listener: @mr is logged from now on;
+ *                            its display bitmap starts all set
+ *   as_log_display_sync()    each refresh: harvests the guest's writes into the bitmap
+ *   mr_display_dirty()       which pages changed
+ *   mr_display_clear()       after drawing them
+ *   as_log_display_stop()    at the last listener's departure
+ * Sync returns -ENOTSUP when the bitmap cannot be trusted: no listener logs dirty pages
+ * (no accelerator: unit tests) or starting failed; -errno when harvesting failed (the
+ * bitmap is then all set). The caller then compares everything, as without logging.
+ * A device model writing into @mr itself tells the bitmap with mr_display_mark().
+ */
+int as_log_display_start(AddressSpace *as, MemRegion *mr);
+void as_log_display_stop(AddressSpace *as, MemRegion *mr);
+int as_log_display_sync(AddressSpace *as, MemRegion *mr);
+/* Marks [off, off + len) of @mr written (no-op while the display does not log it). */
+void mr_display_mark(MemRegion *mr, uint64_t off, uint64_t len);
+/* Whether a page touching [off, off + len) of @mr is marked (true when not logging). */
+bool mr_display_dirty(const MemRegion *mr, uint64_t off, uint64_t len);
+void mr_display_clear(MemRegion *mr);
 
 #endif

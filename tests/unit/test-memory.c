@@ -1,5 +1,6 @@
 /* Memory dispatch: ordering, overlap rejection, access splitting, DMA bounds. */
 #include "vireo/memory.h"
+#include "log-fake.h"
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -286,6 +287,127 @@ static void test_top_of_space(void)
     as_free(as);
 }
 
+/* Pages (bit i = page i) migration's hook was told of, and its sync handed over. */
+typedef struct MigSeen {
+    const uint8_t *ram;
+    uint64_t hook, sync;
+} MigSeen;
+
+static void mig_hook(void *opaque, const void *host, uint64_t len)
+{
+    MigSeen *m = opaque;
+    uint64_t off = (const uint8_t *)host - m->ram;
+    for (uint64_t p = off / 4096; p <= (off + len - 1) / 4096; p++)
+        m->hook |= 1ull << p;
+}
+
+static void mig_sync_cb(MemRegion *r, const unsigned long *bitmap, void *opaque)
+{
+    ((MigSeen *)opaque)->sync |= ((const uint64_t *)bitmap)[0];
+}
+
+static uint64_t display_pages(MemRegion *r)
+{
+    uint64_t v = 0;
+    for (unsigned p = 0; p < r->size / 4096; p++)
+        v |= (uint64_t)mr_display_dirty(r, p * 4096ull, 1) << p;
+    return v;
+}
+
+/* Two clients of dirty logging, migration (every RAM region) and the display (one):
+ * a region is logged while either wants it, stopping one leaves the other's logging
+ * on, and a harvest for one client never takes pages from the other. */
+static void test_dirty_log_clients(void)
+{
+    AddressSpace *as = as_new("mem");
+    uint8_t *ram = g_malloc0(0x20000), *vram = g_malloc0(0x10000);
+    MemRegion r, v;
+    mr_init_ram(&r, "ram", 0x20000, ram);
+    mr_init_ram(&v, "vram", 0x10000, vram);         /* 16 pages */
+    FakeLog f;
+    fake_log_init(&f);
+    as_add_listener(as, &f.l);
+    as_add_region(as, &r, 0, NULL);
+    g_assert_cmpint(as_log_display_start(as, &v), ==, 0);   /* unmapped: nothing to log */
+    g_assert_cmpuint(f.starts, ==, 0);
+    g_assert_cmphex(display_pages(&v), ==, 0xffff);         /* starts all set */
+    mr_display_clear(&v);
+    as_add_region(as, &v, 0x100000, NULL);                  /* the BAR is programmed */
+    g_assert_true(fake_log_logging(&f, &v));
+    g_assert_false(fake_log_logging(&f, &r));
+    fake_log_write(&f, &v, 0x3010, "x", 1);
+    g_assert_cmpint(as_log_display_sync(as, &v), ==, 0);
+    g_assert_cmphex(display_pages(&v), ==, 1 << 3);
+
+    /* Migration starts: pc.ram is logged, vram is not started twice. */
+    MigSeen mig = { vram };
+    as_set_dirty_hook(as, mig_hook, &mig);
+    g_assert_cmpint(as_log_start(as), ==, 0);
+    g_assert_true(fake_log_logging(&f, &r));
+    g_assert_cmpuint(f.starts, ==, 2);
+    /* A display sync hands migration the pages it harvested... */
+    fake_log_write(&f, &v, 0x5000, "y", 1);
+    g_assert_cmpint(as_log_display_sync(as, &v), ==, 0);
+    g_assert_cmphex(mig.hook, ==, 1 << 5);
+    /* ...and a migration sync gives the display its pages. */
+    mr_display_clear(&v);
+    fake_log_write(&f, &v, 0x7000, "z", 1);
+    fake_log_write(&f, &v, 0x8000, "zz", 2);
+    g_assert_cmpint(as_log_sync(as, mig_sync_cb, &mig), ==, 0);
+    g_assert_cmphex(mig.sync, ==, 3 << 7);
+    g_assert_cmphex(display_pages(&v), ==, 3 << 7);
+    /* Device writes (DMA) into video memory reach both. */
+    mr_display_clear(&v);
+    mig.hook = 0;
+    g_assert_true(as_dma_write(as, 0x100000 + 0x9ffe, "ab", 2));
+    g_assert_cmphex(display_pages(&v), ==, 1 << 9);
+    g_assert_cmphex(mig.hook, ==, 1 << 9);
+
+    /* The display stops: migration's logging of vram goes on. */
+    as_log_display_stop(as, &v);
+    g_assert_true(fake_log_logging(&f, &v));
+    g_assert_cmpint(as_log_display_sync(as, &v), ==, -ENOTSUP);
+    g_assert_true(mr_display_dirty(&v, 0, 1));              /* not logging: "changed" */
+    /* The display starts again, migration stops: the display's goes on. */
+    g_assert_cmpint(as_log_display_start(as, &v), ==, 0);
+    as_set_dirty_hook(as, NULL, NULL);
+    as_log_stop(as);
+    g_assert_true(fake_log_logging(&f, &v));
+    g_assert_false(fake_log_logging(&f, &r));
+    mr_display_clear(&v);
+    fake_log_write(&f, &v, 0xf000, "w", 1);
+    g_assert_cmpint(as_log_display_sync(as, &v), ==, 0);
+    g_assert_cmphex(display_pages(&v), ==, 1 << 15);
+
+    /* Unmapping harvests first: a write just before the BAR moves is not lost. */
+    mr_display_clear(&v);
+    fake_log_write(&f, &v, 0x1000, "u", 1);
+    as_del_region(as, &v);
+    g_assert_false(fake_log_logging(&f, &v));
+    g_assert_cmpint(as_log_display_sync(as, &v), ==, 0);    /* unmapped: usable */
+    g_assert_cmphex(display_pages(&v), ==, 1 << 1);
+    as_log_display_stop(as, &v);
+    g_assert_null(v.display_dirty);
+    g_assert_cmpuint(f.starts, ==, f.stops + (fake_log_logging(&f, &r) ? 1 : 0));
+
+    /* Logging that cannot start: the display is told (and compares everything). */
+    as_add_region(as, &v, 0x100000, NULL);
+    f.fail_start = -EINVAL;
+    g_assert_cmpint(as_log_display_start(as, &v), ==, -EINVAL);
+    g_assert_cmpint(as_log_display_sync(as, &v), ==, -ENOTSUP);
+    as_log_display_stop(as, &v);
+    f.fail_start = 0;
+    /* No listener that logs (no KVM): unusable as well. */
+    as_del_listener(as, &f.l);
+    g_assert_cmpint(as_log_display_start(as, &v), ==, -ENOTSUP);
+    g_assert_cmpint(as_log_display_sync(as, &v), ==, -ENOTSUP);
+    as_log_display_stop(as, &v);
+    as_free(as);
+    fake_log_free(&f);
+    g_free(ram);
+    g_free(vram);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -293,6 +415,7 @@ int main(int argc, char **argv)
     g_test_add_func("/memory/dispatch-split", test_dispatch_split);
     g_test_add_func("/memory/ram-dma", test_ram_dma);
     g_test_add_func("/memory/listener", test_listener);
+    g_test_add_func("/memory/dirty-log-clients", test_dirty_log_clients);
     g_test_add_func("/memory/eventfd", test_eventfd);
     g_test_add_func("/memory/top-of-space", test_top_of_space);
     return g_test_run();
