@@ -67,6 +67,14 @@ typedef struct VgaRegs {
     uint32_t vbe_line_offset;
 } VgaRegs;
 
+/* What a graphics frame's row addresses and pixel decoding depend on, besides the DAC
+ * (pal_gen): when it changes, pages nobody wrote may show different pixels. */
+typedef struct VgaDrawKey {
+    uint8_t cr[0x14], gr5, gr6, sr1, pel_mask, ar[21];
+    uint16_t vbe_regs[VBE_DISPI_INDEX_NB];   /* the bank is left out: it moves no pixel */
+    uint32_t vbe_start_addr, vbe_line_offset;
+} VgaDrawKey;
+
 typedef struct VgaCommon {
     Machine *m;
     Device *dev;
@@ -86,7 +94,12 @@ typedef struct VgaCommon {
     int cursor_drawn;                 /* cell index of the drawn cursor, -1: none */
     uint32_t *line;                   /* one rendered row */
     int line_cap;
-    MemRegion vram_mr, lowmem_mr, ioport_mr, vbe_mr;
+    /* Display dirty logging of the framebuffer BAR (docs/display.md): while a console
+     * listener exists, graphics rows are drawn only where their pages were written. */
+    MemRegion *vram_bar;              /* BAR 0's RAM region (s->vram) */
+    bool dirty_log;                   /* as_log_display_start'ed (listeners exist) */
+    VgaDrawKey drawn_key;             /* the registers the last frame was drawn with */
+    MemRegion lowmem_mr, ioport_mr, vbe_mr;
 } VgaCommon;
 
 /* vga.c */

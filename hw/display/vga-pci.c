@@ -187,6 +187,8 @@ static bool vga_pci_realize_common(Device *dev, const PciDeviceInfo *info, bool 
                     "framebuffer BAR cannot be registered", dev->cls->name, v->vgamem_mb);
         ok = false;
     }
+    if (ok)
+        v->vga.vram_bar = &v->pci.bars[0].mr;
     if (ok) {
         /* QEMU's block name: the PCI address, then "vga.vram". */
         g_autofree char *name = g_strdup_printf("0000:00:%02x.%x/vga.vram",
@@ -241,6 +243,10 @@ static void vga_pci_unrealize(Device *dev)
 {
     VgaPci *v = (VgaPci *)dev;
     VgaCommon *s = &v->vga;
+    if (s->vram_bar && s->m)
+        as_log_display_stop(s->m->sysmem, s->vram_bar);     /* before the BAR goes */
+    s->vram_bar = NULL;
+    s->dirty_log = false;
     if (s->legacy && s->m && s->lowmem_mr.mapped) {
         as_del_region(s->m->io, &s->ioport_mr);
         as_del_region(s->m->io, &s->vbe_mr);

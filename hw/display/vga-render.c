@@ -3,8 +3,19 @@
  * in plane 2), 16-colour planar and 256-colour graphics, and VBE linear modes (8, 15,
  * 16, 24, 32 bits per pixel). Only what changed is damaged: text cells are compared
  * with a shadow of the last drawn characters, graphics rows with the surface.
+ *
+ * Graphics rows are converted at all only when needed: while a console listener
+ * exists, the framebuffer BAR is dirty-logged for the display (as_log_display_*, as
+ * QEMU's DIRTY_MEMORY_VGA), and a refresh draws just the rows whose video memory
+ * touches a page written since the last one (the guest's writes from KVM's log, the
+ * device's own from vram_dirty()). Every row is drawn (and compared) when that cannot
+ * be trusted: no logging (no listener: screendump; no KVM: unit tests; the ioctl
+ * failed), after an invalidate, a palette, mode or size change, or when a register
+ * that moves or decodes pixels changed (VgaDrawKey: start address, line offset,
+ * panning of the VBE view, bpp, attribute palette, ...).
  */
 #include "vga-int.h"
+#include <errno.h>
 #include <string.h>
 
 static uint32_t dac_color(const VgaRegs *r, unsigned idx, bool dac8)
@@ -146,19 +157,43 @@ static void render_text(VgaCommon *s, bool full)
 
 /* ---- graphics ---- */
 
-static void render_rows(VgaCommon *s, int w, int h, bool full,
-                        void (*row)(VgaCommon *s, int y, uint32_t *out, int w))
+/* A row renderer and the video memory it reads for row @y: [addr, addr + *len). */
+typedef struct RowOps {
+    void (*row)(VgaCommon *s, int y, uint32_t *out, int w);
+    uint64_t (*span)(VgaCommon *s, int y, int w, uint64_t *len);
+} RowOps;
+
+/* Draws rows 0..h-1: every one when @all, otherwise only those whose video memory has
+ * a page marked in the display bitmap; @force damages each drawn row whole. */
+static void render_rows(VgaCommon *s, int w, int h, bool force, bool all, const RowOps *ops)
 {
     uint32_t *buf = line_buf(s, w);
     for (int y = 0; y < h; y++) {
-        row(s, y, buf, w);
-        put_row(s, y, buf, w, full);
+        uint64_t len, a = ops->span(s, y, w, &len);
+        if (!all && !mr_display_dirty(s->vram_bar, a, len))
+            continue;
+        ops->row(s, y, buf, w);
+        put_row(s, y, buf, w, force);
     }
 }
 
 static uint64_t legacy_row_addr(const VgaRegs *r, int y)
 {
     return (((uint64_t)r->cr[0x0c] << 8 | r->cr[0x0d]) * 4) + (uint64_t)y * (r->cr[0x13] << 3);
+}
+
+/* row_planar reads 4 bytes (one per plane) per 8 pixels. */
+static uint64_t span_planar(VgaCommon *s, int y, int w, uint64_t *len)
+{
+    *len = (uint64_t)((w + 7) >> 3) * 4;
+    return legacy_row_addr(&s->r, y);
+}
+
+/* row_256 reads a byte per pixel. */
+static uint64_t span_256(VgaCommon *s, int y, int w, uint64_t *len)
+{
+    *len = w;
+    return legacy_row_addr(&s->r, y);
 }
 
 static void row_planar(VgaCommon *s, int y, uint32_t *out, int w)
@@ -189,13 +224,19 @@ static void row_256(VgaCommon *s, int y, uint32_t *out, int w)
     }
 }
 
+static unsigned vbe_bytes(const VgaRegs *r)
+{
+    unsigned bpp = r->vbe_regs[VBE_DISPI_INDEX_BPP];
+    return bpp == 4 ? 1 : (bpp + 7) / 8;
+}
+
 static void row_vbe(VgaCommon *s, int y, uint32_t *out, int w)
 {
     const VgaRegs *r = &s->r;
     unsigned bpp = r->vbe_regs[VBE_DISPI_INDEX_BPP];
     bool dac8 = r->vbe_regs[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_8BIT_DAC;
     uint64_t a = (uint64_t)r->vbe_start_addr + (uint64_t)y * r->vbe_line_offset;
-    unsigned bytes = bpp == 4 ? 1 : (bpp + 7) / 8;
+    unsigned bytes = vbe_bytes(r);
     if (a + (uint64_t)w * bytes > s->vram_size) {       /* fixup makes this impossible */
         memset(out, 0, (size_t)w * 4);
         return;
@@ -222,6 +263,54 @@ static void row_vbe(VgaCommon *s, int y, uint32_t *out, int w)
     }
 }
 
+/* row_vbe reads w pixels from the row's start (nothing when that is past the end). */
+static uint64_t span_vbe(VgaCommon *s, int y, int w, uint64_t *len)
+{
+    const VgaRegs *r = &s->r;
+    *len = (uint64_t)w * vbe_bytes(r);
+    return (uint64_t)r->vbe_start_addr + (uint64_t)y * r->vbe_line_offset;
+}
+
+static const RowOps vbe_rows = { row_vbe, span_vbe };
+static const RowOps c256_rows = { row_256, span_256 };
+static const RowOps planar_rows = { row_planar, span_planar };
+
+static void draw_key(const VgaRegs *r, VgaDrawKey *k)
+{
+    memset(k, 0, sizeof(*k));
+    memcpy(k->cr, r->cr, sizeof(k->cr));
+    k->gr5 = r->gr[5];
+    k->gr6 = r->gr[6];
+    k->sr1 = r->sr[1];
+    k->pel_mask = r->pel_mask;
+    memcpy(k->ar, r->ar, sizeof(k->ar));
+    memcpy(k->vbe_regs, r->vbe_regs, sizeof(k->vbe_regs));
+    k->vbe_regs[VBE_DISPI_INDEX_BANK] = 0;
+    k->vbe_start_addr = r->vbe_start_addr;
+    k->vbe_line_offset = r->vbe_line_offset;
+}
+
+/* Starts a graphics frame: harvests the framebuffer's dirty pages and returns whether
+ * every row must be drawn (logging unusable, or the registers the rows depend on
+ * changed since the last frame). */
+static bool frame_needs_all(VgaCommon *s, bool *tracked)
+{
+    VgaDrawKey k;
+    draw_key(&s->r, &k);
+    bool moved = memcmp(&k, &s->drawn_key, sizeof(k)) != 0;
+    s->drawn_key = k;
+    *tracked = s->dirty_log && as_log_display_sync(s->m->sysmem, s->vram_bar) == 0;
+    return !*tracked || moved;
+}
+
+static void render_graphics(VgaCommon *s, bool force, const RowOps *ops)
+{
+    bool tracked, all = frame_needs_all(s, &tracked) || force;
+    render_rows(s, console_width(s->con), console_height(s->con), force, all, ops);
+    if (tracked)
+        mr_display_clear(s->vram_bar);          /* drawn; the next frame starts afresh */
+}
+
 static void vga_refresh(void *opaque)
 {
     VgaCommon *s = opaque;
@@ -232,7 +321,7 @@ static void vga_refresh(void *opaque)
         if (console_width(s->con) != w || console_height(s->con) != h)
             full = true;
         console_resize(s->con, w, h);
-        render_rows(s, console_width(s->con), console_height(s->con), full, row_vbe);
+        render_graphics(s, full, &vbe_rows);
     } else if (!s->legacy) {
         full |= console_width(s->con) != 640 || console_height(s->con) != 480;
         console_resize(s->con, 640, 480);              /* bochs-display, disabled: black */
@@ -250,8 +339,7 @@ static void vga_refresh(void *opaque)
         if (console_width(s->con) != w || console_height(s->con) != h)
             full = true;
         console_resize(s->con, w, h);
-        render_rows(s, console_width(s->con), console_height(s->con), full,
-                    c256 ? row_256 : row_planar);
+        render_graphics(s, full, c256 ? &c256_rows : &planar_rows);
     }
     s->invalidate = false;
     s->drawn_pal_gen = s->pal_gen;
@@ -263,7 +351,26 @@ static void vga_invalidate(void *opaque)
     ((VgaCommon *)opaque)->invalidate = true;
 }
 
+/* Listeners come and go: the framebuffer is dirty-logged for the display meanwhile. */
+static void vga_listening(void *opaque, bool on)
+{
+    VgaCommon *s = opaque;
+    if (!s->vram_bar)
+        return;                                 /* realize has not got there: compare */
+    if (!on) {
+        as_log_display_stop(s->m->sysmem, s->vram_bar);
+        s->dirty_log = false;
+        return;
+    }
+    int e = as_log_display_start(s->m->sysmem, s->vram_bar);
+    s->dirty_log = true;                        /* each sync says whether it can be used */
+    if (e < 0 && e != -ENOTSUP)
+        log_budget_warn(&s->log, "%s: dirty logging of video memory failed: %s; every "
+                        "row is compared", s->dev->cls->name, g_strerror(-e));
+}
+
 const ConsoleHwOps vga_console_ops = {
     .refresh = vga_refresh,
     .invalidate = vga_invalidate,
+    .listening = vga_listening,
 };

@@ -241,11 +241,14 @@ static uint32_t planar_value(VgaRegs *r, uint32_t val)
     return (v & mask) | (r->latch & ~mask);
 }
 
-/* A device write to video memory: a live migration must copy the page again. */
+/* A device write to video memory: a live migration must copy the page again, and the
+ * display must draw it (KVM's dirty log sees only the guest's writes to the BAR). */
 static inline void vram_dirty(VgaCommon *s, uint64_t a, uint64_t len)
 {
     if (s->vram_block)
         ram_block_mark_dirty(s->vram_block, a, len);
+    if (s->vram_bar)
+        mr_display_mark(s->vram_bar, a, len);
 }
 
 void vga_mem_write(VgaCommon *s, uint32_t addr, uint32_t val)

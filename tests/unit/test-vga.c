@@ -2,7 +2,8 @@
  * "VGA" and "bochs-display" as a guest drives them (no KVM): PCI identity and BARs,
  * text mode rendered with the font, damage of a changed cell only, mode 13h and planar
  * writes, VBE modes through the ports and the MMIO BAR, hostile register values and
- * modes larger than video memory, the state round trip, and a fuzz of every register.
+ * modes larger than video memory, the state round trip, and a fuzz of every register;
+ * rendering from the display's dirty log (a fake of KVM's on the memory listener).
  */
 #include "vireo/console.h"
 #include "vireo/machine.h"
@@ -10,6 +11,7 @@
 #include "vireo/pc.h"
 #include "../../hw/display/vga-int.h"
 #include "device-fuzz.h"
+#include "log-fake.h"
 #include <string.h>
 
 VgaCommon *vga_pci_common(Device *dev);
@@ -317,6 +319,185 @@ static void test_fuzz(void)
     fx_free(&f);
 }
 
+/* ---- rendering from the display's dirty log ---- */
+
+/* A VGA whose framebuffer BAR is mapped, on a machine whose memory listener logs
+ * dirty pages as KVM would (tests/unit/log-fake.h), with a damage listener. */
+static void fx_init_logged(Fx *f, FakeLog *fl, Dmg *d, const char *opts)
+{
+    fake_log_init(fl);
+    fx_init(f, "VGA", opts);
+    as_add_listener(f->m->sysmem, &fl->l);
+    g_assert_true(pci_bus_assign_bars(f->m->pci_bus));
+    g_assert_true(f->s->vram_bar->mapped);
+    *d = (Dmg){ .l.ops = &dmg_ops };
+    console_add_listener(f->con, &d->l);
+    g_assert_true(fake_log_logging(fl, f->s->vram_bar));
+}
+
+static void fx_free_logged(Fx *f, FakeLog *fl, Dmg *d)
+{
+    console_remove_listener(&d->l);
+    g_assert_false(fake_log_logging(fl, f->s->vram_bar));  /* the display stopped */
+    fx_free(f);
+    fake_log_free(fl);
+}
+
+static void refresh_damage(Fx *f, Dmg *d)
+{
+    dmg_reset(d);
+    console_refresh(f->con);
+}
+
+/* VBE 800x600x32 (3200-byte rows): an unchanged frame draws no row, a written page
+ * damages exactly the rows on it, a page flip redraws, device writes through the
+ * banked window are drawn. Video memory changed behind the log's back shows which
+ * rows were not even converted: it stays undrawn. */
+static void test_dirty_vbe(void)
+{
+    Fx f;
+    FakeLog fl;
+    Dmg d;
+    fx_init_logged(&f, &fl, &d, "vgamem_mb=4");
+    vbe(&f, VBE_DISPI_INDEX_XRES, 800);
+    vbe(&f, VBE_DISPI_INDEX_YRES, 600);
+    vbe(&f, VBE_DISPI_INDEX_BPP, 32);
+    vbe(&f, VBE_DISPI_INDEX_ENABLE, VBE_DISPI_ENABLED | VBE_DISPI_LFB_ENABLED);
+    refresh_damage(&f, &d);
+    g_assert_cmpint(d.y1, ==, 600);                        /* the mode change: all */
+    uint32_t *fb = (uint32_t *)f.s->vram;
+    fb[100 * 800 + 5] = 0xabcdef;                          /* not logged */
+    refresh_damage(&f, &d);
+    g_assert_cmpint(d.n, ==, 0);
+    g_assert_cmphex(px(&f, 5, 100), ==, 0);                /* row 100 was not converted */
+    /* Page 5 ([0x5000, 0x6000)) holds the ends of rows 6 and 7. */
+    static uint8_t page[4096];
+    memset(page, 0x7f, sizeof(page));
+    fake_log_write(&fl, f.s->vram_bar, 0x5000, page, sizeof(page));
+    refresh_damage(&f, &d);
+    g_assert_cmpint(d.y0, ==, 6);
+    g_assert_cmpint(d.y1, ==, 8);
+    g_assert_cmphex(px(&f, 799, 6), ==, 0x7f7f7f);
+    g_assert_cmphex(px(&f, 5, 100), ==, 0);
+    refresh_damage(&f, &d);
+    g_assert_cmpint(d.n, ==, 0);
+    /* The device's own write (banked window at 0xa0000, bank 0): row 2. */
+    as_write(f.m->sysmem, 0xa0000 + 2 * 3200 + 4 * 10, 0x55, 1);
+    refresh_damage(&f, &d);
+    g_assert_cmpint(d.y0, ==, 2);
+    g_assert_cmpint(d.y1, ==, 3);
+    g_assert_cmphex(px(&f, 10, 2), ==, 0x55);
+    /* A page flip (Y offset) moves every row: all are compared, none written. */
+    vbe(&f, VBE_DISPI_INDEX_Y_OFFSET, 1);
+    refresh_damage(&f, &d);
+    g_assert_cmpint(d.y0, ==, 1);                          /* the old rows 2, 6, 7, 100 */
+    g_assert_cmphex(px(&f, 5, 99), ==, 0xabcdef);
+    vbe(&f, VBE_DISPI_INDEX_Y_OFFSET, 0);
+    refresh_damage(&f, &d);
+    g_assert_cmphex(px(&f, 5, 100), ==, 0xabcdef);
+    /* An invalidate (a new client) draws all rows and damages them whole. */
+    console_invalidate(f.con);
+    refresh_damage(&f, &d);
+    g_assert_cmpint(d.y0, ==, 0);
+    g_assert_cmpint(d.y1, ==, 600);
+    fx_free_logged(&f, &fl, &d);
+}
+
+/* Mode 13h (320-byte rows from CRTC start 0) and planar 640x480 (80-byte rows): the
+ * window writes of the device damage their rows, unlogged changes are not drawn. */
+static void test_dirty_legacy(void)
+{
+    Fx f;
+    FakeLog fl;
+    Dmg d;
+    fx_init_logged(&f, &fl, &d, "vgamem_mb=1");
+    outb(&f, 0x3c4, 4); outb(&f, 0x3c5, 0x0e);
+    outb(&f, 0x3c4, 2); outb(&f, 0x3c5, 0x0f);
+    outb(&f, 0x3ce, 5); outb(&f, 0x3cf, 0x40);
+    outb(&f, 0x3ce, 6); outb(&f, 0x3cf, 0x05);
+    outb(&f, 0x3d4, 0x11); outb(&f, 0x3d5, 0x00);
+    outb(&f, 0x3d4, 0x01); outb(&f, 0x3d5, 0x4f);
+    outb(&f, 0x3d4, 0x09); outb(&f, 0x3d5, 0x41);
+    outb(&f, 0x3d4, 0x12); outb(&f, 0x3d5, 0x8f);
+    outb(&f, 0x3d4, 0x07); outb(&f, 0x3d5, 0x1f);
+    outb(&f, 0x3d4, 0x13); outb(&f, 0x3d5, 0x28);
+    outb(&f, 0x3c8, 5); outb(&f, 0x3c9, 63); outb(&f, 0x3c9, 0); outb(&f, 0x3c9, 0);
+    refresh_damage(&f, &d);
+    g_assert_cmpint(console_height(f.con), ==, 200);
+    f.s->vram[320 * 150] = 5;                              /* not logged */
+    as_write(f.m->sysmem, 0xa0000 + 320 * 40 + 7, 5, 1);   /* the device's write */
+    refresh_damage(&f, &d);
+    g_assert_cmpint(d.y0, ==, 40);
+    g_assert_cmpint(d.y1, ==, 41);
+    g_assert_cmphex(px(&f, 7, 40), ==, 0xff0000);
+    g_assert_cmphex(px(&f, 0, 150), !=, 0xff0000);
+    /* A guest write to the BAR (logged): rows 12 and 13 share page 1. */
+    fake_log_write(&fl, f.s->vram_bar, 0x1000, "\5", 1);
+    refresh_damage(&f, &d);
+    g_assert_cmpint(d.y0, ==, 12);
+    g_assert_cmpint(d.y1, ==, 13);
+    /* The palette changes: everything redrawn, the unlogged pixel too. */
+    outb(&f, 0x3c8, 5); outb(&f, 0x3c9, 0); outb(&f, 0x3c9, 63); outb(&f, 0x3c9, 0);
+    refresh_damage(&f, &d);
+    g_assert_cmpint(d.y1, ==, 200);
+    g_assert_cmphex(px(&f, 0, 150), ==, 0x00ff00);
+    /* Planar 640x480 16 colours: a write-mode-2 pixel through the window. */
+    outb(&f, 0x3c4, 4); outb(&f, 0x3c5, 0x06);
+    outb(&f, 0x3ce, 5); outb(&f, 0x3cf, 0x02);
+    outb(&f, 0x3d4, 0x09); outb(&f, 0x3d5, 0x40);
+    outb(&f, 0x3d4, 0x12); outb(&f, 0x3d5, 0xdf);
+    outb(&f, 0x3d4, 0x07); outb(&f, 0x3d5, 0x3e);
+    outb(&f, 0x3d4, 0x13); outb(&f, 0x3d5, 0x28);
+    refresh_damage(&f, &d);
+    g_assert_cmpint(console_width(f.con), ==, 640);
+    g_assert_cmpint(console_height(f.con), ==, 480);
+    refresh_damage(&f, &d);
+    g_assert_cmpint(d.n, ==, 0);
+    outb(&f, 0x3ce, 8); outb(&f, 0x3cf, 0x80);
+    uint64_t latch;
+    as_read(f.m->sysmem, 0xa0000 + 80 * 300, &latch, 1);
+    as_write(f.m->sysmem, 0xa0000 + 80 * 300, 9, 1);
+    refresh_damage(&f, &d);
+    g_assert_cmpint(d.y0, ==, 300);
+    g_assert_cmpint(d.y1, ==, 301);
+    fx_free_logged(&f, &fl, &d);
+}
+
+/* Without a listener that logs (no KVM), or when logging fails, every row is compared
+ * as before: an unlogged change is drawn. */
+static void test_dirty_unavailable(void)
+{
+    for (int fail = 0; fail < 2; fail++) {
+        Fx f;
+        FakeLog fl;
+        Dmg d = { .l.ops = &dmg_ops };
+        fake_log_init(&fl);
+        fl.fail_start = -EINVAL;
+        fx_init(&f, "VGA", "vgamem_mb=4");
+        if (fail)
+            as_add_listener(f.m->sysmem, &fl.l);
+        g_assert_true(pci_bus_assign_bars(f.m->pci_bus));
+        if (fail)
+            g_test_expect_message(NULL, G_LOG_LEVEL_WARNING, "*dirty logging*");
+        console_add_listener(f.con, &d.l);
+        if (fail)
+            g_test_assert_expected_messages();
+        vbe(&f, VBE_DISPI_INDEX_XRES, 640);
+        vbe(&f, VBE_DISPI_INDEX_YRES, 480);
+        vbe(&f, VBE_DISPI_INDEX_BPP, 32);
+        vbe(&f, VBE_DISPI_INDEX_ENABLE, VBE_DISPI_ENABLED | VBE_DISPI_LFB_ENABLED);
+        refresh_damage(&f, &d);
+        ((uint32_t *)f.s->vram)[640 * 33 + 1] = 0x123456;
+        refresh_damage(&f, &d);
+        g_assert_cmpint(d.n, ==, 1);
+        g_assert_cmpint(d.y0, ==, 33);
+        g_assert_cmphex(px(&f, 1, 33), ==, 0x123456);
+        console_remove_listener(&d.l);
+        fx_free(&f);
+        fake_log_free(&fl);
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -326,5 +507,8 @@ int main(int argc, char **argv)
     g_test_add_func("/vga/vbe", test_vbe);
     g_test_add_func("/vga/state-roundtrip", test_state_roundtrip);
     g_test_add_func("/vga/fuzz", test_fuzz);
+    g_test_add_func("/vga/dirty-vbe", test_dirty_vbe);
+    g_test_add_func("/vga/dirty-legacy", test_dirty_legacy);
+    g_test_add_func("/vga/dirty-unavailable", test_dirty_unavailable);
     return g_test_run();
 }
