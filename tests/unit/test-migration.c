@@ -8,7 +8,8 @@
  * and live migrations between two machines of this process over unix: and tcp:
  * sockets (the migration threads, the return path, multifd, cancel); a listener that
  * takes one migration and no second client; exec: commands reaped and their failures
- * reported; machines freed, shut down and cancelled in every phase of a migration.
+ * reported; machines freed, shut down and cancelled in every phase of a migration;
+ * the dirty tracking of video memory shared with the display's (a fake dirty log).
  */
 #include <glib.h>
 #include <dirent.h>
@@ -29,7 +30,9 @@
 #include <unistd.h>
 
 #include "migration/migration.h"
+#include "log-fake.h"
 #include "net-fake.h"
+#include "vireo/console.h"
 #include "vireo/acpi.h"
 #include "vireo/drive.h"
 #include "vireo/pc.h"
@@ -1545,6 +1548,86 @@ static void test_teardown(void)
     g_assert_cmpuint(open_fds(), ==, fds);
 }
 
+/* ---- video memory: migration and the display both log it ------------------------------ */
+
+static void nop_update(DisplayListener *l, int x, int y, int w, int h)
+{
+    (*(int *)l->opaque)++;
+}
+static void nop_resize(DisplayListener *l) { }
+static const DisplayListenerOps count_ops = { .update = nop_update, .resize = nop_resize };
+
+static bool block_page_dirty(RamBlock *b, uint64_t page)
+{
+    return __atomic_load_n(&b->dirty[page / 64], __ATOMIC_RELAXED) >> (page % 64) & 1;
+}
+
+static void block_clear(RamBlock *b)
+{
+    for (uint64_t w = 0; w < ram_block_bitmap_words(b); w++)
+        __atomic_store_n(&b->dirty[w], 0, __ATOMIC_RELAXED);
+}
+
+static void vbe_set(Machine *m, unsigned idx, uint16_t v)
+{
+    as_write(m->io, 0x1ce, idx, 2);
+    as_write(m->io, 0x1cf, v, 2);
+}
+
+/* A guest write to the VGA's framebuffer while a VNC client watches: the display's
+ * sync re-arms the page in the log, yet migration's next sync still counts it (and a
+ * page migration harvests first is still drawn); migration ending leaves the display's
+ * logging on. */
+static void test_vram_dirty_display(void)
+{
+    GError *err = NULL;
+    FakeLog fl;
+    fake_log_init(&fl);
+    Machine *m = machine_new_test(0x80000);
+    g_assert_nonnull(pci_bus_new_pc(m, &err));
+    as_add_listener(m->sysmem, &fl.l);
+    Device *vga = dev(m, "VGA", "vgamem_mb=1,addr=02.0");
+    g_assert_true(pci_bus_assign_bars(m->pci_bus));
+    MemRegion *bar = &((PciDevice *)vga)->bars[0].mr;
+    RamBlock *b = ram_block_find(m, "0000:00:02.0/vga.vram");
+    g_assert_nonnull(b);
+    int damage = 0;
+    DisplayListener l = { .ops = &count_ops, .opaque = &damage };
+    Console *con = console_get(m, 0);
+    console_add_listener(con, &l);
+    vbe_set(m, 1, 256);                                /* 256x256x32: 1 KiB rows */
+    vbe_set(m, 2, 256);
+    vbe_set(m, 3, 32);
+    vbe_set(m, 4, 0x41);
+    console_refresh(con);
+
+    mig_ram_dirty_begin(m);
+    g_assert_cmpint(as_log_start(m->sysmem), ==, 0);
+    block_clear(b);                                    /* the first pass went out */
+    static const uint32_t px = 0xff00ff;
+    fake_log_write(&fl, bar, 3 * 4096 + 8, &px, 4);
+    damage = 0;
+    console_refresh(con);                              /* the display harvests it */
+    g_assert_cmpint(damage, ==, 1);
+    g_assert_cmpint(mig_ram_sync(m, false), >=, 1);
+    g_assert_true(block_page_dirty(b, 3));
+    /* Migration harvests first: the display still draws the page. */
+    block_clear(b);
+    fake_log_write(&fl, bar, 7 * 4096, &px, 4);
+    g_assert_cmpint(mig_ram_sync(m, false), >=, 1);
+    g_assert_true(block_page_dirty(b, 7));
+    g_assert_false(block_page_dirty(b, 3));
+    damage = 0;
+    console_refresh(con);
+    g_assert_cmpint(damage, ==, 1);
+    mig_ram_dirty_end(m);
+    g_assert_true(fake_log_logging(&fl, bar));         /* the display's goes on */
+    console_remove_listener(&l);
+    g_assert_false(fake_log_logging(&fl, bar));
+    machine_free(m);
+    fake_log_free(&fl);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1573,6 +1656,7 @@ int main(int argc, char **argv)
     g_test_add_func("/migration/live-device-removed", test_live_device_removed);
     g_test_add_func("/migration/exec", test_exec);
     g_test_add_func("/migration/teardown", test_teardown);
+    g_test_add_func("/migration/vram-dirty-display", test_vram_dirty_display);
     int r = g_test_run();
     for (guint i = 0; i < images->len; i++)
         unlink(images->pdata[i]);
