@@ -5,8 +5,9 @@
 # the virtio hostile-driver tests, the VNC server's hostile clients (test-vnc: Tight,
 # websockets) and the migration stream (test-migration: corrupt, hostile and mutated
 # streams, libslirp state, live migrations, machines freed during and after them,
-# exec: commands) and
-# the management options (test-mgmt-options: -global into abstract parents), built in a sanitized build
+# exec: commands), the VGA (register fuzz, rendering from the display's dirty
+# bitmaps: test-vga), the memory core (dispatch, the two dirty-logging clients:
+# test-memory) and the management options (test-mgmt-options: -global into abstract parents), built in a sanitized build
 # directory of their own (made on first use, incremental after that: ~1-2 min the
 # first time on 2 cores). LeakSanitizer is on (ASan's default): a leak fails the test.
 # usage: asan-sweep.sh SOURCE_DIR ASAN_BUILD_DIR
@@ -14,7 +15,7 @@ set -e
 src=$1
 dir=$2
 tests="test-device-sweep test-pcihp test-virtio-hostile test-virtio test-virtio-net test-e1000 test-net test-vnc
-       test-migration test-mgmt-options"
+       test-migration test-mgmt-options test-vga test-memory"
 if ! command -v meson >/dev/null || ! command -v ninja >/dev/null; then
     echo "meson/ninja not in PATH: cannot make the sanitized build"; exit 77
 fi
