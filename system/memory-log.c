@@ -252,9 +252,9 @@ void as_log_display_stop(AddressSpace *as, MemRegion *mr)
     if (!mr->log_display)
         return;
     mr->log_display = false;
-    region_log_update(as, mr);          /* off unless migration logs it */
     g_ptr_array_remove(as->display_regions, mr);
     g_clear_pointer(&mr->display_dirty, g_free);
+    region_log_update(as, mr);          /* off unless migration logs it */
 }
 
 int as_log_display_sync(AddressSpace *as, MemRegion *mr)
