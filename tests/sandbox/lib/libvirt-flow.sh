@@ -2,7 +2,9 @@
 # libvirt-flow.sh VMM EMULATOR WORKDIR KERNEL INITRD: run by libvirt-ns.sh (a private
 # libvirtd is up). libvirt 9.0 probes EMULATOR (domcapabilities), then drives a domain
 # as users define them -- direct kernel boot, a virtio-blk disk, a virtio NIC on
-# <interface type='user'> (slirp), an IDE CD-ROM with an ISO made here, VNC graphics
+# <interface type='user'> (slirp), a virtio NIC on <interface type='bridge'> (libvirt
+# makes the tap on bridge lvbr0 and passes it, and /dev/vhost-net, as descriptors), an
+# IDE CD-ROM with an ISO made here, VNC graphics
 # with a VGA, a serial pty console -- through its life: define, start (the guest checks
 # each device, guest/tests/libvirt.sh), a line typed into the console, a VNC client on
 # `virsh domdisplay`, attach-device/detach-device of a virtio-blk disk and a virtio
@@ -12,7 +14,8 @@
 { # (parsed whole before it runs: editing this file mid-run cannot break a run)
 vmm=$1 bin=$2 W=$3 kernel=$4 initrd=$5
 dom=lv-$vmm
-MAC=52:54:00:aa:20:01 HPMAC=52:54:00:aa:20:02
+MAC=52:54:00:aa:20:01 HPMAC=52:54:00:aa:20:02 BRMAC=52:54:00:aa:20:03
+BR=lvbr0 BRNET=192.168.93
 HPMARK=VIREO-LIBVIRT-HOTPLUG-7c1e WORD=vireo-typed-4d2a
 VNC_CAPTURE=$VSB_BUILD/tests/vnc-capture
 # Every libvirt call has a time limit: a hung emulator must fail the step, not the run.
@@ -89,6 +92,11 @@ cd1=$(mk_iso 1) cd2=$(mk_iso 2)
 qemu-img create -q -f raw "$W/disk.raw" 64M
 printf '%s' "$HPMARK" > "$W/hp.raw" && truncate -s 16M "$W/hp.raw"
 
+# The bridge of <interface type='bridge'> (the outer VM's; both VMMs use it in turn).
+ip link show $BR > /dev/null 2>&1 || { ip link add $BR type bridge &&
+  ip addr add $BRNET.1/24 dev $BR && ip link set $BR up; } ||
+  tap 1 "bridge $BR for <interface type='bridge'>" "ip link add failed"
+
 cat > "$W/dom.xml" <<EOX
 <domain type='kvm'>
   <name>$dom</name>
@@ -98,7 +106,7 @@ cat > "$W/dom.xml" <<EOX
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>$kernel</kernel>
     <initrd>$initrd</initrd>
-    <cmdline>console=ttyS0 panic=-1 vtest=libvirt vtest.mac=$MAC vtest.hpmac=$HPMAC vtest.hpmark=$HPMARK vtest.word=$WORD vtest.cd1=$cd1 vtest.cd2=$cd2</cmdline>
+    <cmdline>console=ttyS0 panic=-1 vtest=libvirt vtest.mac=$MAC vtest.hpmac=$HPMAC vtest.hpmark=$HPMARK vtest.brmac=$BRMAC vtest.brnet=$BRNET vtest.word=$WORD vtest.cd1=$cd1 vtest.cd2=$cd2</cmdline>
   </os>
   <features><acpi/></features>
   <on_poweroff>destroy</on_poweroff>
@@ -117,6 +125,11 @@ cat > "$W/dom.xml" <<EOX
     </disk>
     <interface type='user'>
       <mac address='$MAC'/>
+      <model type='virtio'/>
+    </interface>
+    <interface type='bridge'>
+      <mac address='$BRMAC'/>
+      <source bridge='$BR'/>
       <model type='virtio'/>
     </interface>
     <serial type='pty'><target port='0'/></serial>
@@ -165,6 +178,9 @@ nic: seen
 nic: carrier
 nic: dhcp
 nic: ping
+bridge-nic: seen
+bridge-nic: carrier
+bridge-nic: ping
 cdrom
 vga
 serial-in"
@@ -201,6 +217,7 @@ else
   done <<EON
 the guest reaches its init, reads the console, checks its devices
 $(sed 's/^/guest: /' <<< "$GUEST_KEYS")
+bridge NIC: the emulator holds the tap and /dev/vhost-net libvirt passed
 VNC: virsh domdisplay, an RFB client reads the screen
 attach-device: a virtio-blk disk
 detach-device: the disk, libvirt sees DEVICE_DELETED
@@ -225,6 +242,14 @@ fi
 ready; tap $? "the guest reaches its init, reads the console, checks its devices" \
   "$(grep -m3 '^VTEST-RESULT fail' "$W/console-1.log" | tr -d '\r' | tr '\n' ' ')"
 guest_results "$GUEST_KEYS"
+# The bridge NIC's data path: libvirt opened /dev/vhost-net and the tap and passed them;
+# the emulator holds them (its pid from libvirt's pid file).
+pid=$(cat /run/libvirt/qemu/$dom.pid 2>/dev/null)
+vh=$(ls -l /proc/${pid:-0}/fd 2>/dev/null | grep -c '/dev/vhost-net')
+tn=$(ls -l /proc/${pid:-0}/fd 2>/dev/null | grep -c '/dev/net/tun')
+[ "${vh:-0}" -ge 1 ] && [ "${tn:-0}" -ge 1 ]
+tap $? "bridge NIC: the emulator holds the tap and /dev/vhost-net libvirt passed" \
+  "pid ${pid:-none}: $tn tun, $vh vhost-net descriptors"
 
 # VNC: the display libvirt reports answers as an RFB server with the VGA's screen.
 disp=$(virsh domdisplay "$dom" 2> "$W/virsh.err")

@@ -5,6 +5,9 @@
 #   disk          the virtio-blk disk /dev/vda
 #   nic           <interface type='user'> with a virtio model: the interface with MAC
 #                 $VT_mac, driver virtio_net, carrier, slirp's DHCP lease 10.0.2.15, a ping
+#   bridge-nic    <interface type='bridge'> (virtio, vhost-net, a tap on the outer VM's
+#                 bridge $VT_brnet.1): MAC $VT_brmac, driver virtio_net, carrier, a ping
+#                 to the bridge with the address $VT_brnet.2 set here (no DHCP there)
 #   cdrom         the ide-cd (hdc): /dev/sr0 reads as the ISO (md5 $VT_cd1)
 #   vga           <video><model type='vga'/>: PCI 1234:1111
 #   serial-in     a line the host types into the console pty arrives ($VT_word; on the
@@ -73,6 +76,22 @@ nic() {  # TAG MAC: driver, carrier, DHCP lease, ping
   ip link set "$ifc" down
 }
 
+brnic() {  # TAG MAC NET: driver, carrier, a static address, a ping of NET.1
+  if ! wait_for "$WAIT" has_iface "$2"; then
+    vt_fail "$1: seen: no interface with MAC $2 ($(cat /sys/class/net/*/address | tr '\n' ' '))"
+    return 1
+  fi
+  ifc=$(find_iface "$2")
+  drv=$(driver_of "/sys/class/net/$ifc/device")
+  vt_check "$1: seen: $ifc with MAC $2, driver ${drv:-none}" [ "$drv" = virtio_net ]
+  ip link set "$ifc" up
+  vt_check "$1: carrier: $ifc" wait_for 10 carrier "$ifc"
+  ip addr add "$3.2/24" dev "$ifc"
+  vt_check "$1: ping: $3.1" ping -c 1 -W 5 "$3.1"
+  ip addr flush dev "$ifc"
+  ip link set "$ifc" down
+}
+
 ev=
 for d in /sys/class/input/input*; do
   [ "$(cat "$d/name" 2>/dev/null)" = "Power Button" ] || continue
@@ -92,6 +111,7 @@ vt_check "serial-in: read '$line' from the console" [ "$line" = "$VT_word" ]
 vt_check "power-button: the ACPI power button is input device '$ev'" [ -n "$ev" ]
 vt_check "disk: /dev/vda is there ($(cat /sys/block/vda/size 2>/dev/null) sectors)" [ -b /dev/vda ]
 nic nic "$VT_mac"
+brnic bridge-nic "$VT_brmac" "$VT_brnet"
 wait_for 10 [ -b /dev/sr0 ]
 s=$(cdsum)
 vt_check "cdrom: /dev/sr0 ($(cat /sys/block/sr0/size 2>/dev/null) sectors) reads as the ISO: md5 ${s:-unreadable}" [ "$s" = "$VT_cd1" ]
