@@ -173,10 +173,21 @@ static void handle_exit(CPUState *cpu)
     case KVM_EXIT_INTR:
     case KVM_EXIT_IRQ_WINDOW_OPEN:
         break;
-    case KVM_EXIT_SHUTDOWN:            /* triple fault */
+    case KVM_EXIT_SHUTDOWN: {          /* triple fault */
+        /* Said where (budgeted: a guest can triple-fault in a loop): a guest reset
+         * seen from outside does not tell a triple fault from a reset write. */
+        struct kvm_regs r;
+        struct kvm_sregs sr;
+        if (vcpu_ioctl(cpu, KVM_GET_REGS, &r) == 0 && vcpu_ioctl(cpu, KVM_GET_SREGS, &sr) == 0)
+            log_budget_warn(&cpu->log, "vcpu %u: triple fault at rip 0x%llx (cr0 0x%llx cr3 "
+                            "0x%llx rsp 0x%llx): the machine resets", cpu->index, r.rip, sr.cr0,
+                            sr.cr3, r.rsp);
+        else
+            log_budget_warn(&cpu->log, "vcpu %u: triple fault: the machine resets", cpu->index);
         cpu->stop = true;
         vm_request_reset(cpu->m, SHUTDOWN_CAUSE_GUEST_RESET);
         break;
+    }
     case KVM_EXIT_SYSTEM_EVENT:
         cpu->stop = true;
         if (run->system_event.type == KVM_SYSTEM_EVENT_RESET)
