@@ -702,6 +702,8 @@ void vnc_client_close(VncClient *c)
     VncDisplay *vd = c->vd;
     if (!g_ptr_array_remove(vd->clients, c))
         return;
+    if (!vd->clients->len)
+        console_remove_listener(&vd->dl);   /* nobody watches: no refresh, no logging */
     if (c->in_watch)
         g_source_remove(c->in_watch);
     if (c->out_watch)
@@ -753,6 +755,14 @@ static VncClient *client_new(VncDisplay *vd, int fd, bool ws)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     describe_peer(c);
     g_ptr_array_add(vd->clients, c);
+    if (vd->clients->len == 1) {
+        /* The display is watched only while a client is connected (QEMU idles its VNC
+         * refresh without clients too): the first one attaches the listener, which
+         * starts the console's refresh and the device's dirty logging, and one refresh
+         * now brings the surface up to date for ServerInit's size. */
+        console_add_listener(vd->con, &vd->dl);
+        console_refresh(vd->con);
+    }
     client_resize_dirty(c);
     vnc_event_connected(c);
     if (ws) {
@@ -1051,8 +1061,7 @@ bool vnc_parse_option(Machine *m, const char *spec, GError **errp)
         goto fail;
     }
     vd->lwatch = g_unix_fd_add(vd->lfd, G_IO_IN, vnc_accept, vd);
-    vd->dl = (DisplayListener){ .ops = &vnc_dl_ops, .opaque = vd };
-    console_add_listener(con, &vd->dl);
+    vd->dl = (DisplayListener){ .ops = &vnc_dl_ops, .opaque = vd };   /* per client */
     g_ptr_array_add(ui_state(m)->vnc, vd);
     return true;
 fail:

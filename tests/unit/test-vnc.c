@@ -1483,6 +1483,45 @@ static void test_fuzz(void)
     g_rand_free(rnd);
 }
 
+/* The display is watched only while a client is connected: the first client attaches
+ * the console listener (the VGA's video memory is dirty-logged for the display from
+ * then on), the last one to leave detaches it. */
+static void test_idle_without_clients(void)
+{
+    g_autoptr(GError) err = NULL;
+    Machine *m = machine_new_test(0x80000);
+    g_assert_nonnull(pci_bus_new_pc(m, &err));
+    Device *dev = machine_create_device(m, "VGA", "vgamem_mb=4", &err);
+    g_assert_nonnull(dev);
+    VgaCommon *s = vga_pci_common(dev);
+    char dir[] = "/tmp/vireo-vnc-XXXXXX";
+    g_assert_nonnull(g_mkdtemp(dir));
+    g_autofree char *spec = g_strdup_printf("unix:%s/s", dir);
+    g_assert_true(vnc_parse_option(m, spec, &err));
+    g_assert_false(s->dirty_log);                    /* listening socket, no client */
+    VncDisplay *vd = vnc_find(m, NULL);
+    int a[2], b[2];
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, a), ==, 0);
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, b), ==, 0);
+    VncClient *c1 = vnc_client_new(vd, a[0]);
+    g_assert_true(s->dirty_log);
+    VncClient *c2 = vnc_client_new(vd, b[0]);
+    vnc_client_close(c1);
+    g_assert_true(s->dirty_log);                     /* one client still watches */
+    vnc_client_close(c2);
+    g_assert_false(s->dirty_log);
+    VncClient *c3 = vnc_client_new(vd, a[1]);        /* and again */
+    g_assert_true(s->dirty_log);
+    vnc_client_close(c3);
+    g_assert_false(s->dirty_log);
+    close(b[1]);
+    vnc_cleanup(m);
+    machine_free(m);
+    g_autofree char *sock = g_strdup_printf("%s/s", dir);
+    unlink(sock);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1505,5 +1544,6 @@ int main(int argc, char **argv)
     g_test_add_func("/vnc/hostile", test_hostile);
     g_test_add_func("/vnc/pixel-format", test_pixel_format);
     g_test_add_func("/vnc/fuzz", test_fuzz);
+    g_test_add_func("/vnc/idle-without-clients", test_idle_without_clients);
     return g_test_run();
 }
