@@ -240,13 +240,17 @@ static void ata_write_error(IdeDrive *d, int ret) { ata_io_error(d, ret, true); 
  * DRQ blocks are those of a read per block; a read ahead that fails is redone for the
  * current block alone, so an error is reported at the sector where it is, with the
  * blocks before it delivered, as before. buf_pos/buf_len migrate with the state. */
-static uint32_t ata_block_size(IdeDrive *d)
+static uint32_t ata_per_block(IdeDrive *d)
 {
     bool multiple = d->s.cmd == 0xc4 || d->s.cmd == 0x29 || d->s.cmd == 0xc5 ||
                     d->s.cmd == 0x39;
-    uint32_t per = multiple && d->s.mult_sectors ? d->s.mult_sectors : 1;
 
-    return MIN(per, d->s.nsect_left);
+    return multiple && d->s.mult_sectors ? d->s.mult_sectors : 1;
+}
+
+static uint32_t ata_block_size(IdeDrive *d)
+{
+    return MIN(ata_per_block(d), d->s.nsect_left);
 }
 
 /* Opens the next DRQ block of a PIO read on the sectors read ahead at buf_pos. */
@@ -303,19 +307,59 @@ static void ata_read_block(IdeDrive *d)
     ide_submit(d, false, s->lba * IDE_SECTOR, d->iov, 1, ata_read_done);
 }
 
+/* PIO writes write behind, the mirror of the read ahead: the DRQ blocks of a write
+ * command are gathered in io_buffer (s->lba and nsect_left stay at the first sector not
+ * yet written, buf_len counts the bytes gathered before the open window), each block
+ * acknowledged with its interrupt and the next window at once, as a drive with its
+ * write cache does; one block request writes what was gathered when the command's last
+ * block came or the buffer is full. The command completes only when that request has:
+ * an error is reported then, at the first sector of the request. */
 static void ata_write_done(IdeDrive *d, int ret)
 {
+    uint32_t n = MIN(d->iov[0].iov_len / IDE_SECTOR, d->s.nsect_left);
+
+    if (ret < 0)
+        ata_set_sector(d, d->s.lba);           /* where the failed request starts */
     if (ret < 0 && ide_handle_error(d, ret, false, ata_write_error))
         return;
-    d->s.lba += d->s.block_sectors;
-    d->s.nsect_left -= d->s.block_sectors;
+    d->s.lba += n;
+    d->s.nsect_left -= n;
     ata_set_sector(d, d->s.lba);
     if (d->s.nsect_left == 0) {
         ide_cmd_done(d, true);
         return;
     }
     d->s.block_sectors = ata_block_size(d);
+    d->s.buf_pos = d->s.buf_len = 0;
     ide_pio_start(d, XFER_PIO_OUT, d->s.block_sectors * IDE_SECTOR);
+}
+
+/* The guest filled a PIO write's window (it ends at data_end: that many bytes are
+ * gathered): the next window, or the write. */
+static void ata_write_block(IdeDrive *d)
+{
+    IdeDriveState *s = &d->s;
+    uint32_t got = MIN(s->data_end / IDE_SECTOR, s->nsect_left);
+
+    if (got < s->nsect_left) {
+        uint32_t next = MIN(ata_per_block(d), s->nsect_left - got);
+        if (s->data_end + next * IDE_SECTOR <= IDE_BUF_SIZE) {
+            s->buf_pos = s->buf_len = s->data_end;
+            s->block_sectors = next;
+            ata_set_sector(d, s->lba + got);
+            s->xfer = XFER_PIO_OUT;
+            s->data_pos = s->data_end;
+            s->data_end += next * IDE_SECTOR;
+            s->status = ST_DRDY | ST_DSC | ST_DRQ;
+            ide_set_irq(d->bus);
+            return;
+        }
+    }
+    if (!ata_range_ok(d, s->lba, got))
+        return;
+    s->buf_pos = s->buf_len = 0;
+    d->iov[0] = (struct iovec){ s->io_buffer, got * IDE_SECTOR };
+    ide_submit(d, true, s->lba * IDE_SECTOR, d->iov, 1, ata_write_done);
 }
 
 /* The guest emptied or filled the PIO window. */
@@ -332,10 +376,7 @@ static void pio_window_done(IdeDrive *d)
         return;
     }
     if (x == XFER_PIO_OUT && d->blk) {
-        if (!ata_range_ok(d, d->s.lba, d->s.block_sectors))
-            return;
-        d->iov[0] = (struct iovec){ d->s.io_buffer, d->s.block_sectors * IDE_SECTOR };
-        ide_submit(d, true, d->s.lba * IDE_SECTOR, d->iov, 1, ata_write_done);
+        ata_write_block(d);
     } else if (x == XFER_PIO_IN && d->s.nsect_left > 0 && d->blk) {
         ata_read_block(d);
     } else {
@@ -632,6 +673,7 @@ static void ata_rw_start(IdeDrive *d, bool lba48, bool write, bool dma)
     } else if (write) {
         d->s.block_sectors = ata_block_size(d);
         d->s.xfer = XFER_PIO_OUT;
+        d->s.buf_pos = d->s.buf_len = 0;
         d->s.data_pos = 0;
         d->s.data_end = d->s.block_sectors * IDE_SECTOR;
         d->s.status = ST_DRDY | ST_DSC | ST_DRQ;   /* no interrupt for the first block */

@@ -317,6 +317,93 @@ static void test_pio_read_ahead(void)
     fx_free(f);
 }
 
+static uint64_t wr_ops(Fx *f)
+{
+    DriveInfo *d = f->m->drives->pdata[0];
+    return blk_stats(d->blk)->wr_ops;
+}
+
+/* Writes a PIO write command's @blocks DRQ blocks of @bsize sectors (the last one
+ * @last) of a pattern made from @seed, checking each block's DRQ and interrupt (none
+ * for the first block, one after each), then the completion and the disk. */
+static void write_blocks(Fx *f, uint64_t lba, unsigned blocks, unsigned bsize,
+                         unsigned last, uint8_t seed)
+{
+    size_t total = ((size_t)blocks - 1) * bsize * 512 + last * 512, off = 0;
+    g_autofree uint8_t *buf = g_malloc(total);
+
+    for (size_t i = 0; i < total; i++)
+        buf[i] = (uint8_t)(i * 13 + seed + i / 512);
+    for (unsigned b = 0; b < blocks; b++) {
+        size_t len = (b == blocks - 1 ? last : bsize) * 512;
+        g_assert_cmphex(wait_not_busy(f, 0x1f0), ==, 0x58);
+        g_assert_cmpint(f->irq14, ==, b ? 1 : 0);
+        g_assert_cmphex(in(f, 0x1f7, 1), ==, 0x58);
+        g_assert_cmpint(f->irq14, ==, 0);
+        for (size_t i = 0; i < len; i += 2)
+            out(f, 0x1f0, buf[off + i] | buf[off + i + 1] << 8, 2);
+        off += len;
+    }
+    g_assert_cmphex(wait_not_busy(f, 0x1f0), ==, 0x50);
+    g_assert_cmpint(f->irq14, ==, 1);
+    g_assert_cmphex(in(f, 0x1f7, 1), ==, 0x50);
+    check_disk_data(f, buf, lba, total);
+}
+
+/* PIO writes write behind: the blocks of a command are gathered (up to 128 KiB) and
+ * written in one block request, with the DRQ blocks, interrupts and registers of a
+ * write per block. */
+static void test_pio_write_behind(void)
+{
+    Fx *f = fx_new(true);
+    uint64_t ops = wr_ops(f);
+
+    lba28(f, 100, 0, 0x30);                               /* WRITE SECTORS of 256 */
+    write_blocks(f, 100, 256, 1, 1, 1);
+    g_assert_cmpuint(wr_ops(f) - ops, ==, 1);
+    g_assert_cmphex(in(f, 0x1f3, 1) | in(f, 0x1f4, 1) << 8, ==, 356);
+
+    out(f, 0x1f2, 8, 1);
+    out(f, 0x1f7, 0xc6, 1);                               /* SET MULTIPLE MODE 8 */
+    g_assert_cmphex(in(f, 0x1f7, 1), ==, 0x50);
+    ops = wr_ops(f);
+    lba28(f, 30, 20, 0xc5);                               /* WRITE MULTIPLE: 8 + 8 + 4 */
+    write_blocks(f, 30, 3, 8, 4, 2);
+    g_assert_cmpuint(wr_ops(f) - ops, ==, 1);
+    g_assert_cmphex(in(f, 0x1f3, 1), ==, 50);
+
+    ops = wr_ops(f);                                      /* WRITE SECTORS EXT of 300 */
+    out(f, 0x1f6, 0xe0, 1);
+    out(f, 0x1f2, 1, 1);
+    out(f, 0x1f2, 44, 1);
+    out(f, 0x1f3, 0, 1);
+    out(f, 0x1f3, 0x90, 1);
+    out(f, 0x1f4, 0, 1);
+    out(f, 0x1f4, 1, 1);
+    out(f, 0x1f5, 0, 1);
+    out(f, 0x1f5, 0, 1);
+    out(f, 0x1f7, 0x34, 1);
+    write_blocks(f, 0x190, 300, 1, 1, 3);
+    g_assert_cmpuint(wr_ops(f) - ops, ==, 2);             /* 256 + 44 sectors */
+
+    /* A command cut short after two blocks writes nothing it gathered. */
+    g_autofree char *was = NULL, *now = NULL;
+    gsize n;
+    g_assert_true(g_file_get_contents(f->disk, &was, &n, NULL));
+    ops = wr_ops(f);
+    lba28(f, 700, 3, 0x30);
+    for (unsigned i = 0; i < 2 * 512; i += 2)
+        out(f, 0x1f0, 0xeeee, 2);
+    g_assert_cmphex(wait_not_busy(f, 0x1f0), ==, 0x58);   /* the third block's window */
+    g_assert_cmphex(in(f, 0x1f3, 1) | in(f, 0x1f4, 1) << 8, ==, 702);
+    out(f, 0x1f7, 0xe7, 1);                               /* FLUSH CACHE instead */
+    g_assert_cmphex(wait_not_busy(f, 0x1f0), ==, 0x50);
+    g_assert_cmpuint(wr_ops(f) - ops, ==, 0);
+    g_assert_true(g_file_get_contents(f->disk, &now, &n, NULL));
+    g_assert_cmpmem(was + 700 * 512, 3 * 512, now + 700 * 512, 3 * 512);
+    fx_free(f);
+}
+
 /* A read error inside the sectors read ahead is reported where it is: the blocks before
  * it arrive, then ERR with UNC at the bad sector (a qcow2 image whose compressed
  * cluster 2, sectors 16-23, points at bytes that do not inflate). */
@@ -786,6 +873,20 @@ static void test_werror(void)
     g_assert_cmpint(ioerr.error, ==, EFBIG);
     g_assert_cmpstr(ioerr.device, ==, "d0");
     g_assert_cmpint(g_atomic_int_get(&f->m->run.stop_req), ==, 0);
+    /* four blocks written behind fail as one request: ERR after the last block, the
+     * registers at the request's first sector */
+    set_fsize_limit(512 * 1024);
+    lba28(f, lba, 4, 0x30);
+    for (unsigned b = 0; b < 4; b++) {
+        g_assert_cmphex(wait_not_busy(f, 0x1f0), ==, 0x58);
+        for (unsigned i = 0; i < 512; i += 2)
+            out(f, 0x1f0, 0x5555, 2);
+    }
+    g_assert_cmpint(wait_not_busy(f, 0x1f0), ==, 0x41);
+    set_fsize_limit(RLIM_INFINITY);
+    g_assert_cmphex(in(f, 0x1f1, 1), ==, 0x04);
+    g_assert_cmphex(in(f, 0x1f3, 1) | in(f, 0x1f4, 1) << 8, ==, lba);
+    g_assert_cmpint(ioerr.n, ==, 2);
     fx_free(f);
     /* ignore: the command completes as if written */
     f = werror_fx(",werror=ignore");
@@ -997,6 +1098,7 @@ int main(int argc, char **argv)
     g_test_add_func("/ide/pio-rw", test_pio_rw);
     g_test_add_func("/ide/pio-read-ahead", test_pio_read_ahead);
     g_test_add_func("/ide/pio-read-ahead-error", test_pio_read_ahead_error);
+    g_test_add_func("/ide/pio-write-behind", test_pio_write_behind);
     g_test_add_func("/ide/dma", test_dma);
     g_test_add_func("/ide/atapi", test_atapi);
     g_test_add_func("/ide/empty-cd", test_empty_cd);
