@@ -6,7 +6,9 @@
 # /dev/fb0). One VNC client (build/tests/vnc-capture, ZRLE, always one incremental
 # request outstanding) counts updates and bytes; the VMM's CPU time is sampled around
 # each workload. RUNS (default 3) interleaved runs; medians and ratios Vireo/QEMU
-# (< 1: Vireo sends fewer bytes / uses less CPU). Also: screendump time (PNG, QMP).
+# (< 1: Vireo sends fewer bytes / uses less CPU). Also: screendump time (PNG, QMP), and
+# the latency from a guest framebuffer write to a VNC client receiving it (20 writes a
+# second apart, each stamped by a serial line; bench/lib/display_bench.py).
 #   bench/display.sh [RUNS]
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -48,6 +50,17 @@ for l in open(sys.argv[1]):
 if "qemu" in sd and "vireo" in sd:
     q, v = statistics.median(sd["qemu"]), statistics.median(sd["vireo"])
     print("| screendump (PNG, 1024x768) | ms | %.1f | %.1f | %.2f |" % (q, v, v / q))
+lat = {}
+for l in open(sys.argv[1]):
+    f = l.split()
+    if len(f) == 6 and f[1] == "latency":
+        lat.setdefault(f[0], []).append((float(f[3]), float(f[4])))
+if "qemu" in lat and "vireo" in lat:
+    for i, name in enumerate(("median", "p90")):
+        q = statistics.median(x[i] for x in lat["qemu"]); v = statistics.median(x[i] for x in lat["vireo"])
+        print("| fb write to VNC client (top rows, 1/s) | latency %s ms | %.1f | %.1f | %.2f |" % (name, q, v, v / q if q else float("nan")))
+else:
+    print("| latency | missing | | | |")
 for w in ("scroll", "fill"):
     r = d.get(w, {})
     if "qemu" not in r or "vireo" not in r:

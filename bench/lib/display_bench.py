@@ -4,7 +4,15 @@ and a VNC server, and while the guest runs its workloads (guest/display/display-
 a VNC client (build/tests/vnc-capture -w 10, ZRLE) counts the updates and bytes it
 receives; the VMM's CPU time (utime + stime) is sampled at each workload's start and end.
 Prints one line per workload: VMM WORKLOAD updates N bytes B cpu_s C seconds S.
+Latency (BENCH-LAT-START..END): a second client (RfbWatch below, Raw encoding, one
+incremental request always outstanding) stamps each change of the top-left pixel; the
+guest prints "BENCH-LAT i" on its serial console right after turning the top rows
+white (odd i) or black (even i), stamped when the line arrives here. Latency of write i
+= the first change to its colour after its line (less 0.3 s, as the picture may
+overtake the serial line). Prints: VMM latency ms MEDIAN P90 N.
 """
+import struct
+import threading
 import json
 import os
 import re
@@ -47,12 +55,91 @@ def screendump_ms(path, n=5):
     return sorted(times)[n // 2]
 
 
+class RfbWatch(threading.Thread):
+    """A minimal RFB 3.8 client (None security, Raw, the server's pixel format) that
+    records (time, top-left pixel) whenever an update changes that pixel."""
+
+    def __init__(self, path):
+        super().__init__(daemon=True)
+        self.s = socket.socket(socket.AF_UNIX)
+        self.s.settimeout(60)
+        self.s.connect(path)
+        self.changes, self.stop, self.error = [], False, None
+
+    def rx(self, n):
+        b = bytearray()
+        while len(b) < n:
+            c = self.s.recv(min(n - len(b), 1 << 20))
+            if not c:
+                raise EOFError('server closed')
+            b += c
+        return bytes(b)
+
+    def run(self):
+        try:
+            self.rx(12)
+            self.s.sendall(b'RFB 003.008\n')
+            n = self.rx(1)[0]
+            if 1 not in self.rx(n):
+                raise ValueError('no None security')
+            self.s.sendall(b'\x01')
+            self.rx(4)
+            self.s.sendall(b'\x01')                      # ClientInit, shared
+            w, h = struct.unpack('>HH', self.rx(4))
+            bpp = self.rx(16)[0] // 8
+            self.rx(struct.unpack('>I', self.rx(4))[0])
+            self.s.sendall(struct.pack('>BBHi', 2, 0, 1, 0))   # SetEncodings: Raw
+            last, inc = None, 0
+            while not self.stop:
+                self.s.sendall(struct.pack('>BBHHHH', 3, inc, 0, 0, w, h))
+                inc = 1
+                t = self.rx(1)[0]
+                while t == 2:                          # Bell
+                    t = self.rx(1)[0]
+                if t != 0:
+                    raise ValueError('message type %d' % t)
+                nr = struct.unpack('>xH', self.rx(3))[0]
+                when = time.time()
+                for _ in range(nr):
+                    x, y, rw, rh, enc = struct.unpack('>HHHHi', self.rx(12))
+                    if enc != 0:
+                        raise ValueError('encoding %d' % enc)
+                    data = self.rx(rw * rh * bpp)
+                    if x == 0 and y == 0 and rw and rh:
+                        px = data[:bpp]
+                        if px != last:
+                            self.changes.append((when, px))
+                            last = px
+        except Exception as e:              # the VMM went away at the end, or a fault
+            if not self.stop:
+                self.error = str(e)
+
+
+def latency_ms(marks, changes):
+    """For each serial mark (i, t): the first pixel change after t - 0.3 s to its
+    colour (white for odd i, black for even i), in ms."""
+    out, k = [], 0
+    for i, t in marks:
+        want_white = i % 2 == 1
+        while k < len(changes) and changes[k][0] < t - 0.3:
+            k += 1
+        for j in range(k, len(changes)):
+            when, px = changes[j]
+            white = all(b == 0xff for b in px[:3])
+            black = all(b == 0 for b in px[:3])
+            if (white and want_white) or (black and not want_white):
+                out.append((when - t) * 1000)
+                k = j + 1
+                break
+    return out
+
+
 def main():
     vmm, capture, vnc, qmp, cmd = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=open('/tmp/%s-bench.err' % vmm, 'w'))
     buf, start, clients, deadline = b'', {}, {}, time.time() + 400
-    done, tail = set(), []
+    done, tail, watch, marks = set(), [], None, []
     log = open('/tmp/%s-bench.log' % vmm, 'w')
     while time.time() < deadline and p.poll() is None:
         r, _, _ = select.select([p.stdout], [], [], 1)
@@ -69,6 +156,26 @@ def main():
             tail = (tail + [line])[-5:]
             if line == 'BENCH-READY':
                 print('%s screendump ms %.1f' % (vmm, screendump_ms(qmp)), flush=True)
+            if line == 'BENCH-LAT-START':
+                watch = RfbWatch(vnc[5:] if vnc.startswith('unix:') else vnc)
+                watch.start()
+                marks = []
+            m = re.match(r'BENCH-LAT (\d+)$', line)
+            if m and watch:
+                marks.append((int(m.group(1)), time.time()))
+            if line == 'BENCH-LAT-END' and watch:
+                time.sleep(1)
+                watch.stop = True
+                lat = sorted(latency_ms(marks, watch.changes))
+                if lat:
+                    print('%s latency ms %.1f %.1f %d' % (
+                        vmm, lat[len(lat) // 2], lat[min(len(lat) - 1, len(lat) * 9 // 10)],
+                        len(lat)), flush=True)
+                else:
+                    print('# %s: no latency sample (%d marks, %d changes, client: %s)' % (
+                        vmm, len(marks), len(watch.changes), watch.error), flush=True)
+                done.add('latency')
+                watch = None
             m = re.match(r'BENCH-(SCROLL|FILL)-(START|END)$', line)
             if m and m.group(2) == 'START':
                 w = m.group(1).lower()
@@ -86,9 +193,9 @@ def main():
                     c1 - c0, t1 - t0), flush=True)
             if line.startswith('VTEST-DONE'):
                 deadline = time.time() + 15
-    if done != {'scroll', 'fill'}:
+    if done != {'scroll', 'fill', 'latency'}:
         print('# %s: workloads missing (%s); the guest console ended with:' % (
-            vmm, ', '.join(sorted({'scroll', 'fill'} - done))), flush=True)
+            vmm, ', '.join(sorted({'scroll', 'fill', 'latency'} - done))), flush=True)
         for line in tail:
             print('#   ' + line, flush=True)
     if p.poll() is None:

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Guest side of bench/display.sh: Linux's bochs-drm + fbcon, then two 10 s workloads with
 # markers on the serial console: text scrolling on tty0 and full-screen changes written
-# to /dev/fb0 (two prepared frames alternating).
+# to /dev/fb0 (two prepared frames alternating); then 20 marker writes a second apart
+# for the framebuffer-write-to-client latency.
 . /lib/vtest.sh
 kver=$(cat /etc/kver)
 while read -r m; do insmod "/lib/modules/$kver/$m" 2>/dev/null; done < /etc/bochs.load
@@ -28,5 +29,21 @@ pid=$!
 sleep 10
 kill $pid
 echo BENCH-FILL-END
+# Latency: the top 16 rows turn white, then black, ... once a second; each write is
+# followed at once by a line on the serial console, which the bench's clock stamps.
+rows=$((w * 4 * 16))
+tr '\000' '\377' < /dev/zero | head -c $rows > /tmp/white
+head -c $rows /dev/zero > /tmp/black
+sleep 2
+echo BENCH-LAT-START
+sleep 3
+i=1
+while [ $i -le 20 ]; do
+  if [ $((i % 2)) = 1 ]; then cat /tmp/white > /dev/fb0; else cat /tmp/black > /dev/fb0; fi
+  echo "BENCH-LAT $i"
+  sleep 1
+  i=$((i + 1))
+done
+echo BENCH-LAT-END
 sleep 2
 vt_done
