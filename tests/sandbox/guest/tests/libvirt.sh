@@ -58,7 +58,7 @@ ask() {  # STEP: the host's turn; returns when it typed "done" (or after 150 s)
 # memory was overwritten shows another sum, or none when busybox itself crashes).
 integrity() { echo "VTEST-INTEGRITY $1: $(md5sum /bin/busybox 2>&1 | cut -c1-32)"; }
 
-nic() {  # TAG MAC: driver, carrier, DHCP lease, ping
+nic_up() {  # TAG MAC: the interface is there, virtio_net drives it, up with carrier ($ifc)
   if ! wait_for "$WAIT" has_iface "$2"; then
     vt_fail "$1: seen: no interface with MAC $2 ($(cat /sys/class/net/*/address | tr '\n' ' '))"
     return 1
@@ -68,6 +68,9 @@ nic() {  # TAG MAC: driver, carrier, DHCP lease, ping
   vt_check "$1: seen: $ifc with MAC $2, driver ${drv:-none}" [ "$drv" = virtio_net ]
   ip link set "$ifc" up
   vt_check "$1: carrier: $ifc" wait_for 10 carrier "$ifc"
+}
+nic() {  # TAG MAC: nic_up, a DHCP lease from slirp, a ping of the gateway
+  nic_up "$1" "$2" || return 1
   rm -f "/tmp/lease-$ifc"
   udhcpc -i "$ifc" -n -q -t 10 -T 2 -s /lib/net/udhcpc.sh > "/tmp/udhcpc-$ifc.log" 2>&1
   lease=$(cat "/tmp/lease-$ifc" 2>/dev/null)
@@ -75,17 +78,8 @@ nic() {  # TAG MAC: driver, carrier, DHCP lease, ping
   vt_check "$1: ping: 10.0.2.2" ping -c 1 -W 5 10.0.2.2
   ip link set "$ifc" down
 }
-
-brnic() {  # TAG MAC NET: driver, carrier, a static address, a ping of NET.1
-  if ! wait_for "$WAIT" has_iface "$2"; then
-    vt_fail "$1: seen: no interface with MAC $2 ($(cat /sys/class/net/*/address | tr '\n' ' '))"
-    return 1
-  fi
-  ifc=$(find_iface "$2")
-  drv=$(driver_of "/sys/class/net/$ifc/device")
-  vt_check "$1: seen: $ifc with MAC $2, driver ${drv:-none}" [ "$drv" = virtio_net ]
-  ip link set "$ifc" up
-  vt_check "$1: carrier: $ifc" wait_for 10 carrier "$ifc"
+brnic() {  # TAG MAC NET: nic_up, a static address, a ping of NET.1 (the bridge)
+  nic_up "$1" "$2" || return 1
   ip addr add "$3.2/24" dev "$ifc"
   vt_check "$1: ping: $3.1" ping -c 1 -W 5 "$3.1"
   ip addr flush dev "$ifc"
