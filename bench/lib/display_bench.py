@@ -6,10 +6,14 @@ receives; the VMM's CPU time (utime + stime) is sampled at each workload's start
 Prints one line per workload: VMM WORKLOAD updates N bytes B cpu_s C seconds S.
 Latency (BENCH-LAT-START..END): a second client (RfbWatch below, Raw encoding, one
 incremental request always outstanding) stamps each change of the top-left pixel; the
-guest prints "BENCH-LAT i" on its serial console right after turning the top rows
-white (odd i) or black (even i), stamped when the line arrives here. Latency of write i
-= the first change to its colour after its line (less 0.3 s, as the picture may
-overtake the serial line). Prints: VMM latency ms MEDIAN P90 N.
+guest turns its top rows white (odd i) or dark (even i) and prints "BENCH-LAT i NS"
+(its monotonic clock just after the write) and "BENCH-CLK NS" lines. Guest time maps to
+this clock by the smallest (arrival - guest time) over all those lines (a serial line
+is never early; Vireo's coalesced UART writes can hold one back up to 50 ms, QEMU's not).
+Latency of write i = the first change to its colour from 0.3 s before its mapped time
+on (the clock is read just after the write, and the mapping can be a few ms late: a
+fast VMM's change can come a few ms "before" its write), less that time.
+Prints: VMM latency ms MEDIAN P90 N.
 """
 import struct
 import threading
@@ -115,19 +119,22 @@ class RfbWatch(threading.Thread):
                 self.error = str(e)
 
 
-def latency_ms(marks, changes):
-    """For each serial mark (i, t): the first pixel change after t - 0.3 s to its
-    colour (white for odd i, black for even i), in ms."""
+def latency_ms(marks, clocks, changes):
+    """marks: (i, guest_s, arrival); clocks: (guest_s, arrival). For each mark, the
+    first pixel change to its colour (white for odd i, dark for even i) from 0.3 s
+    before the write's mapped time on, in ms."""
+    offset = min(a - g for g, a in clocks + [(g, a) for _, g, a in marks])
     out, k = [], 0
-    for i, t in marks:
+    for i, g, _ in marks:
+        t = g + offset
         want_white = i % 2 == 1
         while k < len(changes) and changes[k][0] < t - 0.3:
             k += 1
         for j in range(k, len(changes)):
             when, px = changes[j]
             white = all(b == 0xff for b in px[:3])
-            black = all(b == 0 for b in px[:3])
-            if (white and want_white) or (black and not want_white):
+            dark = all(b == 1 for b in px[:3])
+            if (white and want_white) or (dark and not want_white):
                 out.append((when - t) * 1000)
                 k = j + 1
                 break
@@ -139,13 +146,14 @@ def main():
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=open('/tmp/%s-bench.err' % vmm, 'w'))
     buf, start, clients, deadline = b'', {}, {}, time.time() + 400
-    done, tail, watch, marks = set(), [], None, []
+    done, tail, watch, marks, clocks = set(), [], None, [], []
     log = open('/tmp/%s-bench.log' % vmm, 'w')
     while time.time() < deadline and p.poll() is None:
         r, _, _ = select.select([p.stdout], [], [], 1)
         if not r:
             continue
         data = os.read(p.stdout.fileno(), 65536)
+        now = time.time()
         if not data:
             break
         buf += data
@@ -159,14 +167,21 @@ def main():
             if line == 'BENCH-LAT-START':
                 watch = RfbWatch(vnc[5:] if vnc.startswith('unix:') else vnc)
                 watch.start()
-                marks = []
-            m = re.match(r'BENCH-LAT (\d+)$', line)
+                marks, clocks = [], []
+            m = re.match(r'BENCH-LAT (\d+) (\d+)$', line)
             if m and watch:
-                marks.append((int(m.group(1)), time.time()))
+                marks.append((int(m.group(1)), int(m.group(2)) / 1e9, now))
+            m = re.match(r'BENCH-CLK (\d+)$', line)
+            if m and watch:
+                clocks.append((int(m.group(1)) / 1e9, now))
             if line == 'BENCH-LAT-END' and watch:
                 time.sleep(1)
                 watch.stop = True
-                lat = sorted(latency_ms(marks, watch.changes))
+                lat = sorted(latency_ms(marks, clocks, watch.changes))
+                d = [round((a - g) * 1000) for g, a in sorted(clocks)]
+                if d:
+                    print('# %s: serial arrival - guest clock, ms from the first: %s' % (
+                        vmm, ' '.join(str(x - d[0]) for x in d)), flush=True)
                 if lat:
                     print('%s latency ms %.1f %.1f %d' % (
                         vmm, lat[len(lat) // 2], lat[min(len(lat) - 1, len(lat) * 9 // 10)],

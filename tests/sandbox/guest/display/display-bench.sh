@@ -29,18 +29,25 @@ pid=$!
 sleep 10
 kill $pid
 echo BENCH-FILL-END
-# Latency: the top 16 rows turn white, then black, ... once a second; each write is
-# followed at once by a line on the serial console, which the bench's clock stamps.
+# Latency: the top 16 rows turn white, then dark grey (1,1,1), ... once a second, each
+# write done by shell builtins (no fork between the clock and the write) and stamped with
+# the guest's monotonic clock read just after it (/proc/timer_list "now at N nsecs");
+# the bench maps guest time to its own with the serial lines' smallest delay.
 rows=$((w * 4 * 16))
 tr '\000' '\377' < /dev/zero | head -c $rows > /tmp/white
-head -c $rows /dev/zero > /tmp/black
+tr '\000' '\001' < /dev/zero | head -c $rows > /tmp/dark
+W=$(cat /tmp/white) D=$(cat /tmp/dark)
+now() { { read -r _; read -r _; read -r _ _ ns _; } < /proc/timer_list; }
 sleep 2
 echo BENCH-LAT-START
 sleep 3
 i=1
 while [ $i -le 20 ]; do
-  if [ $((i % 2)) = 1 ]; then cat /tmp/white > /dev/fb0; else cat /tmp/black > /dev/fb0; fi
-  echo "BENCH-LAT $i"
+  if [ $((i % 2)) = 1 ]; then echo -n "$W" > /dev/fb0; else echo -n "$D" > /dev/fb0; fi
+  now
+  echo "BENCH-LAT $i $ns"
+  now
+  echo "BENCH-CLK $ns"
   sleep 1
   i=$((i + 1))
 done
