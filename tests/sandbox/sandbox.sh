@@ -12,7 +12,7 @@
 # the same path. CMD's stdout/stderr stream back (serial ports 1 and 2); the exit status
 # is CMD's. 124: --timeout expired; 125: sandbox failure (boot, livelock twice, ...).
 # Outer QEMU livelocks (rcu stall / soft lockup, or no heartbeat) are killed by PID and
-# the run is retried (VSB_ATTEMPTS boots in all, default 3, within the same --timeout);
+# the run is retried (VSB_ATTEMPTS boots in all, default 5, within the same --timeout);
 # CMD sees the attempt number in $VSB_JOB/attempt and the seconds left before --timeout
 # in $VSB_JOB/budget (lib/driver.sh resumes after the
 # cases a livelocked attempt finished). Default: --mem 3072 --smp 2 --timeout 1800, cwd = current directory.
@@ -191,7 +191,7 @@ while [ -z "$slot_fd" ]; do
 done
 t0=$(vsb_now_ms)
 deadline=$(( $(date +%s) + timeout ))   # --timeout covers both attempts
-attempts=${VSB_ATTEMPTS:-3}
+attempts=${VSB_ATTEMPTS:-5}
 for ((try = 1; try <= attempts; try++)); do
   stalls_seen=0
   echo "$try" > "$job/attempt"
